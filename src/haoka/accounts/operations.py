@@ -1,0 +1,162 @@
+"""Use cases of accounts: OTP sign-in, tokens."""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+
+from django.conf import settings
+from django.db import transaction
+from django.db.models import F
+
+from haoka.accounts import domain, sms
+from haoka.accounts.models import AuthToken, OtpChallenge, Role, User
+from haoka.core import audit, ratelimit
+from haoka.core.errors import HaokaError, NotFound, Unauthenticated, ValidationError
+from haoka.core.phone import parse_mainland_mobile
+
+
+class OtpInvalid(HaokaError):
+    code = "otp_invalid"
+    status = 401
+    message = "验证码错误或已过期"
+
+
+class InvalidScope(ValidationError):
+    code = "invalid_scope"
+    message = "未知的权限范围"
+
+
+@dataclass(frozen=True)
+class OtpSent:
+    phone: str
+    expires_at: dt.datetime
+
+
+@dataclass(frozen=True)
+class IssuedToken:
+    token: str  # shown once, never stored
+    user_id: int
+    role: str
+    expires_at: dt.datetime | None
+
+
+def request_otp(*, phone: str, client_ip: str, now: dt.datetime) -> OtpSent:
+    """Send a 6-digit code to ``phone``. Raises InvalidMsisdn, RateLimited."""
+    phone = parse_mainland_mobile(phone)
+    for key, (limit, window) in (
+        (f"otp:ip:{client_ip}", domain.OTP_SEND_PER_IP_HOUR),
+        (f"otp:phone:{phone}:m", domain.OTP_SEND_PER_PHONE_MINUTE),
+        (f"otp:phone:{phone}:h", domain.OTP_SEND_PER_PHONE_HOUR),
+    ):
+        ratelimit.hit(key=key, limit=limit, window=window, now=now)
+    code = domain.new_otp_code()
+    expires_at = now + domain.OTP_TTL
+    with transaction.atomic():
+        OtpChallenge.objects.create(
+            phone=phone,
+            code_hash=domain.otp_hash(secret=settings.OTP_SECRET, phone=phone, code=code),
+            created_at=now,
+            expires_at=expires_at,
+        )
+        sms.provider().send(phone=phone, text=domain.otp_text(code))
+    return OtpSent(phone=phone, expires_at=expires_at)
+
+
+def login_with_otp(*, phone: str, code: str, client_ip: str, now: dt.datetime) -> IssuedToken:
+    """Check the latest code for ``phone``; on success create the user if new and issue a
+    session token. Raises InvalidMsisdn, RateLimited, OtpInvalid."""
+    phone = parse_mainland_mobile(phone)
+    ratelimit.hit(key=f"login:ip:{client_ip}", limit=domain.LOGIN_PER_IP_HOUR[0],
+                  window=domain.LOGIN_PER_IP_HOUR[1], now=now)
+    ratelimit.hit(key=f"login:phone:{phone}", limit=domain.LOGIN_PER_PHONE_HOUR[0],
+                  window=domain.LOGIN_PER_PHONE_HOUR[1], now=now)
+    if not domain.is_code_shaped(code or ""):
+        raise OtpInvalid()
+    user = _consume_otp(phone=phone, code=code, now=now)
+    if user is None:
+        raise OtpInvalid()
+    return _issue_session(user=user, now=now)
+
+
+def _consume_otp(*, phone: str, code: str, now: dt.datetime) -> User | None:
+    with transaction.atomic():
+        challenge = (
+            OtpChallenge.objects.select_for_update()
+            .filter(phone=phone, consumed_at__isnull=True)
+            .order_by("-created_at", "-id")
+            .first()
+        )
+        if challenge is None or not domain.otp_usable(
+            expires_at=challenge.expires_at, attempts=challenge.attempts, consumed=False, now=now
+        ):
+            return None
+        if not domain.otp_matches(secret=settings.OTP_SECRET, phone=phone, code=code,
+                                  stored_hash=challenge.code_hash):
+            OtpChallenge.objects.filter(pk=challenge.pk).update(attempts=F("attempts") + 1)
+            return None
+        OtpChallenge.objects.filter(pk=challenge.pk).update(consumed_at=now, attempts=F("attempts") + 1)
+        user, created = User.objects.get_or_create(
+            phone=phone, defaults={"username": phone, "role": Role.CONSUMER}
+        )
+        if created:
+            user.set_unusable_password()
+            user.save(update_fields=["password"])
+            audit.record(actor=f"user:{user.pk}", action="user.registered", object_type="user",
+                         object_id=str(user.pk))
+    return user
+
+
+def _issue_session(*, user: User, now: dt.datetime) -> IssuedToken:
+    token = domain.new_token()
+    expires_at = now + domain.SESSION_TTL
+    AuthToken.objects.create(
+        user=user, kind=AuthToken.Kind.SESSION, token_hash=domain.token_hash(token),
+        prefix=token[:10], scopes=[], created_at=now, expires_at=expires_at,
+    )
+    return IssuedToken(token=token, user_id=user.pk, role=user.role, expires_at=expires_at)
+
+
+def create_api_token(*, name: str, scopes: list[str], username: str | None, now: dt.datetime) -> IssuedToken:
+    """Create an integration token (shown once). Without ``username`` a service user named
+    after the token is created. Raises InvalidScope, NotFound."""
+    unknown = sorted(set(scopes) - domain.SCOPES)
+    if unknown or not scopes:
+        raise InvalidScope(unknown=unknown, allowed=sorted(domain.SCOPES))
+    if not name.strip():
+        raise ValidationError("令牌名称不能为空", field="name")
+    with transaction.atomic():
+        if username:
+            user = User.objects.filter(username=username).first()
+            if user is None:
+                raise NotFound("用户不存在", username=username)
+        else:
+            user, _ = User.objects.get_or_create(
+                username=f"svc-{name.strip()}", defaults={"role": Role.STAFF if "staff" in scopes else Role.CONSUMER}
+            )
+        token = domain.new_token()
+        record = AuthToken.objects.create(
+            user=user, kind=AuthToken.Kind.API, name=name.strip(), token_hash=domain.token_hash(token),
+            prefix=token[:10], scopes=sorted(set(scopes)), created_at=now,
+        )
+        audit.record(actor="cli", action="token.created", object_type="auth_token",
+                     object_id=str(record.pk), data={"name": record.name, "scopes": record.scopes})
+    return IssuedToken(token=token, user_id=user.pk, role=user.role, expires_at=None)
+
+
+def authenticate_token(*, token: str, now: dt.datetime) -> tuple[User, AuthToken]:
+    """Resolve a bearer token. Raises Unauthenticated."""
+    record = (
+        AuthToken.objects.select_related("user")
+        .filter(token_hash=domain.token_hash(token), revoked_at__isnull=True)
+        .first()
+    )
+    if record is None or (record.expires_at is not None and record.expires_at <= now) or not record.user.is_active:
+        raise Unauthenticated()
+    if record.last_used_at is None or now - record.last_used_at > dt.timedelta(minutes=5):
+        AuthToken.objects.filter(pk=record.pk).update(last_used_at=now)
+    return record.user, record
+
+
+def revoke_token(*, token: str, now: dt.datetime) -> None:
+    AuthToken.objects.filter(token_hash=domain.token_hash(token), revoked_at__isnull=True).update(revoked_at=now)

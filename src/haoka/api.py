@@ -1,0 +1,81 @@
+"""The REST API: one NinjaAPI, a router per domain, errors mapped to one JSON shape."""
+
+from __future__ import annotations
+
+import structlog
+from django.http import Http404
+from ninja import NinjaAPI
+from ninja.renderers import JSONRenderer
+from ninja.errors import AuthenticationError, HttpError
+from ninja.errors import ValidationError as NinjaValidationError
+
+from haoka.core.errors import HaokaError, NotFound, Unauthenticated, ValidationError
+
+log = structlog.get_logger("haoka.api")
+
+class Utf8JSONRenderer(JSONRenderer):
+    json_dumps_params = {"ensure_ascii": False}  # noqa: RUF012
+
+
+api = NinjaAPI(
+    renderer=Utf8JSONRenderer(),
+    title="haoka API",
+    version="1",
+    description="号卡平台 API：选号、套餐、订单、线路、计费、分销。",
+    urls_namespace="api",
+)
+
+
+def _render(request, status: int, code: str, message: str, details: dict | None = None):
+    return api.create_response(
+        request, {"error": {"code": code, "message": message, "details": details or {}}}, status=status
+    )
+
+
+@api.exception_handler(HaokaError)
+def _haoka_error(request, exc: HaokaError):
+    return _render(request, exc.status, exc.code, exc.message, exc.details)
+
+
+@api.exception_handler(NinjaValidationError)
+def _validation_error(request, exc: NinjaValidationError):
+    errors = [
+        {"loc": [str(p) for p in e.get("loc", [])], "msg": e.get("msg", ""), "type": e.get("type", "")}
+        for e in exc.errors
+    ]
+    return _render(request, 422, ValidationError.code, ValidationError.message, {"errors": errors})
+
+
+@api.exception_handler(AuthenticationError)
+def _auth_error(request, exc):
+    return _render(request, 401, Unauthenticated.code, Unauthenticated.message)
+
+
+@api.exception_handler(Http404)
+def _not_found(request, exc):
+    return _render(request, 404, NotFound.code, NotFound.message)
+
+
+@api.exception_handler(HttpError)
+def _http_error(request, exc: HttpError):
+    return _render(request, exc.status_code, "http_error", str(exc))
+
+
+@api.exception_handler(Exception)
+def _unexpected(request, exc: Exception):
+    request_id = getattr(request, "request_id", "")
+    log.exception("unexpected_error", path=request.path, request_id=request_id)
+    return _render(request, 500, "internal_error", "服务器内部错误", {"request_id": request_id})
+
+
+def _mount() -> None:
+    from haoka.accounts.api import router as accounts_router
+    from haoka.catalog.api import router as catalog_router
+    from haoka.numbers.api import router as numbers_router
+
+    api.add_router("", accounts_router)
+    api.add_router("", catalog_router)
+    api.add_router("/numbers", numbers_router)
+
+
+_mount()

@@ -1,0 +1,92 @@
+"""Reads of the catalog for pages and the API."""
+
+from __future__ import annotations
+
+from django.db.models import Prefetch, QuerySet
+
+from haoka.catalog.models import Benefit, Carrier, Plan, RatingGroup, SaleStatus
+from haoka.core.errors import NotFound, ValidationError
+from haoka.core.pagination import Page, paginate
+
+PLAN_ORDER = ("sort", "monthly_fee_fen", "id")
+
+
+class UnknownCarrier(ValidationError):
+    code = "unknown_carrier"
+    message = "未知的运营商"
+
+
+class PlanNotFound(NotFound):
+    code = "plan_not_found"
+    message = "套餐不存在或未上架"
+
+
+def carriers() -> list[Carrier]:
+    return list(Carrier.objects.order_by("sort", "id"))
+
+
+def carrier_codes() -> set[str]:
+    return set(Carrier.objects.values_list("code", flat=True))
+
+
+def carrier_by_code(code: str) -> Carrier:
+    carrier = Carrier.objects.filter(code=code).first()
+    if carrier is None:
+        raise UnknownCarrier(carrier=code, known=sorted(carrier_codes()))
+    return carrier
+
+
+def _plans() -> QuerySet[Plan]:
+    return Plan.objects.select_related("carrier").prefetch_related(
+        "tags", Prefetch("benefits", queryset=Benefit.objects.order_by("code", "id"))
+    )
+
+
+def on_sale_plans(
+    *, carrier: str | None = None, tag: str | None = None, max_fee_fen: int | None = None
+) -> QuerySet[Plan]:
+    """Plans on sale, filtered. Raises UnknownCarrier, ValidationError (negative fee)."""
+    qs = _plans().filter(status=SaleStatus.ON_SALE)
+    if carrier:
+        carrier_by_code(carrier)
+        qs = qs.filter(carrier__code=carrier)
+    if tag:
+        qs = qs.filter(tags__code=tag)
+    if max_fee_fen is not None:
+        if max_fee_fen < 0:
+            raise ValidationError("月租上限不能为负", field="max_fee")
+        qs = qs.filter(monthly_fee_fen__lte=max_fee_fen)
+    return qs.distinct()
+
+
+def plan_page(*, carrier=None, tag=None, max_fee_fen=None, limit=None, after=None) -> Page:
+    qs = on_sale_plans(carrier=carrier, tag=tag, max_fee_fen=max_fee_fen)
+    return paginate(qs, order=PLAN_ORDER, limit=limit, after=after)
+
+
+def plan_detail(*, code: str, include_unlisted: bool = False) -> Plan:
+    """A plan with everything for its page. Raises PlanNotFound (also for drafts)."""
+    qs = _plans().prefetch_related(
+        Prefetch("targeted_groups", queryset=RatingGroup.objects.order_by("number", "id")),
+        Prefetch("zero_rated_groups", queryset=RatingGroup.objects.order_by("number", "id")),
+    )
+    if not include_unlisted:
+        qs = qs.exclude(status=SaleStatus.DRAFT)
+    plan = qs.filter(code=code).first()
+    if plan is None:
+        raise PlanNotFound(code=code)
+    return plan
+
+
+def plans_by_codes(*, codes: list[str]) -> list[Plan]:
+    """On-sale plans in the order asked, unknown codes dropped."""
+    found = {p.code: p for p in on_sale_plans().filter(code__in=codes)}
+    return [found[c] for c in codes if c in found]
+
+
+def tags_in_use() -> list[tuple[str, str]]:
+    from haoka.catalog.models import Tag
+
+    return list(
+        Tag.objects.filter(plans__status=SaleStatus.ON_SALE).distinct().order_by("code", "id").values_list("code", "name")
+    )

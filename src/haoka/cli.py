@@ -1,0 +1,167 @@
+"""The ``haoka`` command. Every subcommand works on the database ``DATABASE_URL`` names
+(default: ./haoka.sqlite3)."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+
+
+def _setup() -> None:
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "haoka.settings")
+    import django
+
+    django.setup()
+
+
+def _fail(message: str) -> int:
+    print(f"错误：{message}", file=sys.stderr)
+    return 2
+
+
+def cmd_serve(args) -> int:
+    import uvicorn
+
+    _setup()
+    port = int(args.port or os.environ.get("HAOKA_PORT", "8000"))
+    uvicorn.run("haoka.asgi:application", host=args.host, port=port, workers=args.workers,
+                log_level="info", access_log=not args.quiet)
+    return 0
+
+
+def cmd_worker(args) -> int:
+    _setup()
+    from haoka.core import worker
+
+    return worker.run(queues=args.queue, interval=args.interval)
+
+
+def cmd_demo(args) -> int:
+    _setup()
+    from haoka.web import demo
+
+    return demo.run(port=int(args.port or os.environ.get("HAOKA_PORT", "8000")), seed_numbers=args.numbers,
+                    setup_only=args.setup_only)
+
+
+def cmd_seed(args) -> int:
+    _setup()
+    from haoka.web import demo
+
+    demo.seed(numbers_per_carrier=args.numbers)
+    return 0
+
+
+def cmd_numbers_import(args) -> int:
+    _setup()
+    from haoka.numbers import importer
+
+    return importer.cli_import(path=args.file)
+
+
+def cmd_numbers_generate(args) -> int:
+    _setup()
+    from haoka.numbers import importer
+
+    return importer.cli_generate(carrier=args.carrier, count=args.count, seed=args.seed, output=args.output)
+
+
+def cmd_tokens_create(args) -> int:
+    _setup()
+    from haoka.accounts import operations
+    from haoka.core import clock
+    from haoka.core.errors import HaokaError
+
+    try:
+        issued = operations.create_api_token(name=args.name, scopes=args.scope, username=args.user, now=clock.now())
+    except HaokaError as exc:
+        return _fail(f"{exc.message} {exc.details or ''}")
+    print(issued.token)
+    print("（令牌只显示这一次，请妥善保存）", file=sys.stderr)
+    return 0
+
+
+def cmd_audit_verify(args) -> int:
+    _setup()
+    from haoka.core import audit
+
+    report = audit.verify()
+    if report.ok:
+        print(f"审计链完整：{report.checked} 条记录")
+        return 0
+    for problem in report.problems:
+        print(problem, file=sys.stderr)
+    print(f"审计链异常：{len(report.problems)} 处问题（共检查 {report.checked} 条）", file=sys.stderr)
+    return 1
+
+
+def cmd_manage(args) -> int:
+    _setup()
+    from django.core.management import execute_from_command_line
+
+    execute_from_command_line(["haoka", *args.rest])
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="haoka", description="号卡平台命令行")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    p = sub.add_parser("serve", help="运行 Web 与 API")
+    p.add_argument("--host", default="127.0.0.1")
+    p.add_argument("--port")
+    p.add_argument("--workers", type=int, default=1)
+    p.add_argument("--quiet", action="store_true")
+    p.set_defaults(func=cmd_serve)
+
+    p = sub.add_parser("worker", help="运行后台任务与定时任务")
+    p.add_argument("--queue", action="append", default=None)
+    p.add_argument("--interval", type=float, default=1.0)
+    p.set_defaults(func=cmd_worker)
+
+    p = sub.add_parser("demo", help="迁移、写入演示数据并运行全部进程")
+    p.add_argument("--port")
+    p.add_argument("--numbers", type=int, default=20000, help="每个运营商生成的演示号码数")
+    p.add_argument("--setup-only", action="store_true", help="只迁移和写入演示数据")
+    p.set_defaults(func=cmd_demo)
+
+    p = sub.add_parser("seed", help="写入演示数据（可重复执行）")
+    p.add_argument("--numbers", type=int, default=20000)
+    p.set_defaults(func=cmd_seed)
+
+    numbers = sub.add_parser("numbers", help="号码池").add_subparsers(dest="numbers_command", required=True)
+    p = numbers.add_parser("import", help="从 CSV 导入号码")
+    p.add_argument("file")
+    p.set_defaults(func=cmd_numbers_import)
+    p = numbers.add_parser("generate", help="生成号码并导入（或写入 CSV）")
+    p.add_argument("--carrier", required=True)
+    p.add_argument("--count", type=int, required=True)
+    p.add_argument("--seed", type=int, default=None)
+    p.add_argument("--output", help="写入 CSV 文件而不导入")
+    p.set_defaults(func=cmd_numbers_generate)
+
+    tokens = sub.add_parser("tokens", help="接口令牌").add_subparsers(dest="tokens_command", required=True)
+    p = tokens.add_parser("create", help="创建接口令牌（只显示一次）")
+    p.add_argument("--name", required=True)
+    p.add_argument("--scope", action="append", required=True)
+    p.add_argument("--user", help="令牌所属用户名（默认新建服务用户）")
+    p.set_defaults(func=cmd_tokens_create)
+
+    audit = sub.add_parser("audit", help="审计日志").add_subparsers(dest="audit_command", required=True)
+    p = audit.add_parser("verify", help="校验审计链")
+    p.set_defaults(func=cmd_audit_verify)
+
+    p = sub.add_parser("manage", help="Django 管理命令（migrate、createsuperuser 等）")
+    p.add_argument("rest", nargs=argparse.REMAINDER)
+    p.set_defaults(func=cmd_manage)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    return int(args.func(args) or 0)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

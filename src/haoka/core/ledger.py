@@ -1,0 +1,158 @@
+"""Double-entry ledger: money moves only as balanced transactions.
+
+Conventions: an entry's ``amount_fen`` is positive for a debit and negative for a credit; the
+entries of one transaction sum to zero, so the entries of the whole ledger sum to zero. Each
+account caches its balance (sum of its entries) in the same database transaction.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from django.db import IntegrityError, transaction
+from django.db.models import F, Sum
+
+from haoka.core import clock
+from haoka.core.errors import Conflict, NotFound, ValidationError
+from haoka.core.models import LedgerAccount, LedgerEntry, LedgerTransaction
+
+
+class UnbalancedTransaction(ValidationError):
+    code = "ledger_unbalanced"
+    message = "记账分录借贷不平衡"
+
+
+class InsufficientBalance(Conflict):
+    code = "insufficient_balance"
+    message = "余额不足"
+
+
+class UnknownAccount(NotFound):
+    code = "ledger_account_not_found"
+    message = "账户不存在"
+
+
+@dataclass(frozen=True)
+class Leg:
+    """One side of a posting: account code and signed amount (debit +, credit -)."""
+
+    account: str
+    amount_fen: int
+
+
+def check_balanced(legs: Sequence[Leg]) -> None:
+    """Raise UnbalancedTransaction unless legs are non-empty, non-zero integers summing to 0."""
+    if len(legs) < 2:
+        raise UnbalancedTransaction("一笔交易至少需要两条分录", legs=len(legs))
+    for leg in legs:
+        if not isinstance(leg.amount_fen, int) or isinstance(leg.amount_fen, bool):
+            raise UnbalancedTransaction("金额必须是整数分", account=leg.account)
+        if leg.amount_fen == 0:
+            raise UnbalancedTransaction("分录金额不能为零", account=leg.account)
+    total = sum(leg.amount_fen for leg in legs)
+    if total != 0:
+        raise UnbalancedTransaction(total_fen=total)
+
+
+def open_account(
+    *, code: str, name: str, kind: str, allow_negative: bool = True
+) -> LedgerAccount:
+    """Create the account if it does not exist; return it either way."""
+    account, _ = LedgerAccount.objects.get_or_create(
+        code=code,
+        defaults={
+            "name": name,
+            "kind": kind,
+            "allow_negative": allow_negative,
+            "created_at": clock.now(),
+        },
+    )
+    return account
+
+
+def post(
+    *, legs: Sequence[Leg], kind: str, memo: str = "", key: str | None = None
+) -> LedgerTransaction:
+    """Post a balanced transaction atomically and update cached balances.
+
+    With ``key``, a repeat of the same posting returns the first transaction unchanged.
+    Raises UnbalancedTransaction, UnknownAccount, InsufficientBalance (an account that may not
+    go negative would).
+    """
+    check_balanced(legs)
+    if key is not None:
+        existing = LedgerTransaction.objects.filter(key=key).first()
+        if existing is not None:
+            return existing
+    try:
+        with transaction.atomic():
+            return _post_locked(legs=legs, kind=kind, memo=memo, key=key)
+    except IntegrityError:
+        if key is not None:
+            existing = LedgerTransaction.objects.filter(key=key).first()
+            if existing is not None:
+                return existing
+        raise
+
+
+def _post_locked(
+    *, legs: Sequence[Leg], kind: str, memo: str, key: str | None
+) -> LedgerTransaction:
+    codes = sorted({leg.account for leg in legs})
+    # Lock in a fixed order so two postings touching the same accounts cannot deadlock.
+    accounts = {
+        a.code: a for a in LedgerAccount.objects.select_for_update().filter(code__in=codes).order_by("code")
+    }
+    missing = [c for c in codes if c not in accounts]
+    if missing:
+        raise UnknownAccount(accounts=missing)
+    deltas: dict[str, int] = {}
+    for leg in legs:
+        deltas[leg.account] = deltas.get(leg.account, 0) + leg.amount_fen
+    for code, delta in deltas.items():
+        account = accounts[code]
+        if not account.allow_negative and account.balance_fen + delta < 0:
+            raise InsufficientBalance(account=code, balance_fen=account.balance_fen, delta_fen=delta)
+    at = clock.now()
+    txn = LedgerTransaction.objects.create(key=key, kind=kind, memo=memo[:300], created_at=at)
+    LedgerEntry.objects.bulk_create(
+        [
+            LedgerEntry(transaction=txn, account=accounts[leg.account], amount_fen=leg.amount_fen, created_at=at)
+            for leg in legs
+        ]
+    )
+    for code, delta in deltas.items():
+        if delta:
+            LedgerAccount.objects.filter(pk=accounts[code].pk).update(balance_fen=F("balance_fen") + delta)
+    return txn
+
+
+def balance_fen(*, account: str) -> int:
+    """The cached balance of an account. Raises UnknownAccount."""
+    value = LedgerAccount.objects.filter(code=account).values_list("balance_fen", flat=True).first()
+    if value is None:
+        raise UnknownAccount(account=account)
+    return value
+
+
+def recomputed_balance_fen(*, account: str) -> int:
+    """The balance summed from entries (for reconciliation against the cached column)."""
+    total = LedgerEntry.objects.filter(account__code=account).aggregate(s=Sum("amount_fen"))["s"]
+    return int(total or 0)
+
+
+def trial_balance_fen() -> int:
+    """Sum of every entry in the ledger; always 0 for a healthy ledger."""
+    return int(LedgerEntry.objects.aggregate(s=Sum("amount_fen"))["s"] or 0)
+
+
+def unbalanced_transactions() -> list[int]:
+    """Ids of transactions whose entries do not sum to zero (should always be empty)."""
+    rows = (
+        LedgerEntry.objects.values("transaction_id")
+        .annotate(s=Sum("amount_fen"))
+        .exclude(s=0)
+        .order_by("transaction_id")
+    )
+    return [r["transaction_id"] for r in rows]

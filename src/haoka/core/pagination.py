@@ -1,0 +1,83 @@
+"""Keyset (cursor) pagination: ``?limit=&after=`` -> ``{"items": [...], "next": cursor|None}``.
+
+The cursor is the sort key of the last item, so pages stay stable while rows are added, and a
+page costs one index range scan however deep it is. Order fields must end with a unique one.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from django.db.models import Q, QuerySet
+
+from haoka.core.errors import ValidationError
+
+MAX_LIMIT = 100
+DEFAULT_LIMIT = 20
+
+
+class InvalidCursor(ValidationError):
+    code = "invalid_cursor"
+    message = "分页游标无效"
+
+
+@dataclass(frozen=True)
+class Page:
+    items: list[Any]
+    next: str | None
+
+
+def encode(values: Sequence[Any]) -> str:
+    return base64.urlsafe_b64encode(json.dumps(list(values), separators=(",", ":")).encode()).decode().rstrip("=")
+
+
+def decode(cursor: str, *, width: int) -> list[Any]:
+    try:
+        padded = cursor + "=" * (-len(cursor) % 4)
+        values = json.loads(base64.urlsafe_b64decode(padded.encode()))
+    except (ValueError, UnicodeDecodeError):
+        raise InvalidCursor() from None
+    if not isinstance(values, list) or len(values) != width or not all(
+        isinstance(v, int | str) and not isinstance(v, bool) for v in values
+    ):
+        raise InvalidCursor()
+    return values
+
+
+def _after_q(order: Sequence[str], values: Sequence[Any]) -> Q:
+    """(a, b, c) > (x, y, z) as OR of prefixes, honouring '-' (descending) per field."""
+    condition = Q(pk__in=[])
+    for i, field in enumerate(order):
+        name = field.lstrip("-")
+        op = "lt" if field.startswith("-") else "gt"
+        term = Q(**{f"{name}__{op}": values[i]})
+        for prev_field, prev_value in zip(order[:i], values[:i], strict=True):
+            term &= Q(**{prev_field.lstrip("-"): prev_value})
+        condition |= term
+    return condition
+
+
+def clamp_limit(limit: int | None) -> int:
+    if limit is None:
+        return DEFAULT_LIMIT
+    if limit < 1 or limit > MAX_LIMIT:
+        raise ValidationError(f"limit 须在 1 到 {MAX_LIMIT} 之间", field="limit")
+    return limit
+
+
+def paginate(qs: QuerySet, *, order: Sequence[str], limit: int | None, after: str | None) -> Page:
+    """One page of ``qs`` ordered by ``order`` (last field unique). Raises InvalidCursor."""
+    size = clamp_limit(limit)
+    qs = qs.order_by(*order)
+    if after:
+        qs = qs.filter(_after_q(order, decode(after, width=len(order))))
+    rows = list(qs[: size + 1])
+    items = rows[:size]
+    if len(rows) <= size:
+        return Page(items=items, next=None)
+    last = items[-1]
+    return Page(items=items, next=encode([getattr(last, f.lstrip("-")) for f in order]))

@@ -1,0 +1,78 @@
+"""``haoka worker``: runs queued tasks (django-tasks database backend; on PostgreSQL workers
+claim tasks with SELECT ... FOR UPDATE SKIP LOCKED, so several can run side by side) and
+enqueues periodic jobs. A periodic job is enqueued once per period across all workers: the
+slot is claimed through a UNIQUE row (a rate-limit counter with a limit of 1)."""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import threading
+import time
+from dataclasses import dataclass
+
+from django.db import close_old_connections
+from django.utils.module_loading import import_string
+
+from haoka.core import clock, ratelimit
+from haoka.core.errors import RateLimited
+
+log = logging.getLogger("haoka.worker")
+
+
+@dataclass(frozen=True)
+class Periodic:
+    name: str
+    every: dt.timedelta
+    task: str  # dotted path of a django-tasks Task taking no arguments
+
+
+PERIODIC: list[Periodic] = [
+    Periodic("numbers.release_expired_holds", dt.timedelta(seconds=30),
+             "haoka.numbers.tasks.release_expired_holds"),
+    Periodic("core.purge", dt.timedelta(hours=1), "haoka.core.tasks.purge_expired"),
+]
+
+
+def enqueue_due(*, now: dt.datetime) -> list[str]:
+    """Enqueue every periodic job whose current slot nobody has claimed yet."""
+    enqueued = []
+    for job in PERIODIC:
+        try:
+            ratelimit.hit(key=f"periodic:{job.name}", limit=1, window=job.every, now=now)
+        except RateLimited:
+            continue
+        import_string(job.task).enqueue()
+        enqueued.append(job.name)
+    return enqueued
+
+
+def _scheduler(stop: threading.Event, tick: float) -> None:
+    while not stop.is_set():
+        try:
+            close_old_connections()
+            for name in enqueue_due(now=clock.now()):
+                log.info("periodic job enqueued: %s", name)
+        except Exception:  # keep scheduling; the next tick retries
+            log.exception("scheduler tick failed")
+        stop.wait(tick)
+
+
+def run(*, queues: list[str] | None, interval: float) -> int:
+    from django_tasks_db.management.commands.db_worker import Worker
+
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
+    stop = threading.Event()
+    thread = threading.Thread(target=_scheduler, args=(stop, 5.0), name="haoka-scheduler", daemon=True)
+    thread.start()
+    worker = Worker(
+        queue_names=queues or ["default"], interval=interval, batch=False, backend_name="default",
+        startup_delay=True, max_tasks=None, worker_id=f"haoka-{int(time.time() * 1000) % 10**9}",
+        excluded_queue_names=[],
+    )
+    worker.configure_signals()
+    try:
+        worker.run()
+    finally:
+        stop.set()
+    return 0

@@ -1,0 +1,159 @@
+"""Django settings. Everything deploy-specific comes from the environment (see README)."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import dj_database_url
+
+BASE_DIR = Path(__file__).resolve().parent
+PROJECT_DIR = Path(os.environ.get("HAOKA_HOME", Path.cwd()))
+
+
+def _load_dotenv(path: Path) -> None:
+    """Read KEY=VALUE lines from .env without overriding the real environment."""
+    if not path.is_file():
+        return
+    for line in path.read_text(encoding="utf-8").splitlines():
+        line = line.strip()
+        if not line or line.startswith("#") or "=" not in line:
+            continue
+        key, _, value = line.partition("=")
+        os.environ.setdefault(key.strip(), value.strip().strip('"').strip("'"))
+
+
+_load_dotenv(PROJECT_DIR / ".env")
+
+SANDBOX = os.environ.get("HAOKA_SANDBOX", "0") == "1"
+DEBUG = os.environ.get("HAOKA_DEBUG", "0") == "1"
+SECRET_KEY = os.environ.get("HAOKA_SECRET_KEY") or (
+    "insecure-dev-only-key" if (SANDBOX or DEBUG or os.environ.get("HAOKA_TESTING")) else ""
+)
+if not SECRET_KEY:
+    raise RuntimeError("HAOKA_SECRET_KEY must be set outside sandbox/debug mode")
+
+ALLOWED_HOSTS = [h for h in os.environ.get("HAOKA_ALLOWED_HOSTS", "127.0.0.1,localhost").split(",") if h]
+CSRF_TRUSTED_ORIGINS = [
+    o for o in os.environ.get("HAOKA_CSRF_TRUSTED_ORIGINS", "").split(",") if o
+]
+
+INSTALLED_APPS = [
+    "django.contrib.admin",
+    "django.contrib.auth",
+    "django.contrib.contenttypes",
+    "django.contrib.sessions",
+    "django.contrib.messages",
+    "django.contrib.staticfiles",
+    "django_tasks",
+    "django_tasks_db",
+    "haoka.core",
+    "haoka.accounts",
+    "haoka.catalog",
+    "haoka.numbers",
+    "haoka.web",
+]
+
+MIDDLEWARE = [
+    "haoka.core.middleware.RequestIdMiddleware",
+    "django.middleware.security.SecurityMiddleware",
+    "whitenoise.middleware.WhiteNoiseMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.locale.LocaleMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "haoka.accounts.middleware.BearerTokenMiddleware",
+    "haoka.core.idempotency.IdempotencyMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+]
+
+ROOT_URLCONF = "haoka.urls"
+WSGI_APPLICATION = "haoka.wsgi.application"
+ASGI_APPLICATION = "haoka.asgi.application"
+
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [],
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.request",
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
+                "haoka.web.context.site",
+            ],
+            "builtins": ["haoka.web.templatetags.haoka"],
+        },
+    }
+]
+
+_default_sqlite = f"sqlite:///{PROJECT_DIR / 'haoka.sqlite3'}"
+DATABASES = {
+    "default": dj_database_url.parse(
+        os.environ.get("DATABASE_URL") or _default_sqlite,
+        conn_max_age=int(os.environ.get("HAOKA_CONN_MAX_AGE", "60")),
+    )
+}
+if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
+    # WAL lets the web process read while the worker writes; IMMEDIATE avoids lock upgrades
+    # (the "database is locked" failure mode of deferred transactions under concurrency).
+    DATABASES["default"]["OPTIONS"] = {
+        "transaction_mode": "IMMEDIATE",
+        "timeout": 20,
+        "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
+    }
+    DATABASES["default"]["CONN_MAX_AGE"] = 0
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+AUTH_USER_MODEL = "accounts.User"
+
+TASKS = {
+    "default": {
+        "BACKEND": os.environ.get("HAOKA_TASKS_BACKEND", "django_tasks_db.DatabaseBackend"),
+        "QUEUES": ["default"],
+    }
+}
+
+LANGUAGE_CODE = "zh-hans"
+LANGUAGES = [("zh-hans", "简体中文"), ("en", "English")]
+LOCALE_PATHS = [BASE_DIR / "locale"]
+TIME_ZONE = "Asia/Shanghai"
+USE_I18N = True
+USE_TZ = True
+
+STATIC_URL = "/static/"
+STATIC_ROOT = PROJECT_DIR / "var" / "static"
+STATIC_ROOT.mkdir(parents=True, exist_ok=True)  # WhiteNoise expects it even when serving via finders
+NODE_MODULES = Path(os.environ.get("HAOKA_NODE_MODULES", PROJECT_DIR / "node_modules"))
+# Front-end packages come from the npm registry at install time (package.json), never the repo.
+STATICFILES_DIRS = [
+    (f"vendor/{name}", NODE_MODULES / package / "dist")
+    for name, package in (("htmx", "htmx.org"), ("echarts", "echarts"))
+    if (NODE_MODULES / package / "dist").is_dir()
+]
+WHITENOISE_USE_FINDERS = True
+STORAGES = {
+    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
+}
+
+LOGIN_URL = "/login/"
+SESSION_COOKIE_HTTPONLY = True
+SESSION_COOKIE_SAMESITE = "Lax"
+
+# Personal data: Fernet keys (comma-separated, newest first) and a keyed-hash secret.
+PII_KEYS = [k for k in os.environ.get("HAOKA_PII_KEYS", "").split(",") if k]
+PII_HASH_KEY = os.environ.get("HAOKA_PII_HASH_KEY", "")
+
+OTP_SECRET = os.environ.get("HAOKA_OTP_SECRET", SECRET_KEY)
+SMS_PROVIDER = os.environ.get("HAOKA_SMS_PROVIDER", "haoka.accounts.sms.SandboxSmsProvider")
+
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "handlers": {"console": {"class": "logging.StreamHandler"}},
+    "root": {"handlers": ["console"], "level": os.environ.get("HAOKA_LOG_LEVEL", "INFO")},
+    "loggers": {"django.db.backends": {"level": "WARNING"}},
+}
