@@ -39,7 +39,7 @@ def cmd_worker(args) -> int:
 
 def cmd_demo(args) -> int:
     _setup()
-    from haoka.web import demo
+    from haoka import demo
 
     return demo.run(port=int(args.port or os.environ.get("HAOKA_PORT", "8000")), seed_numbers=args.numbers,
                     setup_only=args.setup_only)
@@ -47,7 +47,7 @@ def cmd_demo(args) -> int:
 
 def cmd_seed(args) -> int:
     _setup()
-    from haoka.web import demo
+    from haoka import demo
 
     demo.seed(numbers_per_carrier=args.numbers)
     return 0

@@ -5,3 +5,10 @@ from haoka.accounts.models import SandboxSms
 
 def sandbox_outbox(*, phone: str, limit: int = 20) -> list[SandboxSms]:
     return list(SandboxSms.objects.filter(phone=phone).order_by("-sent_at", "-id")[:limit])
+
+
+def lock_user(*, user_id: int) -> None:
+    """Lock one user's row for the rest of the transaction (serializes per-user use cases)."""
+    from haoka.accounts.models import User
+
+    list(User.objects.select_for_update().filter(pk=user_id).values_list("pk", flat=True))

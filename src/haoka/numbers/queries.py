@@ -1,0 +1,172 @@
+"""Reads of the number pool: search, suggestions, valuation of any number, tier prices."""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+
+from django.db.models import F, QuerySet
+
+from haoka.catalog import queries as catalog_queries
+from haoka.core.errors import ValidationError
+from haoka.core.pagination import Page, paginate
+from haoka.core.phone import parse_mainland_mobile
+from haoka.numbers import domain
+from haoka.numbers.models import NumberStatus, PhoneNumber, TierCode, TierPrice
+
+SORTS = {
+    "tier": ("tier_rank", "price_fen", "id"),
+    "price": ("price_fen", "id"),
+    "-price": ("-price_fen", "-id"),
+}
+LIST_FIELDS = ("id", "msisdn", "carrier_id", "province", "city", "tier", "tier_rank", "score",
+               "pattern_mask", "price_fen", "min_monthly_fen", "contract_months")
+
+
+class InvalidSearch(ValidationError):
+    code = "invalid_number_search"
+    message = "选号条件有误"
+
+
+class NotMobileSegment(ValidationError):
+    code = "unknown_segment"
+    message = "无法识别该号段的运营商"
+
+
+@dataclass(frozen=True)
+class SearchFilters:
+    carrier: str | None = None
+    province: str | None = None
+    city: str | None = None
+    tail: str | None = None
+    contains: str | None = None
+    exclude_four: bool = False
+    pattern: str | None = None
+    tier: str | None = None
+    min_price_fen: int | None = None
+    max_price_fen: int | None = None
+    sort: str = "tier"
+
+
+def _digits(value: str | None, *, field: str, max_len: int) -> str | None:
+    if value in (None, ""):
+        return None
+    if not (value.isascii() and value.isdigit() and 1 <= len(value) <= max_len):
+        raise InvalidSearch(f"{field} 只能是 1-{max_len} 位数字", field=field, value=value[:20])
+    return value
+
+
+def _rev_range(tail: str) -> tuple[str, str]:
+    """Numbers ending in ``tail`` are those whose reversed form lies in [lo, hi)."""
+    rev = tail[::-1]
+    return rev, rev[:-1] + chr(ord(rev[-1]) + 1)
+
+
+def search_queryset(filters: SearchFilters) -> QuerySet[PhoneNumber]:
+    """Available numbers matching the filters. Raises InvalidSearch, UnknownCarrier."""
+    if filters.sort not in SORTS:
+        raise InvalidSearch("排序方式只能是 tier、price 或 -price", field="sort", value=filters.sort)
+    qs = PhoneNumber.objects.filter(status=NumberStatus.AVAILABLE).only(*LIST_FIELDS)
+    if filters.carrier:
+        catalog_queries.carrier_by_code(filters.carrier)
+        qs = qs.filter(carrier_id=filters.carrier)
+    if filters.province:
+        qs = qs.filter(province=filters.province.strip())
+    if filters.city:
+        qs = qs.filter(city=filters.city.strip())
+    tail = _digits(filters.tail, field="tail", max_len=8)
+    if tail:
+        lo, hi = _rev_range(tail)
+        qs = qs.filter(msisdn_rev__gte=lo, msisdn_rev__lt=hi)
+    contains = _digits(filters.contains, field="contains", max_len=8)
+    if contains:
+        qs = qs.filter(msisdn__contains=contains)
+    if filters.exclude_four:
+        qs = qs.filter(has_four=False)
+    if filters.pattern:
+        bit = domain.PATTERN_BITS.get(filters.pattern)
+        if bit is None:
+            raise InvalidSearch("未知的靓号规则", field="pattern", value=filters.pattern,
+                                known=sorted(domain.PATTERN_BITS))
+        qs = qs.annotate(_pattern=F("pattern_mask").bitand(1 << bit)).exclude(_pattern=0)
+    if filters.tier:
+        if filters.tier not in TierCode.values:
+            raise InvalidSearch("未知的靓号等级", field="tier", value=filters.tier)
+        qs = qs.filter(tier=filters.tier)
+    for bound, op in ((filters.min_price_fen, "gte"), (filters.max_price_fen, "lte")):
+        if bound is not None:
+            if bound < 0:
+                raise InvalidSearch("价格不能为负", field="price")
+            qs = qs.filter(**{f"price_fen__{op}": bound})
+    return qs
+
+
+def search(*, filters: SearchFilters, limit: int | None = None, after: str | None = None) -> Page:
+    return paginate(search_queryset(filters), order=SORTS[filters.sort], limit=limit, after=after)
+
+
+@dataclass(frozen=True)
+class Suggestion:
+    number: PhoneNumber
+    reason: str
+
+
+def suggestions(*, birthday: dt.date | None, favourite_digits: str | None, carrier: str | None = None,
+                limit: int = 12) -> list[Suggestion]:
+    """Available numbers built from a birthday or favourite digits, best reasons first.
+    Raises InvalidSuggestionInput, UnknownCarrier."""
+    picked: dict[str, Suggestion] = {}
+    for wish in domain.suggestion_tails(birthday=birthday, favourite_digits=favourite_digits):
+        filters = SearchFilters(
+            carrier=carrier,
+            tail=wish.tail if wish.at_end else None,
+            contains=None if wish.at_end else wish.tail,
+        )
+        for number in search_queryset(filters).order_by(*SORTS["tier"])[: max(limit, 4)]:
+            picked.setdefault(number.msisdn, Suggestion(number=number, reason=wish.reason))
+        if len(picked) >= limit:
+            break
+    return list(picked.values())[:limit]
+
+
+def price_table(*, carrier: str) -> dict:
+    """The carrier's tier prices as domain TierPrice values (defaults where staff set none)."""
+    table = dict(domain.DEFAULT_TIER_PRICES.get(carrier, {}))
+    by_code = {str(getattr(t, "value", t))[:1]: t for t in table}
+    for row in TierPrice.objects.filter(carrier_id=carrier).order_by("tier", "id"):
+        tier = by_code.get(row.tier)
+        if tier is None:
+            continue
+        table[tier] = domain.TierPrice(tier=tier, price_fen=row.price_fen, min_monthly_fen=row.min_monthly_fen,
+                                       contract_months=row.contract_months)
+    return table
+
+
+@dataclass(frozen=True)
+class PoolValuation:
+    valuation: object  # domain.Valuation
+    in_pool: bool
+    status: str | None
+
+
+def valuation(*, msisdn: str) -> PoolValuation:
+    """号码估价 of any valid mainland mobile number, in the pool or not.
+    Raises InvalidMsisdn, NotMobileSegment."""
+    msisdn = parse_mainland_mobile(msisdn)
+    location = domain.locate(msisdn=msisdn)
+    if not location.carrier_code:
+        raise NotMobileSegment(msisdn=msisdn)
+    result = domain.valuate(msisdn=msisdn, prices=price_table(carrier=location.carrier_code))
+    status = PhoneNumber.objects.filter(msisdn=msisdn).values_list("status", flat=True).first()
+    shown = None if status is None else ("AVAILABLE" if status == NumberStatus.AVAILABLE else "UNAVAILABLE")
+    return PoolValuation(valuation=result, in_pool=status is not None, status=shown)
+
+
+def number_for_sale(*, msisdn: str) -> PhoneNumber:
+    msisdn = parse_mainland_mobile(msisdn)
+    number = PhoneNumber.objects.filter(msisdn=msisdn).first()
+    if number is None:
+        from haoka.numbers.operations import NumberNotFound
+
+        raise NumberNotFound(msisdn=msisdn)
+    return number

@@ -1,0 +1,9 @@
+from django_tasks import task
+
+from haoka.core import clock
+from haoka.numbers import operations
+
+
+@task()
+def release_expired_holds() -> int:
+    return operations.release_expired_holds(now=clock.now())
