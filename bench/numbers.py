@@ -58,10 +58,10 @@ def _child(count: int) -> dict:
     import django
 
     django.setup()
-    from _machine import percentile
     from django.core.management import call_command
     from django.db import connection
 
+    from _machine import percentile
     from haoka.catalog import operations as catalog_ops
     from haoka.numbers import domain, importer, queries
     from haoka.numbers import operations as number_ops
@@ -101,8 +101,14 @@ def _child(count: int) -> dict:
             timings.append((time.perf_counter() - start) * 1000)
         timings = timings[1:]  # the first run warms caches
         all_ms.extend(timings)
-        results.append({"search": name, "found": found, "p50_ms": round(percentile(timings, 0.5), 2),
-                        "p95_ms": round(percentile(timings, 0.95), 2)})
+        results.append(
+            {
+                "search": name,
+                "found": found,
+                "p50_ms": round(percentile(timings, 0.5), 2),
+                "p95_ms": round(percentile(timings, 0.95), 2),
+            }
+        )
     classify_start = time.perf_counter()
     for row in rows[:200_000]:
         domain.classify(row.msisdn)
@@ -110,7 +116,8 @@ def _child(count: int) -> dict:
     return {
         "database": connection.vendor,
         "database_version": ".".join(map(str, connection.Database.sqlite_version_info))
-        if connection.vendor == "sqlite" else connection.cursor().connection.info.server_version,
+        if connection.vendor == "sqlite"
+        else connection.cursor().connection.info.server_version,
         "numbers": report.imported,
         "rejected": report.rejected,
         "generate_s": round(generate_s, 2),
@@ -129,9 +136,12 @@ def _child(count: int) -> dict:
 
 def _run_child(database_url: str, count: int) -> dict:
     env = {**os.environ, "DATABASE_URL": database_url, "HAOKA_HOME": str(ROOT)}
-    out = subprocess.run(  # noqa: S603
+    out = subprocess.run(
         [sys.executable, __file__, "--child", "--count", str(count)],
-        env=env, check=True, capture_output=True, text=True,
+        env=env,
+        check=True,
+        capture_output=True,
+        text=True,
     )
     return json.loads(out.stdout.strip().splitlines()[-1])
 
@@ -162,8 +172,13 @@ def main() -> None:
             runs["sqlite"] = _run_child(f"sqlite:///{tmp}/bench.sqlite3", args.count)
     if args.db in ("postgres", "both"):
         runs["postgres"] = _run_child(_fresh_postgres(), args.count)
-    print(json.dumps({"benchmark": "numbers", "machine": machine(), "count": args.count, "runs": runs},
-                     ensure_ascii=False, indent=2))
+    print(
+        json.dumps(
+            {"benchmark": "numbers", "machine": machine(), "count": args.count, "runs": runs},
+            ensure_ascii=False,
+            indent=2,
+        )
+    )
 
 
 if __name__ == "__main__":

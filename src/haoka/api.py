@@ -5,16 +5,17 @@ from __future__ import annotations
 import structlog
 from django.http import Http404
 from ninja import NinjaAPI
-from ninja.renderers import JSONRenderer
 from ninja.errors import AuthenticationError, HttpError
 from ninja.errors import ValidationError as NinjaValidationError
+from ninja.renderers import JSONRenderer
 
 from haoka.core.errors import HaokaError, NotFound, Unauthenticated, ValidationError
 
 log = structlog.get_logger("haoka.api")
 
+
 class Utf8JSONRenderer(JSONRenderer):
-    json_dumps_params = {"ensure_ascii": False}  # noqa: RUF012
+    json_dumps_params = {"ensure_ascii": False}
 
 
 api = NinjaAPI(
@@ -28,7 +29,9 @@ api = NinjaAPI(
 
 def _render(request, status: int, code: str, message: str, details: dict | None = None):
     return api.create_response(
-        request, {"error": {"code": code, "message": message, "details": details or {}}}, status=status
+        request,
+        {"error": {"code": code, "message": message, "details": details or {}}},
+        status=status,
     )
 
 
@@ -40,7 +43,11 @@ def _haoka_error(request, exc: HaokaError):
 @api.exception_handler(NinjaValidationError)
 def _validation_error(request, exc: NinjaValidationError):
     errors = [
-        {"loc": [str(p) for p in e.get("loc", [])], "msg": e.get("msg", ""), "type": e.get("type", "")}
+        {
+            "loc": [str(p) for p in e.get("loc", [])],
+            "msg": e.get("msg", ""),
+            "type": e.get("type", ""),
+        }
         for e in exc.errors
     ]
     return _render(request, 422, ValidationError.code, ValidationError.message, {"errors": errors})

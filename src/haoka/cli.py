@@ -25,8 +25,14 @@ def cmd_serve(args) -> int:
 
     _setup()
     port = int(args.port or os.environ.get("HAOKA_PORT", "8000"))
-    uvicorn.run("haoka.asgi:application", host=args.host, port=port, workers=args.workers,
-                log_level="info", access_log=not args.quiet)
+    uvicorn.run(
+        "haoka.asgi:application",
+        host=args.host,
+        port=port,
+        workers=args.workers,
+        log_level="info",
+        access_log=not args.quiet,
+    )
     return 0
 
 
@@ -41,8 +47,11 @@ def cmd_demo(args) -> int:
     _setup()
     from haoka import demo
 
-    return demo.run(port=int(args.port or os.environ.get("HAOKA_PORT", "8000")), seed_numbers=args.numbers,
-                    setup_only=args.setup_only)
+    return demo.run(
+        port=int(args.port or os.environ.get("HAOKA_PORT", "8000")),
+        seed_numbers=args.numbers,
+        setup_only=args.setup_only,
+    )
 
 
 def cmd_seed(args) -> int:
@@ -64,7 +73,9 @@ def cmd_numbers_generate(args) -> int:
     _setup()
     from haoka.numbers import importer
 
-    return importer.cli_generate(carrier=args.carrier, count=args.count, seed=args.seed, output=args.output)
+    return importer.cli_generate(
+        carrier=args.carrier, count=args.count, seed=args.seed, output=args.output
+    )
 
 
 def cmd_tokens_create(args) -> int:
@@ -74,7 +85,9 @@ def cmd_tokens_create(args) -> int:
     from haoka.core.errors import HaokaError
 
     try:
-        issued = operations.create_api_token(name=args.name, scopes=args.scope, username=args.user, now=clock.now())
+        issued = operations.create_api_token(
+            name=args.name, scopes=args.scope, username=args.user, now=clock.now()
+        )
     except HaokaError as exc:
         return _fail(f"{exc.message} {exc.details or ''}")
     print(issued.token)
@@ -92,7 +105,9 @@ def cmd_audit_verify(args) -> int:
         return 0
     for problem in report.problems:
         print(problem, file=sys.stderr)
-    print(f"审计链异常：{len(report.problems)} 处问题（共检查 {report.checked} 条）", file=sys.stderr)
+    print(
+        f"审计链异常：{len(report.problems)} 处问题（共检查 {report.checked} 条）", file=sys.stderr
+    )
     return 1
 
 
@@ -130,7 +145,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--numbers", type=int, default=20000)
     p.set_defaults(func=cmd_seed)
 
-    numbers = sub.add_parser("numbers", help="号码池").add_subparsers(dest="numbers_command", required=True)
+    numbers = sub.add_parser("numbers", help="号码池").add_subparsers(
+        dest="numbers_command", required=True
+    )
     p = numbers.add_parser("import", help="从 CSV 导入号码")
     p.add_argument("file")
     p.set_defaults(func=cmd_numbers_import)
@@ -141,14 +158,18 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--output", help="写入 CSV 文件而不导入")
     p.set_defaults(func=cmd_numbers_generate)
 
-    tokens = sub.add_parser("tokens", help="接口令牌").add_subparsers(dest="tokens_command", required=True)
+    tokens = sub.add_parser("tokens", help="接口令牌").add_subparsers(
+        dest="tokens_command", required=True
+    )
     p = tokens.add_parser("create", help="创建接口令牌（只显示一次）")
     p.add_argument("--name", required=True)
     p.add_argument("--scope", action="append", required=True)
     p.add_argument("--user", help="令牌所属用户名（默认新建服务用户）")
     p.set_defaults(func=cmd_tokens_create)
 
-    audit = sub.add_parser("audit", help="审计日志").add_subparsers(dest="audit_command", required=True)
+    audit = sub.add_parser("audit", help="审计日志").add_subparsers(
+        dest="audit_command", required=True
+    )
     p = audit.add_parser("verify", help="校验审计链")
     p.set_defaults(func=cmd_audit_verify)
 

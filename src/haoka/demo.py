@@ -25,12 +25,16 @@ def seed(*, numbers_per_carrier: int) -> None:
     from haoka.numbers import operations as number_ops
 
     counts = catalog_ops.load_seed_catalog()
-    print(f"目录：{counts['carriers']} 家运营商，{counts['plans']} 个套餐，{counts['packs']} 个加油包")
+    print(
+        f"目录：{counts['carriers']} 家运营商，{counts['plans']} 个套餐，{counts['packs']} 个加油包"
+    )
     number_ops.ensure_default_tier_prices()
     for i, carrier in enumerate(sorted(catalog_queries.carrier_codes())):
         if numbers_per_carrier <= 0:
             break
-        importer.cli_generate(carrier=carrier, count=numbers_per_carrier, seed=1000 + i, output=None)
+        importer.cli_generate(
+            carrier=carrier, count=numbers_per_carrier, seed=1000 + i, output=None
+        )
     username, password = DEMO_STAFF
     if not User.objects.filter(username=username).exists():
         User.objects.create_superuser(username=username, password=password, role=Role.STAFF)
@@ -57,8 +61,12 @@ def run(*, port: int, seed_numbers: int, setup_only: bool) -> int:
     for proc in procs:
         _spawn(proc, env)
     username, password = DEMO_STAFF
-    print(f"\n号卡演示已启动： http://127.0.0.1:{port}/\n  套餐 /plans/   选号 /numbers/   API 文档 /api/v1/docs"
-          f"\n  运营后台 /admin/ （{username} / {password}）   沙箱短信 /api/v1/sandbox/sms?phone=...\n按 Ctrl+C 停止。\n")
+    print(
+        f"\n号卡演示已启动： http://127.0.0.1:{port}/\n"
+        "  套餐 /plans/   选号 /numbers/   API 文档 /api/v1/docs\n"
+        f"  运营后台 /admin/ （{username} / {password}）   沙箱短信 /api/v1/sandbox/sms?phone=...\n"
+        "按 Ctrl+C 停止。\n"
+    )
     stopping = False
 
     def stop(signum, frame):
@@ -71,7 +79,10 @@ def run(*, port: int, seed_numbers: int, setup_only: bool) -> int:
         while not stopping:
             for proc in procs:
                 if proc.popen is not None and proc.popen.poll() is not None:
-                    print(f"进程 {proc.name} 退出（{proc.popen.returncode}），正在重启", file=sys.stderr)
+                    print(
+                        f"进程 {proc.name} 退出（{proc.popen.returncode}），正在重启",
+                        file=sys.stderr,
+                    )
                     time.sleep(1)
                     _spawn(proc, env)
             time.sleep(0.5)

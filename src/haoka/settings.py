@@ -33,10 +33,10 @@ SECRET_KEY = os.environ.get("HAOKA_SECRET_KEY") or (
 if not SECRET_KEY:
     raise RuntimeError("HAOKA_SECRET_KEY must be set outside sandbox/debug mode")
 
-ALLOWED_HOSTS = [h for h in os.environ.get("HAOKA_ALLOWED_HOSTS", "127.0.0.1,localhost").split(",") if h]
-CSRF_TRUSTED_ORIGINS = [
-    o for o in os.environ.get("HAOKA_CSRF_TRUSTED_ORIGINS", "").split(",") if o
+ALLOWED_HOSTS = [
+    h for h in os.environ.get("HAOKA_ALLOWED_HOSTS", "127.0.0.1,localhost").split(",") if h
 ]
+CSRF_TRUSTED_ORIGINS = [o for o in os.environ.get("HAOKA_CSRF_TRUSTED_ORIGINS", "").split(",") if o]
 
 INSTALLED_APPS = [
     "django.contrib.admin",
@@ -125,7 +125,9 @@ USE_TZ = True
 
 STATIC_URL = "/static/"
 STATIC_ROOT = PROJECT_DIR / "var" / "static"
-STATIC_ROOT.mkdir(parents=True, exist_ok=True)  # WhiteNoise expects it even when serving via finders
+STATIC_ROOT.mkdir(
+    parents=True, exist_ok=True
+)  # WhiteNoise expects it even when serving via finders
 NODE_MODULES = Path(os.environ.get("HAOKA_NODE_MODULES", PROJECT_DIR / "node_modules"))
 # Front-end packages come from the npm registry at install time (package.json), never the repo.
 STATICFILES_DIRS = [

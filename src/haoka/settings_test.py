@@ -10,5 +10,6 @@ os.environ.setdefault("HAOKA_PII_HASH_KEY", "test-only-hash-key")
 os.environ.setdefault("HAOKA_OTP_SECRET", "test-only-otp-secret")
 os.environ.setdefault("HAOKA_TASKS_BACKEND", "django_tasks.backends.immediate.ImmediateBackend")
 
-from haoka.settings import *  # noqa: E402, F403
+from haoka.settings import *  # noqa: F403
+
 ALLOWED_HOSTS = [*ALLOWED_HOSTS, "testserver"]  # noqa: F405

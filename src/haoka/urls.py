@@ -1,5 +1,6 @@
 from django.contrib import admin
-from django.urls import include, path
+from django.http import JsonResponse
+from django.urls import include, path, re_path
 
 from haoka.api import api
 
@@ -7,8 +8,25 @@ admin.site.site_header = "号卡运营后台"
 admin.site.site_title = "haoka"
 admin.site.index_title = "运营管理"
 
+
+def api_not_found(request, rest=""):
+    """Unknown API paths answer in the API's error shape, not with an HTML page."""
+    return JsonResponse(
+        {
+            "error": {
+                "code": "not_found",
+                "message": "接口不存在",
+                "details": {"path": request.path},
+            }
+        },
+        status=404,
+        json_dumps_params={"ensure_ascii": False},
+    )
+
+
 urlpatterns = [
     path("admin/", admin.site.urls),
     path("api/v1/", api.urls),
+    re_path(r"^api/(?P<rest>.*)$", api_not_found),
     path("", include("haoka.web.urls")),
 ]

@@ -29,13 +29,17 @@ def login(request, body: LoginIn):
     issued = operations.login_with_otp(
         phone=body.phone, code=body.code, client_ip=client_ip(request), now=clock.now()
     )
-    return TokenOut(token=issued.token, user_id=issued.user_id, role=issued.role, expires_at=issued.expires_at)
+    return TokenOut(
+        token=issued.token, user_id=issued.user_id, role=issued.role, expires_at=issued.expires_at
+    )
 
 
 @router.get("/me", response=MeOut, auth=bearer)
 def me(request):
     user = request.auth
-    return MeOut(id=user.pk, phone=user.phone, phone_masked=mask_phone(user.phone or ""), role=user.role)
+    return MeOut(
+        id=user.pk, phone=user.phone, phone_masked=mask_phone(user.phone or ""), role=user.role
+    )
 
 
 @router.get("/sandbox/sms", response=list[SmsOut])

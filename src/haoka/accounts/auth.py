@@ -27,7 +27,11 @@ class StaffOrScope(BearerUser):
         if user is None:
             return None
         token = request.haoka_token
-        if user.role == Role.STAFF or user.is_staff or (token is not None and self.scope in token.scopes):
+        if (
+            user.role == Role.STAFF
+            or user.is_staff
+            or (token is not None and self.scope in token.scopes)
+        ):
             return user
         raise PermissionDenied(required_scope=self.scope)
 

@@ -20,7 +20,9 @@ LOGIN_PER_IP_HOUR = (50, dt.timedelta(hours=1))
 SESSION_TTL = dt.timedelta(days=30)
 TOKEN_PREFIX = "hk_"
 
-SCOPES = frozenset({"numbers:write", "catalog:write", "charging", "orders", "staff", "carrier-callbacks"})
+SCOPES = frozenset(
+    {"numbers:write", "catalog:write", "charging", "orders", "staff", "carrier-callbacks"}
+)
 
 
 def new_otp_code() -> str:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from django.http import JsonResponse
+
 from haoka.accounts import operations
 from haoka.core import clock
 from haoka.core.errors import Unauthenticated
@@ -20,6 +22,10 @@ class BearerTokenMiddleware:
                 request.haoka_user, request.haoka_token = operations.authenticate_token(
                     token=header[7:].strip(), now=clock.now()
                 )
-            except Unauthenticated:
-                request.haoka_auth_failed = True
+            except Unauthenticated as exc:
+                # A caller that sends a token means to be someone: a bad one is an error even
+                # on public endpoints, never a silent fall-back to anonymous.
+                return JsonResponse(
+                    exc.as_dict(), status=401, json_dumps_params={"ensure_ascii": False}
+                )
         return self.get_response(request)

@@ -68,6 +68,9 @@ class OtpChallenge(models.Model):
         ordering = ["-created_at", "-id"]
         indexes = [models.Index(fields=["phone", "created_at"])]
 
+    def __str__(self) -> str:
+        return f"{self.phone[:3]}****{self.phone[-4:]} @ {self.created_at:%Y-%m-%d %H:%M}"
+
 
 class SandboxSms(models.Model):
     """Outbox of the sandbox SMS provider (readable through the API only in sandbox mode)."""
@@ -79,3 +82,6 @@ class SandboxSms(models.Model):
     class Meta:
         ordering = ["-sent_at", "-id"]
         indexes = [models.Index(fields=["phone", "sent_at"])]
+
+    def __str__(self) -> str:
+        return f"{self.phone} {self.text[:20]}"

@@ -67,10 +67,18 @@ def login_with_otp(*, phone: str, code: str, client_ip: str, now: dt.datetime) -
     """Check the latest code for ``phone``; on success create the user if new and issue a
     session token. Raises InvalidMsisdn, RateLimited, OtpInvalid."""
     phone = parse_mainland_mobile(phone)
-    ratelimit.hit(key=f"login:ip:{client_ip}", limit=domain.LOGIN_PER_IP_HOUR[0],
-                  window=domain.LOGIN_PER_IP_HOUR[1], now=now)
-    ratelimit.hit(key=f"login:phone:{phone}", limit=domain.LOGIN_PER_PHONE_HOUR[0],
-                  window=domain.LOGIN_PER_PHONE_HOUR[1], now=now)
+    ratelimit.hit(
+        key=f"login:ip:{client_ip}",
+        limit=domain.LOGIN_PER_IP_HOUR[0],
+        window=domain.LOGIN_PER_IP_HOUR[1],
+        now=now,
+    )
+    ratelimit.hit(
+        key=f"login:phone:{phone}",
+        limit=domain.LOGIN_PER_PHONE_HOUR[0],
+        window=domain.LOGIN_PER_PHONE_HOUR[1],
+        now=now,
+    )
     if not domain.is_code_shaped(code or ""):
         raise OtpInvalid()
     user = _consume_otp(phone=phone, code=code, now=now)
@@ -81,29 +89,40 @@ def login_with_otp(*, phone: str, code: str, client_ip: str, now: dt.datetime) -
 
 def _consume_otp(*, phone: str, code: str, now: dt.datetime) -> User | None:
     with transaction.atomic():
+        # Only the latest code counts, used or not: using it must not revive an older one.
         challenge = (
             OtpChallenge.objects.select_for_update()
-            .filter(phone=phone, consumed_at__isnull=True)
+            .filter(phone=phone)
             .order_by("-created_at", "-id")
             .first()
         )
         if challenge is None or not domain.otp_usable(
-            expires_at=challenge.expires_at, attempts=challenge.attempts, consumed=False, now=now
+            expires_at=challenge.expires_at,
+            attempts=challenge.attempts,
+            consumed=challenge.consumed_at is not None,
+            now=now,
         ):
             return None
-        if not domain.otp_matches(secret=settings.OTP_SECRET, phone=phone, code=code,
-                                  stored_hash=challenge.code_hash):
+        if not domain.otp_matches(
+            secret=settings.OTP_SECRET, phone=phone, code=code, stored_hash=challenge.code_hash
+        ):
             OtpChallenge.objects.filter(pk=challenge.pk).update(attempts=F("attempts") + 1)
             return None
-        OtpChallenge.objects.filter(pk=challenge.pk).update(consumed_at=now, attempts=F("attempts") + 1)
+        OtpChallenge.objects.filter(pk=challenge.pk).update(
+            consumed_at=now, attempts=F("attempts") + 1
+        )
         user, created = User.objects.get_or_create(
             phone=phone, defaults={"username": phone, "role": Role.CONSUMER}
         )
         if created:
             user.set_unusable_password()
             user.save(update_fields=["password"])
-            audit.record(actor=f"user:{user.pk}", action="user.registered", object_type="user",
-                         object_id=str(user.pk))
+            audit.record(
+                actor=f"user:{user.pk}",
+                action="user.registered",
+                object_type="user",
+                object_id=str(user.pk),
+            )
     return user
 
 
@@ -111,13 +130,20 @@ def _issue_session(*, user: User, now: dt.datetime) -> IssuedToken:
     token = domain.new_token()
     expires_at = now + domain.SESSION_TTL
     AuthToken.objects.create(
-        user=user, kind=AuthToken.Kind.SESSION, token_hash=domain.token_hash(token),
-        prefix=token[:10], scopes=[], created_at=now, expires_at=expires_at,
+        user=user,
+        kind=AuthToken.Kind.SESSION,
+        token_hash=domain.token_hash(token),
+        prefix=token[:10],
+        scopes=[],
+        created_at=now,
+        expires_at=expires_at,
     )
     return IssuedToken(token=token, user_id=user.pk, role=user.role, expires_at=expires_at)
 
 
-def create_api_token(*, name: str, scopes: list[str], username: str | None, now: dt.datetime) -> IssuedToken:
+def create_api_token(
+    *, name: str, scopes: list[str], username: str | None, now: dt.datetime
+) -> IssuedToken:
     """Create an integration token (shown once). Without ``username`` a service user named
     after the token is created. Raises InvalidScope, NotFound."""
     unknown = sorted(set(scopes) - domain.SCOPES)
@@ -132,15 +158,26 @@ def create_api_token(*, name: str, scopes: list[str], username: str | None, now:
                 raise NotFound("用户不存在", username=username)
         else:
             user, _ = User.objects.get_or_create(
-                username=f"svc-{name.strip()}", defaults={"role": Role.STAFF if "staff" in scopes else Role.CONSUMER}
+                username=f"svc-{name.strip()}",
+                defaults={"role": Role.STAFF if "staff" in scopes else Role.CONSUMER},
             )
         token = domain.new_token()
         record = AuthToken.objects.create(
-            user=user, kind=AuthToken.Kind.API, name=name.strip(), token_hash=domain.token_hash(token),
-            prefix=token[:10], scopes=sorted(set(scopes)), created_at=now,
+            user=user,
+            kind=AuthToken.Kind.API,
+            name=name.strip(),
+            token_hash=domain.token_hash(token),
+            prefix=token[:10],
+            scopes=sorted(set(scopes)),
+            created_at=now,
         )
-        audit.record(actor="cli", action="token.created", object_type="auth_token",
-                     object_id=str(record.pk), data={"name": record.name, "scopes": record.scopes})
+        audit.record(
+            actor="cli",
+            action="token.created",
+            object_type="auth_token",
+            object_id=str(record.pk),
+            data={"name": record.name, "scopes": record.scopes},
+        )
     return IssuedToken(token=token, user_id=user.pk, role=user.role, expires_at=None)
 
 
@@ -151,7 +188,11 @@ def authenticate_token(*, token: str, now: dt.datetime) -> tuple[User, AuthToken
         .filter(token_hash=domain.token_hash(token), revoked_at__isnull=True)
         .first()
     )
-    if record is None or (record.expires_at is not None and record.expires_at <= now) or not record.user.is_active:
+    if (
+        record is None
+        or (record.expires_at is not None and record.expires_at <= now)
+        or not record.user.is_active
+    ):
         raise Unauthenticated()
     if record.last_used_at is None or now - record.last_used_at > dt.timedelta(minutes=5):
         AuthToken.objects.filter(pk=record.pk).update(last_used_at=now)
@@ -159,4 +200,6 @@ def authenticate_token(*, token: str, now: dt.datetime) -> tuple[User, AuthToken
 
 
 def revoke_token(*, token: str, now: dt.datetime) -> None:
-    AuthToken.objects.filter(token_hash=domain.token_hash(token), revoked_at__isnull=True).update(revoked_at=now)
+    AuthToken.objects.filter(token_hash=domain.token_hash(token), revoked_at__isnull=True).update(
+        revoked_at=now
+    )

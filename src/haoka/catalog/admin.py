@@ -25,7 +25,15 @@ class TagAdmin(admin.ModelAdmin):
 
 @admin.register(Plan)
 class PlanAdmin(admin.ModelAdmin):
-    list_display = ("code", "name", "carrier", "status", "monthly_fee_fen", "contract_months", "sort")
+    list_display = (
+        "code",
+        "name",
+        "carrier",
+        "status",
+        "monthly_fee_fen",
+        "contract_months",
+        "sort",
+    )
     list_filter = ("status", "carrier", "tags")
     search_fields = ("code", "name")
     filter_horizontal = ("targeted_groups", "zero_rated_groups", "tags", "benefits")

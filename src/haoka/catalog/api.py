@@ -4,7 +4,14 @@ from ninja import Router
 
 from haoka.catalog import domain, queries
 from haoka.catalog.models import Plan
-from haoka.catalog.schemas import BenefitOut, CarrierOut, PlanDetailOut, PlanOut, PlanPage, RatingGroupOut
+from haoka.catalog.schemas import (
+    BenefitOut,
+    CarrierOut,
+    PlanDetailOut,
+    PlanOut,
+    PlanPage,
+    RatingGroupOut,
+)
 from haoka.core.money import format_fen, yuan_to_fen
 
 router = Router(tags=["catalog"])
@@ -30,7 +37,9 @@ def _plan_fields(plan: Plan) -> dict:
         "contract_months": plan.contract_months,
         "first_topup_fen": plan.first_topup_fen,
         "tags": [t.code for t in plan.tags.all()],
-        "benefits": [BenefitOut(code=b.code, name=b.name, value_fen=b.value_fen) for b in plan.benefits.all()],
+        "benefits": [
+            BenefitOut(code=b.code, name=b.name, value_fen=b.value_fen) for b in plan.benefits.all()
+        ],
     }
 
 
@@ -41,17 +50,31 @@ def _groups(groups) -> list[RatingGroupOut]:
 @router.get("/carriers", response=list[CarrierOut])
 def list_carriers(request):
     return [
-        CarrierOut(code=c.code, name=c.name, short_name=c.short_name, is_virtual=c.is_virtual, color=c.color)
+        CarrierOut(
+            code=c.code,
+            name=c.name,
+            short_name=c.short_name,
+            is_virtual=c.is_virtual,
+            color=c.color,
+        )
         for c in queries.carriers()
     ]
 
 
 @router.get("/plans", response=PlanPage)
-def list_plans(request, carrier: str | None = None, tag: str | None = None, max_fee: str | None = None,
-               limit: int | None = None, after: str | None = None):
+def list_plans(
+    request,
+    carrier: str | None = None,
+    tag: str | None = None,
+    max_fee: str | None = None,
+    limit: int | None = None,
+    after: str | None = None,
+):
     """On-sale plans. ``max_fee`` is in yuan (e.g. 29 or 29.9)."""
     max_fee_fen = yuan_to_fen(max_fee) if max_fee not in (None, "") else None
-    page = queries.plan_page(carrier=carrier, tag=tag, max_fee_fen=max_fee_fen, limit=limit, after=after)
+    page = queries.plan_page(
+        carrier=carrier, tag=tag, max_fee_fen=max_fee_fen, limit=limit, after=after
+    )
     return {"items": [PlanOut(**_plan_fields(p)) for p in page.items], "next": page.next}
 
 

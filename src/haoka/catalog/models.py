@@ -50,7 +50,11 @@ class Benefit(models.Model):
 
     class Meta:
         ordering = ["code", "id"]
-        constraints = [models.CheckConstraint(condition=models.Q(value_fen__gte=0), name="benefit_value_nonneg")]
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(value_fen__gte=0), name="benefit_value_nonneg"
+            )
+        ]
 
     def __str__(self) -> str:
         return self.name
@@ -83,7 +87,9 @@ class Plan(models.Model):
     general_data_bytes = models.BigIntegerField(default=0)
     targeted_data_bytes = models.BigIntegerField(default=0)
     targeted_groups = models.ManyToManyField(RatingGroup, blank=True, related_name="targeted_in")
-    zero_rated_groups = models.ManyToManyField(RatingGroup, blank=True, related_name="zero_rated_in")
+    zero_rated_groups = models.ManyToManyField(
+        RatingGroup, blank=True, related_name="zero_rated_in"
+    )
     voice_seconds = models.BigIntegerField(default=0)
     sms_count = models.IntegerField(default=0)
     # 日租: charged on the first data use of a Beijing day, allowance valid until midnight.
@@ -111,14 +117,26 @@ class Plan(models.Model):
         ordering = ["sort", "monthly_fee_fen", "id"]
         indexes = [models.Index(fields=["status", "carrier", "monthly_fee_fen"])]
         constraints = [
-            models.CheckConstraint(condition=models.Q(status__in=[s.value for s in SaleStatus]), name="plan_status_valid"),
             models.CheckConstraint(
-                condition=models.Q(monthly_fee_fen__gte=0, daily_fee_fen__gte=0, first_topup_fen__gte=0,
-                                   general_data_bytes__gte=0, targeted_data_bytes__gte=0,
-                                   daily_data_bytes__gte=0, voice_seconds__gte=0, sms_count__gte=0),
+                condition=models.Q(status__in=[s.value for s in SaleStatus]),
+                name="plan_status_valid",
+            ),
+            models.CheckConstraint(
+                condition=models.Q(
+                    monthly_fee_fen__gte=0,
+                    daily_fee_fen__gte=0,
+                    first_topup_fen__gte=0,
+                    general_data_bytes__gte=0,
+                    targeted_data_bytes__gte=0,
+                    daily_data_bytes__gte=0,
+                    voice_seconds__gte=0,
+                    sms_count__gte=0,
+                ),
                 name="plan_amounts_nonneg",
             ),
-            models.CheckConstraint(condition=models.Q(min_age__lte=models.F("max_age")), name="plan_age_range"),
+            models.CheckConstraint(
+                condition=models.Q(min_age__lte=models.F("max_age")), name="plan_age_range"
+            ),
         ]
 
     def __str__(self) -> str:
@@ -157,8 +175,13 @@ class Pack(models.Model):
         ordering = ["sort", "price_fen", "id"]
         constraints = [
             models.CheckConstraint(condition=models.Q(price_fen__gte=0), name="pack_price_nonneg"),
-            models.CheckConstraint(condition=models.Q(kind__in=[k.value for k in PackKind]), name="pack_kind_valid"),
-            models.CheckConstraint(condition=models.Q(status__in=[s.value for s in SaleStatus]), name="pack_status_valid"),
+            models.CheckConstraint(
+                condition=models.Q(kind__in=[k.value for k in PackKind]), name="pack_kind_valid"
+            ),
+            models.CheckConstraint(
+                condition=models.Q(status__in=[s.value for s in SaleStatus]),
+                name="pack_status_valid",
+            ),
             models.CheckConstraint(
                 condition=(models.Q(window_start__isnull=True) & models.Q(window_end__isnull=True))
                 | (models.Q(window_start__isnull=False) & models.Q(window_end__isnull=False)),

@@ -36,7 +36,15 @@ def load_seed_catalog() -> dict[str, int]:
         _upsert(Benefit, seed_data.BENEFITS)
         _upsert(Tag, seed_data.TAGS)
         now = clock.now()
-        _upsert(Plan, [{**p, "updated_at": now} for p in seed_data.PLANS], m2m=_PLAN_M2M,
-                fk={"carrier": Carrier})
+        _upsert(
+            Plan,
+            [{**p, "updated_at": now} for p in seed_data.PLANS],
+            m2m=_PLAN_M2M,
+            fk={"carrier": Carrier},
+        )
         _upsert(Pack, seed_data.PACKS, m2m=_PACK_M2M, fk={"benefit": Benefit})
-    return {"carriers": len(seed_data.CARRIERS), "plans": len(seed_data.PLANS), "packs": len(seed_data.PACKS)}
+    return {
+        "carriers": len(seed_data.CARRIERS),
+        "plans": len(seed_data.PLANS),
+        "packs": len(seed_data.PACKS),
+    }

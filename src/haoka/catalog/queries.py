@@ -88,5 +88,8 @@ def tags_in_use() -> list[tuple[str, str]]:
     from haoka.catalog.models import Tag
 
     return list(
-        Tag.objects.filter(plans__status=SaleStatus.ON_SALE).distinct().order_by("code", "id").values_list("code", "name")
+        Tag.objects.filter(plans__status=SaleStatus.ON_SALE)
+        .distinct()
+        .order_by("code", "id")
+        .values_list("code", "name")
     )

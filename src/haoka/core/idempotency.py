@@ -8,7 +8,6 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 
-
 from django.db import IntegrityError, transaction
 from django.http import HttpResponse, JsonResponse
 
@@ -20,6 +19,8 @@ RETENTION = dt.timedelta(hours=24)
 #: A request that crashed without an answer blocks its key no longer than this.
 IN_FLIGHT_TIMEOUT = dt.timedelta(minutes=2)
 HEADER = "Idempotency-Key"
+#: Response headers that are part of the answer and must come back on a replay.
+REPLAYED_HEADERS = ("Location", "Retry-After")
 
 
 class IdempotencyKeyReused(ValidationError):
@@ -39,7 +40,11 @@ class InvalidIdempotencyKey(ValidationError):
 
 def caller_scope(request) -> str:
     user = getattr(request, "haoka_user", None)
-    if user is None and getattr(request, "user", None) is not None and request.user.is_authenticated:
+    if (
+        user is None
+        and getattr(request, "user", None) is not None
+        and request.user.is_authenticated
+    ):
         user = request.user
     if user is not None:
         return f"user:{user.pk}"
@@ -61,7 +66,9 @@ class IdempotencyMiddleware:
         if not (1 <= len(key) <= 200) or not key.isprintable():
             return _error(InvalidIdempotencyKey())
         scope = caller_scope(request)
-        digest = hashlib.sha256(request.method.encode() + request.path.encode() + b"\n" + request.body).hexdigest()
+        digest = hashlib.sha256(
+            request.method.encode() + request.get_full_path().encode() + b"\n" + request.body
+        ).hexdigest()
         now = clock.now()
         record, replay = self._claim(scope=scope, key=key, digest=digest, request=request, now=now)
         if replay is not None:
@@ -78,19 +85,26 @@ class IdempotencyMiddleware:
             status_code=response.status_code,
             response_body=bytes(response.content),
             content_type=response.get("Content-Type", ""),
+            headers={h: response[h] for h in REPLAYED_HEADERS if response.has_header(h)},
         )
         return response
 
     def _claim(self, *, scope, key, digest, request, now):
-        IdempotencyRecord.objects.filter(scope=scope, key=key, created_at__lt=now - RETENTION).delete()
+        IdempotencyRecord.objects.filter(
+            scope=scope, key=key, created_at__lt=now - RETENTION
+        ).delete()
         IdempotencyRecord.objects.filter(
             scope=scope, key=key, status_code__isnull=True, created_at__lt=now - IN_FLIGHT_TIMEOUT
         ).delete()
         try:
             with transaction.atomic():
                 record = IdempotencyRecord.objects.create(
-                    scope=scope, key=key, method=request.method, path=request.path[:300],
-                    request_hash=digest, created_at=now,
+                    scope=scope,
+                    key=key,
+                    method=request.method,
+                    path=request.path[:300],
+                    request_hash=digest,
+                    created_at=now,
                 )
             return record, None
         except IntegrityError:
@@ -103,9 +117,12 @@ class IdempotencyMiddleware:
         if existing.status_code is None:
             return None, _error(IdempotencyInProgress())
         response = HttpResponse(
-            bytes(existing.response_body or b""), status=existing.status_code,
+            bytes(existing.response_body or b""),
+            status=existing.status_code,
             content_type=existing.content_type or "application/json",
         )
+        for name, value in (existing.headers or {}).items():
+            response[name] = value
         response["Idempotent-Replayed"] = "true"
         return None, response
 
@@ -113,5 +130,3 @@ class IdempotencyMiddleware:
 def purge(*, now: dt.datetime) -> int:
     deleted, _ = IdempotencyRecord.objects.filter(created_at__lt=now - RETENTION).delete()
     return deleted
-
-

@@ -28,6 +28,11 @@ class InsufficientBalance(Conflict):
     message = "余额不足"
 
 
+class LedgerKeyReused(Conflict):
+    code = "ledger_key_reused"
+    message = "该记账幂等键已用于另一笔不同的交易"
+
+
 class UnknownAccount(NotFound):
     code = "ledger_account_not_found"
     message = "账户不存在"
@@ -55,9 +60,7 @@ def check_balanced(legs: Sequence[Leg]) -> None:
         raise UnbalancedTransaction(total_fen=total)
 
 
-def open_account(
-    *, code: str, name: str, kind: str, allow_negative: bool = True
-) -> LedgerAccount:
+def open_account(*, code: str, name: str, kind: str, allow_negative: bool = True) -> LedgerAccount:
     """Create the account if it does not exist; return it either way."""
     account, _ = LedgerAccount.objects.get_or_create(
         code=code,
@@ -78,13 +81,13 @@ def post(
 
     With ``key``, a repeat of the same posting returns the first transaction unchanged.
     Raises UnbalancedTransaction, UnknownAccount, InsufficientBalance (an account that may not
-    go negative would).
+    go negative would), LedgerKeyReused (same key, different posting).
     """
     check_balanced(legs)
     if key is not None:
         existing = LedgerTransaction.objects.filter(key=key).first()
         if existing is not None:
-            return existing
+            return _same_or_refuse(existing, legs=legs, kind=kind)
     try:
         with transaction.atomic():
             return _post_locked(legs=legs, kind=kind, memo=memo, key=key)
@@ -92,8 +95,18 @@ def post(
         if key is not None:
             existing = LedgerTransaction.objects.filter(key=key).first()
             if existing is not None:
-                return existing
+                return _same_or_refuse(existing, legs=legs, kind=kind)
         raise
+
+
+def _same_or_refuse(
+    existing: LedgerTransaction, *, legs: Sequence[Leg], kind: str
+) -> LedgerTransaction:
+    """A repeat must be the same posting; a different one under the same key is a bug upstream."""
+    posted = sorted(existing.entries.values_list("account__code", "amount_fen"))
+    if existing.kind != kind or posted != sorted((leg.account, leg.amount_fen) for leg in legs):
+        raise LedgerKeyReused(key=existing.key)
+    return existing
 
 
 def _post_locked(
@@ -102,7 +115,8 @@ def _post_locked(
     codes = sorted({leg.account for leg in legs})
     # Lock in a fixed order so two postings touching the same accounts cannot deadlock.
     accounts = {
-        a.code: a for a in LedgerAccount.objects.select_for_update().filter(code__in=codes).order_by("code")
+        a.code: a
+        for a in LedgerAccount.objects.select_for_update().filter(code__in=codes).order_by("code")
     }
     missing = [c for c in codes if c not in accounts]
     if missing:
@@ -113,18 +127,27 @@ def _post_locked(
     for code, delta in deltas.items():
         account = accounts[code]
         if not account.allow_negative and account.balance_fen + delta < 0:
-            raise InsufficientBalance(account=code, balance_fen=account.balance_fen, delta_fen=delta)
+            raise InsufficientBalance(
+                account=code, balance_fen=account.balance_fen, delta_fen=delta
+            )
     at = clock.now()
     txn = LedgerTransaction.objects.create(key=key, kind=kind, memo=memo[:300], created_at=at)
     LedgerEntry.objects.bulk_create(
         [
-            LedgerEntry(transaction=txn, account=accounts[leg.account], amount_fen=leg.amount_fen, created_at=at)
+            LedgerEntry(
+                transaction=txn,
+                account=accounts[leg.account],
+                amount_fen=leg.amount_fen,
+                created_at=at,
+            )
             for leg in legs
         ]
     )
     for code, delta in deltas.items():
         if delta:
-            LedgerAccount.objects.filter(pk=accounts[code].pk).update(balance_fen=F("balance_fen") + delta)
+            LedgerAccount.objects.filter(pk=accounts[code].pk).update(
+                balance_fen=F("balance_fen") + delta
+            )
     return txn
 
 

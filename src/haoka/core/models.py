@@ -76,6 +76,9 @@ class LedgerEntry(models.Model):
             ),
         ]
 
+    def __str__(self) -> str:
+        return f"{self.account_id} {self.amount_fen:+d}"
+
 
 class AuditRecord(models.Model):
     """Append-only audit chain: each record carries the hash of the one before it."""
@@ -93,6 +96,9 @@ class AuditRecord(models.Model):
     class Meta:
         ordering = ["seq"]
 
+    def __str__(self) -> str:
+        return f"#{self.seq} {self.action}"
+
 
 class AuditHead(models.Model):
     """Single row locked to serialize appends; remembers the tip so tail deletion shows."""
@@ -103,6 +109,9 @@ class AuditHead(models.Model):
 
     class Meta:
         constraints = [models.CheckConstraint(condition=models.Q(id=1), name="audit_head_single")]
+
+    def __str__(self) -> str:
+        return f"head #{self.seq}"
 
 
 class IdempotencyRecord(models.Model):
@@ -116,12 +125,16 @@ class IdempotencyRecord(models.Model):
     status_code = models.PositiveSmallIntegerField(null=True)
     response_body = models.BinaryField(null=True)
     content_type = models.CharField(max_length=100, blank=True)
+    headers = models.JSONField(default=dict)
     created_at = models.DateTimeField(db_index=True)
 
     class Meta:
         constraints = [
             models.UniqueConstraint(fields=["scope", "key"], name="idempotency_scope_key_unique")
         ]
+
+    def __str__(self) -> str:
+        return f"{self.scope} {self.key}"
 
 
 class RateCounter(models.Model):
@@ -136,3 +149,6 @@ class RateCounter(models.Model):
             models.UniqueConstraint(fields=["key", "window_start"], name="rate_counter_unique")
         ]
         indexes = [models.Index(fields=["window_start"])]
+
+    def __str__(self) -> str:
+        return f"{self.key} {self.window_start:%H:%M} ×{self.count}"

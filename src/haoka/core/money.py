@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 
 from haoka.core.errors import ValidationError
@@ -20,19 +21,28 @@ def round_to_fen(amount: Decimal) -> int:
     return int(amount.quantize(Decimal(1), rounding=FEN_ROUNDING))
 
 
-def yuan_to_fen(yuan: str | int | Decimal) -> int:
-    """Parse an amount in yuan ("19", "19.9", "0.01") to fen, refusing sub-fen precision.
+_YUAN = re.compile(r"^-?[0-9]{1,12}(\.[0-9]{1,2})?$")
+
+
+def yuan_to_fen(yuan: str | int | Decimal, *, allow_negative: bool = False) -> int:
+    """Parse an amount in yuan ("19", "19.9", "0.01") to fen. Refuses floats, exponents,
+    sub-fen precision and (unless ``allow_negative``) negative amounts.
 
     Raises InvalidAmount.
     """
     if isinstance(yuan, float):
         raise InvalidAmount("金额不能是浮点数", value=str(yuan))
+    text = str(yuan).strip()
+    if not _YUAN.match(text):
+        if re.match(r"^-?[0-9]+\.[0-9]{3,}$", text):
+            raise InvalidAmount("金额最多两位小数", value=text[:20])
+        raise InvalidAmount(value=text[:20])
     try:
-        value = Decimal(str(yuan).strip())
+        value = Decimal(text)
     except (InvalidOperation, ValueError):
-        raise InvalidAmount(value=str(yuan)) from None
-    if not value.is_finite():
-        raise InvalidAmount(value=str(yuan))
+        raise InvalidAmount(value=text[:20]) from None
+    if value < 0 and not allow_negative:
+        raise InvalidAmount("金额不能为负", value=text[:20])
     fen = value * 100
     if fen != fen.to_integral_value():
         raise InvalidAmount("金额最多两位小数", value=str(yuan))
@@ -40,7 +50,7 @@ def yuan_to_fen(yuan: str | int | Decimal) -> int:
 
 
 def format_fen(fen: int) -> str:
-    """¥12.34 (¥-3.00 for negative amounts)."""
+    """¥12.34, ¥1,234.00 (-¥3.00 for negative amounts)."""
     sign = "-" if fen < 0 else ""
     whole, cents = divmod(abs(int(fen)), 100)
     return f"{sign}¥{whole:,}.{cents:02d}"

@@ -7,11 +7,13 @@ page costs one index range scan however deep it is. Order fields must end with a
 from __future__ import annotations
 
 import base64
+import datetime as dt
 import json
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db.models import Q, QuerySet
 
 from haoka.core.errors import ValidationError
@@ -31,8 +33,16 @@ class Page:
     next: str | None
 
 
+def _plain(value: Any) -> Any:
+    """A cursor value as JSON: dates and datetimes as ISO strings (the ORM parses them back)."""
+    if isinstance(value, dt.date):
+        return value.isoformat()
+    return value
+
+
 def encode(values: Sequence[Any]) -> str:
-    return base64.urlsafe_b64encode(json.dumps(list(values), separators=(",", ":")).encode()).decode().rstrip("=")
+    raw = json.dumps([_plain(v) for v in values], separators=(",", ":")).encode()
+    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
 
 
 def decode(cursor: str, *, width: int) -> list[Any]:
@@ -41,8 +51,10 @@ def decode(cursor: str, *, width: int) -> list[Any]:
         values = json.loads(base64.urlsafe_b64decode(padded.encode()))
     except (ValueError, UnicodeDecodeError):
         raise InvalidCursor() from None
-    if not isinstance(values, list) or len(values) != width or not all(
-        isinstance(v, int | str) and not isinstance(v, bool) for v in values
+    if (
+        not isinstance(values, list)
+        or len(values) != width
+        or not all(isinstance(v, int | str) and not isinstance(v, bool) for v in values)
     ):
         raise InvalidCursor()
     return values
@@ -74,7 +86,11 @@ def paginate(qs: QuerySet, *, order: Sequence[str], limit: int | None, after: st
     size = clamp_limit(limit)
     qs = qs.order_by(*order)
     if after:
-        qs = qs.filter(_after_q(order, decode(after, width=len(order))))
+        try:
+            qs = qs.filter(_after_q(order, decode(after, width=len(order))))
+        except (ValueError, TypeError, DjangoValidationError):
+            # Well-formed JSON whose values do not fit the fields: a forged or stale cursor.
+            raise InvalidCursor() from None
     rows = list(qs[: size + 1])
     items = rows[:size]
     if len(rows) <= size:

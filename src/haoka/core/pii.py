@@ -57,7 +57,8 @@ class EncryptedTextField(models.TextField):
     ``*_hash`` column filled by :func:`lookup_hash`."""
 
     def from_db_value(self, value, expression, connection):
-        return None if value is None else decrypt(value)
+        # get_prep_value stores "" as "" (nothing to hide), so it must read back as "".
+        return value if value is None or value == "" else decrypt(value)
 
     def get_prep_value(self, value):
         value = super().get_prep_value(value)

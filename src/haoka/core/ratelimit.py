@@ -20,7 +20,9 @@ def hit(*, key: str, limit: int, window: dt.timedelta, now: dt.datetime) -> int:
     epoch = int(now.timestamp())
     start = dt.datetime.fromtimestamp(epoch - epoch % seconds, tz=dt.UTC)
     with transaction.atomic():
-        updated = RateCounter.objects.filter(key=key, window_start=start).update(count=F("count") + 1)
+        updated = RateCounter.objects.filter(key=key, window_start=start).update(
+            count=F("count") + 1
+        )
         if not updated:
             try:
                 with transaction.atomic():

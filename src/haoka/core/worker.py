@@ -28,8 +28,11 @@ class Periodic:
 
 
 PERIODIC: list[Periodic] = [
-    Periodic("numbers.release_expired_holds", dt.timedelta(seconds=30),
-             "haoka.numbers.tasks.release_expired_holds"),
+    Periodic(
+        "numbers.release_expired_holds",
+        dt.timedelta(seconds=30),
+        "haoka.numbers.tasks.release_expired_holds",
+    ),
     Periodic("core.purge", dt.timedelta(hours=1), "haoka.core.tasks.purge_expired"),
 ]
 
@@ -42,7 +45,11 @@ def enqueue_due(*, now: dt.datetime) -> list[str]:
             ratelimit.hit(key=f"periodic:{job.name}", limit=1, window=job.every, now=now)
         except RateLimited:
             continue
-        import_string(job.task).enqueue()
+        try:
+            import_string(job.task).enqueue()
+        except Exception:  # one broken job must not starve the jobs after it
+            log.exception("periodic job could not be enqueued: %s", job.name)
+            continue
         enqueued.append(job.name)
     return enqueued
 
@@ -63,11 +70,18 @@ def run(*, queues: list[str] | None, interval: float) -> int:
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
     stop = threading.Event()
-    thread = threading.Thread(target=_scheduler, args=(stop, 5.0), name="haoka-scheduler", daemon=True)
+    thread = threading.Thread(
+        target=_scheduler, args=(stop, 5.0), name="haoka-scheduler", daemon=True
+    )
     thread.start()
     worker = Worker(
-        queue_names=queues or ["default"], interval=interval, batch=False, backend_name="default",
-        startup_delay=True, max_tasks=None, worker_id=f"haoka-{int(time.time() * 1000) % 10**9}",
+        queue_names=queues or ["default"],
+        interval=interval,
+        batch=False,
+        backend_name="default",
+        startup_delay=True,
+        max_tasks=None,
+        worker_id=f"haoka-{int(time.time() * 1000) % 10**9}",
         excluded_queue_names=[],
     )
     worker.configure_signals()

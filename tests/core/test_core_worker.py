@@ -1,0 +1,102 @@
+"""Periodic jobs are enqueued once per period, however many schedulers tick."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+
+from haoka.core import idempotency, worker
+from haoka.core.models import IdempotencyRecord, RateCounter
+
+pytestmark = pytest.mark.django_db
+
+T0 = dt.datetime(2026, 3, 1, 8, 0, 0, tzinfo=dt.UTC)
+
+
+class FakeTask:
+    """Stands in for a django-tasks Task: counts enqueues."""
+
+    def __init__(self) -> None:
+        self.enqueued = 0
+
+    def enqueue(self) -> None:
+        self.enqueued += 1
+
+
+FAST = FakeTask()
+SLOW = FakeTask()
+
+
+@pytest.fixture
+def jobs(monkeypatch):
+    FAST.enqueued = SLOW.enqueued = 0
+    monkeypatch.setattr(
+        worker,
+        "PERIODIC",
+        [
+            worker.Periodic("test.fast", dt.timedelta(seconds=30), f"{__name__}.FAST"),
+            worker.Periodic("test.slow", dt.timedelta(hours=1), f"{__name__}.SLOW"),
+        ],
+    )
+
+
+def test_each_job_is_enqueued_once_per_period_even_when_called_twice(jobs):
+    assert worker.enqueue_due(now=T0) == ["test.fast", "test.slow"]
+    assert worker.enqueue_due(now=T0 + dt.timedelta(seconds=5)) == []
+    assert (FAST.enqueued, SLOW.enqueued) == (1, 1)
+
+
+def test_a_job_is_enqueued_again_in_its_next_period(jobs):
+    worker.enqueue_due(now=T0)
+    assert worker.enqueue_due(now=T0 + dt.timedelta(seconds=30)) == ["test.fast"]
+    assert worker.enqueue_due(now=T0 + dt.timedelta(hours=1)) == ["test.fast", "test.slow"]
+    assert (FAST.enqueued, SLOW.enqueued) == (3, 2)
+
+
+def test_a_job_whose_task_cannot_be_loaded_does_not_stop_the_others(monkeypatch):
+    FAST.enqueued = 0
+    monkeypatch.setattr(
+        worker,
+        "PERIODIC",
+        [
+            worker.Periodic("test.broken", dt.timedelta(minutes=1), "haoka.no_such_module.task"),
+            worker.Periodic("test.fast", dt.timedelta(seconds=30), f"{__name__}.FAST"),
+        ],
+    )
+    assert worker.enqueue_due(now=T0) == ["test.fast"]
+    assert FAST.enqueued == 1
+
+
+def test_the_shipped_periodic_jobs_point_at_loadable_tasks():
+    from django.utils.module_loading import import_string
+
+    for job in worker.PERIODIC:
+        assert callable(import_string(job.task).enqueue), job.task
+
+
+def test_the_core_purge_job_drops_expired_idempotency_records_and_old_counters(monkeypatch):
+    from haoka.core import clock
+
+    monkeypatch.setattr(
+        worker,
+        "PERIODIC",
+        [worker.Periodic("core.purge", dt.timedelta(hours=1), "haoka.core.tasks.purge_expired")],
+    )
+    old = T0 - idempotency.RETENTION - dt.timedelta(seconds=1)
+    for key, at in (("old", old), ("fresh", T0)):
+        IdempotencyRecord.objects.create(
+            scope="anon:x",
+            key=key,
+            method="POST",
+            path="/api/v1/x",
+            request_hash="h",
+            created_at=at,
+        )
+        RateCounter.objects.create(key=key, window_start=at - dt.timedelta(days=1), count=1)
+    with clock.frozen(T0):  # the task reads the clock itself; the backend runs it immediately
+        assert worker.enqueue_due(now=T0) == ["core.purge"]
+    assert list(IdempotencyRecord.objects.values_list("key", flat=True)) == ["fresh"]
+    assert list(
+        RateCounter.objects.exclude(key__startswith="periodic:").values_list("key", flat=True)
+    ) == ["fresh"]
