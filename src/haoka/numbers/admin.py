@@ -16,14 +16,39 @@ class NumberEventInline(admin.TabularInline):
 
 @admin.register(PhoneNumber)
 class PhoneNumberAdmin(admin.ModelAdmin):
-    list_display = ("msisdn", "carrier", "province", "city", "status", "tier", "score", "price_fen",
-                    "min_monthly_fen", "reserved_until")
+    list_display = (
+        "msisdn",
+        "carrier",
+        "province",
+        "city",
+        "status",
+        "tier",
+        "score",
+        "price_fen",
+        "min_monthly_fen",
+        "reserved_until",
+    )
     list_filter = ("status", "tier", "carrier")
     search_fields = ("msisdn",)
     show_full_result_count = False  # COUNT(*) over a million rows on every page is wasted work
-    readonly_fields = ("msisdn", "msisdn_rev", "carrier", "segment", "province", "city", "status", "tier",
-                       "tier_rank", "score", "pattern_mask", "has_four", "reserved_by", "reserved_until",
-                       "status_changed_at", "created_at")
+    readonly_fields = (
+        "msisdn",
+        "msisdn_rev",
+        "carrier",
+        "segment",
+        "province",
+        "city",
+        "status",
+        "tier",
+        "tier_rank",
+        "score",
+        "pattern_mask",
+        "has_four",
+        "reserved_by",
+        "reserved_until",
+        "status_changed_at",
+        "created_at",
+    )
     inlines = [NumberEventInline]
 
     def save_model(self, request, obj, form, change):
@@ -34,19 +59,39 @@ class PhoneNumberAdmin(admin.ModelAdmin):
 
 @admin.register(TierPrice)
 class TierPriceAdmin(admin.ModelAdmin):
-    list_display = ("carrier", "tier", "price_fen", "min_monthly_fen", "contract_months", "updated_at")
+    list_display = (
+        "carrier",
+        "tier",
+        "price_fen",
+        "min_monthly_fen",
+        "contract_months",
+        "updated_at",
+    )
     list_filter = ("carrier",)
     readonly_fields = ("updated_at",)
 
     def save_model(self, request, obj, form, change):
         repriced = operations.set_tier_price(
-            carrier=obj.carrier_id, tier=obj.tier, price_fen=obj.price_fen, min_monthly_fen=obj.min_monthly_fen,
-            contract_months=obj.contract_months, actor=f"staff:{request.user.pk}",
+            carrier=obj.carrier_id,
+            tier=obj.tier,
+            price_fen=obj.price_fen,
+            min_monthly_fen=obj.min_monthly_fen,
+            contract_months=obj.contract_months,
+            actor=f"staff:{request.user.pk}",
         )
         self.message_user(request, f"已更新价格，并重新定价 {repriced} 个可选号码")
 
 
 @admin.register(NumberImport)
 class NumberImportAdmin(admin.ModelAdmin):
-    list_display = ("id", "source", "started_at", "finished_at", "rows", "imported", "already_present", "rejected")
+    list_display = (
+        "id",
+        "source",
+        "started_at",
+        "finished_at",
+        "rows",
+        "imported",
+        "already_present",
+        "rejected",
+    )
     readonly_fields = [f.name for f in NumberImport._meta.fields]

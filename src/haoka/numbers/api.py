@@ -3,6 +3,7 @@ from __future__ import annotations
 import datetime as dt
 
 from ninja import Query, Router, Schema
+from ninja.responses import Status
 
 from haoka.accounts.auth import bearer
 from haoka.core import clock
@@ -10,7 +11,13 @@ from haoka.core.errors import ValidationError
 from haoka.core.money import format_fen, yuan_to_fen
 from haoka.numbers import domain, operations, queries
 from haoka.numbers.models import PhoneNumber, TierCode
-from haoka.numbers.schemas import HoldOut, NumberOut, NumberPage, PatternOut, SuggestionOut, ValuationOut
+from haoka.numbers.schemas import (
+    HoldOut,
+    NumberPage,
+    PatternOut,
+    SuggestionOut,
+    ValuationOut,
+)
 
 router = Router(tags=["numbers"])
 TIER_LABELS = dict(TierCode.choices)
@@ -50,9 +57,14 @@ class SearchParams(Schema):
 
 def filters_from(params: SearchParams) -> queries.SearchFilters:
     return queries.SearchFilters(
-        carrier=params.carrier or None, province=params.province or None, city=params.city or None,
-        tail=params.tail, contains=params.contains, exclude_four=params.exclude_four,
-        pattern=params.pattern or None, tier=params.tier or None,
+        carrier=params.carrier or None,
+        province=params.province or None,
+        city=params.city or None,
+        tail=params.tail,
+        contains=params.contains,
+        exclude_four=params.exclude_four,
+        pattern=params.pattern or None,
+        tier=params.tier or None,
         min_price_fen=yuan_to_fen(params.min_price) if params.min_price else None,
         max_price_fen=yuan_to_fen(params.max_price) if params.max_price else None,
         sort=params.sort,
@@ -67,13 +79,17 @@ def search_numbers(request, params: Query[SearchParams]):
 
 
 @router.get("/suggestions", response=list[SuggestionOut])
-def suggest_numbers(request, birthday: str | None = None, digits: str | None = None, carrier: str | None = None):
+def suggest_numbers(
+    request, birthday: str | None = None, digits: str | None = None, carrier: str | None = None
+):
     """Numbers from a birthday (YYYY-MM-DD) or favourite digits."""
     try:
         born = dt.date.fromisoformat(birthday) if birthday else None
     except ValueError:
         raise ValidationError("生日格式应为 YYYY-MM-DD", field="birthday") from None
-    found = queries.suggestions(birthday=born, favourite_digits=digits or None, carrier=carrier or None)
+    found = queries.suggestions(
+        birthday=born, favourite_digits=digits or None, carrier=carrier or None
+    )
     return [SuggestionOut(**number_out(s.number), reason=s.reason) for s in found]
 
 
@@ -84,12 +100,23 @@ def valuate_number(request, msisdn: str):
     v = result.valuation
     letter = operations.tier_code(v.classification.tier)
     return ValuationOut(
-        msisdn=v.msisdn, carrier=v.location.carrier_code, carrier_name=v.location.carrier_name,
-        province=v.location.province, city=v.location.city, tier=letter,
-        tier_label=TIER_LABELS.get(letter, letter), score=v.classification.score,
-        patterns=[PatternOut(code=m.code, label=m.label, score=m.score) for m in v.classification.matches],
-        price_fen=v.price_fen, price=format_fen(v.price_fen), min_monthly_fen=v.min_monthly_fen,
-        contract_months=v.contract_months, explanation=list(v.explanation), in_pool=result.in_pool,
+        msisdn=v.msisdn,
+        carrier=result.carrier,
+        carrier_name=domain.CARRIER_NAMES.get(result.carrier, v.location.carrier_name),
+        province=v.location.province,
+        city=v.location.city,
+        tier=letter,
+        tier_label=TIER_LABELS.get(letter, letter),
+        score=v.classification.score,
+        patterns=[
+            PatternOut(code=m.code, label=m.label, score=m.score) for m in v.classification.matches
+        ],
+        price_fen=v.price_fen,
+        price=format_fen(v.price_fen),
+        min_monthly_fen=v.min_monthly_fen,
+        contract_months=v.contract_months,
+        explanation=list(v.explanation),
+        in_pool=result.in_pool,
         status=result.status,
     )
 
@@ -98,16 +125,18 @@ def valuate_number(request, msisdn: str):
 def reserve_number(request, msisdn: str):
     """Hold a number for 15 minutes (at most 3 at once). 409 number_unavailable if taken."""
     hold = operations.reserve(user_id=request.auth.pk, msisdn=msisdn, now=clock.now())
-    return 201, HoldOut(msisdn=hold.msisdn, reserved_until=hold.reserved_until)
+    return Status(201, HoldOut(msisdn=hold.msisdn, reserved_until=hold.reserved_until))
 
 
 @router.delete("/{msisdn}/reserve", response={204: None}, auth=bearer)
 def release_number(request, msisdn: str):
     operations.release(user_id=request.auth.pk, msisdn=msisdn, now=clock.now())
-    return 204, None
+    return Status(204, None)
 
 
 @router.get("/holds", response=list[HoldOut], auth=bearer)
 def my_holds(request):
-    return [HoldOut(msisdn=h.msisdn, reserved_until=h.reserved_until)
-            for h in operations.active_holds(user_id=request.auth.pk, now=clock.now())]
+    return [
+        HoldOut(msisdn=h.msisdn, reserved_until=h.reserved_until)
+        for h in operations.active_holds(user_id=request.auth.pk, now=clock.now())
+    ]

@@ -15,7 +15,6 @@ import random
 import sys
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
-from functools import lru_cache
 from pathlib import Path
 
 from django.db import connection, transaction
@@ -24,15 +23,41 @@ from haoka.catalog import queries as catalog_queries
 from haoka.core import clock
 from haoka.core.errors import HaokaError, ValidationError
 from haoka.core.money import InvalidAmount, yuan_to_fen
-from haoka.core.phone import InvalidMsisdn, parse_mainland_mobile
+from haoka.core.phone import InvalidMsisdn
 from haoka.numbers import domain, queries
 from haoka.numbers.models import NumberImport, NumberStatus, PhoneNumber
 
 CHUNK = 10_000
 MAX_REPORTED_ERRORS = 1_000
-COLUMNS = ("msisdn", "msisdn_rev", "carrier_code", "segment", "province", "city", "status", "tier",
-           "tier_rank", "score", "pattern_mask", "has_four", "price_fen", "min_monthly_fen",
-           "contract_months", "price_locked", "created_at")
+COLUMNS = (
+    "msisdn",
+    "msisdn_rev",
+    "carrier_code",
+    "segment",
+    "province",
+    "city",
+    "status",
+    "tier",
+    "tier_rank",
+    "score",
+    "pattern_mask",
+    "has_four",
+    "price_fen",
+    "min_monthly_fen",
+    "contract_months",
+    "price_locked",
+    "created_at",
+)
+
+
+class DuplicateInFile(ValidationError):
+    code = "duplicate_in_file"
+    message = "文件内重复的号码"
+
+
+class CarrierMismatch(ValidationError):
+    code = "carrier_mismatch"
+    message = "号段与填写的运营商不符"
 
 
 class BadCsv(ValidationError):
@@ -52,17 +77,6 @@ class ImportReport:
         self.rejected += 1
         if len(self.errors) < MAX_REPORTED_ERRORS:
             self.errors.append({"line": line, "value": value[:40], "code": code, "reason": reason})
-
-
-@lru_cache(maxsize=65536)
-def _prefix_location(prefix7: str):
-    """Validity and 归属地 are decided by the 7-digit prefix, so they are computed once each."""
-    try:
-        parse_mainland_mobile(prefix7 + "0000")
-    except InvalidMsisdn:
-        return None
-    location = domain.locate(msisdn=prefix7 + "0000")
-    return location if location.carrier_code else None
 
 
 @dataclass(frozen=True)
@@ -92,22 +106,27 @@ class _RowBuilder:
 
     def build(self, row: Row) -> tuple | HaokaError:
         raw = row.msisdn.strip()
-        msisdn = raw if len(raw) == 11 and raw.isascii() and raw.isdigit() else None
-        if msisdn is None:
-            try:
-                msisdn = parse_mainland_mobile(raw)
-            except InvalidMsisdn as exc:
-                return exc
-        location = _prefix_location(msisdn[:7])
-        if location is None:
-            return InvalidMsisdn("不是有效的中国大陆手机号段", value=raw)
+        try:
+            msisdn = domain.parse_msisdn(raw)
+        except InvalidMsisdn as exc:
+            return exc
+        location = domain.locate(msisdn=msisdn)
+        if not location.carrier_code and not row.carrier.strip():
+            return queries.NotMobileSegment(value=raw)
         carrier = row.carrier.strip().upper() or location.carrier_code
         if carrier not in self.carriers:
             return catalog_queries.UnknownCarrier(carrier=carrier)
-        if row.carrier.strip() and carrier != location.carrier_code and carrier != "HAOKA":
-            return ValidationError(f"号段属于 {location.carrier_code}，与填写的 {carrier} 不符", value=raw)
+        # HAOKA (the own brand) resells a host network's numbers; other carriers must match.
+        if (
+            row.carrier.strip()
+            and location.carrier_code
+            and carrier not in (location.carrier_code, "HAOKA")
+        ):
+            return CarrierMismatch(
+                f"号段属于 {location.carrier_code}，与填写的 {carrier} 不符", value=raw
+            )
         if msisdn in self.seen:
-            return ValidationError("文件内重复的号码", value=msisdn)
+            return DuplicateInFile(value=msisdn)
         classification = domain.classify(msisdn)
         letter = _tier_letter(classification.tier)
         price, min_monthly, months = self._prices(carrier).get(letter, (0, 0, 0))
@@ -120,9 +139,25 @@ class _RowBuilder:
             if price < 0:
                 return InvalidAmount("价格不能为负", value=row.price)
         self.seen.add(msisdn)
-        return (msisdn, msisdn[::-1], carrier, msisdn[:3], location.province, location.city,
-                NumberStatus.AVAILABLE.value, letter, _tier_rank(classification.tier), classification.score,
-                classification.pattern_mask, "4" in msisdn, price, min_monthly, months, locked, self.now)
+        return (
+            msisdn,
+            msisdn[::-1],
+            carrier,
+            msisdn[:3],
+            location.province,
+            location.city,
+            NumberStatus.AVAILABLE.value,
+            letter,
+            _tier_rank(classification.tier),
+            classification.score,
+            classification.pattern_mask,
+            "4" in msisdn,
+            price,
+            min_monthly,
+            months,
+            locked,
+            self.now,
+        )
 
 
 def _tier_letter(tier) -> str:
@@ -139,12 +174,18 @@ def _write_chunk(rows: list[tuple]) -> int:
     cols = ", ".join(COLUMNS)
     with transaction.atomic(), connection.cursor() as cursor:
         if connection.vendor == "postgresql":
-            cursor.execute(f"CREATE TEMP TABLE IF NOT EXISTS _num_import (LIKE {table} INCLUDING DEFAULTS) ON COMMIT DELETE ROWS")  # noqa: S608
-            with cursor.copy(f"COPY _num_import ({cols}) FROM STDIN") as copy:  # noqa: S608
+            # Same column types, no constraints: rows are checked when they reach the real table.
+            temp = f"SELECT {cols} FROM {table} WITH NO DATA"  # noqa: S608 - names from the model
+            cursor.execute(
+                f"CREATE TEMP TABLE IF NOT EXISTS _num_import ON COMMIT DELETE ROWS AS {temp}"
+            )
+            with cursor.copy(f"COPY _num_import ({cols}) FROM STDIN") as copy:
                 for row in rows:
                     copy.write_row(row)
-            cursor.execute(f"INSERT INTO {table} ({cols}) SELECT {cols} FROM _num_import "  # noqa: S608
-                           "ON CONFLICT (msisdn) DO NOTHING")
+            cursor.execute(
+                f"INSERT INTO {table} ({cols}) SELECT {cols} FROM _num_import "  # noqa: S608
+                "ON CONFLICT (msisdn) DO NOTHING"
+            )
             return cursor.rowcount
         placeholders = ", ".join(["%s"] * len(COLUMNS))
         before = connection.connection.total_changes
@@ -152,8 +193,13 @@ def _write_chunk(rows: list[tuple]) -> int:
         return connection.connection.total_changes - before
 
 
-def import_rows(*, rows: Iterable[Row], source: str, sha256: str = "",
-                progress: Callable[[int], None] | None = None) -> ImportReport:
+def import_rows(
+    *,
+    rows: Iterable[Row],
+    source: str,
+    sha256: str = "",
+    progress: Callable[[int], None] | None = None,
+) -> ImportReport:
     """Validate, classify and insert numbers. Returns the report (also saved as a NumberImport)."""
     now = clock.now()
     batch = NumberImport.objects.create(source=source[:300], sha256=sha256, started_at=now)
@@ -183,8 +229,12 @@ def import_rows(*, rows: Iterable[Row], source: str, sha256: str = "",
     if pending:
         flush()
     NumberImport.objects.filter(pk=batch.pk).update(
-        finished_at=clock.now(), rows=report.rows, imported=report.imported,
-        already_present=report.already_present, rejected=report.rejected, errors=report.errors,
+        finished_at=clock.now(),
+        rows=report.rows,
+        imported=report.imported,
+        already_present=report.already_present,
+        rejected=report.rejected,
+        errors=report.errors,
     )
     return report
 
@@ -210,31 +260,38 @@ def read_csv(text_stream: io.TextIOBase) -> Iterator[Row]:
         yield Row(line=line, msisdn=get("msisdn"), carrier=get("carrier"), price=get("price"))
 
 
-def generated_msisdns(*, carrier: str, count: int, seed: int | None) -> Iterator[str]:
-    """``count`` distinct realistic numbers of ``carrier`` (real prefixes across provinces)."""
+def generated_msisdns(*, carrier: str, count: int, seed: int | None) -> list[str]:
+    """``count`` distinct realistic numbers of ``carrier`` (real prefixes across provinces).
+    Raises UnknownCarrier, InvalidSampleRequest."""
     rng = random.Random(seed)  # noqa: S311 - demo data, not secrets
-    prefixes = domain.sample_prefixes(carrier_code=carrier, rng=rng, count=max(1, count // 200 + 1))
-    seen: set[str] = set()
-    while len(seen) < count:
-        msisdn = f"{rng.choice(prefixes)}{rng.randrange(10_000):04d}"
-        if msisdn not in seen:
-            seen.add(msisdn)
-            yield msisdn
+    return domain.generate_msisdns(carrier_code=carrier, rng=rng, count=count)
 
 
 def _progress_bar(total: int, label: str):
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeRemainingColumn
 
-    progress = Progress("[progress.description]{task.description}", BarColumn(), MofNCompleteColumn(),
-                        TimeRemainingColumn(), transient=False, disable=not sys.stderr.isatty() and total < 0)
+    progress = Progress(
+        "[progress.description]{task.description}",
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeRemainingColumn(),
+        transient=False,
+        disable=not sys.stderr.isatty() and total < 0,
+    )
     task = progress.add_task(label, total=total)
     return progress, lambda n: progress.advance(task, n)
 
 
 def _print_report(report: ImportReport, *, show: int = 20) -> None:
-    print(f"共 {report.rows} 行：导入 {report.imported}，已存在 {report.already_present}，拒绝 {report.rejected}")
+    print(
+        f"共 {report.rows} 行：导入 {report.imported}，"
+        f"已存在 {report.already_present}，拒绝 {report.rejected}"
+    )
     for err in report.errors[:show]:
-        print(f"  第 {err['line']} 行 {err['value']!r}: {err['reason']} ({err['code']})", file=sys.stderr)
+        print(
+            f"  第 {err['line']} 行 {err['value']!r}: {err['reason']} ({err['code']})",
+            file=sys.stderr,
+        )
     if report.rejected > show:
         print(f"  …… 另有 {report.rejected - show} 行被拒绝", file=sys.stderr)
 
@@ -254,8 +311,12 @@ def cli_import(*, path: str) -> int:
     progress, advance = _progress_bar(total, "导入号码")
     try:
         with progress:
-            report = import_rows(rows=read_csv(io.StringIO(text)), source=str(file),
-                                 sha256=hashlib.sha256(data).hexdigest(), progress=advance)
+            report = import_rows(
+                rows=read_csv(io.StringIO(text)),
+                source=str(file),
+                sha256=hashlib.sha256(data).hexdigest(),
+                progress=advance,
+            )
     except HaokaError as exc:
         print(f"错误：{exc.message} {exc.details or ''}", file=sys.stderr)
         return 2
@@ -282,7 +343,10 @@ def cli_generate(*, carrier: str, count: int, seed: int | None, output: str | No
         return 0
     progress, advance = _progress_bar(count, f"生成 {carrier} 号码")
     with progress:
-        report = import_rows(rows=(Row(line=i, msisdn=m, carrier=carrier) for i, m in enumerate(numbers, 1)),
-                             source=f"generate:{carrier}:{count}:{seed}", progress=advance)
+        report = import_rows(
+            rows=(Row(line=i, msisdn=m, carrier=carrier) for i, m in enumerate(numbers, 1)),
+            source=f"generate:{carrier}:{count}:{seed}",
+            progress=advance,
+        )
     _print_report(report)
     return 0

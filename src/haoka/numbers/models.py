@@ -31,13 +31,18 @@ class PhoneNumber(models.Model):
     # The number reversed: "ends with 8888" becomes an index range scan on a prefix.
     msisdn_rev = models.CharField(max_length=11)
     carrier = models.ForeignKey(
-        "catalog.Carrier", to_field="code", db_column="carrier_code", on_delete=models.PROTECT,
+        "catalog.Carrier",
+        to_field="code",
+        db_column="carrier_code",
+        on_delete=models.PROTECT,
         related_name="+",
     )
     segment = models.CharField(max_length=3)
     province = models.CharField(max_length=16, blank=True)
     city = models.CharField(max_length=24, blank=True)
-    status = models.CharField(max_length=12, choices=NumberStatus.choices, default=NumberStatus.AVAILABLE)
+    status = models.CharField(
+        max_length=12, choices=NumberStatus.choices, default=NumberStatus.AVAILABLE
+    )
     tier = models.CharField(max_length=1, choices=TierCode.choices, default=TierCode.N)
     tier_rank = models.PositiveSmallIntegerField(default=5)  # 0 = S (best) .. 5 = normal
     score = models.IntegerField(default=0)
@@ -46,7 +51,9 @@ class PhoneNumber(models.Model):
     price_fen = models.BigIntegerField(default=0)
     min_monthly_fen = models.BigIntegerField(default=0)  # 最低消费
     contract_months = models.PositiveSmallIntegerField(default=0)
-    price_locked = models.BooleanField(default=False)  # staff set the price by hand: reprice skips it
+    price_locked = models.BooleanField(
+        default=False
+    )  # staff set the price by hand: reprice skips it
     reserved_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
     )
@@ -59,18 +66,28 @@ class PhoneNumber(models.Model):
         indexes = [
             models.Index(fields=["status", "tier_rank", "price_fen", "id"], name="num_status_tier"),
             models.Index(fields=["status", "price_fen", "id"], name="num_status_price"),
-            models.Index(fields=["status", "carrier", "tier_rank", "price_fen", "id"], name="num_status_carrier"),
-            models.Index(fields=["status", "province", "city", "tier_rank", "price_fen", "id"], name="num_status_region"),
+            models.Index(
+                fields=["status", "carrier", "tier_rank", "price_fen", "id"],
+                name="num_status_carrier",
+            ),
+            models.Index(
+                fields=["status", "province", "city", "tier_rank", "price_fen", "id"],
+                name="num_status_region",
+            ),
             models.Index(fields=["msisdn_rev"], name="num_rev"),
             models.Index(fields=["reserved_by", "status"], name="num_holder"),
         ]
         constraints = [
             models.CheckConstraint(
-                condition=models.Q(status__in=[s.value for s in NumberStatus]), name="number_status_valid"
+                condition=models.Q(status__in=[s.value for s in NumberStatus]),
+                name="number_status_valid",
             ),
-            models.CheckConstraint(condition=models.Q(tier__in=[t.value for t in TierCode]), name="number_tier_valid"),
             models.CheckConstraint(
-                condition=models.Q(price_fen__gte=0, min_monthly_fen__gte=0), name="number_price_nonneg"
+                condition=models.Q(tier__in=[t.value for t in TierCode]), name="number_tier_valid"
+            ),
+            models.CheckConstraint(
+                condition=models.Q(price_fen__gte=0, min_monthly_fen__gte=0),
+                name="number_price_nonneg",
             ),
             models.CheckConstraint(
                 condition=~models.Q(status="RESERVED")
@@ -97,12 +114,20 @@ class NumberEvent(models.Model):
         ordering = ["at", "id"]
         indexes = [models.Index(fields=["number", "at"])]
 
+    def __str__(self) -> str:
+        return f"{self.from_status} → {self.to_status}"
+
 
 class TierPrice(models.Model):
     """Price, minimum monthly spend and contract of a vanity tier, per carrier (staff edit)."""
 
-    carrier = models.ForeignKey("catalog.Carrier", to_field="code", db_column="carrier_code",
-                                on_delete=models.CASCADE, related_name="+")
+    carrier = models.ForeignKey(
+        "catalog.Carrier",
+        to_field="code",
+        db_column="carrier_code",
+        on_delete=models.CASCADE,
+        related_name="+",
+    )
     tier = models.CharField(max_length=1, choices=TierCode.choices)
     price_fen = models.BigIntegerField()
     min_monthly_fen = models.BigIntegerField(default=0)
@@ -113,8 +138,10 @@ class TierPrice(models.Model):
         ordering = ["carrier", "tier"]
         constraints = [
             models.UniqueConstraint(fields=["carrier", "tier"], name="tier_price_unique"),
-            models.CheckConstraint(condition=models.Q(price_fen__gte=0, min_monthly_fen__gte=0),
-                                   name="tier_price_nonneg"),
+            models.CheckConstraint(
+                condition=models.Q(price_fen__gte=0, min_monthly_fen__gte=0),
+                name="tier_price_nonneg",
+            ),
         ]
 
     def __str__(self) -> str:
@@ -132,7 +159,12 @@ class NumberImport(models.Model):
     imported = models.PositiveIntegerField(default=0)
     already_present = models.PositiveIntegerField(default=0)
     rejected = models.PositiveIntegerField(default=0)
-    errors = models.JSONField(default=list)  # first 1,000 rejected rows: {line, value, code, reason}
+    errors = models.JSONField(
+        default=list
+    )  # first 1,000 rejected rows: {line, value, code, reason}
 
     class Meta:
         ordering = ["-started_at", "-id"]
+
+    def __str__(self) -> str:
+        return f"导入 #{self.pk} {self.source}"

@@ -44,9 +44,17 @@ class Hold:
     reserved_until: dt.datetime
 
 
-def _event(*, number_id: int, from_status: str, to_status: str, actor: str, reason: str, at: dt.datetime):
-    return NumberEvent(number_id=number_id, from_status=from_status, to_status=to_status,
-                       actor=actor, reason=reason, at=at)
+def _event(
+    *, number_id: int, from_status: str, to_status: str, actor: str, reason: str, at: dt.datetime
+):
+    return NumberEvent(
+        number_id=number_id,
+        from_status=from_status,
+        to_status=to_status,
+        actor=actor,
+        reason=reason,
+        at=at,
+    )
 
 
 def reserve(*, user_id: int, msisdn: str, now: dt.datetime) -> Hold:
@@ -58,11 +66,18 @@ def reserve(*, user_id: int, msisdn: str, now: dt.datetime) -> Hold:
     msisdn = parse_mainland_mobile(msisdn)
     with transaction.atomic():
         accounts_queries.lock_user(user_id=user_id)
-        number = PhoneNumber.objects.filter(msisdn=msisdn).only("id", "status", "reserved_by_id", "reserved_until").first()
+        number = (
+            PhoneNumber.objects.filter(msisdn=msisdn)
+            .only("id", "status", "reserved_by_id", "reserved_until")
+            .first()
+        )
         if number is None:
             raise NumberNotFound(msisdn=msisdn)
-        if (number.status == NumberStatus.RESERVED and number.reserved_by_id == user_id
-                and number.reserved_until > now):
+        if (
+            number.status == NumberStatus.RESERVED
+            and number.reserved_by_id == user_id
+            and number.reserved_until > now
+        ):
             return Hold(msisdn=msisdn, reserved_until=number.reserved_until)
         held = PhoneNumber.objects.filter(
             reserved_by_id=user_id, status=NumberStatus.RESERVED, reserved_until__gt=now
@@ -72,41 +87,78 @@ def reserve(*, user_id: int, msisdn: str, now: dt.datetime) -> Hold:
         _release_expired_one(number_id=number.pk, now=now)
         until = now + HOLD
         won = PhoneNumber.objects.filter(pk=number.pk, status=NumberStatus.AVAILABLE).update(
-            status=NumberStatus.RESERVED, reserved_by_id=user_id, reserved_until=until, status_changed_at=now
+            status=NumberStatus.RESERVED,
+            reserved_by_id=user_id,
+            reserved_until=until,
+            status_changed_at=now,
         )
         if not won:
             raise NumberUnavailable(msisdn=msisdn)
-        NumberEvent.objects.bulk_create([_event(number_id=number.pk, from_status=NumberStatus.AVAILABLE,
-                                                to_status=NumberStatus.RESERVED, actor=f"user:{user_id}",
-                                                reason="用户选号预占", at=now)])
+        NumberEvent.objects.bulk_create(
+            [
+                _event(
+                    number_id=number.pk,
+                    from_status=NumberStatus.AVAILABLE,
+                    to_status=NumberStatus.RESERVED,
+                    actor=f"user:{user_id}",
+                    reason="用户选号预占",
+                    at=now,
+                )
+            ]
+        )
     return Hold(msisdn=msisdn, reserved_until=until)
 
 
 def _release_expired_one(*, number_id: int, now: dt.datetime) -> None:
     released = PhoneNumber.objects.filter(
         pk=number_id, status=NumberStatus.RESERVED, reserved_until__lte=now
-    ).update(status=NumberStatus.AVAILABLE, reserved_by=None, reserved_until=None, status_changed_at=now)
+    ).update(
+        status=NumberStatus.AVAILABLE, reserved_by=None, reserved_until=None, status_changed_at=now
+    )
     if released:
-        NumberEvent.objects.bulk_create([_event(number_id=number_id, from_status=NumberStatus.RESERVED,
-                                                to_status=NumberStatus.AVAILABLE, actor="system",
-                                                reason="预占超时释放", at=now)])
+        NumberEvent.objects.bulk_create(
+            [
+                _event(
+                    number_id=number_id,
+                    from_status=NumberStatus.RESERVED,
+                    to_status=NumberStatus.AVAILABLE,
+                    actor="system",
+                    reason="预占超时释放",
+                    at=now,
+                )
+            ]
+        )
 
 
 def release(*, user_id: int, msisdn: str, now: dt.datetime) -> None:
     """Give back one's own hold. Raises InvalidMsisdn, HoldNotFound (also for others' holds)."""
     msisdn = parse_mainland_mobile(msisdn)
     with transaction.atomic():
-        number = PhoneNumber.objects.select_for_update().filter(
-            msisdn=msisdn, status=NumberStatus.RESERVED, reserved_by_id=user_id
-        ).first()
+        number = (
+            PhoneNumber.objects.select_for_update()
+            .filter(msisdn=msisdn, status=NumberStatus.RESERVED, reserved_by_id=user_id)
+            .first()
+        )
         if number is None:
             raise HoldNotFound(msisdn=msisdn)
         PhoneNumber.objects.filter(pk=number.pk).update(
-            status=NumberStatus.AVAILABLE, reserved_by=None, reserved_until=None, status_changed_at=now
+            status=NumberStatus.AVAILABLE,
+            reserved_by=None,
+            reserved_until=None,
+            status_changed_at=now,
         )
-        NumberEvent.objects.bulk_create([_event(number_id=number.pk, from_status=NumberStatus.RESERVED,
-                                                to_status=NumberStatus.AVAILABLE, actor=f"user:{user_id}",
-                                                reason="用户释放", at=now)])
+        NumberEvent.objects.bulk_create(
+            [
+                _event(
+                    number_id=number.pk,
+                    from_status=NumberStatus.RESERVED,
+                    to_status=NumberStatus.AVAILABLE,
+                    actor=f"user:{user_id}",
+                    reason="用户释放",
+                    at=now,
+                )
+            ]
+        )
 
 
 def release_expired_holds(*, now: dt.datetime, batch: int = 1000) -> int:
@@ -115,7 +167,8 @@ def release_expired_holds(*, now: dt.datetime, batch: int = 1000) -> int:
     while True:
         ids = list(
             PhoneNumber.objects.filter(status=NumberStatus.RESERVED, reserved_until__lte=now)
-            .order_by("id").values_list("id", flat=True)[:batch]
+            .order_by("id")
+            .values_list("id", flat=True)[:batch]
         )
         if not ids:
             return total
@@ -128,14 +181,25 @@ def release_expired_holds(*, now: dt.datetime, batch: int = 1000) -> int:
 
 
 def active_holds(*, user_id: int, now: dt.datetime) -> list[Hold]:
-    rows = PhoneNumber.objects.filter(
-        reserved_by_id=user_id, status=NumberStatus.RESERVED, reserved_until__gt=now
-    ).order_by("reserved_until", "id").values_list("msisdn", "reserved_until")
+    rows = (
+        PhoneNumber.objects.filter(
+            reserved_by_id=user_id, status=NumberStatus.RESERVED, reserved_until__gt=now
+        )
+        .order_by("reserved_until", "id")
+        .values_list("msisdn", "reserved_until")
+    )
     return [Hold(msisdn=m, reserved_until=u) for m, u in rows]
 
 
-def set_tier_price(*, carrier: str, tier: str, price_fen: int, min_monthly_fen: int, contract_months: int,
-                   actor: str) -> int:
+def set_tier_price(
+    *,
+    carrier: str,
+    tier: str,
+    price_fen: int,
+    min_monthly_fen: int,
+    contract_months: int,
+    actor: str,
+) -> int:
     """Set a carrier's price for a tier and re-price its available numbers (not hand-priced
     ones). Returns how many numbers were re-priced. Raises UnknownCarrier, ValidationError."""
     catalog_queries.carrier_by_code(carrier)
@@ -145,16 +209,31 @@ def set_tier_price(*, carrier: str, tier: str, price_fen: int, min_monthly_fen: 
         raise ValidationError("价格、最低消费和合约期不能为负")
     with transaction.atomic():
         TierPrice.objects.update_or_create(
-            carrier_id=carrier, tier=tier,
-            defaults={"price_fen": price_fen, "min_monthly_fen": min_monthly_fen, "contract_months": contract_months},
+            carrier_id=carrier,
+            tier=tier,
+            defaults={
+                "price_fen": price_fen,
+                "min_monthly_fen": min_monthly_fen,
+                "contract_months": contract_months,
+            },
         )
         repriced = PhoneNumber.objects.filter(
             carrier_id=carrier, tier=tier, status=NumberStatus.AVAILABLE, price_locked=False
-        ).update(price_fen=price_fen, min_monthly_fen=min_monthly_fen, contract_months=contract_months)
-        audit.record(actor=actor, action="numbers.tier_price_set", object_type="tier_price",
-                     object_id=f"{carrier}:{tier}",
-                     data={"price_fen": price_fen, "min_monthly_fen": min_monthly_fen,
-                           "contract_months": contract_months, "repriced": repriced})
+        ).update(
+            price_fen=price_fen, min_monthly_fen=min_monthly_fen, contract_months=contract_months
+        )
+        audit.record(
+            actor=actor,
+            action="numbers.tier_price_set",
+            object_type="tier_price",
+            object_id=f"{carrier}:{tier}",
+            data={
+                "price_fen": price_fen,
+                "min_monthly_fen": min_monthly_fen,
+                "contract_months": contract_months,
+                "repriced": repriced,
+            },
+        )
     return repriced
 
 
@@ -165,11 +244,18 @@ def ensure_default_tier_prices() -> int:
         table = domain.DEFAULT_TIER_PRICES.get(carrier)
         if not table or TierPrice.objects.filter(carrier_id=carrier).exists():
             continue
-        TierPrice.objects.bulk_create([
-            TierPrice(carrier_id=carrier, tier=tier_code(t), price_fen=p.price_fen,
-                      min_monthly_fen=p.min_monthly_fen, contract_months=p.contract_months)
-            for t, p in table.items()
-        ])
+        TierPrice.objects.bulk_create(
+            [
+                TierPrice(
+                    carrier_id=carrier,
+                    tier=tier_code(t),
+                    price_fen=p.price_fen,
+                    min_monthly_fen=p.min_monthly_fen,
+                    contract_months=p.contract_months,
+                )
+                for t, p in table.items()
+            ]
+        )
         created += len(table)
     return created
 

@@ -10,7 +10,6 @@ from django.db.models import F, QuerySet
 from haoka.catalog import queries as catalog_queries
 from haoka.core.errors import ValidationError
 from haoka.core.pagination import Page, paginate
-from haoka.core.phone import parse_mainland_mobile
 from haoka.numbers import domain
 from haoka.numbers.models import NumberStatus, PhoneNumber, TierCode, TierPrice
 
@@ -19,8 +18,20 @@ SORTS = {
     "price": ("price_fen", "id"),
     "-price": ("-price_fen", "-id"),
 }
-LIST_FIELDS = ("id", "msisdn", "carrier_id", "province", "city", "tier", "tier_rank", "score",
-               "pattern_mask", "price_fen", "min_monthly_fen", "contract_months")
+LIST_FIELDS = (
+    "id",
+    "msisdn",
+    "carrier_id",
+    "province",
+    "city",
+    "tier",
+    "tier_rank",
+    "score",
+    "pattern_mask",
+    "price_fen",
+    "min_monthly_fen",
+    "contract_months",
+)
 
 
 class InvalidSearch(ValidationError):
@@ -65,7 +76,9 @@ def _rev_range(tail: str) -> tuple[str, str]:
 def search_queryset(filters: SearchFilters) -> QuerySet[PhoneNumber]:
     """Available numbers matching the filters. Raises InvalidSearch, UnknownCarrier."""
     if filters.sort not in SORTS:
-        raise InvalidSearch("排序方式只能是 tier、price 或 -price", field="sort", value=filters.sort)
+        raise InvalidSearch(
+            "排序方式只能是 tier、price 或 -price", field="sort", value=filters.sort
+        )
     qs = PhoneNumber.objects.filter(status=NumberStatus.AVAILABLE).only(*LIST_FIELDS)
     if filters.carrier:
         catalog_queries.carrier_by_code(filters.carrier)
@@ -86,8 +99,12 @@ def search_queryset(filters: SearchFilters) -> QuerySet[PhoneNumber]:
     if filters.pattern:
         bit = domain.PATTERN_BITS.get(filters.pattern)
         if bit is None:
-            raise InvalidSearch("未知的靓号规则", field="pattern", value=filters.pattern,
-                                known=sorted(domain.PATTERN_BITS))
+            raise InvalidSearch(
+                "未知的靓号规则",
+                field="pattern",
+                value=filters.pattern,
+                known=sorted(domain.PATTERN_BITS),
+            )
         qs = qs.annotate(_pattern=F("pattern_mask").bitand(1 << bit)).exclude(_pattern=0)
     if filters.tier:
         if filters.tier not in TierCode.values:
@@ -111,8 +128,13 @@ class Suggestion:
     reason: str
 
 
-def suggestions(*, birthday: dt.date | None, favourite_digits: str | None, carrier: str | None = None,
-                limit: int = 12) -> list[Suggestion]:
+def suggestions(
+    *,
+    birthday: dt.date | None,
+    favourite_digits: str | None,
+    carrier: str | None = None,
+    limit: int = 12,
+) -> list[Suggestion]:
     """Available numbers built from a birthday or favourite digits, best reasons first.
     Raises InvalidSuggestionInput, UnknownCarrier."""
     picked: dict[str, Suggestion] = {}
@@ -137,33 +159,42 @@ def price_table(*, carrier: str) -> dict:
         tier = by_code.get(row.tier)
         if tier is None:
             continue
-        table[tier] = domain.TierPrice(tier=tier, price_fen=row.price_fen, min_monthly_fen=row.min_monthly_fen,
-                                       contract_months=row.contract_months)
+        table[tier] = domain.TierPrice(
+            tier=tier,
+            price_fen=row.price_fen,
+            min_monthly_fen=row.min_monthly_fen,
+            contract_months=row.contract_months,
+        )
     return table
 
 
 @dataclass(frozen=True)
 class PoolValuation:
-    valuation: object  # domain.Valuation
+    valuation: domain.Valuation
     in_pool: bool
     status: str | None
+    carrier: str
 
 
 def valuation(*, msisdn: str) -> PoolValuation:
-    """号码估价 of any valid mainland mobile number, in the pool or not.
+    """号码估价 of any valid mainland mobile number, in the pool or not. A pool number is priced
+    with its pool carrier's table (own-brand numbers ride on a host network's segments).
     Raises InvalidMsisdn, NotMobileSegment."""
-    msisdn = parse_mainland_mobile(msisdn)
-    location = domain.locate(msisdn=msisdn)
-    if not location.carrier_code:
+    msisdn = domain.parse_msisdn(msisdn)
+    pooled = PhoneNumber.objects.filter(msisdn=msisdn).values_list("status", "carrier_id").first()
+    carrier = pooled[1] if pooled else domain.locate(msisdn=msisdn).carrier_code
+    if not carrier:
         raise NotMobileSegment(msisdn=msisdn)
-    result = domain.valuate(msisdn=msisdn, prices=price_table(carrier=location.carrier_code))
-    status = PhoneNumber.objects.filter(msisdn=msisdn).values_list("status", flat=True).first()
-    shown = None if status is None else ("AVAILABLE" if status == NumberStatus.AVAILABLE else "UNAVAILABLE")
-    return PoolValuation(valuation=result, in_pool=status is not None, status=shown)
+    result = domain.valuate(msisdn=msisdn, prices=price_table(carrier=carrier))
+    if pooled is None:
+        return PoolValuation(valuation=result, in_pool=False, status=None, carrier=carrier)
+    # Who holds or owns a number is nobody else's business: only "可选" or "不可选".
+    shown = "AVAILABLE" if pooled[0] == NumberStatus.AVAILABLE else "UNAVAILABLE"
+    return PoolValuation(valuation=result, in_pool=True, status=shown, carrier=carrier)
 
 
 def number_for_sale(*, msisdn: str) -> PhoneNumber:
-    msisdn = parse_mainland_mobile(msisdn)
+    msisdn = domain.parse_msisdn(msisdn)
     number = PhoneNumber.objects.filter(msisdn=msisdn).first()
     if number is None:
         from haoka.numbers.operations import NumberNotFound
