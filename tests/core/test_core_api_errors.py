@@ -25,7 +25,7 @@ def test_a_named_error_is_rendered_with_its_code_message_details_and_status(clie
         "error": {
             "code": "invalid_msisdn",
             "message": "不是有效的中国大陆手机号码",
-            "details": {"value": "123"},
+            "details": {"reason": "wrong_length", "value": "123"},
         }
     }
 

@@ -63,27 +63,28 @@ def request_otp(*, phone: str, client_ip: str, now: dt.datetime) -> OtpSent:
     return OtpSent(phone=phone, expires_at=expires_at)
 
 
-def login_with_otp(*, phone: str, code: str, client_ip: str, now: dt.datetime) -> IssuedToken:
-    """Check the latest code for ``phone``; on success create the user if new and issue a
-    session token. Raises InvalidMsisdn, RateLimited, OtpInvalid."""
+def verify_otp(*, phone: str, code: str, client_ip: str, now: dt.datetime) -> User:
+    """Check the latest code for ``phone`` and return its user (created on first sign-in).
+    Pages sign in with this; the API also issues a token. Raises InvalidMsisdn, RateLimited,
+    OtpInvalid."""
     phone = parse_mainland_mobile(phone)
-    ratelimit.hit(
-        key=f"login:ip:{client_ip}",
-        limit=domain.LOGIN_PER_IP_HOUR[0],
-        window=domain.LOGIN_PER_IP_HOUR[1],
-        now=now,
-    )
-    ratelimit.hit(
-        key=f"login:phone:{phone}",
-        limit=domain.LOGIN_PER_PHONE_HOUR[0],
-        window=domain.LOGIN_PER_PHONE_HOUR[1],
-        now=now,
-    )
+    for key, (limit, window) in (
+        (f"login:ip:{client_ip}", domain.LOGIN_PER_IP_HOUR),
+        (f"login:phone:{phone}", domain.LOGIN_PER_PHONE_HOUR),
+    ):
+        ratelimit.hit(key=key, limit=limit, window=window, now=now)
     if not domain.is_code_shaped(code or ""):
         raise OtpInvalid()
     user = _consume_otp(phone=phone, code=code, now=now)
     if user is None:
         raise OtpInvalid()
+    return user
+
+
+def login_with_otp(*, phone: str, code: str, client_ip: str, now: dt.datetime) -> IssuedToken:
+    """Verify the code and issue a session token. Raises InvalidMsisdn, RateLimited,
+    OtpInvalid."""
+    user = verify_otp(phone=phone, code=code, client_ip=client_ip, now=now)
     return _issue_session(user=user, now=now)
 
 

@@ -30,12 +30,14 @@ class PhoneNumber(models.Model):
     msisdn = models.CharField(max_length=11, unique=True)
     # The number reversed: "ends with 8888" becomes an index range scan on a prefix.
     msisdn_rev = models.CharField(max_length=11)
+    # No index of its own: every search index leads with (status, carrier) or covers it.
     carrier = models.ForeignKey(
         "catalog.Carrier",
         to_field="code",
         db_column="carrier_code",
         on_delete=models.PROTECT,
         related_name="+",
+        db_index=False,
     )
     segment = models.CharField(max_length=3)
     province = models.CharField(max_length=16, blank=True)
@@ -54,8 +56,13 @@ class PhoneNumber(models.Model):
     price_locked = models.BooleanField(
         default=False
     )  # staff set the price by hand: reprice skips it
-    reserved_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    reserved_by = models.ForeignKey(  # indexed by num_holder (reserved_by, status)
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+        db_index=False,
     )
     reserved_until = models.DateTimeField(null=True, blank=True)
     status_changed_at = models.DateTimeField(null=True, blank=True)

@@ -59,11 +59,16 @@ class SearchFilters:
     sort: str = "tier"
 
 
+_FIELD_NAMES = {"tail": "尾号", "contains": "包含数字"}
+
+
 def _digits(value: str | None, *, field: str, max_len: int) -> str | None:
     if value in (None, ""):
         return None
     if not (value.isascii() and value.isdigit() and 1 <= len(value) <= max_len):
-        raise InvalidSearch(f"{field} 只能是 1-{max_len} 位数字", field=field, value=value[:20])
+        raise InvalidSearch(
+            f"{_FIELD_NAMES[field]}只能是 1-{max_len} 位数字", field=field, value=value[:20]
+        )
     return value
 
 
@@ -109,7 +114,8 @@ def search_queryset(filters: SearchFilters) -> QuerySet[PhoneNumber]:
     if filters.tier:
         if filters.tier not in TierCode.values:
             raise InvalidSearch("未知的靓号等级", field="tier", value=filters.tier)
-        qs = qs.filter(tier=filters.tier)
+        # By rank, the column the (status, tier_rank, price) index leads with.
+        qs = qs.filter(tier_rank="SABCDN".index(filters.tier))
     for bound, op in ((filters.min_price_fen, "gte"), (filters.max_price_fen, "lte")):
         if bound is not None:
             if bound < 0:

@@ -1,10 +1,21 @@
 from django.urls import path
 
-from haoka.web import views
+from haoka.web import number_views, views
 
 app_name = "web"
 
 urlpatterns = [
     path("", views.home, name="home"),
     path("healthz", views.healthz, name="healthz"),
+    path("plans/", views.plan_list, name="plans"),
+    path("plans/compare/", views.plan_compare, name="plan_compare"),
+    path("plans/<str:code>/", views.plan_detail, name="plan_detail"),
+    path("numbers/", number_views.number_search, name="numbers"),
+    path("numbers/valuation/", number_views.number_valuation, name="number_valuation"),
+    path("numbers/suggestions/", number_views.number_suggestions, name="number_suggestions"),
+    path("numbers/<str:msisdn>/reserve/", number_views.number_reserve, name="number_reserve"),
+    path("numbers/<str:msisdn>/release/", number_views.number_release, name="number_release"),
+    path("login/", views.login_view, name="login"),
+    path("logout/", views.logout_view, name="logout"),
+    path("me/", views.me, name="me"),
 ]

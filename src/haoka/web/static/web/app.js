@@ -1,0 +1,161 @@
+/* haoka pages: compare selection, digit pad, bottom sheet, hold countdowns. No dependencies
+   besides htmx (loaded before this file); every feature also works as plain links and forms. */
+(function () {
+  "use strict";
+
+  var COMPARE_KEY = "haoka.compare";
+
+  function loadCodes() {
+    try {
+      var codes = JSON.parse(window.sessionStorage.getItem(COMPARE_KEY));
+      return Array.isArray(codes) ? codes : [];
+    } catch (e) {
+      return [];
+    }
+  }
+
+  function saveCodes(codes) {
+    try {
+      window.sessionStorage.setItem(COMPARE_KEY, JSON.stringify(codes));
+    } catch (e) { /* private mode: selection lives on the page only */ }
+  }
+
+  function compareBar() {
+    return document.getElementById("compare-bar");
+  }
+
+  function syncCompare() {
+    var bar = compareBar();
+    if (!bar) return;
+    var max = parseInt(bar.getAttribute("data-max"), 10) || 3;
+    var codes = loadCodes();
+    document.querySelectorAll("input[data-compare]").forEach(function (box) {
+      box.checked = codes.indexOf(box.value) >= 0;
+      box.disabled = !box.checked && codes.length >= max;
+      box.closest(".compare-check").classList.toggle("disabled", box.disabled);
+    });
+    bar.querySelectorAll("[data-compare-count]").forEach(function (el) {
+      el.textContent = String(codes.length);
+    });
+    bar.hidden = codes.length === 0;
+    var go = bar.querySelector("[data-compare-go]");
+    if (go) go.disabled = codes.length < 2;
+    document.body.classList.toggle("has-compare-bar", codes.length > 0);
+  }
+
+  function toggleCode(code, on) {
+    var bar = compareBar();
+    var max = bar ? parseInt(bar.getAttribute("data-max"), 10) || 3 : 3;
+    var codes = loadCodes().filter(function (c) { return c !== code; });
+    if (on && codes.length < max) codes.push(code);
+    saveCodes(codes);
+    syncCompare();
+  }
+
+  document.addEventListener("change", function (event) {
+    var box = event.target;
+    if (box.matches && box.matches("input[data-compare]")) toggleCode(box.value, box.checked);
+  });
+
+  document.addEventListener("submit", function (event) {
+    var form = event.target;
+    if (form.id !== "compare-bar") return;
+    event.preventDefault();
+    var codes = loadCodes();
+    if (codes.length) window.location.href = form.action + "?codes=" + codes.map(encodeURIComponent).join(",");
+  });
+
+  // ------------------------------------------------------------ digit pad
+
+  document.addEventListener("click", function (event) {
+    var key = event.target.closest("[data-digit], [data-digit-back], [data-digit-clear]");
+    if (!key) return;
+    var form = key.closest("form");
+    var input = form && form.querySelector("[data-digit-target]");
+    if (!input) return;
+    var max = input.maxLength > 0 ? input.maxLength : 8;
+    if (key.hasAttribute("data-digit")) {
+      if (input.value.length < max) input.value += key.getAttribute("data-digit");
+    } else if (key.hasAttribute("data-digit-back")) {
+      input.value = input.value.slice(0, -1);
+    } else {
+      input.value = "";
+    }
+    input.dispatchEvent(new Event("input", { bubbles: true }));
+  });
+
+  // ------------------------------------------------------------ compare clear, sheet
+
+  document.addEventListener("click", function (event) {
+    if (event.target.closest("[data-compare-clear]")) {
+      saveCodes([]);
+      syncCompare();
+    }
+    if (event.target.closest("[data-sheet-close]")) closeSheet();
+  });
+
+  function closeSheet() {
+    var sheet = document.getElementById("sheet");
+    if (sheet) sheet.innerHTML = "";
+    document.body.classList.remove("sheet-open");
+  }
+
+  document.addEventListener("keydown", function (event) {
+    if (event.key === "Escape") closeSheet();
+  });
+
+  // ------------------------------------------------------------ countdowns
+
+  function pad(n) {
+    return n < 10 ? "0" + n : String(n);
+  }
+
+  function tick() {
+    document.querySelectorAll(".countdown[data-until]").forEach(function (el) {
+      var until = Date.parse(el.getAttribute("data-until"));
+      if (isNaN(until)) return;
+      var left = Math.floor((until - Date.now()) / 1000);
+      if (left <= 0) {
+        el.textContent = "已过期";
+        el.classList.add("expired");
+        return;
+      }
+      el.textContent = pad(Math.floor(left / 60)) + ":" + pad(left % 60);
+    });
+  }
+
+  // ------------------------------------------------------------ htmx glue
+
+  function toast(text) {
+    var el = document.createElement("div");
+    el.className = "toast";
+    el.setAttribute("role", "alert");
+    el.textContent = text;
+    document.body.appendChild(el);
+    window.setTimeout(function () { el.remove(); }, 3500);
+  }
+
+  document.addEventListener("htmx:afterSwap", function (event) {
+    if (event.detail.target && event.detail.target.id === "sheet") {
+      document.body.classList.toggle("sheet-open", event.detail.target.innerHTML.trim() !== "");
+    }
+    syncCompare();
+    tick();
+  });
+  // Filter forms send every field; drop the empty ones so pushed URLs stay short and shareable.
+  document.addEventListener("htmx:configRequest", function (event) {
+    if (event.detail.verb !== "get") return;
+    var params = event.detail.parameters;
+    Object.keys(params).forEach(function (key) {
+      if (params[key] === "") delete params[key];
+    });
+  });
+  document.addEventListener("htmx:responseError", function () { toast("服务繁忙，请稍后再试"); });
+  document.addEventListener("htmx:sendError", function () { toast("网络异常，请检查网络后重试"); });
+
+  document.addEventListener("DOMContentLoaded", function () {
+    syncCompare();
+    tick();
+    window.setInterval(tick, 1000);
+  });
+})();

@@ -1,0 +1,198 @@
+"""The pages in Debian's Chromium through Playwright, at a 390×844 phone viewport.
+
+Screenshots go to test-artifacts/screenshots/<name>.png (relative to the repo root).
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from pathlib import Path
+
+import pytest
+from web_helpers import latest_otp, seed_catalog, seed_numbers
+
+# Playwright's sync API runs an event loop in this thread; Django's ORM calls from the test
+# (seeding, reading the sandbox SMS) are still plain synchronous calls.
+os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
+
+CHROMIUM = "/usr/bin/chromium"
+SHOTS = Path(__file__).resolve().parents[2] / "test-artifacts" / "screenshots"
+
+pytestmark = [
+    pytest.mark.browser,
+    pytest.mark.skipif(
+        not Path(CHROMIUM).exists(), reason="needs Debian's chromium (apt-get install chromium)"
+    ),
+]
+
+
+@pytest.fixture(scope="module")
+def browser():
+    from playwright.sync_api import sync_playwright
+
+    playwright = sync_playwright().start()
+    browser = playwright.chromium.launch(
+        executable_path=CHROMIUM,
+        headless=True,
+        args=[
+            "--no-sandbox",
+            "--disable-gpu",
+            "--disable-background-networking",
+            "--disable-component-update",
+        ],
+    )
+    yield browser
+    browser.close()
+    playwright.stop()
+
+
+@pytest.fixture
+def page(browser, live_server, transactional_db):
+    seed_catalog()
+    seed_numbers()
+    context = browser.new_context(
+        viewport={"width": 390, "height": 844},
+        device_scale_factor=2,
+        is_mobile=True,
+        has_touch=True,
+        locale="zh-CN",
+        timezone_id="Asia/Shanghai",
+        base_url=live_server.url,
+    )
+    context.set_default_timeout(10_000)
+    page = context.new_page()
+    errors: list[str] = []
+    page.on("pageerror", lambda exc: errors.append(str(exc)))
+    yield page
+    context.close()
+    assert not errors, f"JavaScript errors: {errors}"
+
+
+def shot(page, name: str, *, full_page: bool = False) -> None:
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(SHOTS / f"{name}.png"), full_page=full_page)
+
+
+def test_plans_filter_by_carrier_open_a_detail_and_compare_two(page):
+    from playwright.sync_api import expect
+
+    page.goto("/plans/")
+    expect(page.locator(".plan-card").first).to_be_visible()
+    shot(page, "plans-list")
+
+    page.locator("label.chip", has_text="联通").click()
+    expect(page).to_have_url(re.compile(r"/plans/\?carrier=CUCC$"))
+    badges = page.locator(".plan-card .carrier-badge")
+    expect(badges.first).to_have_text("联通")
+    assert set(badges.all_inner_texts()) == {"联通"}
+    shot(page, "plans-filtered-cucc")
+
+    page.locator(".compare-check").nth(0).click()
+    page.locator(".compare-check").nth(1).click()
+    bar = page.locator("#compare-bar")
+    expect(bar).to_be_visible()
+    expect(bar.locator("[data-compare-go]")).to_have_text("对比 (2)")
+    shot(page, "plans-compare-bar")
+
+    bar.locator("[data-compare-go]").click()
+    expect(page).to_have_url(re.compile(r"/plans/compare/\?codes=CU-[A-Z0-9-]+,CU-[A-Z0-9-]+$"))
+    expect(page.locator(".compare-table thead th")).to_have_count(3)
+    expect(page.locator(".compare-table td.best").first).to_be_visible()
+    shot(page, "plans-compare")
+
+    page.goto("/plans/?carrier=CUCC")
+    page.locator(".plan-card", has_text="联通大王卡29元版").get_by_text("查看详情").click()
+    expect(page.locator("h1")).to_have_text("联通大王卡29元版")
+    expect(page.get_by_text("超出后 ¥0.004883/MB（约 ¥5.00/GB）")).to_be_visible()
+    expect(page.get_by_role("link", name="选择号码")).to_be_visible()
+    shot(page, "plan-detail")
+    shot(page, "plan-detail-full", full_page=True)
+
+
+def test_numbers_digit_pad_search_and_valuation(page):
+    from playwright.sync_api import expect
+
+    page.goto("/numbers/")
+    cards = page.locator("#number-results .number-card")
+    expect(cards).to_have_count(20)
+    shot(page, "numbers")
+
+    for digit in "8888":
+        page.locator(f"[data-digit-pad] button[data-digit='{digit}']").click()
+    expect(page.locator("#tail")).to_have_value("8888")
+    expect(cards).to_have_count(1)
+    expect(cards.first).to_have_attribute("data-msisdn", "13912348888")
+    expect(page).to_have_url(re.compile(r"/numbers/\?tail=8888&sort=tier$"))  # empty fields dropped
+    expect(cards.first.locator("mark")).to_have_text("8888")
+    shot(page, "numbers-tail-8888")
+
+    cards.first.click()
+    sheet = page.locator("#sheet .sheet-panel")
+    expect(sheet).to_be_visible()
+    expect(sheet).to_contain_text("A 级靓号")
+    expect(sheet).to_contain_text("尾号四连 AAAA")
+    expect(sheet.get_by_role("button", name="预占此号 15 分钟")).to_be_visible()
+    shot(page, "numbers-valuation")
+
+    page.locator(".sheet-close").click()
+    expect(page.locator("#sheet .sheet-panel")).to_have_count(0)
+    page.locator("[data-digit-clear]").click()
+    page.locator("#tail").fill("12a")
+    page.locator("#tail").dispatch_event("input")
+    expect(page.locator("#number-results .alert-error")).to_have_text("尾号只能是 1-8 位数字")
+    shot(page, "numbers-bad-tail")
+
+    page.locator(".tool-btn", has_text="号码估价").click()
+    sheet = page.locator("#sheet .sheet-panel")
+    sheet.locator("input[name=msisdn]").fill("13566668888")
+    sheet.get_by_role("button", name="估价").click()
+    expect(sheet).to_contain_text("不在号码池中")
+    expect(sheet.locator("input[name=msisdn]")).to_have_value("13566668888")
+    shot(page, "numbers-valuation-not-in-pool")
+
+    page.locator(".sheet-close").click()
+    page.locator(".tool-btn", has_text="生日选号").click()
+    sheet.locator("input[name=digits]").fill("1314")
+    sheet.get_by_role("button", name="帮我挑号").click()
+    expect(sheet.locator(".number-card[data-msisdn='13900001314']")).to_be_visible()
+    shot(page, "numbers-suggestions")
+    sheet.locator(".number-card[data-msisdn='13900001314']").click()
+    expect(sheet).to_contain_text("139 0000 1314")
+    expect(sheet).to_contain_text("估价说明")
+
+
+def test_log_in_with_otp_and_reserve_a_number(page):
+    from playwright.sync_api import expect
+
+    phone = "13700002222"
+    page.goto("/numbers/?tail=8888")
+    page.locator("#number-results .number-card").first.click()
+    page.get_by_role("button", name="预占此号 15 分钟").click()
+
+    expect(page).to_have_url(re.compile(r"/login/\?next="))
+    expect(page.get_by_text("沙箱模式：验证码见")).to_be_visible()
+    page.locator("input[name=phone]").fill(phone)
+    shot(page, "login-phone")
+    page.get_by_role("button", name="获取验证码").click()
+    expect(page.get_by_text("验证码已发送至")).to_be_visible()
+    page.locator("input[name=code]").fill(latest_otp(phone))
+    shot(page, "login-code")
+    page.get_by_role("button", name="登录").click()
+
+    expect(page).to_have_url(re.compile(r"/numbers/valuation/\?msisdn=13912348888"))
+    page.get_by_role("button", name="预占此号 15 分钟").click()
+    hold = page.locator(".hold")
+    expect(hold).to_contain_text("已为您预占")
+    expect(hold.locator(".countdown")).to_have_text(re.compile(r"^1[45]:\d\d$"))
+    shot(page, "reserve-hold")
+
+    page.goto("/me/")
+    expect(page.get_by_text("137****2222")).to_be_visible()
+    expect(page.locator(".hold")).to_have_count(1)
+    expect(page.locator(".hold .countdown")).to_have_text(re.compile(r"^1[45]:\d\d$"))
+    shot(page, "me")
+
+    page.locator(".hold").get_by_role("button", name="释放").click()
+    expect(page.locator(".hold-released")).to_contain_text("已释放 139 1234 8888")
+    shot(page, "me-released")
