@@ -82,7 +82,8 @@ def clamp_limit(limit: int | None) -> int:
 
 
 def paginate(qs: QuerySet, *, order: Sequence[str], limit: int | None, after: str | None) -> Page:
-    """One page of ``qs`` ordered by ``order`` (last field unique). Raises InvalidCursor."""
+    """One page of ``qs`` ordered by ``order`` (last field unique); ``qs`` may be a
+    ``.values()`` queryset. Raises InvalidCursor."""
     size = clamp_limit(limit)
     qs = qs.order_by(*order)
     if after:
@@ -95,5 +96,9 @@ def paginate(qs: QuerySet, *, order: Sequence[str], limit: int | None, after: st
     items = rows[:size]
     if len(rows) <= size:
         return Page(items=items, next=None)
-    last = items[-1]
-    return Page(items=items, next=encode([getattr(last, f.lstrip("-")) for f in order]))
+    return Page(items=items, next=encode([_field(items[-1], f.lstrip("-")) for f in order]))
+
+
+def _field(item: Any, name: str) -> Any:
+    """A sort value of a row: a model instance, or a dict from ``.values()``."""
+    return item[name] if isinstance(item, dict) else getattr(item, name)

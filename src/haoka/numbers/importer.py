@@ -320,9 +320,15 @@ class _ChunkWriter:
 
 
 def _analyze() -> None:
-    """Refresh planner statistics after a large import, so searches pick the right index."""
+    """Refresh planner statistics after a large import, so searches pick the right index. On
+    PostgreSQL also VACUUM, which marks the new pages all-visible so searches can answer from
+    the index alone (index-only scans) without visiting the table."""
+    table = PhoneNumber._meta.db_table
     with connection.cursor() as cursor:
-        cursor.execute(f"ANALYZE {PhoneNumber._meta.db_table}")
+        if connection.vendor == "postgresql" and not connection.in_atomic_block:
+            cursor.execute(f"VACUUM (ANALYZE) {table}")
+        else:
+            cursor.execute(f"ANALYZE {table}")
 
 
 def read_csv(text_stream: io.TextIOBase) -> Iterator[Row]:

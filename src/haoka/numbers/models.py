@@ -71,14 +71,24 @@ class PhoneNumber(models.Model):
     class Meta:
         ordering = ["tier_rank", "price_fen", "id"]
         indexes = [
-            models.Index(fields=["status", "tier_rank", "price_fen", "id"], name="num_status_tier"),
+            # Search reads ids in sort order from these indexes, then fetches the page's rows
+            # (a deferred join). msisdn and has_four trail the default-order index so that
+            # "contains" and "no 4" filters are checked inside it (an index-only scan).
+            models.Index(
+                fields=["status", "tier_rank", "price_fen", "id", "msisdn", "has_four"],
+                name="num_status_tier",
+            ),
             models.Index(fields=["status", "price_fen", "id"], name="num_status_price"),
             models.Index(
                 fields=["status", "carrier", "tier_rank", "price_fen", "id"],
                 name="num_status_carrier",
             ),
             models.Index(
-                fields=["status", "province", "city", "tier_rank", "price_fen", "id"],
+                fields=["status", "carrier", "price_fen", "id"], name="num_status_carrier_price"
+            ),
+            # City is filtered inside the province's rows: ordering stays index-driven.
+            models.Index(
+                fields=["status", "province", "tier_rank", "price_fen", "id"],
                 name="num_status_region",
             ),
             models.Index(fields=["msisdn_rev"], name="num_rev"),

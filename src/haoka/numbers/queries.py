@@ -18,6 +18,8 @@ SORTS = {
     "price": ("price_fen", "id"),
     "-price": ("-price_fen", "-id"),
 }
+#: From this many digits on, a tail search goes through the reversed-number index.
+SELECTIVE_TAIL = 3
 LIST_FIELDS = (
     "id",
     "msisdn",
@@ -93,9 +95,13 @@ def search_queryset(filters: SearchFilters) -> QuerySet[PhoneNumber]:
     if filters.city:
         qs = qs.filter(city=filters.city.strip())
     tail = _digits(filters.tail, field="tail", max_len=8)
-    if tail:
+    if tail and len(tail) >= SELECTIVE_TAIL:
         lo, hi = _rev_range(tail)
         qs = qs.filter(msisdn_rev__gte=lo, msisdn_rev__lt=hi)
+    elif tail:
+        # One or two digits match 1-10% of the pool: walking the sort index and checking the
+        # ending beats collecting every match through the reversed-number index and sorting.
+        qs = qs.filter(msisdn__endswith=tail)
     contains = _digits(filters.contains, field="contains", max_len=8)
     if contains:
         qs = qs.filter(msisdn__contains=contains)
@@ -125,7 +131,15 @@ def search_queryset(filters: SearchFilters) -> QuerySet[PhoneNumber]:
 
 
 def search(*, filters: SearchFilters, limit: int | None = None, after: str | None = None) -> Page:
-    return paginate(search_queryset(filters), order=SORTS[filters.sort], limit=limit, after=after)
+    """One page of available numbers. Two steps (a deferred join): the sort keys and ids of the
+    page come from an index alone, then only the page's rows are read from the table.
+    Raises InvalidSearch, UnknownCarrier, InvalidCursor."""
+    qs = search_queryset(filters)
+    order = SORTS[filters.sort]
+    keys = qs.values(*(f.lstrip("-") for f in order))
+    page = paginate(keys, order=order, limit=limit, after=after)
+    rows = PhoneNumber.objects.only(*LIST_FIELDS).in_bulk([k["id"] for k in page.items])
+    return Page(items=[rows[k["id"]] for k in page.items if k["id"] in rows], next=page.next)
 
 
 @dataclass(frozen=True)
