@@ -7,41 +7,23 @@ from __future__ import annotations
 
 import os
 import re
-from pathlib import Path
 
 import pytest
 from web_helpers import latest_otp, seed_catalog, seed_numbers
+
+from browser_helpers import launch, phone_context, require_chromium, shot
 
 # Playwright's sync API runs an event loop in this thread; Django's ORM calls from the test
 # (seeding, reading the sandbox SMS) are still plain synchronous calls.
 os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
 
-CHROMIUM = "/usr/bin/chromium"
-SHOTS = Path(__file__).resolve().parents[2] / "test-artifacts" / "screenshots"
-
-pytestmark = [
-    pytest.mark.browser,
-    pytest.mark.skipif(
-        not Path(CHROMIUM).exists(), reason="needs Debian's chromium (apt-get install chromium)"
-    ),
-]
+pytestmark = pytest.mark.browser
 
 
 @pytest.fixture(scope="module")
 def browser():
-    from playwright.sync_api import sync_playwright
-
-    playwright = sync_playwright().start()
-    browser = playwright.chromium.launch(
-        executable_path=CHROMIUM,
-        headless=True,
-        args=[
-            "--no-sandbox",
-            "--disable-gpu",
-            "--disable-background-networking",
-            "--disable-component-update",
-        ],
-    )
+    require_chromium()
+    playwright, browser = launch()
     yield browser
     browser.close()
     playwright.stop()
@@ -51,27 +33,13 @@ def browser():
 def page(browser, live_server, transactional_db):
     seed_catalog()
     seed_numbers()
-    context = browser.new_context(
-        viewport={"width": 390, "height": 844},
-        device_scale_factor=2,
-        is_mobile=True,
-        has_touch=True,
-        locale="zh-CN",
-        timezone_id="Asia/Shanghai",
-        base_url=live_server.url,
-    )
-    context.set_default_timeout(10_000)
+    context = phone_context(browser, base_url=live_server.url)
     page = context.new_page()
     errors: list[str] = []
     page.on("pageerror", lambda exc: errors.append(str(exc)))
     yield page
     context.close()
     assert not errors, f"JavaScript errors: {errors}"
-
-
-def shot(page, name: str, *, full_page: bool = False) -> None:
-    SHOTS.mkdir(parents=True, exist_ok=True)
-    page.screenshot(path=str(SHOTS / f"{name}.png"), full_page=full_page)
 
 
 def test_plans_filter_by_carrier_open_a_detail_and_compare_two(page):

@@ -1,0 +1,57 @@
+"""Debian's Chromium driven by Playwright, shared by every browser test.
+
+Screenshots go to test-artifacts/screenshots/<name>.png (relative to the repo root).
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+CHROMIUM = "/usr/bin/chromium"
+SHOTS = Path(__file__).resolve().parents[1] / "test-artifacts" / "screenshots"
+ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+]
+
+
+def require_chromium() -> None:
+    """Skip on a developer machine without Chromium; in CI (``make test`` installs it) a
+    missing browser is a failure, never a silent skip."""
+    if Path(CHROMIUM).exists():
+        return
+    if os.environ.get("CI"):
+        pytest.fail(f"{CHROMIUM} is missing: `make test` installs Debian's chromium")
+    pytest.skip("needs Debian's chromium (apt-get install chromium, or run `make test`)")
+
+
+def launch():
+    from playwright.sync_api import sync_playwright
+
+    playwright = sync_playwright().start()
+    browser = playwright.chromium.launch(executable_path=CHROMIUM, headless=True, args=ARGS)
+    return playwright, browser
+
+
+def phone_context(browser, *, base_url: str):
+    context = browser.new_context(
+        viewport={"width": 390, "height": 844},
+        device_scale_factor=2,
+        is_mobile=True,
+        has_touch=True,
+        locale="zh-CN",
+        timezone_id="Asia/Shanghai",
+        base_url=base_url,
+    )
+    context.set_default_timeout(15_000)
+    return context
+
+
+def shot(page, name: str, *, full_page: bool = False) -> None:
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(SHOTS / f"{name}.png"), full_page=full_page)
