@@ -77,12 +77,24 @@ def _unexpected(request, exc: Exception):
 
 def _mount() -> None:
     from haoka.accounts.api import router as accounts_router
+    from haoka.carriers.api import router as carriers_router
     from haoka.catalog.api import router as catalog_router
+    from haoka.kyc.api import router as kyc_router
+    from haoka.lines.api import router as lines_router
+    from haoka.logistics.api import router as logistics_router
     from haoka.numbers.api import router as numbers_router
+    from haoka.orders.api import router as orders_router
+    from haoka.payments.api import router as payments_router
 
     api.add_router("", accounts_router)
     api.add_router("", catalog_router)
     api.add_router("/numbers", numbers_router)
+    api.add_router("", orders_router)
+    api.add_router("", kyc_router)
+    api.add_router("", payments_router)
+    api.add_router("", carriers_router)
+    api.add_router("", logistics_router)
+    api.add_router("", lines_router)
 
 
 _mount()

@@ -51,6 +51,12 @@ INSTALLED_APPS = [
     "haoka.accounts",
     "haoka.catalog",
     "haoka.numbers",
+    "haoka.kyc",
+    "haoka.payments",
+    "haoka.carriers",
+    "haoka.logistics",
+    "haoka.lines",
+    "haoka.orders",
     "haoka.web",
 ]
 
@@ -150,6 +156,19 @@ PII_KEYS = [k for k in os.environ.get("HAOKA_PII_KEYS", "").split(",") if k]
 PII_HASH_KEY = os.environ.get("HAOKA_PII_HASH_KEY", "")
 
 OTP_SECRET = os.environ.get("HAOKA_OTP_SECRET", SECRET_KEY)
+
+# Outside systems (docs/integrations.md). In sandbox mode they are the simulators.
+SIM_SECRET = os.environ.get("HAOKA_SIM_SECRET", "sandbox-secret")
+PAYMENT_GATEWAY_URL = os.environ.get("HAOKA_PAYMENT_GATEWAY_URL", "http://127.0.0.1:8101")
+PAYMENT_GATEWAY_SECRET = os.environ.get("HAOKA_PAYMENT_GATEWAY_SECRET", SIM_SECRET)
+CARRIER_API_URL = os.environ.get("HAOKA_CARRIER_API_URL", "http://127.0.0.1:8102")
+CARRIER_API_SECRET = os.environ.get("HAOKA_CARRIER_API_SECRET", SIM_SECRET)
+COURIER_API_URL = os.environ.get("HAOKA_COURIER_API_URL", "http://127.0.0.1:8103")
+COURIER_API_SECRET = os.environ.get("HAOKA_COURIER_API_SECRET", SIM_SECRET)
+#: Where outside systems reach haoka (callbacks); the public base URL in production.
+PUBLIC_BASE_URL = os.environ.get(
+    "HAOKA_PUBLIC_BASE_URL", f"http://127.0.0.1:{os.environ.get('HAOKA_PORT', '8000')}"
+)
 SMS_PROVIDER = os.environ.get("HAOKA_SMS_PROVIDER", "haoka.accounts.sms.SandboxSmsProvider")
 
 LOGGING = {

@@ -1,0 +1,3 @@
+"""Tables of the payments domain."""
+
+from django.db import models  # noqa: F401
