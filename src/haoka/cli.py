@@ -111,6 +111,12 @@ def cmd_audit_verify(args) -> int:
     return 1
 
 
+def cmd_simulate(args) -> int:
+    from haoka import simulate
+
+    return int(simulate.main([args.system, *args.rest]) or 0)
+
+
 def cmd_manage(args) -> int:
     _setup()
     from django.core.management import execute_from_command_line
@@ -172,6 +178,11 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p = audit.add_parser("verify", help="校验审计链")
     p.set_defaults(func=cmd_audit_verify)
+
+    p = sub.add_parser("simulate", help="运行外部系统模拟器（支付、运营商、快递）")
+    p.add_argument("system", choices=["payment", "carrier", "courier"])
+    p.add_argument("rest", nargs=argparse.REMAINDER)
+    p.set_defaults(func=cmd_simulate)
 
     p = sub.add_parser("manage", help="Django 管理命令（migrate、createsuperuser 等）")
     p.add_argument("rest", nargs=argparse.REMAINDER)

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from django.core.management import call_command
 
 DEMO_STAFF = ("admin", "haoka-admin")  # sandbox-only credentials, printed at start
+DEMO_TIME_SCALE = "3600"  # a day of carrier and courier work in about 30 s
 
 
 def seed(*, numbers_per_carrier: int) -> None:
@@ -57,7 +58,17 @@ def run(*, port: int, seed_numbers: int, setup_only: bool) -> int:
     if setup_only:
         return 0
     env = {**os.environ, "HAOKA_PORT": str(port)}
-    procs = [Proc("web", ["serve", "--port", str(port)]), Proc("worker", ["worker"])]
+    callbacks = f"http://127.0.0.1:{port}/api/v1/callbacks/couriers/simexpress"
+    procs = [
+        Proc("web", ["serve", "--port", str(port)]),
+        Proc("worker", ["worker"]),
+        # The outside systems, as separate processes (docs/integrations.md). The time scale
+        # makes a day of carrier and courier work pass in about a minute.
+        Proc("payment-sim", ["simulate", "payment", "--time-scale", DEMO_TIME_SCALE]),
+        Proc("carrier-sim", ["simulate", "carrier", "--time-scale", DEMO_TIME_SCALE]),
+        Proc("courier-sim", ["simulate", "courier", "--time-scale", DEMO_TIME_SCALE,
+                             "--callback-url", callbacks]),
+    ]
     for proc in procs:
         _spawn(proc, env)
     username, password = DEMO_STAFF
