@@ -170,6 +170,8 @@ PUBLIC_BASE_URL = os.environ.get(
     "HAOKA_PUBLIC_BASE_URL", f"http://127.0.0.1:{os.environ.get('HAOKA_PORT', '8000')}"
 )
 SMS_PROVIDER = os.environ.get("HAOKA_SMS_PROVIDER", "haoka.accounts.sms.SandboxSmsProvider")
+#: Name/ID verification (公安二要素); the sandbox verifier refuses to run outside sandbox/debug.
+KYC_PROVIDER = os.environ.get("HAOKA_KYC_PROVIDER", "haoka.kyc.providers.SandboxVerifier")
 
 LOGGING = {
     "version": 1,

@@ -1,0 +1,113 @@
+"""Reads of the kyc domain: masked views for pages, the verified identity for the contract
+and the carrier, and staff access to ID photos."""
+
+from __future__ import annotations
+
+import base64
+import datetime as dt
+from dataclasses import dataclass, field
+
+from haoka.core import pii
+from haoka.core.errors import Conflict, NotFound
+from haoka.kyc.models import ClaimStatus, IdentityClaim, KycDocument, KycRecord, KycStatus
+
+
+class KycNotFound(NotFound):
+    code = "kyc_not_found"
+    message = "该订单尚未实名"
+
+
+class KycNotPassed(Conflict):
+    code = "kyc_not_passed"
+    message = "该订单的实名认证尚未通过"
+
+
+class DocumentNotFound(NotFound):
+    code = "kyc_document_not_found"
+    message = "照片不存在"
+
+
+@dataclass(frozen=True)
+class KycView:
+    """What a page may show of a check: masked only."""
+
+    order_ref: str
+    status: str
+    reason_code: str
+    message: str
+    name_masked: str
+    id_masked: str
+    carrier: str
+    plan_code: str
+    created_at: dt.datetime
+    reviewed_at: dt.datetime | None
+    documents: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class VerifiedIdentity:
+    """The clear identity of a PASSED check, for the carrier order. Masked in repr."""
+
+    name: str = field(repr=False)
+    id_number: str = field(repr=False)
+
+    def __repr__(self) -> str:
+        return f"VerifiedIdentity({pii.mask_name(self.name)}, {pii.mask_id_number(self.id_number)})"
+
+
+def record_for(*, order_ref: str) -> KycView | None:
+    """The masked check of an order, or None before any check."""
+    record = KycRecord.objects.filter(order_ref=order_ref).first()
+    if record is None:
+        return None
+    kinds = KycDocument.objects.filter(order_ref=order_ref).order_by("kind", "id")
+    return KycView(
+        order_ref=record.order_ref,
+        status=record.status,
+        reason_code=record.reason_code,
+        message=record.message,
+        name_masked=pii.mask_name(record.name),
+        id_masked=pii.mask_id_number(record.id_number),
+        carrier=record.carrier,
+        plan_code=record.plan_code,
+        created_at=record.created_at,
+        reviewed_at=record.reviewed_at,
+        documents=tuple(kinds.values_list("kind", flat=True)),
+    )
+
+
+def _passed(order_ref: str) -> KycRecord:
+    record = KycRecord.objects.filter(order_ref=order_ref).first()
+    if record is None:
+        raise KycNotFound(order_ref=order_ref)
+    if record.status != KycStatus.PASSED:
+        raise KycNotPassed(order_ref=order_ref, status=record.status)
+    return record
+
+
+def verified_name(*, order_ref: str) -> str:
+    """The clear verified name (the contract's signature must equal it).
+    Raises KycNotFound, KycNotPassed."""
+    return _passed(order_ref).name
+
+
+def verified_identity(*, order_ref: str) -> VerifiedIdentity:
+    """Name and ID number of a PASSED check, for the carrier order. Never log them.
+    Raises KycNotFound, KycNotPassed."""
+    record = _passed(order_ref)
+    return VerifiedIdentity(name=record.name, id_number=record.id_number)
+
+
+def active_lines(*, id_hash: str, carrier: str) -> int:
+    """Slots in use (lines and in-flight orders) of an ID at a carrier."""
+    return IdentityClaim.objects.filter(
+        id_hash=id_hash, carrier=carrier, status=ClaimStatus.ACTIVE
+    ).count()
+
+
+def document_content(*, order_ref: str, kind: str) -> tuple[str, bytes]:
+    """(content type, clear bytes) of one ID photo, for staff review. Raises DocumentNotFound."""
+    doc = KycDocument.objects.filter(order_ref=order_ref, kind=kind).first()
+    if doc is None:
+        raise DocumentNotFound(order_ref=order_ref, kind=kind)
+    return doc.content_type, base64.b64decode(pii.decrypt(doc.content))
