@@ -66,8 +66,10 @@ def run(*, port: int, seed_numbers: int, setup_only: bool) -> int:
         # makes a day of carrier and courier work pass in about a minute.
         Proc("payment-sim", ["simulate", "payment", "--time-scale", DEMO_TIME_SCALE]),
         Proc("carrier-sim", ["simulate", "carrier", "--time-scale", DEMO_TIME_SCALE]),
-        Proc("courier-sim", ["simulate", "courier", "--time-scale", DEMO_TIME_SCALE,
-                             "--callback-url", callbacks]),
+        Proc(
+            "courier-sim",
+            ["simulate", "courier", "--time-scale", DEMO_TIME_SCALE, "--callback-url", callbacks],
+        ),
     ]
     for proc in procs:
         _spawn(proc, env)

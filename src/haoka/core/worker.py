@@ -34,6 +34,14 @@ PERIODIC: list[Periodic] = [
         "haoka.numbers.tasks.release_expired_holds",
     ),
     Periodic("core.purge", dt.timedelta(hours=1), "haoka.core.tasks.purge_expired"),
+    # Submissions due (retries), refunds pending, unpaid timeouts, stuck orders.
+    Periodic("orders.sweep", dt.timedelta(seconds=5), "haoka.orders.tasks.sweep"),
+    # Payments whose notification never came: ask the gateway.
+    Periodic(
+        "payments.reconcile",
+        dt.timedelta(minutes=5),
+        "haoka.payments.tasks.reconcile_pending_payments",
+    ),
 ]
 
 

@@ -49,6 +49,7 @@ COLUMNS = (
     "min_monthly_fen",
     "contract_months",
     "price_locked",
+    "order_ref",
     "created_at",
 )
 
@@ -159,6 +160,7 @@ class _RowBuilder:
             min_monthly,
             months,
             locked,
+            "",
             self.now,
         )
 
@@ -179,7 +181,12 @@ def _write_chunk(rows: list[tuple]) -> int:
     table = PhoneNumber._meta.db_table
     cols = ", ".join(COLUMNS)
     placeholders = ", ".join(["%s"] * len(COLUMNS))
-    sql = f"INSERT OR IGNORE INTO {table} ({cols}) VALUES ({placeholders})"  # noqa: S608
+    # Only a repeat of the same msisdn is skipped; any other constraint failure is an error
+    # (INSERT OR IGNORE would silently drop rows breaking NOT NULL or CHECK constraints).
+    sql = (
+        f"INSERT INTO {table} ({cols}) VALUES ({placeholders}) "  # noqa: S608
+        "ON CONFLICT (msisdn) DO NOTHING"
+    )
     with transaction.atomic(), connection.cursor() as cursor:
         before = connection.connection.total_changes
         cursor.executemany(sql, rows)

@@ -65,6 +65,7 @@ class PhoneNumber(models.Model):
         db_index=False,
     )
     reserved_until = models.DateTimeField(null=True, blank=True)
+    order_ref = models.CharField(max_length=24, blank=True)  # the order holding or owning it
     status_changed_at = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(default=clock.now)
 

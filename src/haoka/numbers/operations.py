@@ -10,7 +10,7 @@ from django.db import transaction
 from haoka.accounts import queries as accounts_queries
 from haoka.catalog import queries as catalog_queries
 from haoka.core import audit
-from haoka.core.errors import Conflict, NotFound, ValidationError
+from haoka.core.errors import Conflict, IllegalTransition, NotFound, ValidationError
 from haoka.core.phone import parse_mainland_mobile
 from haoka.numbers import domain
 from haoka.numbers.models import NumberEvent, NumberStatus, PhoneNumber, TierCode, TierPrice
@@ -110,8 +110,9 @@ def reserve(*, user_id: int, msisdn: str, now: dt.datetime) -> Hold:
 
 
 def _release_expired_one(*, number_id: int, now: dt.datetime) -> None:
+    # Holds tied to an order are the order's to release (its timeout cancels it).
     released = PhoneNumber.objects.filter(
-        pk=number_id, status=NumberStatus.RESERVED, reserved_until__lte=now
+        pk=number_id, status=NumberStatus.RESERVED, reserved_until__lte=now, order_ref=""
     ).update(
         status=NumberStatus.AVAILABLE, reserved_by=None, reserved_until=None, status_changed_at=now
     )
@@ -166,7 +167,9 @@ def release_expired_holds(*, now: dt.datetime, batch: int = 1000) -> int:
     total = 0
     while True:
         ids = list(
-            PhoneNumber.objects.filter(status=NumberStatus.RESERVED, reserved_until__lte=now)
+            PhoneNumber.objects.filter(
+                status=NumberStatus.RESERVED, reserved_until__lte=now, order_ref=""
+            )
             .order_by("id")
             .values_list("id", flat=True)[:batch]
         )
@@ -263,3 +266,144 @@ def ensure_default_tier_prices() -> int:
 def tier_code(tier) -> str:
     """The one-letter code of a domain Tier (S, A, B, C, D, N)."""
     return str(getattr(tier, "value", tier))[:1].upper()
+
+
+# ------------------------------------------------------------------ numbers in an order's hands
+
+
+class NumberNotHeld(Conflict):
+    code = "number_not_held"
+    message = "请先预占该号码再下单"
+
+
+def _move(
+    *,
+    msisdn: str,
+    expect: tuple[str, ...],
+    to: str,
+    actor: str,
+    reason: str,
+    now: dt.datetime,
+    **fields,
+) -> PhoneNumber:
+    """Conditional status change with its event. Raises NumberNotFound, IllegalTransition."""
+    number = PhoneNumber.objects.select_for_update().filter(msisdn=msisdn).first()
+    if number is None:
+        raise NumberNotFound(msisdn=msisdn)
+    if number.status == to and all(getattr(number, k) == v for k, v in fields.items()):
+        return number  # already there: a repeat is harmless
+    if number.status not in expect:
+        raise IllegalTransition(
+            f"号码状态 {number.status} 不能变为 {to}", current=number.status, target=to
+        )
+    domain.check_transition(current=number.status, target=to)
+    PhoneNumber.objects.filter(pk=number.pk).update(status=to, status_changed_at=now, **fields)
+    NumberEvent.objects.create(
+        number_id=number.pk,
+        from_status=number.status,
+        to_status=to,
+        actor=actor,
+        reason=reason,
+        at=now,
+    )
+    number.refresh_from_db()
+    return number
+
+
+def hold_for_order(
+    *, user_id: int, msisdn: str, order_ref: str, until: dt.datetime, now: dt.datetime
+) -> PhoneNumber:
+    """Tie the caller's live hold to an order and keep it until ``until``.
+    Raises InvalidMsisdn, NumberNotHeld (not held by this user, or the hold expired)."""
+    msisdn = parse_mainland_mobile(msisdn)
+    with transaction.atomic():
+        held = (
+            PhoneNumber.objects.select_for_update()
+            .filter(
+                msisdn=msisdn,
+                status=NumberStatus.RESERVED,
+                reserved_by_id=user_id,
+                reserved_until__gt=now,
+            )
+            .first()
+        )
+        if held is None or (held.order_ref and held.order_ref != order_ref):
+            raise NumberNotHeld(msisdn=msisdn)
+        PhoneNumber.objects.filter(pk=held.pk).update(
+            reserved_until=max(until, held.reserved_until), order_ref=order_ref
+        )
+        held.refresh_from_db()
+    return held
+
+
+def extend_order_hold(*, msisdn: str, order_ref: str, until: dt.datetime) -> None:
+    """Keep an order's hold until ``until`` (e.g. while staff review its real-name check)."""
+    PhoneNumber.objects.filter(
+        msisdn=msisdn, order_ref=order_ref, status=NumberStatus.RESERVED, reserved_until__lt=until
+    ).update(reserved_until=until)
+
+
+def assign_to_order(*, msisdn: str, order_ref: str, now: dt.datetime) -> None:
+    """RESERVED (by this order) -> ASSIGNED, when the order goes to the carrier.
+    Raises NumberNotFound, IllegalTransition, NumberUnavailable (held for another order)."""
+    with transaction.atomic():
+        number = PhoneNumber.objects.select_for_update().filter(msisdn=msisdn).first()
+        if number is not None and number.order_ref not in ("", order_ref):
+            raise NumberUnavailable(msisdn=msisdn)
+        _move(
+            msisdn=msisdn,
+            expect=(NumberStatus.RESERVED,),
+            to=NumberStatus.ASSIGNED,
+            actor=f"order:{order_ref}",
+            reason="订单提交运营商",
+            now=now,
+            reserved_until=None,
+            order_ref=order_ref,
+        )
+
+
+def put_in_use(*, msisdn: str, order_ref: str, now: dt.datetime) -> None:
+    """ASSIGNED -> IN_USE on activation. Raises NumberNotFound, IllegalTransition."""
+    with transaction.atomic():
+        _move(
+            msisdn=msisdn,
+            expect=(NumberStatus.ASSIGNED,),
+            to=NumberStatus.IN_USE,
+            actor=f"order:{order_ref}",
+            reason="开卡激活",
+            now=now,
+            reserved_by=None,
+        )
+
+
+def release_from_order(*, msisdn: str, order_ref: str, reason: str, now: dt.datetime) -> bool:
+    """Give an order's number back to the pool (order cancelled or rejected). Only touches the
+    number if this order holds it; returns whether it did."""
+    with transaction.atomic():
+        number = (
+            PhoneNumber.objects.select_for_update()
+            .filter(
+                msisdn=msisdn,
+                order_ref=order_ref,
+                status__in=[NumberStatus.RESERVED, NumberStatus.ASSIGNED],
+            )
+            .first()
+        )
+        if number is None:
+            return False
+        PhoneNumber.objects.filter(pk=number.pk).update(
+            status=NumberStatus.AVAILABLE,
+            reserved_by=None,
+            reserved_until=None,
+            order_ref="",
+            status_changed_at=now,
+        )
+        NumberEvent.objects.create(
+            number_id=number.pk,
+            from_status=number.status,
+            to_status=NumberStatus.AVAILABLE,
+            actor=f"order:{order_ref}",
+            reason=reason[:200],
+            at=now,
+        )
+    return True

@@ -5,3 +5,8 @@ class OrdersConfig(AppConfig):
     name = "haoka.orders"
     label = "orders"
     verbose_name = "订单"
+
+    def ready(self) -> None:
+        from haoka.orders import receivers
+
+        receivers.connect()

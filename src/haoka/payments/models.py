@@ -1,3 +1,188 @@
-"""Tables of the payments domain."""
+"""Tables of the payments domain: payment attempts, refunds, and every event of both."""
 
-from django.db import models  # noqa: F401
+from __future__ import annotations
+
+from django.conf import settings
+from django.db import models
+
+from haoka.payments.domain import Method, PaymentState, Purpose, RefundState
+
+
+class PaymentStatus(models.TextChoices):
+    CREATED = PaymentState.CREATED, "已创建"
+    PENDING = PaymentState.PENDING, "待支付"
+    PAID = PaymentState.PAID, "已支付"
+    PARTIALLY_REFUNDED = PaymentState.PARTIALLY_REFUNDED, "部分退款"
+    REFUNDED = PaymentState.REFUNDED, "已退款"
+    CLOSED = PaymentState.CLOSED, "已关闭"
+
+
+class PaymentPurpose(models.TextChoices):
+    ORDER = Purpose.ORDER, "订单"
+    TOPUP = Purpose.TOPUP, "充值"
+
+
+class PaymentMethod(models.TextChoices):
+    WECHAT = Method.WECHAT, "微信支付"
+    ALIPAY = Method.ALIPAY, "支付宝"
+
+
+class RefundStatus(models.TextChoices):
+    REQUESTED = RefundState.REQUESTED, "退款中"
+    SUCCEEDED = RefundState.SUCCEEDED, "退款成功"
+    FAILED = RefundState.FAILED, "退款失败"
+
+
+OPEN = [PaymentStatus.CREATED, PaymentStatus.PENDING]
+
+
+class Payment(models.Model):
+    """One attempt at paying for ``(purpose, reference)``; see ``domain`` for the id scheme."""
+
+    merchant_order_id = models.CharField(max_length=100, unique=True)
+    purpose = models.CharField(max_length=8, choices=PaymentPurpose.choices)
+    reference = models.CharField(max_length=64)
+    attempt = models.PositiveIntegerField()
+    user = models.ForeignKey(  # the payer; indexed by pay_user (user, id)
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+        db_index=False,
+    )
+    amount_fen = models.BigIntegerField()
+    method = models.CharField(max_length=8, choices=PaymentMethod.choices)
+    gateway = models.CharField(max_length=20, default="sandbox")
+    gateway_payment_id = models.CharField(max_length=100, unique=True, null=True, blank=True)
+    pay_url = models.CharField(max_length=500, blank=True)
+    return_url = models.CharField(max_length=500, blank=True)
+    status = models.CharField(
+        max_length=20, choices=PaymentStatus.choices, default=PaymentStatus.CREATED
+    )
+    paid_at = models.DateTimeField(null=True, blank=True)
+    closed_at = models.DateTimeField(null=True, blank=True)
+    refunded_fen = models.BigIntegerField(default=0)
+    created_at = models.DateTimeField()
+    updated_at = models.DateTimeField()
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        indexes = [
+            models.Index(fields=["status", "updated_at", "id"], name="pay_status_updated"),
+            models.Index(fields=["user", "id"], name="pay_user"),
+        ]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["purpose", "reference", "attempt"], name="payment_attempt_unique"
+            ),
+            # At most one unsettled attempt per thing to pay: concurrent starts cannot fork.
+            models.UniqueConstraint(
+                fields=["purpose", "reference"],
+                condition=models.Q(status__in=OPEN),
+                name="payment_one_open_attempt",
+            ),
+            models.CheckConstraint(condition=models.Q(amount_fen__gt=0), name="payment_amount_pos"),
+            models.CheckConstraint(
+                condition=models.Q(refunded_fen__gte=0, refunded_fen__lte=models.F("amount_fen")),
+                name="payment_refunded_within_amount",
+            ),
+            models.CheckConstraint(condition=models.Q(attempt__gte=1), name="payment_attempt_pos"),
+            models.CheckConstraint(
+                condition=models.Q(status__in=[s.value for s in PaymentStatus]),
+                name="payment_status_valid",
+            ),
+            models.CheckConstraint(
+                condition=models.Q(purpose__in=[p.value for p in PaymentPurpose]),
+                name="payment_purpose_valid",
+            ),
+            models.CheckConstraint(
+                condition=models.Q(method__in=[m.value for m in PaymentMethod]),
+                name="payment_method_valid",
+            ),
+            # Money received is recorded with its time; nothing refunded before it was paid.
+            models.CheckConstraint(
+                condition=models.Q(
+                    status__in=[
+                        PaymentStatus.PAID,
+                        PaymentStatus.PARTIALLY_REFUNDED,
+                        PaymentStatus.REFUNDED,
+                    ],
+                    paid_at__isnull=False,
+                )
+                | (
+                    models.Q(
+                        status__in=[
+                            PaymentStatus.CREATED,
+                            PaymentStatus.PENDING,
+                            PaymentStatus.CLOSED,
+                        ]
+                    )
+                    & models.Q(refunded_fen=0)
+                ),
+                name="payment_paid_consistent",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.merchant_order_id} {self.status}"
+
+
+class Refund(models.Model):
+    """Money going back to the payer. ``reason`` is the intent key: one refund per (payment,
+    reason), so a retried refund finds its first row and its ``refund_id``."""
+
+    refund_id = models.CharField(max_length=100, unique=True)
+    payment = models.ForeignKey(Payment, on_delete=models.PROTECT, related_name="refunds")
+    amount_fen = models.BigIntegerField()
+    reason = models.CharField(max_length=200)
+    status = models.CharField(
+        max_length=12, choices=RefundStatus.choices, default=RefundStatus.REQUESTED
+    )
+    #: False for a refund the gateway reported that haoka never asked for (merchant console).
+    requested_by_haoka = models.BooleanField(default=True)
+    failure_code = models.CharField(max_length=60, blank=True)
+    created_at = models.DateTimeField()
+    updated_at = models.DateTimeField()
+    succeeded_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["created_at", "id"]
+        constraints = [
+            models.UniqueConstraint(fields=["payment", "reason"], name="refund_intent_unique"),
+            models.CheckConstraint(condition=models.Q(amount_fen__gt=0), name="refund_amount_pos"),
+            models.CheckConstraint(
+                condition=models.Q(status__in=[s.value for s in RefundStatus]),
+                name="refund_status_valid",
+            ),
+        ]
+        indexes = [models.Index(fields=["status", "updated_at", "id"], name="refund_status")]
+
+    def __str__(self) -> str:
+        return f"{self.refund_id} {self.status}"
+
+
+class PaymentEvent(models.Model):
+    """Every state change and every gateway notification: who or what, when, why.
+
+    ``event_id`` is the gateway's id of a notification; UNIQUE, so a replay is refused."""
+
+    payment = models.ForeignKey(Payment, on_delete=models.PROTECT, related_name="events")
+    refund = models.ForeignKey(
+        Refund, on_delete=models.PROTECT, related_name="events", null=True, blank=True
+    )
+    event_id = models.CharField(max_length=100, unique=True, null=True, blank=True)
+    kind = models.CharField(max_length=40)  # e.g. payment.succeeded, created, reconciled
+    from_status = models.CharField(max_length=20, blank=True)
+    to_status = models.CharField(max_length=20, blank=True)  # blank: no change
+    actor = models.CharField(max_length=60)  # user:<id>, gateway:sandbox, system, reconcile
+    reason = models.CharField(max_length=300, blank=True)
+    data = models.JSONField(default=dict, blank=True)
+    at = models.DateTimeField()
+
+    class Meta:
+        ordering = ["at", "id"]
+        indexes = [models.Index(fields=["payment", "at", "id"], name="payevent_payment")]
+
+    def __str__(self) -> str:
+        return f"{self.kind} {self.from_status}->{self.to_status}"

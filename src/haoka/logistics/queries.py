@@ -1,0 +1,11 @@
+from __future__ import annotations
+
+from haoka.logistics.models import Shipment, TrackingEvent
+
+
+def shipment_for(*, order_ref: str) -> Shipment | None:
+    return Shipment.objects.filter(order_ref=order_ref).first()
+
+
+def tracking(*, tracking_no: str) -> list[TrackingEvent]:
+    return list(TrackingEvent.objects.filter(tracking_no=tracking_no).order_by("occurred_at", "id"))

@@ -1,0 +1,87 @@
+"""The service agreement (签约): rendered from the order's plan and number terms; the signed
+text is kept with its SHA-256 and downloads as a PDF."""
+
+from __future__ import annotations
+
+import datetime as dt
+import io
+from dataclasses import dataclass
+
+from django.template.loader import render_to_string
+
+from haoka.core import clock
+
+FONT = "STSong-Light"  # Adobe's CJK font: every PDF reader has it, nothing to embed or ship
+
+
+@dataclass(frozen=True)
+class Contract:
+    text: str
+    sha256: str
+    signed_at: dt.datetime | None
+
+
+def render(*, order, customer_name_masked: str, id_masked: str) -> str:
+    """The agreement text. Deterministic for the same order, so its hash identifies it."""
+    return (
+        render_to_string(
+            "orders/contract.txt",
+            {
+                "order": order,
+                "plan": order.plan_snapshot,
+                "customer_name": customer_name_masked,
+                "id_masked": id_masked,
+            },
+        ).strip()
+        + "\n"
+    )
+
+
+def pdf(*, contract: Contract, order_ref: str) -> bytes:
+    """The signed agreement as PDF (A4), with the signing time and the text's SHA-256."""
+    from reportlab.lib.pagesizes import A4
+    from reportlab.lib.units import mm
+    from reportlab.pdfbase import pdfmetrics
+    from reportlab.pdfbase.cidfonts import UnicodeCIDFont
+    from reportlab.pdfgen import canvas
+
+    if FONT not in pdfmetrics.getRegisteredFontNames():
+        pdfmetrics.registerFont(UnicodeCIDFont(FONT))
+    buffer = io.BytesIO()
+    page = canvas.Canvas(buffer, pagesize=A4, invariant=True)
+    page.setTitle(f"号卡服务协议 {order_ref}")
+    _, height = A4
+    y = height - 20 * mm
+    lines = contract.text.splitlines()
+    signed = contract.signed_at.astimezone(clock.BEIJING) if contract.signed_at else None
+    lines += [
+        "",
+        f"签署时间：{signed:%Y-%m-%d %H:%M:%S}（北京时间）" if signed else "未签署",
+        f"协议文本 SHA-256：{contract.sha256}",
+    ]
+    for line in lines:
+        for chunk in _wrap(line, width=44):
+            if y < 20 * mm:
+                page.showPage()
+                y = height - 20 * mm
+            page.setFont(FONT, 14 if chunk == lines[0] else 10.5)
+            page.drawString(18 * mm, y, chunk)
+            y -= 6.5 * mm
+    page.save()
+    return buffer.getvalue()
+
+
+def _wrap(line: str, *, width: int) -> list[str]:
+    """Wrap by display width (a CJK character counts two)."""
+    if not line:
+        return [""]
+    out, current, used = [], "", 0
+    for ch in line:
+        w = 2 if ord(ch) > 0x2E80 else 1
+        if used + w > width * 2:
+            out.append(current)
+            current, used = "", 0
+        current += ch
+        used += w
+    out.append(current)
+    return out

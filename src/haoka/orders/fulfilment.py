@@ -1,0 +1,418 @@
+"""Fulfilment use cases: payment received, hand-over to the carrier (with retries), carrier
+events, activation, unwinding failed orders (number back, refund), timeouts, reconciliation.
+
+Everything here is safe to run twice and from several workers at once: state lives in the
+database, every outside call is idempotent at the other end (the order ref is the carrier's
+idempotency key; refund ids are derived), and sweeps pick up whatever a killed worker left.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import logging
+
+from django.conf import settings
+from django.db import transaction
+
+from haoka.carriers import http as carrier_http
+from haoka.carriers.adapter import CarrierRefused, CarrierUnavailable, SubmitRequest
+from haoka.core import clock, ledger
+from haoka.core.models import AccountKind
+from haoka.kyc import operations as kyc_operations
+from haoka.lines import operations as line_operations
+from haoka.logistics import operations as logistics_operations
+from haoka.numbers import operations as number_operations
+from haoka.orders import domain
+from haoka.orders.domain import State
+from haoka.orders.models import Order
+from haoka.orders.transitions import move, note
+from haoka.payments import operations as payment_operations
+
+log = logging.getLogger("haoka.orders")
+PURPOSE = "ORDER"
+PREPAYMENTS = "liability:customer_prepayments"
+NUMBER_REVENUE = "revenue:number_sales"
+SWEEP_BATCH = 200
+
+
+def _locked(ref: str) -> Order | None:
+    return Order.objects.select_for_update().filter(ref=ref).first()
+
+
+def _enqueue(task_name: str, ref: str) -> None:
+    """Run a task after the current transaction commits (never for a rolled-back change)."""
+    from haoka.orders import tasks
+
+    transaction.on_commit(lambda: getattr(tasks, task_name).enqueue(ref))
+
+
+# ------------------------------------------------------------------------------ payment
+
+
+def payment_received(*, ref: str, amount_fen: int, now: dt.datetime) -> None:
+    """The gateway says the order is paid. SIGNED -> PAID and on to the carrier; a payment
+    for an order that was cancelled meanwhile (late notification) is refunded."""
+    with transaction.atomic():
+        order = _locked(ref)
+        if order is None:
+            log.error("payment for unknown order %s", ref)
+            return
+        if order.state == State.SIGNED:
+            move(
+                order=order,
+                to=State.PAID,
+                actor="gateway",
+                reason="支付成功",
+                now=now,
+                data={"amount_fen": amount_fen},
+            )
+            hand_to_carrier(order=order, actor="system", reason="已支付，提交运营商", now=now)
+        elif order.state in domain.FAILED:
+            note(order=order, actor="gateway", reason="订单已关闭后收到付款，安排退款", now=now)
+            Order.objects.filter(pk=order.pk).update(refund_state="PENDING")
+            _enqueue("refund_order", order.ref)
+
+
+def hand_to_carrier(*, order: Order, actor: str, reason: str, now: dt.datetime) -> None:
+    """PAID (or SIGNED with nothing due) -> SUBMITTED: the number is assigned to the order for
+    good and the submission is due now. The carrier call itself happens in a task."""
+    number_operations.assign_to_order(msisdn=order.msisdn, order_ref=order.ref, now=now)
+    move(
+        order=order,
+        to=State.SUBMITTED,
+        actor=actor,
+        reason=reason,
+        now=now,
+        next_submit_at=now,
+        expires_at=None,
+    )
+    _enqueue("submit_order", order.ref)
+
+
+# ------------------------------------------------------------------------------ carrier
+
+
+def submit_to_carrier(*, ref: str, now: dt.datetime) -> str:
+    """One submission attempt if one is due. Returns what happened ("acked", "retry",
+    "rejected", "not_due"). The lease (next_submit_at moved forward before the call) keeps
+    two workers from calling at once; the carrier's idempotency makes a double call harmless."""
+    with transaction.atomic():
+        order = _locked(ref)
+        due = (
+            order is not None
+            and order.state == State.SUBMITTED
+            and order.carrier_acked_at is None
+            and order.next_submit_at is not None
+            and order.next_submit_at <= now
+        )
+        if not due:
+            return "not_due"
+        attempts = order.submit_attempts + 1
+        Order.objects.filter(pk=order.pk).update(
+            submit_attempts=attempts, next_submit_at=now + domain.submit_backoff(attempts=attempts)
+        )
+    identity = kyc_operations.verified_identity(order_ref=ref)
+    request = SubmitRequest(
+        carrier=order.carrier_code,
+        order_ref=order.ref,
+        plan_code=order.plan_code,
+        msisdn=order.msisdn,
+        customer_name=identity.name,
+        customer_id_number=identity.id_number,
+        shipping_address=json.loads(order.shipping_address),
+        callback_url=f"{settings.PUBLIC_BASE_URL}/api/v1/callbacks/carriers/{order.carrier_code}",
+    )
+    try:
+        result = carrier_http.adapter().submit_order(request)
+    except CarrierUnavailable as exc:
+        with transaction.atomic():
+            order = _locked(ref)
+            Order.objects.filter(pk=order.pk).update(last_error=f"{exc.code}: {exc.details}"[:300])
+            note(
+                order=order,
+                actor="worker",
+                reason=f"提交运营商失败（第 {attempts} 次），稍后重试",
+                now=now,
+                data={"error": exc.code},
+            )
+        return "retry"
+    except CarrierRefused as exc:
+        with transaction.atomic():
+            order = _locked(ref)
+            if order.state == State.SUBMITTED:
+                move(
+                    order=order,
+                    to=State.CARRIER_REJECTED,
+                    actor=f"carrier:{order.carrier_code}",
+                    reason=f"运营商拒绝受理：{exc.details.get('error', '')}",
+                    now=now,
+                    failure_reason=str(exc.details)[:300],
+                    next_submit_at=None,
+                )
+                unwind(order=order, reason="运营商拒绝受理", now=now)
+        return "rejected"
+    with transaction.atomic():
+        order = _locked(ref)
+        if order.carrier_acked_at is None:
+            Order.objects.filter(pk=order.pk).update(
+                carrier_acked_at=now,
+                next_submit_at=None,
+                last_error="",
+                carrier_order_id=order.carrier_order_id or result.carrier_order_id,
+            )
+            note(
+                order=order,
+                actor=f"carrier:{order.carrier_code}",
+                reason="运营商已接收订单",
+                now=now,
+                data={"carrier_order_id": result.carrier_order_id, "attempts": attempts},
+            )
+    return "acked"
+
+
+def apply_carrier_event(*, carrier: str, event: dict, now: dt.datetime) -> None:
+    """A verified, first-seen carrier event (late, repeated or out of order is fine)."""
+    ref, event_type = str(event.get("order_id", "")), str(event.get("type", ""))
+    with transaction.atomic():
+        order = _locked(ref)
+        if order is None or order.carrier_code != carrier:
+            log.warning("carrier %s event %s for unknown order %s", carrier, event_type, ref)
+            return
+        plan = domain.plan_carrier_event(current=order.state, event_type=event_type)
+        actor = f"carrier:{carrier}"
+        fields = _event_fields(order=order, event=event, now=now)
+        if fields:
+            for name, value in fields.items():
+                setattr(order, name, value)
+            order.save(update_fields=list(fields))
+        if event_type == "order.shipped" and event.get("tracking_no"):
+            logistics_operations.record_shipment(
+                order_ref=order.ref,
+                courier=str(event.get("courier", "")),
+                tracking_no=str(event["tracking_no"]),
+                now=now,
+            )
+        if plan.anomaly:
+            note(
+                order=order,
+                actor=actor,
+                reason=f"异常事件：{plan.anomaly}",
+                now=now,
+                data={"event_id": event.get("event_id"), "type": event_type},
+            )
+        for step in plan.steps:
+            implied = step != plan.steps[-1]
+            reason = f"{domain.LABELS[step]}（由后续事件推定）" if implied else _event_reason(event)
+            if step == State.ACTIVATED:
+                _finish_activation_locked(order=order, actor=actor, reason=reason, now=now)
+                continue
+            move(
+                order=order,
+                to=step,
+                actor=actor,
+                reason=reason,
+                now=now,
+                data={"event_id": event.get("event_id"), "type": event_type},
+            )
+            if step == State.CARRIER_REJECTED:
+                unwind(order=order, reason=reason, now=now)
+        if plan.merge_only and not plan.anomaly:
+            note(
+                order=order,
+                actor=actor,
+                reason=f"迟到的事件 {event_type}，仅补充信息",
+                now=now,
+                data={"event_id": event.get("event_id")},
+            )
+
+
+def _event_fields(*, order: Order, event: dict, now: dt.datetime) -> dict:
+    fields: dict = {}
+    if order.carrier_acked_at is None:
+        fields["carrier_acked_at"] = now  # any event proves the carrier has the order
+        fields["next_submit_at"] = None
+    for key, name in (
+        ("iccid", "iccid"),
+        ("imsi", "imsi"),
+        ("carrier_order_id", "carrier_order_id"),
+        ("courier", "courier"),
+        ("tracking_no", "tracking_no"),
+    ):
+        value = str(event.get(key) or "")
+        if value and not getattr(order, name):
+            fields[name] = value[: Order._meta.get_field(name).max_length]
+    if event.get("type") == "order.rejected" and not order.failure_reason:
+        fields["failure_reason"] = str(event.get("reason", ""))[:300]
+    return fields
+
+
+def _event_reason(event: dict) -> str:
+    return {
+        "order.accepted": "运营商已开卡",
+        "order.rejected": f"运营商拒绝：{event.get('reason', '')}",
+        "order.shipped": f"已发货：{event.get('courier', '')} {event.get('tracking_no', '')}",
+        "order.delivered": "快递已签收",
+        "order.activated": "运营商确认已激活",
+    }.get(str(event.get("type")), str(event.get("type")))
+
+
+def carrier_activate(*, order: Order, iccid_last6: str) -> None:
+    """Ask the carrier to activate (idempotent there). Raises CarrierUnavailable, CarrierRefused."""
+    carrier_http.adapter().activate(
+        carrier=order.carrier_code, order_ref=order.ref, iccid_last6=iccid_last6
+    )
+
+
+def finish_activation(*, ref: str, actor: str, now: dt.datetime) -> Order:
+    with transaction.atomic():
+        order = _locked(ref)
+        if order.state != State.ACTIVATED:
+            _finish_activation_locked(order=order, actor=actor, reason="用户激活成功", now=now)
+    return order
+
+
+def _finish_activation_locked(*, order: Order, actor: str, reason: str, now: dt.datetime) -> None:
+    """DELIVERED -> ACTIVATED: the number is in use, the line is opened with the first top-up
+    in its wallet, and the number's price is recognised as revenue."""
+    move(order=order, to=State.ACTIVATED, actor=actor, reason=reason, now=now, activated_at=now)
+    number_operations.put_in_use(msisdn=order.msisdn, order_ref=order.ref, now=now)
+    line_operations.open_from_order(
+        order_ref=order.ref,
+        user_id=order.user_id,
+        msisdn=order.msisdn,
+        carrier_code=order.carrier_code,
+        plan_code=order.plan_code,
+        iccid=order.iccid,
+        imsi=order.imsi,
+        opening_balance_fen=order.first_topup_fen,
+        now=now,
+    )
+    if order.number_price_fen > 0:
+        ledger.open_account(code=PREPAYMENTS, name="客户预收款", kind=AccountKind.LIABILITY)
+        ledger.open_account(code=NUMBER_REVENUE, name="靓号销售收入", kind=AccountKind.REVENUE)
+        ledger.post(
+            legs=[
+                ledger.Leg(PREPAYMENTS, order.number_price_fen),
+                ledger.Leg(NUMBER_REVENUE, -order.number_price_fen),
+            ],
+            kind="order.number_revenue",
+            memo=f"订单 {order.ref} 号码费",
+            key=f"order.number_revenue:{order.ref}",
+        )
+
+
+# ------------------------------------------------------------------------------ unwinding
+
+
+def unwind(*, order: Order, reason: str, now: dt.datetime) -> None:
+    """After a failed exit (cancelled, rejected): the number goes back to the pool, the
+    identity claim (一证五号) is freed, and a refund is scheduled if anything was paid."""
+    number_operations.release_from_order(
+        msisdn=order.msisdn, order_ref=order.ref, reason=reason, now=now
+    )
+    kyc_operations.release_claim(order_ref=order.ref, reason=reason[:100], now=now)
+    if order.amount_due_fen > 0:
+        Order.objects.filter(pk=order.pk).update(refund_state="PENDING")
+        _enqueue("refund_order", order.ref)
+
+
+def refund_order(*, ref: str, now: dt.datetime) -> str:
+    """Refund (or close, if unpaid) the order's payment at the gateway. Idempotent: the
+    payments domain derives the refund id from the order, so a retry never pays back twice."""
+    order = Order.objects.filter(ref=ref).first()
+    if order is None or order.refund_state not in ("PENDING",):
+        return "nothing"
+    result = payment_operations.refund(
+        purpose=PURPOSE, reference=ref, amount_fen=None, reason=f"订单 {ref} 未成功开卡", now=now
+    )
+    outcome = getattr(result, "status", "DONE") or "DONE"
+    with transaction.atomic():
+        order = _locked(ref)
+        Order.objects.filter(pk=order.pk).update(refund_state="DONE")
+        note(
+            order=order,
+            actor="system",
+            reason=f"退款处理完成（{outcome}）",
+            now=now,
+            data={"refund": str(outcome)},
+        )
+    return "refunded"
+
+
+# ------------------------------------------------------------------------------ sweeps
+
+
+def sweep(*, now: dt.datetime | None = None) -> dict[str, int]:
+    """What the worker runs every few seconds: due submissions, pending refunds, timeouts,
+    stuck orders. Each piece is bounded and idempotent."""
+    now = now or clock.now()
+    done = {"submitted": 0, "refunded": 0, "expired": 0, "reconciled": 0}
+    due = Order.objects.filter(
+        state=State.SUBMITTED, carrier_acked_at__isnull=True, next_submit_at__lte=now
+    ).order_by("next_submit_at", "id")
+    for ref in due.values_list("ref", flat=True)[:SWEEP_BATCH]:
+        done["submitted"] += submit_to_carrier(ref=ref, now=now) == "acked"
+    refunds = Order.objects.filter(refund_state="PENDING").order_by("id")
+    for ref in refunds.values_list("ref", flat=True)[:SWEEP_BATCH]:
+        try:
+            done["refunded"] += refund_order(ref=ref, now=now) == "refunded"
+        except Exception:  # the gateway may be down: the next sweep retries
+            log.exception("refund of %s failed", ref)
+    done["expired"] = expire_orders(now=now)
+    done["reconciled"] = reconcile_stuck(now=now)
+    return done
+
+
+def expire_orders(*, now: dt.datetime) -> int:
+    """Cancel orders nobody paid in time (and reviews that never came)."""
+    from haoka.orders import operations
+
+    count = 0
+    stale = Order.objects.filter(
+        state__in=[*domain.UNPAID, State.KYC_REVIEW], expires_at__lte=now
+    ).order_by("expires_at", "id")
+    for ref in stale.values_list("ref", flat=True)[:SWEEP_BATCH]:
+        operations.cancel(ref=ref, user_id=None, reason="超时未完成支付，订单自动取消", now=now)
+        count += 1
+    return count
+
+
+def reconcile_stuck(*, now: dt.datetime) -> int:
+    """Ask the carrier about orders that have not moved for too long (a lost callback) and
+    apply what it says as if the callbacks had arrived."""
+    count = 0
+    for state, age in domain.STUCK_AFTER.items():
+        stuck = Order.objects.filter(
+            state=state, carrier_acked_at__isnull=False, state_changed_at__lte=now - age
+        ).order_by("state_changed_at", "id")
+        for order in stuck[:SWEEP_BATCH]:
+            try:
+                remote = carrier_http.adapter().query_order(
+                    carrier=order.carrier_code, order_ref=order.ref
+                )
+            except (CarrierUnavailable, CarrierRefused):
+                continue
+            if remote is None:
+                continue
+            event_type = {
+                "ACCEPTED": "order.accepted",
+                "REJECTED": "order.rejected",
+                "SHIPPED": "order.shipped",
+                "DELIVERED": "order.delivered",
+                "ACTIVATED": "order.activated",
+            }.get(remote.status)
+            if event_type:
+                apply_carrier_event(
+                    carrier=order.carrier_code,
+                    now=now,
+                    event={
+                        "event_id": f"reconcile:{order.ref}:{remote.status}",
+                        "type": event_type,
+                        "order_id": order.ref,
+                        "reason": remote.reason,
+                        "tracking_no": remote.tracking_no,
+                    },
+                )
+                count += 1
+    return count

@@ -1,0 +1,365 @@
+"""Checkout use cases: create, real-name check, contract, payment, cancel, activate.
+
+Each function owns its transaction. Calls to outside systems (payment gateway, carrier) are
+made outside database transactions; the state written before and after them lets a crash in
+between be finished by the worker's sweeps (see :mod:`haoka.orders.fulfilment`).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import json
+
+from django.conf import settings
+from django.db import transaction
+
+from haoka.catalog import domain as catalog_domain
+from haoka.catalog import queries as catalog_queries
+from haoka.core.errors import NotFound, ValidationError
+from haoka.core.phone import parse_mainland_mobile
+from haoka.kyc import domain as kyc_domain
+from haoka.kyc import operations as kyc_operations
+from haoka.numbers import operations as number_operations
+from haoka.numbers import queries as number_queries
+from haoka.orders import contract, domain, fulfilment
+from haoka.orders.domain import State
+from haoka.orders.models import Order
+from haoka.orders.transitions import move, note
+from haoka.payments import operations as payment_operations
+
+PURPOSE = "ORDER"
+
+
+class OrderNotFound(NotFound):
+    code = "order_not_found"
+    message = "订单不存在"
+
+
+class PlanNotOnSale(ValidationError):
+    code = "plan_not_on_sale"
+    message = "该套餐未在售"
+
+
+class NumberPlanMismatch(ValidationError):
+    code = "number_plan_mismatch"
+    message = "所选号码与套餐不属于同一运营商"
+
+
+class RegionNotServed(ValidationError):
+    code = "region_not_served"
+    message = "该套餐不支持配送到此地址"
+
+
+class InvalidAddress(ValidationError):
+    code = "invalid_address"
+    message = "收货地址不完整"
+
+
+class SignatureMismatch(ValidationError):
+    code = "signature_mismatch"
+    message = "签名须与实名认证的姓名一致"
+
+
+class ContractNotAccepted(ValidationError):
+    code = "contract_not_accepted"
+    message = "请阅读并同意服务协议"
+
+
+class NothingToPay(ValidationError):
+    code = "nothing_to_pay"
+    message = "该订单无需支付"
+
+
+class IccidMismatch(ValidationError):
+    code = "iccid_mismatch"
+    message = "ICCID 后六位不正确，请核对卡片背面的号码"
+
+
+ADDRESS_FIELDS = ("province", "city", "district", "detail", "receiver", "phone")
+
+
+def _clean_address(raw: dict) -> dict:
+    """Raises InvalidAddress (which field, in Chinese)."""
+    address = {k: str(raw.get(k, "") or "").strip() for k in ADDRESS_FIELDS}
+    missing = [k for k in ADDRESS_FIELDS if not address[k]]
+    if missing:
+        raise InvalidAddress(missing=missing)
+    if address["province"] not in catalog_domain.PROVINCES:
+        raise InvalidAddress("省份不正确", field="province", value=address["province"][:16])
+    if len(address["detail"]) > 120 or len(address["receiver"]) > 20:
+        raise InvalidAddress("地址或收件人过长")
+    address["phone"] = parse_mainland_mobile(address["phone"])
+    return address
+
+
+def _plan_snapshot(plan) -> dict:
+    return {
+        "code": plan.code,
+        "name": plan.name,
+        "carrier": plan.carrier.code,
+        "carrier_name": plan.carrier.name,
+        "monthly_fee_fen": plan.monthly_fee_fen,
+        "general_data_bytes": plan.general_data_bytes,
+        "targeted_data_bytes": plan.targeted_data_bytes,
+        "voice_seconds": plan.voice_seconds,
+        "sms_count": plan.sms_count,
+        "daily_fee_fen": plan.daily_fee_fen,
+        "daily_data_bytes": plan.daily_data_bytes,
+        "contract_months": plan.contract_months,
+        "first_topup_fen": plan.first_topup_fen,
+        "min_age": plan.min_age,
+        "max_age": plan.max_age,
+        "sale_regions": list(plan.sale_regions),
+        "forbidden_regions": list(plan.forbidden_regions),
+        "requires_photos": plan.requires_photos,
+    }
+
+
+def create_order(
+    *,
+    user_id: int,
+    plan_code: str,
+    msisdn: str,
+    contact_phone: str,
+    shipping_address: dict,
+    agent_code: str = "",
+    now: dt.datetime,
+) -> Order:
+    """An order in CREATED for a number the caller holds; the hold now lasts as long as the
+    order may stay unpaid. Raises PlanNotFound, PlanNotOnSale, InvalidMsisdn, NumberNotHeld,
+    NumberPlanMismatch, InvalidAddress, RegionNotServed."""
+    plan = catalog_queries.plan_detail(code=plan_code)
+    if plan.status != "ON_SALE":
+        raise PlanNotOnSale(plan=plan_code)
+    address = _clean_address(shipping_address)
+    contact = parse_mainland_mobile(contact_phone)
+    number = number_queries.number_for_sale(msisdn=msisdn)
+    if number.carrier_id != plan.carrier.code:
+        raise NumberPlanMismatch(number_carrier=number.carrier_id, plan_carrier=plan.carrier.code)
+    verdict = catalog_domain.region_verdict(
+        sale_regions=plan.sale_regions,
+        forbidden_regions=plan.forbidden_regions,
+        province=address["province"],
+        city=address["city"],
+    )
+    if not verdict.allowed:
+        raise RegionNotServed(verdict.reason)
+    ref = domain.new_order_ref()
+    expires_at = now + domain.UNPAID_TIMEOUT
+    with transaction.atomic():
+        number = number_operations.hold_for_order(
+            user_id=user_id, msisdn=number.msisdn, order_ref=ref, until=expires_at, now=now
+        )
+        order = Order.objects.create(
+            ref=ref,
+            user_id=user_id,
+            plan_code=plan.code,
+            carrier_code=plan.carrier.code,
+            plan_snapshot=_plan_snapshot(plan),
+            msisdn=number.msisdn,
+            number_price_fen=number.price_fen,
+            min_monthly_fen=number.min_monthly_fen,
+            contract_months=max(number.contract_months, plan.contract_months),
+            first_topup_fen=plan.first_topup_fen,
+            amount_due_fen=domain.amount_due_fen(
+                number_price_fen=number.price_fen, first_topup_fen=plan.first_topup_fen
+            ),
+            agent_code=(agent_code or "")[:40],
+            contact_phone=contact,
+            ship_province=address["province"],
+            ship_city=address["city"][:24],
+            shipping_address=json.dumps(address, ensure_ascii=False),
+            expires_at=expires_at,
+            state_changed_at=now,
+            created_at=now,
+        )
+        note(
+            order=order,
+            actor=f"user:{user_id}",
+            reason="下单，号码已预占",
+            now=now,
+            to_state=State.CREATED,
+        )
+    return order
+
+
+def order_for(*, ref: str, user_id: int | None, lock: bool = False) -> Order:
+    """The order, if ``user_id`` owns it (None: staff/system). Raises OrderNotFound — also
+    for someone else's order, so ids cannot be probed."""
+    qs = Order.objects.select_for_update() if lock else Order.objects
+    order = qs.filter(ref=ref).first()
+    if order is None or (user_id is not None and order.user_id != user_id):
+        raise OrderNotFound(ref=ref)
+    return order
+
+
+def submit_kyc(
+    *,
+    ref: str,
+    user_id: int,
+    name: str,
+    id_number: str,
+    photos: list[bytes] | None,
+    now: dt.datetime,
+) -> Order:
+    """实名: passes (KYC_PASSED), goes to staff review (KYC_REVIEW) or is rejected
+    (KYC_REJECTED, the number goes back). Raises OrderNotFound, OrderStateConflict and the
+    kyc domain's input errors (bad ID number format...)."""
+    order = order_for(ref=ref, user_id=user_id)
+    domain.check_transition(current=order.state, target=State.KYC_PASSED)
+    address = json.loads(order.shipping_address)
+    plan = order.plan_snapshot
+    result = kyc_operations.check_identity(
+        order_ref=order.ref,
+        user_id=user_id,
+        carrier=order.carrier_code,
+        name=name,
+        id_number=id_number,
+        phone=order.contact_phone,
+        address=kyc_domain.Address(**address),
+        plan=kyc_domain.PlanTerms(
+            code=plan["code"],
+            min_age=plan["min_age"],
+            max_age=plan["max_age"],
+            sale_regions=tuple(plan["sale_regions"]),
+            forbidden_regions=tuple(plan["forbidden_regions"]),
+            requires_photos=plan["requires_photos"],
+        ),
+        photos=photos,
+        now=now,
+    )
+    return apply_kyc_result(
+        ref=order.ref, status=result.status, reason=result.message, actor=f"user:{user_id}", now=now
+    )
+
+
+def apply_kyc_result(*, ref: str, status: str, reason: str, actor: str, now: dt.datetime) -> Order:
+    """Move an order by a real-name outcome (also called when staff review a flagged check)."""
+    target = {
+        "PASSED": State.KYC_PASSED,
+        "FLAGGED": State.KYC_REVIEW,
+        "REJECTED": State.KYC_REJECTED,
+    }[status]
+    with transaction.atomic():
+        order = order_for(ref=ref, user_id=None, lock=True)
+        if order.state == target:
+            return order
+        fields = {}
+        if target == State.KYC_REVIEW:
+            fields["expires_at"] = now + domain.REVIEW_TIMEOUT
+            number_operations.extend_order_hold(
+                msisdn=order.msisdn, order_ref=order.ref, until=fields["expires_at"]
+            )
+        elif target == State.KYC_PASSED:
+            fields["expires_at"] = max(order.expires_at or now, now + domain.UNPAID_TIMEOUT)
+            number_operations.extend_order_hold(
+                msisdn=order.msisdn, order_ref=order.ref, until=fields["expires_at"]
+            )
+        move(order=order, to=target, actor=actor, reason=reason, now=now, **fields)
+        if target == State.KYC_REJECTED:
+            fulfilment.unwind(order=order, reason=reason, now=now)
+    return order
+
+
+def contract_for(*, ref: str, user_id: int) -> contract.Contract:
+    """The agreement text as it stands (signed text once signed). Raises OrderNotFound,
+    OrderStateConflict (before the real-name check has passed)."""
+    order = order_for(ref=ref, user_id=user_id)
+    if order.contract_sha256:
+        return contract.Contract(
+            text=order.contract_text,
+            sha256=order.contract_sha256,
+            signed_at=order.contract_signed_at,
+        )
+    if order.state != State.KYC_PASSED:
+        domain.check_transition(current=order.state, target=State.SIGNED)
+    record = kyc_operations.record_for(order_ref=order.ref)
+    text = contract.render(
+        order=order, customer_name_masked=record.name_masked, id_masked=record.id_masked
+    )
+    return contract.Contract(
+        text=text, sha256=hashlib.sha256(text.encode()).hexdigest(), signed_at=None
+    )
+
+
+def sign_contract(
+    *, ref: str, user_id: int, accept: bool, signature_name: str, now: dt.datetime
+) -> Order:
+    """签约: stores the exact text's SHA-256 and the time. With nothing to pay the order goes
+    straight to the carrier. Raises ContractNotAccepted, SignatureMismatch, OrderNotFound,
+    OrderStateConflict."""
+    if accept is not True:
+        raise ContractNotAccepted()
+    current = contract_for(ref=ref, user_id=user_id)
+    if signature_name.strip() != kyc_operations.verified_name(order_ref=ref):
+        raise SignatureMismatch()
+    with transaction.atomic():
+        order = order_for(ref=ref, user_id=user_id, lock=True)
+        if order.state == State.SIGNED or order.contract_sha256:
+            return order
+        move(
+            order=order,
+            to=State.SIGNED,
+            actor=f"user:{user_id}",
+            reason="签署服务协议",
+            now=now,
+            contract_text=current.text,
+            contract_sha256=current.sha256,
+            contract_signed_at=now,
+        )
+        if order.amount_due_fen == 0:
+            fulfilment.hand_to_carrier(
+                order=order, actor="system", reason="无需支付，直接提交", now=now
+            )
+    return order
+
+
+def start_payment(*, ref: str, user_id: int, method: str, now: dt.datetime):
+    """A pay URL on the gateway for what is due. Raises NothingToPay, OrderNotFound,
+    OrderStateConflict, and the payments domain's errors (gateway unavailable...)."""
+    order = order_for(ref=ref, user_id=user_id)
+    if order.amount_due_fen == 0:
+        raise NothingToPay()
+    if order.state != State.SIGNED:
+        domain.check_transition(current=order.state, target=State.PAID)
+    return payment_operations.start_payment(
+        purpose=PURPOSE,
+        reference=order.ref,
+        user_id=user_id,
+        amount_fen=order.amount_due_fen,
+        method=method,
+        return_url=f"{settings.PUBLIC_BASE_URL}/orders/{order.ref}/",
+        now=now,
+    )
+
+
+def cancel(*, ref: str, user_id: int | None, reason: str, now: dt.datetime) -> Order:
+    """Cancel before the order reaches the carrier: the number goes back, the identity claim
+    is freed and anything paid is refunded. Raises OrderNotFound, OrderStateConflict."""
+    with transaction.atomic():
+        order = order_for(ref=ref, user_id=user_id, lock=True)
+        if order.state == State.CANCELLED:
+            return order
+        if order.state not in domain.CANCELLABLE:
+            domain.check_transition(current=order.state, target=State.CANCELLED)
+        actor = f"user:{user_id}" if user_id is not None else "system"
+        move(order=order, to=State.CANCELLED, actor=actor, reason=reason, now=now)
+        fulfilment.unwind(order=order, reason=reason, now=now)
+    return order
+
+
+def activate(*, ref: str, user_id: int, iccid_last6: str, now: dt.datetime) -> Order:
+    """激活: the consumer proves the card is in hand (last 6 digits of its ICCID); the carrier
+    activates it; a line is opened and the number is in use. Raises IccidMismatch,
+    OrderNotFound, OrderStateConflict, CarrierUnavailable, CarrierRefused."""
+    order = order_for(ref=ref, user_id=user_id)
+    if order.state == State.ACTIVATED:
+        return order
+    if order.state != State.DELIVERED:
+        domain.check_transition(current=order.state, target=State.ACTIVATED)
+    last6 = (iccid_last6 or "").strip()
+    if not (order.iccid and domain.iccid_matches(iccid=order.iccid, last6=last6)):
+        raise IccidMismatch()
+    fulfilment.carrier_activate(order=order, iccid_last6=last6)
+    return fulfilment.finish_activation(ref=order.ref, actor=f"user:{user_id}", now=now)

@@ -1,0 +1,47 @@
+"""Reads of orders for pages and the API (owner-scoped)."""
+
+from __future__ import annotations
+
+import json
+
+from haoka.core.pagination import Page, paginate
+from haoka.core.pii import mask_name
+from haoka.logistics import queries as logistics_queries
+from haoka.orders import domain
+from haoka.orders.models import Order, OrderEvent
+
+
+def my_orders(*, user_id: int, limit: int | None, after: str | None) -> Page:
+    return paginate(
+        Order.objects.filter(user_id=user_id),
+        order=("-created_at", "-id"),
+        limit=limit,
+        after=after,
+    )
+
+
+def events(*, order: Order) -> list[OrderEvent]:
+    return list(order.events.order_by("at", "id"))
+
+
+def tracking(*, order: Order) -> list:
+    return logistics_queries.tracking(tracking_no=order.tracking_no) if order.tracking_no else []
+
+
+def receiver_masked(*, order: Order) -> str:
+    address = json.loads(order.shipping_address)
+    return f"{mask_name(address['receiver'])} {address['phone'][:3]}****{address['phone'][-4:]}"
+
+
+def ship_to(*, order: Order) -> str:
+    address = json.loads(order.shipping_address)
+    return f"{address['province']} {address['city']} {address['district']}"
+
+
+def iccid_masked(*, order: Order) -> str:
+    """Never the full ICCID before activation: the last six digits prove possession."""
+    if not order.iccid:
+        return ""
+    if order.state == domain.State.ACTIVATED:
+        return order.iccid[:6] + "*" * 8 + order.iccid[-6:]
+    return order.iccid[:6] + "*" * (len(order.iccid) - 6)

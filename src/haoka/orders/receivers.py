@@ -1,0 +1,38 @@
+"""Orders listen to other domains' events: payments, carriers, real-name reviews."""
+
+from __future__ import annotations
+
+from haoka.carriers.signals import carrier_event
+from haoka.core import clock
+from haoka.kyc.signals import kyc_reviewed
+from haoka.payments.signals import payment_succeeded
+
+
+def _on_payment(sender, *, purpose, reference, amount_fen, **kwargs) -> None:
+    if purpose != "ORDER":
+        return
+    from haoka.orders import fulfilment
+
+    fulfilment.payment_received(ref=reference, amount_fen=amount_fen, now=clock.now())
+
+
+def _on_carrier_event(sender, *, carrier, event, now, **kwargs) -> None:
+    from haoka.orders import fulfilment
+
+    fulfilment.apply_carrier_event(carrier=carrier, event=event, now=now)
+
+
+def _on_kyc_review(sender, *, order_ref, status, reason_code, now, **kwargs) -> None:
+    from haoka.orders import operations
+    from haoka.orders.models import Order
+
+    if not Order.objects.filter(ref=order_ref, state="KYC_REVIEW").exists():
+        return
+    reason = "人工审核通过" if status == "PASSED" else f"人工审核未通过（{reason_code}）"
+    operations.apply_kyc_result(ref=order_ref, status=status, reason=reason, actor="staff", now=now)
+
+
+def connect() -> None:
+    kyc_reviewed.connect(_on_kyc_review, dispatch_uid="orders.kyc_reviewed")
+    payment_succeeded.connect(_on_payment, dispatch_uid="orders.payment_succeeded")
+    carrier_event.connect(_on_carrier_event, dispatch_uid="orders.carrier_event")

@@ -1,0 +1,121 @@
+from __future__ import annotations
+
+import datetime as dt
+
+from ninja import Field, Schema
+
+
+class AddressIn(Schema):
+    province: str
+    city: str
+    district: str
+    detail: str
+    receiver: str
+    phone: str
+
+
+class OrderIn(Schema):
+    plan_code: str
+    msisdn: str
+    contact_phone: str
+    shipping_address: AddressIn
+    ref: str | None = Field(None, description="代理编码（可选）")
+
+
+class KycIn(Schema):
+    name: str
+    id_number: str
+    photos: list[str] | None = Field(None, description="base64 编码的证件照片（套餐要求时必填）")
+
+
+class ContractIn(Schema):
+    accept: bool
+    signature_name: str
+
+
+class PaymentIn(Schema):
+    method: str = Field(..., description="wechat | alipay")
+
+
+class ActivateIn(Schema):
+    iccid_last6: str
+
+
+class EventOut(Schema):
+    from_state: str
+    to_state: str
+    actor: str
+    reason: str
+    at: dt.datetime
+
+
+class TrackingOut(Schema):
+    status: str
+    description: str
+    location: str
+    occurred_at: dt.datetime
+
+
+class PaymentOut(Schema):
+    payment_id: int | str | None = None
+    status: str
+    pay_url: str = ""
+    amount_fen: int = 0
+
+
+class OrderOut(Schema):
+    ref: str
+    state: str
+    state_label: str
+    next_action: str | None
+    plan_code: str
+    plan_name: str
+    carrier: str
+    msisdn: str
+    number_price_fen: int
+    first_topup_fen: int
+    amount_due_fen: int
+    amount_due: str
+    min_monthly_fen: int
+    contract_months: int
+    ship_to: str
+    receiver_masked: str
+    contract_signed_at: dt.datetime | None
+    payment: PaymentOut | None
+    courier: str
+    tracking_no: str
+    tracking: list[TrackingOut]
+    iccid_masked: str
+    activated_at: dt.datetime | None
+    failure_reason: str
+    expires_at: dt.datetime | None
+    created_at: dt.datetime
+    events: list[EventOut]
+
+
+class OrderSummaryOut(Schema):
+    ref: str
+    state: str
+    state_label: str
+    plan_name: str
+    msisdn: str
+    amount_due_fen: int
+    created_at: dt.datetime
+
+
+class OrderPage(Schema):
+    items: list[OrderSummaryOut]
+    next: str | None
+
+
+class ContractOut(Schema):
+    text: str
+    sha256: str
+    signed_at: dt.datetime | None
+
+
+class PayStartOut(Schema):
+    payment_id: int | str
+    pay_url: str
+    amount_fen: int
+    status: str

@@ -1,0 +1,59 @@
+"""Recording an order's transitions: checked against the table, saved with its event."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from haoka.orders import domain
+from haoka.orders.models import Order, OrderEvent
+
+
+def move(
+    *,
+    order: Order,
+    to: str,
+    actor: str,
+    reason: str,
+    now: dt.datetime,
+    data: dict | None = None,
+    **fields,
+) -> Order:
+    """Apply one transition (and field changes) to a locked order. Raises OrderStateConflict."""
+    domain.check_transition(current=order.state, target=to)
+    previous = order.state
+    order.state = to
+    order.state_changed_at = now
+    for name, value in fields.items():
+        setattr(order, name, value)
+    order.save(update_fields=["state", "state_changed_at", *fields])
+    OrderEvent.objects.create(
+        order=order,
+        from_state=previous,
+        to_state=to,
+        actor=actor,
+        reason=reason[:300],
+        data=data or {},
+        at=now,
+    )
+    return order
+
+
+def note(
+    *,
+    order: Order,
+    actor: str,
+    reason: str,
+    now: dt.datetime,
+    data: dict | None = None,
+    to_state: str = "",
+) -> None:
+    """A fact worth keeping that is not a transition (a retry, data from a late event)."""
+    OrderEvent.objects.create(
+        order=order,
+        from_state="" if to_state else order.state,
+        to_state=to_state or order.state,
+        actor=actor,
+        reason=reason[:300],
+        data=data or {},
+        at=now,
+    )
