@@ -8,6 +8,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from haoka.core.errors import ValidationError
 from haoka.orders import domain
 from haoka.orders.domain import State
 
@@ -51,7 +52,7 @@ def test_failed_exits_are_final():
 
 def test_the_amount_due_is_the_number_price_plus_the_first_top_up():
     assert domain.amount_due_fen(number_price_fen=188_800, first_topup_fen=5_000) == 193_800
-    with pytest.raises(Exception):
+    with pytest.raises(ValidationError):
         domain.amount_due_fen(number_price_fen=-1, first_topup_fen=0)
 
 
@@ -96,7 +97,7 @@ def test_events_for_a_cancelled_order_are_flagged_not_applied():
 
 
 def test_an_unknown_event_type_is_refused():
-    with pytest.raises(Exception):
+    with pytest.raises(ValidationError):
         domain.plan_carrier_event(current=S.SUBMITTED, event_type="order.exploded")
 
 

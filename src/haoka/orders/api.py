@@ -39,7 +39,7 @@ def _payment(order: Order) -> PaymentOut | None:
     if payment is None:
         return None
     return PaymentOut(
-        payment_id=getattr(payment, "pk", None),
+        payment_id=payment.payment_id,
         status=payment.status,
         pay_url=payment.pay_url or "",
         amount_fen=payment.amount_fen,
