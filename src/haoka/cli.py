@@ -21,18 +21,29 @@ def _fail(message: str) -> int:
 
 
 def cmd_serve(args) -> int:
-    import uvicorn
+    """Gunicorn with threaded workers over the WSGI app: each worker thread keeps its database
+    connection (CONN_MAX_AGE), which Django under ASGI cannot (a new thread, hence a new
+    connection, per request)."""
+    from gunicorn.app.base import BaseApplication
 
     _setup()
     port = int(args.port or os.environ.get("HAOKA_PORT", "8000"))
-    uvicorn.run(
-        "haoka.asgi:application",
-        host=args.host,
-        port=port,
-        workers=args.workers,
-        log_level="info",
-        access_log=not args.quiet,
-    )
+    from haoka.wsgi import application
+
+    class Server(BaseApplication):
+        def load_config(self):
+            self.cfg.set("bind", f"{args.host}:{port}")
+            self.cfg.set("workers", args.workers)
+            self.cfg.set("worker_class", "gthread")
+            self.cfg.set("threads", args.threads)
+            self.cfg.set("timeout", 60)
+            self.cfg.set("graceful_timeout", 5)
+            self.cfg.set("accesslog", None if args.quiet else "-")
+
+        def load(self):
+            return application
+
+    Server().run()
     return 0
 
 
@@ -132,7 +143,8 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("serve", help="运行 Web 与 API")
     p.add_argument("--host", default="127.0.0.1")
     p.add_argument("--port")
-    p.add_argument("--workers", type=int, default=1)
+    p.add_argument("--workers", type=int, default=2, help="进程数")
+    p.add_argument("--threads", type=int, default=8, help="每个进程的线程数")
     p.add_argument("--quiet", action="store_true")
     p.set_defaults(func=cmd_serve)
 

@@ -1,0 +1,237 @@
+"""Benchmark of checkout on PostgreSQL: orders per second through create -> kyc -> contract
+-> pay with concurrent clients over HTTP against the real processes (haoka serve + worker and
+the payment gateway simulator), with p50/p95 latency per step. Prints one JSON document.
+
+    .venv/bin/python bench/checkout.py                       # 400 orders, 16 clients
+    .venv/bin/python bench/checkout.py --orders 1000 --clients 32 --serve-workers 2
+
+Steps (each timed): hold (reserve a number), create (the order), kyc, contract (read and
+sign), pay (start the payment and confirm it on the gateway). Target: >= 100 orders/s on a
+2-core machine.
+"""
+
+from __future__ import annotations
+
+import sys
+
+# bench/numbers.py shadows the stdlib module ``numbers``: keep this folder off the front of the
+# import path (it is appended at the end below, for _machine).
+sys.path[:] = [p for p in sys.path if not p.rstrip("/").endswith("bench")]
+
+import argparse  # noqa: E402
+import json  # noqa: E402
+import os  # noqa: E402
+import tempfile  # noqa: E402
+import threading  # noqa: E402
+import time  # noqa: E402
+from concurrent.futures import ThreadPoolExecutor  # noqa: E402
+from pathlib import Path  # noqa: E402
+
+import httpx  # noqa: E402
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path[:0] = [str(ROOT / "tests" / "e2e")]
+sys.path.append(str(ROOT / "bench"))
+
+from journey import id_number  # noqa: E402
+from stack import Stack  # noqa: E402
+
+from _machine import machine, percentile  # noqa: E402
+
+STEPS = ("hold", "create", "kyc", "contract", "pay")
+#: Plans with something due up front (首充), so every order goes through the payment step.
+PLANS = {"CTCC": "CT-WUYOU-0", "CBN": "CBN-CHANGYOU-59"}
+
+MAKE_TOKENS = """
+import json
+from haoka.accounts.models import User
+from haoka.accounts import operations
+from haoka.core import clock
+now = clock.now()
+tokens = []
+for i in range({count}):
+    phone = "137%08d" % (10000000 + i)
+    user, _ = User.objects.get_or_create(phone=phone, defaults={{"username": phone}})
+    tokens.append([phone, operations._issue_session(user=user, now=now).token])
+print("TOKENS" + json.dumps(tokens))
+"""
+
+
+def one_order(
+    *,
+    base: str,
+    phone: str,
+    token: str,
+    serial: int,
+    carrier: str,
+    numbers: list[str],
+    timings: dict[str, list[float]],
+    lock: threading.Lock,
+) -> bool:
+    client = httpx.Client(base_url=base, timeout=30, headers={"Authorization": f"Bearer {token}"})
+    spent: dict[str, float] = {}
+
+    def step(name: str, fn):
+        start = time.perf_counter()
+        result = fn()
+        spent[name] = spent.get(name, 0.0) + (time.perf_counter() - start) * 1000
+        return result
+
+    def hold() -> str:
+        for msisdn in numbers:
+            if client.post(f"/api/v1/numbers/{msisdn}/reserve").status_code == 201:
+                return msisdn
+        raise RuntimeError("no number left to hold")
+
+    msisdn = step("hold", hold)
+    name = "王小明"
+    address = {
+        "province": "浙江",
+        "city": "杭州",
+        "district": "西湖区",
+        "detail": f"文三路 {serial} 号",
+        "receiver": name,
+        "phone": phone,
+    }
+    created = step(
+        "create",
+        lambda: client.post(
+            "/api/v1/orders",
+            json={
+                "plan_code": PLANS[carrier],
+                "msisdn": msisdn,
+                "contact_phone": phone,
+                "shipping_address": address,
+            },
+        ),
+    )
+    if created.status_code != 201:
+        raise RuntimeError(f"create: {created.status_code} {created.text[:200]}")
+    ref = created.json()["ref"]
+    kyc = step(
+        "kyc",
+        lambda: client.post(
+            f"/api/v1/orders/{ref}/kyc", json={"name": name, "id_number": id_number(serial)}
+        ),
+    )
+    if kyc.status_code != 200 or kyc.json()["state"] != "KYC_PASSED":
+        raise RuntimeError(f"kyc: {kyc.status_code} {kyc.json().get('events', [{}])[-1]}")
+
+    def sign():
+        client.get(f"/api/v1/orders/{ref}/contract").raise_for_status()
+        return client.post(
+            f"/api/v1/orders/{ref}/contract", json={"accept": True, "signature_name": name}
+        )
+
+    signed = step("contract", sign)
+    if signed.status_code != 200:
+        raise RuntimeError(f"contract: {signed.status_code} {signed.text[:200]}")
+
+    def pay():
+        started = client.post(f"/api/v1/orders/{ref}/payment", json={"method": "alipay"})
+        if started.status_code != 201:
+            raise RuntimeError(f"payment: {started.status_code} {started.text[:200]}")
+        httpx.post(f"{started.json()['pay_url']}/confirm", timeout=30).raise_for_status()
+
+    step("pay", pay)
+    with lock:
+        for name_, ms in spent.items():
+            timings[name_].append(ms)
+    return True
+
+
+def run(*, orders: int, clients: int, serve_workers: int) -> dict:
+    os.environ.setdefault("DATABASE_URL", "postgres://postgres@127.0.0.1:5432/test")
+    per_carrier = orders // len(PLANS) + 200
+    with (
+        tempfile.TemporaryDirectory() as tmp,
+        Stack(Path(tmp), numbers=per_carrier, serve_workers=serve_workers) as stack,
+    ):
+        out = stack.manage(MAKE_TOKENS.format(count=orders))
+        tokens = json.loads(out.split("TOKENS", 1)[1])
+        numbers_by_carrier = {c: _numbers(stack.base, c, per_carrier) for c in PLANS}
+        timings: dict[str, list[float]] = {s: [] for s in STEPS}
+        lock = threading.Lock()
+        carriers = list(PLANS)
+        failures: list[str] = []
+
+        def job(i: int) -> None:
+            carrier = carriers[i % len(carriers)]
+            mine = numbers_by_carrier[carrier][i // len(carriers) :]
+            try:
+                one_order(
+                    base=stack.base,
+                    phone=tokens[i][0],
+                    token=tokens[i][1],
+                    serial=i,
+                    carrier=carrier,
+                    numbers=mine[:20],
+                    timings=timings,
+                    lock=lock,
+                )
+            except Exception as exc:
+                failures.append(str(exc)[:200])
+
+        start = time.perf_counter()
+        with ThreadPoolExecutor(max_workers=clients) as pool:
+            list(pool.map(job, range(orders)))
+        elapsed = time.perf_counter() - start
+        paid = int(
+            stack.manage(
+                "from haoka.orders.models import Order; "
+                "print(Order.objects.exclude(state__in=['CREATED','KYC_PASSED','SIGNED']).count())"
+            )
+            .strip()
+            .splitlines()[-1]
+        )
+    done = len(timings["pay"])
+    return {
+        "orders": orders,
+        "clients": clients,
+        "serve_workers": serve_workers,
+        "completed": done,
+        "failed": len(failures),
+        "failures_sample": failures[:5],
+        "paid_or_beyond_in_db": paid,
+        "elapsed_s": round(elapsed, 2),
+        "orders_per_s": round(done / elapsed, 1),
+        "steps_ms": {
+            s: {"p50": round(percentile(v, 0.5), 1), "p95": round(percentile(v, 0.95), 1)}
+            for s, v in timings.items()
+        },
+        "target_orders_per_s": 100,
+    }
+
+
+def _numbers(base: str, carrier: str, count: int) -> list[str]:
+    found, after = [], None
+    while len(found) < count:
+        params = {"carrier": carrier, "sort": "price", "limit": 100}
+        if after:
+            params["after"] = after
+        page = httpx.get(f"{base}/api/v1/numbers", params=params, timeout=30).json()
+        found += [n["msisdn"] for n in page["items"]]
+        after = page["next"]
+        if not after:
+            break
+    return found
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--orders", type=int, default=400)
+    parser.add_argument("--clients", type=int, default=16)
+    parser.add_argument("--serve-workers", type=int, default=2)
+    args = parser.parse_args()
+    result = run(orders=args.orders, clients=args.clients, serve_workers=args.serve_workers)
+    print(
+        json.dumps(
+            {"benchmark": "checkout", "machine": machine(), "database": "postgresql", **result},
+            ensure_ascii=False,
+            indent=2,
+        )
+    )
+
+
+if __name__ == "__main__":
+    main()
