@@ -122,7 +122,8 @@ def test_an_unpaid_order_is_cancelled_after_thirty_minutes(
     assert fulfilment.expire_orders(now=now + dt.timedelta(minutes=29)) == 0
     with commits():
         assert fulfilment.expire_orders(now=now + dt.timedelta(minutes=61)) == 1
-    assert _order(ref).state == "CANCELLED"
+    order = _order(ref)
+    assert order.state == "CANCELLED" and order.refund_state == "NONE"  # nothing was ever paid
     assert PhoneNumber.objects.get(msisdn=CT2).status == "AVAILABLE"
 
 

@@ -28,6 +28,7 @@ from haoka.orders.domain import State
 from haoka.orders.models import Order
 from haoka.orders.transitions import move, note
 from haoka.payments import operations as payment_operations
+from haoka.payments.errors import PaymentNotFound
 
 log = logging.getLogger("haoka.orders")
 PURPOSE = "ORDER"
@@ -323,19 +324,28 @@ def refund_order(*, ref: str, now: dt.datetime) -> str:
     order = Order.objects.filter(ref=ref).first()
     if order is None or order.refund_state not in ("PENDING",):
         return "nothing"
-    result = payment_operations.refund(
-        purpose=PURPOSE, reference=ref, amount_fen=None, reason=f"订单 {ref} 未成功开卡", now=now
-    )
-    outcome = getattr(result, "status", "DONE") or "DONE"
+    try:
+        result = payment_operations.refund(
+            purpose=PURPOSE,
+            reference=ref,
+            amount_fen=None,
+            reason=f"订单 {ref} 未成功开卡",
+            now=now,
+        )
+        outcome = str(result.status)
+    except PaymentNotFound:
+        outcome = "NONE"  # no payment was ever started: nothing to give back
     with transaction.atomic():
         order = _locked(ref)
-        Order.objects.filter(pk=order.pk).update(refund_state="DONE")
+        Order.objects.filter(pk=order.pk).update(
+            refund_state="DONE" if outcome != "NONE" else "NONE"
+        )
         note(
             order=order,
             actor="system",
             reason=f"退款处理完成（{outcome}）",
             now=now,
-            data={"refund": str(outcome)},
+            data={"refund": outcome},
         )
     return "refunded"
 
