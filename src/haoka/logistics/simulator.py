@@ -58,7 +58,7 @@ def _steps(address: dict[str, str]) -> list[tuple[str, tuple[float, float], str,
     city = address.get("city") or address.get("province") or "目的地"
     district = address.get("district", "")
     return [
-        ("PICKED_UP", (0.75 * HOUR, 1.25 * HOUR), "已揽收：SimExpress 已揽收快件", "东莞SIM卡仓"),
+        ("PICKED_UP", (0.75 * HOUR, 1.25 * HOUR), "已揽收：模拟快递已揽收快件", "东莞SIM卡仓"),
         ("IN_TRANSIT", (2 * HOUR, 4 * HOUR), f"运输中：快件已发往{city}转运中心", "东莞转运中心"),
         (
             "OUT_FOR_DELIVERY", (15 * HOUR, 18 * HOUR),
@@ -66,7 +66,7 @@ def _steps(address: dict[str, str]) -> list[tuple[str, tuple[float, float], str,
         ),
         (
             "DELIVERED", (2 * HOUR, 4 * HOUR),
-            "已签收：本人签收，感谢使用 SimExpress", f"{city}{district}",
+            "已签收：本人签收，感谢使用模拟快递", f"{city}{district}",
         ),
     ]  # fmt: skip
 

@@ -138,6 +138,7 @@ def number_valuation(request):
     raw = request.GET.get("msisdn")
     context = {
         "msisdn": (raw or "").strip(),
+        "plan_code": request.GET.get("plan", "").strip(),
         "show_form": bool(request.GET.get("tool")),
         "nav": "numbers",
         "error": None,
@@ -209,16 +210,19 @@ def number_suggestions(request):
     )
 
 
-def _valuation_url(msisdn: str) -> str:
-    return f"{reverse('web:number_valuation')}?{urlencode({'msisdn': msisdn})}"
+def _valuation_url(msisdn: str, plan_code: str = "") -> str:
+    query = {"msisdn": msisdn, **({"plan": plan_code} if plan_code else {})}
+    return f"{reverse('web:number_valuation')}?{urlencode(query)}"
 
 
 @require_POST
 def number_reserve(request, msisdn: str):
-    """预占 15 minutes. Anonymous -> login; taken -> 409 "该号码已被他人选走"."""
+    """预占 15 minutes, then 去下单 (with the plan being chosen for, if any).
+    Anonymous -> login; taken -> 409 "该号码已被他人选走"."""
+    plan_code = request.POST.get("plan", "").strip()
     if not request.user.is_authenticated:
-        return login_redirect(request, _valuation_url(msisdn))
-    context = {"msisdn": msisdn, "nav": "numbers", "error": None}
+        return login_redirect(request, _valuation_url(msisdn, plan_code))
+    context = {"msisdn": msisdn, "nav": "numbers", "error": None, "plan_code": plan_code}
     try:
         hold = numbers_operations.reserve(user_id=request.user.pk, msisdn=msisdn, now=clock.now())
     except HaokaError as exc:

@@ -1,4 +1,4 @@
-/* haoka pages: compare selection, digit pad, bottom sheet, hold countdowns. No dependencies
+/* haoka pages: compare selection, digit pad, bottom sheet, hold countdowns, form guards. No dependencies
    besides htmx (loaded before this file); every feature also works as plain links and forms. */
 (function () {
   "use strict";
@@ -123,6 +123,47 @@
       el.textContent = pad(Math.floor(left / 60)) + ":" + pad(left % 60);
     });
   }
+
+  // ------------------------------------------------------------ forms: photo picked, confirm, submit once
+
+  document.addEventListener("change", function (event) {
+    var input = event.target;
+    var tile = input.closest && input.closest(".photo-input");
+    if (!tile || input.type !== "file") return;
+    var file = input.files && input.files[0];
+    tile.classList.toggle("has-file", Boolean(file));
+    var name = tile.querySelector("[data-file-name]");
+    if (name) name.textContent = file ? file.name : "点击上传";
+  });
+
+  document.addEventListener("submit", function (event) {
+    var form = event.target;
+    var question = form.getAttribute && form.getAttribute("data-confirm");
+    if (question && !window.confirm(question)) {
+      event.preventDefault();
+      return;
+    }
+    if (form.hasAttribute && form.hasAttribute("data-once")) {
+      // A second tap while the first request is on its way would only meet "已处理" errors.
+      if (form.getAttribute("data-sent")) {
+        event.preventDefault();
+        return;
+      }
+      form.setAttribute("data-sent", "1");
+      var inside = Array.prototype.slice.call(form.querySelectorAll("button[type=submit]"));
+      var outside = form.id
+        ? Array.prototype.slice.call(document.querySelectorAll("button[form='" + form.id + "']"))
+        : [];
+      inside.concat(outside).forEach(function (button) { button.classList.add("is-busy"); });
+    }
+  });
+  // Coming back with the browser's back button shows the page as it was left: allow again.
+  window.addEventListener("pageshow", function () {
+    document.querySelectorAll("form[data-sent]").forEach(function (form) {
+      form.removeAttribute("data-sent");
+    });
+    document.querySelectorAll(".is-busy").forEach(function (b) { b.classList.remove("is-busy"); });
+  });
 
   // ------------------------------------------------------------ htmx glue
 
