@@ -163,6 +163,8 @@ PAYMENT_GATEWAY_URL = os.environ.get("HAOKA_PAYMENT_GATEWAY_URL", "http://127.0.
 PAYMENT_GATEWAY_SECRET = os.environ.get("HAOKA_PAYMENT_GATEWAY_SECRET", SIM_SECRET)
 CARRIER_API_URL = os.environ.get("HAOKA_CARRIER_API_URL", "http://127.0.0.1:8102")
 CARRIER_API_SECRET = os.environ.get("HAOKA_CARRIER_API_SECRET", SIM_SECRET)
+#: Seconds haoka waits for a carrier's answer before retrying (fault tests shorten it).
+CARRIER_READ_TIMEOUT = float(os.environ.get("HAOKA_CARRIER_READ_TIMEOUT", "5"))
 COURIER_API_URL = os.environ.get("HAOKA_COURIER_API_URL", "http://127.0.0.1:8103")
 COURIER_API_SECRET = os.environ.get("HAOKA_COURIER_API_SECRET", SIM_SECRET)
 #: Where outside systems reach haoka (callbacks); the public base URL in production.

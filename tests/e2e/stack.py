@@ -11,6 +11,7 @@ on a free port. Every process can be stopped (or killed with SIGKILL) and starte
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import socket
@@ -22,8 +23,77 @@ from pathlib import Path
 
 import httpx
 
+from haoka.core import signing
+
 REPO = Path(__file__).resolve().parents[2]
 PII_KEY = "dGVzdC1vbmx5LXBpaS1rZXktMDAwMDAwMDAwMDAwMDA="  # test data only
+SIM_SECRET = "sandbox-secret"  # the simulators' default shared secret
+PROCESSES = ("payment", "courier", "carrier", "web", "worker")
+FINAL_STATES = frozenset({"ACTIVATED", "CANCELLED", "KYC_REJECTED", "CARRIER_REJECTED"})
+STATE_CODE = """
+import json
+from collections import Counter
+from django_tasks_db.models import DBTaskResult
+from haoka.carriers.models import CarrierCallback
+from haoka.core import ledger
+from haoka.lines import queries as line_queries
+from haoka.lines.models import Line
+from haoka.numbers.models import PhoneNumber
+from haoka.orders.models import Order
+from haoka.payments.models import Payment, Refund
+
+orders = []
+for o in Order.objects.order_by("id"):
+    orders.append({
+        "ref": o.ref, "state": o.state, "carrier": o.carrier_code, "plan": o.plan_code,
+        "msisdn": o.msisdn, "user_id": o.user_id, "amount_due_fen": o.amount_due_fen,
+        "first_topup_fen": o.first_topup_fen, "number_price_fen": o.number_price_fen,
+        "refund_state": o.refund_state, "submit_attempts": o.submit_attempts,
+        "last_error": o.last_error, "iccid": o.iccid,
+        "events": [
+            [e.from_state, e.to_state, e.actor, e.reason]
+            for e in o.events.order_by("at", "id")
+        ],
+    })
+msisdns = {o["msisdn"] for o in orders}
+numbers = {
+    n.msisdn: [n.status, n.order_ref]
+    for n in PhoneNumber.objects.filter(msisdn__in=msisdns).order_by("id")
+}
+lines = [
+    {"msisdn": l.msisdn, "order_ref": l.order_ref, "status": l.status, "user_id": l.user_id,
+     "balance_fen": line_queries.wallet_balance_fen(line=l)}
+    for l in Line.objects.order_by("id")
+]
+payments = [
+    {"reference": p.reference, "attempt": p.attempt, "status": p.status,
+     "amount_fen": p.amount_fen, "refunded_fen": p.refunded_fen,
+     "gateway_payment_id": p.gateway_payment_id}
+    for p in Payment.objects.order_by("id")
+]
+refunds = [
+    {"refund_id": r.refund_id, "reference": r.payment.reference, "status": r.status,
+     "amount_fen": r.amount_fen}
+    for r in Refund.objects.select_related("payment").order_by("id")
+]
+carrier_events = {}
+for ref, event_id in CarrierCallback.objects.order_by("id").values_list("order_ref", "event_id"):
+    carrier_events.setdefault(ref, []).append(event_id)
+print(json.dumps({
+    "orders": orders, "numbers": numbers, "lines": lines, "payments": payments,
+    "refunds": refunds,
+    "number_status": dict(Counter(PhoneNumber.objects.values_list("status", flat=True))),
+    "carrier_callbacks": CarrierCallback.objects.count(),
+    "carrier_events": carrier_events,
+    "carrier_callback_ids": CarrierCallback.objects.values("event_id").distinct().count(),
+    "tasks": dict(Counter(
+        f"{path.rsplit('.', 1)[-1]}:{status}"
+        for path, status in DBTaskResult.objects.values_list("task_path", "status")
+    )),
+    "trial_balance_fen": ledger.trial_balance_fen(),
+    "unbalanced": ledger.unbalanced_transactions(),
+}, default=str))
+"""
 
 
 def free_port() -> int:
@@ -73,7 +143,10 @@ class Stack:
         self.procs: dict[str, subprocess.Popen] = {}
         self.database_url, self._pg_name = _fresh_database(self.home)
         self.env = {
-            **{k: v for k, v in os.environ.items() if not k.startswith("DJANGO_")},
+            # Not the test run's own DJANGO_*/HAOKA_* settings: under pytest they include
+            # HAOKA_TASKS_BACKEND=immediate (settings_test), which would run every task inside
+            # the web process and leave the worker idle.
+            **{k: v for k, v in os.environ.items() if not k.startswith(("DJANGO_", "HAOKA_"))},
             "DATABASE_URL": self.database_url,
             "HAOKA_HOME": str(self.home),
             "HAOKA_SANDBOX": "1",
@@ -177,18 +250,26 @@ class Stack:
             check=False,
         )
         if setup.returncode != 0:
+            self.__exit__(None, None, None)
             raise RuntimeError(f"setup failed: {setup.stderr[-3000:]}")
-        for name in ("payment", "courier", "carrier", "web", "worker"):
-            self.start(name)
-        for name in ("payment", "carrier", "courier"):
-            self._wait_up(f"http://127.0.0.1:{self.ports[name]}/_sim/stats")
-            if self.faults[name]:
-                httpx.post(
-                    f"http://127.0.0.1:{self.ports[name]}/_sim/config",
-                    json=self.faults[name],
-                    timeout=5,
-                ).raise_for_status()
-        self._wait_up(f"{self.base}/healthz")
+        try:
+            for name in PROCESSES:
+                self.start(name)
+            for name in ("payment", "carrier", "courier"):
+                self._wait_up(f"http://127.0.0.1:{self.ports[name]}/_sim/stats")
+                if self.faults[name]:
+                    httpx.post(
+                        f"http://127.0.0.1:{self.ports[name]}/_sim/config",
+                        json=self.faults[name],
+                        timeout=5,
+                    ).raise_for_status()
+            self._wait_up(f"{self.base}/healthz")
+        except Exception:
+            # Why: a with-block whose __enter__ fails never calls __exit__ (leaked processes
+            # and databases).
+            report = self.logs_report(20)
+            self.__exit__(None, None, None)
+            raise RuntimeError(f"the stack did not come up\n{report}") from None
         return self
 
     def __exit__(self, *exc) -> None:
@@ -231,9 +312,15 @@ class Stack:
         response.raise_for_status()
         return response.json()
 
+    def sim_get(self, name: str, path: str) -> httpx.Response:
+        """A signed GET on a simulator's API (as haoka would make it), e.g.
+        ``sim_get("payment", "/v1/payments/pay_...")``."""
+        headers = {signing.HEADER: signing.sign(secret=SIM_SECRET, body=b"")}
+        return httpx.get(f"{self.sim(name)}{path}", headers=headers, timeout=10)
+
     def manage(self, code: str) -> str:
         """Run Python inside haoka against this stack's database (``haoka manage shell -c``);
-        returns what it printed."""
+        returns what it printed. Raises RuntimeError with the end of stderr when it fails."""
         out = subprocess.run(
             [sys.executable, "-m", "haoka.cli", "manage", "shell", "-c", code],
             env=self.env,
@@ -241,6 +328,70 @@ class Stack:
             capture_output=True,
             text=True,
             timeout=300,
-            check=True,
+            check=False,
         )
+        if out.returncode != 0:
+            raise RuntimeError(f"manage failed ({out.returncode}): {out.stderr[-3000:]}")
         return out.stdout
+
+    def manage_json(self, code: str):
+        """Run ``code`` (which must ``print(json.dumps(...))`` as its last output line) and
+        return the decoded value."""
+        lines = [line for line in self.manage(code).splitlines() if line.strip()]
+        return json.loads(lines[-1])
+
+    def create_consumers(self, phones: list[str]) -> dict[str, str]:
+        """Consumers signed in without OTP (whose sending is rate-limited per IP): one session
+        token per phone, made in a single process. Returns {phone: token}."""
+        code = f"""
+import json
+from haoka.accounts import operations
+from haoka.accounts.models import Role, User
+from haoka.core import clock
+tokens = {{}}
+for phone in {list(phones)!r}:
+    user, _ = User.objects.get_or_create(
+        phone=phone, defaults={{"username": phone, "role": Role.CONSUMER}}
+    )
+    tokens[phone] = operations._issue_session(user=user, now=clock.now()).token
+print(json.dumps(tokens))
+"""
+        return self.manage_json(code)
+
+    def platform_state(self) -> dict:
+        """Everything the end-to-end checks look at, read from the database in one process:
+        orders with their events, their numbers, lines, payments, refunds, carrier callbacks,
+        background tasks and the ledger's trial balance."""
+        return self.manage_json(STATE_CODE)
+
+    def unfinished_orders_report(self) -> str:
+        """States and recent events of every order not in a final state (or with a refund
+        still pending), for a failing test's output."""
+        try:
+            state = self.platform_state()
+        except Exception as exc:  # the report must never hide the real failure
+            return f"(could not read the database: {exc})"
+        lines = []
+        for order in state["orders"]:
+            if order["state"] in FINAL_STATES and order["refund_state"] != "PENDING":
+                continue
+            lines.append(
+                f"{order['ref']} {order['carrier']} {order['state']} refund={order['refund_state']}"
+                f" attempts={order['submit_attempts']} error={order['last_error']!r}"
+            )
+            lines += [f"    {e}" for e in order["events"][-6:]]
+        lines.append(f"tasks by status: {state['tasks']}")
+        return "\n".join(lines) or "(every order is final)"
+
+    def log_tail(self, name: str, lines: int = 40) -> str:
+        path = self.home / f"{name}.log"
+        if not path.exists():
+            return "(no log)"
+        return "\n".join(path.read_text(errors="replace").splitlines()[-lines:])
+
+    def logs_report(self, lines: int = 40) -> str:
+        """The end of every process's log, for a failing test's output."""
+        return "\n".join(
+            f"----- {name}.log (last {lines} lines) -----\n{self.log_tail(name, lines)}"
+            for name in PROCESSES
+        )

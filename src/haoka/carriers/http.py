@@ -47,7 +47,7 @@ class HttpCarrierAdapter:
                 name=f"carrier:{carrier}",
                 base_url=self.base_url,
                 secret=self.secret,
-                read_timeout=5.0,
+                read_timeout=settings.CARRIER_READ_TIMEOUT,
                 attempts=self.attempts,
                 breaker=breaker_for(carrier),
                 transport=self.transport,

@@ -45,6 +45,8 @@ def verify(*, secret: str, body: bytes, header: str | None, now: float | None = 
     if abs(current - ts) > TOLERANCE_SECONDS:
         raise SignatureError("stale")
     expected = hmac.new(secret.encode(), f"{ts}.".encode() + body, hashlib.sha256).hexdigest()
-    if not hmac.compare_digest(expected, given):
+    # compare_digest raises TypeError on non-ASCII text: a forged header must be refused, not
+    # crash the receiver.
+    if not given.isascii() or not hmac.compare_digest(expected, given):
         raise SignatureError("mismatch")
     return ts
