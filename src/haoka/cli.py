@@ -39,6 +39,9 @@ def cmd_serve(args) -> int:
             self.cfg.set("timeout", 60)
             self.cfg.set("graceful_timeout", 5)
             self.cfg.set("accesslog", None if args.quiet else "-")
+            # One shared control socket (~/.gunicorn) would make concurrent instances (tests,
+            # several deployments on a host) step on each other; haoka does not use it.
+            self.cfg.set("control_socket_disable", True)
 
         def load(self):
             return application

@@ -23,6 +23,7 @@ from haoka.carriers.adapter import (
     CarrierOrder,
     CarrierRefused,
     CarrierUnavailable,
+    CircuitOpen,
     SubmitResult,
 )
 from haoka.core import signing
@@ -47,6 +48,8 @@ class FakeCarrier:
 
     def submit_order(self, request):
         fault = self.faults.pop(0) if self.faults else None
+        if fault == "open":
+            raise CircuitOpen(carrier=request.carrier, reason="circuit open")
         if fault == "down":
             raise CarrierUnavailable(carrier=request.carrier, reason="HTTP 503")
         if fault == "refuse":

@@ -258,3 +258,17 @@ def test_the_signed_contract_is_kept_with_its_hash_and_downloads_as_pdf(client, 
     assert order.contract_sha256 == text["sha256"] and order.contract_signed_at is not None
     pdf = buyer.call("get", f"/orders/{ref}/contract.pdf")
     assert pdf["Content-Type"] == "application/pdf" and pdf.content.startswith(b"%PDF")
+
+
+def test_an_open_circuit_is_not_counted_as_an_attempt(
+    client, pool, carrier, gateway_fake, commits, now
+):
+    carrier.faults = ["open"]
+    buyer = make_buyer(client, 14)
+    ref = buyer.hold_and_order(msisdn=CT1, plan=PAID_PLAN)["ref"]
+    buyer.kyc_and_sign(ref)
+    _pay(buyer, ref, gateway_fake, commits)
+    order = _order(ref)
+    assert order.submit_attempts == 0 and order.carrier_acked_at is None
+    assert fulfilment.submit_to_carrier(ref=ref, now=now + dt.timedelta(seconds=6)) == "acked"
+    assert _order(ref).submit_attempts == 1 and carrier.submitted == [ref]

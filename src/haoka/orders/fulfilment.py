@@ -16,7 +16,7 @@ from django.conf import settings
 from django.db import transaction
 
 from haoka.carriers import http as carrier_http
-from haoka.carriers.adapter import CarrierRefused, CarrierUnavailable, SubmitRequest
+from haoka.carriers.adapter import CarrierRefused, CarrierUnavailable, CircuitOpen, SubmitRequest
 from haoka.core import clock, ledger
 from haoka.core.models import AccountKind
 from haoka.kyc import operations as kyc_operations
@@ -35,6 +35,8 @@ PURPOSE = "ORDER"
 PREPAYMENTS = "liability:customer_prepayments"
 NUMBER_REVENUE = "revenue:number_sales"
 SWEEP_BATCH = 200
+#: While a carrier's circuit is open, queued submissions wait this long (not counted as tries).
+CIRCUIT_WAIT = dt.timedelta(seconds=5)
 
 
 def _locked(ref: str) -> Order | None:
@@ -126,6 +128,14 @@ def submit_to_carrier(*, ref: str, now: dt.datetime) -> str:
     )
     try:
         result = carrier_http.adapter().submit_order(request)
+    except CircuitOpen:
+        # Not an attempt: nothing was sent. Wait for the breaker's trial instead of growing
+        # the backoff of every order queued behind it.
+        with transaction.atomic():
+            Order.objects.filter(ref=ref).update(
+                submit_attempts=attempts - 1, next_submit_at=now + CIRCUIT_WAIT
+            )
+        return "retry"
     except CarrierUnavailable as exc:
         with transaction.atomic():
             order = _locked(ref)
