@@ -8,7 +8,7 @@ from ninja.responses import Status
 from haoka.accounts.auth import bearer
 from haoka.core import clock
 from haoka.core.errors import ValidationError
-from haoka.core.money import format_fen, yuan_to_fen
+from haoka.core.money import format_fen
 from haoka.numbers import domain, operations, queries
 from haoka.numbers.models import PhoneNumber, TierCode
 from haoka.numbers.schemas import (
@@ -56,19 +56,7 @@ class SearchParams(Schema):
 
 
 def filters_from(params: SearchParams) -> queries.SearchFilters:
-    return queries.SearchFilters(
-        carrier=params.carrier or None,
-        province=params.province or None,
-        city=params.city or None,
-        tail=params.tail,
-        contains=params.contains,
-        exclude_four=params.exclude_four,
-        pattern=params.pattern or None,
-        tier=params.tier or None,
-        min_price_fen=yuan_to_fen(params.min_price) if params.min_price else None,
-        max_price_fen=yuan_to_fen(params.max_price) if params.max_price else None,
-        sort=params.sort,
-    )
+    return queries.SearchFilters.from_query(**params.dict(exclude={"limit", "after"}))
 
 
 @router.get("", response=NumberPage)
@@ -98,7 +86,7 @@ def valuate_number(request, msisdn: str):
     """号码估价 of any valid mainland mobile number, in the pool or not."""
     result = queries.valuation(msisdn=msisdn)
     v = result.valuation
-    letter = operations.tier_code(v.classification.tier)
+    letter = v.classification.tier.value
     return ValuationOut(
         msisdn=v.msisdn,
         carrier=result.carrier,

@@ -103,7 +103,7 @@ class _RowBuilder:
     def _prices(self, carrier: str) -> dict[str, tuple[int, int, int]]:
         if carrier not in self.tables:
             self.tables[carrier] = {
-                _tier_letter(t): (p.price_fen, p.min_monthly_fen, p.contract_months)
+                t.value: (p.price_fen, p.min_monthly_fen, p.contract_months)
                 for t, p in queries.price_table(carrier=carrier).items()
             }
         return self.tables[carrier]
@@ -166,11 +166,7 @@ class _RowBuilder:
 
 
 #: (stored letter, rank) of each domain Tier, looked up once per row instead of computed.
-_TIER_INFO = {t: (t.value[:1], t.rank) for t in domain.Tier}
-
-
-def _tier_letter(tier) -> str:
-    return str(getattr(tier, "value", tier))[:1].upper()
+_TIER_INFO = {t: (t.value, t.rank) for t in domain.Tier}
 
 
 def _write_chunk(rows: list[tuple]) -> int:

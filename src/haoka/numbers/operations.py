@@ -251,7 +251,7 @@ def ensure_default_tier_prices() -> int:
             [
                 TierPrice(
                     carrier_id=carrier,
-                    tier=tier_code(t),
+                    tier=t.value,
                     price_fen=p.price_fen,
                     min_monthly_fen=p.min_monthly_fen,
                     contract_months=p.contract_months,
@@ -261,11 +261,6 @@ def ensure_default_tier_prices() -> int:
         )
         created += len(table)
     return created
-
-
-def tier_code(tier) -> str:
-    """The one-letter code of a domain Tier (S, A, B, C, D, N)."""
-    return str(getattr(tier, "value", tier))[:1].upper()
 
 
 # ------------------------------------------------------------------ numbers in an order's hands

@@ -9,6 +9,7 @@ from django.db.models import F, QuerySet
 
 from haoka.catalog import queries as catalog_queries
 from haoka.core.errors import ValidationError
+from haoka.core.money import yuan_to_fen
 from haoka.core.pagination import Page, paginate
 from haoka.numbers import domain
 from haoka.numbers.models import NumberStatus, PhoneNumber, TierCode, TierPrice
@@ -59,6 +60,21 @@ class SearchFilters:
     min_price_fen: int | None = None
     max_price_fen: int | None = None
     sort: str = "tier"
+
+    @classmethod
+    def from_query(
+        cls, *, min_price: str | None = None, max_price: str | None = None, **fields
+    ) -> SearchFilters:
+        """Filters as a page or API receives them: blanks are "no filter", prices in yuan.
+        Raises InvalidAmount for a bad price."""
+        cleaned = {
+            k: (v or None) if isinstance(v, str) and k != "sort" else v for k, v in fields.items()
+        }
+        return cls(
+            **cleaned,
+            min_price_fen=yuan_to_fen(min_price) if min_price else None,
+            max_price_fen=yuan_to_fen(max_price) if max_price else None,
+        )
 
 
 _FIELD_NAMES = {"tail": "尾号", "contains": "包含数字"}
@@ -174,7 +190,7 @@ def suggestions(
 def price_table(*, carrier: str) -> dict:
     """The carrier's tier prices as domain TierPrice values (defaults where staff set none)."""
     table = dict(domain.DEFAULT_TIER_PRICES.get(carrier, {}))
-    by_code = {str(getattr(t, "value", t))[:1]: t for t in table}
+    by_code = {t.value: t for t in table}
     for row in TierPrice.objects.filter(carrier_id=carrier).order_by("tier", "id"):
         tier = by_code.get(row.tier)
         if tier is None:

@@ -17,7 +17,6 @@ from haoka.catalog import queries as catalog_queries
 from haoka.catalog.domain import PROVINCES
 from haoka.core import clock
 from haoka.core.errors import HaokaError, ValidationError
-from haoka.core.money import yuan_to_fen
 from haoka.numbers import operations as numbers_operations
 from haoka.numbers import queries as numbers_queries
 from haoka.web import presenters
@@ -37,6 +36,18 @@ TEXT_FIELDS = (
     "sort",
     "plan",
 )
+SEARCH_FIELDS = (
+    "carrier",
+    "province",
+    "tail",
+    "contains",
+    "exclude_four",
+    "pattern",
+    "tier",
+    "min_price",
+    "max_price",
+    "sort",
+)
 TAKEN_MESSAGE = "该号码已被他人选走"
 
 
@@ -49,18 +60,7 @@ def _params(query) -> dict:
 
 def _filters(params: dict) -> numbers_queries.SearchFilters:
     """Raises InvalidAmount for a bad price."""
-    return numbers_queries.SearchFilters(
-        carrier=params["carrier"] or None,
-        province=params["province"] or None,
-        tail=params["tail"] or None,
-        contains=params["contains"] or None,
-        exclude_four=params["exclude_four"],
-        pattern=params["pattern"] or None,
-        tier=params["tier"] or None,
-        min_price_fen=yuan_to_fen(params["min_price"]) if params["min_price"] else None,
-        max_price_fen=yuan_to_fen(params["max_price"]) if params["max_price"] else None,
-        sort=params["sort"],
-    )
+    return numbers_queries.SearchFilters.from_query(**{k: params[k] for k in SEARCH_FIELDS})
 
 
 def _search_error(exc: HaokaError) -> str:
