@@ -45,6 +45,8 @@ class FakeCarrier:
     submitted: list[str] = field(default_factory=list)
     activated: list[str] = field(default_factory=list)
     faults: list[str] = field(default_factory=list)
+    #: what the carrier knows of each order (status, iccid, imsi), for ``query_order``
+    remote: dict[str, dict] = field(default_factory=dict)
 
     def submit_order(self, request):
         fault = self.faults.pop(0) if self.faults else None
@@ -58,9 +60,8 @@ class FakeCarrier:
         return SubmitResult(carrier_order_id=f"C-{request.order_ref}", status="RECEIVED")
 
     def query_order(self, *, carrier, order_ref):
-        return CarrierOrder(
-            order_ref=order_ref, carrier_order_id=f"C-{order_ref}", status="ACCEPTED"
-        )
+        known = {"status": "ACCEPTED", **self.remote.get(order_ref, {})}
+        return CarrierOrder(order_ref=order_ref, carrier_order_id=f"C-{order_ref}", **known)
 
     def activate(self, *, carrier, order_ref, iccid_last6):
         self.activated.append(order_ref)

@@ -272,3 +272,73 @@ def test_an_open_circuit_is_not_counted_as_an_attempt(
     assert order.submit_attempts == 0 and order.carrier_acked_at is None
     assert fulfilment.submit_to_carrier(ref=ref, now=now + dt.timedelta(seconds=6)) == "acked"
     assert _order(ref).submit_attempts == 1 and carrier.submitted == [ref]
+
+
+def test_activation_asks_the_carrier_for_the_card_when_the_accepted_callback_was_lost(
+    client, pool, carrier, gateway_fake, commits
+):
+    buyer = make_buyer(client, 11)
+    ref = buyer.hold_and_order(msisdn=CT1, plan=PAID_PLAN)["ref"]
+    buyer.kyc_and_sign(ref)
+    _pay(buyer, ref, gateway_fake, commits)
+    with commits():  # "accepted" (with the ICCID) never arrives; shipped and delivered do
+        carrier_callback(client, _order(ref), "order.shipped", courier="SX", tracking_no="SX9")
+        carrier_callback(client, _order(ref), "order.delivered")
+    assert (_order(ref).state, _order(ref).iccid) == ("DELIVERED", "")
+    carrier.remote[ref] = {"status": "DELIVERED", "iccid": ICCID, "imsi": "460031234567890"}
+    wrong = buyer.call("post", f"/orders/{ref}/activate", {"iccid_last6": "000000"})
+    assert wrong.status_code == 422 and wrong.json()["error"]["code"] == "iccid_mismatch"
+    with commits():
+        activated = buyer.call("post", f"/orders/{ref}/activate", {"iccid_last6": ICCID[-6:]})
+    assert activated.status_code == 200 and activated.json()["state"] == "ACTIVATED"
+    line = Line.objects.get(order_ref=ref)
+    assert (line.iccid, line.imsi, line.status) == (ICCID, "460031234567890", "ACTIVE")
+
+
+def test_reconciliation_restores_the_card_details_of_a_lost_acceptance(
+    client, pool, carrier, gateway_fake, commits, now
+):
+    buyer = make_buyer(client, 12)
+    ref = buyer.hold_and_order(msisdn=CT1, plan=PAID_PLAN)["ref"]
+    buyer.kyc_and_sign(ref)
+    _pay(buyer, ref, gateway_fake, commits)
+    carrier.remote[ref] = {"status": "ACCEPTED", "iccid": ICCID, "imsi": "460031234567890"}
+    with commits():
+        assert fulfilment.reconcile_stuck(now=now + dt.timedelta(days=2)) == 1
+    order = _order(ref)
+    assert (order.state, order.iccid, order.imsi) == ("ACCEPTED", ICCID, "460031234567890")
+
+
+def test_a_payer_who_pays_twice_gets_the_second_payment_back_and_the_order_goes_on(
+    client, pool, carrier, gateway_fake, commits
+):
+    from haoka.payments import operations as payment_ops
+
+    buyer = make_buyer(client, 13)
+    ref = buyer.hold_and_order(msisdn=CT1, plan=PAID_PLAN)["ref"]
+    buyer.kyc_and_sign(ref)
+    assert buyer.call("post", f"/orders/{ref}/payment", {"method": "alipay"}).status_code == 201
+    first = Payment.objects.get(reference=ref)
+    payment_ops.close_payment(
+        payment_id=first.pk, reason="换一种方式支付", now=fulfilment.clock.now()
+    )
+    again = buyer.call("post", f"/orders/{ref}/payment", {"method": "wechat"})
+    assert again.status_code == 201, again.content
+    second = Payment.objects.filter(reference=ref).exclude(pk=first.pk).get()
+    with commits():  # a second attempt, paid
+        deliver(gateway_fake.pay(second.merchant_order_id))
+    assert _order(ref).state == "SUBMITTED" and _order(ref).payment_id == second.pk
+    with commits():  # the first attempt is paid after all (the payer had it open elsewhere)
+        deliver(gateway_fake.pay(first.merchant_order_id))
+    fulfilment.sweep(now=fulfilment.clock.now())
+    first.refresh_from_db(), second.refresh_from_db()
+    assert (first.status, first.refunded_fen) == ("REFUNDED", 2000)
+    assert (second.status, second.refunded_fen) == ("PAID", 0)
+    assert _order(ref).state == "SUBMITTED" and carrier.submitted == [ref]
+    # The carrier then rejects the order: the payment that paid for it goes back too.
+    with commits():
+        carrier_callback(client, _order(ref), "order.rejected", reason="风控拒绝")
+    fulfilment.sweep(now=fulfilment.clock.now())
+    second.refresh_from_db()
+    assert (second.status, second.refunded_fen) == ("REFUNDED", 2000)
+    assert ledger.trial_balance_fen() == 0 and ledger.unbalanced_transactions() == []

@@ -53,6 +53,8 @@ class CarrierOrder:
     status: str  # RECEIVED ACCEPTED REJECTED SHIPPED DELIVERED ACTIVATED
     reason: str = ""
     tracking_no: str = ""
+    iccid: str = ""  # the card's full ICCID once allocated (the carrier tells its partner)
+    imsi: str = ""
     events: list[dict] = field(default_factory=list)
 
 

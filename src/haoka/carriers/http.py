@@ -104,6 +104,8 @@ class HttpCarrierAdapter:
             status=str(b.get("status", "")),
             reason=str(b.get("reason", "") or ""),
             tracking_no=str(b.get("tracking_no", "") or ""),
+            iccid=str(b.get("iccid", "") or ""),
+            imsi=str(b.get("imsi", "") or ""),
             events=list(b.get("events", [])),
         )
 

@@ -111,7 +111,7 @@ class Order:
         return {
             "order_id": self.order_id, "carrier": self.carrier,
             "carrier_order_id": self.carrier_order_id, "status": self.status,
-            "reason": self.reason, "iccid_last6": self.iccid[-6:] if self.iccid else None,
+            "reason": self.reason, "iccid": self.iccid, "imsi": self.imsi,
             "tracking_no": self.tracking_no, "activated_at": self.activated_at,
             "events": list(self.events),
         }  # fmt: skip

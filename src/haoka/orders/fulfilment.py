@@ -28,6 +28,7 @@ from haoka.orders.domain import State
 from haoka.orders.models import Order
 from haoka.orders.transitions import move, note
 from haoka.payments import operations as payment_operations
+from haoka.payments import queries as payment_queries
 from haoka.payments.errors import PaymentNotFound
 
 log = logging.getLogger("haoka.orders")
@@ -53,9 +54,10 @@ def _enqueue(task_name: str, ref: str) -> None:
 # ------------------------------------------------------------------------------ payment
 
 
-def payment_received(*, ref: str, amount_fen: int, now: dt.datetime) -> None:
-    """The gateway says the order is paid. SIGNED -> PAID and on to the carrier; a payment
-    for an order that was cancelled meanwhile (late notification) is refunded."""
+def payment_received(*, ref: str, payment_id: int, amount_fen: int, now: dt.datetime) -> None:
+    """The gateway says ``payment_id`` paid for the order. SIGNED -> PAID and on to the carrier.
+    Money that pays for nothing is given back: a payment for an order cancelled meanwhile (late
+    notification) and a second paid attempt for an order already paid (the payer paid twice)."""
     with transaction.atomic():
         order = _locked(ref)
         if order is None:
@@ -68,11 +70,19 @@ def payment_received(*, ref: str, amount_fen: int, now: dt.datetime) -> None:
                 actor="gateway",
                 reason="支付成功",
                 now=now,
-                data={"amount_fen": amount_fen},
+                data={"amount_fen": amount_fen, "payment_id": payment_id},
+                payment_id=payment_id,
             )
             hand_to_carrier(order=order, actor="system", reason="已支付，提交运营商", now=now)
-        elif order.state in domain.FAILED:
-            note(order=order, actor="gateway", reason="订单已关闭后收到付款，安排退款", now=now)
+        elif order.state in domain.FAILED or order.payment_id not in (None, payment_id):
+            why = "订单已关闭后收到付款" if order.state in domain.FAILED else "重复支付"
+            note(
+                order=order,
+                actor="gateway",
+                reason=f"{why}，安排退款",
+                now=now,
+                data={"payment_id": payment_id, "amount_fen": amount_fen},
+            )
             Order.objects.filter(pk=order.pk).update(refund_state="PENDING")
             _enqueue("refund_order", order.ref)
 
@@ -268,6 +278,26 @@ def _event_reason(event: dict) -> str:
     }.get(str(event.get("type")), str(event.get("type")))
 
 
+def fetch_card_details(*, ref: str, now: dt.datetime) -> Order:
+    """Fill in the card's ICCID and IMSI from the carrier when the callback that carried them
+    was lost. Raises CarrierUnavailable, CarrierRefused."""
+    order = Order.objects.get(ref=ref)
+    remote = carrier_http.adapter().query_order(carrier=order.carrier_code, order_ref=ref)
+    if remote is None or not remote.iccid:
+        return order
+    with transaction.atomic():
+        order = _locked(ref)
+        fields = _event_fields(
+            order=order, event={"iccid": remote.iccid, "imsi": remote.imsi}, now=now
+        )
+        if fields:
+            for name, value in fields.items():
+                setattr(order, name, value)
+            order.save(update_fields=list(fields))
+            note(order=order, actor="system", reason="已向运营商补查卡号信息", now=now)
+    return order
+
+
 def carrier_activate(*, order: Order, iccid_last6: str) -> None:
     """Ask the carrier to activate (idempotent there). Raises CarrierUnavailable, CarrierRefused."""
     carrier_http.adapter().activate(
@@ -329,22 +359,38 @@ def unwind(*, order: Order, reason: str, now: dt.datetime) -> None:
 
 
 def refund_order(*, ref: str, now: dt.datetime) -> str:
-    """Refund (or close, if unpaid) the order's payment at the gateway. Idempotent: the
-    payments domain derives the refund id from the order, so a retry never pays back twice."""
+    """Give back every payment that pays for nothing: all of them when the order failed, any
+    paid attempt but the one that paid for it otherwise; an unpaid attempt of a failed order is
+    closed at the gateway. Idempotent: the payments domain derives each refund's id from the
+    payment and the reason, so a retry never pays back twice."""
     order = Order.objects.filter(ref=ref).first()
     if order is None or order.refund_state not in ("PENDING",):
         return "nothing"
-    try:
+    failed = order.state in domain.FAILED
+    paid = payment_queries.paid_attempt_ids(purpose=PURPOSE, reference=ref)
+    keep = None if failed else (order.payment_id or (paid[0] if paid else None))
+    outcomes = []
+    for payment_id in [p for p in paid if p != keep]:
+        why = f"订单 {ref} 未成功开卡" if failed else f"订单 {ref} 重复支付"
         result = payment_operations.refund(
             purpose=PURPOSE,
             reference=ref,
             amount_fen=None,
-            reason=f"订单 {ref} 未成功开卡",
+            reason=why,
             now=now,
+            payment_id=payment_id,
         )
-        outcome = str(result.status)
-    except PaymentNotFound:
-        outcome = "NONE"  # no payment was ever started: nothing to give back
+        outcomes.append(str(result.status))
+    if failed and not paid:
+        try:
+            result = payment_operations.refund(
+                purpose=PURPOSE, reference=ref, amount_fen=None, reason=f"订单 {ref} 未成功开卡",
+                now=now,
+            )  # fmt: skip
+            outcomes.append(str(result.status))
+        except PaymentNotFound:
+            pass  # no payment was ever started: nothing to give back
+    outcome = ",".join(outcomes) or "NONE"
     with transaction.atomic():
         order = _locked(ref)
         Order.objects.filter(pk=order.pk).update(
@@ -432,6 +478,8 @@ def reconcile_stuck(*, now: dt.datetime) -> int:
                         "order_id": order.ref,
                         "reason": remote.reason,
                         "tracking_no": remote.tracking_no,
+                        "iccid": remote.iccid,
+                        "imsi": remote.imsi,
                     },
                 )
                 count += 1

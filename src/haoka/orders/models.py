@@ -65,6 +65,8 @@ class Order(models.Model):
     activated_at = models.DateTimeField(null=True, blank=True)
     failure_reason = models.CharField(max_length=300, blank=True)
     refund_state = models.CharField(max_length=12, blank=True)  # "", PENDING, DONE, NONE
+    # The payment attempt that paid for the order; any other paid attempt is refunded.
+    payment_id = models.BigIntegerField(null=True, blank=True)
     expires_at = models.DateTimeField(null=True, blank=True)
     state_changed_at = models.DateTimeField(default=clock.now)
     created_at = models.DateTimeField(default=clock.now)

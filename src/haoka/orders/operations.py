@@ -359,6 +359,8 @@ def activate(*, ref: str, user_id: int, iccid_last6: str, now: dt.datetime) -> O
     if order.state != State.DELIVERED:
         domain.check_transition(current=order.state, target=State.ACTIVATED)
     last6 = (iccid_last6 or "").strip()
+    if not order.iccid:  # the carrier's "accepted" callback was lost: ask the carrier
+        order = fulfilment.fetch_card_details(ref=order.ref, now=now)
     if not (order.iccid and domain.iccid_matches(iccid=order.iccid, last6=last6)):
         raise IccidMismatch()
     fulfilment.carrier_activate(order=order, iccid_last6=last6)

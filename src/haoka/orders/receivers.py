@@ -8,12 +8,14 @@ from haoka.kyc.signals import kyc_reviewed
 from haoka.payments.signals import payment_succeeded
 
 
-def _on_payment(sender, *, purpose, reference, amount_fen, **kwargs) -> None:
+def _on_payment(sender, *, payment_id, purpose, reference, amount_fen, **kwargs) -> None:
     if purpose != "ORDER":
         return
     from haoka.orders import fulfilment
 
-    fulfilment.payment_received(ref=reference, amount_fen=amount_fen, now=clock.now())
+    fulfilment.payment_received(
+        ref=reference, payment_id=payment_id, amount_fen=amount_fen, now=clock.now()
+    )
 
 
 def _on_carrier_event(sender, *, carrier, event, now, **kwargs) -> None:

@@ -195,9 +195,12 @@ def refund(
     reason: str,
     now: dt.datetime,
     actor: str = "system",
+    payment_id: int | None = None,
 ) -> RefundResult:
     """Give back ``amount_fen`` (None: all that is left) of what was paid for
     ``(purpose, reference)``; when nothing was paid, close the pending attempt instead.
+    ``payment_id`` names the paid attempt to refund when there may be several (a payer who
+    paid twice); without it the latest paid attempt is refunded.
 
     ``reason`` is the refund's intent key (e.g. ``order_cancelled``): the same payment and
     reason always mean the same refund, with the same ``refund_id`` at the gateway, so a
@@ -215,7 +218,12 @@ def refund(
         raise InvalidReason(reason=reason[:40])
     for _ in range(2):
         target = _refund_target(
-            purpose=purpose, reference=reference, amount_fen=amount_fen, reason=reason, now=now
+            purpose=purpose,
+            reference=reference,
+            amount_fen=amount_fen,
+            reason=reason,
+            now=now,
+            payment_id=payment_id,
         )
         if isinstance(target, Refund):
             return _finish_refund(target, actor=actor, now=now)
@@ -231,7 +239,9 @@ def refund(
     raise PaymentBusy(purpose=purpose, reference=reference)
 
 
-def _refund_target(*, purpose, reference, amount_fen, reason, now) -> Refund | Payment:
+def _refund_target(
+    *, purpose, reference, amount_fen, reason, now, payment_id=None
+) -> Refund | Payment:
     """The refund row of this intent (made REQUESTED if new); or the paid payment when
     nothing is left to refund; or the attempt to close when nothing was paid."""
     with transaction.atomic():
@@ -240,8 +250,10 @@ def _refund_target(*, purpose, reference, amount_fen, reason, now) -> Refund | P
             .filter(purpose=purpose, reference=reference)
             .order_by("-attempt")
         )
+        if payment_id is not None:
+            attempts = [p for p in attempts if p.pk == payment_id]
         if not attempts:
-            raise PaymentNotFound(purpose=purpose, reference=reference)
+            raise PaymentNotFound(purpose=purpose, reference=reference, payment_id=payment_id)
         paid = next((p for p in attempts if p.status in PAID_STATES), None)
         if paid is None:
             return next((p for p in attempts if p.status in OPEN_STATES), attempts[0])

@@ -55,6 +55,13 @@ def payment_for(*, purpose: str, reference: str) -> PaymentView | None:
     return _view(chosen) if chosen else None
 
 
+def paid_attempt_ids(*, purpose: str, reference: str) -> list[int]:
+    """Every attempt for ``(purpose, reference)`` that received money, oldest first (more than
+    one when the payer paid twice, e.g. a late payment of an attempt closed meanwhile)."""
+    paid = Payment.objects.filter(purpose=purpose, reference=reference, status__in=PAID_STATES)
+    return list(paid.order_by("paid_at", "attempt", "id").values_list("pk", flat=True))
+
+
 def payment_of_user(*, payment_id: int, user_id: int) -> PaymentView | None:
     """A payment as its payer sees it; None for anyone else's (indistinguishable from none)."""
     found = Payment.objects.filter(pk=payment_id, user_id=user_id).first()
