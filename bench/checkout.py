@@ -36,7 +36,7 @@ sys.path.append(str(ROOT / "bench"))
 from journey import id_number  # noqa: E402
 from stack import Stack  # noqa: E402
 
-from _machine import machine, percentile  # noqa: E402
+from _machine import cpu_by_group, machine, percentile  # noqa: E402
 
 STEPS = ("hold", "create", "kyc", "contract", "pay")
 #: Plans with something due up front (首充), so every order goes through the payment step.
@@ -68,7 +68,12 @@ def one_order(
     timings: dict[str, list[float]],
     lock: threading.Lock,
 ) -> bool:
-    client = httpx.Client(base_url=base, timeout=30, headers={"Authorization": f"Bearer {token}"})
+    client = _client(base)
+    auth = {"Authorization": f"Bearer {token}"}
+
+    def api(method: str, path: str, **kwargs) -> httpx.Response:
+        return client.request(method, path, headers=auth, **kwargs)
+
     spent: dict[str, float] = {}
 
     def step(name: str, fn):
@@ -79,7 +84,7 @@ def one_order(
 
     def hold() -> str:
         for msisdn in numbers:
-            if client.post(f"/api/v1/numbers/{msisdn}/reserve").status_code == 201:
+            if api("POST", f"/api/v1/numbers/{msisdn}/reserve").status_code == 201:
                 return msisdn
         raise RuntimeError("no number left to hold")
 
@@ -95,7 +100,8 @@ def one_order(
     }
     created = step(
         "create",
-        lambda: client.post(
+        lambda: api(
+            "POST",
             "/api/v1/orders",
             json={
                 "plan_code": PLANS[carrier],
@@ -110,17 +116,17 @@ def one_order(
     ref = created.json()["ref"]
     kyc = step(
         "kyc",
-        lambda: client.post(
-            f"/api/v1/orders/{ref}/kyc", json={"name": name, "id_number": id_number(serial)}
+        lambda: api(
+            "POST", f"/api/v1/orders/{ref}/kyc", json={"name": name, "id_number": id_number(serial)}
         ),
     )
     if kyc.status_code != 200 or kyc.json()["state"] != "KYC_PASSED":
         raise RuntimeError(f"kyc: {kyc.status_code} {kyc.json().get('events', [{}])[-1]}")
 
     def sign():
-        client.get(f"/api/v1/orders/{ref}/contract").raise_for_status()
-        return client.post(
-            f"/api/v1/orders/{ref}/contract", json={"accept": True, "signature_name": name}
+        api("GET", f"/api/v1/orders/{ref}/contract").raise_for_status()
+        return api(
+            "POST", f"/api/v1/orders/{ref}/contract", json={"accept": True, "signature_name": name}
         )
 
     signed = step("contract", sign)
@@ -128,10 +134,10 @@ def one_order(
         raise RuntimeError(f"contract: {signed.status_code} {signed.text[:200]}")
 
     def pay():
-        started = client.post(f"/api/v1/orders/{ref}/payment", json={"method": "alipay"})
+        started = api("POST", f"/api/v1/orders/{ref}/payment", json={"method": "alipay"})
         if started.status_code != 201:
             raise RuntimeError(f"payment: {started.status_code} {started.text[:200]}")
-        httpx.post(f"{started.json()['pay_url']}/confirm", timeout=30).raise_for_status()
+        client.post(f"{started.json()['pay_url']}/confirm").raise_for_status()
 
     step("pay", pay)
     with lock:
@@ -140,12 +146,25 @@ def one_order(
     return True
 
 
-def run(*, orders: int, clients: int, serve_workers: int) -> dict:
+_local = threading.local()
+
+
+def _client(base: str) -> httpx.Client:
+    """One keep-alive client per load thread (making a client per order costs the load
+    generator more CPU than the server spends on some steps)."""
+    if getattr(_local, "client", None) is None:
+        _local.client = httpx.Client(base_url=base, timeout=30)
+    return _local.client
+
+
+def run(*, orders: int, clients: int, serve_workers: int, time_scale: float) -> dict:
     os.environ.setdefault("DATABASE_URL", "postgres://postgres@127.0.0.1:5432/test")
     per_carrier = orders // len(PLANS) + 200
     with (
         tempfile.TemporaryDirectory() as tmp,
-        Stack(Path(tmp), numbers=per_carrier, serve_workers=serve_workers) as stack,
+        Stack(
+            Path(tmp), numbers=per_carrier, serve_workers=serve_workers, time_scale=time_scale
+        ) as stack,
     ):
         out = stack.manage(MAKE_TOKENS.format(count=orders))
         tokens = json.loads(out.split("TOKENS", 1)[1])
@@ -172,10 +191,13 @@ def run(*, orders: int, clients: int, serve_workers: int) -> dict:
             except Exception as exc:
                 failures.append(str(exc)[:200])
 
+        groups = {name: proc.pid for name, proc in stack.procs.items()}
+        cpu_before = cpu_by_group(groups)
         start = time.perf_counter()
         with ThreadPoolExecutor(max_workers=clients) as pool:
             list(pool.map(job, range(orders)))
         elapsed = time.perf_counter() - start
+        cpu_after = cpu_by_group(groups)
         paid = int(
             stack.manage(
                 "from haoka.orders.models import Order; "
@@ -195,6 +217,13 @@ def run(*, orders: int, clients: int, serve_workers: int) -> dict:
         "paid_or_beyond_in_db": paid,
         "elapsed_s": round(elapsed, 2),
         "orders_per_s": round(done / elapsed, 1),
+        "time_scale": time_scale,
+        # Where the two cores went during the timed run: CPU seconds per process tree, and
+        # CPU milliseconds per completed order.
+        "cpu_s": {k: round(cpu_after[k] - cpu_before[k], 2) for k in cpu_after},
+        "cpu_ms_per_order": {
+            k: round((cpu_after[k] - cpu_before[k]) * 1000 / max(done, 1), 1) for k in cpu_after
+        },
         "steps_ms": {
             s: {"p50": round(percentile(v, 0.5), 1), "p95": round(percentile(v, 0.95), 1)}
             for s, v in timings.items()
@@ -222,8 +251,20 @@ def main() -> None:
     parser.add_argument("--orders", type=int, default=400)
     parser.add_argument("--clients", type=int, default=16)
     parser.add_argument("--serve-workers", type=int, default=2)
+    parser.add_argument(
+        "--time-scale",
+        type=float,
+        default=1,
+        help="simulators' clock speed: 1 = carriers accept and ship in real minutes (after the "
+        "run, as in production); 36000 = the whole fulfilment runs inside the timed window",
+    )
     args = parser.parse_args()
-    result = run(orders=args.orders, clients=args.clients, serve_workers=args.serve_workers)
+    result = run(
+        orders=args.orders,
+        clients=args.clients,
+        serve_workers=args.serve_workers,
+        time_scale=args.time_scale,
+    )
     print(
         json.dumps(
             {"benchmark": "checkout", "machine": machine(), "database": "postgresql", **result},

@@ -7,7 +7,7 @@ from django.db import IntegrityError, transaction
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from haoka.core import ledger
+from haoka.core import clock, ledger
 from haoka.core.ledger import InsufficientBalance, Leg, UnbalancedTransaction, UnknownAccount
 from haoka.core.models import LedgerAccount, LedgerEntry, LedgerTransaction
 
@@ -207,3 +207,34 @@ def test_random_postings_keep_the_ledger_balanced_and_caches_true(db, postings):
             if code in NON_NEGATIVE:
                 assert cached >= 0
         transaction.set_rollback(True)  # each example starts from an empty ledger
+
+
+def test_a_busy_account_keeps_no_cached_balance_and_its_balance_is_summed(accounts):
+    ledger.open_account(code="gateway", name="网关", kind="ASSET", busy=True)
+    ledger.post(legs=[Leg("gateway", 700), Leg("bank", -700)], kind="pay", key="p1")
+    ledger.post(legs=[Leg("gateway", -200), Leg("bank", 200)], kind="refund", key="r1")
+    row = LedgerAccount.objects.get(code="gateway")
+    assert (row.cached_balance, row.balance_fen) == (False, 0)  # the row itself never moved
+    assert (
+        ledger.balance_fen(account="gateway")
+        == 500
+        == ledger.recomputed_balance_fen(account="gateway")
+    )
+    assert ledger.balance_fen(account="bank") == -500 and ledger.trial_balance_fen() == 0
+
+
+def test_an_account_opened_as_busy_later_switches_to_summed_balances(accounts):
+    ledger.post(legs=[Leg("revenue", -300), Leg("bank", 300)], kind="sale")
+    ledger.open_account(code="revenue", name="收入", kind="REVENUE", busy=True)
+    ledger.post(legs=[Leg("revenue", -100), Leg("bank", 100)], kind="sale")
+    assert ledger.balance_fen(account="revenue") == -400
+
+
+def test_a_busy_account_must_allow_negative_balances():
+    with pytest.raises(ValueError):
+        ledger.open_account(code="x", name="x", kind="ASSET", busy=True, allow_negative=False)
+    with pytest.raises(IntegrityError), transaction.atomic():
+        LedgerAccount.objects.create(
+            code="y", name="y", kind="ASSET", allow_negative=False, cached_balance=False,
+            created_at=clock.now(),
+        )  # fmt: skip

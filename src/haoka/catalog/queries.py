@@ -78,6 +78,20 @@ def plan_detail(*, code: str, include_unlisted: bool = False) -> Plan:
     return plan
 
 
+def plan_terms(*, code: str) -> Plan:
+    """A listed plan with its carrier only (one query: for checkout, not for pages).
+    Raises PlanNotFound (also for drafts)."""
+    plan = (
+        Plan.objects.select_related("carrier")
+        .exclude(status=SaleStatus.DRAFT)
+        .filter(code=code)
+        .first()
+    )
+    if plan is None:
+        raise PlanNotFound(code=code)
+    return plan
+
+
 def plans_by_codes(*, codes: list[str]) -> list[Plan]:
     """On-sale plans in the order asked, unknown codes dropped."""
     found = {p.code: p for p in on_sale_plans().filter(code__in=codes)}

@@ -2,7 +2,8 @@
 
 Conventions: an entry's ``amount_fen`` is positive for a debit and negative for a credit; the
 entries of one transaction sum to zero, so the entries of the whole ledger sum to zero. Each
-account caches its balance (sum of its entries) in the same database transaction.
+account caches its balance (sum of its entries) in the same database transaction, except busy
+system accounts (see ``open_account(busy=True)``), whose balance is summed when read.
 """
 
 from __future__ import annotations
@@ -60,17 +61,28 @@ def check_balanced(legs: Sequence[Leg]) -> None:
         raise UnbalancedTransaction(total_fen=total)
 
 
-def open_account(*, code: str, name: str, kind: str, allow_negative: bool = True) -> LedgerAccount:
-    """Create the account if it does not exist; return it either way."""
+def open_account(
+    *, code: str, name: str, kind: str, allow_negative: bool = True, busy: bool = False
+) -> LedgerAccount:
+    """Create the account if it does not exist; return it either way. A ``busy`` account (one
+    that most sales post to) keeps no cached balance, so concurrent postings never wait for
+    each other on it; it must allow negative balances. Raises ValueError for a busy account
+    that may not go negative."""
+    if busy and not allow_negative:
+        raise ValueError("a busy ledger account cannot refuse negative balances")
     account, _ = LedgerAccount.objects.get_or_create(
         code=code,
         defaults={
             "name": name,
             "kind": kind,
             "allow_negative": allow_negative,
+            "cached_balance": not busy,
             "created_at": clock.now(),
         },
     )
+    if busy and account.cached_balance:  # made before it was known to be busy
+        LedgerAccount.objects.filter(pk=account.pk).update(cached_balance=False)
+        account.cached_balance = False
     return account
 
 
@@ -113,22 +125,28 @@ def _post_locked(
     *, legs: Sequence[Leg], kind: str, memo: str, key: str | None
 ) -> LedgerTransaction:
     codes = sorted({leg.account for leg in legs})
-    # Lock in a fixed order so two postings touching the same accounts cannot deadlock.
-    accounts = {
-        a.code: a
-        for a in LedgerAccount.objects.select_for_update().filter(code__in=codes).order_by("code")
-    }
+    accounts = {a.code: a for a in LedgerAccount.objects.filter(code__in=codes)}
     missing = [c for c in codes if c not in accounts]
     if missing:
         raise UnknownAccount(accounts=missing)
     deltas: dict[str, int] = {}
     for leg in legs:
         deltas[leg.account] = deltas.get(leg.account, 0) + leg.amount_fen
-    for code, delta in deltas.items():
-        account = accounts[code]
-        if not account.allow_negative and account.balance_fen + delta < 0:
+    # Cached balances move by one conditional UPDATE each, which takes the row lock and
+    # checks "may not go negative" atomically; in sorted order, so two postings touching the
+    # same accounts cannot deadlock. Busy accounts are not updated at all (summed on read).
+    for code in codes:
+        account, delta = accounts[code], deltas[code]
+        if not account.cached_balance or not delta:
+            continue
+        rows = LedgerAccount.objects.filter(pk=account.pk)
+        if not account.allow_negative and delta < 0:
+            rows = rows.filter(balance_fen__gte=-delta)
+        if rows.update(balance_fen=F("balance_fen") + delta) != 1:
             raise InsufficientBalance(
-                account=code, balance_fen=account.balance_fen, delta_fen=delta
+                account=code,
+                balance_fen=LedgerAccount.objects.get(pk=account.pk).balance_fen,
+                delta_fen=delta,
             )
     at = clock.now()
     txn = LedgerTransaction.objects.create(key=key, kind=kind, memo=memo[:300], created_at=at)
@@ -143,20 +161,20 @@ def _post_locked(
             for leg in legs
         ]
     )
-    for code, delta in deltas.items():
-        if delta:
-            LedgerAccount.objects.filter(pk=accounts[code].pk).update(
-                balance_fen=F("balance_fen") + delta
-            )
     return txn
 
 
 def balance_fen(*, account: str) -> int:
-    """The cached balance of an account. Raises UnknownAccount."""
-    value = LedgerAccount.objects.filter(code=account).values_list("balance_fen", flat=True).first()
-    if value is None:
+    """The balance of an account: cached, or summed from entries for a busy account.
+    Raises UnknownAccount."""
+    row = (
+        LedgerAccount.objects.filter(code=account)
+        .values_list("balance_fen", "cached_balance")
+        .first()
+    )
+    if row is None:
         raise UnknownAccount(account=account)
-    return value
+    return row[0] if row[1] else recomputed_balance_fen(account=account)
 
 
 def recomputed_balance_fen(*, account: str) -> int:

@@ -14,7 +14,10 @@ class AccountKind(models.TextChoices):
 
 
 class LedgerAccount(models.Model):
-    """An account of the double-entry ledger. ``balance_fen`` caches the sum of its entries."""
+    """An account of the double-entry ledger. ``balance_fen`` caches the sum of its entries,
+    except on busy accounts (``cached_balance`` False: the gateway, customer prepayments,
+    revenue), which nearly every sale posts to: updating one cached row there would queue
+    every sale behind the previous one's commit, so their balance is summed when read."""
 
     Kind = AccountKind
 
@@ -22,6 +25,7 @@ class LedgerAccount(models.Model):
     name = models.CharField(max_length=200)
     kind = models.CharField(max_length=16, choices=Kind.choices)
     allow_negative = models.BooleanField(default=True)
+    cached_balance = models.BooleanField(default=True)
     balance_fen = models.BigIntegerField(default=0)
     created_at = models.DateTimeField()
 
@@ -31,6 +35,11 @@ class LedgerAccount(models.Model):
             models.CheckConstraint(
                 condition=models.Q(allow_negative=True) | models.Q(balance_fen__gte=0),
                 name="ledger_account_no_negative_unless_allowed",
+            ),
+            # Refusing to go negative needs the cached balance (checked under its row lock).
+            models.CheckConstraint(
+                condition=models.Q(cached_balance=True) | models.Q(allow_negative=True),
+                name="ledger_account_uncached_may_go_negative",
             ),
             models.CheckConstraint(
                 condition=models.Q(kind__in=[k.value for k in AccountKind]),

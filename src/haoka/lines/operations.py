@@ -58,7 +58,9 @@ def open_from_order(
             code=wallet, name=f"线路 {msisdn} 余额", kind=AccountKind.LIABILITY, allow_negative=True
         )
         if opening_balance_fen > 0:
-            ledger.open_account(code=PREPAYMENTS, name="客户预收款", kind=AccountKind.LIABILITY)
+            ledger.open_account(
+                code=PREPAYMENTS, name="客户预收款", kind=AccountKind.LIABILITY, busy=True
+            )
             ledger.post(
                 legs=[
                     ledger.Leg(PREPAYMENTS, opening_balance_fen),

@@ -35,6 +35,8 @@ MAX_PHOTO_B64 = 7_000_000  # ~5 MB decoded
 
 
 def _payment(order: Order) -> PaymentOut | None:
+    if order.amount_due_fen == 0 or order.state in domain.BEFORE_SIGNING:
+        return None  # no payment can have been started
     payment = payment_queries.payment_for(purpose=operations.PURPOSE, reference=order.ref)
     if payment is None:
         return None

@@ -68,6 +68,8 @@ FAILED = frozenset({S.CANCELLED, S.KYC_REJECTED, S.CARRIER_REJECTED})
 CANCELLABLE = frozenset({S.CREATED, S.KYC_REVIEW, S.KYC_PASSED, S.SIGNED, S.PAID})
 #: States that time out when nobody pays.
 UNPAID = frozenset({S.CREATED, S.KYC_PASSED, S.SIGNED})
+#: States in which no payment can have been started yet (paying needs a signed contract).
+BEFORE_SIGNING = frozenset({S.CREATED, S.KYC_REVIEW, S.KYC_PASSED, S.KYC_REJECTED})
 
 LABELS = {
     S.CREATED: "待实名",

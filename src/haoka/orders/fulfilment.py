@@ -330,8 +330,12 @@ def _finish_activation_locked(*, order: Order, actor: str, reason: str, now: dt.
         now=now,
     )
     if order.number_price_fen > 0:
-        ledger.open_account(code=PREPAYMENTS, name="客户预收款", kind=AccountKind.LIABILITY)
-        ledger.open_account(code=NUMBER_REVENUE, name="靓号销售收入", kind=AccountKind.REVENUE)
+        ledger.open_account(
+            code=PREPAYMENTS, name="客户预收款", kind=AccountKind.LIABILITY, busy=True
+        )
+        ledger.open_account(
+            code=NUMBER_REVENUE, name="靓号销售收入", kind=AccountKind.REVENUE, busy=True
+        )
         ledger.post(
             legs=[
                 ledger.Leg(PREPAYMENTS, order.number_price_fen),

@@ -129,7 +129,7 @@ def create_order(
     """An order in CREATED for a number the caller holds; the hold now lasts as long as the
     order may stay unpaid. Raises PlanNotFound, PlanNotOnSale, InvalidMsisdn, NumberNotHeld,
     NumberPlanMismatch, InvalidAddress, RegionNotServed."""
-    plan = catalog_queries.plan_detail(code=plan_code)
+    plan = catalog_queries.plan_terms(code=plan_code)
     if plan.status != "ON_SALE":
         raise PlanNotOnSale(plan=plan_code)
     address = _clean_address(shipping_address)

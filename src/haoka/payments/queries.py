@@ -47,10 +47,11 @@ def _view(p: Payment) -> PaymentView:
 def payment_for(*, purpose: str, reference: str) -> PaymentView | None:
     """The attempt that matters for ``(purpose, reference)``: the paid one if any (money
     received, maybe refunded since), else the latest attempt; None when never started."""
-    attempts = Payment.objects.filter(purpose=purpose, reference=reference)
-    chosen = (
-        attempts.filter(status__in=PAID_STATES).order_by("-attempt", "-id").first()
-        or attempts.order_by("-attempt", "-id").first()
+    attempts = list(
+        Payment.objects.filter(purpose=purpose, reference=reference).order_by("-attempt", "-id")
+    )
+    chosen = next((p for p in attempts if p.status in PAID_STATES), None) or next(
+        iter(attempts), None
     )
     return _view(chosen) if chosen else None
 

@@ -249,9 +249,12 @@ def fail_refund(
 
 def _open_accounts(gateway: str) -> None:
     ledger.open_account(
-        code=gateway_account(gateway), name=f"支付网关待结算（{gateway}）", kind=AccountKind.ASSET
+        code=gateway_account(gateway),
+        name=f"支付网关待结算（{gateway}）",
+        kind=AccountKind.ASSET,
+        busy=True,
     )
-    ledger.open_account(code=PREPAYMENTS, name="客户预收款", kind=AccountKind.LIABILITY)
+    ledger.open_account(code=PREPAYMENTS, name="客户预收款", kind=AccountKind.LIABILITY, busy=True)
 
 
 def _send(signal, kwargs: dict[str, Any]) -> None:
