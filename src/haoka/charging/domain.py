@@ -1,0 +1,400 @@
+"""Pure rating rules of the online charging system: buckets, the draw order, rating a piece
+of usage against buckets and the wallet, and settling a reservation.
+
+No database, no clock, no I/O: ``at`` is always a parameter. Money is integer fen; pay-as-you-go
+prices are Decimal fen per rated step and the sub-fen residue is carried between ratings, so
+usage rated in one record or split into many costs the same whole fen.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime, time, timedelta
+from decimal import ROUND_FLOOR, Decimal, localcontext
+from enum import StrEnum
+from zoneinfo import ZoneInfo
+
+from haoka.core.errors import ValidationError
+
+BEIJING = ZoneInfo("Asia/Shanghai")
+
+#: Sorts after every real expiry.
+_OPEN_END = datetime.max.replace(tzinfo=UTC)
+
+#: Enough digits that sums of fen and sub-fen prices (per MB / 1024) stay exact.
+_PRECISION = 60
+
+
+class Unit(StrEnum):
+    BYTES = "BYTES"
+    SECONDS = "SECONDS"
+    SMS = "SMS"
+
+
+class Source(StrEnum):
+    PLAN = "PLAN"
+    PACK = "PACK"
+    DAILY = "DAILY"
+    ROLLOVER = "ROLLOVER"
+    GIFT = "GIFT"
+    SPONSOR = "SPONSOR"
+
+
+class PayerKind(StrEnum):
+    LINE = "LINE"
+    POOL = "POOL"
+    SPONSOR = "SPONSOR"
+
+
+#: The rating step of each unit: data per started KB, voice per started minute, SMS each.
+STEP = {Unit.BYTES: 1024, Unit.SECONDS: 60, Unit.SMS: 1}
+
+#: Ranks of the draw order after sponsor (1), targeted (2) and time-window (3) buckets.
+_SOURCE_RANK = {Source.ROLLOVER: 4, Source.PACK: 5, Source.GIFT: 5, Source.PLAN: 6, Source.DAILY: 7}
+
+
+class NegativeUsage(ValidationError):
+    code = "negative_usage"
+    message = "用量不能为负"
+
+
+class NaiveDatetime(ValidationError):
+    code = "naive_datetime"
+    message = "时间必须带时区"
+
+
+class InvalidChargingData(ValidationError):
+    """A bucket, window, tariff or wallet that cannot be rated (details name the field)."""
+
+    code = "invalid_charging_data"
+    message = "计费数据不正确"
+
+
+def require_aware(at: datetime) -> None:
+    """Refuse a naive datetime (it would be read in the server's zone). Raises NaiveDatetime."""
+    if at.tzinfo is None or at.utcoffset() is None:
+        raise NaiveDatetime(at=str(at))
+
+
+def _next_beijing_midnight(at: datetime) -> datetime:
+    day = at.astimezone(BEIJING).date() + timedelta(days=1)
+    return datetime.combine(day, time(), tzinfo=BEIJING).astimezone(UTC)
+
+
+@dataclass(frozen=True)
+class TimeWindow:
+    """A time of day ``[start, end)`` in Beijing time; wraps midnight when ``end < start``
+    (23:00-07:00 holds 23:30 and 06:59, not 07:00).
+
+    Raises InvalidChargingData for an empty window (start == end) or times with a zone.
+    """
+
+    start: time
+    end: time
+
+    def __post_init__(self) -> None:
+        if self.start == self.end or self.start.tzinfo or self.end.tzinfo:
+            raise InvalidChargingData(start=str(self.start), end=str(self.end))
+
+    def contains(self, at: datetime) -> bool:
+        """Whether ``at`` (aware) falls inside the window. Raises NaiveDatetime."""
+        require_aware(at)
+        local = at.astimezone(BEIJING).time()
+        if self.start < self.end:
+            return self.start <= local < self.end
+        return local >= self.start or local < self.end
+
+
+@dataclass(frozen=True)
+class Bucket:
+    """An allowance as the engine sees it: ``available`` = amount - used - reserved.
+
+    Empty ``rating_groups`` covers all traffic. Raises InvalidChargingData when available < 0.
+    """
+
+    id: int | str
+    unit: Unit
+    source: Source
+    available: int
+    valid_from: datetime
+    valid_to: datetime | None = None
+    rating_groups: frozenset[int] = frozenset()
+    window: TimeWindow | None = None
+    payer_kind: PayerKind = PayerKind.LINE
+    payer_id: int | str | None = None
+
+    def __post_init__(self) -> None:
+        if self.available < 0:
+            raise InvalidChargingData("额度余量不能为负", bucket=self.id, available=self.available)
+
+    def valid_at(self, at: datetime) -> bool:
+        """Whether ``at`` lies in ``[valid_from, valid_to)``."""
+        return self.valid_from <= at and (self.valid_to is None or at < self.valid_to)
+
+    def eligible(self, *, unit: Unit, rating_group: int | None, at: datetime) -> bool:
+        """Whether this bucket can pay for ``unit`` of ``rating_group`` at ``at``."""
+        return (
+            self.unit == unit
+            and self.available > 0
+            and self.valid_at(at)
+            and (not self.rating_groups or rating_group in self.rating_groups)
+            and (self.window is None or self.window.contains(at))
+        )
+
+
+@dataclass(frozen=True)
+class Tariff:
+    """The pay-as-you-go side of a plan. Raises InvalidChargingData for negative or float values."""
+
+    payg_data_fen_per_mb: Decimal = Decimal(0)
+    payg_voice_fen_per_minute: Decimal = Decimal(0)
+    payg_sms_fen: Decimal = Decimal(0)
+    zero_rated_groups: frozenset[int] = frozenset()
+    daily_fee_fen: int = 0
+    daily_data_bytes: int = 0
+
+    def __post_init__(self) -> None:
+        prices = (self.payg_data_fen_per_mb, self.payg_voice_fen_per_minute, self.payg_sms_fen)
+        if any(not isinstance(p, Decimal) or not p.is_finite() or p < 0 for p in prices):
+            raise InvalidChargingData("按量单价必须是非负的 Decimal")
+        if self.daily_fee_fen < 0 or self.daily_data_bytes < 0:
+            raise InvalidChargingData("日租费用和流量不能为负")
+
+
+@dataclass(frozen=True)
+class Wallet:
+    """Money the engine may spend: balance minus money already reserved (may be <= 0), and
+    the sub-fen residue already consumed but not yet debited. Raises InvalidChargingData."""
+
+    available_fen: int
+    carry: Decimal = Decimal(0)
+
+    def __post_init__(self) -> None:
+        _check_carry(self.carry)
+
+
+def _check_carry(carry: Decimal) -> None:
+    if not isinstance(carry, Decimal) or not (0 <= carry < 1):
+        raise InvalidChargingData("分以下余数必须在 [0, 1) 之间", carry=str(carry))
+
+
+@dataclass(frozen=True)
+class Draw:
+    """Units taken from one bucket; ``bucket_id`` is None for a daily rental bought now."""
+
+    bucket_id: int | str | None
+    source: Source
+    amount: int
+
+
+@dataclass(frozen=True)
+class DailyPurchase:
+    """A 日租 allowance bought by this rating: the caller creates the DAILY bucket."""
+
+    fee_fen: int
+    amount: int
+    valid_from: datetime
+    valid_to: datetime
+
+
+@dataclass(frozen=True)
+class Rating:
+    """Who pays for a piece of usage. ``granted + shortfall == amount``.
+
+    ``carry`` is the wallet's new sub-fen residue if all of it is consumed (an offline record);
+    for a reservation :func:`settle` recomputes it at commit.
+    """
+
+    amount: int
+    draws: tuple[Draw, ...]
+    daily_purchase: DailyPurchase | None
+    zero_rated: int
+    wallet_units: int
+    wallet_fen: int
+    carry: Decimal
+    granted: int
+    shortfall: int
+
+
+def rated_amount(*, unit: Unit, raw: int) -> int:
+    """Round raw usage up to whole rating steps (1500 B -> 2048, 61 s -> 120).
+
+    Raises NegativeUsage."""
+    if raw < 0:
+        raise NegativeUsage(unit=str(unit), raw=raw)
+    step = STEP[Unit(unit)]
+    return -(-raw // step) * step
+
+
+def price_per_step(*, tariff: Tariff, unit: Unit) -> Decimal:
+    """Pay-as-you-go fen for one rating step: per KB (= per MB / 1024), minute or message."""
+    if unit == Unit.BYTES:
+        with localcontext(prec=_PRECISION):
+            return tariff.payg_data_fen_per_mb / 1024
+    if unit == Unit.SECONDS:
+        return tariff.payg_voice_fen_per_minute
+    return tariff.payg_sms_fen
+
+
+def split_fen(*, steps: int, price: Decimal, carry: Decimal) -> tuple[int, Decimal]:
+    """Whole fen to debit now for ``steps`` at ``price`` and the residue carried:
+    floor(steps * price + carry). Flooring with a carry (not rounding each record) is what
+    keeps split usage exact."""
+    with localcontext(prec=_PRECISION):
+        total = steps * price + carry
+        fen = int(total.to_integral_value(rounding=ROUND_FLOOR))
+        return fen, total - fen
+
+
+def _rank(bucket: Bucket) -> int:
+    if bucket.source == Source.SPONSOR:
+        return 1
+    if bucket.rating_groups:
+        return 2
+    if bucket.window is not None:
+        return 3
+    return _SOURCE_RANK[Source(bucket.source)]
+
+
+def _order_key(bucket: Bucket) -> tuple:
+    # Soonest expiry first, open-ended last; ids of one type compare, ints before strings.
+    expiry = bucket.valid_to or _OPEN_END
+    return (_rank(bucket), expiry, isinstance(bucket.id, str), bucket.id)
+
+
+def draw_order(
+    *, buckets: Iterable[Bucket], unit: Unit, rating_group: int | None, at: datetime
+) -> list[Bucket]:
+    """The eligible buckets in the order they pay: sponsor, targeted, time-window, rollover,
+    packs and gifts, plan, daily; ties by soonest ``valid_to`` (open last), then id.
+
+    Raises NaiveDatetime.
+    """
+    require_aware(at)
+    eligible = [b for b in buckets if b.eligible(unit=unit, rating_group=rating_group, at=at)]
+    return sorted(eligible, key=_order_key)
+
+
+def _take(buckets: Sequence[Bucket], *, need: int, into: list[Draw]) -> int:
+    """Draw ``need`` from ``buckets`` in order into ``into``; return what is still needed."""
+    for bucket in buckets:
+        if need == 0:
+            break
+        take = min(need, bucket.available)
+        into.append(Draw(bucket_id=bucket.id, source=Source(bucket.source), amount=take))
+        need -= take
+    return need
+
+
+def _buy_daily(
+    *, unit: Unit, need: int, at: datetime, buckets: Sequence[Bucket], tariff: Tariff, fen: int
+) -> DailyPurchase | None:
+    """A 日租 purchase when data reaches step 7 with no DAILY bucket today and money for it."""
+    if unit != Unit.BYTES or need == 0 or tariff.daily_fee_fen <= 0:
+        return None
+    if tariff.daily_data_bytes <= 0 or fen < tariff.daily_fee_fen:
+        return None
+    # A DAILY bucket valid now, even an empty one, means today's rental was already bought.
+    if any(b.source == Source.DAILY and b.unit == unit and b.valid_at(at) for b in buckets):
+        return None
+    return DailyPurchase(
+        fee_fen=tariff.daily_fee_fen,
+        amount=tariff.daily_data_bytes,
+        valid_from=at,
+        valid_to=_next_beijing_midnight(at),
+    )
+
+
+def affordable_steps(*, price: Decimal, carry: Decimal, available_fen: int, wanted: int) -> int:
+    """The largest n <= ``wanted`` with floor(n * price + carry) <= ``available_fen``, i.e.
+    n * price < available_fen + 1 - carry (``price`` > 0); none from an empty wallet."""
+    # An empty or indebted wallet buys nothing, not even a step whose fen would be carried.
+    if available_fen <= 0:
+        return 0
+    with localcontext(prec=_PRECISION):
+        whole, rest = divmod(available_fen + 1 - carry, price)  # exact quotient and remainder
+    return min(wanted, int(whole) - (1 if rest == 0 else 0))
+
+
+def _pay_as_you_go(
+    *, unit: Unit, need: int, tariff: Tariff, available_fen: int, carry: Decimal
+) -> tuple[int, int, int, Decimal]:
+    """Step 8: the wallet buys whole steps; a price of 0 grants the rest free.
+    Returns (free units, wallet units, fen, new carry)."""
+    price = price_per_step(tariff=tariff, unit=unit)
+    if need == 0 or price == 0:
+        return need, 0, 0, carry
+    step = STEP[Unit(unit)]
+    wanted = -(-need // step)
+    steps = affordable_steps(price=price, carry=carry, available_fen=available_fen, wanted=wanted)
+    fen, new_carry = split_fen(steps=steps, price=price, carry=carry)
+    # A remainder left by a bucket's partial last piece is paid as a started step.
+    return 0, (need if steps == wanted else steps * step), fen, new_carry
+
+
+def rate(
+    *,
+    unit: Unit,
+    amount: int,
+    rating_group: int | None,
+    at: datetime,
+    buckets: Sequence[Bucket],
+    tariff: Tariff,
+    wallet: Wallet,
+) -> Rating:
+    """Decide who pays for ``amount`` rated units (see :func:`rated_amount`) used at ``at``:
+    sponsor buckets, zero rating, the other buckets in :func:`draw_order`, a 日租 purchase,
+    then the wallet at pay-as-you-go rates. What nobody can pay is the ``shortfall``.
+
+    Raises NegativeUsage, NaiveDatetime.
+    """
+    if amount < 0:
+        raise NegativeUsage(unit=str(unit), amount=amount)
+    ordered = draw_order(buckets=buckets, unit=unit, rating_group=rating_group, at=at)
+    draws: list[Draw] = []
+    need = _take([b for b in ordered if b.source == Source.SPONSOR], need=amount, into=draws)
+    zero_rated = need if rating_group in tariff.zero_rated_groups else 0
+    need = _take(
+        [b for b in ordered if b.source != Source.SPONSOR], need=need - zero_rated, into=draws
+    )
+    fen = wallet.available_fen
+    purchase = _buy_daily(unit=unit, need=need, at=at, buckets=buckets, tariff=tariff, fen=fen)
+    if purchase is not None:
+        draws.append(Draw(bucket_id=None, source=Source.DAILY, amount=min(need, purchase.amount)))
+        need, fen = need - draws[-1].amount, fen - purchase.fee_fen
+    free, units, fen, carry = _pay_as_you_go(
+        unit=unit, need=need, tariff=tariff, available_fen=fen, carry=wallet.carry
+    )
+    granted = sum(d.amount for d in draws) + zero_rated + free + units
+    return Rating(
+        amount=amount,
+        draws=tuple(draws),
+        daily_purchase=purchase,
+        zero_rated=zero_rated + free,
+        wallet_units=units,
+        wallet_fen=fen,
+        carry=carry,
+        granted=granted,
+        shortfall=amount - granted,
+    )
+
+
+#: Used-percentage thresholds that alert the customer.
+ALERT_THRESHOLDS = (80, 100)
+
+
+def usage_alerts(*, total: int, remaining_before: int, remaining_after: int) -> list[int]:
+    """The thresholds of :data:`ALERT_THRESHOLDS` (percent used of ``total``) crossed by going
+    from ``remaining_before`` to ``remaining_after``; each fires once, on the crossing."""
+    if total <= 0:
+        return []
+    used_before = (total - remaining_before) * 100
+    used_after = (total - remaining_after) * 100
+    return [t for t in ALERT_THRESHOLDS if used_before < t * total <= used_after]
+
+
+def expiring_soon(*, valid_to: datetime | None, at: datetime, days: int = 3) -> bool:
+    """Whether a bucket still valid at ``at`` ends within ``days`` days. Raises NaiveDatetime."""
+    require_aware(at)
+    return valid_to is not None and at < valid_to <= at + timedelta(days=days)
