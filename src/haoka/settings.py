@@ -56,6 +56,7 @@ INSTALLED_APPS = [
     "haoka.carriers",
     "haoka.logistics",
     "haoka.lines",
+    "haoka.charging",
     "haoka.orders",
     "haoka.web",
 ]

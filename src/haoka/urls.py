@@ -3,6 +3,7 @@ from django.http import JsonResponse
 from django.urls import include, path, re_path
 
 from haoka.api import api
+from haoka.charging import nchf_api
 
 admin.site.site_header = "号卡运营后台"
 admin.site.site_title = "haoka"
@@ -27,6 +28,9 @@ def api_not_found(request, rest=""):
 urlpatterns = [
     path("admin/", admin.site.urls),
     path("api/v1/", api.urls),
+    path(nchf_api.BASE.lstrip("/"), nchf_api.create_view),
+    path(nchf_api.BASE.lstrip("/") + "/<str:ref>/update", nchf_api.update_view),
+    path(nchf_api.BASE.lstrip("/") + "/<str:ref>/release", nchf_api.release_view),
     re_path(r"^api/(?P<rest>.*)$", api_not_found),
     path("", include("haoka.web.urls")),
 ]

@@ -8,6 +8,9 @@ from haoka.accounts import operations
 from haoka.core import clock
 from haoka.core.errors import Unauthenticated
 
+#: Paths where a bearer token names the caller (the REST API and online charging).
+API_PATHS = ("/api/", "/nchf-convergedcharging/")
+
 
 class BearerTokenMiddleware:
     def __init__(self, get_response):
@@ -17,7 +20,7 @@ class BearerTokenMiddleware:
         request.haoka_user = None
         request.haoka_token = None
         header = request.headers.get("Authorization", "")
-        if header.startswith("Bearer ") and request.path.startswith("/api/"):
+        if header.startswith("Bearer ") and request.path.startswith(API_PATHS):
             try:
                 request.haoka_user, request.haoka_token = operations.authenticate_token(
                     token=header[7:].strip(), now=clock.now()

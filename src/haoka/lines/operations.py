@@ -8,11 +8,15 @@ from django.db import transaction
 
 from haoka.core import ledger
 from haoka.core.models import AccountKind
-from haoka.lines import domain
+from haoka.lines import domain, signals
 from haoka.lines.models import Line, LineEvent, LineStatus
 
 #: Money paid up front for the line (首充) waits here until the line exists.
 PREPAYMENTS = "liability:customer_prepayments"
+
+
+#: Balances brought over from another system when staff create a line directly (migration).
+OPENING_BALANCES = "equity:opening_balances"
 
 
 def open_from_order(
@@ -33,41 +37,112 @@ def open_from_order(
         line = Line.objects.filter(order_ref=order_ref).first()
         if line is not None:
             return line
-        line = Line.objects.create(
-            msisdn=msisdn,
+        line = _open(
             user_id=user_id,
+            msisdn=msisdn,
             carrier_code=carrier_code,
             plan_code=plan_code,
-            status=LineStatus.ACTIVE,
             iccid=iccid,
             imsi=imsi,
             order_ref=order_ref,
-            activated_at=now,
-            created_at=now,
-        )
-        LineEvent.objects.create(
-            line=line,
-            from_status="",
-            to_status=LineStatus.ACTIVE,
             actor=f"order:{order_ref}",
-            reason="开卡激活",
-            at=now,
-        )
-        wallet = domain.wallet_account(line_id=line.pk)
-        ledger.open_account(
-            code=wallet, name=f"线路 {msisdn} 余额", kind=AccountKind.LIABILITY, allow_negative=True
+            now=now,
         )
         if opening_balance_fen > 0:
             ledger.open_account(
                 code=PREPAYMENTS, name="客户预收款", kind=AccountKind.LIABILITY, busy=True
             )
-            ledger.post(
-                legs=[
-                    ledger.Leg(PREPAYMENTS, opening_balance_fen),
-                    ledger.Leg(wallet, -opening_balance_fen),
-                ],
+            _credit(
+                line,
+                source=PREPAYMENTS,
+                amount_fen=opening_balance_fen,
                 kind="line.first_topup",
                 memo=f"订单 {order_ref} 首充转入余额",
                 key=f"line.first_topup:{order_ref}",
             )
     return line
+
+
+def open_line(
+    *,
+    user_id: int,
+    msisdn: str,
+    carrier_code: str,
+    plan_code: str,
+    iccid: str,
+    imsi: str,
+    opening_balance_fen: int = 0,
+    actor: str,
+    now: dt.datetime,
+) -> Line:
+    """Staff create an ACTIVE line directly (a line migrated from another system, or for
+    tests), with its balance brought over. Raises IntegrityError when the number or ICCID
+    already has a live line."""
+    with transaction.atomic():
+        line = _open(
+            user_id=user_id,
+            msisdn=msisdn,
+            carrier_code=carrier_code,
+            plan_code=plan_code,
+            iccid=iccid,
+            imsi=imsi,
+            order_ref=None,
+            actor=actor,
+            now=now,
+        )
+        if opening_balance_fen > 0:
+            ledger.open_account(
+                code=OPENING_BALANCES, name="迁移期初余额", kind=AccountKind.EQUITY, busy=True
+            )
+            _credit(
+                line,
+                source=OPENING_BALANCES,
+                amount_fen=opening_balance_fen,
+                kind="line.opening_balance",
+                memo=f"线路 {msisdn} 期初余额",
+                key=f"line.opening_balance:{line.pk}",
+            )
+    return line
+
+
+def _open(*, user_id, msisdn, carrier_code, plan_code, iccid, imsi, order_ref, actor, now) -> Line:
+    line = Line.objects.create(
+        msisdn=msisdn,
+        user_id=user_id,
+        carrier_code=carrier_code,
+        plan_code=plan_code,
+        status=LineStatus.ACTIVE,
+        iccid=iccid,
+        imsi=imsi,
+        order_ref=order_ref,
+        activated_at=now,
+        created_at=now,
+    )
+    LineEvent.objects.create(
+        line=line,
+        from_status="",
+        to_status=LineStatus.ACTIVE,
+        actor=actor,
+        reason="开卡激活" if order_ref else "后台开户",
+        at=now,
+    )
+    ledger.open_account(
+        code=domain.wallet_account(line_id=line.pk),
+        name=f"线路 {msisdn} 余额",
+        kind=AccountKind.LIABILITY,
+        allow_negative=True,
+    )
+    signals.line_opened.send(sender=Line, line_id=line.pk, plan_code=plan_code, now=now)
+    return line
+
+
+def _credit(line: Line, *, source: str, amount_fen: int, kind: str, memo: str, key: str) -> None:
+    ledger.post(
+        legs=[
+            ledger.Leg(source, amount_fen),
+            ledger.Leg(domain.wallet_account(line_id=line.pk), -amount_fen),
+        ],
+        kind=kind,
+        memo=memo,
+        key=key,
+    )

@@ -1,0 +1,12 @@
+from django.apps import AppConfig
+
+
+class ChargingConfig(AppConfig):
+    name = "haoka.charging"
+    label = "charging"
+    verbose_name = "计费"
+
+    def ready(self) -> None:
+        from haoka.charging import receivers
+
+        receivers.connect()

@@ -1,0 +1,242 @@
+"""Charging tables: allowance buckets, each line's charging account (money held by open
+reservations, the sub-fen carry, the cycle it is in), online charging sessions and their
+grants, the answers kept for retransmissions, and rated usage records."""
+
+from __future__ import annotations
+
+from django.db import models
+
+from haoka.charging.domain import PayerKind, Source, Unit
+from haoka.core import clock
+
+
+class BucketUnit(models.TextChoices):
+    BYTES = Unit.BYTES, "流量"
+    SECONDS = Unit.SECONDS, "语音"
+    SMS = Unit.SMS, "短信"
+
+
+class BucketSource(models.TextChoices):
+    PLAN = Source.PLAN, "套餐"
+    PACK = Source.PACK, "加油包"
+    DAILY = Source.DAILY, "日租"
+    ROLLOVER = Source.ROLLOVER, "结转"
+    GIFT = Source.GIFT, "赠送"
+    SPONSOR = Source.SPONSOR, "定向赞助"
+
+
+class Bucket(models.Model):
+    """An allowance a line may draw: ``amount`` granted, ``used`` committed, ``reserved`` held
+    by open online sessions; what is left is ``amount - used - reserved`` (never below 0)."""
+
+    line = models.ForeignKey("lines.Line", on_delete=models.CASCADE, related_name="buckets")
+    unit = models.CharField(max_length=8, choices=BucketUnit.choices)
+    source = models.CharField(max_length=10, choices=BucketSource.choices)
+    payer_kind = models.CharField(max_length=8, default=PayerKind.LINE)
+    payer_id = models.CharField(max_length=40, blank=True)
+    label = models.CharField(max_length=60)
+    amount = models.BigIntegerField()
+    used = models.BigIntegerField(default=0)
+    reserved = models.BigIntegerField(default=0)
+    valid_from = models.DateTimeField()
+    valid_to = models.DateTimeField(null=True, blank=True)
+    rating_groups = models.JSONField(default=list, blank=True)  # empty: all traffic
+    window_start = models.TimeField(null=True, blank=True)  # Beijing time of day
+    window_end = models.TimeField(null=True, blank=True)
+    #: Makes a grant idempotent: "plan:<line>:<month>:<what>", "pack:<purchase>", ...
+    origin = models.CharField(max_length=80, unique=True)
+    #: The highest usage alert already sent for this bucket (0, 80 or 100 percent).
+    alerted_pct = models.PositiveSmallIntegerField(default=0)
+    created_at = models.DateTimeField(default=clock.now)
+
+    class Meta:
+        ordering = ["valid_from", "id"]
+        indexes = [models.Index(fields=["line", "valid_to"], name="bucket_line_valid_to")]
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(used__gte=0, reserved__gte=0, amount__gte=0)
+                & models.Q(amount__gte=models.F("used") + models.F("reserved")),
+                name="bucket_remaining_nonneg",
+            ),
+            models.CheckConstraint(
+                condition=models.Q(unit__in=[u.value for u in Unit]), name="bucket_unit_valid"
+            ),
+            models.CheckConstraint(
+                condition=models.Q(source__in=[s.value for s in Source]),
+                name="bucket_source_valid",
+            ),
+            models.CheckConstraint(
+                condition=models.Q(payer_kind__in=[p.value for p in PayerKind]),
+                name="bucket_payer_valid",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.label} ({self.line_id})"
+
+
+class ChargingAccount(models.Model):
+    """The charging state of one line. Its row is the line's lock: every rating of the line
+    takes it first, so concurrent sessions never spend the same money or allowance twice."""
+
+    line = models.OneToOneField(
+        "lines.Line", on_delete=models.CASCADE, primary_key=True, related_name="charging"
+    )
+    wallet_account_id = models.BigIntegerField()  # core.LedgerAccount of the line's wallet
+    #: Money held by open reservations (not yet debited from the wallet).
+    reserved_fen = models.BigIntegerField(default=0)
+    #: Pay-as-you-go fen consumed but below one whole fen (debited once it adds up).
+    carry = models.DecimalField(max_digits=24, decimal_places=20, default=0)
+    #: First day (Beijing) of the month whose allowances the line holds.
+    cycle_month = models.DateField()
+    updated_at = models.DateTimeField(default=clock.now)
+
+    class Meta:
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(reserved_fen__gte=0), name="charging_reserved_nonneg"
+            ),
+            models.CheckConstraint(
+                condition=models.Q(carry__gte=0, carry__lt=1), name="charging_carry_below_fen"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"charging:{self.line_id}"
+
+
+class SessionState(models.TextChoices):
+    OPEN = "OPEN", "进行中"
+    RELEASED = "RELEASED", "已结束"
+    EXPIRED = "EXPIRED", "已超时"
+
+
+class ChargingSession(models.Model):
+    """An Nchf converged-charging session (one ChargingDataRef)."""
+
+    ref = models.CharField(max_length=40, unique=True)
+    line = models.ForeignKey("lines.Line", on_delete=models.PROTECT, related_name="+")
+    caller_token_id = models.BigIntegerField()  # the API token that opened it
+    #: Identifies a create so a retransmitted create returns the same session.
+    create_key = models.CharField(max_length=64, unique=True)
+    state = models.CharField(max_length=10, choices=SessionState.choices)
+    last_sequence = models.BigIntegerField(default=0)
+    expires_at = models.DateTimeField()
+    created_at = models.DateTimeField()
+    updated_at = models.DateTimeField()
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        indexes = [models.Index(fields=["state", "expires_at"], name="session_open_expiry")]
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(state__in=[s.value for s in SessionState]),
+                name="session_state_valid",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return self.ref
+
+
+class Grant(models.Model):
+    """What one rating group of an open session holds: the reservation made by the engine
+    (its draws and the money held), settled by the next report of used units."""
+
+    session = models.ForeignKey(ChargingSession, on_delete=models.CASCADE, related_name="grants")
+    rating_group = models.BigIntegerField()
+    unit = models.CharField(max_length=8, choices=BucketUnit.choices)
+    granted = models.BigIntegerField()
+    reserved_fen = models.BigIntegerField()
+    rating = models.JSONField()  # the engine's Rating, serialized
+    created_at = models.DateTimeField()
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["session", "rating_group"], name="grant_one_per_rg"),
+            models.CheckConstraint(
+                condition=models.Q(granted__gte=0, reserved_fen__gte=0), name="grant_nonneg"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.session_id}/{self.rating_group}"
+
+
+class Exchange(models.Model):
+    """The answer given to one request of a session, returned again for a retransmission."""
+
+    session = models.ForeignKey(ChargingSession, on_delete=models.CASCADE, related_name="+")
+    sequence = models.BigIntegerField()
+    operation = models.CharField(max_length=8)  # create | update | release
+    status = models.PositiveSmallIntegerField()
+    response = models.JSONField()
+    created_at = models.DateTimeField()
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["session", "sequence"], name="exchange_once")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.session_id}#{self.sequence}"
+
+
+class RecordSource(models.TextChoices):
+    ONLINE = "ONLINE", "在线计费"
+    OFFLINE = "OFFLINE", "话单"
+
+
+class UsageRecord(models.Model):
+    """A piece of usage, rated: who paid (buckets, free, wallet) and what the wallet paid.
+    ``record_id`` is the external id (a CDR's id, or ``nchf:<ref>:<seq>:<rg>`` online)."""
+
+    record_id = models.CharField(max_length=80, unique=True)
+    line = models.ForeignKey("lines.Line", on_delete=models.PROTECT, related_name="+")
+    source = models.CharField(max_length=8, choices=RecordSource.choices)
+    unit = models.CharField(max_length=8, choices=BucketUnit.choices)
+    rating_group = models.BigIntegerField(null=True, blank=True)
+    raw_amount = models.BigIntegerField()
+    rated_amount = models.BigIntegerField()
+    from_buckets = models.BigIntegerField(default=0)
+    free_amount = models.BigIntegerField(default=0)
+    wallet_amount = models.BigIntegerField(default=0)
+    unpaid_amount = models.BigIntegerField(default=0)
+    wallet_fen = models.BigIntegerField(default=0)
+    daily_fee_fen = models.BigIntegerField(default=0)
+    draws = models.JSONField(default=list)  # [[bucket_id, source, amount], ...]
+    started_at = models.DateTimeField()
+    beijing_date = models.DateField()  # the day it counts for on the bill
+    rated_at = models.DateTimeField()
+    #: Bumped by every re-rating of the record.
+    version = models.PositiveIntegerField(default=1)
+
+    class Meta:
+        ordering = ["started_at", "id"]
+        indexes = [
+            models.Index(fields=["line", "beijing_date"], name="usage_line_day"),
+            models.Index(fields=["started_at"], name="usage_started"),
+        ]
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(
+                    raw_amount__gte=0,
+                    rated_amount__gte=0,
+                    wallet_fen__gte=0,
+                    daily_fee_fen__gte=0,
+                ),
+                name="usage_amounts_nonneg",
+            ),
+            models.CheckConstraint(
+                condition=models.Q(
+                    rated_amount=models.F("from_buckets")
+                    + models.F("free_amount")
+                    + models.F("wallet_amount")
+                    + models.F("unpaid_amount")
+                ),
+                name="usage_rated_is_paid_for",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.record_id

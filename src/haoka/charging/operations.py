@@ -1,0 +1,242 @@
+"""Use cases of charging: provision a line (its charging account and the month's plan
+allowances) and rate usage records (offline CDRs), idempotent by record id.
+
+Online charging sessions (Nchf) are in ``charging.online``.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections import defaultdict
+from dataclasses import dataclass
+
+from django.db import transaction
+
+from haoka.charging import cycle, domain, ledgerbook, tariffs
+from haoka.charging.domain import Unit
+from haoka.charging.models import Bucket, ChargingAccount, RecordSource, UsageRecord
+from haoka.core import ledger
+from haoka.core.errors import ValidationError
+from haoka.core.models import LedgerAccount
+from haoka.lines import domain as line_domain
+
+PLAN_LABELS = {
+    (Unit.BYTES, False): "套餐通用流量",
+    (Unit.BYTES, True): "套餐定向流量",
+    (Unit.SECONDS, False): "套餐语音",
+    (Unit.SMS, False): "套餐短信",
+}
+#: Services a usage record may name, and the unit each is rated in.
+SERVICES = {"data": Unit.BYTES, "voice": Unit.SECONDS, "sms": Unit.SMS}
+MAX_BATCH = 1000
+
+
+class InvalidUsageRecord(ValidationError):
+    code = "invalid_usage_record"
+    message = "话单格式不正确"
+
+
+class BatchTooLarge(ValidationError):
+    code = "batch_too_large"
+    message = f"每批最多 {MAX_BATCH} 条话单"
+
+
+# ---------------------------------------------------------------- provisioning
+
+
+def provision_line(*, line_id: int, plan_code: str, now: dt.datetime) -> ChargingAccount:
+    """Give a new line its charging account and this month's plan allowances. Idempotent.
+    Runs inside the caller's transaction. Raises PlanNotFound."""
+    with transaction.atomic():
+        account = ChargingAccount.objects.filter(line_id=line_id).first()
+        if account is not None:
+            return account
+        wallet = LedgerAccount.objects.get(code=line_domain.wallet_account(line_id=line_id))
+        month_start, month_end = cycle.beijing_month(now)
+        account = ChargingAccount.objects.create(
+            line_id=line_id,
+            wallet_account_id=wallet.pk,
+            cycle_month=cycle.beijing_date(month_start),
+            updated_at=now,
+        )
+        grant_plan_month(line_id=line_id, plan_code=plan_code, valid_from=now, month_end=month_end)
+        return account
+
+
+def grant_plan_month(
+    *, line_id: int, plan_code: str, valid_from: dt.datetime, month_end: dt.datetime
+) -> list[Bucket]:
+    """The plan's allowances for the month ending ``month_end`` (idempotent per month)."""
+    _, terms, _ = tariffs.plan_charging(plan_code=plan_code)
+    month = cycle.beijing_date(month_end - dt.timedelta(seconds=1)).strftime("%Y-%m")
+    made = []
+    for new in cycle.plan_grants(plan=terms, month_start=valid_from, month_end=month_end):
+        scoped = bool(new.rating_groups)
+        kind = {Unit.BYTES: "targeted" if scoped else "data", Unit.SECONDS: "voice"}.get(
+            new.unit, "sms"
+        )
+        bucket, _ = Bucket.objects.get_or_create(
+            origin=f"plan:{line_id}:{month}:{kind}",
+            defaults={
+                "line_id": line_id,
+                "unit": new.unit,
+                "source": new.source,
+                "label": PLAN_LABELS[(new.unit, scoped)],
+                "amount": new.amount,
+                "valid_from": new.valid_from,
+                "valid_to": new.valid_to,
+                "rating_groups": sorted(new.rating_groups),
+            },
+        )
+        made.append(bucket)
+    return made
+
+
+# ---------------------------------------------------------------- offline usage records
+
+
+@dataclass(frozen=True)
+class RecordIn:
+    """A usage record as received: ``amount`` raw (bytes, seconds or messages)."""
+
+    record_id: str
+    subscriber: str
+    service: str
+    amount: int
+    started_at: dt.datetime
+    rating_group: int | None = None
+
+
+@dataclass(frozen=True)
+class RecordOutcome:
+    record_id: str
+    status: str  # RATED | DUPLICATE | REJECTED
+    reason: str = ""
+    code: str = ""
+    wallet_fen: int = 0
+    unpaid: int = 0
+
+
+def _check(rec: RecordIn) -> str | None:
+    """Why a record cannot be rated (None when it can)."""
+    if not rec.record_id or len(rec.record_id) > 80:
+        return "记录编号为空或过长"
+    if rec.service not in SERVICES:
+        return f"未知业务类型 {rec.service!r}（data / voice / sms）"
+    if not isinstance(rec.amount, int) or isinstance(rec.amount, bool) or rec.amount < 0:
+        return "用量必须是非负整数"
+    if rec.started_at.tzinfo is None:
+        return "开始时间必须带时区"
+    return None
+
+
+def rate_records(*, records: list[RecordIn], now: dt.datetime) -> list[RecordOutcome]:
+    """Rate a batch of usage records (up to :data:`MAX_BATCH`), each line in its own
+    transaction, in time order per line. A record id seen before is a DUPLICATE (its first
+    rating stands); a bad record is REJECTED with a reason; the others are RATED.
+    Raises BatchTooLarge."""
+    if len(records) > MAX_BATCH:
+        raise BatchTooLarge(count=len(records))
+    answers: list[RecordOutcome | None] = [None] * len(records)
+    by_line: dict[int, list[tuple[int, RecordIn]]] = defaultdict(list)
+    seen_in_batch: set[str] = set()
+    for i, rec in enumerate(records):
+        reason = _check(rec)
+        if reason is None and rec.record_id in seen_in_batch:
+            answers[i] = RecordOutcome(rec.record_id, "DUPLICATE")
+            continue
+        line_id = None
+        if reason is None:
+            try:
+                line_id = tariffs.line_id_for(subscriber=rec.subscriber)
+            except tariffs.UnknownSubscriber:
+                reason = "找不到该号码的在网线路"
+        if reason is not None:
+            answers[i] = RecordOutcome(rec.record_id, "REJECTED", reason, "invalid_usage_record")
+            continue
+        seen_in_batch.add(rec.record_id)
+        by_line[line_id].append((i, rec))
+    for line_id, items in by_line.items():
+        rated = _rate_line(line_id=line_id, records=[rec for _, rec in items], now=now)
+        for i, rec in items:
+            answers[i] = rated[rec.record_id]
+    return [a for a in answers if a is not None]
+
+
+def _rate_line(
+    *, line_id: int, records: list[RecordIn], now: dt.datetime
+) -> dict[str, RecordOutcome]:
+    records = sorted(records, key=lambda r: (r.started_at, r.record_id))
+    ids = [r.record_id for r in records]
+    with transaction.atomic():
+        # Lock first, then look for ids already rated: a concurrent batch with the same ids
+        # has committed by the time the lock is ours (the UNIQUE record_id is the last guard).
+        book = ledgerbook.lock(
+            line_id=line_id, since=records[0].started_at, until=records[-1].started_at
+        )
+        known = set(
+            UsageRecord.objects.filter(record_id__in=ids).values_list("record_id", flat=True)
+        )
+        fresh = [r for r in records if r.record_id not in known]
+        out = {i: RecordOutcome(i, "DUPLICATE") for i in known}
+        if not fresh:
+            return out
+        plan_code = _plan_code(line_id)
+        tariff, _, _ = tariffs.plan_charging(plan_code=plan_code)
+        for rec in fresh:
+            out[rec.record_id] = _rate_one(book, rec, tariff=tariff, now=now)
+        book.memo = f"话单计费 {len(fresh)} 条"
+        ledgerbook.post(book, key=f"usage:{fresh[0].record_id}", now=now)
+    return out
+
+
+def _plan_code(line_id: int) -> str:
+    from haoka.lines.models import Line
+
+    return Line.objects.filter(pk=line_id).values_list("plan_code", flat=True)[0]
+
+
+def _rate_one(book, rec: RecordIn, *, tariff, now: dt.datetime) -> RecordOutcome:
+    unit = SERVICES[rec.service]
+    rated = domain.rated_amount(unit=unit, raw=rec.amount)
+    rating = domain.rate(
+        unit=unit,
+        amount=rated,
+        rating_group=rec.rating_group,
+        at=rec.started_at,
+        buckets=book.engine_buckets(unit=unit, at=rec.started_at),
+        tariff=tariff,
+        wallet=book.wallet(),
+    )
+    fee = rating.daily_purchase.fee_fen if rating.daily_purchase else 0
+    rating = ledgerbook.buy_daily(book, rating, now=now)
+    ledgerbook.draw(book, rating.draws, field_name="used")
+    book.debited_fen += rating.wallet_fen
+    book.carry = rating.carry
+    ledgerbook.record(
+        book,
+        record_id=rec.record_id,
+        source=RecordSource.OFFLINE,
+        unit=unit,
+        rating_group=rec.rating_group,
+        raw=rec.amount,
+        rated=rated,
+        started_at=rec.started_at,
+        draws=rating.draws,
+        free=rating.zero_rated,
+        wallet_units=rating.wallet_units,
+        wallet_fen=rating.wallet_fen,
+        unpaid=rating.shortfall,
+        daily_fee_fen=fee,
+        now=now,
+    )
+    return RecordOutcome(
+        rec.record_id, "RATED", wallet_fen=rating.wallet_fen + fee, unpaid=rating.shortfall
+    )
+
+
+def wallet_available_fen(*, line_id: int) -> int:
+    """Customer money on the line minus what open sessions hold."""
+    account = ChargingAccount.objects.get(line_id=line_id)
+    balance = -ledger.balance_fen(account=line_domain.wallet_account(line_id=line_id))
+    return balance - account.reserved_fen

@@ -1,0 +1,87 @@
+"""Reads the charging engine needs from other domains: a plan's pay-as-you-go side (cached
+briefly: every rating needs it and plans change rarely) and the line a subscriber id names."""
+
+from __future__ import annotations
+
+import threading
+import time
+from decimal import Decimal
+
+from haoka.catalog import queries as catalog_queries
+from haoka.catalog.models import Plan
+from haoka.charging.cycle import PlanTerms
+from haoka.charging.domain import Tariff
+from haoka.core.errors import NotFound
+from haoka.lines.models import Line
+
+#: Seconds a plan's tariff is reused before it is read again (a staff edit shows within this).
+TTL_S = 30.0
+_cache: dict[str, tuple[float, Tariff, PlanTerms, int]] = {}
+_lock = threading.Lock()
+
+
+class UnknownSubscriber(NotFound):
+    code = "unknown_subscriber"
+    message = "找不到该用户号码"
+
+
+def _load(plan_code: str) -> tuple[Tariff, PlanTerms, int]:
+    plan = (
+        Plan.objects.prefetch_related("zero_rated_groups", "targeted_groups")
+        .filter(code=plan_code)
+        .first()
+    )
+    if plan is None:
+        raise catalog_queries.PlanNotFound(code=plan_code)
+    tariff = Tariff(
+        payg_data_fen_per_mb=Decimal(plan.payg_data_fen_per_mb),
+        payg_voice_fen_per_minute=Decimal(plan.payg_voice_fen_per_minute),
+        payg_sms_fen=Decimal(plan.payg_sms_fen),
+        zero_rated_groups=frozenset(g.number for g in plan.zero_rated_groups.all()),
+        daily_fee_fen=plan.daily_fee_fen,
+        daily_data_bytes=plan.daily_data_bytes,
+    )
+    terms = PlanTerms(
+        general_data_bytes=plan.general_data_bytes,
+        targeted_data_bytes=plan.targeted_data_bytes,
+        targeted_groups=frozenset(g.number for g in plan.targeted_groups.all()),
+        voice_seconds=plan.voice_seconds,
+        sms_count=plan.sms_count,
+    )
+    return tariff, terms, plan.monthly_fee_fen
+
+
+def plan_charging(*, plan_code: str) -> tuple[Tariff, PlanTerms, int]:
+    """(tariff, monthly allowances, monthly fee in fen) of a plan. Raises PlanNotFound."""
+    now = time.monotonic()
+    hit = _cache.get(plan_code)
+    if hit is not None and now - hit[0] < TTL_S:
+        return hit[1], hit[2], hit[3]
+    tariff, terms, fee = _load(plan_code)
+    with _lock:
+        _cache[plan_code] = (now, tariff, terms, fee)
+    return tariff, terms, fee
+
+
+def forget_cached() -> None:
+    """Drop cached tariffs (tests that edit plans)."""
+    with _lock:
+        _cache.clear()
+
+
+def line_id_for(*, subscriber: str) -> int:
+    """The live line a subscriber id names: ``msisdn-8613912345678`` (or a bare 11-digit
+    number) or ``imsi-460001234567890``. Raises UnknownSubscriber."""
+    text = (subscriber or "").strip()
+    kind, _, value = text.partition("-") if "-" in text else ("msisdn", "", text)
+    live = Line.objects.exclude(status__in=["CLOSED", "PORTED_OUT"])
+    if kind == "msisdn" and value.isdigit():
+        msisdn = value[2:] if len(value) == 13 and value.startswith("86") else value
+        found = live.filter(msisdn=msisdn).values_list("pk", flat=True).first()
+    elif kind == "imsi" and value.isdigit():
+        found = live.filter(imsi=value).values_list("pk", flat=True).first()
+    else:
+        found = None
+    if found is None:
+        raise UnknownSubscriber(subscriber=text[:40])
+    return found
