@@ -69,3 +69,24 @@ class LineEvent(models.Model):
 
     def __str__(self) -> str:
         return f"{self.line_id}: {self.from_status} → {self.to_status}"
+
+
+class Notification(models.Model):
+    """A message in the line's notification centre (usage alerts, low balance, packs about to
+    expire, bills). ``key`` makes each alert once-only (e.g. ``data80:<bucket>``)."""
+
+    line = models.ForeignKey(Line, on_delete=models.CASCADE, related_name="notifications")
+    kind = models.CharField(max_length=24)  # DATA_80 DATA_100 LOW_BALANCE PACK_EXPIRING BILL ...
+    key = models.CharField(max_length=80, unique=True)
+    title = models.CharField(max_length=60)
+    body = models.CharField(max_length=300)
+    sms_sent = models.BooleanField(default=False)
+    created_at = models.DateTimeField()
+    read_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        indexes = [models.Index(fields=["line", "-created_at"], name="notice_line_recent")]
+
+    def __str__(self) -> str:
+        return f"{self.line_id}: {self.title}"

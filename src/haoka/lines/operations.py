@@ -9,7 +9,7 @@ from django.db import transaction
 from haoka.core import ledger
 from haoka.core.models import AccountKind
 from haoka.lines import domain, signals
-from haoka.lines.models import Line, LineEvent, LineStatus
+from haoka.lines.models import Line, LineEvent, LineStatus, Notification
 
 #: Money paid up front for the line (首充) waits here until the line exists.
 PREPAYMENTS = "liability:customer_prepayments"
@@ -146,3 +146,34 @@ def _credit(line: Line, *, source: str, amount_fen: int, kind: str, memo: str, k
         memo=memo,
         key=key,
     )
+
+
+def notify(
+    *, line_id: int, kind: str, key: str, title: str, body: str, sms: bool, now: dt.datetime
+) -> bool:
+    """Put a message in the line's notification centre (and send it by SMS to the line's
+    number when ``sms``), once per ``key``. Returns False when it was already sent."""
+    from django.db import IntegrityError
+
+    from haoka.accounts import sms as sms_provider
+
+    try:
+        with transaction.atomic():
+            Notification.objects.create(
+                line_id=line_id,
+                kind=kind,
+                key=key[:80],
+                title=title[:60],
+                body=body[:300],
+                sms_sent=sms,
+                created_at=now,
+            )
+    except IntegrityError:
+        return False
+    if sms:
+        msisdn = Line.objects.filter(pk=line_id).values_list("msisdn", flat=True).first()
+        if msisdn:
+            transaction.on_commit(
+                lambda: sms_provider.provider().send(phone=msisdn, text=f"【号卡】{title}：{body}")
+            )
+    return True
