@@ -22,6 +22,8 @@ class Line(models.Model):
     user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
     carrier_code = models.CharField(max_length=16)
     plan_code = models.CharField(max_length=40)
+    #: A plan change that takes effect at the start of the next cycle (applied by the cycle).
+    pending_plan_code = models.CharField(max_length=40, blank=True)
     status = models.CharField(max_length=20, choices=LineStatus.choices)
     suspend_reason = models.CharField(max_length=16, blank=True)  # ARREARS | USER_REQUEST | POLICY
     iccid = models.CharField(max_length=20)

@@ -148,6 +148,34 @@ def _credit(line: Line, *, source: str, amount_fen: int, kind: str, memo: str, k
     )
 
 
+def change_status(
+    *,
+    line_id: int,
+    to: str,
+    actor: str,
+    reason: str,
+    now: dt.datetime,
+    suspend_reason: str = "",
+    **fields,
+) -> Line:
+    """Move a line to another state (checked against the transition table), recording who,
+    when and why. ``suspend_reason`` (ARREARS | USER_REQUEST | POLICY) goes with SUSPENDED.
+    Runs in its own or the caller's transaction. Raises LineStateConflict, Line.DoesNotExist."""
+    with transaction.atomic():
+        line = Line.objects.select_for_update().get(pk=line_id)
+        domain.check_transition(current=line.status, target=to)
+        before = line.status
+        line.status = to
+        line.suspend_reason = suspend_reason if to == LineStatus.SUSPENDED else ""
+        for name, value in fields.items():
+            setattr(line, name, value)
+        line.save(update_fields=["status", "suspend_reason", *fields])
+        LineEvent.objects.create(
+            line=line, from_status=before, to_status=to, actor=actor, reason=reason[:200], at=now
+        )
+    return line
+
+
 def notify(
     *, line_id: int, kind: str, key: str, title: str, body: str, sms: bool, now: dt.datetime
 ) -> bool:
