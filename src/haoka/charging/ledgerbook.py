@@ -40,6 +40,8 @@ class LineBook:
     debited_fen: int = 0  # debits applied here, posted to the ledger by :func:`post`
     memo: str = ""
     records: list[UsageRecord] = field(default_factory=list)
+    #: Bucket changes not yet written: id -> [used delta, reserved delta] (see :func:`post`).
+    pending: dict[int, list[int]] = field(default_factory=dict)
 
     @property
     def line_id(self) -> int:
@@ -132,14 +134,15 @@ def _replace(rating: Rating, **changes) -> Rating:
 
 
 def draw(book: LineBook, draws, *, field_name: str, sign: int = 1) -> None:
-    """Move ``draws`` into a bucket column (``used`` or ``reserved``), in memory and in the
-    database (one UPDATE per bucket; the CHECK keeps remaining >= 0)."""
+    """Move ``draws`` into a bucket column (``used`` or ``reserved``). Applied in memory at
+    once and written by :func:`post` (one UPDATE per bucket, however many records drew it)."""
+    column = 0 if field_name == "used" else 1
     for d in draws:
         if not d.amount:
             continue
         bucket = book.buckets[d.bucket_id]
         setattr(bucket, field_name, getattr(bucket, field_name) + sign * d.amount)
-        Bucket.objects.filter(pk=bucket.pk).update(**{field_name: F(field_name) + sign * d.amount})
+        book.pending.setdefault(bucket.pk, [0, 0])[column] += sign * d.amount
 
 
 def commit_reserved(book: LineBook, settled) -> None:
@@ -150,9 +153,19 @@ def commit_reserved(book: LineBook, settled) -> None:
         bucket = book.buckets[d.bucket_id]
         bucket.reserved -= d.reserved
         bucket.used += d.committed
-        Bucket.objects.filter(pk=bucket.pk).update(
-            reserved=F("reserved") - d.reserved, used=F("used") + d.committed
-        )
+        delta = book.pending.setdefault(bucket.pk, [0, 0])
+        delta[0] += d.committed
+        delta[1] -= d.reserved
+
+
+def _flush_buckets(book: LineBook) -> None:
+    # Increments, not absolute values: a pool or sponsor bucket may be drawn by other lines.
+    for pk, (used, reserved) in book.pending.items():
+        if used or reserved:
+            Bucket.objects.filter(pk=pk).update(
+                used=F("used") + used, reserved=F("reserved") + reserved
+            )
+    book.pending = {}
 
 
 def ensure_buckets(book: LineBook, *, ids) -> None:
@@ -205,8 +218,10 @@ def record(
 
 
 def post(book: LineBook, *, tariff: Tariff | None = None, key: str, now: dt.datetime) -> None:
-    """Write what the book gathered: usage records, the carry and held money, and one ledger
-    posting for the wallet's debits (usage and 日租 fees -> usage revenue)."""
+    """Write what the book gathered: bucket changes, usage records, the carry and held money,
+    and one ledger posting for the wallet's debits (usage and 日租 fees -> usage revenue).
+    Every path that rates must end with this, inside the transaction that holds the lock."""
+    _flush_buckets(book)
     if book.records:
         UsageRecord.objects.bulk_create(book.records)
         book.records = []
