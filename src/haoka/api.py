@@ -79,6 +79,7 @@ def _mount() -> None:
     from haoka.accounts.api import router as accounts_router
     from haoka.carriers.api import router as carriers_router
     from haoka.catalog.api import router as catalog_router
+    from haoka.charging.api import router as charging_router
     from haoka.kyc.api import router as kyc_router
     from haoka.lines.api import router as lines_router
     from haoka.logistics.api import router as logistics_router
@@ -95,6 +96,7 @@ def _mount() -> None:
     api.add_router("", carriers_router)
     api.add_router("", logistics_router)
     api.add_router("", lines_router)
+    api.add_router("", charging_router)
 
 
 _mount()
