@@ -92,6 +92,20 @@ def cmd_numbers_generate(args) -> int:
     )
 
 
+def cmd_usage_import(args) -> int:
+    _setup()
+    from haoka.charging import usage_cli
+
+    return usage_cli.cli_import(path=args.file, rejects=args.rejects)
+
+
+def cmd_usage_rerate(args) -> int:
+    _setup()
+    from haoka.charging import usage_cli
+
+    return usage_cli.cli_rerate(start=args.start, end=args.end)
+
+
 def cmd_tokens_create(args) -> int:
     _setup()
     from haoka.accounts import operations
@@ -178,6 +192,18 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--seed", type=int, default=None)
     p.add_argument("--output", help="写入 CSV 文件而不导入")
     p.set_defaults(func=cmd_numbers_generate)
+
+    usage = sub.add_parser("usage", help="话单（离线用量）").add_subparsers(
+        dest="usage_command", required=True
+    )
+    p = usage.add_parser("import", help="从 CSV 导入话单并计费")
+    p.add_argument("file")
+    p.add_argument("--rejects", help="把被拒绝的话单及原因写入此 CSV")
+    p.set_defaults(func=cmd_usage_import)
+    p = usage.add_parser("rerate", help="按时间段重新计费")
+    p.add_argument("--from", dest="start", required=True, help="开始时间（含），ISO 8601 带时区")
+    p.add_argument("--to", dest="end", required=True, help="结束时间（不含）")
+    p.set_defaults(func=cmd_usage_rerate)
 
     tokens = sub.add_parser("tokens", help="接口令牌").add_subparsers(
         dest="tokens_command", required=True

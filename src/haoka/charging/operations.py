@@ -140,6 +140,7 @@ def rate_records(*, records: list[RecordIn], now: dt.datetime) -> list[RecordOut
     answers: list[RecordOutcome | None] = [None] * len(records)
     by_line: dict[int, list[tuple[int, RecordIn]]] = defaultdict(list)
     seen_in_batch: set[str] = set()
+    lines: dict[str, int | None] = {}  # subscriber -> line, looked up once per batch
     for i, rec in enumerate(records):
         reason = _check(rec)
         if reason is None and rec.record_id in seen_in_batch:
@@ -147,9 +148,13 @@ def rate_records(*, records: list[RecordIn], now: dt.datetime) -> list[RecordOut
             continue
         line_id = None
         if reason is None:
-            try:
-                line_id = tariffs.line_id_for(subscriber=rec.subscriber)
-            except tariffs.UnknownSubscriber:
+            if rec.subscriber not in lines:
+                try:
+                    lines[rec.subscriber] = tariffs.line_id_for(subscriber=rec.subscriber)
+                except tariffs.UnknownSubscriber:
+                    lines[rec.subscriber] = None
+            line_id = lines[rec.subscriber]
+            if line_id is None:
                 reason = "找不到该号码的在网线路"
         if reason is not None:
             answers[i] = RecordOutcome(rec.record_id, "REJECTED", reason, "invalid_usage_record")
