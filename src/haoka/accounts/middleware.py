@@ -28,6 +28,14 @@ class BearerTokenMiddleware:
             except Unauthenticated as exc:
                 # A caller that sends a token means to be someone: a bad one is an error even
                 # on public endpoints, never a silent fall-back to anonymous.
+                if request.path.startswith("/nchf-"):  # 3GPP callers get ProblemDetails
+                    return JsonResponse(
+                        {"type": "about:blank", "title": exc.message, "status": 401,
+                         "cause": "UNAUTHORIZED"},
+                        status=401,
+                        content_type="application/problem+json",
+                        json_dumps_params={"ensure_ascii": False},
+                    )  # fmt: skip
                 return JsonResponse(
                     exc.as_dict(), status=401, json_dumps_params={"ensure_ascii": False}
                 )
