@@ -6,16 +6,28 @@
 
 Callers are network functions holding an API token with the ``charging`` scope. Errors are
 ProblemDetails (``application/problem+json``) with the spec's causes.
+
+Online charging is the hottest path of the platform, so :func:`handle` is framework-free: the
+WSGI entry point (``haoka.wsgi``) sends these paths straight to :func:`wsgi_app`, skipping
+Django's middleware (sessions, CSRF, messages: nothing a network function uses); the Django
+views below call the same :func:`handle` (tests, ``runserver``).
 """
 
 from __future__ import annotations
 
 import json
+import re
+import threading
+import time
+from dataclasses import dataclass
 
 import structlog
+from django.db import close_old_connections
 from django.http import HttpResponse
 from django.views.decorators.csrf import csrf_exempt
 
+from haoka.accounts import domain as account_domain
+from haoka.accounts.models import AuthToken
 from haoka.charging import nchf, online, tariffs
 from haoka.core import clock
 from haoka.core.errors import HaokaError
@@ -23,51 +35,96 @@ from haoka.core.errors import HaokaError
 log = structlog.get_logger("haoka.charging")
 BASE = "/nchf-convergedcharging/v3/chargingdata"
 SCOPE = "charging"
+_PATH = re.compile(
+    r"^/nchf-convergedcharging/v3/chargingdata(?:/([A-Za-z0-9]{1,40})/(update|release))?/?$"
+)
+MAX_BODY = 256 * 1024
 
 
-def _json(status: int, body: dict | None, *, problem: bool = False, **headers) -> HttpResponse:
-    if body is None:
-        response = HttpResponse(status=status)
-    else:
-        response = HttpResponse(
-            json.dumps(body, ensure_ascii=False),
-            status=status,
-            content_type="application/problem+json" if problem else "application/json",
-        )
-    for name, value in headers.items():
-        response[name] = value
-    return response
+@dataclass(frozen=True)
+class Answer:
+    status: int
+    body: dict | None
+    headers: tuple[tuple[str, str], ...] = ()
+
+    @property
+    def content_type(self) -> str:
+        return "application/problem+json" if self.status >= 400 else "application/json"
 
 
-def _problem(status: int, cause: str, title: str, **extra) -> HttpResponse:
-    return _json(
-        status, nchf.problem(status=status, cause=cause, title=title, **extra), problem=True
-    )
+def _problem(status: int, cause: str, title: str, **extra) -> Answer:
+    return Answer(status, nchf.problem(status=status, cause=cause, title=title, **extra))
 
 
-def _caller(request) -> int | HttpResponse:
-    """The API token id of an authorised caller, or the error to answer."""
-    token = getattr(request, "haoka_token", None)
-    if token is None:
+# ---------------------------------------------------------------- callers
+
+#: Seconds an integration token's lookup is reused (a revoked token stops within this).
+TOKEN_TTL_S = 30.0
+_tokens: dict[str, tuple[float, int | None, str, tuple[str, ...], float | None]] = {}
+_tokens_lock = threading.Lock()
+
+
+def _caller(authorization: str) -> int | Answer:
+    """The API token id of an authorised caller, or the ProblemDetails to answer."""
+    if not authorization.startswith("Bearer "):
         return _problem(401, "UNAUTHORIZED", "需要接口令牌", detail="Authorization: Bearer <token>")
-    if token.kind != "API" or SCOPE not in (token.scopes or []):
+    digest = account_domain.token_hash(authorization[7:].strip())
+    now = time.monotonic()
+    hit = _tokens.get(digest)
+    if hit is None or now - hit[0] > TOKEN_TTL_S:
+        row = (
+            AuthToken.objects.filter(
+                token_hash=digest, revoked_at__isnull=True, user__is_active=True
+            )
+            .values_list("pk", "kind", "scopes", "expires_at")
+            .first()
+        )
+        expires = row[3].timestamp() if row and row[3] else None
+        hit = (
+            (now, row[0], row[1], tuple(row[2] or ()), expires)
+            if row
+            else (now, None, "", (), None)
+        )
+        with _tokens_lock:
+            _tokens[digest] = hit
+    _, token_id, kind, scopes, expires = hit
+    if token_id is None or (expires is not None and expires <= clock.now().timestamp()):
+        return _problem(401, "UNAUTHORIZED", "接口令牌无效或已过期")
+    if kind != "API" or SCOPE not in scopes:
         return _problem(403, "FORBIDDEN", "该令牌无计费权限")
-    return token.pk
+    return token_id
 
 
-def _handle(request, operation: str, ref: str | None) -> HttpResponse:
-    if request.method != "POST":
+def forget_tokens() -> None:
+    with _tokens_lock:
+        _tokens.clear()
+
+
+# ---------------------------------------------------------------- the handler
+
+
+def handle(*, method: str, path: str, authorization: str, body: bytes, base_url: str) -> Answer:
+    """Answer one Nchf request (see the module docstring)."""
+    match = _PATH.match(path)
+    if match is None:
+        return _problem(404, "RESOURCE_NOT_FOUND", "接口不存在")
+    if method != "POST":
         return _problem(405, "METHOD_NOT_ALLOWED", "只支持 POST")
-    caller = _caller(request)
-    if isinstance(caller, HttpResponse):
+    caller = _caller(authorization)
+    if isinstance(caller, Answer):
         return caller
+    if len(body) > MAX_BODY:
+        return _problem(413, "INVALID_MSG_FORMAT", "请求体过大")
     try:
-        body = json.loads(request.body or b"null")
+        decoded = json.loads(body or b"null")
     except (ValueError, UnicodeDecodeError):
         return _problem(400, "INVALID_MSG_FORMAT", "请求体不是合法的 JSON")
+    ref, operation = match.group(1), match.group(2) or "create"
+    if ref is None and match.group(2):
+        return _problem(404, "RESOURCE_NOT_FOUND", "接口不存在")
     now = clock.now()
     try:
-        parsed = nchf.parse(body)
+        parsed = nchf.parse(decoded)
         if operation == "create":
             reply = online.create(token_id=caller, request=parsed, now=now)
         else:
@@ -78,20 +135,85 @@ def _handle(request, operation: str, ref: str | None) -> HttpResponse:
     except HaokaError as exc:
         return _problem(exc.status, exc.code, exc.message, invalid=exc.details.get("invalidParams"))
     if reply.status == 201:
-        return _json(201, reply.body, Location=request.build_absolute_uri(f"{BASE}/{reply.ref}"))
-    return _json(reply.status, reply.body)
+        location = f"{base_url.rstrip('/')}{BASE}/{reply.ref}"
+        return Answer(201, reply.body, (("Location", location),))
+    return Answer(reply.status, reply.body)
+
+
+def _encode(answer: Answer) -> bytes:
+    return b"" if answer.body is None else json.dumps(answer.body, ensure_ascii=False).encode()
+
+
+# ---------------------------------------------------------------- WSGI fast path
+
+_REASONS = {200: "OK", 201: "Created", 204: "No Content", 400: "Bad Request",
+            401: "Unauthorized", 403: "Forbidden", 404: "Not Found", 405: "Method Not Allowed",
+            409: "Conflict", 413: "Payload Too Large", 422: "Unprocessable Entity",
+            500: "Internal Server Error"}  # fmt: skip
+
+
+def wsgi_app(environ, start_response):
+    """The Nchf paths as a bare WSGI application (database connections handled as Django
+    handles them per request)."""
+    close_old_connections()
+    try:
+        length = int(environ.get("CONTENT_LENGTH") or 0)
+        body = environ["wsgi.input"].read(min(length, MAX_BODY + 1)) if length else b""
+        scheme = environ.get("wsgi.url_scheme", "http")
+        host = environ.get("HTTP_HOST") or f"{environ['SERVER_NAME']}:{environ['SERVER_PORT']}"
+        try:
+            answer = handle(
+                method=environ["REQUEST_METHOD"],
+                path=environ.get("PATH_INFO", ""),
+                authorization=environ.get("HTTP_AUTHORIZATION", ""),
+                body=body,
+                base_url=f"{scheme}://{host}",
+            )
+        except Exception:
+            log.exception("nchf_request_failed", path=environ.get("PATH_INFO", "")[:200])
+            answer = _problem(500, "SYSTEM_FAILURE", "计费系统内部错误")
+        payload = _encode(answer)
+        headers = [("Content-Length", str(len(payload))), *answer.headers]
+        if answer.body is not None:
+            headers.append(("Content-Type", answer.content_type))
+        start_response(f"{answer.status} {_REASONS.get(answer.status, '')}", headers)
+        return [payload]
+    finally:
+        close_old_connections()
+
+
+# ---------------------------------------------------------------- Django views (same handler)
+
+
+def _view(request) -> HttpResponse:
+    answer = handle(
+        method=request.method,
+        path=request.path,
+        authorization=request.headers.get("Authorization", ""),
+        body=request.body,
+        base_url=request.build_absolute_uri("/"),
+    )
+    if answer.body is None:
+        response = HttpResponse(status=answer.status)
+    else:
+        response = HttpResponse(
+            _encode(answer), status=answer.status, content_type=answer.content_type
+        )
+    for name, value in answer.headers:
+        response[name] = value
+    return response
 
 
 @csrf_exempt
 def create_view(request):
-    return _handle(request, "create", None)
+    return _view(request)
 
 
 @csrf_exempt
 def update_view(request, ref: str):
-    return _handle(request, "update", ref)
+    return _view(request)
 
 
 @csrf_exempt
 def release_view(request, ref: str):
-    return _handle(request, "release", ref)
+    return _view(request)

@@ -1,30 +1,36 @@
 """Online charging sessions (Nchf_ConvergedCharging): create, update, release, and the sweep
 of sessions that outlived their holding time.
 
-Every request of a line runs under that line's charging lock (``ledgerbook.lock``): reported
-units are settled against what was reserved (committed, the rest released), then new quota is
-reserved in the engine's draw order. A request's answer is stored by (session, sequence), so a
-retransmission gets the first answer and changes nothing.
+Every request of a line runs under that line's charging lock (its ChargingAccount row):
+reported units are settled against what was reserved (committed, the rest released), then new
+quota is reserved in the engine's draw order. A request's answer is stored by (session,
+sequence), so a retransmission gets the first answer and changes nothing. The statements are
+in ``online_store`` (this is the platform's hottest path).
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import json
 import secrets
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
 from decimal import Decimal
 
 from django.conf import settings
 from django.db import transaction
 
-from haoka.charging import domain, ledgerbook, nchf, settlement, tariffs
+from haoka.charging import domain, nchf, settlement, tariffs
+from haoka.charging import online_store as store
+from haoka.charging.cycle import beijing_date
 from haoka.charging.domain import Draw, Rating, Source, Unit
-from haoka.charging.models import ChargingSession, Exchange, Grant, RecordSource, SessionState
+from haoka.charging.models import Bucket
+from haoka.core import ledger
 from haoka.core.errors import Conflict, NotFound
-from haoka.lines.models import Line
+from haoka.core.models import AccountKind, LedgerAccount
 
 #: A session nobody reports on for this long is closed and its reservations released.
 HOLDING = dt.timedelta(seconds=2 * nchf.VALIDITY_S)
+USAGE_REVENUE = "revenue:usage"
 
 
 class SessionNotFound(NotFound):
@@ -45,40 +51,65 @@ class Reply:
     ref: str
 
 
+@dataclass
+class Book:
+    """A line's charging state for one request, changed in memory and written at the end."""
+
+    line: store.LineState
+    buckets: dict[int, store.BucketRow]
+    carry: Decimal
+    reserved_fen: int
+    debited_fen: int = 0
+    pending: dict[int, list[int]] = field(default_factory=dict)
+    usage: list[tuple] = field(default_factory=list)
+
+    def wallet(self) -> domain.Wallet:
+        available = self.line.wallet_balance_fen - self.debited_fen - self.reserved_fen
+        return domain.Wallet(available_fen=available, carry=self.carry)
+
+    def engine_buckets(self, unit: Unit, at: dt.datetime) -> list[domain.Bucket]:
+        return [
+            b.engine()
+            for b in self.buckets.values()
+            if b.unit == unit and b.valid_from <= at and (b.valid_to is None or at < b.valid_to)
+        ]
+
+    def move(self, bucket_id: int, *, used: int = 0, reserved: int = 0) -> None:
+        bucket = self.buckets[bucket_id]
+        bucket.used += used
+        bucket.reserved += reserved
+        delta = self.pending.setdefault(bucket_id, [0, 0])
+        delta[0] += used
+        delta[1] += reserved
+
+
 # ---------------------------------------------------------------- public operations
 
 
 def create(*, token_id: int, request: nchf.ChargingRequest, now: dt.datetime) -> Reply:
     """Open a session for the subscriber and grant what it asks. A retransmitted create
     returns the first answer. Raises UnknownSubscriber."""
-    line_id = tariffs.line_id_for(subscriber=request.subscriber)
+    line_id = _line_id(request.subscriber)
     key = nchf.create_key(token_id=token_id, request=request)
     with transaction.atomic():
-        book = ledgerbook.lock(line_id=line_id, since=now, until=now)
-        existing = ChargingSession.objects.filter(create_key=key).first()
+        book = _open_book(line_id, now=now, held={})
+        existing = store.session_by_key(key)
         if existing is not None:
-            return _replay(existing, request.sequence)
-        session = ChargingSession.objects.create(
-            ref=secrets.token_hex(12),
-            line_id=line_id,
-            caller_token_id=token_id,
-            create_key=key,
-            state=SessionState.OPEN,
-            last_sequence=request.sequence,
-            expires_at=now + HOLDING,
-            created_at=now,
-            updated_at=now,
-        )
-        body = _exchange(book, session, request, now=now, releasing=False)
-        Exchange.objects.create(
-            session=session,
-            sequence=request.sequence,
-            operation="create",
-            status=201,
-            response=body,
-            created_at=now,
-        )
-    return Reply(201, body, session.ref)
+            stored = store.stored_answer(existing.id, request.sequence)
+            if stored is None:
+                raise InvalidSequence(got=request.sequence)
+            return Reply(stored[0], stored[1], existing.ref)
+        ref = secrets.token_hex(12)
+        session_id = store.insert_session(
+            ref=ref, line_id=line_id, token_id=token_id, create_key=key,
+            sequence=request.sequence, expires_at=now + HOLDING, now=now,
+        )  # fmt: skip
+        body = _exchange(book, session_id, ref, request, {}, now=now, releasing=False)
+        store.store_answer(
+            session_id=session_id, sequence=request.sequence, operation="create", status=201,
+            response=body, now=now,
+        )  # fmt: skip
+    return Reply(201, body, ref)
 
 
 def update(*, ref: str, token_id: int, request: nchf.ChargingRequest, now: dt.datetime) -> Reply:
@@ -95,19 +126,22 @@ def release(*, ref: str, token_id: int, request: nchf.ChargingRequest, now: dt.d
 def expire_sessions(*, now: dt.datetime, limit: int = 500) -> int:
     """Close sessions that outlived their holding time and release what they held."""
     done = 0
-    stale = ChargingSession.objects.filter(state=SessionState.OPEN, expires_at__lte=now)
-    for ref, line_id in stale.order_by("expires_at", "id").values_list("ref", "line_id")[:limit]:
+    for ref, line_id in store.expired_sessions(now=now, limit=limit):
         with transaction.atomic():
-            book = ledgerbook.lock(line_id=line_id, since=now, until=now)
-            session = ChargingSession.objects.get(ref=ref)
-            if session.state != SessionState.OPEN or session.expires_at > now:
+            book = _open_book(line_id, now=now, held=None)
+            session = store.session(ref)
+            if session.state != "OPEN":
                 continue
-            for grant in Grant.objects.filter(session=session):
-                _release_grant(book, grant)
-            session.state = SessionState.EXPIRED
-            session.updated_at = now
-            session.save(update_fields=["state", "updated_at"])
-            ledgerbook.post(book, key=f"nchf-expire:{ref}", now=now)
+            held = store.grants(session.id)
+            _load_held(book, held)
+            for _unit, reserved_fen, rating in held.values():
+                _release(book, _load(rating), reserved_fen)
+            store.drop_grants(session.id, held)
+            store.touch_session(
+                session_id=session.id, sequence=session.last_sequence, state="EXPIRED",
+                expires_at=now, now=now,
+            )  # fmt: skip
+            _write(book, key=f"nchf-expire:{ref}", now=now)
             done += 1
     return done
 
@@ -115,107 +149,121 @@ def expire_sessions(*, now: dt.datetime, limit: int = 500) -> int:
 # ---------------------------------------------------------------- the exchange
 
 
+def _line_id(subscriber: str) -> int:
+    text = (subscriber or "").strip()
+    kind, _, value = text.partition("-") if "-" in text else ("msisdn", "", text)
+    found = None
+    if kind == "msisdn" and value.isdigit():
+        msisdn = value[2:] if len(value) == 13 and value.startswith("86") else value
+        found = store.line_for_subscriber(msisdn=msisdn, imsi=None)
+    elif kind == "imsi" and value.isdigit():
+        found = store.line_for_subscriber(msisdn=None, imsi=value)
+    if found is None:
+        raise tariffs.UnknownSubscriber(subscriber=text[:40])
+    return found
+
+
+def _open_book(line_id: int, *, now: dt.datetime, held: dict | None) -> Book:
+    line = store.lock_line(line_id)
+    if line is None:
+        raise tariffs.UnknownSubscriber(line_id=line_id)
+    rows = store.buckets(line_id, at=now)
+    return Book(line=line, buckets=rows, carry=line.carry, reserved_fen=line.reserved_fen)
+
+
+def _load_held(book: Book, held: dict) -> None:
+    """Make sure the buckets reservations hold are in the book (one may have expired since)."""
+    wanted = {d[0] for _, _, r in held.values() for d in r["draws"] if d[0] is not None}
+    missing = wanted - book.buckets.keys()
+    if missing:
+        book.buckets.update(store.buckets_by_id(missing))
+
+
 def _follow_up(*, ref, token_id, request, now, releasing: bool) -> Reply:
-    session = ChargingSession.objects.filter(ref=ref, caller_token_id=token_id).first()
-    if session is None:
+    session = store.session(ref)
+    if session is None or session.caller_token_id != token_id:
         raise SessionNotFound(ref=ref[:40])
     with transaction.atomic():
-        book = ledgerbook.lock(line_id=session.line_id, since=now, until=now)
-        session = ChargingSession.objects.get(pk=session.pk)
-        stored = Exchange.objects.filter(session=session, sequence=request.sequence).first()
-        if stored is not None:
-            return Reply(stored.status, stored.response or None, session.ref)
-        if session.state != SessionState.OPEN:
-            raise SessionNotFound(ref=ref[:40], state=session.state)
+        book = _open_book(session.line_id, now=now, held=None)
+        session = store.session(ref)  # as it is now that the line is ours
         if request.sequence <= session.last_sequence:
+            stored = store.stored_answer(session.id, request.sequence)
+            if stored is not None:  # a retransmission: the first answer, nothing changes
+                return Reply(stored[0], stored[1] or None, session.ref)
             raise InvalidSequence(last=session.last_sequence, got=request.sequence)
-        body = _exchange(book, session, request, now=now, releasing=releasing)
+        if session.state != "OPEN":
+            raise SessionNotFound(ref=ref[:40], state=session.state)
+        held = store.grants(session.id)
+        _load_held(book, held)
+        body = _exchange(book, session.id, ref, request, held, now=now, releasing=releasing)
         status = 204 if releasing else 200
-        session.last_sequence = request.sequence
-        session.updated_at = now
-        session.expires_at = now + HOLDING
-        if releasing:
-            session.state = SessionState.RELEASED
-        session.save(update_fields=["last_sequence", "updated_at", "expires_at", "state"])
-        Exchange.objects.create(
-            session=session,
-            sequence=request.sequence,
-            operation="release" if releasing else "update",
-            status=status,
-            response=body if not releasing else {},
-            created_at=now,
-        )
-    return Reply(status, None if releasing else body, session.ref)
+        store.touch_session(
+            session_id=session.id, sequence=request.sequence,
+            state="RELEASED" if releasing else "OPEN", expires_at=now + HOLDING, now=now,
+        )  # fmt: skip
+        store.store_answer(
+            session_id=session.id, sequence=request.sequence,
+            operation="release" if releasing else "update", status=status,
+            response={} if releasing else body, now=now,
+        )  # fmt: skip
+    return Reply(status, None if releasing else body, ref)
 
 
-def _replay(session: ChargingSession, sequence: int) -> Reply:
-    stored = Exchange.objects.filter(session=session, sequence=sequence).first()
-    if stored is None:  # the same create key with another sequence number cannot happen
-        raise InvalidSequence(got=sequence)
-    return Reply(stored.status, stored.response, session.ref)
-
-
-def _exchange(book, session, request, *, now, releasing: bool) -> dict:
-    line = Line.objects.filter(pk=session.line_id).values("plan_code", "status", "msisdn")[0]
-    tariff, _, _ = tariffs.plan_charging(plan_code=line["plan_code"])
-    grants = {g.rating_group: g for g in Grant.objects.filter(session=session)}
-    ledgerbook.ensure_buckets(book, ids=_bucket_ids(grants.values()))
-    infos = []
+def _exchange(book, session_id, ref, request, held: dict, *, now, releasing: bool) -> dict:
+    tariff, _, _ = tariffs.plan_charging(plan_code=book.line.plan_code)
+    infos, dropped = [], set()
     for usage in request.units:
-        grant = grants.pop(usage.rating_group, None)
-        _settle_usage(book, session, request, usage, grant, tariff=tariff, now=now)
+        grant = held.pop(usage.rating_group, None)
+        if grant is not None:
+            dropped.add(usage.rating_group)
+        _settle_usage(book, ref, request, usage, grant, tariff=tariff, now=now)
         if releasing or usage.requested is None:
             continue
-        if line["status"] != "ACTIVE":
+        if book.line.status != "ACTIVE":
             infos.append(_denied(usage))
             continue
-        infos.append(_reserve(book, session, usage, tariff=tariff, msisdn=line["msisdn"], now=now))
+        infos.append(_reserve(book, session_id, usage, tariff=tariff, now=now))
+        dropped.discard(usage.rating_group)  # replaced by the new grant
     if releasing:
-        for grant in grants.values():
-            _release_grant(book, grant)
-    book.memo = f"在线计费 {session.ref}"
-    ledgerbook.post(book, key=f"nchf:{session.ref}:{request.sequence}", now=now)
+        for rating_group, (_unit, reserved_fen, rating) in held.items():
+            _release(book, _load(rating), reserved_fen)
+            dropped.add(rating_group)
+    store.drop_grants(session_id, dropped)
+    _write(book, key=f"nchf:{ref}:{request.sequence}", now=now)
     return nchf.response(request=request, now=now, units=infos)
-
-
-def _bucket_ids(grants) -> set[int]:
-    return {d[0] for g in grants for d in g.rating["draws"] if d[0] is not None}
 
 
 def _denied(usage) -> dict:
     return nchf.unit_information(
-        rating_group=usage.rating_group,
-        unit=usage.unit,
-        result_code="END_USER_SERVICE_DENIED",
-        granted=None,
-        final=True,
-        redirect_url=None,
-    )
+        rating_group=usage.rating_group, unit=usage.unit, result_code="END_USER_SERVICE_DENIED",
+        granted=None, final=True, redirect_url=None,
+    )  # fmt: skip
 
 
-def _reserve(book, session, usage, *, tariff, msisdn: str, now) -> dict:
-    wanted = domain.rated_amount(unit=usage.unit, raw=usage.requested)
+def _rate(book: Book, usage, amount: int, *, tariff, now) -> Rating:
     rating = domain.rate(
         unit=usage.unit,
-        amount=wanted,
+        amount=amount,
         rating_group=usage.rating_group,
         at=now,
-        buckets=book.engine_buckets(unit=usage.unit, at=now),
+        buckets=book.engine_buckets(usage.unit, now),
         tariff=tariff,
         wallet=book.wallet(),
     )
-    rating = ledgerbook.buy_daily(book, rating, now=now)
-    ledgerbook.draw(book, rating.draws, field_name="reserved")
-    book.account.reserved_fen += rating.wallet_fen
-    Grant.objects.create(
-        session=session,
-        rating_group=usage.rating_group,
-        unit=usage.unit,
-        granted=rating.granted,
-        reserved_fen=rating.wallet_fen,
-        rating=_dump(rating),
-        created_at=now,
-    )
+    return _buy_daily(book, rating, now=now)
+
+
+def _reserve(book: Book, session_id: int, usage, *, tariff, now) -> dict:
+    rating = _rate(book, usage, domain.rated_amount(unit=usage.unit, raw=usage.requested),
+                   tariff=tariff, now=now)  # fmt: skip
+    for d in rating.draws:
+        if d.amount:
+            book.move(d.bucket_id, reserved=d.amount)
+    book.reserved_fen += rating.wallet_fen
+    store.put_grant(
+        session_id=session_id, rating_group=usage.rating_group, unit=str(usage.unit),
+        granted=rating.granted, reserved_fen=rating.wallet_fen, rating=_dump(rating), now=now,
+    )  # fmt: skip
     final = rating.shortfall > 0
     return nchf.unit_information(
         rating_group=usage.rating_group,
@@ -223,79 +271,105 @@ def _reserve(book, session, usage, *, tariff, msisdn: str, now) -> dict:
         result_code="SUCCESS" if rating.granted else "QUOTA_LIMIT_REACHED",
         granted=rating.granted,
         final=final,
-        redirect_url=_topup_url(msisdn) if final else None,
+        redirect_url=_topup_url(book.line.msisdn) if final else None,
     )
 
 
-def _settle_usage(book, session, request, usage, grant, *, tariff, now) -> None:
+def _settle_usage(book: Book, ref, request, usage, grant, *, tariff, now) -> None:
     """Commit the units reported for one rating group (against its grant, if any)."""
     used = domain.rated_amount(unit=usage.unit, raw=usage.used)
-    overage = used
+    draws, free, wallet_units, wallet_fen, overage = [], 0, 0, 0, used
     if grant is not None:
+        unit, reserved_fen, rating = grant
         settled = settlement.settle(
-            reserved=_load(grant.rating),
-            used=used,
-            unit=Unit(grant.unit),
-            tariff=tariff,
+            reserved=_load(rating), used=used, unit=Unit(unit), tariff=tariff,
             carry_at_commit=book.carry,
-        )
-        ledgerbook.commit_reserved(book, settled.draws)
-        book.account.reserved_fen -= grant.reserved_fen
+        )  # fmt: skip
+        for d in settled.draws:
+            if d.reserved:
+                book.move(d.bucket_id, used=d.committed, reserved=-d.reserved)
+        book.reserved_fen -= reserved_fen
         book.debited_fen += settled.wallet_fen
         book.carry = settled.carry
-        overage = settled.overage
-        committed = [Draw(d.bucket_id, d.source, d.committed) for d in settled.draws]
-        paid = (committed, settled.zero_rated, settled.wallet_units, settled.wallet_fen, 0)
-        grant.delete()
-    else:
-        paid = ([], 0, 0, 0, 0)
-    if overage:
-        extra = domain.rate(
-            unit=usage.unit,
-            amount=overage,
-            rating_group=usage.rating_group,
-            at=now,
-            buckets=book.engine_buckets(unit=usage.unit, at=now),
-            tariff=tariff,
-            wallet=book.wallet(),
+        draws = [Draw(d.bucket_id, d.source, d.committed) for d in settled.draws if d.committed]
+        free, wallet_units, wallet_fen = (
+            settled.zero_rated,
+            settled.wallet_units,
+            settled.wallet_fen,
         )
-        extra = ledgerbook.buy_daily(book, extra, now=now)
-        ledgerbook.draw(book, extra.draws, field_name="used")
+        overage = settled.overage
+    unpaid = 0
+    if overage:
+        extra = _rate(book, usage, overage, tariff=tariff, now=now)
+        for d in extra.draws:
+            if d.amount:
+                book.move(d.bucket_id, used=d.amount)
         book.debited_fen += extra.wallet_fen
         book.carry = extra.carry
-        paid = (
-            [*paid[0], *extra.draws],
-            paid[1] + extra.zero_rated,
-            paid[2] + extra.wallet_units,
-            paid[3] + extra.wallet_fen,
-            extra.shortfall,
-        )
-    if used or usage.used:
-        draws, free, wallet_units, wallet_fen, unpaid = paid
-        ledgerbook.record(
-            book,
-            record_id=f"nchf:{session.ref}:{request.sequence}:{usage.rating_group}",
-            source=RecordSource.ONLINE,
-            unit=usage.unit,
-            rating_group=usage.rating_group,
-            raw=usage.used,
-            rated=used,
-            started_at=now,
-            draws=[d for d in draws if d.amount],
-            free=free,
-            wallet_units=wallet_units,
-            wallet_fen=wallet_fen,
-            unpaid=unpaid,
-            daily_fee_fen=0,
-            now=now,
-        )
+        draws += [d for d in extra.draws if d.amount]
+        free, wallet_units = free + extra.zero_rated, wallet_units + extra.wallet_units
+        wallet_fen, unpaid = wallet_fen + extra.wallet_fen, extra.shortfall
+    if usage.used or used:
+        book.usage.append((
+            f"nchf:{ref}:{request.sequence}:{usage.rating_group}", book.line.line_id, "ONLINE",
+            str(usage.unit), usage.rating_group, usage.used, used, sum(d.amount for d in draws),
+            free, wallet_units, unpaid, wallet_fen, 0,
+            json.dumps([[d.bucket_id, str(d.source), d.amount] for d in draws]),
+            store.db_time(now), beijing_date(now), store.db_time(now),
+        ))  # fmt: skip
 
 
-def _release_grant(book, grant: Grant) -> None:
-    rating = _load(grant.rating)
-    ledgerbook.draw(book, rating.draws, field_name="reserved", sign=-1)
-    book.account.reserved_fen -= grant.reserved_fen
-    grant.delete()
+def _release(book: Book, rating: Rating, reserved_fen: int) -> None:
+    for d in rating.draws:
+        if d.amount and d.bucket_id in book.buckets:
+            book.move(d.bucket_id, reserved=-d.amount)
+    book.reserved_fen -= reserved_fen
+
+
+def _buy_daily(book: Book, rating: Rating, *, now: dt.datetime) -> Rating:
+    """Create the 日租 bucket a rating bought (its fee is debited) and put its id in the draws."""
+    purchase = rating.daily_purchase
+    if purchase is None:
+        return rating
+    bucket = Bucket.objects.create(
+        line_id=book.line.line_id, unit=Unit.BYTES, source=Source.DAILY, label="日租流量",
+        amount=purchase.amount, valid_from=purchase.valid_from, valid_to=purchase.valid_to,
+        origin=f"daily:{book.line.line_id}:{beijing_date(purchase.valid_from).isoformat()}",
+        created_at=now,
+    )  # fmt: skip
+    book.buckets[bucket.pk] = store.BucketRow(
+        bucket.pk, Unit.BYTES, Source.DAILY, purchase.amount, 0, 0, purchase.valid_from,
+        purchase.valid_to, [], None, None, "LINE", "",
+    )  # fmt: skip
+    book.debited_fen += purchase.fee_fen
+    draws = tuple(
+        Draw(bucket.pk, d.source, d.amount) if d.bucket_id is None else d for d in rating.draws
+    )
+    return replace(rating, draws=draws, daily_purchase=None)
+
+
+def _write(book: Book, *, key: str, now: dt.datetime) -> None:
+    """Everything the request changed: buckets, usage records, the account, the wallet."""
+    store.add_to_buckets(book.pending)
+    store.insert_usage(book.usage)
+    if book.reserved_fen != book.line.reserved_fen or book.carry != book.line.carry:
+        store.save_account(
+            line_id=book.line.line_id, reserved_fen=book.reserved_fen, carry=book.carry, now=now
+        )
+    if book.debited_fen:
+        ledger.open_account(
+            code=USAGE_REVENUE, name="通信服务收入", kind=AccountKind.REVENUE, busy=True
+        )
+        wallet = LedgerAccount.objects.get(pk=book.line.wallet_account_id).code
+        ledger.post(
+            legs=[
+                ledger.Leg(wallet, book.debited_fen),
+                ledger.Leg(USAGE_REVENUE, -book.debited_fen),
+            ],
+            kind="charging.usage",
+            memo="在线计费",
+            key=key,
+        )
 
 
 def _topup_url(msisdn: str) -> str:

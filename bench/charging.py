@@ -1,0 +1,280 @@
+"""Benchmark of charging on PostgreSQL. Prints one JSON document.
+
+(a) online: simulated sessions (create, several updates, release) over HTTP against the real
+    processes (``haoka serve``), one line per client thread; ops/s and p50/p95/p99 per
+    operation; in the same run ``pgbench -b simple-update`` on the same server, and the ratio.
+(b) offline: rate and store usage records (the ``haoka usage import`` path, in one process):
+    records/s.
+
+    .venv/bin/python bench/charging.py                          # 30 s online, 1,000,000 records
+    .venv/bin/python bench/charging.py --seconds 10 --records 100000
+
+Targets: online >= 1,000 ops/s with p95 <= 10 ms; offline >= 20,000 records/s.
+"""
+
+from __future__ import annotations
+
+import sys
+
+# bench/numbers.py shadows the stdlib module ``numbers``: keep this folder off the front of the
+# import path (it is appended at the end below, for _machine).
+sys.path[:] = [p for p in sys.path if not p.rstrip("/").endswith("bench")]
+
+import argparse  # noqa: E402
+import http.client  # noqa: E402
+import json  # noqa: E402
+import os  # noqa: E402
+import re  # noqa: E402
+import subprocess  # noqa: E402
+import tempfile  # noqa: E402
+import threading  # noqa: E402
+import time  # noqa: E402
+import uuid  # noqa: E402
+from pathlib import Path  # noqa: E402
+from urllib.parse import urlparse  # noqa: E402
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path[:0] = [str(ROOT / "tests" / "e2e")]
+sys.path.append(str(ROOT / "bench"))
+
+from stack import Stack  # noqa: E402
+
+from _machine import cpu_by_group, machine, percentile  # noqa: E402
+
+PG = "postgres://postgres@127.0.0.1:5432/test"
+PLAN = "CM-MANGO-39"
+MB = 1024 * 1024
+BASE = "/nchf-convergedcharging/v3/chargingdata"
+
+MAKE_LINES = """
+import json
+from haoka.accounts import operations as accounts
+from haoka.accounts.models import User
+from haoka.core import clock
+from haoka.lines import operations as lines
+now = clock.now()
+out = []
+for i in range({count}):
+    user = User.objects.create(username="bench%07d" % i, phone="136%08d" % i)
+    line = lines.open_line(user_id=user.pk, msisdn="135%08d" % i, carrier_code="CMCC",
+        plan_code="{plan}", iccid="89860099%012d" % i, imsi="4600099%08d" % i,
+        opening_balance_fen=100000, actor="bench", now=now)
+    out.append(line.imsi)
+token = accounts.create_api_token(name="bench-smf", scopes=["charging"], username=None, now=now)
+print(json.dumps({{"imsis": out, "token": token.token}}))
+"""
+
+
+# ---------------------------------------------------------------- (a) online
+
+
+def _session_loop(*, base, token, imsi, until, updates, timings, lock, errors) -> None:
+    url = urlparse(base)
+    conn = http.client.HTTPConnection(url.hostname, url.port, timeout=30)
+    headers = {"Authorization": f"Bearer {token}", "Content-Type": "application/json"}
+    mine: dict[str, list[float]] = {"create": [], "update": [], "release": []}
+    n = 0
+
+    def call(op: str, path: str, body: dict) -> http.client.HTTPResponse:
+        start = time.perf_counter()
+        conn.request("POST", path, json.dumps(body), headers)
+        response = conn.getresponse()
+        response.read()
+        mine[op].append((time.perf_counter() - start) * 1000)
+        return response
+
+    def body(seq: int, *, request: bool, used: int | None) -> dict:
+        unit: dict = {"ratingGroup": 1003}
+        if request:
+            unit["requestedUnit"] = {"totalVolume": MB}
+        if used is not None:
+            unit["usedUnitContainer"] = [{"totalVolume": used}]
+        return {
+            "subscriberIdentifier": f"imsi-{imsi}",
+            "nfConsumerIdentification": {"nodeFunctionality": "SMF", "nFName": f"bench-{n}"},
+            "invocationTimeStamp": f"2026-05-10T04:00:{n % 60:02d}Z",
+            "invocationSequenceNumber": seq,
+            "multipleUnitUsage": [unit],
+        }
+
+    while time.monotonic() < until:
+        n += 1
+        created = call("create", BASE, body(0, request=True, used=None))
+        if created.status != 201:
+            errors.append(f"create {created.status}")
+            continue
+        ref = created.getheader("Location").rsplit("/", 1)[1]
+        for seq in range(1, updates + 1):
+            answer = call("update", f"{BASE}/{ref}/update", body(seq, request=True, used=MB // 2))
+            if answer.status != 200:
+                errors.append(f"update {answer.status}")
+        done = call("release", f"{BASE}/{ref}/release", body(updates + 1, request=False, used=1))
+        if done.status != 204:
+            errors.append(f"release {done.status}")
+    conn.close()
+    with lock:
+        for op, values in mine.items():
+            timings[op].extend(values)
+
+
+def online(stack: Stack, *, clients: int, seconds: float, updates: int) -> dict:
+    made = stack.manage_json(MAKE_LINES.format(count=clients, plan=PLAN))
+    timings: dict[str, list[float]] = {"create": [], "update": [], "release": []}
+    lock, errors = threading.Lock(), []
+    groups = {name: proc.pid for name, proc in stack.procs.items()}
+    cpu_before = cpu_by_group(groups)
+    until = time.monotonic() + seconds
+    threads = [
+        threading.Thread(
+            target=_session_loop,
+            kwargs=dict(
+                base=stack.base,
+                token=made["token"],
+                imsi=imsi,
+                until=until,
+                updates=updates,
+                timings=timings,
+                lock=lock,
+                errors=errors,
+            ),
+        )  # fmt: skip
+        for imsi in made["imsis"]
+    ]
+    start = time.perf_counter()
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    elapsed = time.perf_counter() - start
+    cpu_after = cpu_by_group(groups)
+    ops = sum(len(v) for v in timings.values())
+    every = [x for v in timings.values() for x in v]
+    return {
+        "clients": clients,
+        "updates_per_session": updates,
+        "seconds": round(elapsed, 1),
+        "sessions": len(timings["release"]),
+        "ops": ops,
+        "errors": len(errors),
+        "errors_sample": errors[:5],
+        "ops_per_s": round(ops / elapsed, 1),
+        "latency_ms": {
+            op: _pcts(values) for op, values in {**timings, "all": every}.items() if values
+        },
+        "cpu_ms_per_op": {
+            k: round((cpu_after[k] - cpu_before[k]) * 1000 / max(ops, 1), 2) for k in cpu_after
+        },
+    }
+
+
+def _pcts(values: list[float]) -> dict:
+    return {f"p{q}": round(percentile(values, q / 100), 2) for q in (50, 95, 99)}
+
+
+def pgbench(*, seconds: int, clients: int) -> dict:
+    """``pgbench -b simple-update`` on a scratch database of the same server."""
+    name = f"bench_pgbench_{uuid.uuid4().hex[:8]}"
+    base = ["-h", "127.0.0.1", "-U", "postgres"]
+    subprocess.run(["createdb", *base, name], check=True)
+    try:
+        subprocess.run(["pgbench", *base, "-i", "-s", "10", "-q", name], check=True,
+                       capture_output=True)  # fmt: skip
+        out = subprocess.run(
+            ["pgbench", *base, "-b", "simple-update", "-c", str(clients), "-j", "2",
+             "-T", str(seconds), name],
+            check=True, capture_output=True, text=True,
+        ).stdout  # fmt: skip
+    finally:
+        subprocess.run(["dropdb", *base, name], check=False)
+    tps = float(re.search(r"tps = ([0-9.]+)", out).group(1))
+    latency = re.search(r"latency average = ([0-9.]+) ms", out)
+    return {
+        "clients": clients,
+        "seconds": seconds,
+        "tps": round(tps, 1),
+        "latency_avg_ms": float(latency.group(1)) if latency else None,
+    }
+
+
+# ---------------------------------------------------------------- (b) offline
+
+OFFLINE = """
+import datetime as dt, json, random, time
+from haoka.accounts.models import User
+from haoka.charging import operations
+from haoka.core import clock
+from haoka.lines import operations as lines
+from haoka.lines.models import Line
+now = clock.now()
+LINES, PER_LINE = {lines}, {per_line}
+made = []
+for i in range(LINES):
+    user = User.objects.create(username="off%07d" % i, phone="134%08d" % i)
+    made.append(lines.open_line(user_id=user.pk, msisdn="133%08d" % i, carrier_code="CMCC",
+        plan_code="{plan}", iccid="89860088%012d" % i, imsi="4600088%08d" % i,
+        opening_balance_fen=100000, actor="bench", now=now))
+rng = random.Random(7)
+services = [("data", 1003, 5 * 1024 * 1024), ("data", 1011, 20 * 1024 * 1024),
+            ("voice", None, 600), ("sms", None, 2)]
+start = time.perf_counter()
+rated = 0
+for line in made:
+    records = []
+    for k in range(PER_LINE):
+        service, rg, top = services[rng.randrange(4)]
+        records.append(operations.RecordIn(
+            record_id="%s-%d" % (line.msisdn, k), subscriber=line.msisdn, service=service,
+            amount=rng.randrange(1, top), rating_group=rg,
+            started_at=now - dt.timedelta(seconds=PER_LINE - k)))
+    for at in range(0, len(records), operations.MAX_BATCH):
+        out = operations.rate_records(records=records[at:at + operations.MAX_BATCH], now=now)
+        rated += sum(o.status == "RATED" for o in out)
+elapsed = time.perf_counter() - start
+print(json.dumps({{"records": LINES * PER_LINE, "rated": rated, "lines": LINES,
+                  "seconds": round(elapsed, 1), "records_per_s": round(rated / elapsed, 1)}}))
+"""
+
+
+def offline(stack: Stack, *, records: int, per_line: int) -> dict:
+    lines = max(1, records // per_line)
+    code = OFFLINE.format(lines=lines, per_line=per_line, plan=PLAN)
+    out = subprocess.run(
+        [sys.executable, "-m", "haoka.cli", "manage", "shell", "-c", code],
+        env=stack.env, cwd=stack.home, capture_output=True, text=True, timeout=7200,
+        check=False,
+    )  # fmt: skip
+    if out.returncode != 0:
+        raise RuntimeError(out.stderr[-3000:])
+    return json.loads([x for x in out.stdout.splitlines() if x.strip()][-1])
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--clients", type=int, default=16)
+    parser.add_argument("--seconds", type=float, default=30)
+    parser.add_argument("--updates", type=int, default=4)
+    parser.add_argument("--serve-workers", type=int, default=2)
+    parser.add_argument("--records", type=int, default=1_000_000)
+    parser.add_argument("--per-line", type=int, default=500)
+    parser.add_argument("--skip-offline", action="store_true")
+    args = parser.parse_args()
+    os.environ.setdefault("DATABASE_URL", PG)
+    result: dict = {"benchmark": "charging", "machine": machine(), "database": "postgresql"}
+    with tempfile.TemporaryDirectory() as tmp, Stack(
+        Path(tmp), numbers=10, serve_workers=args.serve_workers, time_scale=1
+    ) as stack:  # fmt: skip
+        result["online"] = online(
+            stack, clients=args.clients, seconds=args.seconds, updates=args.updates
+        )
+        result["pgbench_simple_update"] = pgbench(seconds=int(args.seconds), clients=args.clients)
+        result["online_to_pgbench_ratio"] = round(
+            result["online"]["ops_per_s"] / result["pgbench_simple_update"]["tps"], 3
+        )
+        if not args.skip_offline:
+            result["offline"] = offline(stack, records=args.records, per_line=args.per_line)
+    result["targets"] = {"online_ops_per_s": 1000, "online_p95_ms": 10, "offline_per_s": 20000}
+    print(json.dumps(result, ensure_ascii=False, indent=2))
+
+
+if __name__ == "__main__":
+    main()
