@@ -13,24 +13,21 @@ from __future__ import annotations
 import datetime as dt
 import json
 import secrets
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass
 from decimal import Decimal
 
 from django.conf import settings
 from django.db import transaction
 
-from haoka.charging import domain, nchf, settlement, tariffs
+from haoka.charging import domain, linebook, nchf, settlement, tariffs
 from haoka.charging import online_store as store
 from haoka.charging.cycle import beijing_date
 from haoka.charging.domain import Draw, Rating, Source, Unit
-from haoka.charging.models import Bucket
-from haoka.core import ledger
+from haoka.charging.linebook import Book
 from haoka.core.errors import Conflict, NotFound
-from haoka.core.models import AccountKind, LedgerAccount
 
 #: A session nobody reports on for this long is closed and its reservations released.
 HOLDING = dt.timedelta(seconds=2 * nchf.VALIDITY_S)
-USAGE_REVENUE = "revenue:usage"
 
 
 class SessionNotFound(NotFound):
@@ -51,38 +48,6 @@ class Reply:
     ref: str
 
 
-@dataclass
-class Book:
-    """A line's charging state for one request, changed in memory and written at the end."""
-
-    line: store.LineState
-    buckets: dict[int, store.BucketRow]
-    carry: Decimal
-    reserved_fen: int
-    debited_fen: int = 0
-    pending: dict[int, list[int]] = field(default_factory=dict)
-    usage: list[tuple] = field(default_factory=list)
-
-    def wallet(self) -> domain.Wallet:
-        available = self.line.wallet_balance_fen - self.debited_fen - self.reserved_fen
-        return domain.Wallet(available_fen=available, carry=self.carry)
-
-    def engine_buckets(self, unit: Unit, at: dt.datetime) -> list[domain.Bucket]:
-        return [
-            b.engine()
-            for b in self.buckets.values()
-            if b.unit == unit and b.valid_from <= at and (b.valid_to is None or at < b.valid_to)
-        ]
-
-    def move(self, bucket_id: int, *, used: int = 0, reserved: int = 0) -> None:
-        bucket = self.buckets[bucket_id]
-        bucket.used += used
-        bucket.reserved += reserved
-        delta = self.pending.setdefault(bucket_id, [0, 0])
-        delta[0] += used
-        delta[1] += reserved
-
-
 # ---------------------------------------------------------------- public operations
 
 
@@ -92,7 +57,7 @@ def create(*, token_id: int, request: nchf.ChargingRequest, now: dt.datetime) ->
     line_id = _line_id(request.subscriber)
     key = nchf.create_key(token_id=token_id, request=request)
     with transaction.atomic():
-        book = _open_book(line_id, now=now, held={})
+        book = linebook.open_book(line_id, since=now)
         existing = store.session_by_key(key)
         if existing is not None:
             stored = store.stored_answer(existing.id, request.sequence)
@@ -128,7 +93,7 @@ def expire_sessions(*, now: dt.datetime, limit: int = 500) -> int:
     done = 0
     for ref, line_id in store.expired_sessions(now=now, limit=limit):
         with transaction.atomic():
-            book = _open_book(line_id, now=now, held=None)
+            book = linebook.open_book(line_id, since=now)
             session = store.session(ref)
             if session.state != "OPEN":
                 continue
@@ -141,7 +106,7 @@ def expire_sessions(*, now: dt.datetime, limit: int = 500) -> int:
                 session_id=session.id, sequence=session.last_sequence, state="EXPIRED",
                 expires_at=now, now=now,
             )  # fmt: skip
-            _write(book, key=f"nchf-expire:{ref}", now=now)
+            linebook.write(book, key=f"nchf-expire:{ref}", now=now)
             done += 1
     return done
 
@@ -163,20 +128,9 @@ def _line_id(subscriber: str) -> int:
     return found
 
 
-def _open_book(line_id: int, *, now: dt.datetime, held: dict | None) -> Book:
-    line = store.lock_line(line_id)
-    if line is None:
-        raise tariffs.UnknownSubscriber(line_id=line_id)
-    rows = store.buckets(line_id, at=now)
-    return Book(line=line, buckets=rows, carry=line.carry, reserved_fen=line.reserved_fen)
-
-
 def _load_held(book: Book, held: dict) -> None:
     """Make sure the buckets reservations hold are in the book (one may have expired since)."""
-    wanted = {d[0] for _, _, r in held.values() for d in r["draws"] if d[0] is not None}
-    missing = wanted - book.buckets.keys()
-    if missing:
-        book.buckets.update(store.buckets_by_id(missing))
+    linebook.load_held(book, {d[0] for _, _, r in held.values() for d in r["draws"] if d[0]})
 
 
 def _follow_up(*, ref, token_id, request, now, releasing: bool) -> Reply:
@@ -184,7 +138,7 @@ def _follow_up(*, ref, token_id, request, now, releasing: bool) -> Reply:
     if session is None or session.caller_token_id != token_id:
         raise SessionNotFound(ref=ref[:40])
     with transaction.atomic():
-        book = _open_book(session.line_id, now=now, held=None)
+        book = linebook.open_book(session.line_id, since=now)
         session = store.session(ref)  # as it is now that the line is ours
         if request.sequence <= session.last_sequence:
             stored = store.stored_answer(session.id, request.sequence)
@@ -229,7 +183,7 @@ def _exchange(book, session_id, ref, request, held: dict, *, now, releasing: boo
             _release(book, _load(rating), reserved_fen)
             dropped.add(rating_group)
     store.drop_grants(session_id, dropped)
-    _write(book, key=f"nchf:{ref}:{request.sequence}", now=now)
+    linebook.write(book, key=f"nchf:{ref}:{request.sequence}", now=now)
     return nchf.response(request=request, now=now, units=infos)
 
 
@@ -250,7 +204,7 @@ def _rate(book: Book, usage, amount: int, *, tariff, now) -> Rating:
         tariff=tariff,
         wallet=book.wallet(),
     )
-    return _buy_daily(book, rating, now=now)
+    return linebook.buy_daily(book, rating, now=now)
 
 
 def _reserve(book: Book, session_id: int, usage, *, tariff, now) -> dict:
@@ -324,52 +278,6 @@ def _release(book: Book, rating: Rating, reserved_fen: int) -> None:
         if d.amount and d.bucket_id in book.buckets:
             book.move(d.bucket_id, reserved=-d.amount)
     book.reserved_fen -= reserved_fen
-
-
-def _buy_daily(book: Book, rating: Rating, *, now: dt.datetime) -> Rating:
-    """Create the 日租 bucket a rating bought (its fee is debited) and put its id in the draws."""
-    purchase = rating.daily_purchase
-    if purchase is None:
-        return rating
-    bucket = Bucket.objects.create(
-        line_id=book.line.line_id, unit=Unit.BYTES, source=Source.DAILY, label="日租流量",
-        amount=purchase.amount, valid_from=purchase.valid_from, valid_to=purchase.valid_to,
-        origin=f"daily:{book.line.line_id}:{beijing_date(purchase.valid_from).isoformat()}",
-        created_at=now,
-    )  # fmt: skip
-    book.buckets[bucket.pk] = store.BucketRow(
-        bucket.pk, Unit.BYTES, Source.DAILY, purchase.amount, 0, 0, purchase.valid_from,
-        purchase.valid_to, [], None, None, "LINE", "",
-    )  # fmt: skip
-    book.debited_fen += purchase.fee_fen
-    draws = tuple(
-        Draw(bucket.pk, d.source, d.amount) if d.bucket_id is None else d for d in rating.draws
-    )
-    return replace(rating, draws=draws, daily_purchase=None)
-
-
-def _write(book: Book, *, key: str, now: dt.datetime) -> None:
-    """Everything the request changed: buckets, usage records, the account, the wallet."""
-    store.add_to_buckets(book.pending)
-    store.insert_usage(book.usage)
-    if book.reserved_fen != book.line.reserved_fen or book.carry != book.line.carry:
-        store.save_account(
-            line_id=book.line.line_id, reserved_fen=book.reserved_fen, carry=book.carry, now=now
-        )
-    if book.debited_fen:
-        ledger.open_account(
-            code=USAGE_REVENUE, name="通信服务收入", kind=AccountKind.REVENUE, busy=True
-        )
-        wallet = LedgerAccount.objects.get(pk=book.line.wallet_account_id).code
-        ledger.post(
-            legs=[
-                ledger.Leg(wallet, book.debited_fen),
-                ledger.Leg(USAGE_REVENUE, -book.debited_fen),
-            ],
-            kind="charging.usage",
-            memo="在线计费",
-            key=key,
-        )
 
 
 def _topup_url(msisdn: str) -> str:

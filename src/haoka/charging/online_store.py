@@ -141,10 +141,11 @@ FROM charging_bucket
 WHERE line_id = %s AND valid_from <= %s AND (valid_to IS NULL OR valid_to > %s)"""
 
 
-def buckets(line_id: int, *, at: dt.datetime) -> dict[int, BucketRow]:
-    """The line's buckets valid at ``at``."""
-    stamp = db_time(at)
-    return _bucket_rows(_BUCKETS, [line_id, stamp, stamp])
+def buckets_between(
+    line_id: int, *, since: dt.datetime, until: dt.datetime
+) -> dict[int, BucketRow]:
+    """The line's buckets valid at some time in ``[since, until]``."""
+    return _bucket_rows(_BUCKETS, [line_id, db_time(until), db_time(since)])
 
 
 def buckets_by_id(ids) -> dict[int, BucketRow]:
@@ -298,6 +299,12 @@ def drop_grants(session_id: int, rating_groups) -> None:
 
 # ---------------------------------------------------------------- writes after rating
 
+USAGE_COLUMNS = (
+    "record_id, line_id, source, unit, rating_group, raw_amount, rated_amount, from_buckets, "
+    "free_amount, wallet_amount, unpaid_amount, wallet_fen, daily_fee_fen, draws, started_at, "
+    "beijing_date, rated_at"
+)
+
 
 def add_to_buckets(changes: dict[int, list[int]]) -> None:
     """Apply [used delta, reserved delta] per bucket (increments: pool and sponsor buckets may
@@ -322,8 +329,16 @@ def save_account(*, line_id: int, reserved_fen: int, carry: Decimal, now) -> Non
 
 
 def insert_usage(rows: list[tuple]) -> None:
-    """Usage records, each a tuple in the column order below."""
+    """Usage records, each a tuple in the column order of :data:`USAGE_COLUMNS` (without
+    ``version``). On PostgreSQL by COPY, elsewhere as one multi-row INSERT."""
     if not rows:
+        return
+    if _pg():
+        with connection.cursor() as cur:
+            copy_sql = f"COPY charging_usagerecord ({USAGE_COLUMNS}, version) FROM STDIN"
+            with cur.cursor.copy(copy_sql) as copy:
+                for row in rows:
+                    copy.write_row((*row, 1))
         return
     columns = ("record_id, line_id, source, unit, rating_group, raw_amount, rated_amount, "
                "from_buckets, free_amount, wallet_amount, unpaid_amount, wallet_fen, "
@@ -334,6 +349,16 @@ def insert_usage(rows: list[tuple]) -> None:
             f"INSERT INTO charging_usagerecord ({columns}) VALUES " + ", ".join([one] * len(rows)),
             [value for row in rows for value in row],
         )
+
+
+def known_record_ids(ids: list[str]) -> set[str]:
+    """The ids among ``ids`` already rated."""
+    if not ids:
+        return set()
+    marks = ", ".join(["%s"] * len(ids))
+    with connection.cursor() as cur:
+        cur.execute(f"SELECT record_id FROM charging_usagerecord WHERE record_id IN ({marks})", ids)
+        return {row[0] for row in cur.fetchall()}
 
 
 def expired_sessions(*, now: dt.datetime, limit: int) -> list[tuple[str, int]]:

@@ -7,14 +7,16 @@ Online charging sessions (Nchf) are in ``charging.online``.
 from __future__ import annotations
 
 import datetime as dt
+import json
 from collections import defaultdict
 from dataclasses import dataclass
 
 from django.db import transaction
 
-from haoka.charging import cycle, domain, ledgerbook, tariffs
+from haoka.charging import cycle, domain, linebook, tariffs
+from haoka.charging import online_store as store
 from haoka.charging.domain import Unit
-from haoka.charging.models import Bucket, ChargingAccount, RecordSource, UsageRecord
+from haoka.charging.models import Bucket, ChargingAccount
 from haoka.core import ledger
 from haoka.core.errors import ValidationError
 from haoka.core.models import LedgerAccount
@@ -172,33 +174,24 @@ def _rate_line(
     *, line_id: int, records: list[RecordIn], now: dt.datetime
 ) -> dict[str, RecordOutcome]:
     records = sorted(records, key=lambda r: (r.started_at, r.record_id))
-    ids = [r.record_id for r in records]
     with transaction.atomic():
         # Lock first, then look for ids already rated: a concurrent batch with the same ids
         # has committed by the time the lock is ours (the UNIQUE record_id is the last guard).
-        book = ledgerbook.lock(
-            line_id=line_id, since=records[0].started_at, until=records[-1].started_at
+        book = linebook.open_book(
+            line_id, since=records[0].started_at, until=records[-1].started_at
         )
-        known = set(
-            UsageRecord.objects.filter(record_id__in=ids).values_list("record_id", flat=True)
-        )
+        known = store.known_record_ids([r.record_id for r in records])
         fresh = [r for r in records if r.record_id not in known]
         out = {i: RecordOutcome(i, "DUPLICATE") for i in known}
         if not fresh:
             return out
-        plan_code = _plan_code(line_id)
-        tariff, _, _ = tariffs.plan_charging(plan_code=plan_code)
+        tariff, _, _ = tariffs.plan_charging(plan_code=book.line.plan_code)
         for rec in fresh:
             out[rec.record_id] = _rate_one(book, rec, tariff=tariff, now=now)
-        book.memo = f"话单计费 {len(fresh)} 条"
-        ledgerbook.post(book, key=f"usage:{fresh[0].record_id}", now=now)
+        linebook.write(
+            book, key=f"usage:{fresh[0].record_id}", now=now, memo=f"话单计费 {len(fresh)} 条"
+        )
     return out
-
-
-def _plan_code(line_id: int) -> str:
-    from haoka.lines.models import Line
-
-    return Line.objects.filter(pk=line_id).values_list("plan_code", flat=True)[0]
 
 
 def _rate_one(book, rec: RecordIn, *, tariff, now: dt.datetime) -> RecordOutcome:
@@ -209,32 +202,24 @@ def _rate_one(book, rec: RecordIn, *, tariff, now: dt.datetime) -> RecordOutcome
         amount=rated,
         rating_group=rec.rating_group,
         at=rec.started_at,
-        buckets=book.engine_buckets(unit=unit, at=rec.started_at),
+        buckets=book.engine_buckets(unit, rec.started_at),
         tariff=tariff,
         wallet=book.wallet(),
     )
     fee = rating.daily_purchase.fee_fen if rating.daily_purchase else 0
-    rating = ledgerbook.buy_daily(book, rating, now=now)
-    ledgerbook.draw(book, rating.draws, field_name="used")
+    rating = linebook.buy_daily(book, rating, now=now)
+    draws = [d for d in rating.draws if d.amount]
+    for d in draws:
+        book.move(d.bucket_id, used=d.amount)
     book.debited_fen += rating.wallet_fen
     book.carry = rating.carry
-    ledgerbook.record(
-        book,
-        record_id=rec.record_id,
-        source=RecordSource.OFFLINE,
-        unit=unit,
-        rating_group=rec.rating_group,
-        raw=rec.amount,
-        rated=rated,
-        started_at=rec.started_at,
-        draws=rating.draws,
-        free=rating.zero_rated,
-        wallet_units=rating.wallet_units,
-        wallet_fen=rating.wallet_fen,
-        unpaid=rating.shortfall,
-        daily_fee_fen=fee,
-        now=now,
-    )
+    book.usage.append((
+        rec.record_id, book.line.line_id, "OFFLINE", str(unit), rec.rating_group, rec.amount,
+        rated, sum(d.amount for d in draws), rating.zero_rated, rating.wallet_units,
+        rating.shortfall, rating.wallet_fen, fee,
+        json.dumps([[d.bucket_id, str(d.source), d.amount] for d in draws]),
+        store.db_time(rec.started_at), cycle.beijing_date(rec.started_at), store.db_time(now),
+    ))  # fmt: skip
     return RecordOutcome(
         rec.record_id, "RATED", wallet_fen=rating.wallet_fen + fee, unpaid=rating.shortfall
     )

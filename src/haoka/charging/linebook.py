@@ -1,0 +1,117 @@
+"""The state of one line's charging while its lock is held, kept in memory and written once at
+the end (raw statements from ``online_store``): used by online sessions and offline records.
+
+Every rating of a line goes: :func:`open_book` (takes the lock), rate against ``book``, then
+:func:`write` inside the same transaction.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field, replace
+from decimal import Decimal
+
+from haoka.charging import domain, tariffs
+from haoka.charging import online_store as store
+from haoka.charging.cycle import beijing_date
+from haoka.charging.domain import Draw, Rating, Source, Unit
+from haoka.charging.models import Bucket
+from haoka.core import ledger
+from haoka.core.models import AccountKind, LedgerAccount
+
+USAGE_REVENUE = "revenue:usage"
+
+
+@dataclass
+class Book:
+    """A line's charging state for one request, changed in memory and written at the end."""
+
+    line: store.LineState
+    buckets: dict[int, store.BucketRow]
+    carry: Decimal
+    reserved_fen: int
+    debited_fen: int = 0
+    pending: dict[int, list[int]] = field(default_factory=dict)
+    usage: list[tuple] = field(default_factory=list)
+
+    def wallet(self) -> domain.Wallet:
+        available = self.line.wallet_balance_fen - self.debited_fen - self.reserved_fen
+        return domain.Wallet(available_fen=available, carry=self.carry)
+
+    def engine_buckets(self, unit: Unit, at: dt.datetime) -> list[domain.Bucket]:
+        return [
+            b.engine()
+            for b in self.buckets.values()
+            if b.unit == unit and b.valid_from <= at and (b.valid_to is None or at < b.valid_to)
+        ]
+
+    def move(self, bucket_id: int, *, used: int = 0, reserved: int = 0) -> None:
+        bucket = self.buckets[bucket_id]
+        bucket.used += used
+        bucket.reserved += reserved
+        delta = self.pending.setdefault(bucket_id, [0, 0])
+        delta[0] += used
+        delta[1] += reserved
+
+
+def open_book(line_id: int, *, since: dt.datetime, until: dt.datetime | None = None) -> Book:
+    """Lock the line and load the buckets valid at some time in ``[since, until]``.
+    Raises UnknownSubscriber (a line with no charging account)."""
+    line = store.lock_line(line_id)
+    if line is None:
+        raise tariffs.UnknownSubscriber(line_id=line_id)
+    rows = store.buckets_between(line_id, since=since, until=until or since)
+    return Book(line=line, buckets=rows, carry=line.carry, reserved_fen=line.reserved_fen)
+
+
+def load_held(book: Book, ids) -> None:
+    """Make sure the buckets a reservation holds are in the book (one may have expired)."""
+    missing = set(ids) - book.buckets.keys()
+    if missing:
+        book.buckets.update(store.buckets_by_id(missing))
+
+
+def buy_daily(book: Book, rating: Rating, *, now: dt.datetime) -> Rating:
+    """Create the 日租 bucket a rating bought (its fee is debited) and put its id in the draws."""
+    purchase = rating.daily_purchase
+    if purchase is None:
+        return rating
+    bucket = Bucket.objects.create(
+        line_id=book.line.line_id, unit=Unit.BYTES, source=Source.DAILY, label="日租流量",
+        amount=purchase.amount, valid_from=purchase.valid_from, valid_to=purchase.valid_to,
+        origin=f"daily:{book.line.line_id}:{beijing_date(purchase.valid_from).isoformat()}",
+        created_at=now,
+    )  # fmt: skip
+    book.buckets[bucket.pk] = store.BucketRow(
+        bucket.pk, Unit.BYTES, Source.DAILY, purchase.amount, 0, 0, purchase.valid_from,
+        purchase.valid_to, [], None, None, "LINE", "",
+    )  # fmt: skip
+    book.debited_fen += purchase.fee_fen
+    draws = tuple(
+        Draw(bucket.pk, d.source, d.amount) if d.bucket_id is None else d for d in rating.draws
+    )
+    return replace(rating, draws=draws, daily_purchase=None)
+
+
+def write(book: Book, *, key: str, now: dt.datetime, memo: str = "在线计费") -> None:
+    """Everything the request changed: buckets, usage records, the account, the wallet."""
+    store.add_to_buckets(book.pending)
+    store.insert_usage(book.usage)
+    if book.reserved_fen != book.line.reserved_fen or book.carry != book.line.carry:
+        store.save_account(
+            line_id=book.line.line_id, reserved_fen=book.reserved_fen, carry=book.carry, now=now
+        )
+    if book.debited_fen:
+        ledger.open_account(
+            code=USAGE_REVENUE, name="通信服务收入", kind=AccountKind.REVENUE, busy=True
+        )
+        wallet = LedgerAccount.objects.get(pk=book.line.wallet_account_id).code
+        ledger.post(
+            legs=[
+                ledger.Leg(wallet, book.debited_fen),
+                ledger.Leg(USAGE_REVENUE, -book.debited_fen),
+            ],
+            kind="charging.usage",
+            memo=memo,
+            key=key,
+        )
