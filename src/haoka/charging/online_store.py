@@ -8,10 +8,12 @@ Row shapes are plain tuples/dataclasses; ``charging.online`` holds the rules.
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import json
 from dataclasses import dataclass
 from decimal import Decimal
 
+from django.conf import settings
 from django.db import connection
 from django.utils.dateparse import parse_datetime, parse_time
 
@@ -19,8 +21,10 @@ from haoka.charging.domain import Bucket as EngineBucket
 from haoka.charging.domain import PayerKind, Source, TimeWindow, Unit
 
 
+@functools.cache
 def _pg() -> bool:
-    return connection.vendor == "postgresql"
+    """Whether the (one, process-wide) database is PostgreSQL."""
+    return "postgresql" in settings.DATABASES["default"]["ENGINE"]
 
 
 def _for_update(of: str) -> str:
@@ -40,6 +44,9 @@ def when(value) -> dt.datetime | None:
 
 
 def db_time(value: dt.datetime | None):
+    """A datetime as a statement parameter (psycopg takes aware datetimes as they are)."""
+    if value is None or _pg():
+        return value
     return connection.ops.adapt_datetimefield_value(value)
 
 
