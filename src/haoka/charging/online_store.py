@@ -306,6 +306,7 @@ def drop_grants(session_id: int, rating_groups) -> None:
 
 # ---------------------------------------------------------------- writes after rating
 
+COPY_FROM = 50  # rows
 USAGE_COLUMNS = (
     "record_id, line_id, source, unit, rating_group, raw_amount, rated_amount, from_buckets, "
     "free_amount, wallet_amount, unpaid_amount, wallet_fen, daily_fee_fen, draws, started_at, "
@@ -337,23 +338,22 @@ def save_account(*, line_id: int, reserved_fen: int, carry: Decimal, now) -> Non
 
 def insert_usage(rows: list[tuple]) -> None:
     """Usage records, each a tuple in the column order of :data:`USAGE_COLUMNS` (without
-    ``version``). On PostgreSQL by COPY, elsewhere as one multi-row INSERT."""
+    ``version``). Many rows on PostgreSQL go by COPY; otherwise one multi-row INSERT (a COPY
+    costs an extra round trip, more than it saves for the one record of an online request)."""
     if not rows:
         return
-    if _pg():
+    if _pg() and len(rows) >= COPY_FROM:
         with connection.cursor() as cur:
             copy_sql = f"COPY charging_usagerecord ({USAGE_COLUMNS}, version) FROM STDIN"
             with cur.cursor.copy(copy_sql) as copy:
                 for row in rows:
                     copy.write_row((*row, 1))
         return
-    columns = ("record_id, line_id, source, unit, rating_group, raw_amount, rated_amount, "
-               "from_buckets, free_amount, wallet_amount, unpaid_amount, wallet_fen, "
-               "daily_fee_fen, draws, started_at, beijing_date, rated_at, version")  # fmt: skip
     one = f"(%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, {_json_param()}, %s, %s, %s, 1)"
     with connection.cursor() as cur:
         cur.execute(
-            f"INSERT INTO charging_usagerecord ({columns}) VALUES " + ", ".join([one] * len(rows)),
+            f"INSERT INTO charging_usagerecord ({USAGE_COLUMNS}, version) VALUES "
+            + ", ".join([one] * len(rows)),
             [value for row in rows for value in row],
         )
 
