@@ -113,6 +113,11 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
         "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
     }
     DATABASES["default"]["CONN_MAX_AGE"] = 0
+elif os.environ.get("HAOKA_PG_SERVER_BINDING", "1") == "1":
+    # Parameters sent apart from the statement (not interpolated by the client), so psycopg
+    # prepares statements a connection repeats: the charging hot path runs the same dozen
+    # statements for every request.
+    DATABASES["default"].setdefault("OPTIONS", {})["server_side_binding"] = True
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 AUTH_USER_MODEL = "accounts.User"
 
@@ -175,6 +180,11 @@ PUBLIC_BASE_URL = os.environ.get(
 SMS_PROVIDER = os.environ.get("HAOKA_SMS_PROVIDER", "haoka.accounts.sms.SandboxSmsProvider")
 #: Name/ID verification (公安二要素); the sandbox verifier refuses to run outside sandbox/debug.
 KYC_PROVIDER = os.environ.get("HAOKA_KYC_PROVIDER", "haoka.kyc.providers.SandboxVerifier")
+
+# Charging: days a line may stay in arrears after the monthly fee before it is suspended, and
+# the wallet balance (fen) below which the owner is told it is low.
+ARREARS_GRACE_DAYS = int(os.environ.get("HAOKA_ARREARS_GRACE_DAYS", "3"))
+LOW_BALANCE_FEN = int(os.environ.get("HAOKA_LOW_BALANCE_FEN", "500"))
 
 LOGGING = {
     "version": 1,
