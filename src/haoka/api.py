@@ -82,6 +82,8 @@ def _mount() -> None:
     from haoka.charging.api import router as charging_router
     from haoka.kyc.api import router as kyc_router
     from haoka.lines.api import router as lines_router
+    from haoka.lines.api_lifecycle import router as lines_lifecycle_router
+    from haoka.lines.api_money import router as lines_money_router
     from haoka.logistics.api import router as logistics_router
     from haoka.numbers.api import router as numbers_router
     from haoka.orders.api import router as orders_router
@@ -96,6 +98,8 @@ def _mount() -> None:
     api.add_router("", carriers_router)
     api.add_router("", logistics_router)
     api.add_router("", lines_router)
+    api.add_router("", lines_lifecycle_router)
+    api.add_router("", lines_money_router)
     api.add_router("", charging_router)
 
 

@@ -13,7 +13,7 @@ from decimal import Decimal
 
 from django.db.models import F
 
-from haoka.charging import domain
+from haoka.charging import alerts, domain
 from haoka.charging.cycle import beijing_date
 from haoka.charging.domain import Bucket as EngineBucket
 from haoka.charging.domain import Rating, Source, Tariff, TimeWindow, Unit, Wallet
@@ -220,7 +220,14 @@ def record(
 def post(book: LineBook, *, tariff: Tariff | None = None, key: str, now: dt.datetime) -> None:
     """Write what the book gathered: bucket changes, usage records, the carry and held money,
     and one ledger posting for the wallet's debits (usage and 日租 fees -> usage revenue).
-    Every path that rates must end with this, inside the transaction that holds the lock."""
+    Every path that rates must end with this, inside the transaction that holds the lock.
+    Then the alerts this usage raised (``charging.alerts``: thresholds the buckets drawn
+    crossed, a low balance, auto top-up), from what the book holds in memory."""
+    drawn: dict[int, int] = {}
+    for r in book.records:
+        for bucket_id, _source, amount in r.draws:
+            drawn[bucket_id] = drawn.get(bucket_id, 0) + amount
+    debited_fen = book.debited_fen
     _flush_buckets(book)
     if book.records:
         UsageRecord.objects.bulk_create(book.records)
@@ -244,3 +251,16 @@ def post(book: LineBook, *, tariff: Tariff | None = None, key: str, now: dt.date
         )
         book.wallet_balance_fen -= book.debited_fen
         book.debited_fen = 0
+    after_fen = book.wallet().available_fen
+    uses = [
+        alerts.Use(b.pk, b.unit, b.source, b.payer_kind, b.amount, b.used - n, b.used)
+        for b, n in ((book.buckets.get(i), n) for i, n in sorted(drawn.items()))
+        if b is not None and n > 0
+    ]
+    alerts.after_charging(
+        line_id=book.line_id,
+        uses=uses,
+        before_fen=after_fen + debited_fen,
+        after_fen=after_fen,
+        now=now,
+    )

@@ -11,7 +11,7 @@ import datetime as dt
 from dataclasses import dataclass, field, replace
 from decimal import Decimal
 
-from haoka.charging import domain, tariffs
+from haoka.charging import alerts, domain, tariffs
 from haoka.charging import online_store as store
 from haoka.charging.cycle import beijing_date
 from haoka.charging.domain import Draw, Rating, Source, Unit
@@ -115,3 +115,4 @@ def write(book: Book, *, key: str, now: dt.datetime, memo: str = "在线计费")
             memo=memo,
             key=key,
         )
+    alerts.after_book(book, now=now)  # usage thresholds crossed, low balance, auto top-up

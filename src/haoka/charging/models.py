@@ -240,3 +240,170 @@ class UsageRecord(models.Model):
 
     def __str__(self) -> str:
         return self.record_id
+
+
+# ---------------------------------------------------------------- the money side of a line
+
+
+class TopUpStatus(models.TextChoices):
+    PENDING = "PENDING", "待支付"
+    PAID = "PAID", "已到账"
+    FAILED = "FAILED", "发起失败"
+
+
+class TopUpKind(models.TextChoices):
+    MANUAL = "MANUAL", "手动充值"
+    AUTO = "AUTO", "自动充值"
+
+
+class TopUp(models.Model):
+    """Money the owner pays into a line's wallet (``ref`` is the payment's reference)."""
+
+    ref = models.CharField(max_length=40, unique=True)
+    line = models.ForeignKey("lines.Line", on_delete=models.PROTECT, related_name="+")
+    kind = models.CharField(max_length=8, choices=TopUpKind.choices)
+    amount_fen = models.BigIntegerField()
+    method = models.CharField(max_length=8)
+    status = models.CharField(max_length=8, choices=TopUpStatus.choices)
+    payment_id = models.BigIntegerField(null=True, blank=True)
+    pay_url = models.CharField(max_length=500, blank=True)
+    #: What reached the wallet (more than ``amount_fen`` if the payer paid two attempts).
+    credited_fen = models.BigIntegerField(default=0)
+    created_at = models.DateTimeField()
+    paid_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        indexes = [models.Index(fields=["line", "-created_at"], name="topup_line_recent")]
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(amount_fen__gte=100, amount_fen__lte=500_000),
+                name="topup_amount_in_range",
+            ),
+            models.CheckConstraint(
+                condition=models.Q(status__in=[s.value for s in TopUpStatus])
+                & models.Q(kind__in=[k.value for k in TopUpKind]),
+                name="topup_status_kind_valid",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.ref
+
+
+class AutoTopUp(models.Model):
+    """The owner's standing order: below ``threshold_fen``, top up ``amount_fen`` (once a day)."""
+
+    line = models.OneToOneField(
+        "lines.Line", on_delete=models.CASCADE, primary_key=True, related_name="+"
+    )
+    enabled = models.BooleanField(default=True)
+    threshold_fen = models.BigIntegerField()
+    amount_fen = models.BigIntegerField()
+    method = models.CharField(max_length=8)
+    updated_at = models.DateTimeField()
+
+    class Meta:
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(threshold_fen__gte=100, threshold_fen__lte=50_000)
+                & models.Q(amount_fen__gte=100, amount_fen__lte=500_000),
+                name="autotopup_amounts_in_range",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"autotopup:{self.line_id}"
+
+
+class PackPurchase(models.Model):
+    """An add-on pack bought from the wallet; its buckets carry ``origin="pack:<id>"``."""
+
+    line = models.ForeignKey("lines.Line", on_delete=models.PROTECT, related_name="+")
+    pack_code = models.CharField(max_length=40)
+    pack_name = models.CharField(max_length=60)
+    kind = models.CharField(max_length=12)
+    price_fen = models.BigIntegerField()
+    valid_from = models.DateTimeField()
+    valid_to = models.DateTimeField()
+    benefit_name = models.CharField(max_length=60, blank=True)
+    redeem_code = models.CharField(max_length=24, blank=True)  # MEMBERSHIP packs only
+    created_at = models.DateTimeField()
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        indexes = [models.Index(fields=["line", "-created_at"], name="pack_purchase_line_recent")]
+        constraints = [
+            models.CheckConstraint(condition=models.Q(price_fen__gte=0), name="pack_price_paid"),
+            models.UniqueConstraint(
+                fields=["redeem_code"],
+                condition=~models.Q(redeem_code=""),
+                name="pack_redeem_code_unique",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.pack_name} ({self.line_id})"
+
+
+class CycleRun(models.Model):
+    """One month the cycle opened for a line: the plan it runs on, the fee charged and, when
+    that left the wallet negative, when the line is suspended unless topped up."""
+
+    line = models.ForeignKey("lines.Line", on_delete=models.PROTECT, related_name="+")
+    month = models.DateField()  # first day (Beijing)
+    plan_code = models.CharField(max_length=40)
+    fee_fen = models.BigIntegerField()
+    balance_after_fen = models.BigIntegerField()
+    suspend_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField()
+
+    class Meta:
+        ordering = ["month", "id"]
+        constraints = [
+            models.UniqueConstraint(fields=["line", "month"], name="cycle_run_once_per_month")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.line_id}:{self.month:%Y-%m}"
+
+
+class Bill(models.Model):
+    """A line's monthly statement: wallet movements posted in the Beijing month (they add up:
+    closing = opening + top-ups - fee - 日租 - packs - usage + other) and itemised usage."""
+
+    line = models.ForeignKey("lines.Line", on_delete=models.PROTECT, related_name="+")
+    month = models.DateField()  # first day (Beijing)
+    plan_code = models.CharField(max_length=40)
+    opening_fen = models.BigIntegerField()
+    closing_fen = models.BigIntegerField()
+    topups_fen = models.BigIntegerField()
+    monthly_fee_fen = models.BigIntegerField()
+    daily_fees_fen = models.BigIntegerField()
+    packs_fen = models.BigIntegerField()
+    usage_fen = models.BigIntegerField()
+    other_fen = models.BigIntegerField()  # refunds, corrections: anything else on the wallet
+    usage_by_day = models.JSONField(default=list)
+    usage_by_rating_group = models.JSONField(default=list)
+    issued_at = models.DateTimeField()
+
+    class Meta:
+        ordering = ["-month", "-id"]
+        constraints = [
+            models.UniqueConstraint(fields=["line", "month"], name="bill_once_per_month"),
+            models.CheckConstraint(
+                condition=models.Q(
+                    closing_fen=models.F("opening_fen")
+                    + models.F("topups_fen")
+                    - models.F("monthly_fee_fen")
+                    - models.F("daily_fees_fen")
+                    - models.F("packs_fen")
+                    - models.F("usage_fen")
+                    + models.F("other_fen")
+                ),
+                name="bill_adds_up",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.line_id}:{self.month:%Y-%m}"

@@ -42,6 +42,25 @@ PERIODIC: list[Periodic] = [
         dt.timedelta(minutes=5),
         "haoka.payments.tasks.reconcile_pending_payments",
     ),
+    # Online-charging sessions nobody reported on: release what they hold.
+    Periodic(
+        "charging.expire_sessions",
+        dt.timedelta(seconds=60),
+        "haoka.charging.tasks.expire_sessions",
+    ),
+    # The monthly cycle: one query when no line is due, so it can look often.
+    Periodic("charging.run_cycles", dt.timedelta(minutes=10), "haoka.charging.tasks.run_cycles"),
+    # Arrears suspension, alerts, auto top-ups: a day's slot starts 00:00 UTC = 08:00 Beijing,
+    # so reminders go out in the morning rather than at night.
+    Periodic("charging.daily", dt.timedelta(days=1), "haoka.charging.tasks.daily"),
+    # Closed lines whose balance the gateway could not take back yet.
+    Periodic(
+        "lines.retry_closure_refunds",
+        dt.timedelta(minutes=5),
+        "haoka.lines.tasks.retry_closure_refunds",
+    ),
+    # Numbers of closed lines whose 90-day rest is over go back on sale.
+    Periodic("numbers.release_cooled", dt.timedelta(hours=1), "haoka.numbers.tasks.release_cooled"),
 ]
 
 

@@ -402,3 +402,39 @@ def release_from_order(*, msisdn: str, order_ref: str, reason: str, now: dt.date
             at=now,
         )
     return True
+
+
+def cool_down(*, msisdn: str, now: dt.datetime, actor: str = "system") -> dt.datetime:
+    """IN_USE -> COOLING when its line closes; the number rests ``COOLING_DAYS`` (90) before it
+    may be sold again. Returns when the rest ends. A repeat is harmless.
+    Raises NumberNotFound (not a pool number), IllegalTransition."""
+    with transaction.atomic():
+        number = _move(
+            msisdn=msisdn,
+            expect=(NumberStatus.IN_USE,),
+            to=NumberStatus.COOLING,
+            actor=actor,
+            reason=f"线路销户，冷冻 {domain.COOLING_DAYS} 天",
+            now=now,
+        )
+    return number.status_changed_at + dt.timedelta(days=domain.COOLING_DAYS)
+
+
+def release_cooled(*, now: dt.datetime, batch: int = 500) -> int:
+    """COOLING -> AVAILABLE for numbers whose 90-day rest is over (worker task): they are for
+    sale again, unpriced fields as they were. Safe to run concurrently."""
+    cutoff = now - dt.timedelta(days=domain.COOLING_DAYS)
+    due = PhoneNumber.objects.filter(status=NumberStatus.COOLING, status_changed_at__lte=cutoff)
+    done = 0
+    for msisdn in due.order_by("status_changed_at", "id").values_list("msisdn", flat=True)[:batch]:
+        try:
+            with transaction.atomic():
+                _move(
+                    msisdn=msisdn, expect=(NumberStatus.COOLING,), to=NumberStatus.AVAILABLE,
+                    actor="system", reason=f"冷冻 {domain.COOLING_DAYS} 天期满，重新上架",
+                    now=now, order_ref="", reserved_by=None, reserved_until=None,
+                )  # fmt: skip
+        except IllegalTransition:
+            continue  # moved meanwhile by another worker
+        done += 1
+    return done

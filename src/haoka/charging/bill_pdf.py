@@ -1,0 +1,98 @@
+"""A bill as PDF (A4, reportlab with Adobe's STSong-Light CJK font, as the e-contract)."""
+
+from __future__ import annotations
+
+import io
+
+from haoka.charging.bills import packs_bought, spent, topups_paid
+from haoka.charging.models import Bill
+from haoka.core import clock
+from haoka.core.money import format_fen
+
+FONT = "STSong-Light"
+UNIT_LABELS = {"BYTES": "流量", "SECONDS": "语音", "SMS": "短信"}
+
+
+def amount(unit: str, value: int) -> str:
+    """Usage in a unit people read: MB for data, minutes for voice, messages."""
+    if unit == "BYTES":
+        return f"{value / 1024**2:,.2f} MB"
+    if unit == "SECONDS":
+        return f"{-(-value // 60)} 分钟"
+    return f"{value} 条"
+
+
+def lines_of(bill: Bill, *, msisdn: str) -> list[str]:
+    """The bill's text, one printed line each (also what the PDF shows)."""
+    issued = bill.issued_at.astimezone(clock.BEIJING)
+    out = [
+        f"号卡 {bill.month:%Y年%m月} 账单",
+        "",
+        f"号码：{msisdn}    套餐：{bill.plan_code}",
+        f"出账时间：{issued:%Y-%m-%d %H:%M}（北京时间）",
+        "",
+        f"期初余额　{format_fen(bill.opening_fen):>14}",
+        f"充值　　　{format_fen(bill.topups_fen):>14}",
+        f"月租　　　{format_fen(-bill.monthly_fee_fen):>14}",
+        f"日租　　　{format_fen(-bill.daily_fees_fen):>14}",
+        f"加油包　　{format_fen(-bill.packs_fen):>14}",
+        f"套外用量　{format_fen(-bill.usage_fen):>14}",
+        f"其他　　　{format_fen(bill.other_fen):>14}",
+        f"期末余额　{format_fen(bill.closing_fen):>14}",
+        f"本月消费合计：{format_fen(spent(bill))}",
+        "",
+        "充值记录",
+    ]
+    for t in topups_paid(bill):
+        paid = t["paid_at"].astimezone(clock.BEIJING)
+        out.append(f"  {paid:%m-%d %H:%M}  {t['ref']}  {format_fen(t['amount_fen'])}")
+    out += ["", "加油包"]
+    for p in packs_bought(bill):
+        bought = p["bought_at"].astimezone(clock.BEIJING)
+        out.append(f"  {bought:%m-%d %H:%M}  {p['name']}  {format_fen(p['price_fen'])}")
+    out += ["", "按日用量（北京时间）"]
+    for row in bill.usage_by_day:
+        out.append(
+            f"  {row['date']}  {UNIT_LABELS.get(row['unit'], row['unit'])}  "
+            f"{amount(row['unit'], row['rated_amount'])}  扣费 {format_fen(row['wallet_fen'])}"
+        )
+    if not bill.usage_by_day:
+        out.append("  （本月无用量）")
+    out += ["", "按应用分组用量"]
+    for row in bill.usage_by_rating_group:
+        group = row["name"] or (
+            f"分组 {row['rating_group']}" if row["rating_group"] is not None else "通用"
+        )
+        out.append(
+            f"  {group}  {UNIT_LABELS.get(row['unit'], row['unit'])}  "
+            f"{amount(row['unit'], row['rated_amount'])}  扣费 {format_fen(row['wallet_fen'])}"
+        )
+    if not bill.usage_by_rating_group:
+        out.append("  （本月无用量）")
+    return out
+
+
+def pdf(*, bill: Bill, msisdn: str) -> bytes:
+    """The bill as an A4 PDF (deterministic for the same bill)."""
+    from reportlab.lib.pagesizes import A4
+    from reportlab.lib.units import mm
+    from reportlab.pdfbase import pdfmetrics
+    from reportlab.pdfbase.cidfonts import UnicodeCIDFont
+    from reportlab.pdfgen import canvas
+
+    if FONT not in pdfmetrics.getRegisteredFontNames():
+        pdfmetrics.registerFont(UnicodeCIDFont(FONT))
+    buffer = io.BytesIO()
+    page = canvas.Canvas(buffer, pagesize=A4, invariant=True)
+    page.setTitle(f"号卡账单 {msisdn} {bill.month:%Y-%m}")
+    _, height = A4
+    y = height - 20 * mm
+    for i, text in enumerate(lines_of(bill, msisdn=msisdn)):
+        if y < 20 * mm:
+            page.showPage()
+            y = height - 20 * mm
+        page.setFont(FONT, 15 if i == 0 else 10.5)
+        page.drawString(18 * mm, y, text)
+        y -= 6.5 * mm
+    page.save()
+    return buffer.getvalue()
