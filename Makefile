@@ -24,9 +24,10 @@ install: $(STAMP) $(NPM_STAMP)
 .env:
 	$(BIN)/python scripts/make_env.py > .env
 
-# Debian's Chromium for browser tests (installed once; needs root, as on our machines and CI).
+# Debian's Chromium and a Chinese font for browser tests (installed once; needs root, as on our
+# machines and CI; without the font, screenshots show boxes instead of Chinese).
 browser:
-	@command -v chromium >/dev/null || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; }
+	@{ command -v chromium >/dev/null && fc-list :lang=zh | grep -q .; } || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium fonts-noto-cjk >/dev/null; }
 
 demo: install .env
 	HAOKA_SANDBOX=1 HAOKA_PORT=$(HAOKA_PORT) $(BIN)/haoka demo

@@ -137,7 +137,7 @@ def online(stack: Stack, *, clients: int, seconds: float, updates: int) -> dict:
                 lock=lock,
                 errors=errors,
             ),
-        )  # fmt: skip
+        )
         for imsi in made["imsis"]
     ]
     start = time.perf_counter()

@@ -203,3 +203,17 @@ def test_auto_top_up_settings_are_checked(catalog, now):
     assert (setting.threshold_fen, setting.amount_fen, setting.method) == (800, 3000, "ALIPAY")
     again = _auto(line, threshold=900, amount=3000, now=now)
     assert again.pk == setting.pk and again.threshold_fen == 900
+
+
+def test_a_top_up_paid_after_its_line_closed_goes_back_to_the_payer(catalog, fake, commits, now):
+    from haoka.payments.models import Payment
+
+    line = make_line(plan=PAYG, balance_fen=0, now=now)
+    topup = topups.start_topup(line_id=line.pk, amount_fen=3000, method="alipay", now=now)
+    Line.objects.filter(pk=line.pk).update(status="CLOSED")  # closed while the payer hesitated
+    pay(fake, topup, at=now, commits=commits)  # tasks run at once in tests: the refund too
+    topup.refresh_from_db()
+    payment = Payment.objects.get(pk=topup.payment_id)
+    assert (topup.status, payment.status, payment.refunded_fen) == ("REFUNDED", "REFUNDED", 3000)
+    assert wallet_fen(line) == 0 and topup.credited_fen == 0
+    assert ledger.trial_balance_fen() == 0 and ledger.unbalanced_transactions() == []

@@ -87,8 +87,9 @@ class ChargingAccount(models.Model):
     reserved_fen = models.BigIntegerField(default=0)
     #: Pay-as-you-go fen consumed but below one whole fen (debited once it adds up).
     carry = models.DecimalField(max_digits=24, decimal_places=20, default=0)
-    #: First day (Beijing) of the month whose allowances the line holds.
-    cycle_month = models.DateField()
+    #: First day (Beijing) of the month whose allowances the line holds (indexed: the cycle
+    #: looks for lines behind the current month every few minutes).
+    cycle_month = models.DateField(db_index=True)
     updated_at = models.DateTimeField(default=clock.now)
 
     class Meta:
@@ -249,6 +250,9 @@ class TopUpStatus(models.TextChoices):
     PENDING = "PENDING", "待支付"
     PAID = "PAID", "已到账"
     FAILED = "FAILED", "发起失败"
+    #: Paid after the line had closed: the money goes back through the gateway.
+    REFUNDING = "REFUNDING", "退款中"
+    REFUNDED = "REFUNDED", "已退款"
 
 
 class TopUpKind(models.TextChoices):
@@ -264,7 +268,7 @@ class TopUp(models.Model):
     kind = models.CharField(max_length=8, choices=TopUpKind.choices)
     amount_fen = models.BigIntegerField()
     method = models.CharField(max_length=8)
-    status = models.CharField(max_length=8, choices=TopUpStatus.choices)
+    status = models.CharField(max_length=10, choices=TopUpStatus.choices)
     payment_id = models.BigIntegerField(null=True, blank=True)
     pay_url = models.CharField(max_length=500, blank=True)
     #: What reached the wallet (more than ``amount_fen`` if the payer paid two attempts).

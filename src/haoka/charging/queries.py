@@ -43,7 +43,10 @@ class InvalidDays(ValidationError):
 def line_for(*, msisdn: str, user_id: int, staff: bool) -> Line:
     """The line with this number the caller may see: their own (staff: anyone's), the live
     one first, else the latest. Raises LineNotFound (also for someone else's line)."""
-    lines = Line.objects.filter(msisdn=str(msisdn)[:11])
+    text = str(msisdn)
+    if len(text) != 11 or not text.isdigit():
+        raise LineNotFound(msisdn=text[:20])
+    lines = Line.objects.filter(msisdn=text)
     if not staff:
         lines = lines.filter(user_id=user_id)
     lines = lines.order_by("-created_at", "-id")

@@ -43,3 +43,11 @@ def start_auto_topup(ref: str) -> str:
     from haoka.lines import topups
 
     return topups.start_auto_topup(ref=ref, now=clock.now()).status
+
+
+@task()
+def refund_topup(payment_id: int, reference: str) -> str:
+    """Give back a top-up that was paid after its line had closed."""
+    from haoka.lines import topups
+
+    return topups.refund_late_topup(payment_id=payment_id, reference=reference, now=clock.now())

@@ -25,6 +25,7 @@ from haoka.core.money import format_fen
 from haoka.lines import domain
 from haoka.lines import operations as line_ops
 from haoka.lines.models import Line, LineStatus
+from haoka.payments import operations as payment_operations
 
 log = structlog.get_logger("haoka.topups")
 
@@ -140,11 +141,42 @@ def payment_received(
             return None
         # The line's charging lock: a suspension for arrears decided meanwhile waits for us.
         ChargingAccount.objects.select_for_update().filter(line_id=topup.line_id).first()
+        if Line.objects.filter(pk=topup.line_id, status__in=GONE).exists():
+            # The line closed (its balance was settled) before this money arrived: it is not
+            # credited to a wallet nobody can use, but goes back to the payer.
+            TopUp.objects.filter(pk=topup.pk).update(status=TopUpStatus.REFUNDING)
+            from haoka.charging import tasks
+
+            transaction.on_commit(lambda: tasks.refund_topup.enqueue(payment_id, reference))
+            return topup
         key = f"topup:{payment_id}"
         if not LedgerTransaction.objects.filter(key=key).exists():
             _credit(topup, payment_id=payment_id, amount_fen=amount_fen, key=key, now=now)
         _resume_if_paid_up(topup.line_id, ref=topup.ref, now=now)
     return topup
+
+
+#: Lines whose wallet no longer takes money.
+GONE = (LineStatus.CLOSED, LineStatus.PORTED_OUT)
+
+
+def refund_late_topup(*, payment_id: int, reference: str, now: dt.datetime) -> str:
+    """Give back a top-up paid after its line closed (worker task; idempotent: the refund's
+    intent key is fixed). Never inside a transaction. Returns the refund's status."""
+    topup = TopUp.objects.filter(ref=reference).first()
+    if topup is None or topup.status not in (TopUpStatus.REFUNDING, TopUpStatus.REFUNDED):
+        return "nothing"
+    result = payment_operations.refund(
+        purpose="TOPUP",
+        reference=topup.ref,
+        amount_fen=None,
+        reason=f"线路已销户，充值 {topup.ref} 原路退回",
+        now=now,
+        payment_id=payment_id,
+    )
+    if str(result.status) in ("SUCCEEDED", "NOTHING_LEFT"):
+        TopUp.objects.filter(pk=topup.pk).update(status=TopUpStatus.REFUNDED)
+    return str(result.status)
 
 
 def _credit(topup: TopUp, *, payment_id: int, amount_fen: int, key: str, now) -> None:

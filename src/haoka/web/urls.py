@@ -1,6 +1,6 @@
 from django.urls import path
 
-from haoka.web import number_views, order_views, views
+from haoka.web import line_actions, line_views, number_views, order_views, views
 
 app_name = "web"
 
@@ -29,4 +29,27 @@ urlpatterns = [
     path("orders/<str:ref>/pay/", order_views.order_pay, name="order_pay"),
     path("orders/<str:ref>/cancel/", order_views.order_cancel, name="order_cancel"),
     path("orders/<str:ref>/activate/", order_views.order_activate, name="order_activate"),
+    # Line self-service (我的号卡); the online-charging REDIRECT sends users to .../topup.
+    path("me/lines", line_views.my_lines, name="my_lines"),
+    path("lines/<str:msisdn>", line_views.dashboard, name="line"),
+    path("lines/<str:msisdn>/topup", line_actions.topup, name="line_topup"),
+    path("lines/<str:msisdn>/topup/auto", line_actions.auto_topup, name="line_auto_topup"),
+    path("lines/<str:msisdn>/packs", line_actions.pack_shop, name="line_packs"),
+    path("lines/<str:msisdn>/bills", line_views.bill_list, name="line_bills"),
+    path(
+        "lines/<str:msisdn>/bills/<str:month>.pdf", line_views.bill_download, name="line_bill_pdf"
+    ),
+    path("lines/<str:msisdn>/bills/<str:month>", line_views.bill_detail, name="line_bill"),
+    path("lines/<str:msisdn>/manage", line_views.manage, name="line_manage"),
+    path("lines/<str:msisdn>/manage/plan", line_actions.change_plan, name="line_plan_change"),
+    path(
+        "lines/<str:msisdn>/manage/plan/cancel",
+        line_actions.cancel_plan_change,
+        name="line_plan_change_cancel",
+    ),
+    path("lines/<str:msisdn>/manage/suspend", line_actions.suspend, name="line_suspend"),
+    path("lines/<str:msisdn>/manage/resume", line_actions.resume, name="line_resume"),
+    path("lines/<str:msisdn>/manage/sim", line_actions.replace_sim, name="line_sim"),
+    path("lines/<str:msisdn>/manage/porting-code", line_actions.porting_code, name="line_porting"),
+    path("lines/<str:msisdn>/close", line_actions.close, name="line_close"),
 ]

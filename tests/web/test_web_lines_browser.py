@@ -1,0 +1,254 @@
+"""The line self-service pages in Debian's Chromium at 390×844 on Django's live server (an
+in-memory payment gateway whose cashier sends the payer straight back, signed payment
+notifications over HTTP): sign in, 我的号卡, the dashboard with its gauges and usage chart,
+buying a pack (the gauges change), a pack the balance cannot pay, topping up, a bill,
+办理 (停机保号 and 复机) and the closure's confirm step.
+
+Screenshots: test-artifacts/screenshots/lines-*.png.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import itertools
+import os
+import re
+
+import httpx
+import pytest
+from order_helpers import FakeGateway, pay
+from web_helpers import latest_otp, make_user, seed_catalog
+
+from browser_helpers import launch, phone_context, require_chromium, shot
+
+os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"  # see test_web_browser.py
+
+pytestmark = pytest.mark.browser
+
+PHONE = "13700006666"
+MSISDN = "13912340066"
+SPACED = "139 1234 0066"
+PLAN = "CM-MANGO-39"  # 40 GB general data, 100 minutes
+MB, GB = 1024**2, 1024**3
+_records = itertools.count(1)
+
+
+@pytest.fixture(scope="module")
+def browser():
+    require_chromium()
+    playwright, browser = launch()
+    yield browser
+    browser.close()
+    playwright.stop()
+
+
+@pytest.fixture
+def gateway():
+    from haoka.payments import gateway as payment_gateway
+
+    fake = FakeGateway(cashier_returns=True)
+    with payment_gateway.overridden(fake):
+        yield fake
+
+
+@pytest.fixture
+def page(browser, live_server, transactional_db, gateway, settings):
+    settings.PUBLIC_BASE_URL = live_server.url  # where the cashier sends the payer back
+    seed_catalog()
+    context = phone_context(browser, base_url=live_server.url)
+    page = context.new_page()
+    errors: list[str] = []
+    page.on("pageerror", lambda exc: errors.append(str(exc)))
+    page.on("dialog", lambda dialog: dialog.accept())  # the forms' 确认 questions
+    yield page
+    context.close()
+    assert not errors, f"JavaScript errors: {errors}"
+
+
+def open_line_with_usage():
+    """An active line of the signed-in user, with ¥20.00 and some days of data and calls."""
+    from haoka.charging import operations
+    from haoka.charging.models import Bucket
+    from haoka.core import clock
+    from haoka.lines import operations as line_ops
+
+    user = make_user(PHONE)
+    now = clock.now()
+    line = line_ops.open_line(
+        user_id=user.pk, msisdn=MSISDN, carrier_code="CMCC", plan_code=PLAN,
+        iccid="89860000000000000066", imsi="460000000000066", opening_balance_fen=2000,
+        actor="staff:test", now=now,
+    )  # fmt: skip
+    # The line has been in use since the month began (its allowances too).
+    today = clock.beijing_date(now)
+    start = min(now, now - dt.timedelta(days=today.day - 1, hours=1))
+    Bucket.objects.filter(line=line).update(valid_from=start)
+    records = []
+    for back in range(min(12, today.day - 1), -1, -1):
+        at = max(start, now - dt.timedelta(days=back))
+        records.append(_record(line, "data", (300 + 170 * (back % 5)) * MB, at))
+        if back % 3 == 0:
+            records.append(_record(line, "voice", 60 * (4 + back % 7) + 20, at))
+    operations.rate_records(records=records, now=now)
+    return line
+
+
+def _record(line, service: str, amount: int, at: dt.datetime):
+    from haoka.charging import operations
+
+    return operations.RecordIn(
+        record_id=f"browser-cdr-{next(_records)}", subscriber=line.msisdn, service=service,
+        amount=amount, started_at=at,
+    )  # fmt: skip
+
+
+def use_pack_data(line, amount: int) -> None:
+    """Data used now (packs are drawn before the plan's allowance)."""
+    from haoka.charging import operations
+    from haoka.core import clock
+
+    now = clock.now()
+    [done] = operations.rate_records(records=[_record(line, "data", amount, now)], now=now)
+    assert done.status == "RATED", done
+
+
+def log_in(page) -> None:
+    from playwright.sync_api import expect
+
+    page.goto("/login/?next=/me/lines")
+    page.locator("input[name=phone]").fill(PHONE)
+    page.get_by_role("button", name="获取验证码").click()
+    page.locator("input[name=code]").fill(latest_otp(PHONE))
+    page.get_by_role("button", name="登录").click()
+    expect(page).to_have_url(re.compile(r"/me/lines$"))
+
+
+def no_horizontal_overflow(page) -> None:
+    width = page.evaluate("document.documentElement.scrollWidth")
+    assert width <= 390, f"the page is {width}px wide at a 390px viewport"
+
+
+def test_dashboard_pack_purchase_top_up_bill_and_manage_on_a_phone(page, live_server, gateway):
+    from playwright.sync_api import expect
+
+    line = open_line_with_usage()
+    log_in(page)
+
+    # 我的号卡
+    row = page.locator(f".line-row[data-msisdn='{MSISDN}']")
+    expect(row).to_contain_text(SPACED)
+    expect(row).to_contain_text("移动芒果卡39元")
+    expect(row.locator(".state-chip")).to_have_text("正常")
+    expect(row).to_contain_text("¥20.00")
+    shot(page, "lines-1-list")
+
+    # The dashboard: balance, a gauge per allowance, 30 days of usage (ECharts)
+    row.click()
+    expect(page).to_have_url(re.compile(rf"/lines/{MSISDN}$"))
+    expect(page.locator(".line-number")).to_have_text(SPACED)
+    expect(page.locator("[data-line-status]")).to_have_text("正常")
+    expect(page.locator(".wallet-balance")).to_have_text("¥20.00")
+    general = page.locator(".gauge[data-label='套餐通用流量']")
+    expect(general.locator(".gauge-left")).to_contain_text("/ 40 GB")
+    expect(page.locator(".gauge[data-label='套餐语音'] .gauge-left")).to_contain_text("/ 100 分钟")
+    expect(page.locator("#usage-chart")).to_have_attribute("data-ready", "1")
+    expect(page.locator("#usage-chart svg")).to_be_visible()
+    assert page.locator(".gauge").count() == 2
+    no_horizontal_overflow(page)
+    shot(page, "lines-2-dashboard")
+    shot(page, "lines-2-dashboard-full", full_page=True)
+
+    # 加油包: buy one from the balance; the dashboard shows its gauge and the new balance
+    page.locator(".line-tabs a", has_text="加油包").click()
+    expect(page.locator(".balance-bar")).to_contain_text("¥20.00")
+    pack = page.locator(".pack-card[data-pack='PK-DATA-10G-7D']")
+    expect(pack).to_contain_text("10 GB 全国通用流量")
+    expect(pack).to_contain_text("7 天有效")
+    expect(pack.locator(".pack-price")).to_have_text("¥15.00")
+    no_horizontal_overflow(page)
+    shot(page, "lines-3-packs")
+    shot(page, "lines-3-packs-full", full_page=True)
+    pack.get_by_role("button", name="立即订购").click()
+    expect(page).to_have_url(re.compile(rf"/lines/{MSISDN}$"))
+    expect(page.locator(".alert-success")).to_contain_text("已订购「15元10G七天包」")
+    expect(page.locator(".wallet-balance")).to_have_text("¥5.00")
+    bought = page.locator(".gauge[data-label='15元10G七天包']")
+    expect(bought.locator(".gauge-left")).to_have_text("10 GB / 10 GB")
+    expect(bought.locator(".ring")).to_contain_text("100%")
+    shot(page, "lines-4-pack-bought")
+
+    # Data used meanwhile comes out of the pack first: 刷新 (htmx) redraws the gauge
+    use_pack_data(line, 7 * GB + 512 * MB)
+    page.locator("#line-live").get_by_role("button", name="刷新").click()
+    expect(bought.locator(".gauge-left")).to_have_text("2.5 GB / 10 GB")
+    expect(bought.locator(".ring")).to_contain_text("25%")
+    expect(bought).to_have_class(re.compile(r"\bgauge-ok\b"))
+    shot(page, "lines-4-pack-used")
+
+    # A pack the balance cannot pay: a clear message with the way to top up
+    page.goto(f"/lines/{MSISDN}/packs")
+    page.locator(".pack-card[data-pack='PK-DATA-30G-30D']").get_by_role(
+        "button", name="立即订购"
+    ).click()
+    error = page.locator("#pack-error")
+    expect(error).to_contain_text("余额不足：可用余额 ¥5.00，该加油包需 ¥30.00，请先充值")
+    error.scroll_into_view_if_needed()
+    shot(page, "lines-5-pack-insufficient")
+
+    # 充值: ¥50 with 支付宝 → the cashier → back on the dashboard; the money arrives
+    error.get_by_role("link", name="去充值").click()
+    expect(page).to_have_url(re.compile(rf"/lines/{MSISDN}/topup$"))
+    page.locator("label.amount-chip", has_text="¥50.00").click()
+    page.locator("label.pay-method", has_text="支付宝").click()
+    no_horizontal_overflow(page)
+    shot(page, "lines-6-topup")
+    page.get_by_role("button", name="去支付").click()
+    expect(page).to_have_url(f"{live_server.url}/lines/{MSISDN}")
+    confirming = page.locator(".topup-confirming")
+    expect(confirming).to_contain_text("充值 ¥50.00 确认中")
+    shot(page, "lines-6-topup-confirming")
+    with httpx.Client(base_url=live_server.url, timeout=10) as http:
+        pay(http, gateway)
+    # The page polls (htmx) while the money is on its way: no reload needed.
+    expect(page.locator(".wallet-balance")).to_have_text("¥55.00")
+    expect(confirming).to_have_count(0)
+    page.goto(f"/lines/{MSISDN}/topup")
+    expect(page.locator(".rows li").first).to_contain_text("已到账")
+    shot(page, "lines-6-topup-paid", full_page=True)
+
+    # 账单: the month's bill and its PDF
+    from haoka.charging import bills
+    from haoka.core import clock
+
+    month = clock.beijing_date(clock.now()).replace(day=1)
+    bills.issue(line_id=line.pk, month=month, now=clock.now())
+    page.locator(".line-tabs a", has_text="账单").click()
+    page.locator(f".bill-rows a[data-month='{month:%Y-%m}']").click()
+    expect(page.locator(".bill-hero h1")).to_have_text(f"{month.year}年{month.month}月账单")
+    expect(page.locator(".money-rows")).to_contain_text("加油包")
+    expect(page.locator(".money-rows")).to_contain_text("-¥15.00")
+    pdf_link = page.get_by_role("link", name="下载 PDF 账单")
+    assert pdf_link.get_attribute("href") == f"/lines/{MSISDN}/bills/{month:%Y-%m}.pdf"
+    no_horizontal_overflow(page)
+    shot(page, "lines-7-bill")
+    shot(page, "lines-7-bill-full", full_page=True)
+
+    # 办理: 停机保号, then 复机
+    page.goto(f"/lines/{MSISDN}/manage")
+    expect(page.locator("#porting .checks li.bad").first).to_be_visible()
+    no_horizontal_overflow(page)
+    shot(page, "lines-8-manage")
+    shot(page, "lines-8-manage-full", full_page=True)
+    page.get_by_role("button", name="申请停机保号").click()
+    expect(page.locator(".alert-success")).to_contain_text("已停机保号")
+    expect(page.locator("[data-line-status]")).to_have_text("停机保号")
+    shot(page, "lines-8-manage-suspended")
+    page.get_by_role("button", name="申请复机").click()
+    expect(page.locator("[data-line-status]")).to_have_text("正常")
+
+    # 销户: the confirm step says what happens (nothing is closed here)
+    page.locator("#closure").get_by_role("link", name="申请销户").click()
+    expect(page.locator(".close-card h1")).to_have_text(f"注销号码 {SPACED}")
+    expect(page.locator(".close-list")).to_contain_text("¥55.00")
+    no_horizontal_overflow(page)
+    shot(page, "lines-9-close")
