@@ -52,6 +52,14 @@ def test_the_new_month_charges_the_fee_rolls_over_data_grants_the_plan_and_bills
     assert ledger.trial_balance_fen() == 0
 
 
+def test_a_line_suspended_at_its_owners_request_pays_the_keep_number_fee_not_the_plan(catalog, now):
+    line = make_line(plan=PLAN, balance_fen=5000, now=now)
+    Line.objects.filter(pk=line.pk).update(status="SUSPENDED", suspend_reason="USER_REQUEST")
+    run(JUNE)
+    assert wallet_fen(line) == 5000 - 500  # 停机保号 ¥5, not the ¥39 monthly fee
+    assert CycleRun.objects.get(line=line).fee_fen == 500
+
+
 def test_running_the_cycle_again_or_later_in_the_month_changes_nothing(catalog, now):
     line = make_line(plan=PLAN, balance_fen=5000, now=now)
     run(JUNE)

@@ -30,6 +30,7 @@ from haoka.core.models import AccountKind, LedgerAccount
 from haoka.core.money import format_fen
 from haoka.lines import domain as line_domain
 from haoka.lines import operations as line_ops
+from haoka.lines import queries as line_queries
 from haoka.lines.models import Line, LineStatus
 
 log = structlog.get_logger("haoka.cycles")
@@ -133,6 +134,10 @@ def _charge_fee(
     line_id: int, *, plan_code: str, month: dt.date, balance_fen: int, now: dt.datetime
 ) -> cycle.FeeOutcome:
     _, _, fee_fen = tariffs.plan_charging(plan_code=plan_code)
+    what = "月租"
+    status, reason = Line.objects.filter(pk=line_id).values_list("status", "suspend_reason")[0]
+    if status == LineStatus.SUSPENDED and reason == "USER_REQUEST":  # 停机保号
+        fee_fen, what = min(fee_fen, line_queries.keep_number_fee_fen()), "停机保号费"
     outcome = cycle.monthly_fee(
         balance_fen=balance_fen, fee_fen=fee_fen, at=now, grace_days=settings.ARREARS_GRACE_DAYS
     )
@@ -144,7 +149,7 @@ def _charge_fee(
                 ledger.Leg(FEE_REVENUE, -fee_fen),
             ],
             kind="charging.monthly_fee",
-            memo=f"{month:%Y年%m月}月租（{plan_code}）",
+            memo=f"{month:%Y年%m月}{what}（{plan_code}）",
             key=f"monthly_fee:{line_id}:{month:%Y-%m}",
         )
     CycleRun.objects.create(

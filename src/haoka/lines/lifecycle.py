@@ -13,7 +13,6 @@ import logging
 import secrets
 from dataclasses import dataclass, field
 
-from django.conf import settings
 from django.db import transaction
 
 from haoka.catalog import queries as catalog_queries
@@ -24,7 +23,7 @@ from haoka.core.errors import Conflict, NotFound, PermissionDenied, ValidationEr
 from haoka.core.models import AccountKind
 from haoka.core.money import format_fen
 from haoka.kyc import ownership
-from haoka.lines import domain
+from haoka.lines import domain, queries
 from haoka.lines import operations as line_ops
 from haoka.lines.domain import LineState, PlanTiming, SuspendReason
 from haoka.lines.models import Line, SimCard, SimStatus
@@ -262,7 +261,7 @@ def suspend(*, msisdn: str, caller: Caller, now: dt.datetime) -> Line:
         now=now,
         suspend_reason=SuspendReason.USER_REQUEST,
     )
-    fee = getattr(settings, "KEEP_NUMBER_FEE_FEN", domain.KEEP_NUMBER_FEE_FEN)
+    fee = queries.keep_number_fee_fen()
     body = f"您的号码已停机保号，停机期间每月收取保号费 {format_fen(fee)}，可随时申请复机。"
     tell_owner(line, "SUSPENDED", "已停机保号", body, now=now)
     return line

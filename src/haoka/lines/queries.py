@@ -16,3 +16,11 @@ def wallet_balance_fen(*, line: Line) -> int:
 
 def lines_of(*, user_id: int) -> list[Line]:
     return list(Line.objects.filter(user_id=user_id).order_by("-created_at", "-id"))
+
+
+def keep_number_fee_fen() -> int:
+    """停机保号: what a line suspended at its owner's request pays a month instead of its plan's
+    fee (setting ``KEEP_NUMBER_FEE_FEN``)."""
+    from django.conf import settings
+
+    return int(getattr(settings, "KEEP_NUMBER_FEE_FEN", domain.KEEP_NUMBER_FEE_FEN))

@@ -11,7 +11,6 @@ from __future__ import annotations
 import datetime as dt
 from functools import wraps
 
-from django.conf import settings
 from django.http import HttpResponse
 from django.shortcuts import render
 from django.urls import reverse
@@ -66,7 +65,7 @@ def owned_line(back: str | None = None):
 
 def keep_number_fee_fen() -> int:
     """保号费 a month (the setting the monthly cycle charges, as lines.lifecycle reads it)."""
-    return getattr(settings, "KEEP_NUMBER_FEE_FEN", lines_domain.KEEP_NUMBER_FEE_FEN)
+    return lines_queries.keep_number_fee_fen()
 
 
 def caller(request) -> lifecycle.Caller:
