@@ -45,6 +45,8 @@ format: $(STAMP)
 
 bench: install
 	HAOKA_TESTING=1 $(BIN)/python bench/numbers.py
+	$(BIN)/python bench/checkout.py
+	$(BIN)/python bench/charging.py
 
 clean:
 	rm -rf $(VENV) node_modules var haoka.sqlite3*

@@ -216,8 +216,7 @@ for i in range(LINES):
 rng = random.Random(7)
 services = [("data", 1003, 5 * 1024 * 1024), ("data", 1011, 20 * 1024 * 1024),
             ("voice", None, 600), ("sms", None, 2)]
-start = time.perf_counter()
-rated = 0
+batches = []  # made before the clock starts: the figure is rating and storing, not generating
 for line in made:
     records = []
     for k in range(PER_LINE):
@@ -227,8 +226,12 @@ for line in made:
             amount=rng.randrange(1, top), rating_group=rg,
             started_at=now - dt.timedelta(seconds=PER_LINE - k)))
     for at in range(0, len(records), operations.MAX_BATCH):
-        out = operations.rate_records(records=records[at:at + operations.MAX_BATCH], now=now)
-        rated += sum(o.status == "RATED" for o in out)
+        batches.append(records[at:at + operations.MAX_BATCH])
+start = time.perf_counter()
+rated = 0
+for batch in batches:
+    out = operations.rate_records(records=batch, now=now)
+    rated += sum(o.status == "RATED" for o in out)
 elapsed = time.perf_counter() - start
 print(json.dumps({{"records": LINES * PER_LINE, "rated": rated, "lines": LINES,
                   "seconds": round(elapsed, 1), "records_per_s": round(rated / elapsed, 1)}}))

@@ -33,17 +33,25 @@ class Book:
     debited_fen: int = 0
     pending: dict[int, list[int]] = field(default_factory=dict)
     usage: list[tuple] = field(default_factory=list)
+    #: The engine's view of each bucket, rebuilt only when the bucket moved (a batch of
+    #: records draws one bucket at a time while the others stay as they are).
+    _engine: dict[int, tuple[int, domain.Bucket]] = field(default_factory=dict)
 
     def wallet(self) -> domain.Wallet:
         available = self.line.wallet_balance_fen - self.debited_fen - self.reserved_fen
         return domain.Wallet(available_fen=available, carry=self.carry)
 
     def engine_buckets(self, unit: Unit, at: dt.datetime) -> list[domain.Bucket]:
-        return [
-            b.engine()
-            for b in self.buckets.values()
-            if b.unit == unit and b.valid_from <= at and (b.valid_to is None or at < b.valid_to)
-        ]
+        out = []
+        for b in self.buckets.values():
+            if b.unit != unit or b.valid_from > at or (b.valid_to is not None and at >= b.valid_to):
+                continue
+            left = b.amount - b.used - b.reserved
+            cached = self._engine.get(b.id)
+            if cached is None or cached[0] != left:
+                cached = self._engine[b.id] = (left, b.engine())
+            out.append(cached[1])
+        return out
 
     def move(self, bucket_id: int, *, used: int = 0, reserved: int = 0) -> None:
         bucket = self.buckets[bucket_id]

@@ -1,0 +1,123 @@
+"""A line's life over HTTP against the real processes: the consumer buys and activates a card,
+the network charges its data online (Nchf, with an API token), usage records arrive offline,
+the owner tops up through the payment gateway and buys a pack; the dashboard and the ledger
+agree with all of it."""
+
+from __future__ import annotations
+
+import datetime as dt
+import time
+
+import httpx
+from journey import Shopper, whole_journey
+
+STACK_OPTIONS = {"numbers": 100}
+MB = 1024 * 1024
+NCHF = "/nchf-convergedcharging/v3/chargingdata"
+MAKE_TOKEN = """
+import json
+from haoka.accounts import operations
+from haoka.core import clock
+print(json.dumps(operations.create_api_token(
+    name="e2e-smf", scopes=["charging"], username=None, now=clock.now()).token))
+"""
+LEDGER = """
+import json
+from haoka.core import ledger
+print(json.dumps([ledger.trial_balance_fen(), ledger.unbalanced_transactions()]))
+"""
+
+
+def _nchf(client: httpx.Client, token: str, path: str, body: dict) -> httpx.Response:
+    return client.post(path, json=body, headers={"Authorization": f"Bearer {token}"})
+
+
+def _body(msisdn: str, seq: int, unit: dict) -> dict:
+    return {
+        "subscriberIdentifier": f"msisdn-86{msisdn}",
+        "nfConsumerIdentification": {"nodeFunctionality": "SMF", "nFName": "e2e-smf"},
+        "invocationTimeStamp": "2026-11-22T04:00:00Z",
+        "invocationSequenceNumber": seq,
+        "multipleUnitUsage": [unit],
+    }
+
+
+def _dashboard(owner: Shopper, msisdn: str) -> dict:
+    return owner.call("GET", f"/api/v1/lines/{msisdn}")
+
+
+def _general_left(dashboard: dict) -> int:
+    (general,) = [b for b in dashboard["buckets"] if b["label"] == "套餐通用流量"]
+    return general["remaining"]
+
+
+def test_a_line_is_charged_online_and_offline_topped_up_and_buys_a_pack(module_stack):
+    stack = module_stack
+    owner = Shopper(base=stack.base, phone="13912349001")
+    owner.sign_in()
+    order = whole_journey(
+        base=stack.base, phone=owner.phone, token=owner.token, serial=41, plan="CM-MANGO-39"
+    )
+    assert order["state"] == "ACTIVATED", order["events"][-3:]
+    msisdn = order["msisdn"]
+    start = _dashboard(owner, msisdn)
+    assert start["status"] == "ACTIVE" and start["wallet"]["balance_fen"] == 0
+    before = _general_left(start)
+
+    # The network charges 30 MB online: reserve, report, release.
+    token = stack.manage_json(MAKE_TOKEN)
+    network = httpx.Client(base_url=stack.base, timeout=30)
+    created = _nchf(network, token, NCHF, _body(msisdn, 0, {"ratingGroup": 1003,
+                    "requestedUnit": {"totalVolume": 20 * MB}}))  # fmt: skip
+    assert created.status_code == 201, created.text
+    assert created.json()["multipleUnitInformation"][0]["grantedUnit"] == {"totalVolume": 20 * MB}
+    ref = created.headers["location"].rsplit("/", 1)[1]
+    update = _body(msisdn, 1, {"ratingGroup": 1003, "requestedUnit": {"totalVolume": 20 * MB},
+                               "usedUnitContainer": [{"totalVolume": 20 * MB}]})  # fmt: skip
+    assert _nchf(network, token, f"{NCHF}/{ref}/update", update).status_code == 200
+    again = _nchf(
+        network, token, f"{NCHF}/{ref}/update", {**update, "retransmissionIndicator": True}
+    )
+    assert again.status_code == 200  # a retransmission: answered again, charged once
+    release = _body(
+        msisdn, 2, {"ratingGroup": 1003, "usedUnitContainer": [{"totalVolume": 10 * MB}]}
+    )
+    assert _nchf(network, token, f"{NCHF}/{ref}/release", release).status_code == 204
+
+    # 1,000 seconds of calls arrive as a CDR (17 started minutes), twice.
+    call = {"record_id": f"e2e-{msisdn}-1", "subscriber": msisdn, "service": "voice",
+            "amount": 1000, "started_at": dt.datetime.now(dt.UTC).isoformat()}  # fmt: skip
+    cdr = {"records": [call]}
+    rated = network.post("/api/v1/usage-records", json=cdr,
+                         headers={"Authorization": f"Bearer {token}"}).json()  # fmt: skip
+    assert rated["rated"] == 1
+    repeat = network.post("/api/v1/usage-records", json=cdr,
+                          headers={"Authorization": f"Bearer {token}"}).json()  # fmt: skip
+    assert repeat["duplicates"] == 1
+
+    after_use = _dashboard(owner, msisdn)
+    assert _general_left(after_use) == before - 30 * MB
+    (voice,) = [b for b in after_use["buckets"] if b["label"] == "套餐语音"]
+    assert voice["used"] == 17 * 60
+
+    # The owner tops up ¥30 at the gateway and buys a ¥10 pack from the balance.
+    started = owner.call("POST", f"/api/v1/lines/{msisdn}/topups", 201,
+                         json={"amount_fen": 3000, "method": "alipay"})  # fmt: skip
+    assert httpx.post(f"{started['pay_url']}/confirm", timeout=30).status_code == 200
+    deadline = time.monotonic() + 30
+    while _dashboard(owner, msisdn)["wallet"]["balance_fen"] != 3000:
+        assert time.monotonic() < deadline, "the top-up never arrived"
+        time.sleep(0.3)
+    packs = owner.call("GET", f"/api/v1/lines/{msisdn}/packs")
+    pack = min((p for p in packs if p["price_fen"] <= 3000 and p["kind"] == "DATA"),
+               key=lambda p: p["price_fen"])  # fmt: skip
+    owner.call("POST", f"/api/v1/lines/{msisdn}/packs", 201, json={"pack_code": pack["code"]})
+    end = _dashboard(owner, msisdn)
+    assert end["wallet"]["balance_fen"] == 3000 - pack["price_fen"]
+    assert any(b["source"] == "PACK" for b in end["buckets"])
+
+    # Someone else sees nothing of it; the ledger balances.
+    stranger = Shopper(base=stack.base, phone="13912349002")
+    stranger.sign_in()
+    assert stranger.request("GET", f"/api/v1/lines/{msisdn}").status_code == 404
+    assert stack.manage_json(LEDGER) == [0, []]
