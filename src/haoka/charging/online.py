@@ -54,7 +54,7 @@ class Reply:
 def create(*, token_id: int, request: nchf.ChargingRequest, now: dt.datetime) -> Reply:
     """Open a session for the subscriber and grant what it asks. A retransmitted create
     returns the first answer. Raises UnknownSubscriber."""
-    line_id = _line_id(request.subscriber)
+    line_id = tariffs.line_id_for(subscriber=request.subscriber)
     key = nchf.create_key(token_id=token_id, request=request)
     with transaction.atomic():
         book = linebook.open_book(line_id, since=now)
@@ -112,20 +112,6 @@ def expire_sessions(*, now: dt.datetime, limit: int = 500) -> int:
 
 
 # ---------------------------------------------------------------- the exchange
-
-
-def _line_id(subscriber: str) -> int:
-    text = (subscriber or "").strip()
-    kind, _, value = text.partition("-") if "-" in text else ("msisdn", "", text)
-    found = None
-    if kind == "msisdn" and value.isdigit():
-        msisdn = value[2:] if len(value) == 13 and value.startswith("86") else value
-        found = store.line_for_subscriber(msisdn=msisdn, imsi=None)
-    elif kind == "imsi" and value.isdigit():
-        found = store.line_for_subscriber(msisdn=None, imsi=value)
-    if found is None:
-        raise tariffs.UnknownSubscriber(subscriber=text[:40])
-    return found
 
 
 def _load_held(book: Book, held: dict) -> None:

@@ -12,7 +12,6 @@ from haoka.catalog.models import Plan
 from haoka.charging.cycle import PlanTerms
 from haoka.charging.domain import Tariff
 from haoka.core.errors import NotFound
-from haoka.lines.models import Line
 
 #: Seconds a plan's tariff is reused before it is read again (a staff edit shows within this).
 TTL_S = 30.0
@@ -72,16 +71,16 @@ def forget_cached() -> None:
 def line_id_for(*, subscriber: str) -> int:
     """The live line a subscriber id names: ``msisdn-8613912345678`` (or a bare 11-digit
     number) or ``imsi-460001234567890``. Raises UnknownSubscriber."""
+    from haoka.charging import online_store
+
     text = (subscriber or "").strip()
     kind, _, value = text.partition("-") if "-" in text else ("msisdn", "", text)
-    live = Line.objects.exclude(status__in=["CLOSED", "PORTED_OUT"])
+    found = None
     if kind == "msisdn" and value.isdigit():
         msisdn = value[2:] if len(value) == 13 and value.startswith("86") else value
-        found = live.filter(msisdn=msisdn).values_list("pk", flat=True).first()
+        found = online_store.line_for_subscriber(msisdn=msisdn, imsi=None)
     elif kind == "imsi" and value.isdigit():
-        found = live.filter(imsi=value).values_list("pk", flat=True).first()
-    else:
-        found = None
+        found = online_store.line_for_subscriber(msisdn=None, imsi=value)
     if found is None:
         raise UnknownSubscriber(subscriber=text[:40])
     return found
