@@ -1,8 +1,8 @@
 """Alerts to a line's owner (notification centre + SMS, each once per key): data at 80% and
 100% of a bucket, a low wallet balance, an add-on pack about to expire.
 
-Usage alerts are raised where usage is committed (``linebook.write``, and ``ledgerbook.post``
-for re-rating, call :func:`after_book` / :func:`after_charging`): only the buckets that commit
+Usage alerts are raised where usage is committed (``linebook.write`` calls :func:`after_book`,
+which calls :func:`after_charging`): only the buckets that commit
 drew from are looked at, in memory, and a query is made only when it crossed a threshold.
 The balance checks run there too when the wallet was debited (a low-balance alert on the
 crossing, and auto top-up); the daily :func:`sweep` catches balances already low and packs

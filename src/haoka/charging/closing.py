@@ -13,7 +13,7 @@ from dataclasses import dataclass
 
 from django.db.models import F, Q
 
-from haoka.charging.ledgerbook import NotProvisioned
+from haoka.charging.linebook import NotProvisioned
 from haoka.charging.models import Bucket, ChargingAccount, ChargingSession, Grant, SessionState
 from haoka.core.models import LedgerAccount
 
@@ -32,7 +32,7 @@ def release_sessions(*, line_id: int, now: dt.datetime) -> Ended:
     network finds none (CHARGING_DATA_REF_NOT_FOUND). Raises NotProvisioned."""
     account = ChargingAccount.objects.select_for_update().filter(line_id=line_id).first()
     if account is None:
-        raise NotProvisioned(line_id)
+        raise NotProvisioned(line_id=line_id)
     sessions = ChargingSession.objects.filter(line_id=line_id, state=SessionState.OPEN)
     session_ids = list(sessions.order_by("id").values_list("id", flat=True))
     grants = list(Grant.objects.filter(session_id__in=session_ids).order_by("id"))

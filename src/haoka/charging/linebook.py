@@ -22,6 +22,10 @@ from haoka.core.models import AccountKind, LedgerAccount
 USAGE_REVENUE = "revenue:usage"
 
 
+class NotProvisioned(tariffs.UnknownSubscriber):
+    """The line has no charging account (never provisioned): to the network, an unknown user."""
+
+
 @dataclass
 class Book:
     """A line's charging state for one request, changed in memory and written at the end."""
@@ -67,7 +71,7 @@ def open_book(line_id: int, *, since: dt.datetime, until: dt.datetime | None = N
     Raises UnknownSubscriber (a line with no charging account)."""
     line = store.lock_line(line_id)
     if line is None:
-        raise tariffs.UnknownSubscriber(line_id=line_id)
+        raise NotProvisioned(line_id=line_id)
     rows = store.buckets_between(line_id, since=since, until=until or since)
     return Book(line=line, buckets=rows, carry=line.carry, reserved_fen=line.reserved_fen)
 

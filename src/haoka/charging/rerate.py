@@ -17,13 +17,12 @@ from decimal import Decimal
 
 from django.db import transaction
 
-from haoka.charging import domain, ledgerbook, tariffs
-from haoka.charging.domain import Draw, Source, Unit
+from haoka.charging import domain, linebook, tariffs
+from haoka.charging.domain import Unit
 from haoka.charging.models import UsageRecord
 from haoka.core import ledger
 from haoka.core.errors import ValidationError
 from haoka.core.models import LedgerAccount
-from haoka.lines.models import Line
 
 
 class InvalidPeriod(ValidationError):
@@ -53,26 +52,25 @@ def rerate_line(
     """Re-rate one line's records of ``[start, end)`` (see the module docstring)."""
     run = secrets.token_hex(8)  # this re-rating's ledger keys
     with transaction.atomic():
-        book = ledgerbook.lock(line_id=line_id, since=start, until=end)
+        book = linebook.open_book(line_id, since=start, until=end)
         records = list(
             UsageRecord.objects.filter(
                 line_id=line_id, started_at__gte=start, started_at__lt=end
             ).order_by("started_at", "id")
         )
-        ledgerbook.ensure_buckets(book, ids={d[0] for r in records for d in r.draws})
+        linebook.load_held(book, {d[0] for r in records for d in r.draws})
         for r in records:  # take back what the records drew
-            ledgerbook.draw(book, [Draw(d[0], Source(d[1]), d[2]) for d in r.draws],
-                            field_name="used", sign=-1)  # fmt: skip
+            for bucket_id, _source, amount in r.draws:
+                book.move(bucket_id, used=-amount)
         before = sum(r.wallet_fen for r in records)
-        plan_code = Line.objects.filter(pk=line_id).values_list("plan_code", flat=True)[0]
-        tariff, _, _ = tariffs.plan_charging(plan_code=plan_code)
+        tariff, _, _ = tariffs.plan_charging(plan_code=book.line.plan_code)
         tariff = replace(tariff, daily_fee_fen=0)  # never rent a new day in hindsight
-        book.wallet_balance_fen += before  # the old charges, given back for the new rating
+        book.line.wallet_balance_fen += before  # the old charges, given back for the new rating
         book.carry = Decimal(0)
         after = sum(_rerate(book, r, tariff=tariff, now=now) for r in records)
-        book.wallet_balance_fen -= before
+        book.line.wallet_balance_fen -= before
         _adjust(book, before=before, after=after, key=f"rerate:{line_id}:{run}")
-        ledgerbook.post(book, key=f"rerate-usage:{line_id}:{run}", now=now)
+        linebook.write(book, key=f"rerate-usage:{line_id}:{run}", now=now, memo="重新计费")
     return LineRerated(line_id, len(records), before, after)
 
 
@@ -83,11 +81,13 @@ def _rerate(book, record: UsageRecord, *, tariff, now: dt.datetime) -> int:
         amount=record.rated_amount,
         rating_group=record.rating_group,
         at=record.started_at,
-        buckets=book.engine_buckets(unit=unit, at=record.started_at),
+        buckets=book.engine_buckets(unit, record.started_at),
         tariff=tariff,
         wallet=book.wallet(),
     )
-    ledgerbook.draw(book, rating.draws, field_name="used")
+    for d in rating.draws:
+        if d.amount:
+            book.move(d.bucket_id, used=d.amount)
     book.debited_fen += rating.wallet_fen
     book.carry = rating.carry
     record.draws = [[d.bucket_id, str(d.source), d.amount] for d in rating.draws if d.amount]
@@ -114,9 +114,9 @@ def _adjust(book, *, before: int, after: int, key: str) -> None:
     if book.debited_fen < 0:
         refund = -book.debited_fen
         book.debited_fen = 0
-        wallet_code = LedgerAccount.objects.get(pk=book.account.wallet_account_id).code
+        wallet_code = LedgerAccount.objects.get(pk=book.line.wallet_account_id).code
         ledger.post(
-            legs=[ledger.Leg(ledgerbook.USAGE_REVENUE, refund), ledger.Leg(wallet_code, -refund)],
+            legs=[ledger.Leg(linebook.USAGE_REVENUE, refund), ledger.Leg(wallet_code, -refund)],
             kind="charging.rerate_refund",
             memo="重新计费退回多收费用",
             key=key,

@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from django.db import transaction
 
 from haoka.catalog import queries as catalog_queries
-from haoka.charging import closing, cycle, ledgerbook, tariffs
+from haoka.charging import closing, cycle, linebook, tariffs
 from haoka.charging.models import Bucket
 from haoka.core import audit, clock, ledger, ratelimit
 from haoka.core.errors import Conflict, NotFound, PermissionDenied, ValidationError
@@ -148,7 +148,7 @@ def change_plan(
     line = line_for(msisdn=msisdn, caller=caller)
     plan = _target_plan(plan_code=plan_code, line=line)
     with transaction.atomic():
-        book = ledgerbook.lock(line_id=line.pk, since=now, until=now) if at_once else None
+        book = linebook.open_book(line.pk, since=now) if at_once else None
         line = lock_line(line.pk)
         _require(line, *LIVE, target="PLAN_CHANGE")
         if plan.code == line.plan_code:
