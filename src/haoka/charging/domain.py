@@ -8,6 +8,7 @@ usage rated in one record or split into many costs the same whole fen.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, time, timedelta
@@ -161,6 +162,12 @@ class Tariff:
         if self.daily_fee_fen < 0 or self.daily_data_bytes < 0:
             raise InvalidChargingData("日租费用和流量不能为负")
 
+    @functools.cached_property
+    def data_fen_per_kb(self) -> Decimal:
+        """The data price per rated step (exact: a price per MB over 1024), computed once."""
+        with localcontext(prec=_PRECISION):
+            return self.payg_data_fen_per_mb / 1024
+
 
 @dataclass(frozen=True)
 class Wallet:
@@ -230,8 +237,7 @@ def rated_amount(*, unit: Unit, raw: int) -> int:
 def price_per_step(*, tariff: Tariff, unit: Unit) -> Decimal:
     """Pay-as-you-go fen for one rating step: per KB (= per MB / 1024), minute or message."""
     if unit == Unit.BYTES:
-        with localcontext(prec=_PRECISION):
-            return tariff.payg_data_fen_per_mb / 1024
+        return tariff.data_fen_per_kb
     if unit == Unit.SECONDS:
         return tariff.payg_voice_fen_per_minute
     return tariff.payg_sms_fen
