@@ -118,6 +118,13 @@ def test_real_process_pushes_signed_scans_and_retries():
         scans = receiver.at("/haoka")
         assert [s.json["status"] for s in scans] == STATUSES
         assert all(s.verifies() for s in [*scans, *receiver.at("/carrier")])
+        # The simulator counts a callback once its answer is back, a moment after the receiver
+        # has recorded it: wait for the counters rather than read them at once.
+        wait_for(
+            lambda: client.get("/_sim/stats").json()["callbacks_sent"] == 5,
+            timeout=5,
+            what="the simulator's count of callbacks",
+        )
         stats = client.get("/_sim/stats").json()
         assert stats["created"] == 1 and stats["repeats"] == 1
         assert stats["callbacks_sent"] == 5 and stats["callbacks_failed"] == 5  # each retried once
