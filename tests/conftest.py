@@ -16,3 +16,14 @@ def api_client():
     from django.test import Client
 
     return Client()
+
+
+@pytest.fixture
+def commits(django_capture_on_commit_callbacks):
+    """``with commits(): ...`` runs the on-commit work (tasks, signals) of the block as a real
+    commit would."""
+
+    def run():
+        return django_capture_on_commit_callbacks(execute=True)
+
+    return run

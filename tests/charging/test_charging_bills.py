@@ -28,11 +28,6 @@ def fake(now):
         yield fake
 
 
-@pytest.fixture
-def commits(django_capture_on_commit_callbacks):
-    return lambda: django_capture_on_commit_callbacks(execute=True)
-
-
 def cycle(at: dt.datetime) -> None:
     with clock.frozen(at):
         cycles.run_cycles(now=at)

@@ -31,11 +31,6 @@ def fake(now):
         yield fake
 
 
-@pytest.fixture
-def commits(django_capture_on_commit_callbacks):
-    return lambda: django_capture_on_commit_callbacks(execute=True)
-
-
 def test_a_paid_top_up_credits_the_wallet_once(catalog, fake, commits, now):
     line = make_line(plan=PLAN, balance_fen=500, now=now)
     topup = topups.start_topup(line_id=line.pk, amount_fen=2000, method="wechat", now=now)

@@ -59,14 +59,6 @@ def gateway_fake(now):
 
 
 @pytest.fixture
-def commits(django_capture_on_commit_callbacks):
-    def run():
-        return django_capture_on_commit_callbacks(execute=True)
-
-    return run
-
-
-@pytest.fixture
 def later():
     """Move the clock (all threads) to another instant inside a test."""
     stack = []

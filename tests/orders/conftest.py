@@ -48,13 +48,3 @@ def gateway_fake(now):
     fake = FakeGateway()
     with gateway.overridden(fake.client()):
         yield fake
-
-
-@pytest.fixture
-def commits(django_capture_on_commit_callbacks):
-    """Run on-commit work (tasks, signals) as a real commit would."""
-
-    def run():
-        return django_capture_on_commit_callbacks(execute=True)
-
-    return run

@@ -202,26 +202,25 @@ class SessionRow:
     last_sequence: int
 
 
-def session(ref: str) -> SessionRow | None:
+_SESSION = (
+    "SELECT id, ref, line_id, caller_token_id, state, last_sequence "
+    "FROM charging_chargingsession WHERE "
+)
+
+
+def _one_session(where: str, value: str) -> SessionRow | None:
     with connection.cursor() as cur:
-        cur.execute(
-            "SELECT id, ref, line_id, caller_token_id, state, last_sequence "
-            "FROM charging_chargingsession WHERE ref = %s",
-            [ref],
-        )
+        cur.execute(_SESSION + where, [value])
         row = cur.fetchone()
     return SessionRow(*row) if row else None
+
+
+def session(ref: str) -> SessionRow | None:
+    return _one_session("ref = %s", ref)
 
 
 def session_by_key(create_key: str) -> SessionRow | None:
-    with connection.cursor() as cur:
-        cur.execute(
-            "SELECT id, ref, line_id, caller_token_id, state, last_sequence "
-            "FROM charging_chargingsession WHERE create_key = %s",
-            [create_key],
-        )
-        row = cur.fetchone()
-    return SessionRow(*row) if row else None
+    return _one_session("create_key = %s", create_key)
 
 
 def insert_session(*, ref, line_id, token_id, create_key, sequence, expires_at, now) -> int:

@@ -17,7 +17,6 @@ from haoka.charging import cycle, domain, linebook, tariffs
 from haoka.charging import online_store as store
 from haoka.charging.domain import Unit
 from haoka.charging.models import Bucket, ChargingAccount
-from haoka.core import ledger
 from haoka.core.errors import ValidationError
 from haoka.core.models import LedgerAccount
 from haoka.lines import domain as line_domain
@@ -223,10 +222,3 @@ def _rate_one(book, rec: RecordIn, *, tariff, now: dt.datetime) -> RecordOutcome
     return RecordOutcome(
         rec.record_id, "RATED", wallet_fen=rating.wallet_fen + fee, unpaid=rating.shortfall
     )
-
-
-def wallet_available_fen(*, line_id: int) -> int:
-    """Customer money on the line minus what open sessions hold."""
-    account = ChargingAccount.objects.get(line_id=line_id)
-    balance = -ledger.balance_fen(account=line_domain.wallet_account(line_id=line_id))
-    return balance - account.reserved_fen
