@@ -58,6 +58,7 @@ INSTALLED_APPS = [
     "haoka.lines",
     "haoka.charging",
     "haoka.orders",
+    "haoka.distribution",
     "haoka.web",
 ]
 
@@ -167,6 +168,11 @@ OTP_SECRET = os.environ.get("HAOKA_OTP_SECRET", SECRET_KEY)
 SIM_SECRET = os.environ.get("HAOKA_SIM_SECRET", "sandbox-secret")
 PAYMENT_GATEWAY_URL = os.environ.get("HAOKA_PAYMENT_GATEWAY_URL", "http://127.0.0.1:8101")
 PAYMENT_GATEWAY_SECRET = os.environ.get("HAOKA_PAYMENT_GATEWAY_SECRET", SIM_SECRET)
+#: Payouts to agents (commission withdrawals); in sandbox the payment simulator pays them.
+PAYOUT_URL = os.environ.get("HAOKA_PAYOUT_URL", PAYMENT_GATEWAY_URL)
+PAYOUT_SECRET = os.environ.get("HAOKA_PAYOUT_SECRET", PAYMENT_GATEWAY_SECRET)
+#: Seconds haoka waits for the payout provider's answer before asking it what happened.
+PAYOUT_READ_TIMEOUT = float(os.environ.get("HAOKA_PAYOUT_READ_TIMEOUT", "10"))
 CARRIER_API_URL = os.environ.get("HAOKA_CARRIER_API_URL", "http://127.0.0.1:8102")
 CARRIER_API_SECRET = os.environ.get("HAOKA_CARRIER_API_SECRET", SIM_SECRET)
 #: Seconds haoka waits for a carrier's answer before retrying (fault tests shorten it).

@@ -21,7 +21,7 @@ import structlog
 from django.conf import settings
 from django.db import transaction
 
-from haoka.charging import alerts, bills, cycle, operations, tariffs
+from haoka.charging import alerts, bills, cycle, operations, signals, tariffs
 from haoka.charging.domain import Bucket as EngineBucket
 from haoka.charging.domain import Source, TimeWindow, Unit
 from haoka.charging.models import Bucket, ChargingAccount, CycleRun
@@ -160,6 +160,14 @@ def _charge_fee(
         balance_after_fen=outcome.balance_fen,
         suspend_at=outcome.suspend_at,
         created_at=now,
+    )
+    signals.monthly_fee_charged.send(
+        sender=CycleRun,
+        line_id=line_id,
+        month=month,
+        fee_fen=fee_fen,
+        arrears=outcome.arrears,
+        now=now,
     )
     if outcome.arrears:
         line_ops.notify(

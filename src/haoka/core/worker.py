@@ -49,6 +49,8 @@ PERIODIC: list[Periodic] = [
         "haoka.charging.tasks.expire_sessions",
     ),
     # The monthly cycle: one query when no line is due, so it can look often.
+    # Commission: facts left unprocessed, entries past their hold or cool-down.
+    Periodic("distribution.sweep", dt.timedelta(seconds=30), "haoka.distribution.tasks.sweep"),
     Periodic("charging.run_cycles", dt.timedelta(minutes=10), "haoka.charging.tasks.run_cycles"),
     # Arrears suspension, alerts, auto top-ups: a day's slot starts 00:00 UTC = 08:00 Beijing,
     # so reminders go out in the morning rather than at night.

@@ -345,3 +345,42 @@ def import_active_claim(
                 data={"carrier": carrier, "id_hash": hashed[:16]},
             )
     return created
+
+
+class IdentityMismatch(ValidationError):
+    code = "kyc_identity_mismatch"
+    message = "姓名与身份证号不一致"
+
+
+class TooYoung(ValidationError):
+    code = "kyc_too_young"
+    message = "须年满 18 周岁"
+
+
+@dataclass(frozen=True)
+class Person:
+    """A verified person (clear values: keep them encrypted, never log them)."""
+
+    name: str
+    id_number: str
+    age: int
+
+    def __repr__(self) -> str:
+        return f"Person({pii.mask_name(self.name)}, {pii.mask_id_number(self.id_number)})"
+
+
+def verify_person(*, name: str, id_number: str, today: dt.date, min_age: int = 18) -> Person:
+    """Real-name verification of someone who is not buying a line (an agent applying): GB
+    11643 check digit, birth date and area code, age, and the identity provider.
+    Raises InvalidIdNumber, InvalidName, TooYoung, IdentityMismatch, VerifierUnavailable."""
+    from haoka.kyc import providers
+
+    ident = domain.parse_id_number(id_number, today=today)
+    clear_name = domain.parse_name(name)
+    age = domain.age_on(birth_date=ident.birth_date, today=today)
+    if age < min_age:
+        raise TooYoung(f"须年满 {min_age} 周岁", min_age=min_age)
+    answer = providers.verifier().verify(name=clear_name, id_number=ident.value)
+    if not answer.match:
+        raise IdentityMismatch()
+    return Person(name=clear_name, id_number=ident.value, age=age)

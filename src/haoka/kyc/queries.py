@@ -111,3 +111,62 @@ def document_content(*, order_ref: str, kind: str) -> tuple[str, bytes]:
     if doc is None:
         raise DocumentNotFound(order_ref=order_ref, kind=kind)
     return doc.content_type, base64.b64decode(pii.decrypt(doc.content))
+
+
+@dataclass(frozen=True)
+class Fingerprint:
+    """Keyed hashes of who passed an order's check (for fraud matching); never clear values."""
+
+    id_hash: str
+    phone_hash: str
+    address_hash: str
+
+
+def fingerprint(*, order_ref: str) -> Fingerprint | None:
+    """The hashes of the order's last passed check, or None before one passed."""
+    from haoka.kyc.models import KycAttempt
+
+    row = (
+        KycAttempt.objects.filter(order_ref=order_ref, status=KycStatus.PASSED)
+        .order_by("-created_at", "-id")
+        .values_list("id_hash", "phone_hash", "address_hash")
+        .first()
+    )
+    return Fingerprint(*row) if row else None
+
+
+def hash_identity(*, id_number: str = "", phone: str = "", address: dict | None = None) -> dict:
+    """The same keyed hashes the checks store, for another domain's own records (an agent's
+    ID, phone and address, to find self-dealing). Empty inputs give empty hashes."""
+    from haoka.kyc import domain as kyc_domain
+
+    out = {"id_hash": "", "phone_hash": "", "address_hash": ""}
+    if id_number:
+        out["id_hash"] = pii.lookup_hash(
+            kyc_domain.normalize_id_number(id_number), purpose="id_number"
+        )
+    if phone:
+        out["phone_hash"] = pii.lookup_hash(phone, purpose="phone")
+    if address:
+        normalized = kyc_domain.normalize_address(
+            province=address.get("province", ""),
+            city=address.get("city", ""),
+            district=address.get("district", ""),
+            detail=address.get("detail", ""),
+        )
+        out["address_hash"] = pii.lookup_hash(normalized, purpose="address")
+    return out
+
+
+def orders_at_address(*, order_refs: list[str], address_hash: str) -> int:
+    """How many of these orders passed a check with this shipping address."""
+    from haoka.kyc.models import KycAttempt
+
+    return (
+        KycAttempt.objects.filter(
+            order_ref__in=order_refs, address_hash=address_hash, status=KycStatus.PASSED
+        )
+        .values("order_ref")
+        .distinct()
+        .count()
+    )

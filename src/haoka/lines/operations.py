@@ -60,6 +60,14 @@ def open_from_order(
                 memo=f"订单 {order_ref} 首充转入余额",
                 key=f"line.first_topup:{order_ref}",
             )
+            signals.wallet_credited.send(
+                sender=Line,
+                line_id=line.pk,
+                amount_fen=opening_balance_fen,
+                key=f"line.first_topup:{order_ref}",
+                source="FIRST_TOPUP",
+                now=now,
+            )
     return line
 
 
@@ -132,7 +140,9 @@ def _open(*, user_id, msisdn, carrier_code, plan_code, iccid, imsi, order_ref, a
         kind=AccountKind.LIABILITY,
         allow_negative=True,
     )
-    signals.line_opened.send(sender=Line, line_id=line.pk, plan_code=plan_code, now=now)
+    signals.line_opened.send(
+        sender=Line, line_id=line.pk, plan_code=plan_code, order_ref=order_ref, now=now
+    )
     return line
 
 
@@ -172,6 +182,15 @@ def change_status(
         line.save(update_fields=["status", "suspend_reason", *fields])
         LineEvent.objects.create(
             line=line, from_status=before, to_status=to, actor=actor, reason=reason[:200], at=now
+        )
+        signals.line_status_changed.send(
+            sender=Line,
+            line_id=line.pk,
+            from_status=before,
+            to_status=to,
+            suspend_reason=line.suspend_reason,
+            reason=reason,
+            now=now,
         )
     return line
 

@@ -24,3 +24,12 @@ def keep_number_fee_fen() -> int:
     from django.conf import settings
 
     return int(getattr(settings, "KEEP_NUMBER_FEE_FEN", domain.KEEP_NUMBER_FEE_FEN))
+
+
+def status_of(*, line_id: int) -> str | None:
+    """The line's status, or None for an unknown line."""
+    return Line.objects.filter(pk=line_id).values_list("status", flat=True).first()
+
+
+def order_ref_of(*, line_id: int) -> str | None:
+    return Line.objects.filter(pk=line_id).values_list("order_ref", flat=True).first()

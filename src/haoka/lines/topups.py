@@ -22,7 +22,7 @@ from haoka.core import clock, ledger
 from haoka.core.errors import Conflict, HaokaError, ValidationError
 from haoka.core.models import AccountKind, LedgerTransaction
 from haoka.core.money import format_fen
-from haoka.lines import domain
+from haoka.lines import domain, signals
 from haoka.lines import operations as line_ops
 from haoka.lines.models import Line, LineStatus
 from haoka.payments import operations as payment_operations
@@ -197,6 +197,9 @@ def _credit(topup: TopUp, *, payment_id: int, amount_fen: int, key: str, now) ->
     topup.paid_at = topup.paid_at or now
     topup.payment_id = topup.payment_id or payment_id
     topup.save(update_fields=["credited_fen", "status", "paid_at", "payment_id"])
+    signals.wallet_credited.send(
+        sender=TopUp, line_id=topup.line_id, amount_fen=amount_fen, key=key, source="TOPUP", now=now
+    )
     line_ops.notify(
         line_id=topup.line_id,
         kind="TOPUP",

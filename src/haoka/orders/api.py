@@ -108,6 +108,7 @@ def create_order(request, body: OrderIn):
         contact_phone=body.contact_phone,
         shipping_address=body.shipping_address.dict(),
         agent_code=body.ref or "",
+        device_id=request.headers.get("X-Device-Id", "")[:64],
         now=clock.now(),
     )
     return Status(201, order_out(order))

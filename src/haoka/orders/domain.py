@@ -117,12 +117,13 @@ def check_transition(*, current: str, target: str) -> None:
         raise OrderStateConflict(current=current, target=target, allowed=allowed)
 
 
-def amount_due_fen(*, number_price_fen: int, first_topup_fen: int) -> int:
+def amount_due_fen(*, number_price_fen: int, first_topup_fen: int, markup_fen: int = 0) -> int:
     """What the consumer pays before the card is made: the number's price plus the plan's
-    first top-up (首充, credited to the line's wallet on activation)."""
-    if number_price_fen < 0 or first_topup_fen < 0:
+    first top-up (首充, credited to the line's wallet on activation) plus the markup of the
+    agent's shop the order came through (paid to the agent on activation)."""
+    if number_price_fen < 0 or first_topup_fen < 0 or markup_fen < 0:
         raise ValidationError("金额不能为负")
-    return number_price_fen + first_topup_fen
+    return number_price_fen + first_topup_fen + markup_fen
 
 
 def new_order_ref() -> str:

@@ -41,6 +41,8 @@ class Order(models.Model):
     first_topup_fen = models.BigIntegerField(default=0)
     amount_due_fen = models.BigIntegerField(default=0)
     agent_code = models.CharField(max_length=40, blank=True)
+    #: The markup of the agent's shop (part of the amount due; the agent's on activation).
+    markup_fen = models.BigIntegerField(default=0)
     # Delivery: the address (with the receiver's name and phone) is personal data.
     contact_phone = models.CharField(max_length=11)
     ship_province = models.CharField(max_length=16)
@@ -85,7 +87,10 @@ class Order(models.Model):
             ),
             models.CheckConstraint(
                 condition=models.Q(
-                    amount_due_fen__gte=0, number_price_fen__gte=0, first_topup_fen__gte=0
+                    amount_due_fen__gte=0,
+                    number_price_fen__gte=0,
+                    first_topup_fen__gte=0,
+                    markup_fen__gte=0,
                 ),
                 name="order_amounts_nonneg",
             ),

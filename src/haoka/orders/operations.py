@@ -18,6 +18,7 @@ from haoka.catalog import domain as catalog_domain
 from haoka.catalog import queries as catalog_queries
 from haoka.core.errors import NotFound, ValidationError
 from haoka.core.phone import parse_mainland_mobile
+from haoka.distribution import operations as distribution_operations
 from haoka.kyc import domain as kyc_domain
 from haoka.kyc import operations as kyc_operations
 from haoka.numbers import operations as number_operations
@@ -124,6 +125,7 @@ def create_order(
     contact_phone: str,
     shipping_address: dict,
     agent_code: str = "",
+    device_id: str = "",
     now: dt.datetime,
 ) -> Order:
     """An order in CREATED for a number the caller holds; the hold now lasts as long as the
@@ -151,6 +153,16 @@ def create_order(
         number = number_operations.hold_for_order(
             user_id=user_id, msisdn=number.msisdn, order_ref=ref, until=expires_at, now=now
         )
+        # The selling agent's chain and terms are fixed now; their shop's markup is due.
+        markup_fen = distribution_operations.attribute_order(
+            order_ref=ref,
+            agent_code=agent_code,
+            plan_code=plan.code,
+            customer_user_id=user_id,
+            msisdn=number.msisdn,
+            device_id=device_id,
+            now=now,
+        )
         order = Order.objects.create(
             ref=ref,
             user_id=user_id,
@@ -163,9 +175,12 @@ def create_order(
             contract_months=max(number.contract_months, plan.contract_months),
             first_topup_fen=plan.first_topup_fen,
             amount_due_fen=domain.amount_due_fen(
-                number_price_fen=number.price_fen, first_topup_fen=plan.first_topup_fen
+                number_price_fen=number.price_fen,
+                first_topup_fen=plan.first_topup_fen,
+                markup_fen=markup_fen,
             ),
-            agent_code=(agent_code or "")[:40],
+            agent_code=(agent_code or "").strip().upper()[:40],
+            markup_fen=markup_fen,
             contact_phone=contact,
             ship_province=address["province"],
             ship_city=address["city"][:24],

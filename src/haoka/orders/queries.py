@@ -45,3 +45,32 @@ def iccid_masked(*, order: Order) -> str:
     if order.state == domain.State.ACTIVATED:
         return order.iccid[:6] + "*" * 8 + order.iccid[-6:]
     return order.iccid[:6] + "*" * (len(order.iccid) - 6)
+
+
+def contact_phone(*, ref: str) -> str:
+    return Order.objects.filter(ref=ref).values_list("contact_phone", flat=True).first() or ""
+
+
+def summaries(*, refs: list[str]) -> dict[str, dict]:
+    """What an agent may see of the orders they sold, by ref: state, plan, number and
+    receiver masked, amounts, dates (never the address, the ID or the full number)."""
+    from haoka.core import pii
+    from haoka.orders.domain import LABELS, State
+
+    out: dict[str, dict] = {}
+    for order in Order.objects.filter(ref__in=refs).order_by("-created_at", "-id"):
+        out[order.ref] = {
+            "ref": order.ref,
+            "state": order.state,
+            "state_label": LABELS[State(order.state)],
+            "plan_code": order.plan_code,
+            "plan_name": order.plan_snapshot.get("name", order.plan_code),
+            "msisdn_masked": pii.mask_phone(order.msisdn),
+            "receiver_masked": receiver_masked(order=order),
+            "amount_due_fen": order.amount_due_fen,
+            "markup_fen": order.markup_fen,
+            "created_at": order.created_at,
+            "activated_at": order.activated_at,
+            "shipped": order.state in ("SHIPPED", "DELIVERED", "ACTIVATED"),
+        }
+    return out

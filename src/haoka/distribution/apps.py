@@ -1,0 +1,12 @@
+from django.apps import AppConfig
+
+
+class DistributionConfig(AppConfig):
+    name = "haoka.distribution"
+    label = "distribution"
+    verbose_name = "分销"
+
+    def ready(self) -> None:
+        from haoka.distribution import receivers
+
+        receivers.connect()

@@ -1,0 +1,376 @@
+"""Commission on the ledger: facts from other domains (activation, top-up, monthly fee, line
+ended) arrive in the inbox inside their own transaction and are turned into entries right
+after it commits; entries settle after their hold, become withdrawable after the cool-down,
+and are clawed back by a compensating transaction.
+
+Ledger accounts per agent (liabilities, credit balances are what haoka owes the agent):
+``liability:agent:<id>:pending`` -> ``:settled`` -> ``:withdrawable``. Commission is an
+expense (``expense:commission``); a clawback credits it back. The withdrawable account may go
+negative: a debt recovered from later commission.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+
+from django.db import IntegrityError, transaction
+from django.db.models import F
+
+from haoka.core import clock, ledger
+from haoka.core.models import AccountKind
+from haoka.distribution import domain
+from haoka.distribution.domain import EntryStatus, Kind
+from haoka.distribution.models import Entry, Inbox, Sale, SaleStatus
+
+log = logging.getLogger(__name__)
+
+EXPENSE = "expense:commission"
+MARKUP_REVENUE = "revenue:shop_markup"
+#: Where the customer's checkout money waits (owned by lines; the markup is taken from it).
+PREPAYMENTS = "liability:customer_prepayments"
+
+_STAGE_ACCOUNT = {
+    EntryStatus.PENDING: "pending",
+    EntryStatus.SETTLED: "settled",
+    EntryStatus.WITHDRAWABLE: "withdrawable",
+}
+
+
+def account(agent_id: int, stage: str) -> str:
+    """``stage``: pending | settled | withdrawable."""
+    return f"liability:agent:{agent_id}:{stage}"
+
+
+def open_agent_accounts(*, agent_id: int, code: str) -> None:
+    for stage, label in (("pending", "待结算"), ("settled", "已结算"), ("withdrawable", "可提现")):
+        ledger.open_account(
+            code=account(agent_id, stage),
+            name=f"代理 {code} 佣金（{label}）",
+            kind=AccountKind.LIABILITY,
+        )
+
+
+def open_system_accounts() -> None:
+    ledger.open_account(code=EXPENSE, name="代理佣金支出", kind=AccountKind.EXPENSE, busy=True)
+    ledger.open_account(
+        code=MARKUP_REVENUE, name="店铺加价收入", kind=AccountKind.REVENUE, busy=True
+    )
+    ledger.open_account(code=PREPAYMENTS, name="客户预收款", kind=AccountKind.LIABILITY, busy=True)
+
+
+def balances_fen(*, agent_id: int) -> dict[str, int]:
+    """What haoka owes the agent, by stage (a negative withdrawable amount is a debt)."""
+    return {
+        stage: -ledger.balance_fen(account=account(agent_id, stage))
+        for stage in ("pending", "settled", "withdrawable")
+    }
+
+
+# ------------------------------------------------------------------------------ inbox
+
+
+def record(*, sale_id: int, kind: str, key: str, data: dict, at: dt.datetime) -> bool:
+    """Note a fact about a sale inside the caller's transaction, once per ``key``; it is
+    processed right after that transaction commits. Returns False for a repeat."""
+    try:
+        with transaction.atomic():
+            item = Inbox.objects.create(key=key[:80], kind=kind, sale_id=sale_id, data=data, at=at)
+    except IntegrityError:
+        return False
+    transaction.on_commit(lambda: _process_quietly(item.pk))
+    return True
+
+
+def _process_quietly(inbox_id: int) -> None:
+    try:
+        process(inbox_id=inbox_id, now=clock.now())
+    except Exception:  # the sweep retries; the fact that triggered it has committed
+        log.exception("distribution inbox %s failed", inbox_id)
+        Inbox.objects.filter(pk=inbox_id).update(attempts=F("attempts") + 1)
+
+
+def process_due(*, now: dt.datetime, limit: int = 500) -> int:
+    """Process facts left unprocessed (a crash, a failure): the sweep behind ``record``."""
+    ids = list(
+        Inbox.objects.filter(processed_at__isnull=True, attempts__lt=20)
+        .order_by("at", "id")
+        .values_list("id", flat=True)[:limit]
+    )
+    done = 0
+    for inbox_id in ids:
+        try:
+            done += process(inbox_id=inbox_id, now=now)
+        except Exception as exc:
+            log.exception("distribution inbox %s failed", inbox_id)
+            Inbox.objects.filter(pk=inbox_id).update(
+                attempts=F("attempts") + 1, last_error=str(exc)[:300]
+            )
+    return done
+
+
+def process(*, inbox_id: int, now: dt.datetime) -> int:
+    """Turn one fact into commission entries (or a clawback). Idempotent: a processed fact
+    is skipped. Returns the number of entries written."""
+    with transaction.atomic():
+        item = Inbox.objects.select_for_update().filter(pk=inbox_id).first()
+        if item is None or item.processed_at is not None:
+            return 0
+        sale = Sale.objects.select_for_update().get(pk=item.sale_id)
+        handler = _HANDLERS[item.kind]
+        written = handler(sale, item.data, at=item.at, now=now)
+        item.processed_at = now
+        item.attempts += 1
+        item.save(update_fields=["processed_at", "attempts"])
+    return written
+
+
+def _as_sale(sale: Sale) -> domain.Sale:
+    return domain.Sale(
+        order_ref=sale.order_ref,
+        terms=domain.Terms.from_json(sale.terms),
+        seller_tier=sale.seller_tier,
+        has_parent=sale.parent_id is not None,
+        committed_fen=sale.committed_fen,
+    )
+
+
+def _on_activated(sale: Sale, data: dict, *, at: dt.datetime, now: dt.datetime) -> int:
+    if sale.status != SaleStatus.OPEN:
+        return 0
+    sale.status = SaleStatus.ACTIVATED
+    sale.line_id = data["line_id"]
+    sale.activated_at = at
+    sale.save(update_fields=["status", "line_id", "activated_at"])
+    written = accrue(sale, domain.on_activation(_as_sale(sale), at=at), now=now)
+    from haoka.distribution import fraud
+
+    fraud.screen_sale(sale=sale, now=now)
+    return written
+
+
+def _on_topup(sale: Sale, data: dict, *, at: dt.datetime, now: dt.datetime) -> int:
+    if sale.first_topup_at is not None or sale.status != SaleStatus.ACTIVATED:
+        return 0  # only the line's first top-up counts
+    sale.first_topup_at = at
+    sale.save(update_fields=["first_topup_at"])
+    accruals = domain.on_first_topup(_as_sale(sale), amount_fen=data["amount_fen"], at=at)
+    return accrue(sale, accruals, now=now)
+
+
+def _on_monthly_fee(sale: Sale, data: dict, *, at: dt.datetime, now: dt.datetime) -> int:
+    if sale.status != SaleStatus.ACTIVATED or sale.activated_at is None:
+        return 0
+    if data.get("arrears"):
+        sale.ever_arrears = True
+        sale.save(update_fields=["ever_arrears"])
+        return -clawback(sale, reason="欠费，结算前追回", now=now)
+    month = dt.date.fromisoformat(data["month"])
+    accruals = domain.on_monthly_fee(
+        _as_sale(sale), activated_at=sale.activated_at, month=month, fee_fen=data["fee_fen"], at=at
+    )
+    return accrue(sale, accruals, now=now)
+
+
+def _on_line_ended(sale: Sale, data: dict, *, at: dt.datetime, now: dt.datetime) -> int:
+    reason = data.get("reason", "线路销户")
+    if data.get("arrears"):
+        sale.ever_arrears = True
+        sale.save(update_fields=["ever_arrears"])
+    else:
+        sale.status = SaleStatus.ENDED
+        sale.ended_at = at
+        sale.save(update_fields=["status", "ended_at"])
+    return -clawback(sale, reason=f"{reason}，结算前追回", now=now)
+
+
+_HANDLERS = {
+    "ACTIVATED": _on_activated,
+    "TOPUP": _on_topup,
+    "MONTHLY_FEE": _on_monthly_fee,
+    "LINE_ENDED": _on_line_ended,
+}
+
+
+# ------------------------------------------------------------------------------ posting
+
+
+def accrue(sale: Sale, accruals: list[domain.Accrual], *, now: dt.datetime) -> int:
+    """Write each accrual as a PENDING entry and its ledger transaction, and count it against
+    the sale's margin (the DB refuses a sale above it). Runs inside the caller's transaction
+    with the sale locked. Returns the number of entries written."""
+    written = 0
+    for acc in accruals:
+        agent_id = sale.agent_id if acc.to == "SELLER" else sale.parent_id
+        if agent_id is None or acc.amount_fen <= 0:
+            continue
+        if Entry.objects.filter(key=acc.key).exists():
+            continue
+        if acc.kind == Kind.MARKUP:  # the customer's money becomes platform revenue first
+            ledger.post(
+                legs=[
+                    ledger.Leg(PREPAYMENTS, acc.amount_fen),
+                    ledger.Leg(MARKUP_REVENUE, -acc.amount_fen),
+                ],
+                kind="distribution.markup_revenue",
+                memo=f"订单 {sale.order_ref} 店铺加价",
+                key=f"markup_revenue:{sale.order_ref}",
+            )
+        Entry.objects.create(
+            key=acc.key,
+            sale=sale,
+            agent_id=agent_id,
+            kind=acc.kind,
+            amount_fen=acc.amount_fen,
+            status=EntryStatus.PENDING,
+            memo=acc.memo[:120],
+            accrued_at=now,
+            settle_after=acc.settle_after,
+        )
+        ledger.post(
+            legs=[
+                ledger.Leg(EXPENSE, acc.amount_fen),
+                ledger.Leg(account(agent_id, "pending"), -acc.amount_fen),
+            ],
+            kind="distribution.accrue",
+            memo=f"{domain.KIND_LABELS[acc.kind]} {sale.order_ref}",
+            key=f"commission:{acc.key}",
+        )
+        if acc.kind != Kind.MARKUP:
+            sale.committed_fen += acc.amount_fen
+        written += 1
+    if written:
+        sale.save(update_fields=["committed_fen"])
+    return written
+
+
+def _move(entry: Entry, *, to: EntryStatus, now: dt.datetime) -> None:
+    domain.check_entry_transition(current=entry.status, target=to)
+    ledger.post(
+        legs=[
+            ledger.Leg(account(entry.agent_id, _STAGE_ACCOUNT[entry.status]), entry.amount_fen),
+            ledger.Leg(account(entry.agent_id, _STAGE_ACCOUNT[to]), -entry.amount_fen),
+        ],
+        kind=f"distribution.{to.lower()}",
+        memo=f"{domain.KIND_LABELS[entry.kind]} {entry.memo}"[:300],
+        key=f"commission:{entry.key}:{to.lower()}",
+    )
+    entry.status = to
+    if to == EntryStatus.SETTLED:
+        entry.settled_at = now
+        entry.withdrawable_at = now + domain.WITHDRAW_COOLDOWN
+    entry.save(update_fields=["status", "settled_at", "withdrawable_at"])
+
+
+def clawback(
+    sale: Sale,
+    *,
+    reason: str,
+    now: dt.datetime,
+    statuses: tuple[str, ...] = (EntryStatus.PENDING,),
+    keys: list[str] | None = None,
+) -> int:
+    """Reverse the sale's entries in ``statuses`` (PENDING by default; fraud takes settled and
+    withdrawable ones too, which may leave the agent owing); only ``keys`` when given. Runs
+    inside the caller's transaction with the sale locked. Returns how many were clawed back."""
+    rows = Entry.objects.select_for_update().filter(sale=sale, status__in=statuses)
+    if keys is not None:
+        rows = rows.filter(key__in=keys)
+    entries = list(rows.order_by("id"))
+    for entry in entries:
+        domain.check_entry_transition(current=entry.status, target=EntryStatus.CLAWED_BACK)
+        ledger.post(
+            legs=[
+                ledger.Leg(account(entry.agent_id, _STAGE_ACCOUNT[entry.status]), entry.amount_fen),
+                ledger.Leg(EXPENSE, -entry.amount_fen),
+            ],
+            kind="distribution.clawback",
+            memo=f"追回 {domain.KIND_LABELS[entry.kind]} {sale.order_ref}：{reason}"[:300],
+            key=f"commission:{entry.key}:clawback",
+        )
+        if entry.kind != Kind.MARKUP:
+            sale.committed_fen -= entry.amount_fen
+        entry.status = EntryStatus.CLAWED_BACK
+        entry.clawed_back_at = now
+        entry.clawback_reason = reason[:120]
+        entry.save(update_fields=["status", "clawed_back_at", "clawback_reason"])
+    if entries:
+        sale.save(update_fields=["committed_fen"])
+    return len(entries)
+
+
+# ------------------------------------------------------------------------------ settlement
+
+
+def settle_due(*, now: dt.datetime, limit: int = 1000) -> dict[str, int]:
+    """PENDING entries past their hold: settled if the sale is in good standing (次月返 also
+    needs the line ACTIVE and never in arrears), clawed back if not; sales under fraud review
+    wait. Each sale in its own transaction."""
+    sale_ids = list(
+        Entry.objects.filter(
+            status=EntryStatus.PENDING, settle_after__lte=now, sale__fraud_hold=False
+        )
+        .order_by("sale_id")
+        .values_list("sale_id", flat=True)
+        .distinct()[:limit]
+    )
+    counts = {"settled": 0, "clawed_back": 0}
+    for sale_id in sale_ids:
+        settled, clawed = _settle_sale(sale_id, now=now)
+        counts["settled"] += settled
+        counts["clawed_back"] += clawed
+    return counts
+
+
+def _line_active(line_id: int | None) -> bool:
+    from haoka.lines import queries as line_queries
+
+    return line_id is not None and line_queries.status_of(line_id=line_id) == "ACTIVE"
+
+
+def _settle_sale(sale_id: int, *, now: dt.datetime) -> tuple[int, int]:
+    with transaction.atomic():
+        sale = Sale.objects.select_for_update().get(pk=sale_id)
+        if sale.fraud_hold:
+            return 0, 0
+        due = list(
+            Entry.objects.select_for_update()
+            .filter(sale=sale, status=EntryStatus.PENDING, settle_after__lte=now)
+            .order_by("id")
+        )
+        if sale.status == SaleStatus.ENDED:
+            return 0, clawback(sale, reason="线路已结束", now=now)
+        good = not sale.ever_arrears and _line_active(sale.line_id)
+        settled = 0
+        for entry in due:
+            needs_good = entry.kind == Kind.NEXT_MONTH or (
+                entry.kind == Kind.OVERRIDE and entry.key.startswith(f"{Kind.NEXT_MONTH}:")
+            )
+            if needs_good and not good:
+                continue
+            _move(entry, to=EntryStatus.SETTLED, now=now)
+            settled += 1
+        clawed = 0
+        if not good and any(e.status == EntryStatus.PENDING for e in due):
+            # 次月返 whose condition failed: only those entries go back.
+            keys = [e.key for e in due if e.status == EntryStatus.PENDING]
+            clawed = clawback(sale, reason="次月未保持正常在网", now=now, keys=keys)
+    return settled, clawed
+
+
+def release_due(*, now: dt.datetime, limit: int = 1000) -> int:
+    """SETTLED entries past the cool-down become WITHDRAWABLE."""
+    ids = list(
+        Entry.objects.filter(status=EntryStatus.SETTLED, withdrawable_at__lte=now)
+        .order_by("withdrawable_at", "id")
+        .values_list("id", flat=True)[:limit]
+    )
+    done = 0
+    for entry_id in ids:
+        with transaction.atomic():
+            entry = Entry.objects.select_for_update().filter(pk=entry_id).first()
+            if entry is None or entry.status != EntryStatus.SETTLED:
+                continue
+            _move(entry, to=EntryStatus.WITHDRAWABLE, now=now)
+            done += 1
+    return done

@@ -1,0 +1,203 @@
+"""Anti-fraud: a sale is screened when its line is activated (self-dealing, many orders from
+one address or device) and an agent's lines are watched for 养卡 (activate, then close or
+port out within days). A flag holds the sale's commission (nothing settles) until staff
+decide: confirmed fraud claws back everything the sale earned, settled or not, and freezes the
+agent (a frozen agent's ID cannot apply again); a dismissed flag releases the hold."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from django.db import IntegrityError, transaction
+
+from haoka.core.errors import Conflict, NotFound
+from haoka.distribution import commission, domain
+from haoka.distribution.domain import EntryStatus, FraudKind
+from haoka.distribution.models import Agent, FraudFlag, Sale
+
+
+class FlagNotFound(NotFound):
+    code = "fraud_flag_not_found"
+    message = "风控预警不存在"
+
+
+class FlagDecided(Conflict):
+    code = "fraud_flag_decided"
+    message = "该预警已处理"
+
+
+def _customer(sale: Sale) -> domain.Fingerprint:
+    from haoka.kyc import queries as kyc_queries
+    from haoka.orders import queries as order_queries
+
+    found = kyc_queries.fingerprint(order_ref=sale.order_ref)
+    phones = set()
+    contact = order_queries.contact_phone(ref=sale.order_ref)
+    if contact:
+        phones.add(kyc_queries.hash_identity(phone=contact)["phone_hash"])
+    if found is not None:
+        phones.add(found.phone_hash)
+    return domain.Fingerprint(
+        id_hash=found.id_hash if found else "",
+        phone_hashes=frozenset(p for p in phones if p),
+        address_hash=found.address_hash if found else "",
+        device_hash=sale.device_hash,
+    )
+
+
+def _agent(agent: Agent) -> domain.Fingerprint:
+    return domain.Fingerprint(
+        id_hash=agent.id_hash,
+        phone_hashes=frozenset({agent.phone_hash} - {""}),
+        address_hash=agent.address_hash,
+        device_hash=agent.device_hash,
+    )
+
+
+def flag(
+    *, agent_id: int, sale: Sale | None, kind: FraudKind, key: str, detail: str, now
+) -> FraudFlag | None:
+    """Raise a flag once per ``key``; a flag on a sale holds its commission."""
+    try:
+        with transaction.atomic():
+            created = FraudFlag.objects.create(
+                key=key[:100],
+                agent_id=agent_id,
+                sale=sale,
+                kind=kind,
+                detail=detail[:300],
+                created_at=now,
+            )
+    except IntegrityError:
+        return None
+    if sale is not None and not sale.fraud_hold:
+        sale.fraud_hold = True
+        sale.save(update_fields=["fraud_hold"])
+    return created
+
+
+def screen_sale(*, sale: Sale, now: dt.datetime) -> list[FraudFlag]:
+    """Screen a sale at activation; runs inside the caller's transaction with the sale
+    locked. Returns the flags raised."""
+    agent = Agent.objects.get(pk=sale.agent_id)
+    raised: list[FraudFlag] = []
+    customer = _customer(sale)
+    for kind in domain.self_dealing(agent=_agent(agent), customer=customer):
+        f = flag(
+            agent_id=agent.pk,
+            sale=sale,
+            kind=kind,
+            key=f"{kind}:{sale.order_ref}",
+            detail=f"订单 {sale.order_ref}：{domain.FRAUD_LABELS[kind]}",
+            now=now,
+        )
+        if f:
+            raised.append(f)
+    since = now - domain.SAME_SOURCE_WINDOW
+    recent = Sale.objects.filter(agent_id=agent.pk, created_at__gte=since).exclude(pk=sale.pk)
+    if sale.device_hash:
+        same = recent.filter(device_hash=sale.device_hash).count() + 1
+        if same >= domain.SAME_SOURCE_LIMIT:
+            f = flag(
+                agent_id=agent.pk,
+                sale=sale,
+                kind=FraudKind.SAME_DEVICE,
+                key=f"{FraudKind.SAME_DEVICE}:{sale.order_ref}",
+                detail=f"24 小时内同一设备下单 {same} 笔",
+                now=now,
+            )
+            if f:
+                raised.append(f)
+    if customer.address_hash:
+        same = _orders_at_address(agent.pk, customer.address_hash, since=since)
+        if same >= domain.SAME_SOURCE_LIMIT:
+            f = flag(
+                agent_id=agent.pk,
+                sale=sale,
+                kind=FraudKind.SAME_ADDRESS,
+                key=f"{FraudKind.SAME_ADDRESS}:{sale.order_ref}",
+                detail=f"24 小时内同一收货地址下单 {same} 笔",
+                now=now,
+            )
+            if f:
+                raised.append(f)
+    return raised
+
+
+def _orders_at_address(agent_id: int, address_hash: str, *, since) -> int:
+    from haoka.kyc import queries as kyc_queries
+
+    refs = list(
+        Sale.objects.filter(agent_id=agent_id, created_at__gte=since).values_list(
+            "order_ref", flat=True
+        )[:500]
+    )
+    return kyc_queries.orders_at_address(order_refs=refs, address_hash=address_hash)
+
+
+def watch_quick_exits(*, agent_id: int, now: dt.datetime) -> FraudFlag | None:
+    """养卡: several of the agent's lines ended within days of activation, recently."""
+    ended = Sale.objects.filter(
+        agent_id=agent_id,
+        ended_at__gte=now - domain.QUICK_EXIT_WINDOW,
+        activated_at__isnull=False,
+    )
+    quick = [s for s in ended if s.ended_at - s.activated_at <= domain.QUICK_EXIT]
+    if len(quick) < domain.QUICK_EXIT_LIMIT:
+        return None
+    return flag(
+        agent_id=agent_id,
+        sale=None,
+        kind=FraudKind.ACTIVATE_THEN_CANCEL,
+        key=f"{FraudKind.ACTIVATE_THEN_CANCEL}:{agent_id}:{now:%Y%m%d}",
+        detail=f"近 30 天有 {len(quick)} 张卡激活后 30 天内销户或转出",
+        now=now,
+    )
+
+
+def decide(*, flag_id: int, confirmed: bool, staff_id: int | None, note: str, now) -> FraudFlag:
+    """Staff decide a flag. Confirmed: the sale's commission is clawed back in every state
+    (the agent's balance may go negative) and the agent is frozen. Dismissed: the hold is
+    lifted unless another flag is open. Raises FlagNotFound, FlagDecided."""
+    from haoka.distribution import operations
+
+    with transaction.atomic():
+        item = FraudFlag.objects.select_for_update().filter(pk=flag_id).first()
+        if item is None:
+            raise FlagNotFound(flag_id=flag_id)
+        if item.status != FraudFlag.Status.OPEN:
+            raise FlagDecided(status=item.status)
+        item.status = FraudFlag.Status.CONFIRMED if confirmed else FraudFlag.Status.DISMISSED
+        item.decided_at, item.decided_by_id, item.note = now, staff_id, note[:200]
+        item.save(update_fields=["status", "decided_at", "decided_by", "note"])
+        sales = [item.sale_id] if item.sale_id else []
+        if confirmed and not sales:  # an agent-wide pattern: every sale still held
+            sales = list(
+                Sale.objects.filter(agent_id=item.agent_id, ended_at__isnull=False).values_list(
+                    "id", flat=True
+                )
+            )
+        for sale_id in sales:
+            sale = Sale.objects.select_for_update().get(pk=sale_id)
+            if confirmed:
+                commission.clawback(
+                    sale,
+                    reason=f"风控确认：{domain.FRAUD_LABELS[domain.FraudKind(item.kind)]}",
+                    now=now,
+                    statuses=(EntryStatus.PENDING, EntryStatus.SETTLED, EntryStatus.WITHDRAWABLE),
+                )
+            still_open = FraudFlag.objects.filter(sale=sale, status=FraudFlag.Status.OPEN).exists()
+            if sale.fraud_hold and not still_open and not confirmed:
+                sale.fraud_hold = False
+                sale.save(update_fields=["fraud_hold"])
+        if confirmed:
+            agent = Agent.objects.get(pk=item.agent_id)
+            if agent.status == domain.AgentStatus.APPROVED:
+                operations.set_status(
+                    agent_id=agent.pk,
+                    frozen=True,
+                    staff_id=staff_id,
+                    reason=f"风控确认违规：{note}"[:200],
+                    now=now,
+                )
+    return item

@@ -1,0 +1,20 @@
+"""Background work of distribution: each task makes one call into commission, credit or fraud."""
+
+from __future__ import annotations
+
+from django_tasks import task
+
+from haoka.core import clock
+
+
+@task()
+def sweep() -> dict:
+    """Facts not yet turned into commission, entries past their hold or cool-down."""
+    from haoka.distribution import commission
+
+    now = clock.now()
+    return {
+        "processed": commission.process_due(now=now),
+        **commission.settle_due(now=now),
+        "released": commission.release_due(now=now),
+    }
