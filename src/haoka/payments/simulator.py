@@ -13,12 +13,32 @@ A separate process (``haoka simulate payment``, port 8101): no Django, state in 
 
 Simulated delays (divided by ``time_scale``): the notification leaves 1-3 s after the payer
 confirms, the close and refund notifications 0.5-2 s after the call.
+
+Payouts (agents' commission withdrawals, like Alipay 单笔转账 / WeChat 企业付款), signed, with
+the same latency and injected 503/timeouts as the rest of ``/v1/``:
+
+- ``POST /v1/payouts`` ``{"ref", "amount_fen", "channel": "ALIPAY" | "BANK", "payee_account",
+  "payee_name"}`` pays at once: ``201 {"ref", "provider_ref", "amount_fen", "channel",
+  "status": "SUCCEEDED" | "FAILED", "reason_code", "reason", "created_at"}`` (``reason_code``
+  and ``reason`` empty when SUCCEEDED). Idempotent by ``ref``: a repeat with the same fields
+  answers the first result and never pays again (a FAILED payout stays FAILED: paying again
+  takes a new ref); the same ref with other fields is 409 ``{"error": "ref_conflict"}``.
+  Bad input is 400 ``invalid_request`` with ``field`` and creates nothing: ``ref`` 1-64
+  letters, digits, ``_`` or ``-``; ``amount_fen`` a positive integer; ``channel`` known;
+  ``payee_account`` 1-64 characters without spaces; ``payee_name`` 2-20 characters.
+- ``GET /v1/payouts/<ref>``: the same body; 404 ``{"error": "unknown_payout"}``.
+- Sandbox rules, first match wins: a payee account ending in ``0000`` is FAILED
+  ``ACCOUNT_INVALID`` (the account does not exist); then, with probability ``reject_rate``
+  (the payout failure rate; drawn from the ref's own stream, so reproducible with a seed) FAILED
+  ``PROVIDER_DECLINED``; otherwise SUCCEEDED. ``GET /_sim/stats`` adds ``payouts``,
+  ``payouts_succeeded`` and ``payouts_paid_fen``.
 """
 
 from __future__ import annotations
 
 import dataclasses
 import html
+import re
 from typing import Any
 
 import httpx
@@ -30,6 +50,9 @@ from haoka import simkit
 from haoka.simkit import SimError, field
 
 METHODS = {"wechat": "微信支付", "alipay": "支付宝"}
+PAYOUT_CHANNELS = {"ALIPAY": "支付宝", "BANK": "银行卡"}
+BAD_ACCOUNT_SUFFIX = "0000"  # sandbox rule: such a payee account does not exist
+_REF = re.compile(r"[A-Za-z0-9_-]{1,64}")
 
 
 @dataclasses.dataclass
@@ -202,6 +225,71 @@ class Gateway:
         return HTMLResponse(_page("收银台", inner))
 
 
+class Payouts:
+    """Payouts to agents: paid at once, idempotent by the caller's ``ref``."""
+
+    def __init__(self, sim: simkit.Sim) -> None:
+        self.sim = sim
+        self.by_ref: dict[str, tuple[tuple, dict[str, Any]]] = {}  # ref -> (fields, answer)
+
+    def stats(self) -> dict[str, int]:
+        paid = [a for _f, a in self.by_ref.values() if a["status"] == "SUCCEEDED"]
+        return {
+            "payouts": len(self.by_ref),
+            "payouts_succeeded": len(paid),
+            "payouts_paid_fen": sum(a["amount_fen"] for a in paid),
+        }
+
+    async def create(self, request: Request, body: bytes) -> Response:
+        data = simkit.parse_json(body)
+        self.sim.stats["create_requests"] += 1
+        ref, fields = field(data, "ref"), _payout_fields(data)
+        if not _REF.fullmatch(ref):
+            raise SimError(400, "invalid_request", field="ref")
+        if ref in self.by_ref:
+            first_fields, answer = self.by_ref[ref]
+            if first_fields != fields:
+                raise SimError(409, "ref_conflict", ref=ref)
+            self.sim.stats["repeats"] += 1
+            return JSONResponse(answer, status_code=201)
+        amount_fen, channel, payee_account, _payee_name = fields
+        reason_code, reason = "", ""
+        if payee_account.endswith(BAD_ACCOUNT_SUFFIX):
+            reason_code, reason = "ACCOUNT_INVALID", "收款账户不存在或已注销"
+        elif self.sim.rng_for(f"payout:{ref}").random() < self.sim.config.reject_rate:
+            reason_code, reason = "PROVIDER_DECLINED", "付款渠道拒绝了这笔付款"
+        answer = {
+            "ref": ref, "provider_ref": simkit.new_id("po"), "amount_fen": amount_fen,
+            "channel": channel, "status": "FAILED" if reason_code else "SUCCEEDED",
+            "reason_code": reason_code, "reason": reason, "created_at": simkit.now_iso(),
+        }  # fmt: skip
+        self.by_ref[ref] = (fields, answer)
+        self.sim.stats["created"] += 1
+        return JSONResponse(answer, status_code=201)
+
+    async def show(self, request: Request, body: bytes) -> Response:
+        known = self.by_ref.get(request.path_params["ref"])
+        if known is None:
+            raise SimError(404, "unknown_payout")
+        return JSONResponse(known[1])
+
+
+def _payout_fields(data: dict[str, Any]) -> tuple[int, str, str, str]:
+    """(amount_fen, channel, payee_account, payee_name), validated.
+
+    Raises SimError (400, invalid_request, field)."""
+    amount_fen, channel = field(data, "amount_fen", int), field(data, "channel")
+    if channel not in PAYOUT_CHANNELS:
+        raise SimError(400, "invalid_request", field="channel")
+    payee_account = field(data, "payee_account")
+    if len(payee_account) > 64 or any(c.isspace() for c in payee_account):
+        raise SimError(400, "invalid_request", field="payee_account")
+    payee_name = field(data, "payee_name").strip()
+    if not 2 <= len(payee_name) <= 20:
+        raise SimError(400, "invalid_request", field="payee_name")
+    return amount_fen, channel, payee_account, payee_name
+
+
 _STYLE = (
     "body{font-family:system-ui,sans-serif;margin:0;background:#f5f5f5;color:#222}"
     "main{max-width:420px;margin:0 auto;padding:24px 16px;text-align:center}"
@@ -225,16 +313,21 @@ def create_app(
 ):
     """The gateway's Starlette app. ``transport`` replaces the network for callbacks (tests)."""
     sim = simkit.Sim(config or simkit.SimConfig(), transport=transport)
-    gateway = Gateway(sim)
+    gateway, payouts = Gateway(sim), Payouts(sim)
     routes = [
         simkit.api_route(sim, "/v1/payments", gateway.create, methods=["POST"]),
         simkit.api_route(sim, "/v1/payments/{payment_id}", gateway.show, methods=["GET"]),
         simkit.api_route(sim, "/v1/payments/{payment_id}/close", gateway.close, methods=["POST"]),
         simkit.api_route(sim, "/v1/refunds", gateway.refund, methods=["POST"]),
+        simkit.api_route(sim, "/v1/payouts", payouts.create, methods=["POST"]),
+        simkit.api_route(sim, "/v1/payouts/{ref}", payouts.show, methods=["GET"]),
         Route("/pay/{payment_id}", gateway.cashier, methods=["GET"]),
         Route("/pay/{payment_id}/confirm", gateway.confirm, methods=["POST"]),
-        *simkit.sim_routes(sim, extra_stats=lambda: {"payments": len(gateway.payments)}),
+        *simkit.sim_routes(
+            sim, extra_stats=lambda: {"payments": len(gateway.payments), **payouts.stats()}
+        ),
     ]
     app = simkit.build_app(sim, routes)
     app.state.gateway = gateway
+    app.state.payouts = payouts
     return app
