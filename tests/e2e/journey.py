@@ -98,9 +98,17 @@ class Shopper:
         raise JourneyError("no number could be held")
 
     def order(
-        self, *, plan: str, msisdn: str, serial: int, name: str = "张三", id_no: str = ""
+        self,
+        *,
+        plan: str,
+        msisdn: str,
+        serial: int,
+        name: str = "张三",
+        id_no: str = "",
+        ref: str = "",
     ) -> dict:
-        """Create the order, pass 实名 and sign; returns the signed order."""
+        """Create the order (through agent ``ref`` when given), pass 实名 and sign; returns the
+        signed order."""
         address = {
             "province": "广东",
             "city": "深圳",
@@ -118,6 +126,7 @@ class Shopper:
                 "msisdn": msisdn,
                 "contact_phone": self.phone,
                 "shipping_address": address,
+                **({"ref": ref} if ref else {}),
             },
         )
         ref = order["ref"]
