@@ -111,7 +111,7 @@ def process_due(*, now: dt.datetime, limit: int = 500) -> int:
 
 def process(*, inbox_id: int, now: dt.datetime) -> int:
     """Turn one fact into commission entries (or a clawback). Idempotent: a processed fact
-    is skipped. Returns the number of entries written."""
+    is skipped. Returns the number of entries written or clawed back."""
     with transaction.atomic():
         item = Inbox.objects.select_for_update().filter(pk=inbox_id).first()
         if item is None or item.processed_at is not None:
@@ -149,7 +149,13 @@ def _on_activated(sale: Sale, data: dict, *, at: dt.datetime, now: dt.datetime) 
     return written
 
 
+class NotYet(Exception):
+    """A fact about a line whose activation has not been processed yet: retried later."""
+
+
 def _on_topup(sale: Sale, data: dict, *, at: dt.datetime, now: dt.datetime) -> int:
+    if sale.status == SaleStatus.OPEN:
+        raise NotYet(sale.order_ref)
     if sale.first_topup_at is not None or sale.status != SaleStatus.ACTIVATED:
         return 0  # only the line's first top-up counts
     sale.first_topup_at = at
@@ -159,12 +165,14 @@ def _on_topup(sale: Sale, data: dict, *, at: dt.datetime, now: dt.datetime) -> i
 
 
 def _on_monthly_fee(sale: Sale, data: dict, *, at: dt.datetime, now: dt.datetime) -> int:
+    if sale.status == SaleStatus.OPEN:
+        raise NotYet(sale.order_ref)
     if sale.status != SaleStatus.ACTIVATED or sale.activated_at is None:
         return 0
     if data.get("arrears"):
         sale.ever_arrears = True
         sale.save(update_fields=["ever_arrears"])
-        return -clawback(sale, reason="欠费，结算前追回", now=now)
+        return clawback(sale, reason="欠费，结算前追回", now=now)
     month = dt.date.fromisoformat(data["month"])
     accruals = domain.on_monthly_fee(
         _as_sale(sale), activated_at=sale.activated_at, month=month, fee_fen=data["fee_fen"], at=at
@@ -181,7 +189,12 @@ def _on_line_ended(sale: Sale, data: dict, *, at: dt.datetime, now: dt.datetime)
         sale.status = SaleStatus.ENDED
         sale.ended_at = at
         sale.save(update_fields=["status", "ended_at"])
-    return -clawback(sale, reason=f"{reason}，结算前追回", now=now)
+    clawed = clawback(sale, reason=f"{reason}，结算前追回", now=now)
+    if sale.status == SaleStatus.ENDED:
+        from haoka.distribution import fraud
+
+        fraud.watch_quick_exits(agent_id=sale.agent_id, now=now)
+    return clawed
 
 
 _HANDLERS = {
