@@ -51,6 +51,12 @@ PERIODIC: list[Periodic] = [
     # The monthly cycle: one query when no line is due, so it can look often.
     # Commission: facts left unprocessed, entries past their hold or cool-down.
     Periodic("distribution.sweep", dt.timedelta(seconds=30), "haoka.distribution.tasks.sweep"),
+    # Payouts the provider has not answered for yet.
+    Periodic(
+        "distribution.reconcile_withdrawals",
+        dt.timedelta(seconds=60),
+        "haoka.distribution.tasks.reconcile_withdrawals",
+    ),
     Periodic("charging.run_cycles", dt.timedelta(minutes=10), "haoka.charging.tasks.run_cycles"),
     # Arrears suspension, alerts, auto top-ups: a day's slot starts 00:00 UTC = 08:00 Beijing,
     # so reminders go out in the morning rather than at night.

@@ -165,6 +165,8 @@ def decide(*, flag_id: int, confirmed: bool, staff_id: int | None, note: str, no
         item = FraudFlag.objects.select_for_update().filter(pk=flag_id).first()
         if item is None:
             raise FlagNotFound(flag_id=flag_id)
+        # The agent's row first: a withdrawal checking the balance waits for the clawback.
+        Agent.objects.select_for_update().filter(pk=item.agent_id).first()
         if item.status != FraudFlag.Status.OPEN:
             raise FlagDecided(status=item.status)
         item.status = FraudFlag.Status.CONFIRMED if confirmed else FraudFlag.Status.DISMISSED

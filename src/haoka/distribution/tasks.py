@@ -18,3 +18,20 @@ def sweep() -> dict:
         **commission.settle_due(now=now),
         "released": commission.release_due(now=now),
     }
+
+
+@task()
+def reconcile_withdrawals() -> dict:
+    """Withdrawals left PAYING (the payout provider did not answer, or is still processing):
+    ask it and finish them."""
+    from haoka.distribution import withdrawals
+
+    return withdrawals.reconcile_paying(now=clock.now())
+
+
+@task()
+def credit_daily() -> dict:
+    """Every approved or frozen agent's credit score and tier for today."""
+    from haoka.distribution import credit
+
+    return {"scored": credit.run_daily(now=clock.now())}
