@@ -51,6 +51,12 @@ PERIODIC: list[Periodic] = [
     # The monthly cycle: one query when no line is due, so it can look often.
     # Commission: facts left unprocessed, entries past their hold or cool-down.
     Periodic("distribution.sweep", dt.timedelta(seconds=30), "haoka.distribution.tasks.sweep"),
+    # Agent credit scores and tiers (a day's slot starts 00:00 UTC = 08:00 Beijing).
+    Periodic(
+        "distribution.credit_daily",
+        dt.timedelta(days=1),
+        "haoka.distribution.tasks.credit_daily",
+    ),
     # Payouts the provider has not answered for yet.
     Periodic(
         "distribution.reconcile_withdrawals",

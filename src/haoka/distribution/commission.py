@@ -374,7 +374,9 @@ def _settle_sale(sale_id: int, *, now: dt.datetime) -> tuple[int, int]:
 def release_due(*, now: dt.datetime, limit: int = 1000) -> int:
     """SETTLED entries past the cool-down become WITHDRAWABLE."""
     ids = list(
-        Entry.objects.filter(status=EntryStatus.SETTLED, withdrawable_at__lte=now)
+        Entry.objects.filter(
+            status=EntryStatus.SETTLED, withdrawable_at__lte=now, sale__fraud_hold=False
+        )
         .order_by("withdrawable_at", "id")
         .values_list("id", flat=True)[:limit]
     )
@@ -384,6 +386,8 @@ def release_due(*, now: dt.datetime, limit: int = 1000) -> int:
             entry = Entry.objects.select_for_update().filter(pk=entry_id).first()
             if entry is None or entry.status != EntryStatus.SETTLED:
                 continue
+            if Sale.objects.filter(pk=entry.sale_id, fraud_hold=True).exists():
+                continue  # flagged since it was picked: wait for staff
             _move(entry, to=EntryStatus.WITHDRAWABLE, now=now)
             done += 1
     return done

@@ -93,8 +93,11 @@ def screen_sale(*, sale: Sale, now: dt.datetime) -> list[FraudFlag]:
         )
         if f:
             raised.append(f)
-    since = now - domain.SAME_SOURCE_WINDOW
-    recent = Sale.objects.filter(agent_id=agent.pk, created_at__gte=since).exclude(pk=sale.pk)
+    # Orders placed within a day of this one (activation comes days after the order).
+    since, until = sale.created_at - domain.SAME_SOURCE_WINDOW, sale.created_at
+    recent = Sale.objects.filter(
+        agent_id=agent.pk, created_at__gte=since, created_at__lte=until
+    ).exclude(pk=sale.pk)
     if sale.device_hash:
         same = recent.filter(device_hash=sale.device_hash).count() + 1
         if same >= domain.SAME_SOURCE_LIMIT:
@@ -109,7 +112,7 @@ def screen_sale(*, sale: Sale, now: dt.datetime) -> list[FraudFlag]:
             if f:
                 raised.append(f)
     if customer.address_hash:
-        same = _orders_at_address(agent.pk, customer.address_hash, since=since)
+        same = _orders_at_address(agent.pk, customer.address_hash, since=since, until=until)
         if same >= domain.SAME_SOURCE_LIMIT:
             f = flag(
                 agent_id=agent.pk,
@@ -124,32 +127,48 @@ def screen_sale(*, sale: Sale, now: dt.datetime) -> list[FraudFlag]:
     return raised
 
 
-def _orders_at_address(agent_id: int, address_hash: str, *, since) -> int:
+def _orders_at_address(agent_id: int, address_hash: str, *, since, until) -> int:
     from haoka.kyc import queries as kyc_queries
 
     refs = list(
-        Sale.objects.filter(agent_id=agent_id, created_at__gte=since).values_list(
-            "order_ref", flat=True
-        )[:500]
+        Sale.objects.filter(
+            agent_id=agent_id, created_at__gte=since, created_at__lte=until
+        ).values_list("order_ref", flat=True)[:500]
     )
     return kyc_queries.orders_at_address(order_refs=refs, address_hash=address_hash)
 
 
-def watch_quick_exits(*, agent_id: int, now: dt.datetime) -> FraudFlag | None:
-    """养卡: several of the agent's lines ended within days of activation, recently."""
+def _quick_exits(agent_id: int, *, since: dt.datetime) -> list[Sale]:
     ended = Sale.objects.filter(
-        agent_id=agent_id,
-        ended_at__gte=now - domain.QUICK_EXIT_WINDOW,
-        activated_at__isnull=False,
+        agent_id=agent_id, ended_at__gte=since, activated_at__isnull=False
+    ).order_by("id")
+    return [s for s in ended if s.ended_at - s.activated_at <= domain.QUICK_EXIT]
+
+
+def watch_quick_exits(*, agent_id: int, now: dt.datetime) -> FraudFlag | None:
+    """养卡: several of the agent's lines ended within days of activation, recently (after
+    the last decided flag of this kind: staff are not asked twice about the same lines)."""
+    if FraudFlag.objects.filter(
+        agent_id=agent_id, kind=FraudKind.ACTIVATE_THEN_CANCEL, status=FraudFlag.Status.OPEN
+    ).exists():
+        return None
+    since = now - domain.QUICK_EXIT_WINDOW
+    last = (
+        FraudFlag.objects.filter(agent_id=agent_id, kind=FraudKind.ACTIVATE_THEN_CANCEL)
+        .exclude(decided_at=None)
+        .order_by("-decided_at")
+        .values_list("decided_at", flat=True)
+        .first()
     )
-    quick = [s for s in ended if s.ended_at - s.activated_at <= domain.QUICK_EXIT]
+    quick = _quick_exits(agent_id, since=max(since, last) if last else since)
     if len(quick) < domain.QUICK_EXIT_LIMIT:
         return None
+    day = now.astimezone(domain.BEIJING).date()
     return flag(
         agent_id=agent_id,
         sale=None,
         kind=FraudKind.ACTIVATE_THEN_CANCEL,
-        key=f"{FraudKind.ACTIVATE_THEN_CANCEL}:{agent_id}:{now:%Y%m%d}",
+        key=f"{FraudKind.ACTIVATE_THEN_CANCEL}:{agent_id}:{day:%Y%m%d}",
         detail=f"近 30 天有 {len(quick)} 张卡激活后 30 天内销户或转出",
         now=now,
     )
@@ -173,12 +192,13 @@ def decide(*, flag_id: int, confirmed: bool, staff_id: int | None, note: str, no
         item.decided_at, item.decided_by_id, item.note = now, staff_id, note[:200]
         item.save(update_fields=["status", "decided_at", "decided_by", "note"])
         sales = [item.sale_id] if item.sale_id else []
-        if confirmed and not sales:  # an agent-wide pattern: every sale still held
-            sales = list(
-                Sale.objects.filter(agent_id=item.agent_id, ended_at__isnull=False).values_list(
-                    "id", flat=True
+        if confirmed and not sales:  # 养卡, an agent-wide pattern: the quick exits it counted
+            sales = [
+                s.pk
+                for s in _quick_exits(
+                    item.agent_id, since=item.created_at - domain.QUICK_EXIT_WINDOW
                 )
-            )
+            ]
         for sale_id in sales:
             sale = Sale.objects.select_for_update().get(pk=sale_id)
             if confirmed:

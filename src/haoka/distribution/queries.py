@@ -292,8 +292,12 @@ def public_shop(*, code: str) -> PublicShop | None:
     agent = approved_by_code(code)
     if agent is None:
         return None
+    from haoka.distribution import operations
+
     items = list(ShopItem.objects.filter(agent=agent).order_by("sort", "id"))
-    enabled = set(Product.objects.filter(enabled=True).values_list("plan_code", flat=True))
+    # Products the agent may no longer sell (a lower tier, a product withdrawn) are hidden.
+    products = {p.plan_code: p for p in Product.objects.filter(enabled=True)}
+    enabled = {code for code, p in products.items() if operations.may_sell(agent, p)[0]}
     plans = {p.code: p for p in catalog_queries.plans_by_codes(codes=[i.plan_code for i in items])}
     shown = []
     for item in items:
