@@ -40,6 +40,7 @@ def seed(*, numbers_per_carrier: int) -> None:
     if not User.objects.filter(username=username).exists():
         User.objects.create_superuser(username=username, password=password, role=Role.STAFF)
     _seed_lines()
+    _seed_distribution()
 
 
 #: The demo consumer: signs in with this phone (the code is in the sandbox SMS outbox).
@@ -99,6 +100,233 @@ def _seed_lines() -> None:
             charging_ops.rate_records(records=records[i : i + charging_ops.MAX_BATCH], now=now)
 
 
+#: The demo agents (sign in like any user): a level-1 agent and their sub-agent.
+DEMO_AGENT = ("13700137000", "陈晓梅", "44030519900312128", "晓梅的号卡小店")
+DEMO_SUB_AGENT = ("13700137001", "刘志强", "42010619950708045", "志强号卡")
+DEMO_PRODUCTS = (
+    # plan, margin, max markup, 秒返 (fen), min tier, needs the vanity course
+    ("CM-MANGO-39", 15000, 2000, 5000, "D", False),
+    ("CU-DAWANG-19", 10000, 1000, 3000, "D", False),
+    ("CU-DAWANG-29", 12000, 1000, 4000, "D", False),
+    ("CT-XINGKA-19", 10000, 1000, 3000, "D", False),
+    ("CT-CHANGXIANG-59", 20000, 3000, 6000, "D", False),
+    ("CM-HUAKA-19", 9000, 1000, 3000, "D", False),
+    ("HK-SHITING-49", 16000, 2000, 5000, "B", False),
+    ("CBN-LIANGHAO-39", 20000, 5000, 6000, "C", True),
+)
+DEMO_SHOPS = {
+    DEMO_AGENT[0]: [("CM-MANGO-39", 1000), ("CU-DAWANG-19", 0), ("CT-CHANGXIANG-59", 0)],
+    DEMO_SUB_AGENT[0]: [("CU-DAWANG-19", 0), ("CT-XINGKA-19", 500)],
+}
+#: Days of sales history (the console's chart shows the last 30).
+DAYS = 32
+_CARRIER_OF = {"CM": "CMCC", "CU": "CUCC", "CT": "CTCC", "CBN": "CBN", "HK": "HAOKA"}
+
+
+def _seed_distribution() -> None:
+    """Distribution products and commission rules of every kind, the two demo agents with
+    their shops, and about a month of their sales replayed day by day (orders, activations,
+    first top-ups, one early closure clawed back, nightly settlement and credit runs), so
+    the agent console has numbers, a chart and money in every state. Idempotent."""
+    import datetime as dt
+
+    from haoka.accounts.models import Role, User
+    from haoka.core import clock
+    from haoka.distribution import operations as dist_ops
+    from haoka.distribution import training
+
+    training.seed_training()
+    _seed_products()
+    if User.objects.filter(phone=DEMO_AGENT[0], agent__isnull=False).exists():
+        return
+    now = clock.now()
+    local = clock.beijing(now)
+    start = local.replace(hour=0, minute=0, second=0, microsecond=0) - dt.timedelta(days=DAYS)
+    agents = {}
+    for phone, name, id_body, shop_name in (DEMO_AGENT, DEMO_SUB_AGENT):
+        user, _ = User.objects.get_or_create(
+            phone=phone, defaults={"username": phone, "role": Role.CONSUMER}
+        )
+        at = start - dt.timedelta(days=2 if phone == DEMO_AGENT[0] else 1)
+        parent = agents.get(DEMO_AGENT[0])
+        with clock.frozen(at):
+            agent = _demo_agent(user, name, id_body, parent=parent, now=at)
+        dist_ops.set_shop(
+            agent_id=agent.pk,
+            shop_name=shop_name,
+            shop_intro="移动·联通·电信正规号卡，大流量低月租，在线选号包邮到家",
+            items=DEMO_SHOPS[phone],
+        )
+        agents[phone] = agent
+    with clock.frozen(start - dt.timedelta(hours=12)):
+        basics = [answer for _, _, answer in training.COURSES[0]["questions"]]
+        training.submit_quiz(
+            agent_id=agents[DEMO_AGENT[0]].pk, course_code="basics", answers=basics, now=clock.now()
+        )
+    _replay_sales(agents, start=start, now=now)
+    print(f"代理：{len(agents)} 位演示代理，店铺 /s/{agents[DEMO_AGENT[0]].code}")
+
+
+def _seed_products() -> None:
+    """Products and rules as staff would set them (only when there are none yet)."""
+    import datetime as dt
+
+    from haoka.core import clock
+    from haoka.distribution import operations as dist_ops
+    from haoka.distribution.models import CommissionRule, Course, Product
+
+    if Product.objects.exists():
+        return
+    since = clock.now() - dt.timedelta(days=120)
+    vanity = Course.objects.filter(unlocks_vanity=True).first()
+    for sort, (plan, margin, markup, activation, tier, course) in enumerate(DEMO_PRODUCTS):
+        Product.objects.create(
+            plan_code=plan,
+            margin_fen=margin,
+            max_markup_fen=markup,
+            min_tier=tier,
+            course=vanity if course else None,
+            sort=sort,
+        )
+        rule = CommissionRule(
+            plan_code=plan, kind="ACTIVATION", amount_fen=activation, valid_from=since, note="秒返"
+        )
+        dist_ops.save_rule(rule=rule)
+    for plan, tier, kind, fields, note in (
+        ("CM-MANGO-39", "A", "ACTIVATION", {"amount_fen": 6000}, "A 级代理芒果卡秒返加码"),
+        ("*", "", "FIRST_TOPUP", {"amount_fen": 1000, "threshold_fen": 5000}, "首充满 ¥50 返"),
+        ("*", "", "NEXT_MONTH", {"amount_fen": 2000}, "次月在网返"),
+        ("*", "", "RECURRING", {"rate_bp": 1000, "months": 6}, "月租 10% 分成 6 个月"),
+        ("*", "", "OVERRIDE", {"rate_bp": 2000}, "下级佣金 20% 团队奖励"),
+    ):
+        rule = CommissionRule(
+            plan_code=plan, tier=tier, kind=kind, valid_from=since, note=note, **fields
+        )
+        dist_ops.save_rule(rule=rule)
+
+
+def _demo_agent(user, name: str, id_body: str, *, parent, now):
+    from haoka.distribution import operations as dist_ops
+    from haoka.kyc import domain as kyc_domain
+
+    applied = dist_ops.apply(
+        user_id=user.pk,
+        real_name=name,
+        id_number=id_body + kyc_domain.check_digit(id_body),
+        payee_channel="ALIPAY",
+        payee_account=user.phone,
+        payee_name=name,
+        invite_code=parent.invite_code if parent else "",
+        address={"province": "广东", "city": "深圳", "district": "南山区", "detail": "科技园"},
+        now=now,
+    )
+    return dist_ops.decide(
+        agent_id=applied.pk, approve=True, staff_id=None, note="演示数据：审核通过", now=now
+    )
+
+
+def _sales_plan(agents: dict, *, start, now) -> list[tuple]:
+    """(time, kind, sale) events, oldest first: orders, activations (most orders, a day or
+    two later, half with a first top-up of ¥50), one early closure, a nightly run a day."""
+    import datetime as dt
+    import random
+
+    from haoka.numbers import importer
+
+    rng = random.Random(20261201)  # noqa: S311 - demo data, the same every time
+    pools = {
+        carrier: iter(importer.generated_msisdns(carrier=carrier, count=200, seed=7700 + i))
+        for i, carrier in enumerate(("CMCC", "CUCC", "CTCC"))
+    }
+    events, serial, today_activation = [], 0, False
+    for day in range(DAYS + 1):
+        day_start = start + dt.timedelta(days=day)
+        events.append((min(day_start + dt.timedelta(hours=23, minutes=30), now), "night", {}))
+        for phone, busy in ((DEMO_AGENT[0], 0.4 + day / 50), (DEMO_SUB_AGENT[0], 0.3)):
+            for _ in range(max(int(day == DAYS), round(rng.random() * 2 * busy))):
+                if day == DAYS:  # today: before now
+                    at = day_start + (now - day_start) * rng.uniform(0.2, 0.9)
+                else:
+                    at = day_start + dt.timedelta(minutes=rng.randrange(9 * 60, 22 * 60))
+                plan = rng.choice(DEMO_SHOPS[phone])[0]
+                serial += 1
+                carrier = _CARRIER_OF[plan.split("-")[0]]
+                sale = {
+                    "agent": agents[phone],
+                    "plan": plan,
+                    "carrier": carrier,
+                    "ref": f"HKDEMO{serial:010d}",
+                    "phone": f"1580000{serial:04d}",
+                    "msisdn": next(pools[carrier]),
+                    "n": serial,
+                    "topup": 5000 if plan == "CT-CHANGXIANG-59" or rng.random() < 0.55 else 0,
+                }
+                events.append((at, "order", sale))
+                activated = at + dt.timedelta(hours=rng.randrange(20, 70))
+                if day == DAYS - 1 and not today_activation:  # one of yesterday's orders: today
+                    today_start = day_start + dt.timedelta(days=1, minutes=1)
+                    activated = max(now - dt.timedelta(minutes=20), today_start)
+                    today_activation = True
+                if at < activated < now and rng.random() < 0.9:
+                    events.append((activated, "activate", sale))
+                    if serial == 4:  # a customer who closes the line within days: clawed back
+                        events.append((activated + dt.timedelta(days=5), "close", sale))
+    return sorted((e for e in events if e[0] <= now), key=lambda e: (e[0], e[1]))
+
+
+def _replay_sales(agents: dict, *, start, now) -> None:
+    """Each event as it happened, with the clock at its time (commission is worked out when
+    the activation commits, at that time)."""
+    from haoka.accounts.models import Role, User
+    from haoka.core import clock
+    from haoka.distribution import commission, credit
+    from haoka.distribution import operations as dist_ops
+    from haoka.lines import operations as line_ops
+
+    lines = {}
+    for at, kind, sale in _sales_plan(agents, start=start, now=now):
+        with clock.frozen(at):
+            if kind == "order":
+                user, _ = User.objects.get_or_create(
+                    phone=sale["phone"], defaults={"username": sale["phone"], "role": Role.CONSUMER}
+                )
+                dist_ops.attribute_order(
+                    order_ref=sale["ref"],
+                    agent_code=sale["agent"].code,
+                    plan_code=sale["plan"],
+                    customer_user_id=user.pk,
+                    msisdn=sale["msisdn"],
+                    now=at,
+                )
+            elif kind == "activate":
+                lines[sale["ref"]] = line_ops.open_from_order(
+                    order_ref=sale["ref"],
+                    user_id=User.objects.get(phone=sale["phone"]).pk,
+                    msisdn=sale["msisdn"],
+                    carrier_code=sale["carrier"],
+                    plan_code=sale["plan"],
+                    iccid=f"898600{sale['n']:014d}",
+                    imsi=f"46000{sale['n']:010d}",
+                    opening_balance_fen=sale["topup"],
+                    now=at,
+                )
+            elif kind == "close":
+                line_ops.change_status(
+                    line_id=lines[sale["ref"]].pk,
+                    to="CLOSED",
+                    actor="demo",
+                    reason="用户申请销户",
+                    now=at,
+                )
+            else:
+                commission.process_due(now=at)
+                commission.settle_due(now=at)
+                commission.release_due(now=at)
+                if clock.beijing(at).weekday() == 0 or at == now:  # weekly, and today's
+                    for agent in agents.values():
+                        credit.recompute(agent_id=agent.pk, now=at)
+
+
 @dataclass
 class Proc:
     name: str
@@ -137,6 +365,7 @@ def run(*, port: int, seed_numbers: int, setup_only: bool) -> int:
         "  套餐 /plans/   选号 /numbers/   API 文档 /api/v1/docs\n"
         f"  运营后台 /admin/ （{username} / {password}）   沙箱短信 /api/v1/sandbox/sms?phone=...\n"
         f"  演示用户 {DEMO_CONSUMER}（两条在网线路；登录验证码在沙箱短信里）\n"
+        "  演示代理 13700137000（代理中心 /agent/），下级代理 13700137001\n"
         "按 Ctrl+C 停止。\n"
     )
     stopping = False

@@ -130,6 +130,7 @@ def daily_series(*, agent: Agent, now: dt.datetime, days: int = 30) -> list[dict
 
 def sales_page(*, agent: Agent, limit: int | None, after: str | None) -> Page:
     """The agent's own sales, newest first, each with the order masked and what it earned."""
+    from haoka.core import pii
     from haoka.kyc import queries as kyc_queries
     from haoka.orders import queries as order_queries
 
@@ -157,7 +158,7 @@ def sales_page(*, agent: Agent, limit: int | None, after: str | None) -> Page:
                 "plan_name": order.get("plan_name", sale.plan_code),
                 "state": order.get("state", ""),
                 "state_label": order.get("state_label", ""),
-                "msisdn_masked": order.get("msisdn_masked", ""),
+                "msisdn_masked": order.get("msisdn_masked") or pii.mask_phone(sale.msisdn),
                 "customer_masked": kyc.name_masked if kyc else "",
                 "status": sale.status,
                 "activated_at": sale.activated_at,
@@ -321,10 +322,12 @@ def markup_for(*, agent_code: str, plan_code: str) -> int:
     agent = approved_by_code(agent_code)
     if agent is None:
         return 0
+    from haoka.distribution import operations
+
     item = ShopItem.objects.filter(agent=agent, plan_code=plan_code).first()
     product = Product.objects.filter(plan_code=plan_code, enabled=True).first()
-    if item is None or product is None:
-        return 0
+    if item is None or product is None or not operations.may_sell(agent, product)[0]:
+        return 0  # what attribute_order will charge: nothing for a product not open to them
     return min(item.markup_fen, product.max_markup_fen)
 
 

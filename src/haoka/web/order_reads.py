@@ -14,6 +14,7 @@ from django.conf import settings
 
 from haoka.catalog import queries as catalog_queries
 from haoka.core.phone import parse_mainland_mobile
+from haoka.distribution import queries as distribution_queries
 from haoka.kyc import operations as kyc_operations
 from haoka.lines import queries as lines_queries
 from haoka.numbers import operations as numbers_operations
@@ -43,6 +44,7 @@ class CheckoutOffer:
     plans: list  # on-sale plans of the number's carrier, when no plan is chosen yet
     plan_note: str  # why a chosen plan was set aside
     amount_due_fen: int | None
+    markup_fen: int = 0  # 代理服务费: the markup of the shop the visitor came through
 
 
 def open_order_ref(*, user_id: int, msisdn: str) -> str | None:
@@ -76,17 +78,27 @@ def _plan_for_number(plan_code: str, carrier: str) -> tuple[object | None, str]:
     return plan, ""
 
 
-def checkout_offer(*, user_id: int, msisdn: str, plan_code: str, now: dt.datetime):
-    """The held number, and the plan (or the carrier's plans to choose from).
+def checkout_offer(
+    *, user_id: int, msisdn: str, plan_code: str, now: dt.datetime, agent_code: str = ""
+):
+    """The held number, and the plan (or the carrier's plans to choose from), with the markup
+    of the agent's shop (``agent_code``) the order would carry.
     Raises InvalidMsisdn, NumberNotFound, NumberNotHeld (not held, or the hold expired)."""
     msisdn = parse_mainland_mobile(msisdn)
     number = numbers_queries.number_for_sale(msisdn=msisdn)
     hold = _held(user_id=user_id, msisdn=msisdn, now=now)
     plan, note = _plan_for_number(plan_code, number.carrier_id)
     plans = [] if plan else list(catalog_queries.on_sale_plans(carrier=number.carrier_id))
+    markup = (
+        distribution_queries.markup_for(agent_code=agent_code, plan_code=plan.code)
+        if plan and agent_code
+        else 0
+    )
     due = (
         orders_domain.amount_due_fen(
-            number_price_fen=number.price_fen, first_topup_fen=plan.first_topup_fen
+            number_price_fen=number.price_fen,
+            first_topup_fen=plan.first_topup_fen,
+            markup_fen=markup,
         )
         if plan
         else None
@@ -101,6 +113,7 @@ def checkout_offer(*, user_id: int, msisdn: str, plan_code: str, now: dt.datetim
         plans=plans,
         plan_note=note,
         amount_due_fen=due,
+        markup_fen=markup,
     )
 
 

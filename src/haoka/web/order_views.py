@@ -26,7 +26,7 @@ from haoka.orders import contract as orders_contract
 from haoka.orders import operations as orders_operations
 from haoka.orders import queries as orders_queries
 from haoka.orders.operations import ADDRESS_FIELDS
-from haoka.web import order_reads, presenters
+from haoka.web import agent_views, order_reads, presenters
 from haoka.web.templatetags.haoka import spaced_msisdn
 from haoka.web.views import error_text, login_redirect, not_found, render_page
 
@@ -100,7 +100,11 @@ def checkout(request):
     }
     try:
         context["offer"] = order_reads.checkout_offer(
-            user_id=request.user.pk, msisdn=msisdn, plan_code=plan_code, now=clock.now()
+            user_id=request.user.pk,
+            msisdn=msisdn,
+            plan_code=plan_code,
+            agent_code=agent_views.referral_code(request),
+            now=clock.now(),
         )
     except HaokaError as exc:
         context["error"] = _message(exc)
@@ -111,7 +115,8 @@ def checkout(request):
 
 
 def _place_order(request, context: dict):
-    """下单 → the order's page (its next step), or the form again with the error."""
+    """下单 → the order's page (its next step), or the form again with the error. The order
+    goes to the agent whose shop the visitor came through last (the ``hk_ref`` cookie)."""
     try:
         order = orders_operations.create_order(
             user_id=request.user.pk,
@@ -119,12 +124,17 @@ def _place_order(request, context: dict):
             msisdn=context["msisdn"],
             contact_phone=getattr(request.user, "phone", "") or context["form"]["phone"],
             shipping_address=context["form"],
+            agent_code=agent_views.referral_code(request),
+            device_id=agent_views.device_id(request),
             now=clock.now(),
         )
     except HaokaError as exc:
         context["error"] = _message(exc)
-        return render(request, "web/orders/checkout.html", context, status=exc.status)
-    return redirect(_order_url(order.ref))
+        response = render(request, "web/orders/checkout.html", context, status=exc.status)
+    else:
+        response = redirect(_order_url(order.ref))
+    agent_views.keep_device(request, response)
+    return response
 
 
 # ---------------------------------------------------------------- my orders

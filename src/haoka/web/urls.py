@@ -1,6 +1,14 @@
 from django.urls import path
 
-from haoka.web import line_actions, line_views, number_views, order_views, views
+from haoka.web import (
+    agent_actions,
+    agent_views,
+    line_actions,
+    line_views,
+    number_views,
+    order_views,
+    views,
+)
 
 app_name = "web"
 
@@ -52,4 +60,19 @@ urlpatterns = [
     path("lines/<str:msisdn>/manage/sim", line_actions.replace_sim, name="line_sim"),
     path("lines/<str:msisdn>/manage/porting-code", line_actions.porting_code, name="line_porting"),
     path("lines/<str:msisdn>/close", line_actions.close, name="line_close"),
+    # 代理中心 (agents) and the public shop of an agent; the shop remembers the referrer.
+    path("agent/", agent_views.console, name="agent_console"),
+    path("agent/apply", agent_actions.apply, name="agent_apply"),
+    path("agent/application", agent_views.application, name="agent_application"),
+    path("agent/orders", agent_views.orders, name="agent_orders"),
+    path("agent/ledger", agent_views.ledger, name="agent_ledger"),
+    path("agent/withdrawals", agent_actions.withdraw, name="agent_withdrawals"),
+    path("agent/team", agent_views.team, name="agent_team"),
+    path("agent/shop", agent_actions.shop_settings, name="agent_shop"),
+    path("agent/poster", agent_views.poster_page, name="agent_poster"),
+    path("agent/poster.png", agent_views.poster_png, name="agent_poster_png"),
+    path("agent/materials", agent_views.materials, name="agent_materials"),
+    path("agent/courses", agent_views.courses, name="agent_courses"),
+    path("agent/courses/<str:code>", agent_actions.course, name="agent_course"),
+    path("s/<str:code>", agent_views.shop, name="shop"),
 ]
