@@ -101,6 +101,7 @@ def _mount() -> None:
     api.add_router("", lines_lifecycle_router)
     api.add_router("", lines_money_router)
     api.add_router("", charging_router)
+    api.add_router("", "haoka.distribution.api.router")
 
 
 _mount()

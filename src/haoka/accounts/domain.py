@@ -21,7 +21,15 @@ SESSION_TTL = dt.timedelta(days=30)
 TOKEN_PREFIX = "hk_"
 
 SCOPES = frozenset(
-    {"numbers:write", "catalog:write", "charging", "orders", "staff", "carrier-callbacks"}
+    {
+        "numbers:write",
+        "catalog:write",
+        "charging",
+        "orders",
+        "staff",
+        "carrier-callbacks",
+        "distribution",
+    }
 )
 
 

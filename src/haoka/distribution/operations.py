@@ -11,7 +11,13 @@ import json
 from django.db import IntegrityError, transaction
 
 from haoka.core import pii
-from haoka.core.errors import Conflict, NotFound, PermissionDenied, ValidationError
+from haoka.core.errors import (
+    Conflict,
+    IllegalTransition,
+    NotFound,
+    PermissionDenied,
+    ValidationError,
+)
 from haoka.distribution import commission, domain
 from haoka.distribution.domain import AgentStatus, Tier
 from haoka.distribution.models import (
@@ -159,6 +165,8 @@ def decide(*, agent_id: int, approve: bool, staff_id: int | None, note: str, now
         if agent is None:
             raise AgentNotFound(agent_id=agent_id)
         target = AgentStatus.APPROVED if approve else AgentStatus.REJECTED
+        if agent.status != AgentStatus.PENDING:  # a frozen agent is unfrozen, never re-approved
+            raise IllegalTransition("只能审核待审核的申请", current=agent.status, target=target)
         domain.check_agent_transition(current=agent.status, target=target)
         before = agent.status
         agent.status = target
