@@ -102,6 +102,7 @@ def _mount() -> None:
     api.add_router("", lines_money_router)
     api.add_router("", charging_router)
     api.add_router("", "haoka.distribution.api.router")
+    api.add_router("", "haoka.distribution.api_staff.router")
 
 
 _mount()

@@ -362,6 +362,48 @@ def _rules(plan_code: str) -> list[domain.RuleRow]:
     ]
 
 
+def save_product(
+    *,
+    plan_code: str,
+    enabled: bool,
+    margin_fen: int,
+    max_markup_fen: int,
+    min_tier: str,
+    course_code: str = "",
+) -> Product:
+    """Offer a plan to agents, or change the offer: the commission margin per sale, the
+    markup agents may add, the least tier, an optional course to pass first. Existing sales
+    keep their terms. Raises PlanNotFound, ValidationError, CourseNotFound."""
+    from haoka.catalog import queries as catalog_queries
+    from haoka.distribution.models import Course
+    from haoka.distribution.training import CourseNotFound
+
+    catalog_queries.plan_detail(code=plan_code, include_unlisted=True)  # PlanNotFound
+    if min_tier not in Tier.__members__:
+        raise ValidationError("最低等级只能是 A、B、C、D", field="min_tier")
+    if margin_fen < 0 or max_markup_fen < 0:
+        raise ValidationError("金额不能为负", field="margin_fen")
+    if max_markup_fen > domain.MARKUP_CEILING_FEN:
+        ceiling = domain.MARKUP_CEILING_FEN / 100
+        raise ValidationError(f"加价上限不能超过 ¥{ceiling:.2f}", field="max_markup_fen")
+    course = None
+    if course_code:
+        course = Course.objects.filter(code=course_code).first()
+        if course is None:
+            raise CourseNotFound("课程不存在", course_code=course_code)
+    product, _ = Product.objects.update_or_create(
+        plan_code=plan_code,
+        defaults={
+            "enabled": enabled,
+            "margin_fen": margin_fen,
+            "max_markup_fen": max_markup_fen,
+            "min_tier": min_tier,
+            "course": course,
+        },
+    )
+    return product
+
+
 def save_rule(*, rule: CommissionRule) -> CommissionRule:
     """Check a staff rule against the domain's rules before saving it. Raises InvalidRule."""
     domain.check_rule(
