@@ -238,3 +238,52 @@ def test_a_busy_account_must_allow_negative_balances():
             code="y", name="y", kind="ASSET", allow_negative=False, cached_balance=False,
             created_at=clock.now(),
         )  # fmt: skip
+
+
+def test_a_batch_of_postings_writes_each_as_its_own_transaction_with_cached_balances(accounts):
+    txns = ledger.post_many(
+        postings=[
+            ledger.Posting(legs=[Leg("wallet", 300), Leg("bank", -300)], kind="a", key="b1"),
+            ledger.Posting(legs=[Leg("wallet", 200), Leg("revenue", -200)], kind="b", key="b2"),
+        ]
+    )
+    assert [t.key for t in txns] == ["b1", "b2"]
+    assert sorted(txns[1].entries.values_list("account__code", "amount_fen")) == [
+        ("revenue", -200),
+        ("wallet", 200),
+    ]
+    assert ledger.balance_fen(account="wallet") == 500
+    assert ledger.recomputed_balance_fen(account="wallet") == 500
+    assert ledger.trial_balance_fen() == 0 and ledger.unbalanced_transactions() == []
+
+
+def test_a_batch_with_a_used_key_or_an_overdraft_writes_nothing(accounts):
+    ledger.post(legs=[Leg("wallet", 100), Leg("bank", -100)], kind="seed", key="used")
+    before = _counts()
+    with pytest.raises(IntegrityError), transaction.atomic():
+        ledger.post_many(
+            postings=[
+                ledger.Posting(legs=[Leg("wallet", 1), Leg("bank", -1)], kind="x", key="new"),
+                ledger.Posting(legs=[Leg("wallet", 1), Leg("bank", -1)], kind="x", key="used"),
+            ]
+        )
+    with pytest.raises(InsufficientBalance):
+        ledger.post_many(
+            postings=[
+                ledger.Posting(legs=[Leg("bank", 50), Leg("wallet", -50)], kind="x"),
+                ledger.Posting(legs=[Leg("bank", 60), Leg("wallet", -60)], kind="x"),
+            ]
+        )
+    assert _counts() == before
+    assert ledger.balance_fen(account="wallet") == 100
+
+
+def test_an_unbalanced_posting_in_a_batch_is_refused_before_anything_is_written(accounts):
+    with pytest.raises(UnbalancedTransaction):
+        ledger.post_many(
+            postings=[
+                ledger.Posting(legs=[Leg("wallet", 1), Leg("bank", -1)], kind="x"),
+                ledger.Posting(legs=[Leg("wallet", 2), Leg("bank", -1)], kind="x"),
+            ]
+        )
+    assert _counts() == (0, 0)

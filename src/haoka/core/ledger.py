@@ -121,9 +121,56 @@ def _same_or_refuse(
     return existing
 
 
-def _post_locked(
-    *, legs: Sequence[Leg], kind: str, memo: str, key: str | None
-) -> LedgerTransaction:
+@dataclass(frozen=True)
+class Posting:
+    """One transaction of a batch for :func:`post_many`."""
+
+    legs: Sequence[Leg]
+    kind: str
+    memo: str = ""
+    key: str | None = None
+
+
+def post_many(*, postings: Sequence[Posting]) -> list[LedgerTransaction]:
+    """Post several balanced transactions at once, each its own transaction with its own
+    entries, in a handful of statements (one per account whose cached balance moves, one
+    insert of the transactions, one of the entries): for batch work such as commission.
+
+    Unlike :func:`post`, a key already used is not answered with the first transaction: the
+    caller makes sure keys are new (under its own lock); the UNIQUE constraint still refuses a
+    repeat (IntegrityError) and nothing of the batch is written. Raises
+    UnbalancedTransaction, UnknownAccount, InsufficientBalance, IntegrityError."""
+    if not postings:
+        return []
+    for posting in postings:
+        check_balanced(posting.legs)
+    with transaction.atomic():
+        accounts = _move_balances([leg for p in postings for leg in p.legs])
+        at = clock.now()
+        txns = LedgerTransaction.objects.bulk_create(
+            [
+                LedgerTransaction(key=p.key, kind=p.kind, memo=p.memo[:300], created_at=at)
+                for p in postings
+            ]
+        )
+        LedgerEntry.objects.bulk_create(
+            [
+                LedgerEntry(
+                    transaction=txn,
+                    account=accounts[leg.account],
+                    amount_fen=leg.amount_fen,
+                    created_at=at,
+                )
+                for txn, posting in zip(txns, postings, strict=True)
+                for leg in posting.legs
+            ]
+        )
+    return txns
+
+
+def _move_balances(legs: Sequence[Leg]) -> dict[str, LedgerAccount]:
+    """Lock-free for busy accounts; one conditional UPDATE per other account. Returns the
+    accounts by code. Raises UnknownAccount, InsufficientBalance."""
     codes = sorted({leg.account for leg in legs})
     accounts = {a.code: a for a in LedgerAccount.objects.filter(code__in=codes)}
     missing = [c for c in codes if c not in accounts]
@@ -148,6 +195,13 @@ def _post_locked(
                 balance_fen=LedgerAccount.objects.get(pk=account.pk).balance_fen,
                 delta_fen=delta,
             )
+    return accounts
+
+
+def _post_locked(
+    *, legs: Sequence[Leg], kind: str, memo: str, key: str | None
+) -> LedgerTransaction:
+    accounts = _move_balances(legs)
     at = clock.now()
     txn = LedgerTransaction.objects.create(key=key, kind=kind, memo=memo[:300], created_at=at)
     LedgerEntry.objects.bulk_create(

@@ -209,70 +209,94 @@ _HANDLERS = {
 
 
 def accrue(sale: Sale, accruals: list[domain.Accrual], *, now: dt.datetime) -> int:
-    """Write each accrual as a PENDING entry and its ledger transaction, and count it against
-    the sale's margin (the DB refuses a sale above it). Runs inside the caller's transaction
-    with the sale locked. Returns the number of entries written."""
-    written = 0
-    for acc in accruals:
-        agent_id = sale.agent_id if acc.to == "SELLER" else sale.parent_id
-        if agent_id is None or acc.amount_fen <= 0:
-            continue
-        if Entry.objects.filter(key=acc.key).exists():
-            continue
+    """Write each accrual as a PENDING entry with its own ledger transaction (all of them in a
+    few statements), and count it against the sale's margin (the DB refuses a sale above it).
+    Runs inside the caller's transaction with the sale locked. Returns the entries written."""
+    wanted = [
+        (acc, sale.agent_id if acc.to == "SELLER" else sale.parent_id)
+        for acc in accruals
+        if acc.amount_fen > 0
+    ]
+    wanted = [(acc, agent_id) for acc, agent_id in wanted if agent_id is not None]
+    if not wanted:
+        return 0
+    seen = set(
+        Entry.objects.filter(key__in=[acc.key for acc, _ in wanted]).values_list("key", flat=True)
+    )
+    wanted = [(acc, agent_id) for acc, agent_id in wanted if acc.key not in seen]
+    postings: list[ledger.Posting] = []
+    entries: list[Entry] = []
+    for acc, agent_id in wanted:
         if acc.kind == Kind.MARKUP:  # the customer's money becomes platform revenue first
-            ledger.post(
-                legs=[
-                    ledger.Leg(PREPAYMENTS, acc.amount_fen),
-                    ledger.Leg(MARKUP_REVENUE, -acc.amount_fen),
-                ],
-                kind="distribution.markup_revenue",
-                memo=f"订单 {sale.order_ref} 店铺加价",
-                key=f"markup_revenue:{sale.order_ref}",
+            postings.append(
+                ledger.Posting(
+                    legs=[
+                        ledger.Leg(PREPAYMENTS, acc.amount_fen),
+                        ledger.Leg(MARKUP_REVENUE, -acc.amount_fen),
+                    ],
+                    kind="distribution.markup_revenue",
+                    memo=f"订单 {sale.order_ref} 店铺加价",
+                    key=f"markup_revenue:{sale.order_ref}",
+                )
             )
-        Entry.objects.create(
-            key=acc.key,
-            sale=sale,
-            agent_id=agent_id,
-            kind=acc.kind,
-            amount_fen=acc.amount_fen,
-            status=EntryStatus.PENDING,
-            memo=acc.memo[:120],
-            accrued_at=now,
-            settle_after=acc.settle_after,
+        postings.append(
+            ledger.Posting(
+                legs=[
+                    ledger.Leg(EXPENSE, acc.amount_fen),
+                    ledger.Leg(account(agent_id, "pending"), -acc.amount_fen),
+                ],
+                kind="distribution.accrue",
+                memo=f"{domain.KIND_LABELS[acc.kind]} {sale.order_ref}",
+                key=f"commission:{acc.key}",
+            )
         )
-        ledger.post(
-            legs=[
-                ledger.Leg(EXPENSE, acc.amount_fen),
-                ledger.Leg(account(agent_id, "pending"), -acc.amount_fen),
-            ],
-            kind="distribution.accrue",
-            memo=f"{domain.KIND_LABELS[acc.kind]} {sale.order_ref}",
-            key=f"commission:{acc.key}",
+        entries.append(
+            Entry(
+                key=acc.key,
+                sale=sale,
+                agent_id=agent_id,
+                kind=acc.kind,
+                amount_fen=acc.amount_fen,
+                status=EntryStatus.PENDING,
+                memo=acc.memo[:120],
+                accrued_at=now,
+                settle_after=acc.settle_after,
+            )
         )
         if acc.kind != Kind.MARKUP:
             sale.committed_fen += acc.amount_fen
-        written += 1
-    if written:
-        sale.save(update_fields=["committed_fen"])
-    return written
+    Entry.objects.bulk_create(entries)
+    ledger.post_many(postings=postings)
+    sale.save(update_fields=["committed_fen"])
+    return len(entries)
 
 
-def _move(entry: Entry, *, to: EntryStatus, now: dt.datetime) -> None:
-    domain.check_entry_transition(current=entry.status, target=to)
-    ledger.post(
-        legs=[
-            ledger.Leg(account(entry.agent_id, _STAGE_ACCOUNT[entry.status]), entry.amount_fen),
-            ledger.Leg(account(entry.agent_id, _STAGE_ACCOUNT[to]), -entry.amount_fen),
-        ],
-        kind=f"distribution.{to.lower()}",
-        memo=f"{domain.KIND_LABELS[entry.kind]} {entry.memo}"[:300],
-        key=f"commission:{entry.key}:{to.lower()}",
-    )
-    entry.status = to
+def _move(entries: list[Entry], *, to: EntryStatus, now: dt.datetime) -> None:
+    """Move locked entries to ``to``: one ledger transaction each, written together."""
+    postings = []
+    for entry in entries:
+        domain.check_entry_transition(current=entry.status, target=to)
+        postings.append(
+            ledger.Posting(
+                legs=[
+                    ledger.Leg(
+                        account(entry.agent_id, _STAGE_ACCOUNT[entry.status]), entry.amount_fen
+                    ),
+                    ledger.Leg(account(entry.agent_id, _STAGE_ACCOUNT[to]), -entry.amount_fen),
+                ],
+                kind=f"distribution.{to.lower()}",
+                memo=f"{domain.KIND_LABELS[entry.kind]} {entry.memo}"[:300],
+                key=f"commission:{entry.key}:{to.lower()}",
+            )
+        )
+    ledger.post_many(postings=postings)
+    fields = {"status": to}
     if to == EntryStatus.SETTLED:
-        entry.settled_at = now
-        entry.withdrawable_at = now + domain.WITHDRAW_COOLDOWN
-    entry.save(update_fields=["status", "settled_at", "withdrawable_at"])
+        fields.update(settled_at=now, withdrawable_at=now + domain.WITHDRAW_COOLDOWN)
+    Entry.objects.filter(pk__in=[e.pk for e in entries]).update(**fields)
+    for entry in entries:
+        for name, value in fields.items():
+            setattr(entry, name, value)
 
 
 def clawback(
@@ -290,25 +314,31 @@ def clawback(
     if keys is not None:
         rows = rows.filter(key__in=keys)
     entries = list(rows.order_by("id"))
+    if not entries:
+        return 0
+    postings = []
     for entry in entries:
         domain.check_entry_transition(current=entry.status, target=EntryStatus.CLAWED_BACK)
-        ledger.post(
-            legs=[
-                ledger.Leg(account(entry.agent_id, _STAGE_ACCOUNT[entry.status]), entry.amount_fen),
-                ledger.Leg(EXPENSE, -entry.amount_fen),
-            ],
-            kind="distribution.clawback",
-            memo=f"追回 {domain.KIND_LABELS[entry.kind]} {sale.order_ref}：{reason}"[:300],
-            key=f"commission:{entry.key}:clawback",
+        postings.append(
+            ledger.Posting(
+                legs=[
+                    ledger.Leg(
+                        account(entry.agent_id, _STAGE_ACCOUNT[entry.status]), entry.amount_fen
+                    ),
+                    ledger.Leg(EXPENSE, -entry.amount_fen),
+                ],
+                kind="distribution.clawback",
+                memo=f"追回 {domain.KIND_LABELS[entry.kind]} {sale.order_ref}：{reason}"[:300],
+                key=f"commission:{entry.key}:clawback",
+            )
         )
         if entry.kind != Kind.MARKUP:
             sale.committed_fen -= entry.amount_fen
-        entry.status = EntryStatus.CLAWED_BACK
-        entry.clawed_back_at = now
-        entry.clawback_reason = reason[:120]
-        entry.save(update_fields=["status", "clawed_back_at", "clawback_reason"])
-    if entries:
-        sale.save(update_fields=["committed_fen"])
+    ledger.post_many(postings=postings)
+    Entry.objects.filter(pk__in=[e.pk for e in entries]).update(
+        status=EntryStatus.CLAWED_BACK, clawed_back_at=now, clawback_reason=reason[:120]
+    )
+    sale.save(update_fields=["committed_fen"])
     return len(entries)
 
 
@@ -354,25 +384,27 @@ def _settle_sale(sale_id: int, *, now: dt.datetime) -> tuple[int, int]:
         if sale.status == SaleStatus.ENDED:
             return 0, clawback(sale, reason="线路已结束", now=now)
         good = not sale.ever_arrears and _line_active(sale.line_id)
-        settled = 0
-        for entry in due:
-            needs_good = entry.kind == Kind.NEXT_MONTH or (
-                entry.kind == Kind.OVERRIDE and entry.key.startswith(f"{Kind.NEXT_MONTH}:")
-            )
-            if needs_good and not good:
-                continue
-            _move(entry, to=EntryStatus.SETTLED, now=now)
-            settled += 1
+        ready = [e for e in due if good or not _needs_good_standing(e)]
+        if ready:
+            _move(ready, to=EntryStatus.SETTLED, now=now)
         clawed = 0
-        if not good and any(e.status == EntryStatus.PENDING for e in due):
+        if not good and len(ready) < len(due):
             # 次月返 whose condition failed: only those entries go back.
             keys = [e.key for e in due if e.status == EntryStatus.PENDING]
             clawed = clawback(sale, reason="次月未保持正常在网", now=now, keys=keys)
-    return settled, clawed
+    return len(ready), clawed
 
 
-def release_due(*, now: dt.datetime, limit: int = 1000) -> int:
-    """SETTLED entries past the cool-down become WITHDRAWABLE."""
+def _needs_good_standing(entry: Entry) -> bool:
+    """次月返 (and the parent's share of it) is paid only for a line still ACTIVE and never in
+    arrears when it settles."""
+    return entry.kind == Kind.NEXT_MONTH or (
+        entry.kind == Kind.OVERRIDE and entry.key.startswith(f"{Kind.NEXT_MONTH}:")
+    )
+
+
+def release_due(*, now: dt.datetime, limit: int = 1000, batch: int = 500) -> int:
+    """SETTLED entries past the cool-down become WITHDRAWABLE (``batch`` per transaction)."""
     ids = list(
         Entry.objects.filter(
             status=EntryStatus.SETTLED, withdrawable_at__lte=now, sale__fraud_hold=False
@@ -381,13 +413,19 @@ def release_due(*, now: dt.datetime, limit: int = 1000) -> int:
         .values_list("id", flat=True)[:limit]
     )
     done = 0
-    for entry_id in ids:
+    for start in range(0, len(ids), batch):
         with transaction.atomic():
-            entry = Entry.objects.select_for_update().filter(pk=entry_id).first()
-            if entry is None or entry.status != EntryStatus.SETTLED:
-                continue
-            if Sale.objects.filter(pk=entry.sale_id, fraud_hold=True).exists():
-                continue  # flagged since it was picked: wait for staff
-            _move(entry, to=EntryStatus.WITHDRAWABLE, now=now)
-            done += 1
+            # Locked again and re-checked: moved or flagged since it was picked, it waits.
+            entries = list(
+                Entry.objects.select_for_update(of=("self",))
+                .filter(
+                    pk__in=ids[start : start + batch],
+                    status=EntryStatus.SETTLED,
+                    sale__fraud_hold=False,
+                )
+                .order_by("id")
+            )
+            if entries:
+                _move(entries, to=EntryStatus.WITHDRAWABLE, now=now)
+            done += len(entries)
     return done
