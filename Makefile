@@ -47,6 +47,7 @@ bench: install
 	HAOKA_TESTING=1 $(BIN)/python bench/numbers.py
 	$(BIN)/python bench/checkout.py
 	$(BIN)/python bench/charging.py
+	$(BIN)/python bench/commission.py
 
 clean:
 	rm -rf $(VENV) node_modules var haoka.sqlite3*
