@@ -14,8 +14,10 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "e2e"))
 from journey import id_number, person_name
 
 from haoka.accounts.models import User
+from haoka.core import ledger
+from haoka.distribution import commission
 from haoka.distribution import operations as dist_ops
-from haoka.distribution.models import Agent, CommissionRule, Product
+from haoka.distribution.models import Agent, CommissionRule, Entry, Inbox, Product, Sale
 from haoka.lines import operations as line_ops
 from haoka.lines.models import Line
 
@@ -129,3 +131,49 @@ def sell(
         now=now,
     )
     return ref, line
+
+
+def activation_fact(agent, *, opening_topup_fen: int = 0) -> tuple[Sale, list[int]]:
+    """An order attributed to the agent, its line (opened without telling distribution) and
+    the facts of its activation (and first top-up) in the inbox, unprocessed, as the receivers
+    record them inside the line's transaction."""
+    ref, _ = sell(agent, activate=False)
+    sale = Sale.objects.get(order_ref=ref)
+    n = next(_iccid) + 50_000
+    line = line_ops.open_line(
+        user_id=make_user().pk, msisdn=f"147{n:08d}", carrier_code="CMCC", plan_code=PLAN,
+        iccid=f"8988{n:016d}", imsi=f"46008{n:010d}", actor="test", now=T0,
+    )  # fmt: skip
+    ids = [
+        Inbox.objects.create(
+            key=f"ACTIVATED:{line.pk}", kind="ACTIVATED", sale=sale, data={"line_id": line.pk},
+            at=T0,
+        ).pk
+    ]  # fmt: skip
+    if opening_topup_fen:
+        ids.append(
+            Inbox.objects.create(
+                key=f"TOPUP:first:{line.pk}", kind="TOPUP", sale=sale,
+                data={"amount_fen": opening_topup_fen}, at=T0,
+            ).pk
+        )  # fmt: skip
+    return sale, ids
+
+
+def check_books() -> None:
+    assert ledger.trial_balance_fen() == 0
+    assert ledger.unbalanced_transactions() == []
+    live = Entry.objects.exclude(status="CLAWED_BACK")
+    for agent_id in set(Entry.objects.values_list("agent_id", flat=True)):
+        mine = live.filter(agent_id=agent_id)
+        assert commission.balances_fen(agent_id=agent_id) == {
+            stage: sum(e.amount_fen for e in mine if e.status == status)
+            for stage, status in (
+                ("pending", "PENDING"),
+                ("settled", "SETTLED"),
+                ("withdrawable", "WITHDRAWABLE"),
+            )
+        }
+    for sale in Sale.objects.all():
+        own = live.filter(sale=sale).exclude(kind="MARKUP")
+        assert sale.committed_fen == sum(e.amount_fen for e in own) <= sale.margin_fen

@@ -554,7 +554,7 @@ def test_the_staff_sweep_turns_waiting_facts_into_commission_and_settles_what_is
     ops = staff(api_client)
     assert not Entry.objects.exists()
     assert ops.post("/staff/distribution/sweep").json() == {
-        "processed": 2,
+        "processed": 1,  # one fact (the activation), two entries
         "settled": 0,
         "clawed_back": 0,
         "released": 0,
@@ -562,6 +562,7 @@ def test_the_staff_sweep_turns_waiting_facts_into_commission_and_settles_what_is
     with clock.frozen(T0 + dt.timedelta(days=16), all_threads=True):
         assert ops.post("/staff/distribution/sweep").json()["settled"] == 1
     assert Entry.objects.get(kind="ACTIVATION").status == "SETTLED"
+    assert Entry.objects.count() == 2
 
 
 STAFF_ENDPOINTS = [

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from django.db import IntegrityError, transaction
 from django.db.models import F, Sum
 
-from haoka.core import clock
+from haoka.core import bulk, clock
 from haoka.core.errors import Conflict, NotFound, ValidationError
 from haoka.core.models import LedgerAccount, LedgerEntry, LedgerTransaction
 
@@ -169,7 +169,7 @@ def post_many(*, postings: Sequence[Posting]) -> list[LedgerTransaction]:
 
 
 def _move_balances(legs: Sequence[Leg]) -> dict[str, LedgerAccount]:
-    """Lock-free for busy accounts; one conditional UPDATE per other account. Returns the
+    """Lock-free for busy accounts; one conditional UPDATE for the others. Returns the
     accounts by code. Raises UnknownAccount, InsufficientBalance."""
     codes = sorted({leg.account for leg in legs})
     accounts = {a.code: a for a in LedgerAccount.objects.filter(code__in=codes)}
@@ -179,23 +179,50 @@ def _move_balances(legs: Sequence[Leg]) -> dict[str, LedgerAccount]:
     deltas: dict[str, int] = {}
     for leg in legs:
         deltas[leg.account] = deltas.get(leg.account, 0) + leg.amount_fen
-    # Cached balances move by one conditional UPDATE each, which takes the row lock and
-    # checks "may not go negative" atomically; in sorted order, so two postings touching the
-    # same accounts cannot deadlock. Busy accounts are not updated at all (summed on read).
-    for code in codes:
-        account, delta = accounts[code], deltas[code]
-        if not account.cached_balance or not delta:
-            continue
-        rows = LedgerAccount.objects.filter(pk=account.pk)
-        if not account.allow_negative and delta < 0:
+    # Busy accounts are not updated at all (summed on read); zero net moves need no write.
+    moving = {
+        accounts[code].pk: delta
+        for code, delta in deltas.items()
+        if delta and accounts[code].cached_balance
+    }
+    if moving:
+        _update_cached(moving, accounts=accounts)
+    return accounts
+
+
+def _update_cached(moving: dict[int, int], *, accounts: dict[str, LedgerAccount]) -> None:
+    """Move cached balances (account id -> delta), checking "may not go negative" under the
+    row locks. One account: one conditional UPDATE. Several: their rows are locked in id
+    order (two postings touching the same accounts cannot deadlock), checked, and moved by
+    one UPDATE (a batch of many agents' commission would otherwise cost a statement per
+    account). Raises InsufficientBalance."""
+    by_id = {a.pk: a for a in accounts.values()}
+    if len(moving) == 1:
+        ((pk, delta),) = moving.items()
+        rows = LedgerAccount.objects.filter(pk=pk)
+        if not by_id[pk].allow_negative and delta < 0:
             rows = rows.filter(balance_fen__gte=-delta)
         if rows.update(balance_fen=F("balance_fen") + delta) != 1:
             raise InsufficientBalance(
-                account=code,
-                balance_fen=LedgerAccount.objects.get(pk=account.pk).balance_fen,
+                account=by_id[pk].code,
+                balance_fen=LedgerAccount.objects.get(pk=pk).balance_fen,
                 delta_fen=delta,
             )
-    return accounts
+        return
+    locked = (
+        LedgerAccount.objects.select_for_update()
+        .filter(pk__in=sorted(moving))
+        .order_by("pk")
+        .values_list("pk", "balance_fen", "allow_negative")
+    )
+    for pk, balance, allow_negative in locked:
+        if not allow_negative and balance + moving[pk] < 0:
+            raise InsufficientBalance(
+                account=by_id[pk].code, balance_fen=balance, delta_fen=moving[pk]
+            )
+    bulk.update_values(
+        LedgerAccount, {pk: {"balance_fen": delta} for pk, delta in moving.items()}, add=True
+    )
 
 
 def _post_locked(

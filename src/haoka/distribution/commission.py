@@ -17,7 +17,7 @@ import logging
 from django.db import IntegrityError, transaction
 from django.db.models import F
 
-from haoka.core import clock, ledger
+from haoka.core import bulk, clock, ledger
 from haoka.core.models import AccountKind
 from haoka.distribution import domain
 from haoka.distribution.domain import EntryStatus, Kind
@@ -29,6 +29,9 @@ EXPENSE = "expense:commission"
 MARKUP_REVENUE = "revenue:shop_markup"
 #: Where the customer's checkout money waits (owned by lines; the markup is taken from it).
 PREPAYMENTS = "liability:customer_prepayments"
+
+#: A fact that failed this often is left for staff (the sweep stops retrying it).
+ATTEMPTS_LIMIT = 20
 
 _STAGE_ACCOUNT = {
     EntryStatus.PENDING: "pending",
@@ -90,39 +93,127 @@ def _process_quietly(inbox_id: int) -> None:
         Inbox.objects.filter(pk=inbox_id).update(attempts=F("attempts") + 1)
 
 
-def process_due(*, now: dt.datetime, limit: int = 500) -> int:
-    """Process facts left unprocessed (a crash, a failure): the sweep behind ``record``."""
+def process_due(*, now: dt.datetime, limit: int = 500, batch: int = 100) -> int:
+    """Process facts left unprocessed (a crash, a failure, a backlog): the sweep behind
+    ``record``. Facts are taken ``batch`` at a time in one transaction (rows other sweeps hold
+    are skipped); a batch that fails is redone one fact at a time, so one bad fact only
+    delays itself. Returns the number of facts processed."""
     ids = list(
-        Inbox.objects.filter(processed_at__isnull=True, attempts__lt=20)
+        Inbox.objects.filter(processed_at__isnull=True, attempts__lt=ATTEMPTS_LIMIT)
         .order_by("at", "id")
         .values_list("id", flat=True)[:limit]
     )
     done = 0
-    for inbox_id in ids:
+    for start in range(0, len(ids), batch):
+        chunk = ids[start : start + batch]
         try:
-            done += process(inbox_id=inbox_id, now=now)
-        except Exception as exc:
-            log.exception("distribution inbox %s failed", inbox_id)
-            Inbox.objects.filter(pk=inbox_id).update(
-                attempts=F("attempts") + 1, last_error=str(exc)[:300]
-            )
+            done += _process(chunk, now=now, skip_locked=True)[0]
+            continue
+        except Exception:
+            log.info("distribution inbox batch failed; one fact at a time", exc_info=True)
+        for inbox_id in chunk:
+            try:
+                done += _process([inbox_id], now=now, skip_locked=True)[0]
+            except Exception as exc:
+                log.exception("distribution inbox %s failed", inbox_id)
+                Inbox.objects.filter(pk=inbox_id).update(
+                    attempts=F("attempts") + 1, last_error=str(exc)[:300]
+                )
     return done
 
 
 def process(*, inbox_id: int, now: dt.datetime) -> int:
     """Turn one fact into commission entries (or a clawback). Idempotent: a processed fact
     is skipped. Returns the number of entries written or clawed back."""
+    return _process([inbox_id], now=now, skip_locked=False)[1]
+
+
+def _process(ids: list[int], *, now: dt.datetime, skip_locked: bool) -> tuple[int, int]:
+    """Process these facts in one transaction: at most one per sale (a sale's later facts
+    wait for the next round, so each handler sees the sale as the earlier ones left it).
+    Returns (facts processed, entries written or clawed back)."""
     with transaction.atomic():
-        item = Inbox.objects.select_for_update().filter(pk=inbox_id).first()
-        if item is None or item.processed_at is not None:
-            return 0
-        sale = Sale.objects.select_for_update().get(pk=item.sale_id)
-        handler = _HANDLERS[item.kind]
-        written = handler(sale, item.data, at=item.at, now=now)
-        item.processed_at = now
-        item.attempts += 1
-        item.save(update_fields=["processed_at", "attempts"])
-    return written
+        items = list(
+            Inbox.objects.select_for_update(skip_locked=skip_locked)
+            .filter(pk__in=ids, processed_at__isnull=True)
+            .order_by("at", "id")
+        )
+        first: dict[int, Inbox] = {}
+        for item in items:
+            first.setdefault(item.sale_id, item)
+        first = _in_turn(first)
+        if not first:
+            return 0, 0
+        sales = {
+            sale.pk: sale
+            for sale in Sale.objects.select_for_update().filter(pk__in=first).order_by("pk")
+        }
+        writes = Writes(sales=list(sales.values()))
+        written = 0
+        done, waiting = [], []
+        for item in first.values():
+            handler = _HANDLERS[item.kind]
+            try:
+                written += handler(
+                    sales[item.sale_id], item.data, at=item.at, now=now, writes=writes
+                )
+            except NotYet:  # raised before the handler changed anything
+                waiting.append(item.pk)
+                continue
+            done.append(item.pk)
+        writes.flush(now=now)
+        Inbox.objects.filter(pk__in=done).update(processed_at=now, attempts=F("attempts") + 1)
+        Inbox.objects.filter(pk__in=waiting).update(
+            attempts=F("attempts") + 1, last_error="线路激活尚未处理，稍后重试"
+        )
+    return len(done), written
+
+
+def _in_turn(items: dict[int, Inbox]) -> dict[int, Inbox]:
+    """The facts (by sale) that are their sale's oldest unprocessed one: a later fact waits
+    while an earlier one is held by another sweep or failed (and is still being retried)."""
+    oldest: dict[int, tuple] = {}
+    unprocessed = Inbox.objects.filter(
+        sale_id__in=items, processed_at__isnull=True, attempts__lt=ATTEMPTS_LIMIT
+    )
+    for sale_id, at, pk in unprocessed.values_list("sale_id", "at", "id"):
+        oldest[sale_id] = min(oldest.get(sale_id, (at, pk)), (at, pk))
+    return {
+        sale_id: item
+        for sale_id, item in items.items()
+        if oldest.get(sale_id, (item.at, item.pk)) >= (item.at, item.pk)
+    }
+
+
+class Writes:
+    """What the facts of one transaction write, gathered by the handlers and written together
+    at the end: commission entries and their ledger transactions, the sales' new state, and
+    the fraud screening of the sales just activated. The sales are locked by the caller."""
+
+    #: Every field a handler may change on a sale (the locked rows are saved whole).
+    SALE_FIELDS = (
+        "status", "line_id", "activated_at", "first_topup_at", "ever_arrears", "ended_at",
+        "committed_fen", "fraud_hold",
+    )  # fmt: skip
+
+    def __init__(self, *, sales: list[Sale]):
+        self.sales = sales
+        self.seen = set(Entry.objects.filter(sale__in=sales).values_list("key", flat=True))
+        self.entries: list[Entry] = []
+        self.postings: list[ledger.Posting] = []
+        self.activated: list[Sale] = []
+        self.ended_agents: set[int] = set()  # agents whose lines ended: watched for 养卡
+
+    def flush(self, *, now: dt.datetime) -> None:
+        from haoka.distribution import fraud
+
+        if self.activated:
+            fraud.screen_sales(sales=self.activated, now=now)
+        Entry.objects.bulk_create(self.entries)
+        ledger.post_many(postings=self.postings)
+        bulk.update_rows(Sale, self.sales, self.SALE_FIELDS)
+        for agent_id in sorted(self.ended_agents):  # reads the sales just saved
+            fraud.watch_quick_exits(agent_id=agent_id, now=now)
 
 
 def _as_sale(sale: Sale) -> domain.Sale:
@@ -135,65 +226,55 @@ def _as_sale(sale: Sale) -> domain.Sale:
     )
 
 
-def _on_activated(sale: Sale, data: dict, *, at: dt.datetime, now: dt.datetime) -> int:
+def _on_activated(sale: Sale, data: dict, *, at: dt.datetime, now: dt.datetime, writes) -> int:
     if sale.status != SaleStatus.OPEN:
         return 0
     sale.status = SaleStatus.ACTIVATED
     sale.line_id = data["line_id"]
     sale.activated_at = at
-    sale.save(update_fields=["status", "line_id", "activated_at"])
-    written = accrue(sale, domain.on_activation(_as_sale(sale), at=at), now=now)
-    from haoka.distribution import fraud
-
-    fraud.screen_sale(sale=sale, now=now)
-    return written
+    writes.activated.append(sale)
+    return accrue(sale, domain.on_activation(_as_sale(sale), at=at), now=now, writes=writes)
 
 
 class NotYet(Exception):
     """A fact about a line whose activation has not been processed yet: retried later."""
 
 
-def _on_topup(sale: Sale, data: dict, *, at: dt.datetime, now: dt.datetime) -> int:
+def _on_topup(sale: Sale, data: dict, *, at: dt.datetime, now: dt.datetime, writes) -> int:
     if sale.status == SaleStatus.OPEN:
         raise NotYet(sale.order_ref)
     if sale.first_topup_at is not None or sale.status != SaleStatus.ACTIVATED:
         return 0  # only the line's first top-up counts
     sale.first_topup_at = at
-    sale.save(update_fields=["first_topup_at"])
     accruals = domain.on_first_topup(_as_sale(sale), amount_fen=data["amount_fen"], at=at)
-    return accrue(sale, accruals, now=now)
+    return accrue(sale, accruals, now=now, writes=writes)
 
 
-def _on_monthly_fee(sale: Sale, data: dict, *, at: dt.datetime, now: dt.datetime) -> int:
+def _on_monthly_fee(sale: Sale, data: dict, *, at: dt.datetime, now: dt.datetime, writes) -> int:
     if sale.status == SaleStatus.OPEN:
         raise NotYet(sale.order_ref)
     if sale.status != SaleStatus.ACTIVATED or sale.activated_at is None:
         return 0
     if data.get("arrears"):
         sale.ever_arrears = True
-        sale.save(update_fields=["ever_arrears"])
         return clawback(sale, reason="欠费，结算前追回", now=now)
     month = dt.date.fromisoformat(data["month"])
     accruals = domain.on_monthly_fee(
         _as_sale(sale), activated_at=sale.activated_at, month=month, fee_fen=data["fee_fen"], at=at
     )
-    return accrue(sale, accruals, now=now)
+    return accrue(sale, accruals, now=now, writes=writes)
 
 
-def _on_line_ended(sale: Sale, data: dict, *, at: dt.datetime, now: dt.datetime) -> int:
+def _on_line_ended(sale: Sale, data: dict, *, at: dt.datetime, now: dt.datetime, writes) -> int:
     reason = data.get("reason", "线路销户")
     if data.get("arrears"):
         sale.ever_arrears = True
-        sale.save(update_fields=["ever_arrears"])
     else:
         sale.status = SaleStatus.ENDED
         sale.ended_at = at
-        sale.save(update_fields=["status", "ended_at"])
     clawed = clawback(sale, reason=f"{reason}，结算前追回", now=now)
     if sale.status == SaleStatus.ENDED:
-        from haoka.distribution import fraud
-
-        fraud.watch_quick_exits(agent_id=sale.agent_id, now=now)
+        writes.ended_agents.add(sale.agent_id)
     return clawed
 
 
@@ -208,27 +289,20 @@ _HANDLERS = {
 # ------------------------------------------------------------------------------ posting
 
 
-def accrue(sale: Sale, accruals: list[domain.Accrual], *, now: dt.datetime) -> int:
-    """Write each accrual as a PENDING entry with its own ledger transaction (all of them in a
-    few statements), and count it against the sale's margin (the DB refuses a sale above it).
-    Runs inside the caller's transaction with the sale locked. Returns the entries written."""
+def accrue(sale: Sale, accruals: list[domain.Accrual], *, now: dt.datetime, writes: Writes) -> int:
+    """Add each accrual not yet written to ``writes`` as a PENDING entry with its own ledger
+    transaction, and count it against the sale's margin (the DB refuses a sale above it when
+    the batch is written). The sale is locked by the caller. Returns the entries added."""
     wanted = [
         (acc, sale.agent_id if acc.to == "SELLER" else sale.parent_id)
         for acc in accruals
-        if acc.amount_fen > 0
+        if acc.amount_fen > 0 and acc.key not in writes.seen
     ]
     wanted = [(acc, agent_id) for acc, agent_id in wanted if agent_id is not None]
-    if not wanted:
-        return 0
-    seen = set(
-        Entry.objects.filter(key__in=[acc.key for acc, _ in wanted]).values_list("key", flat=True)
-    )
-    wanted = [(acc, agent_id) for acc, agent_id in wanted if acc.key not in seen]
-    postings: list[ledger.Posting] = []
-    entries: list[Entry] = []
     for acc, agent_id in wanted:
+        writes.seen.add(acc.key)
         if acc.kind == Kind.MARKUP:  # the customer's money becomes platform revenue first
-            postings.append(
+            writes.postings.append(
                 ledger.Posting(
                     legs=[
                         ledger.Leg(PREPAYMENTS, acc.amount_fen),
@@ -239,7 +313,7 @@ def accrue(sale: Sale, accruals: list[domain.Accrual], *, now: dt.datetime) -> i
                     key=f"markup_revenue:{sale.order_ref}",
                 )
             )
-        postings.append(
+        writes.postings.append(
             ledger.Posting(
                 legs=[
                     ledger.Leg(EXPENSE, acc.amount_fen),
@@ -250,7 +324,7 @@ def accrue(sale: Sale, accruals: list[domain.Accrual], *, now: dt.datetime) -> i
                 key=f"commission:{acc.key}",
             )
         )
-        entries.append(
+        writes.entries.append(
             Entry(
                 key=acc.key,
                 sale=sale,
@@ -265,10 +339,7 @@ def accrue(sale: Sale, accruals: list[domain.Accrual], *, now: dt.datetime) -> i
         )
         if acc.kind != Kind.MARKUP:
             sale.committed_fen += acc.amount_fen
-    Entry.objects.bulk_create(entries)
-    ledger.post_many(postings=postings)
-    sale.save(update_fields=["committed_fen"])
-    return len(entries)
+    return len(wanted)
 
 
 def _move(entries: list[Entry], *, to: EntryStatus, now: dt.datetime) -> None:
@@ -345,10 +416,11 @@ def clawback(
 # ------------------------------------------------------------------------------ settlement
 
 
-def settle_due(*, now: dt.datetime, limit: int = 1000) -> dict[str, int]:
+def settle_due(*, now: dt.datetime, limit: int = 1000, batch: int = 100) -> dict[str, int]:
     """PENDING entries past their hold: settled if the sale is in good standing (次月返 also
     needs the line ACTIVE and never in arrears), clawed back if not; sales under fraud review
-    wait. Each sale in its own transaction."""
+    wait. ``batch`` sales per transaction (sales other sweeps hold are skipped); a batch that
+    fails is redone one sale at a time."""
     sale_ids = list(
         Entry.objects.filter(
             status=EntryStatus.PENDING, settle_after__lte=now, sale__fraud_hold=False
@@ -358,40 +430,53 @@ def settle_due(*, now: dt.datetime, limit: int = 1000) -> dict[str, int]:
         .distinct()[:limit]
     )
     counts = {"settled": 0, "clawed_back": 0}
-    for sale_id in sale_ids:
-        settled, clawed = _settle_sale(sale_id, now=now)
-        counts["settled"] += settled
-        counts["clawed_back"] += clawed
+    for start in range(0, len(sale_ids), batch):
+        chunk = sale_ids[start : start + batch]
+        try:
+            results = [_settle_sales(chunk, now=now)]
+        except Exception:
+            log.info("settlement batch failed; one sale at a time", exc_info=True)
+            results = [_settle_sales([sale_id], now=now) for sale_id in chunk]
+        for settled, clawed in results:
+            counts["settled"] += settled
+            counts["clawed_back"] += clawed
     return counts
 
 
-def _line_active(line_id: int | None) -> bool:
+def _settle_sales(sale_ids: list[int], *, now: dt.datetime) -> tuple[int, int]:
+    """Settle the due entries of these sales in one transaction: (settled, clawed back)."""
     from haoka.lines import queries as line_queries
 
-    return line_id is not None and line_queries.status_of(line_id=line_id) == "ACTIVE"
-
-
-def _settle_sale(sale_id: int, *, now: dt.datetime) -> tuple[int, int]:
     with transaction.atomic():
-        sale = Sale.objects.select_for_update().get(pk=sale_id)
-        if sale.fraud_hold:
-            return 0, 0
-        due = list(
-            Entry.objects.select_for_update()
-            .filter(sale=sale, status=EntryStatus.PENDING, settle_after__lte=now)
-            .order_by("id")
+        sales = list(
+            Sale.objects.select_for_update(skip_locked=True)
+            .filter(pk__in=sale_ids, fraud_hold=False)
+            .order_by("pk")
         )
-        if sale.status == SaleStatus.ENDED:
-            return 0, clawback(sale, reason="线路已结束", now=now)
-        good = not sale.ever_arrears and _line_active(sale.line_id)
-        ready = [e for e in due if good or not _needs_good_standing(e)]
+        if not sales:
+            return 0, 0
+        due: dict[int, list[Entry]] = {sale.pk: [] for sale in sales}
+        rows = Entry.objects.select_for_update().filter(
+            sale__in=sales, status=EntryStatus.PENDING, settle_after__lte=now
+        )
+        for entry in rows.order_by("id"):
+            due[entry.sale_id].append(entry)
+        lines = line_queries.statuses_of(line_ids=[s.line_id for s in sales if s.line_id])
+        ready: list[Entry] = []
+        clawed = 0
+        for sale in sales:
+            if sale.status == SaleStatus.ENDED:
+                clawed += clawback(sale, reason="线路已结束", now=now)
+                continue
+            good = not sale.ever_arrears and lines.get(sale.line_id) == "ACTIVE"
+            mine = [e for e in due[sale.pk] if good or not _needs_good_standing(e)]
+            ready += mine
+            if len(mine) < len(due[sale.pk]):
+                # 次月返 whose condition failed: only those entries go back.
+                keys = [e.key for e in due[sale.pk] if e not in mine]
+                clawed += clawback(sale, reason="次月未保持正常在网", now=now, keys=keys)
         if ready:
             _move(ready, to=EntryStatus.SETTLED, now=now)
-        clawed = 0
-        if not good and len(ready) < len(due):
-            # 次月返 whose condition failed: only those entries go back.
-            keys = [e.key for e in due if e.status == EntryStatus.PENDING]
-            clawed = clawback(sale, reason="次月未保持正常在网", now=now, keys=keys)
     return len(ready), clawed
 
 

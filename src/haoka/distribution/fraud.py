@@ -26,23 +26,27 @@ class FlagDecided(Conflict):
     message = "该预警已处理"
 
 
-def _customer(sale: Sale) -> domain.Fingerprint:
+def _customers(sales: list[Sale]) -> dict[int, domain.Fingerprint]:
+    """Who bought each sale (keyed hashes only), by sale id, in two queries."""
     from haoka.kyc import queries as kyc_queries
     from haoka.orders import queries as order_queries
 
-    found = kyc_queries.fingerprint(order_ref=sale.order_ref)
-    phones = set()
-    contact = order_queries.contact_phone(ref=sale.order_ref)
-    if contact:
-        phones.add(kyc_queries.hash_identity(phone=contact)["phone_hash"])
-    if found is not None:
-        phones.add(found.phone_hash)
-    return domain.Fingerprint(
-        id_hash=found.id_hash if found else "",
-        phone_hashes=frozenset(p for p in phones if p),
-        address_hash=found.address_hash if found else "",
-        device_hash=sale.device_hash,
-    )
+    refs = [sale.order_ref for sale in sales]
+    found = kyc_queries.fingerprints(order_refs=refs)
+    contacts = order_queries.contact_phones(refs=refs)
+    out = {}
+    for sale in sales:
+        check = found.get(sale.order_ref)
+        phones = {check.phone_hash} if check else set()
+        if contacts.get(sale.order_ref):
+            phones.add(kyc_queries.hash_identity(phone=contacts[sale.order_ref])["phone_hash"])
+        out[sale.pk] = domain.Fingerprint(
+            id_hash=check.id_hash if check else "",
+            phone_hashes=frozenset(p for p in phones if p),
+            address_hash=check.address_hash if check else "",
+            device_hash=sale.device_hash,
+        )
+    return out
 
 
 def _agent(agent: Agent) -> domain.Fingerprint:
@@ -76,12 +80,22 @@ def flag(
     return created
 
 
-def screen_sale(*, sale: Sale, now: dt.datetime) -> list[FraudFlag]:
-    """Screen a sale at activation; runs inside the caller's transaction with the sale
+def screen_sales(*, sales: list[Sale], now: dt.datetime) -> list[FraudFlag]:
+    """Screen sales at activation; runs inside the caller's transaction with the sales
     locked. Returns the flags raised."""
-    agent = Agent.objects.get(pk=sale.agent_id)
+    fingerprint_fields = ("id", "id_hash", "phone_hash", "address_hash", "device_hash")
+    agents = Agent.objects.only(*fingerprint_fields).in_bulk({s.agent_id for s in sales})
+    customers = _customers(sales)
     raised: list[FraudFlag] = []
-    customer = _customer(sale)
+    for sale in sales:
+        raised += _screen(sale, agent=agents[sale.agent_id], customer=customers[sale.pk], now=now)
+    return raised
+
+
+def _screen(
+    sale: Sale, *, agent: Agent, customer: domain.Fingerprint, now: dt.datetime
+) -> list[FraudFlag]:
+    raised: list[FraudFlag] = []
     for kind in domain.self_dealing(agent=_agent(agent), customer=customer):
         f = flag(
             agent_id=agent.pk,
@@ -95,10 +109,10 @@ def screen_sale(*, sale: Sale, now: dt.datetime) -> list[FraudFlag]:
             raised.append(f)
     # Orders placed within a day of this one (activation comes days after the order).
     since, until = sale.created_at - domain.SAME_SOURCE_WINDOW, sale.created_at
-    recent = Sale.objects.filter(
-        agent_id=agent.pk, created_at__gte=since, created_at__lte=until
-    ).exclude(pk=sale.pk)
     if sale.device_hash:
+        recent = Sale.objects.filter(
+            agent_id=agent.pk, created_at__gte=since, created_at__lte=until
+        ).exclude(pk=sale.pk)
         same = recent.filter(device_hash=sale.device_hash).count() + 1
         if same >= domain.SAME_SOURCE_LIMIT:
             f = flag(

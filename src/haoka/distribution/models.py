@@ -291,8 +291,13 @@ class Entry(models.Model):
         ]
         indexes = [
             models.Index(fields=["agent", "-accrued_at", "-id"], name="entry_agent_recent"),
-            models.Index(fields=["status", "settle_after"], name="entry_due"),
-            models.Index(fields=["status", "withdrawable_at"], name="entry_release_due"),
+            # Settlement walks the pending entries sale by sale; release in due order.
+            models.Index(
+                fields=["sale", "settle_after"],
+                condition=models.Q(status="PENDING"),
+                name="entry_pending_by_sale",
+            ),
+            models.Index(fields=["status", "withdrawable_at", "id"], name="entry_release_due"),
         ]
 
     def __str__(self) -> str:

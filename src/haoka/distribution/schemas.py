@@ -404,7 +404,7 @@ class FlagPage(Schema):
 
 
 class SweepOut(Schema):
-    processed: int
+    processed: int  # facts (activations, top-ups, fees, endings) turned into commission
     settled: int
     clawed_back: int
     released: int

@@ -122,17 +122,17 @@ class Fingerprint:
     address_hash: str
 
 
-def fingerprint(*, order_ref: str) -> Fingerprint | None:
-    """The hashes of the order's last passed check, or None before one passed."""
+def fingerprints(*, order_refs: list[str]) -> dict[str, Fingerprint]:
+    """The hashes of each order's last passed check, by order ref, in one query (orders
+    without a passed check are left out)."""
     from haoka.kyc.models import KycAttempt
 
-    row = (
-        KycAttempt.objects.filter(order_ref=order_ref, status=KycStatus.PASSED)
-        .order_by("-created_at", "-id")
-        .values_list("id_hash", "phone_hash", "address_hash")
-        .first()
+    rows = (
+        KycAttempt.objects.filter(order_ref__in=order_refs, status=KycStatus.PASSED)
+        .order_by("created_at", "id")  # the last one wins below
+        .values_list("order_ref", "id_hash", "phone_hash", "address_hash")
     )
-    return Fingerprint(*row) if row else None
+    return {ref: Fingerprint(*hashes) for ref, *hashes in rows}
 
 
 def hash_identity(*, id_number: str = "", phone: str = "", address: dict | None = None) -> dict:

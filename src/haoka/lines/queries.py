@@ -26,9 +26,9 @@ def keep_number_fee_fen() -> int:
     return int(getattr(settings, "KEEP_NUMBER_FEE_FEN", domain.KEEP_NUMBER_FEE_FEN))
 
 
-def status_of(*, line_id: int) -> str | None:
-    """The line's status, or None for an unknown line."""
-    return Line.objects.filter(pk=line_id).values_list("status", flat=True).first()
+def statuses_of(*, line_ids: list[int]) -> dict[int, str]:
+    """The statuses of these lines, by id (unknown lines are left out)."""
+    return dict(Line.objects.filter(pk__in=line_ids).values_list("pk", "status"))
 
 
 def order_ref_of(*, line_id: int) -> str | None:

@@ -47,8 +47,9 @@ def iccid_masked(*, order: Order) -> str:
     return order.iccid[:6] + "*" * (len(order.iccid) - 6)
 
 
-def contact_phone(*, ref: str) -> str:
-    return Order.objects.filter(ref=ref).values_list("contact_phone", flat=True).first() or ""
+def contact_phones(*, refs: list[str]) -> dict[str, str]:
+    """The contact phones of these orders, by ref."""
+    return dict(Order.objects.filter(ref__in=refs).values_list("ref", "contact_phone"))
 
 
 def summaries(*, refs: list[str]) -> dict[str, dict]:
