@@ -17,7 +17,7 @@ from django.template import engines
 from django.template.response import TemplateResponse
 
 from haoka.core import clock, pii
-from haoka.core.errors import HaokaError, IllegalTransition
+from haoka.core.errors import HaokaError
 from haoka.core.money import format_fen
 from haoka.distribution import domain, operations
 from haoka.distribution.models import (
@@ -171,9 +171,7 @@ class AgentAdmin(DecisionActions, admin.ModelAdmin):
 
     def _decide(self, request, queryset, *, approve: bool):
         def call(agent: Agent, note: str) -> None:
-            if agent.status != domain.AgentStatus.PENDING:  # a frozen agent is unfrozen instead
-                raise IllegalTransition("只能审核待审核的申请", current=agent.status)
-            operations.decide(
+            operations.decide(  # only a pending application (checked under its lock)
                 agent_id=agent.pk,
                 approve=approve,
                 staff_id=request.user.pk,

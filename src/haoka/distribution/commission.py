@@ -489,28 +489,21 @@ def _needs_good_standing(entry: Entry) -> bool:
 
 
 def release_due(*, now: dt.datetime, limit: int = 1000, batch: int = 500) -> int:
-    """SETTLED entries past the cool-down become WITHDRAWABLE (``batch`` per transaction)."""
-    ids = list(
-        Entry.objects.filter(
-            status=EntryStatus.SETTLED, withdrawable_at__lte=now, sale__fraud_hold=False
-        )
-        .order_by("withdrawable_at", "id")
-        .values_list("id", flat=True)[:limit]
-    )
+    """SETTLED entries past the cool-down become WITHDRAWABLE, ``batch`` per transaction, at
+    most ``limit``. Each batch is picked and locked by one statement that skips the rows
+    another sweep holds, so several sweeps share the work."""
     done = 0
-    for start in range(0, len(ids), batch):
+    while done < limit:
         with transaction.atomic():
-            # Locked again and re-checked: moved or flagged since it was picked, it waits.
             entries = list(
-                Entry.objects.select_for_update(of=("self",))
+                Entry.objects.select_for_update(of=("self",), skip_locked=True)
                 .filter(
-                    pk__in=ids[start : start + batch],
-                    status=EntryStatus.SETTLED,
-                    sale__fraud_hold=False,
+                    status=EntryStatus.SETTLED, withdrawable_at__lte=now, sale__fraud_hold=False
                 )
-                .order_by("id")
+                .order_by("withdrawable_at", "id")[: min(batch, limit - done)]
             )
-            if entries:
-                _move(entries, to=EntryStatus.WITHDRAWABLE, now=now)
-            done += len(entries)
+            if not entries:
+                break
+            _move(entries, to=EntryStatus.WITHDRAWABLE, now=now)
+        done += len(entries)
     return done

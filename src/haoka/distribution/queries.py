@@ -78,8 +78,8 @@ def overview(*, agent: Agent, now: dt.datetime) -> Overview:
         today_orders=Count("id", filter=Q(created_at__gte=start)),
         today_activated=Count("id", filter=Q(activated_at__gte=start)),
     )
-    open_refs = list(sales.filter(status=SaleStatus.OPEN).values_list("order_ref", flat=True))
-    shipped_open = sum(1 for s in order_queries.summaries(refs=open_refs).values() if s["shipped"])
+    open_refs = sales.filter(status=SaleStatus.OPEN).values("order_ref")  # a subquery
+    shipped_open = order_queries.count_shipped(refs=open_refs)
     entries = Entry.objects.filter(agent=agent)
     sums = entries.aggregate(
         today=Sum("amount_fen", filter=Q(accrued_at__gte=start) & ~Q(status="CLAWED_BACK")),

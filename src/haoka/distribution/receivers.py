@@ -12,8 +12,9 @@ def _sale_id(*, order_ref: str | None = None, line_id: int | None = None) -> int
     from haoka.distribution.models import Sale
     from haoka.lines import queries as line_queries
 
-    if order_ref is None and line_id is not None:
-        order_ref = line_queries.order_ref_of(line_id=line_id)
+    if order_ref is None and line_id is not None:  # the line's order: a subquery, one query
+        refs = line_queries.order_refs(line_id=line_id)
+        return Sale.objects.filter(order_ref__in=refs).values_list("id", flat=True).first()
     if not order_ref:
         return None
     return Sale.objects.filter(order_ref=order_ref).values_list("id", flat=True).first()

@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+from django.db.models import QuerySet
+
 from haoka.core import ledger
 from haoka.lines import domain
 from haoka.lines.models import Line
@@ -31,5 +33,6 @@ def statuses_of(*, line_ids: list[int]) -> dict[int, str]:
     return dict(Line.objects.filter(pk__in=line_ids).values_list("pk", "status"))
 
 
-def order_ref_of(*, line_id: int) -> str | None:
-    return Line.objects.filter(pk=line_id).values_list("order_ref", flat=True).first()
+def order_refs(*, line_id: int) -> QuerySet:
+    """The line's order ref as a query another domain can use as a subquery (``__in``)."""
+    return Line.objects.filter(pk=line_id).exclude(order_ref="").values("order_ref")
