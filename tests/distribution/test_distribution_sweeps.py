@@ -80,7 +80,7 @@ def test_a_top_up_waits_behind_its_sales_unprocessed_activation_without_using_an
     catalog, now
 ):
     offer()
-    sale, (activation_id, topup_id) = activation_fact(make_agent(), opening_topup_fen=60_00)
+    sale, (_, topup_id) = activation_fact(make_agent(), opening_topup_fen=60_00)
 
     assert commission.process(inbox_id=topup_id, now=T0) == 0
     assert Inbox.objects.get(pk=topup_id).attempts == 0
@@ -114,4 +114,29 @@ def test_settlement_in_batches_settles_good_sales_and_claws_back_a_suspended_lin
     statuses = dict(Entry.objects.filter(sale=suspended).values_list("kind", "status"))
     assert statuses == {"ACTIVATION": "SETTLED", "NEXT_MONTH": "CLAWED_BACK"}
     assert commission.settle_due(now=LATER) == {"settled": 0, "clawed_back": 0}
+    check_books()
+
+
+def test_a_sale_whose_settlement_fails_stays_pending_while_the_rest_of_its_batch_settles(
+    catalog, now, monkeypatch
+):
+    offer()
+    agent = make_agent()
+    facts = [activation_fact(agent) for _ in range(4)]
+    while commission.process_due(now=T0):
+        pass
+    broken = facts[1][0].pk
+    move = commission._move
+
+    def failing_for_one_sale(entries, **kwargs):
+        if any(e.sale_id == broken for e in entries):
+            raise RuntimeError("the ledger is unavailable for this sale")
+        return move(entries, **kwargs)
+
+    monkeypatch.setattr(commission, "_move", failing_for_one_sale)
+
+    assert commission.settle_due(now=LATER) == {"settled": 3 * 2, "clawed_back": 0}
+    assert set(Entry.objects.filter(sale_id=broken).values_list("status", flat=True)) == {"PENDING"}
+    monkeypatch.setattr(commission, "_move", move)
+    assert commission.settle_due(now=LATER) == {"settled": 2, "clawed_back": 0}
     check_books()

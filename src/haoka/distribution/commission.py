@@ -188,7 +188,9 @@ def _in_turn(items: dict[int, Inbox]) -> dict[int, Inbox]:
 class Writes:
     """What the facts of one transaction write, gathered by the handlers and written together
     at the end: commission entries and their ledger transactions, the sales' new state, and
-    the fraud screening of the sales just activated. The sales are locked by the caller."""
+    the fraud screening of the sales just activated. The sales are locked by the caller.
+    Clawbacks (rare) are written at once by their handler; should two batches then wait for
+    each other's ledger rows, PostgreSQL aborts one and it is redone one fact at a time."""
 
     #: Every field a handler may change on a sale (the locked rows are saved whole).
     SALE_FIELDS = (
@@ -436,7 +438,12 @@ def settle_due(*, now: dt.datetime, limit: int = 1000, batch: int = 100) -> dict
             results = [_settle_sales(chunk, now=now)]
         except Exception:
             log.info("settlement batch failed; one sale at a time", exc_info=True)
-            results = [_settle_sales([sale_id], now=now) for sale_id in chunk]
+            results = []
+            for sale_id in chunk:
+                try:
+                    results.append(_settle_sales([sale_id], now=now))
+                except Exception:  # left pending: the next sweep tries again
+                    log.exception("settlement of sale %s failed", sale_id)
         for settled, clawed in results:
             counts["settled"] += settled
             counts["clawed_back"] += clawed
