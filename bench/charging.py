@@ -68,6 +68,20 @@ print(json.dumps({{"imsis": out, "token": token.token}}))
 # ---------------------------------------------------------------- (a) online
 
 
+class BenchStack(Stack):
+    """The stack, with ``haoka serve --threads`` chosen by the benchmark."""
+
+    def __init__(self, *args, serve_threads: int | None = None, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.serve_threads = serve_threads
+
+    def _command(self, name: str) -> list[str]:
+        command = super()._command(name)
+        if name == "web" and self.serve_threads:
+            command += ["--threads", str(self.serve_threads)]
+        return command
+
+
 def _session_loop(*, base, token, imsi, until, updates, timings, lock, errors) -> None:
     url = urlparse(base)
     conn = http.client.HTTPConnection(url.hostname, url.port, timeout=30)
@@ -117,12 +131,33 @@ def _session_loop(*, base, token, imsi, until, updates, timings, lock, errors) -
             timings[op].extend(values)
 
 
+def _own_postgres_cpu(database: str) -> float:
+    """CPU seconds so far of the PostgreSQL backends serving ``database`` (the machine is
+    shared: other databases' backends are not this benchmark's)."""
+    tick = os.sysconf("SC_CLK_TCK")
+    used = 0.0
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry}/cmdline", "rb") as fh:
+                if f" {database} ".encode() not in fh.read():
+                    continue
+            with open(f"/proc/{entry}/stat", encoding="utf-8") as fh:
+                fields = fh.read().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        used += (int(fields[11]) + int(fields[12])) / tick
+    return used
+
+
 def online(stack: Stack, *, clients: int, seconds: float, updates: int) -> dict:
     made = stack.manage_json(MAKE_LINES.format(count=clients, plan=PLAN))
     timings: dict[str, list[float]] = {"create": [], "update": [], "release": []}
     lock, errors = threading.Lock(), []
     groups = {name: proc.pid for name, proc in stack.procs.items()}
-    cpu_before = cpu_by_group(groups)
+    database = stack.database_url.rsplit("/", 1)[1]
+    cpu_before = {**cpu_by_group(groups), "postgres_own_db": _own_postgres_cpu(database)}
     until = time.monotonic() + seconds
     threads = [
         threading.Thread(
@@ -146,7 +181,7 @@ def online(stack: Stack, *, clients: int, seconds: float, updates: int) -> dict:
     for t in threads:
         t.join()
     elapsed = time.perf_counter() - start
-    cpu_after = cpu_by_group(groups)
+    cpu_after = {**cpu_by_group(groups), "postgres_own_db": _own_postgres_cpu(database)}
     ops = sum(len(v) for v in timings.values())
     every = [x for v in timings.values() for x in v]
     return {
@@ -227,20 +262,28 @@ for line in made:
             started_at=now - dt.timedelta(seconds=PER_LINE - k)))
     for at in range(0, len(records), operations.MAX_BATCH):
         batches.append(records[at:at + operations.MAX_BATCH])
+PROFILE = {profile!r}
+if PROFILE:
+    import cProfile
+    profiler = cProfile.Profile()
+    profiler.enable()
 start = time.perf_counter()
 rated = 0
 for batch in batches:
     out = operations.rate_records(records=batch, now=now)
     rated += sum(o.status == "RATED" for o in out)
 elapsed = time.perf_counter() - start
+if PROFILE:
+    profiler.disable()
+    profiler.dump_stats(PROFILE)
 print(json.dumps({{"records": LINES * PER_LINE, "rated": rated, "lines": LINES,
                   "seconds": round(elapsed, 1), "records_per_s": round(rated / elapsed, 1)}}))
 """
 
 
-def offline(stack: Stack, *, records: int, per_line: int) -> dict:
+def offline(stack: Stack, *, records: int, per_line: int, profile: str | None = None) -> dict:
     lines = max(1, records // per_line)
-    code = OFFLINE.format(lines=lines, per_line=per_line, plan=PLAN)
+    code = OFFLINE.format(lines=lines, per_line=per_line, plan=PLAN, profile=profile)
     out = subprocess.run(
         [sys.executable, "-m", "haoka.cli", "manage", "shell", "-c", code],
         env=stack.env, cwd=stack.home, capture_output=True, text=True, timeout=7200,
@@ -257,24 +300,36 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=30)
     parser.add_argument("--updates", type=int, default=4)
     parser.add_argument("--serve-workers", type=int, default=2)
+    parser.add_argument("--serve-threads", type=int, help="threads per worker (haoka's default)")
     parser.add_argument("--records", type=int, default=1_000_000)
     parser.add_argument("--per-line", type=int, default=500)
     parser.add_argument("--skip-offline", action="store_true")
+    parser.add_argument("--skip-online", action="store_true")
+    parser.add_argument(
+        "--profile-offline", metavar="FILE", help="write cProfile stats of the offline run"
+    )
     args = parser.parse_args()
     os.environ.setdefault("DATABASE_URL", PG)
     result: dict = {"benchmark": "charging", "machine": machine(), "database": "postgresql"}
-    with tempfile.TemporaryDirectory() as tmp, Stack(
-        Path(tmp), numbers=10, serve_workers=args.serve_workers, time_scale=1
+    result["serve"] = {"workers": args.serve_workers, "threads": args.serve_threads}
+    with tempfile.TemporaryDirectory() as tmp, BenchStack(
+        Path(tmp), numbers=10, serve_workers=args.serve_workers, time_scale=1,
+        serve_threads=args.serve_threads,
     ) as stack:  # fmt: skip
-        result["online"] = online(
-            stack, clients=args.clients, seconds=args.seconds, updates=args.updates
-        )
-        result["pgbench_simple_update"] = pgbench(seconds=int(args.seconds), clients=args.clients)
-        result["online_to_pgbench_ratio"] = round(
-            result["online"]["ops_per_s"] / result["pgbench_simple_update"]["tps"], 3
-        )
+        if not args.skip_online:
+            result["online"] = online(
+                stack, clients=args.clients, seconds=args.seconds, updates=args.updates
+            )
+            result["pgbench_simple_update"] = pgbench(
+                seconds=int(args.seconds), clients=args.clients
+            )
+            result["online_to_pgbench_ratio"] = round(
+                result["online"]["ops_per_s"] / result["pgbench_simple_update"]["tps"], 3
+            )
         if not args.skip_offline:
-            result["offline"] = offline(stack, records=args.records, per_line=args.per_line)
+            result["offline"] = offline(
+                stack, records=args.records, per_line=args.per_line, profile=args.profile_offline
+            )
     result["targets"] = {"online_ops_per_s": 1000, "online_p95_ms": 10, "offline_per_s": 20000}
     print(json.dumps(result, ensure_ascii=False, indent=2))
 

@@ -12,7 +12,7 @@ import functools
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, time, timedelta
-from decimal import ROUND_FLOOR, Decimal, localcontext
+from decimal import ROUND_FLOOR, Context, Decimal, localcontext
 from enum import StrEnum
 from zoneinfo import ZoneInfo
 
@@ -25,6 +25,9 @@ _OPEN_END = datetime.max.replace(tzinfo=UTC)
 
 #: Enough digits that sums of fen and sub-fen prices (per MB / 1024) stay exact.
 _PRECISION = 60
+#: The arithmetic context of money (its methods, not ``localcontext``: a rating makes a few
+#: Decimal operations, and entering a context each time cost more than the operations).
+_EXACT = Context(prec=_PRECISION)
 
 
 class Unit(StrEnum):
@@ -247,10 +250,9 @@ def split_fen(*, steps: int, price: Decimal, carry: Decimal) -> tuple[int, Decim
     """Whole fen to debit now for ``steps`` at ``price`` and the residue carried:
     floor(steps * price + carry). Flooring with a carry (not rounding each record) is what
     keeps split usage exact."""
-    with localcontext(prec=_PRECISION):
-        total = steps * price + carry
-        fen = int(total.to_integral_value(rounding=ROUND_FLOOR))
-        return fen, total - fen
+    total = _EXACT.add(_EXACT.multiply(steps, price), carry)
+    fen = int(total.to_integral_value(rounding=ROUND_FLOOR, context=_EXACT))
+    return fen, _EXACT.subtract(total, fen)
 
 
 def _rank(bucket: Bucket) -> int:
@@ -318,8 +320,8 @@ def affordable_steps(*, price: Decimal, carry: Decimal, available_fen: int, want
     # An empty or indebted wallet buys nothing, not even a step whose fen would be carried.
     if available_fen <= 0:
         return 0
-    with localcontext(prec=_PRECISION):
-        whole, rest = divmod(available_fen + 1 - carry, price)  # exact quotient and remainder
+    # exact quotient and remainder
+    whole, rest = _EXACT.divmod(_EXACT.subtract(available_fen + 1, carry), price)
     return min(wanted, int(whole) - (1 if rest == 0 else 0))
 
 

@@ -37,6 +37,9 @@ class Book:
     debited_fen: int = 0
     pending: dict[int, list[int]] = field(default_factory=dict)
     usage: list[tuple] = field(default_factory=list)
+    #: Statements of the request's own (its session, grants, answer), sent by :func:`write`
+    #: in the same round trip as the book's.
+    writes: list[store.Statement] = field(default_factory=list)
     #: The engine's view of each bucket, rebuilt only when the bucket moved (a batch of
     #: records draws one bucket at a time while the others stay as they are).
     _engine: dict[int, tuple[int, domain.Bucket]] = field(default_factory=dict)
@@ -69,11 +72,23 @@ class Book:
 def open_book(line_id: int, *, since: dt.datetime, until: dt.datetime | None = None) -> Book:
     """Lock the line and load the buckets valid at some time in ``[since, until]``.
     Raises UnknownSubscriber (a line with no charging account)."""
-    line = store.lock_line(line_id)
+    return open_book_with(line_id, since=since, until=until)[0]
+
+
+def open_book_with(
+    line_id: int,
+    *,
+    since: dt.datetime,
+    until: dt.datetime | None = None,
+    also: list[store.Statement] = (),
+) -> tuple[Book, list]:
+    """:func:`open_book`, and the rows of the reads ``also``, made in the same round trip
+    once the lock is ours. Raises UnknownSubscriber (a line with no charging account)."""
+    line, rows, extra = store.lock_and_load(line_id, since=since, until=until or since, also=also)
     if line is None:
         raise NotProvisioned(line_id=line_id)
-    rows = store.buckets_between(line_id, since=since, until=until or since)
-    return Book(line=line, buckets=rows, carry=line.carry, reserved_fen=line.reserved_fen)
+    book = Book(line=line, buckets=rows, carry=line.carry, reserved_fen=line.reserved_fen)
+    return book, extra
 
 
 def load_held(book: Book, ids) -> None:
@@ -106,25 +121,35 @@ def buy_daily(book: Book, rating: Rating, *, now: dt.datetime) -> Rating:
 
 
 def write(book: Book, *, key: str, now: dt.datetime, memo: str = "在线计费") -> None:
-    """Everything the request changed: buckets, usage records, the account, the wallet."""
-    store.add_to_buckets(book.pending)
-    store.insert_usage(book.usage)
+    """Everything the request changed: its own statements (``book.writes``), buckets, usage
+    records, the account (in one round trip where the database allows), then the wallet."""
+    statements = [*book.writes, *store.add_to_buckets(book.pending)]
+    statements += store.insert_usage(book.usage)  # many rows are copied at once, apart
     if book.reserved_fen != book.line.reserved_fen or book.carry != book.line.carry:
-        store.save_account(
-            line_id=book.line.line_id, reserved_fen=book.reserved_fen, carry=book.carry, now=now
-        )
+        statements.append(
+            store.save_account(
+                line_id=book.line.line_id, reserved_fen=book.reserved_fen, carry=book.carry,
+                now=now,
+            )
+        )  # fmt: skip
+    book.writes = []
+    store.run_together(statements)
     if book.debited_fen:
+        _post_usage(book, key=key, memo=memo)
+    alerts.after_book(book, now=now)  # usage thresholds crossed, low balance, auto top-up
+
+
+def _post_usage(book: Book, *, key: str, memo: str) -> None:
+    """Wallet -> usage revenue. The revenue account is opened on first use only (looking for
+    it on every posting was a statement per request)."""
+    wallet = book.line.wallet_code or LedgerAccount.objects.get(pk=book.line.wallet_account_id).code
+    legs = [ledger.Leg(wallet, book.debited_fen), ledger.Leg(USAGE_REVENUE, -book.debited_fen)]
+    try:
+        ledger.post(legs=legs, kind="charging.usage", memo=memo, key=key)
+    except ledger.UnknownAccount as exc:
+        if USAGE_REVENUE not in exc.details.get("accounts", ()):
+            raise
         ledger.open_account(
             code=USAGE_REVENUE, name="通信服务收入", kind=AccountKind.REVENUE, busy=True
         )
-        wallet = LedgerAccount.objects.get(pk=book.line.wallet_account_id).code
-        ledger.post(
-            legs=[
-                ledger.Leg(wallet, book.debited_fen),
-                ledger.Leg(USAGE_REVENUE, -book.debited_fen),
-            ],
-            kind="charging.usage",
-            memo=memo,
-            key=key,
-        )
-    alerts.after_book(book, now=now)  # usage thresholds crossed, low balance, auto top-up
+        ledger.post(legs=legs, kind="charging.usage", memo=memo, key=key)

@@ -57,23 +57,31 @@ def create(*, token_id: int, request: nchf.ChargingRequest, now: dt.datetime) ->
     line_id = tariffs.line_id_for(subscriber=request.subscriber)
     key = nchf.create_key(token_id=token_id, request=request)
     with transaction.atomic():
-        book = linebook.open_book(line_id, since=now)
-        existing = store.session_by_key(key)
+        book, (found,) = linebook.open_book_with(
+            line_id, since=now, also=[store.read_session_by_key(key)]
+        )
+        existing = store.session_from(found)
         if existing is not None:
             stored = store.stored_answer(existing.id, request.sequence)
             if stored is None:
                 raise InvalidSequence(got=request.sequence)
             return Reply(stored[0], stored[1], existing.ref)
         ref = secrets.token_hex(12)
-        session_id = store.insert_session(
-            ref=ref, line_id=line_id, token_id=token_id, create_key=key,
-            sequence=request.sequence, expires_at=now + HOLDING, now=now,
+        book.writes.append(
+            store.insert_session(
+                ref=ref, line_id=line_id, token_id=token_id, create_key=key,
+                sequence=request.sequence, expires_at=now + HOLDING, now=now,
+            )
         )  # fmt: skip
-        body = _exchange(book, session_id, ref, request, {}, now=now, releasing=False)
-        store.store_answer(
-            session_id=session_id, sequence=request.sequence, operation="create", status=201,
-            response=body, now=now,
+        body = _exchange(book, ref, request, {}, now=now, releasing=False)
+        book.writes.append(
+            store.store_answer(
+                ref=ref, sequence=request.sequence, operation="create", status=201,
+                response=body, now=now,
+            )
         )  # fmt: skip
+        linebook.write(book, key=f"nchf:{ref}:{request.sequence}", now=now)
+    store.remember_owner(ref, line_id=line_id, token_id=token_id)  # committed: it exists
     return Reply(201, body, ref)
 
 
@@ -93,18 +101,21 @@ def expire_sessions(*, now: dt.datetime, limit: int = 500) -> int:
     done = 0
     for ref, line_id in store.expired_sessions(now=now, limit=limit):
         with transaction.atomic():
-            book = linebook.open_book(line_id, since=now)
-            session = store.session(ref)
+            book, (found,) = linebook.open_book_with(
+                line_id, since=now, also=[store.read_session_and_grants(ref)]
+            )
+            session, held = store.session_and_grants_from(found)
             if session.state != "OPEN":
                 continue
-            held = store.grants(session.id)
             _load_held(book, held)
             for _unit, reserved_fen, rating in held.values():
                 _release(book, _load(rating), reserved_fen)
-            store.drop_grants(session.id, held)
-            store.touch_session(
-                session_id=session.id, sequence=session.last_sequence, state="EXPIRED",
-                expires_at=now, now=now,
+            book.writes += store.drop_grants(ref, held)
+            book.writes.append(
+                store.touch_session(
+                    ref=ref, sequence=session.last_sequence, state="EXPIRED", expires_at=now,
+                    now=now,
+                )
             )  # fmt: skip
             linebook.write(book, key=f"nchf-expire:{ref}", now=now)
             done += 1
@@ -120,12 +131,17 @@ def _load_held(book: Book, held: dict) -> None:
 
 
 def _follow_up(*, ref, token_id, request, now, releasing: bool) -> Reply:
-    session = store.session(ref)
-    if session is None or session.caller_token_id != token_id:
+    known = store.session_owner(ref)
+    if known is None or known[1] != token_id:
         raise SessionNotFound(ref=ref[:40])
     with transaction.atomic():
-        book = linebook.open_book(session.line_id, since=now)
-        session = store.session(ref)  # as it is now that the line is ours
+        # The session and its grants as they are now that the line is ours.
+        book, (found,) = linebook.open_book_with(
+            known[0], since=now, also=[store.read_session_and_grants(ref)]
+        )
+        session, held = store.session_and_grants_from(found)
+        if session is None:
+            raise SessionNotFound(ref=ref[:40])
         if request.sequence <= session.last_sequence:
             stored = store.stored_answer(session.id, request.sequence)
             if stored is not None:  # a retransmission: the first answer, nothing changes
@@ -133,23 +149,29 @@ def _follow_up(*, ref, token_id, request, now, releasing: bool) -> Reply:
             raise InvalidSequence(last=session.last_sequence, got=request.sequence)
         if session.state != "OPEN":
             raise SessionNotFound(ref=ref[:40], state=session.state)
-        held = store.grants(session.id)
         _load_held(book, held)
-        body = _exchange(book, session.id, ref, request, held, now=now, releasing=releasing)
+        body = _exchange(book, ref, request, held, now=now, releasing=releasing)
         status = 204 if releasing else 200
-        store.touch_session(
-            session_id=session.id, sequence=request.sequence,
-            state="RELEASED" if releasing else "OPEN", expires_at=now + HOLDING, now=now,
+        book.writes.append(
+            store.touch_session(
+                ref=ref, sequence=request.sequence, state="RELEASED" if releasing else "OPEN",
+                expires_at=now + HOLDING, now=now,
+            )
         )  # fmt: skip
-        store.store_answer(
-            session_id=session.id, sequence=request.sequence,
-            operation="release" if releasing else "update", status=status,
-            response={} if releasing else body, now=now,
+        book.writes.append(
+            store.store_answer(
+                ref=ref, sequence=request.sequence,
+                operation="release" if releasing else "update", status=status,
+                response={} if releasing else body, now=now,
+            )
         )  # fmt: skip
+        linebook.write(book, key=f"nchf:{ref}:{request.sequence}", now=now)
     return Reply(status, None if releasing else body, ref)
 
 
-def _exchange(book, session_id, ref, request, held: dict, *, now, releasing: bool) -> dict:
+def _exchange(book, ref, request, held: dict, *, now, releasing: bool) -> dict:
+    """Settle what was used, reserve what is asked (statements queued on ``book``, written by
+    the caller's ``linebook.write``); the ChargingDataResponse."""
     tariff, _, _ = tariffs.plan_charging(plan_code=book.line.plan_code)
     infos, dropped = [], set()
     for usage in request.units:
@@ -162,14 +184,13 @@ def _exchange(book, session_id, ref, request, held: dict, *, now, releasing: boo
         if book.line.status != "ACTIVE":
             infos.append(_denied(usage))
             continue
-        infos.append(_reserve(book, session_id, usage, tariff=tariff, now=now))
+        infos.append(_reserve(book, ref, usage, tariff=tariff, now=now))
         dropped.discard(usage.rating_group)  # replaced by the new grant
     if releasing:
         for rating_group, (_unit, reserved_fen, rating) in held.items():
             _release(book, _load(rating), reserved_fen)
             dropped.add(rating_group)
-    store.drop_grants(session_id, dropped)
-    linebook.write(book, key=f"nchf:{ref}:{request.sequence}", now=now)
+    book.writes += store.drop_grants(ref, dropped)
     return nchf.response(request=request, now=now, units=infos)
 
 
@@ -193,16 +214,19 @@ def _rate(book: Book, usage, amount: int, *, tariff, now) -> Rating:
     return linebook.buy_daily(book, rating, now=now)
 
 
-def _reserve(book: Book, session_id: int, usage, *, tariff, now) -> dict:
+def _reserve(book: Book, ref: str, usage, *, tariff, now) -> dict:
     rating = _rate(book, usage, domain.rated_amount(unit=usage.unit, raw=usage.requested),
                    tariff=tariff, now=now)  # fmt: skip
     for d in rating.draws:
         if d.amount:
             book.move(d.bucket_id, reserved=d.amount)
     book.reserved_fen += rating.wallet_fen
-    store.put_grant(
-        session_id=session_id, rating_group=usage.rating_group, unit=str(usage.unit),
-        granted=rating.granted, reserved_fen=rating.wallet_fen, rating=_dump(rating), now=now,
+    book.writes.append(
+        store.put_grant(
+            ref=ref, rating_group=usage.rating_group, unit=str(usage.unit),
+            granted=rating.granted, reserved_fen=rating.wallet_fen, rating=_dump(rating),
+            now=now,
+        )
     )  # fmt: skip
     final = rating.shortfall > 0
     return nchf.unit_information(

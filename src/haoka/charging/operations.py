@@ -185,39 +185,68 @@ def _rate_line(
         if not fresh:
             return out
         tariff, _, _ = tariffs.plan_charging(plan_code=book.line.plan_code)
+        days = _BeijingDays()
+        rated_at = store.db_time(now)
         for rec in fresh:
-            out[rec.record_id] = _rate_one(book, rec, tariff=tariff, now=now)
+            out[rec.record_id] = _rate_one(book, rec, tariff=tariff, now=now, days=days,
+                                           rated_at=rated_at)  # fmt: skip
         linebook.write(
             book, key=f"usage:{fresh[0].record_id}", now=now, memo=f"话单计费 {len(fresh)} 条"
         )
     return out
 
 
-def _rate_one(book, rec: RecordIn, *, tariff, now: dt.datetime) -> RecordOutcome:
+class _BeijingDays:
+    """The Beijing date of each record of a batch (records of a line come in time order, so
+    the last day's bounds answer nearly every one without a zone conversion)."""
+
+    def __init__(self) -> None:
+        self._start = self._end = None
+        self._day = None
+
+    def of(self, at: dt.datetime) -> dt.date:
+        if self._start is not None and self._start <= at < self._end:
+            return self._day
+        self._start, self._end = cycle.beijing_day(at)
+        self._day = cycle.beijing_date(at)
+        return self._day
+
+
+def _draws_json(draws: list[domain.Draw]) -> str:
+    if not draws:  # most records are paid by the wallet alone
+        return "[]"
+    return json.dumps([[d.bucket_id, str(d.source), d.amount] for d in draws])
+
+
+def _rate_one(
+    book, rec: RecordIn, *, tariff, now: dt.datetime, days: _BeijingDays, rated_at
+) -> RecordOutcome:
     unit = SERVICES[rec.service]
     rated = domain.rated_amount(unit=unit, raw=rec.amount)
+    at = rec.started_at
     rating = domain.rate(
         unit=unit,
         amount=rated,
         rating_group=rec.rating_group,
-        at=rec.started_at,
-        buckets=book.engine_buckets(unit, rec.started_at),
+        at=at,
+        buckets=book.engine_buckets(unit, at),
         tariff=tariff,
         wallet=book.wallet(),
     )
-    fee = rating.daily_purchase.fee_fen if rating.daily_purchase else 0
-    rating = linebook.buy_daily(book, rating, now=now)
+    fee = 0
+    if rating.daily_purchase is not None:
+        fee = rating.daily_purchase.fee_fen
+        rating = linebook.buy_daily(book, rating, now=now)
     draws = [d for d in rating.draws if d.amount]
     for d in draws:
         book.move(d.bucket_id, used=d.amount)
     book.debited_fen += rating.wallet_fen
     book.carry = rating.carry
     book.usage.append((
-        rec.record_id, book.line.line_id, "OFFLINE", str(unit), rec.rating_group, rec.amount,
+        rec.record_id, book.line.line_id, "OFFLINE", unit.value, rec.rating_group, rec.amount,
         rated, sum(d.amount for d in draws), rating.zero_rated, rating.wallet_units,
-        rating.shortfall, rating.wallet_fen, fee,
-        json.dumps([[d.bucket_id, str(d.source), d.amount] for d in draws]),
-        store.db_time(rec.started_at), cycle.beijing_date(rec.started_at), store.db_time(now),
+        rating.shortfall, rating.wallet_fen, fee, _draws_json(draws),
+        store.db_time(at), days.of(at), rated_at,
     ))  # fmt: skip
     return RecordOutcome(
         rec.record_id, "RATED", wallet_fen=rating.wallet_fen + fee, unpaid=rating.shortfall
