@@ -355,8 +355,7 @@ def test_daily_rental_is_bought_on_the_first_data_use_past_the_plan():
     assert paid_by(rating) == [("plan", KB), (None, 4 * KB)]
     purchase = rating.daily_purchase
     assert purchase.fee_fen == 100 and purchase.amount == 1024 * MB
-    assert purchase.valid_from == NOON
-    assert purchase.valid_to == cycle.beijing_day(NOON)[1]
+    assert (purchase.valid_from, purchase.valid_to) == cycle.beijing_day(NOON)  # the whole day
     assert rating.wallet_fen == 0 and rating.shortfall == 0
 
 

@@ -108,6 +108,22 @@ def test_daily_rental_is_bought_once_per_beijing_day_on_first_data_use(client, c
     assert (free.free_amount, free.wallet_fen, free.daily_fee_fen) == (30 * MB, 0, 0)
 
 
+def test_a_late_record_of_a_day_whose_rental_was_bought_later_that_day_draws_from_it(
+    client, catalog, now
+):
+    token = charging_token(now)
+    line = make_line(plan=DAILY_PLAN, balance_fen=1000, now=now)
+    first = _post(client, token, [_rec("e-1", line, 100 * MB, now)]).json()
+    earlier = now - dt.timedelta(hours=2)  # the same Beijing day, reported after
+    second = _post(client, token, [_rec("e-0", line, 40 * MB, earlier)]).json()
+    assert first["rated"] == second["rated"] == 1
+    (daily,) = Bucket.objects.filter(line=line, source="DAILY")
+    assert daily.used == 140 * MB
+    assert wallet_fen(line) == 1000 - 100  # one rental, nothing at pay-as-you-go rates
+    late = UsageRecord.objects.get(record_id="e-0")
+    assert (late.wallet_fen, late.daily_fee_fen) == (0, 0)
+
+
 def test_the_csv_import_rates_good_rows_and_lists_rejected_ones(tmp_path, catalog, now, capsys):
     line = make_line(plan=PLAN, balance_fen=100, now=now)
     path = tmp_path / "cdr.csv"

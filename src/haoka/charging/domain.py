@@ -306,11 +306,14 @@ def _buy_daily(
     # A DAILY bucket valid now, even an empty one, means today's rental was already bought.
     if any(b.source == Source.DAILY and b.unit == unit and b.valid_at(at) for b in buckets):
         return None
+    # The rental is the Beijing day's: valid from its midnight, so a record of earlier that
+    # day rated later (a late usage record) draws from it instead of buying a second one.
+    end = _next_beijing_midnight(at)
     return DailyPurchase(
         fee_fen=tariff.daily_fee_fen,
         amount=tariff.daily_data_bytes,
-        valid_from=at,
-        valid_to=_next_beijing_midnight(at),
+        valid_from=end - timedelta(days=1),
+        valid_to=end,
     )
 
 
