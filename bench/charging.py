@@ -1,8 +1,10 @@
 """Benchmark of charging on PostgreSQL. Prints one JSON document.
 
 (a) online: simulated sessions (create, several updates, release) over HTTP against the real
-    processes (``haoka serve``), one line per client thread; ops/s and p50/p95/p99 per
-    operation; in the same run ``pgbench -b simple-update`` on the same server, and the ratio.
+    processes (``haoka serve --server granian``, 2 workers x 4 threads; ``--server gunicorn``
+    for the other server), one line per client thread, each sending its next request when
+    the last is answered; ops/s and p50/p95/p99 per operation; in the same run ``pgbench -b
+    simple-update`` on the same server, and the ratio.
 (b) offline: rate and store usage records (the ``haoka usage import`` path, in one process):
     records/s.
 
@@ -296,11 +298,12 @@ def offline(stack: Stack, *, records: int, per_line: int, profile: str | None = 
 
 def main() -> None:
     parser = argparse.ArgumentParser()
-    parser.add_argument("--clients", type=int, default=16)
+    parser.add_argument("--clients", type=int, default=6)
     parser.add_argument("--seconds", type=float, default=30)
     parser.add_argument("--updates", type=int, default=4)
     parser.add_argument("--serve-workers", type=int, default=2)
-    parser.add_argument("--serve-threads", type=int, help="threads per worker (haoka's default)")
+    parser.add_argument("--serve-threads", type=int, default=4, help="threads per worker")
+    parser.add_argument("--server", choices=["granian", "gunicorn"], default="granian")
     parser.add_argument("--records", type=int, default=1_000_000)
     parser.add_argument("--per-line", type=int, default=500)
     parser.add_argument("--skip-offline", action="store_true")
@@ -311,10 +314,12 @@ def main() -> None:
     args = parser.parse_args()
     os.environ.setdefault("DATABASE_URL", PG)
     result: dict = {"benchmark": "charging", "machine": machine(), "database": "postgresql"}
-    result["serve"] = {"workers": args.serve_workers, "threads": args.serve_threads}
+    result["serve"] = {
+        "server": args.server, "workers": args.serve_workers, "threads": args.serve_threads,
+    }  # fmt: skip
     with tempfile.TemporaryDirectory() as tmp, BenchStack(
         Path(tmp), numbers=10, serve_workers=args.serve_workers, time_scale=1,
-        serve_threads=args.serve_threads,
+        serve_threads=args.serve_threads, server=args.server,
     ) as stack:  # fmt: skip
         if not args.skip_online:
             result["online"] = online(

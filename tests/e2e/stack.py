@@ -127,6 +127,7 @@ class Stack:
         payment_faults: dict | None = None,
         courier_faults: dict | None = None,
         serve_workers: int = 1,
+        server: str = "gunicorn",
         extra_env: dict | None = None,
     ) -> None:
         self.home = Path(home)
@@ -140,6 +141,7 @@ class Stack:
         self.ports = {name: free_port() for name in ("web", "payment", "carrier", "courier")}
         self.base = f"http://127.0.0.1:{self.ports['web']}"
         self.serve_workers = serve_workers
+        self.server = server  # haoka serve --server: gunicorn or granian
         self.procs: dict[str, subprocess.Popen] = {}
         self.database_url, self._pg_name = _fresh_database(self.home)
         self.env = {
@@ -177,6 +179,8 @@ class Stack:
                 "--quiet",
                 "--workers",
                 str(self.serve_workers),
+                "--server",
+                self.server,
             ],
             "worker": [*base, "worker", "--interval", "0.2"],
             "payment": [

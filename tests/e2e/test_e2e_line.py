@@ -1,7 +1,8 @@
 """A line's life over HTTP against the real processes: the consumer buys and activates a card,
 the network charges its data online (Nchf, with an API token), usage records arrive offline,
 the owner tops up through the payment gateway and buys a pack; the dashboard and the ledger
-agree with all of it."""
+agree with all of it. The web process runs on granian here (``haoka serve --server granian``,
+the server for online charging under load); the other journeys run it on gunicorn."""
 
 from __future__ import annotations
 
@@ -11,7 +12,7 @@ import time
 import httpx
 from journey import Shopper, whole_journey
 
-STACK_OPTIONS = {"numbers": 100}
+STACK_OPTIONS = {"numbers": 100, "server": "granian"}
 MB = 1024 * 1024
 NCHF = "/nchf-convergedcharging/v3/chargingdata"
 MAKE_TOKEN = """
