@@ -2,9 +2,9 @@
 
 (a) online: simulated sessions (create, several updates, release) over HTTP against the real
     processes (``haoka serve --server granian``, 2 workers x 4 threads; ``--server gunicorn``
-    for the other server), one line per client thread, each sending its next request when
-    the last is answered; ops/s and p50/p95/p99 per operation; in the same run ``pgbench -b
-    simple-update`` on the same server, and the ratio.
+    for the other server), one line per client thread (5 by default), each sending its next
+    request when the last is answered; ops/s and p50/p95/p99 per operation; in the same run
+    ``pgbench -b simple-update`` on the same server, and the ratio.
 (b) offline: rate and store usage records (the ``haoka usage import`` path, in one process):
     records/s.
 
@@ -298,7 +298,7 @@ def offline(stack: Stack, *, records: int, per_line: int, profile: str | None = 
 
 def main() -> None:
     parser = argparse.ArgumentParser()
-    parser.add_argument("--clients", type=int, default=6)
+    parser.add_argument("--clients", type=int, default=5)
     parser.add_argument("--seconds", type=float, default=30)
     parser.add_argument("--updates", type=int, default=4)
     parser.add_argument("--serve-workers", type=int, default=2)
