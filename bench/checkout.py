@@ -157,13 +157,19 @@ def _client(base: str) -> httpx.Client:
     return _local.client
 
 
-def run(*, orders: int, clients: int, serve_workers: int, time_scale: float) -> dict:
+def run(
+    *, orders: int, clients: int, serve_workers: int, time_scale: float, server: str = "gunicorn"
+) -> dict:
     os.environ.setdefault("DATABASE_URL", "postgres://postgres@127.0.0.1:5432/test")
     per_carrier = orders // len(PLANS) + 200
     with (
         tempfile.TemporaryDirectory() as tmp,
         Stack(
-            Path(tmp), numbers=per_carrier, serve_workers=serve_workers, time_scale=time_scale
+            Path(tmp),
+            numbers=per_carrier,
+            serve_workers=serve_workers,
+            time_scale=time_scale,
+            server=server,
         ) as stack,
     ):
         out = stack.manage(MAKE_TOKENS.format(count=orders))
@@ -211,6 +217,7 @@ def run(*, orders: int, clients: int, serve_workers: int, time_scale: float) -> 
         "orders": orders,
         "clients": clients,
         "serve_workers": serve_workers,
+        "server": server,
         "completed": done,
         "failed": len(failures),
         "failures_sample": failures[:5],
@@ -251,6 +258,7 @@ def main() -> None:
     parser.add_argument("--orders", type=int, default=400)
     parser.add_argument("--clients", type=int, default=16)
     parser.add_argument("--serve-workers", type=int, default=2)
+    parser.add_argument("--server", choices=["gunicorn", "granian"], default="gunicorn")
     parser.add_argument(
         "--time-scale",
         type=float,
@@ -264,6 +272,7 @@ def main() -> None:
         clients=args.clients,
         serve_workers=args.serve_workers,
         time_scale=args.time_scale,
+        server=args.server,
     )
     print(
         json.dumps(
