@@ -70,20 +70,6 @@ print(json.dumps({{"imsis": out, "token": token.token}}))
 # ---------------------------------------------------------------- (a) online
 
 
-class BenchStack(Stack):
-    """The stack, with ``haoka serve --threads`` chosen by the benchmark."""
-
-    def __init__(self, *args, serve_threads: int | None = None, **kwargs) -> None:
-        super().__init__(*args, **kwargs)
-        self.serve_threads = serve_threads
-
-    def _command(self, name: str) -> list[str]:
-        command = super()._command(name)
-        if name == "web" and self.serve_threads:
-            command += ["--threads", str(self.serve_threads)]
-        return command
-
-
 def _session_loop(*, base, token, imsi, until, updates, timings, lock, errors) -> None:
     url = urlparse(base)
     conn = http.client.HTTPConnection(url.hostname, url.port, timeout=30)
@@ -317,7 +303,7 @@ def main() -> None:
     result["serve"] = {
         "server": args.server, "workers": args.serve_workers, "threads": args.serve_threads,
     }  # fmt: skip
-    with tempfile.TemporaryDirectory() as tmp, BenchStack(
+    with tempfile.TemporaryDirectory() as tmp, Stack(
         Path(tmp), numbers=10, serve_workers=args.serve_workers, time_scale=1,
         serve_threads=args.serve_threads, server=args.server,
     ) as stack:  # fmt: skip

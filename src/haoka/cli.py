@@ -30,7 +30,7 @@ def cmd_serve(args) -> int:
 
     _setup()
     port = int(args.port or os.environ.get("HAOKA_PORT", "8000"))
-    if getattr(args, "server", "gunicorn") == "granian":
+    if args.server == "granian":
         from granian import Granian
 
         Granian(

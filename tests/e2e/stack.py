@@ -128,6 +128,7 @@ class Stack:
         courier_faults: dict | None = None,
         serve_workers: int = 1,
         server: str = "gunicorn",
+        serve_threads: int = 8,
         extra_env: dict | None = None,
     ) -> None:
         self.home = Path(home)
@@ -142,6 +143,7 @@ class Stack:
         self.base = f"http://127.0.0.1:{self.ports['web']}"
         self.serve_workers = serve_workers
         self.server = server  # haoka serve --server: gunicorn or granian
+        self.serve_threads = serve_threads
         self.procs: dict[str, subprocess.Popen] = {}
         self.database_url, self._pg_name = _fresh_database(self.home)
         self.env = {
@@ -179,6 +181,8 @@ class Stack:
                 "--quiet",
                 "--workers",
                 str(self.serve_workers),
+                "--threads",
+                str(self.serve_threads),
                 "--server",
                 self.server,
             ],
