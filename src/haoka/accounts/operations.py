@@ -11,7 +11,7 @@ from django.db.models import F
 
 from haoka.accounts import domain, sms
 from haoka.accounts.models import AuthToken, OtpChallenge, Role, User
-from haoka.core import audit, ratelimit
+from haoka.core import audit, ratelimit, rows
 from haoka.core.errors import HaokaError, NotFound, Unauthenticated, ValidationError
 from haoka.core.phone import parse_mainland_mobile
 
@@ -184,11 +184,7 @@ def create_api_token(
 
 def authenticate_token(*, token: str, now: dt.datetime) -> tuple[User, AuthToken]:
     """Resolve a bearer token. Raises Unauthenticated."""
-    record = (
-        AuthToken.objects.select_related("user")
-        .filter(token_hash=domain.token_hash(token), revoked_at__isnull=True)
-        .first()
-    )
+    record = _live_token(domain.token_hash(token))
     if (
         record is None
         or (record.expires_at is not None and record.expires_at <= now)
@@ -198,6 +194,14 @@ def authenticate_token(*, token: str, now: dt.datetime) -> tuple[User, AuthToken
     if record.last_used_at is None or now - record.last_used_at > dt.timedelta(minutes=5):
         AuthToken.objects.filter(pk=record.pk).update(last_used_at=now)
     return record.user, record
+
+
+def _live_token(token_hash: str) -> AuthToken | None:
+    """The unrevoked token of this hash with its user, in one written-out statement (every
+    API request asks: the ORM's compiling of the join cost more than the database)."""
+    return rows.get(
+        AuthToken, "t.token_hash = %s AND t.revoked_at IS NULL", [token_hash], related="user"
+    )
 
 
 def revoke_token(*, token: str, now: dt.datetime) -> None:

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from django.db import IntegrityError, transaction
 from django.db.models import F, Sum
 
-from haoka.core import bulk, clock
+from haoka.core import bulk, clock, rows
 from haoka.core.errors import Conflict, NotFound, ValidationError
 from haoka.core.models import LedgerAccount, LedgerEntry, LedgerTransaction
 
@@ -47,6 +47,14 @@ class Leg:
     amount_fen: int
 
 
+def _account(code: str) -> LedgerAccount | None:
+    return rows.get(LedgerAccount, "t.code = %s", [code])
+
+
+def _transaction_of(key: str) -> LedgerTransaction | None:
+    return rows.get(LedgerTransaction, 't."key" = %s', [key])
+
+
 def check_balanced(legs: Sequence[Leg]) -> None:
     """Raise UnbalancedTransaction unless legs are non-empty, non-zero integers summing to 0."""
     if len(legs) < 2:
@@ -70,16 +78,18 @@ def open_account(
     that may not go negative."""
     if busy and not allow_negative:
         raise ValueError("a busy ledger account cannot refuse negative balances")
-    account, _ = LedgerAccount.objects.get_or_create(
-        code=code,
-        defaults={
-            "name": name,
-            "kind": kind,
-            "allow_negative": allow_negative,
-            "cached_balance": not busy,
-            "created_at": clock.now(),
-        },
-    )
+    account = _account(code)
+    if account is None:
+        account, _ = LedgerAccount.objects.get_or_create(
+            code=code,
+            defaults={
+                "name": name,
+                "kind": kind,
+                "allow_negative": allow_negative,
+                "cached_balance": not busy,
+                "created_at": clock.now(),
+            },
+        )
     if busy and account.cached_balance:  # made before it was known to be busy
         LedgerAccount.objects.filter(pk=account.pk).update(cached_balance=False)
         account.cached_balance = False
@@ -97,7 +107,7 @@ def post(
     """
     check_balanced(legs)
     if key is not None:
-        existing = LedgerTransaction.objects.filter(key=key).first()
+        existing = _transaction_of(key)
         if existing is not None:
             return _same_or_refuse(existing, legs=legs, kind=kind)
     try:
@@ -172,7 +182,8 @@ def _move_balances(legs: Sequence[Leg]) -> dict[str, LedgerAccount]:
     """Lock-free for busy accounts; one conditional UPDATE for the others. Returns the
     accounts by code. Raises UnknownAccount, InsufficientBalance."""
     codes = sorted({leg.account for leg in legs})
-    accounts = {a.code: a for a in LedgerAccount.objects.filter(code__in=codes)}
+    found = rows.select(LedgerAccount, rows.among("t.code", len(codes)), codes)
+    accounts = {a.code: a for a in found}
     missing = [c for c in codes if c not in accounts]
     if missing:
         raise UnknownAccount(accounts=missing)
@@ -230,8 +241,8 @@ def _post_locked(
 ) -> LedgerTransaction:
     accounts = _move_balances(legs)
     at = clock.now()
-    txn = LedgerTransaction.objects.create(key=key, kind=kind, memo=memo[:300], created_at=at)
-    LedgerEntry.objects.bulk_create(
+    txn = rows.insert(LedgerTransaction(key=key, kind=kind, memo=memo[:300], created_at=at))
+    rows.insert_many(
         [
             LedgerEntry(
                 transaction=txn,

@@ -7,7 +7,7 @@ import base64
 import datetime as dt
 from dataclasses import dataclass, field
 
-from haoka.core import pii
+from haoka.core import pii, rows
 from haoka.core.errors import Conflict, NotFound
 from haoka.kyc.models import ClaimStatus, IdentityClaim, KycDocument, KycRecord, KycStatus
 
@@ -57,10 +57,12 @@ class VerifiedIdentity:
 
 def record_for(*, order_ref: str) -> KycView | None:
     """The masked check of an order, or None before any check."""
-    record = KycRecord.objects.filter(order_ref=order_ref).first()
+    record = _record(order_ref)
     if record is None:
         return None
-    kinds = KycDocument.objects.filter(order_ref=order_ref).order_by("kind", "id")
+    kinds = rows.values(
+        KycDocument, "kind", "t.order_ref = %s", [order_ref], order_by="t.kind, t.id"
+    )
     return KycView(
         order_ref=record.order_ref,
         status=record.status,
@@ -72,12 +74,17 @@ def record_for(*, order_ref: str) -> KycView | None:
         plan_code=record.plan_code,
         created_at=record.created_at,
         reviewed_at=record.reviewed_at,
-        documents=tuple(kinds.values_list("kind", flat=True)),
+        documents=tuple(kinds),
     )
 
 
+def _record(order_ref: str) -> KycRecord | None:
+    """The order's check (one per order: a re-check replaces it), written out."""
+    return rows.get(KycRecord, "t.order_ref = %s", [order_ref])
+
+
 def _passed(order_ref: str) -> KycRecord:
-    record = KycRecord.objects.filter(order_ref=order_ref).first()
+    record = _record(order_ref)
     if record is None:
         raise KycNotFound(order_ref=order_ref)
     if record.status != KycStatus.PASSED:

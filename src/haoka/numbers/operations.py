@@ -9,7 +9,7 @@ from django.db import transaction
 
 from haoka.accounts import queries as accounts_queries
 from haoka.catalog import queries as catalog_queries
-from haoka.core import audit
+from haoka.core import audit, rows
 from haoka.core.errors import Conflict, IllegalTransition, NotFound, ValidationError
 from haoka.core.phone import parse_mainland_mobile
 from haoka.numbers import domain
@@ -279,10 +279,12 @@ def _move(
     actor: str,
     reason: str,
     now: dt.datetime,
+    locked: PhoneNumber | None = None,
     **fields,
 ) -> PhoneNumber:
-    """Conditional status change with its event. Raises NumberNotFound, IllegalTransition."""
-    number = PhoneNumber.objects.select_for_update().filter(msisdn=msisdn).first()
+    """Conditional status change with its event (``locked``: the number, when the caller has
+    locked it already). Raises NumberNotFound, IllegalTransition."""
+    number = locked or _locked(msisdn)
     if number is None:
         raise NumberNotFound(msisdn=msisdn)
     if number.status == to and all(getattr(number, k) == v for k, v in fields.items()):
@@ -292,17 +294,27 @@ def _move(
             f"号码状态 {number.status} 不能变为 {to}", current=number.status, target=to
         )
     domain.check_transition(current=number.status, target=to)
-    PhoneNumber.objects.filter(pk=number.pk).update(status=to, status_changed_at=now, **fields)
-    NumberEvent.objects.create(
-        number_id=number.pk,
-        from_status=number.status,
-        to_status=to,
-        actor=actor,
-        reason=reason,
-        at=now,
+    before = number.status
+    number.status, number.status_changed_at = to, now
+    for name, value in fields.items():
+        setattr(number, name, value)
+    rows.update(number, ["status", "status_changed_at", *fields])
+    rows.insert(
+        NumberEvent(
+            number_id=number.pk,
+            from_status=before,
+            to_status=to,
+            actor=actor,
+            reason=reason,
+            at=now,
+        )
     )
-    number.refresh_from_db()
     return number
+
+
+def _locked(msisdn: str) -> PhoneNumber | None:
+    """The number, locked (written out: every checkout step that touches a number asks)."""
+    return rows.get(PhoneNumber, "t.msisdn = %s", [msisdn], lock=True)
 
 
 def hold_for_order(
@@ -312,22 +324,19 @@ def hold_for_order(
     Raises InvalidMsisdn, NumberNotHeld (not held by this user, or the hold expired)."""
     msisdn = parse_mainland_mobile(msisdn)
     with transaction.atomic():
-        held = (
-            PhoneNumber.objects.select_for_update()
-            .filter(
-                msisdn=msisdn,
-                status=NumberStatus.RESERVED,
-                reserved_by_id=user_id,
-                reserved_until__gt=now,
-            )
-            .first()
-        )
-        if held is None or (held.order_ref and held.order_ref != order_ref):
+        held = _locked(msisdn)
+        if (
+            held is None
+            or held.status != NumberStatus.RESERVED
+            or held.reserved_by_id != user_id
+            or held.reserved_until is None
+            or held.reserved_until <= now
+            or (held.order_ref and held.order_ref != order_ref)
+        ):
             raise NumberNotHeld(msisdn=msisdn)
-        PhoneNumber.objects.filter(pk=held.pk).update(
-            reserved_until=max(until, held.reserved_until), order_ref=order_ref
-        )
-        held.refresh_from_db()
+        held.reserved_until = max(until, held.reserved_until)
+        held.order_ref = order_ref
+        rows.update(held, ["reserved_until", "order_ref"])
     return held
 
 
@@ -342,7 +351,7 @@ def assign_to_order(*, msisdn: str, order_ref: str, now: dt.datetime) -> None:
     """RESERVED (by this order) -> ASSIGNED, when the order goes to the carrier.
     Raises NumberNotFound, IllegalTransition, NumberUnavailable (held for another order)."""
     with transaction.atomic():
-        number = PhoneNumber.objects.select_for_update().filter(msisdn=msisdn).first()
+        number = _locked(msisdn)
         if number is not None and number.order_ref not in ("", order_ref):
             raise NumberUnavailable(msisdn=msisdn)
         _move(
@@ -352,6 +361,7 @@ def assign_to_order(*, msisdn: str, order_ref: str, now: dt.datetime) -> None:
             actor=f"order:{order_ref}",
             reason="订单提交运营商",
             now=now,
+            locked=number,
             reserved_until=None,
             order_ref=order_ref,
         )

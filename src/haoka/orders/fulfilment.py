@@ -17,7 +17,7 @@ from django.db import transaction
 
 from haoka.carriers import http as carrier_http
 from haoka.carriers.adapter import CarrierRefused, CarrierUnavailable, CircuitOpen, SubmitRequest
-from haoka.core import clock, ledger
+from haoka.core import clock, ledger, rows
 from haoka.core.models import AccountKind
 from haoka.kyc import operations as kyc_operations
 from haoka.lines import operations as line_operations
@@ -41,7 +41,7 @@ CIRCUIT_WAIT = dt.timedelta(seconds=5)
 
 
 def _locked(ref: str) -> Order | None:
-    return Order.objects.select_for_update().filter(ref=ref).first()
+    return rows.get(Order, "t.ref = %s", [ref], lock=True)
 
 
 def _enqueue(task_name: str, ref: str) -> None:
@@ -122,9 +122,9 @@ def submit_to_carrier(*, ref: str, now: dt.datetime) -> str:
         if not due:
             return "not_due"
         attempts = order.submit_attempts + 1
-        Order.objects.filter(pk=order.pk).update(
-            submit_attempts=attempts, next_submit_at=now + domain.submit_backoff(attempts=attempts)
-        )
+        order.submit_attempts = attempts
+        order.next_submit_at = now + domain.submit_backoff(attempts=attempts)
+        rows.update(order, ["submit_attempts", "next_submit_at"])
     identity = kyc_operations.verified_identity(order_ref=ref)
     request = SubmitRequest(
         carrier=order.carrier_code,
@@ -176,11 +176,10 @@ def submit_to_carrier(*, ref: str, now: dt.datetime) -> str:
     with transaction.atomic():
         order = _locked(ref)
         if order.carrier_acked_at is None:
-            Order.objects.filter(pk=order.pk).update(
-                carrier_acked_at=now,
-                next_submit_at=None,
-                last_error="",
-                carrier_order_id=order.carrier_order_id or result.carrier_order_id,
+            order.carrier_acked_at, order.next_submit_at, order.last_error = now, None, ""
+            order.carrier_order_id = order.carrier_order_id or result.carrier_order_id
+            rows.update(
+                order, ["carrier_acked_at", "next_submit_at", "last_error", "carrier_order_id"]
             )
             note(
                 order=order,

@@ -16,6 +16,7 @@ from django.db import transaction
 
 from haoka.catalog import domain as catalog_domain
 from haoka.catalog import queries as catalog_queries
+from haoka.core import rows
 from haoka.core.errors import NotFound, ValidationError
 from haoka.core.phone import parse_mainland_mobile
 from haoka.distribution import operations as distribution_operations
@@ -202,8 +203,7 @@ def create_order(
 def order_for(*, ref: str, user_id: int | None, lock: bool = False) -> Order:
     """The order, if ``user_id`` owns it (None: staff/system). Raises OrderNotFound — also
     for someone else's order, so ids cannot be probed."""
-    qs = Order.objects.select_for_update() if lock else Order.objects
-    order = qs.filter(ref=ref).first()
+    order = rows.get(Order, "t.ref = %s", [ref], lock=lock)
     if order is None or (user_id is not None and order.user_id != user_id):
         raise OrderNotFound(ref=ref)
     return order

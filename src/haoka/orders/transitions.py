@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 
+from haoka.core import rows
 from haoka.orders import domain
 from haoka.orders.models import Order, OrderEvent
 
@@ -25,15 +26,17 @@ def move(
     order.state_changed_at = now
     for name, value in fields.items():
         setattr(order, name, value)
-    order.save(update_fields=["state", "state_changed_at", *fields])
-    OrderEvent.objects.create(
-        order=order,
-        from_state=previous,
-        to_state=to,
-        actor=actor,
-        reason=reason[:300],
-        data=data or {},
-        at=now,
+    rows.update(order, ["state", "state_changed_at", *fields])
+    rows.insert(
+        OrderEvent(
+            order=order,
+            from_state=previous,
+            to_state=to,
+            actor=actor,
+            reason=reason[:300],
+            data=data or {},
+            at=now,
+        )
     )
     return order
 
@@ -48,12 +51,14 @@ def note(
     to_state: str = "",
 ) -> None:
     """A fact worth keeping that is not a transition (a retry, data from a late event)."""
-    OrderEvent.objects.create(
-        order=order,
-        from_state="" if to_state else order.state,
-        to_state=to_state or order.state,
-        actor=actor,
-        reason=reason[:300],
-        data=data or {},
-        at=now,
+    rows.insert(
+        OrderEvent(
+            order=order,
+            from_state="" if to_state else order.state,
+            to_state=to_state or order.state,
+            actor=actor,
+            reason=reason[:300],
+            data=data or {},
+            at=now,
+        )
     )

@@ -29,7 +29,7 @@ import structlog
 from django.db import IntegrityError, transaction
 from django.db.models import Sum
 
-from haoka.core import signing
+from haoka.core import rows, signing
 from haoka.core.errors import HaokaError
 from haoka.payments import domain, gateway, state, sync
 from haoka.payments.domain import OPEN_STATES, PAID_STATES, Notification
@@ -91,17 +91,18 @@ def _learn_payment(payment_id: int, *, gateway_name: str, now: dt.datetime) -> N
 
 
 def _seen(event_id: str) -> bool:
-    return PaymentEvent.objects.filter(event_id=event_id).exists()
+    return rows.exists(PaymentEvent, "t.event_id = %s", [event_id])
 
 
 def _apply(note: Notification, *, data: dict, gateway_name: str, now: dt.datetime) -> None:
     if _seen(note.event_id):
         log.info("payment_notification_replayed", event_id=note.event_id)
         return
-    payment = (
-        Payment.objects.select_for_update()
-        .filter(merchant_order_id=note.merchant_order_id, gateway=gateway_name)
-        .first()
+    payment = rows.get(
+        Payment,
+        "t.merchant_order_id = %s AND t.gateway = %s",
+        [note.merchant_order_id, gateway_name],
+        lock=True,
     )
     if payment is None:
         log.warning(

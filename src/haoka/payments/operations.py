@@ -19,6 +19,7 @@ import structlog
 from django.db import IntegrityError, transaction
 from django.db.models import Q, Sum
 
+from haoka.core import rows
 from haoka.core.errors import HaokaError
 from haoka.payments import domain, gateway, notifications, state, sync
 from haoka.payments.domain import OPEN_STATES, PAID_STATES
@@ -120,11 +121,12 @@ def start_payment(
 
 def _current_attempt(*, purpose, reference, wanted: dict, return_url: str, now) -> Payment:
     with transaction.atomic():
-        latest = (
-            Payment.objects.select_for_update()
-            .filter(purpose=purpose, reference=reference)
-            .order_by("-attempt")
-            .first()
+        latest = rows.get(
+            Payment,
+            "t.purpose = %s AND t.reference = %s",
+            [purpose, reference],
+            order_by="t.attempt DESC",
+            lock=True,
         )
         if domain.next_step(latest.status if latest else None) != domain.NextStep.NEW_ATTEMPT:
             if latest.status in OPEN_STATES and (
@@ -135,18 +137,20 @@ def _current_attempt(*, purpose, reference, wanted: dict, return_url: str, now) 
                 )
             return latest
         attempt = latest.attempt + 1 if latest else 1
-        payment = Payment.objects.create(
-            merchant_order_id=domain.merchant_order_id(
-                purpose=purpose, reference=reference, attempt=attempt
-            ),
-            purpose=purpose,
-            reference=reference,
-            attempt=attempt,
-            gateway=gateway.SANDBOX,
-            return_url=return_url[:500],
-            created_at=now,
-            updated_at=now,
-            **wanted,
+        payment = rows.insert(
+            Payment(
+                merchant_order_id=domain.merchant_order_id(
+                    purpose=purpose, reference=reference, attempt=attempt
+                ),
+                purpose=purpose,
+                reference=reference,
+                attempt=attempt,
+                gateway=gateway.SANDBOX,
+                return_url=return_url[:500],
+                created_at=now,
+                updated_at=now,
+                **wanted,
+            )
         )
         state.event(
             payment,

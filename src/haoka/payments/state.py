@@ -10,7 +10,7 @@ from typing import Any
 import structlog
 from django.db import transaction
 
-from haoka.core import ledger
+from haoka.core import ledger, rows
 from haoka.core.models import AccountKind
 from haoka.payments import domain, signals
 from haoka.payments.models import Payment, PaymentEvent, PaymentStatus, Refund, RefundStatus
@@ -33,8 +33,16 @@ def refund_key(refund: Refund) -> str:
     return f"refund:{refund.refund_id}"
 
 
+def load(payment_id: int, *, lock: bool = False) -> Payment:
+    """The payment (locked with ``lock``), written out. Raises Payment.DoesNotExist."""
+    payment = rows.get(Payment, "t.id = %s", [payment_id], lock=lock)
+    if payment is None:
+        raise Payment.DoesNotExist(f"payment {payment_id}")
+    return payment
+
+
 def lock(payment_id: int) -> Payment:
-    return Payment.objects.select_for_update().get(pk=payment_id)
+    return load(payment_id, lock=True)
 
 
 def event(
@@ -50,17 +58,19 @@ def event(
     refund: Refund | None = None,
     data: dict[str, Any] | None = None,
 ) -> PaymentEvent:
-    return PaymentEvent.objects.create(
-        payment=payment,
-        refund=refund,
-        event_id=event_id,
-        kind=kind[:40],
-        from_status=from_status,
-        to_status=to_status,
-        actor=actor[:60],
-        reason=reason[:300],
-        data=data or {},
-        at=at,
+    return rows.insert(
+        PaymentEvent(
+            payment=payment,
+            refund=refund,
+            event_id=event_id,
+            kind=kind[:40],
+            from_status=from_status,
+            to_status=to_status,
+            actor=actor[:60],
+            reason=reason[:300],
+            data=data or {},
+            at=at,
+        )
     )
 
 
@@ -86,7 +96,7 @@ def move(
     payment.updated_at = at
     for name, value in fields.items():
         setattr(payment, name, value)
-    payment.save(update_fields=["status", "updated_at", *fields])
+    rows.update(payment, ["status", "updated_at", *fields])
     return event(
         payment,
         kind=kind,

@@ -14,6 +14,7 @@ import structlog
 from django.conf import settings
 from django.db import transaction
 
+from haoka.core import rows
 from haoka.payments import domain, gateway, state
 from haoka.payments.domain import GATEWAY_PAID, OPEN_STATES, PAID_STATES
 from haoka.payments.errors import PaymentAlreadyPaid, PaymentMismatch, RefundFailed
@@ -38,7 +39,7 @@ def create(*, payment_id: int, actor: str, now: dt.datetime) -> Payment:
 
     Raises GatewayUnavailable (the attempt stays CREATED), GatewayRejected (the attempt is
     CLOSED), PaymentMismatch."""
-    payment = Payment.objects.get(pk=payment_id)
+    payment = state.load(payment_id)
     client = gateway.for_name(payment.gateway)
     try:
         answer = client.create_payment(
@@ -72,7 +73,7 @@ def query(*, payment_id: int, actor: str, now: dt.datetime) -> Payment:
     """Ask the gateway about a payment it has and bring ours in line.
 
     Raises GatewayUnavailable, GatewayRejected, PaymentMismatch."""
-    payment = Payment.objects.get(pk=payment_id)
+    payment = state.load(payment_id)
     if payment.status == PaymentStatus.CREATED:
         return create(payment_id=payment_id, actor=actor, now=now)
     if payment.gateway_payment_id is None:
@@ -105,7 +106,7 @@ def apply_view(payment: Payment, answer: GatewayPayment, *, actor: str, now: dt.
     if payment.gateway_payment_id is None or (answer.pay_url and not payment.pay_url):
         payment.gateway_payment_id = answer.payment_id
         payment.pay_url = answer.pay_url[:500]
-        payment.save(update_fields=["gateway_payment_id", "pay_url"])
+        rows.update(payment, ["gateway_payment_id", "pay_url"])
     data = {"gateway_status": answer.status}
     if payment.status == PaymentStatus.CREATED and answer.status in {"PENDING", *GATEWAY_PAID}:
         state.move(
@@ -150,7 +151,7 @@ def close(*, payment_id: int, reason: str, actor: str, now: dt.datetime) -> Paym
     When the gateway answers ``already_paid`` the payment is recorded PAID (ledger, signal)
     and PaymentAlreadyPaid is raised. Raises PaymentAlreadyPaid, GatewayUnavailable,
     GatewayRejected, PaymentMismatch."""
-    payment = Payment.objects.get(pk=payment_id)
+    payment = state.load(payment_id)
     if payment.status == PaymentStatus.CREATED:
         # The gateway may hold it already (a crash after its create): learn its id first.
         payment = create(payment_id=payment_id, actor=actor, now=now)

@@ -1,0 +1,230 @@
+"""Rows of the hot paths, written out: model instances from hand-written SELECTs, and single
+INSERTs and UPDATEs, without the ORM compiling a statement per call.
+
+Django builds and compiles every queryset anew: for a lookup by a unique key that is about
+three quarters of the CPU the request spends on it (checkout's token, order and payment
+reads). Here the column lists, the fields' conversions (``from_db_value``: decryption, JSON,
+SQLite's datetimes) and the statements are worked out once per model; values are prepared
+by the fields themselves (``get_db_prep_save``: encryption, JSON, datetimes), exactly as the
+ORM prepares them, on SQLite and PostgreSQL alike. Statements are made of quoted table and
+column names only; values are always bound.
+
+Instances come back as the ORM would return them (``Model.from_db``), so the rest of the
+code is none the wiser. No signals are sent: use these for models without ``pre_save`` or
+``post_save`` receivers (the callers' tests say which).
+"""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any, TypeVar
+
+from django.db import connection, models
+
+M = TypeVar("M", bound=models.Model)
+
+
+@dataclass(frozen=True)
+class _Shape:
+    table: str
+    fields: tuple[models.Field, ...]
+    #: per field, the conversions from the database value (empty for most)
+    converters: tuple[tuple, ...]
+
+
+@functools.cache
+def _shape(model: type[models.Model], vendor: str) -> _Shape:
+    quote = connection.ops.quote_name
+    fields = tuple(model._meta.concrete_fields)
+    converters = tuple(
+        tuple(connection.ops.get_db_converters(f.cached_col) + f.get_db_converters(connection))
+        for f in fields
+    )
+    return _Shape(table=quote(model._meta.db_table), fields=fields, converters=converters)
+
+
+def shape(model: type[models.Model]) -> _Shape:
+    return _shape(model, connection.vendor)
+
+
+def table(model: type[models.Model]) -> str:
+    """The model's quoted table name."""
+    return shape(model).table
+
+
+def columns(model: type[models.Model], alias: str) -> str:
+    """Every column of ``model``, in field order, qualified by ``alias``: the select list
+    that :func:`build` reads back."""
+    quote = connection.ops.quote_name
+    return ", ".join(f"{alias}.{quote(f.column)}" for f in shape(model).fields)
+
+
+def width(model: type[models.Model]) -> int:
+    return len(shape(model).fields)
+
+
+def build(model: type[M], row: Sequence, start: int = 0) -> M:
+    """The instance from ``row[start:start + width(model)]`` (a row selected with
+    :func:`columns`)."""
+    s = shape(model)
+    values = list(row[start : start + len(s.fields)])
+    for i, conv in enumerate(s.converters):
+        if conv:
+            field = s.fields[i]
+            value = values[i]
+            for fn in conv:
+                value = fn(value, field.cached_col, connection)
+            values[i] = value
+    return model.from_db(connection.alias, None, values)
+
+
+def select(
+    model: type[M],
+    where: str,
+    params: Sequence = (),
+    *,
+    related: str | None = None,
+    order_by: str = "",
+    limit: int | None = None,
+    lock: bool = False,
+) -> list[M]:
+    """``SELECT`` instances of ``model`` (aliased ``t``) ``WHERE`` a fixed fragment with bound
+    ``params``. ``related`` names a foreign key whose row is joined (aliased ``r``) and
+    cached on each instance, as ``select_related`` does; ``lock`` adds ``FOR UPDATE`` (of
+    ``t``) where the database has it."""
+    sql = f"SELECT {columns(model, 't')}"
+    joined = None
+    if related:
+        fk = model._meta.get_field(related)
+        joined = fk.related_model
+        quote = connection.ops.quote_name
+        sql += (
+            f", {columns(joined, 'r')} FROM {table(model)} t JOIN {table(joined)} r "
+            f"ON r.{quote(fk.target_field.column)} = t.{quote(fk.column)}"
+        )
+    else:
+        sql += f" FROM {table(model)} t"
+    sql += f" WHERE {where}"
+    if order_by:
+        sql += f" ORDER BY {order_by}"
+    if limit is not None:
+        sql += f" LIMIT {int(limit)}"
+    if lock and connection.features.has_select_for_update:
+        sql += (
+            " FOR UPDATE OF t"
+            if joined and connection.features.has_select_for_update_of
+            else (" FOR UPDATE")
+        )
+    with connection.cursor() as cur:
+        cur.execute(sql, params)
+        found = cur.fetchall()
+    if joined is None:
+        return [build(model, row) for row in found]
+    out = []
+    for row in found:
+        instance = build(model, row)
+        fk.set_cached_value(instance, build(joined, row, width(model)))
+        out.append(instance)
+    return out
+
+
+def get(model: type[M], where: str, params: Sequence = (), **kwargs) -> M | None:
+    """The first instance :func:`select` finds, or None."""
+    found = select(model, where, params, limit=1, **kwargs)
+    return found[0] if found else None
+
+
+def values(
+    model: type[models.Model], column: str, where: str, params: Sequence = (), *, order_by: str = ""
+) -> list:
+    """One column's values of the rows ``WHERE`` a fixed fragment."""
+    sql = f"SELECT t.{connection.ops.quote_name(column)} FROM {table(model)} t WHERE {where}"
+    if order_by:
+        sql += f" ORDER BY {order_by}"
+    with connection.cursor() as cur:
+        cur.execute(sql, params)
+        return [value for (value,) in cur.fetchall()]
+
+
+def exists(model: type[models.Model], where: str, params: Sequence = ()) -> bool:
+    """Whether a row of ``model`` matches a fixed ``WHERE`` fragment."""
+    with connection.cursor() as cur:
+        cur.execute(f"SELECT 1 FROM {table(model)} t WHERE {where} LIMIT 1", params)
+        return cur.fetchone() is not None
+
+
+def insert(instance: M) -> M:
+    """INSERT one new instance (its primary key comes back and is set)."""
+    model = type(instance)
+    s = shape(model)
+    pk = model._meta.pk
+    fields = [f for f in s.fields if not (f is pk and getattr(instance, f.attname) is None)]
+    quote = connection.ops.quote_name
+    values = [f.get_db_prep_save(f.pre_save(instance, True), connection) for f in fields]
+    sql = (
+        f"INSERT INTO {s.table} ({', '.join(quote(f.column) for f in fields)}) "
+        f"VALUES ({', '.join(['%s'] * len(fields))}) RETURNING {quote(pk.column)}"
+    )
+    with connection.cursor() as cur:
+        cur.execute(sql, values)
+        setattr(instance, pk.attname, cur.fetchone()[0])
+    instance._state.adding = False
+    instance._state.db = connection.alias
+    return instance
+
+
+def insert_many(instances: Sequence[models.Model]) -> None:
+    """INSERT new instances of one model in one statement; their primary keys are not read
+    back (for rows nobody refers to in the same transaction: ledger entries, events)."""
+    if not instances:
+        return
+    model = type(instances[0])
+    s = shape(model)
+    pk = model._meta.pk
+    fields = [f for f in s.fields if f is not pk]
+    quote = connection.ops.quote_name
+    one = f"({', '.join(['%s'] * len(fields))})"
+    params = [
+        f.get_db_prep_save(f.pre_save(instance, True), connection)
+        for instance in instances
+        for f in fields
+    ]
+    sql = (
+        f"INSERT INTO {s.table} ({', '.join(quote(f.column) for f in fields)}) "
+        f"VALUES {', '.join([one] * len(instances))}"
+    )
+    with connection.cursor() as cur:
+        cur.execute(sql, params)
+
+
+def update(instance: models.Model, fields: Sequence[str]) -> int:
+    """``UPDATE`` these fields of a loaded instance by its primary key (``save(update_fields=
+    ...)`` without the compiling). Returns the number of rows updated (0 or 1)."""
+    model = type(instance)
+    meta = model._meta
+    quote = connection.ops.quote_name
+    assignments, params = [], []
+    for name in fields:
+        field = meta.get_field(name)
+        assignments.append(f"{quote(field.column)} = %s")
+        params.append(field.get_db_prep_save(field.pre_save(instance, False), connection))
+    params.append(instance.pk)
+    sql = (
+        f"UPDATE {shape(model).table} SET {', '.join(assignments)} "
+        f"WHERE {quote(meta.pk.column)} = %s"
+    )
+    with connection.cursor() as cur:
+        cur.execute(sql, params)
+        return cur.rowcount
+
+
+def among(column: str, count: int) -> str:
+    """``column IN (%s, ...)`` for ``count`` bound values."""
+    return f"{column} IN ({', '.join(['%s'] * count)})"
+
+
+def prep(model: type[models.Model], field: str, value: Any) -> Any:
+    """A lookup value as the field binds it (SQLite's datetimes are text, for one)."""
+    return model._meta.get_field(field).get_db_prep_value(value, connection)
