@@ -5,6 +5,7 @@ from __future__ import annotations
 from django.db.models import Prefetch, QuerySet
 
 from haoka.catalog.models import Benefit, Carrier, Plan, RatingGroup, SaleStatus
+from haoka.core import rows
 from haoka.core.errors import NotFound, ValidationError
 from haoka.core.pagination import Page, paginate
 
@@ -81,11 +82,8 @@ def plan_detail(*, code: str, include_unlisted: bool = False) -> Plan:
 def plan_terms(*, code: str) -> Plan:
     """A listed plan with its carrier only (one query: for checkout, not for pages).
     Raises PlanNotFound (also for drafts)."""
-    plan = (
-        Plan.objects.select_related("carrier")
-        .exclude(status=SaleStatus.DRAFT)
-        .filter(code=code)
-        .first()
+    plan = rows.get(
+        Plan, "t.code = %s AND t.status <> %s", [code, SaleStatus.DRAFT], related="carrier"
     )
     if plan is None:
         raise PlanNotFound(code=code)

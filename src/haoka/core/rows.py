@@ -155,8 +155,42 @@ def exists(model: type[models.Model], where: str, params: Sequence = ()) -> bool
         return cur.fetchone() is not None
 
 
-def insert(instance: M) -> M:
-    """INSERT one new instance (its primary key comes back and is set)."""
+def count(model: type[models.Model], where: str, params: Sequence = ()) -> int:
+    """How many rows of ``model`` match a fixed ``WHERE`` fragment."""
+    with connection.cursor() as cur:
+        cur.execute(f"SELECT COUNT(*) FROM {table(model)} t WHERE {where}", params)
+        return cur.fetchone()[0]
+
+
+def aggregate(model: type[models.Model], expressions: str, where: str, params: Sequence = ()):
+    """One row of fixed aggregate ``expressions`` over the rows ``WHERE`` a fixed fragment
+    (expression parameters come first in ``params``)."""
+    with connection.cursor() as cur:
+        cur.execute(f"SELECT {expressions} FROM {table(model)} t WHERE {where}", params)
+        return cur.fetchone()
+
+
+def delete(model: type[models.Model], where: str, params: Sequence = ()) -> int:
+    """``DELETE`` the rows ``WHERE`` a fixed fragment (no cascades, no signals: for models
+    nothing refers to). Returns how many went."""
+    with connection.cursor() as cur:
+        cur.execute(f"DELETE FROM {table(model)} WHERE {where}", params)
+        return cur.rowcount
+
+
+def change(model: type[models.Model], assignments: str, where: str, params: Sequence = ()) -> int:
+    """``UPDATE`` with fixed ``SET`` and ``WHERE`` fragments (a conditional change such as
+    ``active = active + 1`` ... ``AND active < 5``). Returns the number of rows changed."""
+    with connection.cursor() as cur:
+        cur.execute(f"UPDATE {table(model)} SET {assignments} WHERE {where}", params)
+        return cur.rowcount
+
+
+def insert(instance: M, *, conflict: Sequence[str] = (), update: Sequence[str] = ()) -> M:
+    """INSERT one new instance; its primary key comes back and is set. With ``conflict``
+    (the fields of a unique constraint): an existing row there is updated instead, in the
+    same statement, to this instance's ``update`` fields (``INSERT ... ON CONFLICT DO
+    UPDATE``), and the instance takes that row's key."""
     model = type(instance)
     s = shape(model)
     pk = model._meta.pk
@@ -165,14 +199,40 @@ def insert(instance: M) -> M:
     values = [f.get_db_prep_save(f.pre_save(instance, True), connection) for f in fields]
     sql = (
         f"INSERT INTO {s.table} ({', '.join(quote(f.column) for f in fields)}) "
-        f"VALUES ({', '.join(['%s'] * len(fields))}) RETURNING {quote(pk.column)}"
+        f"VALUES ({', '.join(['%s'] * len(fields))})"
     )
+    if conflict:
+        meta = model._meta
+        target = ", ".join(quote(meta.get_field(name).column) for name in conflict)
+        sets = ", ".join(
+            f"{quote(c)} = excluded.{quote(c)}" for c in (meta.get_field(n).column for n in update)
+        )
+        sql += f" ON CONFLICT ({target}) DO UPDATE SET {sets}"
+    sql += f" RETURNING {quote(pk.column)}"
     with connection.cursor() as cur:
         cur.execute(sql, values)
         setattr(instance, pk.attname, cur.fetchone()[0])
     instance._state.adding = False
     instance._state.db = connection.alias
     return instance
+
+
+def insert_missing(
+    model: type[models.Model], values: dict[str, Any], conflict: Sequence[str]
+) -> None:
+    """INSERT a row unless one exists on the ``conflict`` fields (``ON CONFLICT DO
+    NOTHING``): get-or-create without a savepoint."""
+    meta = model._meta
+    quote = connection.ops.quote_name
+    fields = [meta.get_field(name) for name in values]
+    params = [f.get_db_prep_save(values[f.name], connection) for f in fields]
+    target = ", ".join(quote(meta.get_field(name).column) for name in conflict)
+    with connection.cursor() as cur:
+        cur.execute(
+            f"INSERT INTO {table(model)} ({', '.join(quote(f.column) for f in fields)}) "
+            f"VALUES ({', '.join(['%s'] * len(fields))}) ON CONFLICT ({target}) DO NOTHING",
+            params,
+        )
 
 
 def insert_many(instances: Sequence[models.Model]) -> None:

@@ -11,9 +11,9 @@ from __future__ import annotations
 
 import datetime as dt
 
-from django.db import IntegrityError, transaction
-from django.db.models import F
+from django.db import transaction
 
+from haoka.core import rows
 from haoka.core.errors import Conflict
 from haoka.kyc import domain
 from haoka.kyc.models import ClaimStatus, IdentityClaim, IdentityClaimCounter
@@ -29,42 +29,54 @@ Pair = tuple[str, str]  # (id_hash, carrier)
 
 def _lock(pairs: set[Pair]) -> None:
     for id_hash, carrier in sorted(pairs):
-        IdentityClaimCounter.objects.get_or_create(id_hash=id_hash, carrier=carrier)
-        list(
-            IdentityClaimCounter.objects.select_for_update()
-            .filter(id_hash=id_hash, carrier=carrier)
-            .values_list("pk", flat=True)
+        rows.insert_missing(
+            IdentityClaimCounter,
+            {"id_hash": id_hash, "carrier": carrier, "active": 0},
+            conflict=("id_hash", "carrier"),
+        )
+        rows.select(
+            IdentityClaimCounter, "t.id_hash = %s AND t.carrier = %s", [id_hash, carrier], lock=True
         )
 
 
 def _active(pair: Pair) -> int:
     id_hash, carrier = pair
-    return IdentityClaim.objects.filter(
-        id_hash=id_hash, carrier=carrier, status=ClaimStatus.ACTIVE
-    ).count()
+    return rows.count(
+        IdentityClaim,
+        "t.id_hash = %s AND t.carrier = %s AND t.status = %s",
+        [id_hash, carrier, ClaimStatus.ACTIVE],
+    )
 
 
 def _bump(pair: Pair, by: int) -> bool:
-    """Move the pair's counter by ``by`` in the database (``active = active + by``), so its
-    CHECK (0 <= active <= 5) refuses a sixth claim even if the count above it were wrong.
-    False when the CHECK refused."""
+    """Move the pair's counter by ``by`` (``active = active + by``) unless that leaves
+    0..5; the counter's CHECK (0 <= active <= 5) is the last guard even if the count above it
+    were wrong. False when the move would have left the range."""
     id_hash, carrier = pair
-    try:
-        with transaction.atomic():
-            IdentityClaimCounter.objects.filter(id_hash=id_hash, carrier=carrier).update(
-                active=F("active") + by
-            )
-    except IntegrityError:
-        return False
-    return True
+    return (
+        rows.change(
+            IdentityClaimCounter,
+            "active = active + %s",
+            "id_hash = %s AND carrier = %s AND active + %s BETWEEN 0 AND %s",
+            [by, id_hash, carrier, by, domain.LINE_LIMIT],
+        )
+        == 1
+    )
 
 
 def active_count(*, id_hash: str, carrier: str, excluding_ref: str = "") -> int:
     """ACTIVE claims of the pair, without locking (for the early check)."""
-    rows = IdentityClaim.objects.filter(id_hash=id_hash, carrier=carrier, status=ClaimStatus.ACTIVE)
+    where, params = (
+        "t.id_hash = %s AND t.carrier = %s AND t.status = %s",
+        [
+            id_hash,
+            carrier,
+            ClaimStatus.ACTIVE,
+        ],
+    )
     if excluding_ref:
-        rows = rows.exclude(order_ref=excluding_ref)
-    return rows.count()
+        where, params = where + " AND t.order_ref <> %s", [*params, excluding_ref]
+    return rows.count(IdentityClaim, where, params)
 
 
 def take(*, order_ref: str, id_hash: str, carrier: str, source: str, now: dt.datetime) -> bool:
@@ -72,11 +84,11 @@ def take(*, order_ref: str, id_hash: str, carrier: str, source: str, now: dt.dat
     False when the pair is full. A claim of ``order_ref`` on another pair is released.
     Raises ClaimChanged when a concurrent re-check moved the claim meanwhile."""
     pair = (id_hash, carrier)
-    with transaction.atomic():
-        seen = IdentityClaim.objects.filter(order_ref=order_ref).first()
+    with transaction.atomic(savepoint=False):
+        seen = _claim_of(order_ref)
         old = (seen.id_hash, seen.carrier) if seen and seen.status == ClaimStatus.ACTIVE else None
         _lock({pair} | ({old} if old else set()))
-        claim = IdentityClaim.objects.select_for_update().filter(order_ref=order_ref).first()
+        claim = _claim_of(order_ref, lock=True)
         if claim is not None and claim.status == ClaimStatus.ACTIVE:
             if (claim.id_hash, claim.carrier) == pair:
                 return True
@@ -96,10 +108,16 @@ def take(*, order_ref: str, id_hash: str, carrier: str, source: str, now: dt.dat
             "release_reason": "",
         }
         if claim is None:
-            IdentityClaim.objects.create(order_ref=order_ref, **fields)
+            rows.insert(IdentityClaim(order_ref=order_ref, **fields))
         else:
-            IdentityClaim.objects.filter(pk=claim.pk).update(**fields)
+            for name, value in fields.items():
+                setattr(claim, name, value)
+            rows.update(claim, list(fields))
     return True
+
+
+def _claim_of(order_ref: str, *, lock: bool = False) -> IdentityClaim | None:
+    return rows.get(IdentityClaim, "t.order_ref = %s", [order_ref], lock=lock)
 
 
 def _mark_released(*, claim: IdentityClaim, reason: str, now: dt.datetime) -> None:
@@ -111,8 +129,8 @@ def _mark_released(*, claim: IdentityClaim, reason: str, now: dt.datetime) -> No
 def release(*, order_ref: str, reason: str, now: dt.datetime) -> bool:
     """Free the slot of ``order_ref``. True when an ACTIVE claim was released; False when
     there was none (never taken, or released before): a repeat changes nothing."""
-    with transaction.atomic():
-        seen = IdentityClaim.objects.filter(order_ref=order_ref).first()
+    with transaction.atomic(savepoint=False):
+        seen = _claim_of(order_ref)
         if seen is None or seen.status != ClaimStatus.ACTIVE:
             return False
         pair = (seen.id_hash, seen.carrier)

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 
 from django.db import transaction
 
-from haoka.core import audit, clock, pii
+from haoka.core import audit, clock, pii, rows
 from haoka.core.errors import Conflict, IllegalTransition, ValidationError
 from haoka.kyc import claims, domain, screening, signals
 from haoka.kyc.domain import Address, KycStatus, PlanTerms, Verdict
@@ -153,7 +153,7 @@ def _result(verdict: Verdict, *, name: str, id_number: str, today: dt.date) -> K
 
 
 def _store(who: screening.Applicant, *, order_ref, user_id, carrier, plan, verdict, now) -> None:
-    previous = KycRecord.objects.filter(order_ref=order_ref).values_list("status", flat=True)
+    previous = rows.values(KycRecord, "status", "t.order_ref = %s", [order_ref])
     from_status = next(iter(previous), "")
     values = {
         "user_id": user_id,
@@ -171,29 +171,41 @@ def _store(who: screening.Applicant, *, order_ref, user_id, carrier, plan, verdi
         "review_note": "",
         "updated_at": now,
     }
-    record, _ = KycRecord.objects.update_or_create(
-        order_ref=order_ref, defaults=values, create_defaults={**values, "created_at": now}
+    # One statement whether the order is checked for the first time or again (a re-check
+    # replaces the record; its created_at stays).
+    record = rows.insert(
+        KycRecord(order_ref=order_ref, created_at=now, **values),
+        conflict=("order_ref",),
+        update=list(values),
     )
-    KycEvent.objects.create(
-        record=record,
-        from_status=from_status,
-        to_status=verdict.status,
-        reason_code=verdict.reason_code,
-        actor=f"user:{user_id}",
-        at=now,
+    rows.insert_many(
+        [
+            KycEvent(
+                record=record,
+                from_status=from_status,
+                to_status=verdict.status,
+                reason_code=verdict.reason_code,
+                actor=f"user:{user_id}",
+                at=now,
+            )
+        ]
     )
-    KycAttempt.objects.create(
-        order_ref=order_ref,
-        user_id=user_id,
-        id_hash=who.id_hash,
-        phone_hash=who.phone_hashes[0],
-        address_hash=who.address_hash,
-        status=verdict.status,
-        reason_code=verdict.reason_code,
-        created_at=now,
+    rows.insert_many(
+        [
+            KycAttempt(
+                order_ref=order_ref,
+                user_id=user_id,
+                id_hash=who.id_hash,
+                phone_hash=who.phone_hashes[0],
+                address_hash=who.address_hash,
+                status=verdict.status,
+                reason_code=verdict.reason_code,
+                created_at=now,
+            )
+        ]
     )
     # Photos are kept only while a decision needs them (passed, or waiting for review).
-    KycDocument.objects.filter(order_ref=order_ref).delete()
+    rows.delete(KycDocument, "order_ref = %s", [order_ref])
     if verdict.status != KycStatus.REJECTED:
         _store_photos(order_ref=order_ref, photos=who.photos, now=now)
 

@@ -6,9 +6,7 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 
-from django.db.models import Count, Q
-
-from haoka.core import pii
+from haoka.core import pii, rows
 from haoka.core.phone import parse_mainland_mobile
 from haoka.kyc import claims, domain, providers
 from haoka.kyc.domain import Address, PlanTerms, Verdict
@@ -64,12 +62,23 @@ def parse(
 
 
 def _blacklist_verdict(who: Applicant) -> Verdict | None:
+    phones = list(who.phone_hashes)
     hits = set(
-        Blacklist.objects.filter(
-            Q(kind=BlacklistKind.ID, value_hash=who.id_hash)
-            | Q(kind=BlacklistKind.PHONE, value_hash__in=who.phone_hashes)
-            | Q(kind=BlacklistKind.ADDRESS, value_hash=who.address_hash)
-        ).values_list("kind", flat=True)
+        rows.values(
+            Blacklist,
+            "kind",
+            "(t.kind = %s AND t.value_hash = %s) OR (t.kind = %s AND "
+            + rows.among("t.value_hash", len(phones))
+            + ") OR (t.kind = %s AND t.value_hash = %s)",
+            [
+                BlacklistKind.ID,
+                who.id_hash,
+                BlacklistKind.PHONE,
+                *phones,
+                BlacklistKind.ADDRESS,
+                who.address_hash,
+            ],
+        )
     )
     for kind in BlacklistKind.values:
         if kind in hits:
@@ -80,24 +89,19 @@ def _blacklist_verdict(who: Applicant) -> Verdict | None:
 def _velocity_verdict(who: Applicant, *, order_ref: str, now: dt.datetime) -> Verdict | None:
     """Orders checked in the window with this ID, phone or address: one query, three counts."""
     phone = who.phone_hashes[0]
-    recent = KycAttempt.objects.filter(
-        Q(id_hash=who.id_hash) | Q(phone_hash=phone) | Q(address_hash=who.address_hash),
-        created_at__gt=now - domain.VELOCITY_WINDOW,
-        created_at__lte=now,
-    ).exclude(order_ref=order_ref)
-
-    def distinct_orders(match: Q) -> Count:
-        return Count("order_ref", distinct=True, filter=match)
-
-    counts = recent.aggregate(
-        by_id=distinct_orders(Q(id_hash=who.id_hash)),
-        by_phone=distinct_orders(Q(phone_hash=phone)),
-        by_address=distinct_orders(Q(address_hash=who.address_hash)),
+    since = rows.prep(KycAttempt, "created_at", now - domain.VELOCITY_WINDOW)
+    until = rows.prep(KycAttempt, "created_at", now)
+    by_id, by_phone, by_address = rows.aggregate(
+        KycAttempt,
+        "COUNT(DISTINCT CASE WHEN t.id_hash = %s THEN t.order_ref END), "
+        "COUNT(DISTINCT CASE WHEN t.phone_hash = %s THEN t.order_ref END), "
+        "COUNT(DISTINCT CASE WHEN t.address_hash = %s THEN t.order_ref END)",
+        "(t.id_hash = %s OR t.phone_hash = %s OR t.address_hash = %s) "
+        "AND t.created_at > %s AND t.created_at <= %s AND t.order_ref <> %s",
+        [who.id_hash, phone, who.address_hash] * 2 + [since, until, order_ref],
     )
     return domain.velocity_verdict(
-        orders_by_id=counts["by_id"],
-        orders_by_phone=counts["by_phone"],
-        orders_by_address=counts["by_address"],
+        orders_by_id=by_id, orders_by_phone=by_phone, orders_by_address=by_address
     )
 
 

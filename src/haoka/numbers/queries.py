@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from django.db.models import F, QuerySet
 
 from haoka.catalog import queries as catalog_queries
+from haoka.core import rows
 from haoka.core.errors import ValidationError
 from haoka.core.money import yuan_to_fen
 from haoka.core.pagination import Page, paginate
@@ -231,7 +232,7 @@ def valuation(*, msisdn: str) -> PoolValuation:
 
 def number_for_sale(*, msisdn: str) -> PhoneNumber:
     msisdn = domain.parse_msisdn(msisdn)
-    number = PhoneNumber.objects.filter(msisdn=msisdn).first()
+    number = rows.get(PhoneNumber, "t.msisdn = %s", [msisdn])
     if number is None:
         from haoka.numbers.operations import NumberNotFound
 

@@ -164,7 +164,7 @@ def create_order(
             device_id=device_id,
             now=now,
         )
-        order = Order.objects.create(
+        order = Order(
             ref=ref,
             user_id=user_id,
             plan_code=plan.code,
@@ -190,6 +190,7 @@ def create_order(
             state_changed_at=now,
             created_at=now,
         )
+        rows.insert(order)
         note(
             order=order,
             actor=f"user:{user_id}",
