@@ -32,6 +32,7 @@ from haoka.kyc.queries import (  # noqa: F401  (reads the order flow calls throu
     KycNotFound,
     KycNotPassed,
     record_for,
+    signer,
     verified_identity,
     verified_name,
 )

@@ -92,6 +92,26 @@ def _passed(order_ref: str) -> KycRecord:
     return record
 
 
+@dataclass(frozen=True)
+class Signer:
+    """Who signs an order's contract: the clear verified name (the signature must equal it)
+    and the masked identity the contract shows. Masked in repr."""
+
+    name: str = field(repr=False)
+    name_masked: str
+    id_masked: str
+
+
+def signer(*, order_ref: str) -> Signer:
+    """Raises KycNotFound, KycNotPassed."""
+    record = _passed(order_ref)
+    return Signer(
+        name=record.name,
+        name_masked=pii.mask_name(record.name),
+        id_masked=pii.mask_id_number(record.id_number),
+    )
+
+
 def verified_name(*, order_ref: str) -> str:
     """The clear verified name (the contract's signature must equal it).
     Raises KycNotFound, KycNotPassed."""

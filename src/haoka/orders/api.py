@@ -34,9 +34,22 @@ router = Router(tags=["orders"], auth=bearer)
 MAX_PHOTO_B64 = 7_000_000  # ~5 MB decoded
 
 
+#: States before the contract is signed: no payment can have been started yet.
+UNSIGNED = frozenset(
+    {
+        domain.State.CREATED,
+        domain.State.KYC_REVIEW,
+        domain.State.KYC_PASSED,
+        domain.State.KYC_REJECTED,
+    }
+)
+
+
 def _payment(order: Order) -> PaymentOut | None:
     if order.amount_due_fen == 0 or order.state in domain.BEFORE_SIGNING:
         return None  # no payment can have been started
+    if order.state in UNSIGNED:
+        return None  # a payment is started only for a signed order
     payment = payment_queries.payment_for(purpose=operations.PURPOSE, reference=order.ref)
     if payment is None:
         return None

@@ -290,9 +290,9 @@ def contract_for(*, ref: str, user_id: int) -> contract.Contract:
         )
     if order.state != State.KYC_PASSED:
         domain.check_transition(current=order.state, target=State.SIGNED)
-    record = kyc_operations.record_for(order_ref=order.ref)
+    who = kyc_operations.signer(order_ref=order.ref)
     text = contract.render(
-        order=order, customer_name_masked=record.name_masked, id_masked=record.id_masked
+        order=order, customer_name_masked=who.name_masked, id_masked=who.id_masked
     )
     return contract.Contract(
         text=text, sha256=hashlib.sha256(text.encode()).hexdigest(), signed_at=None
@@ -307,21 +307,27 @@ def sign_contract(
     OrderStateConflict."""
     if accept is not True:
         raise ContractNotAccepted()
-    current = contract_for(ref=ref, user_id=user_id)
-    if signature_name.strip() != kyc_operations.verified_name(order_ref=ref):
-        raise SignatureMismatch()
     with transaction.atomic():
         order = order_for(ref=ref, user_id=user_id, lock=True)
+        if not order.contract_sha256 and order.state != State.KYC_PASSED:
+            domain.check_transition(current=order.state, target=State.SIGNED)
+        who = kyc_operations.signer(order_ref=ref)
+        if signature_name.strip() != who.name:
+            raise SignatureMismatch()
         if order.state == State.SIGNED or order.contract_sha256:
             return order
+        # The text the consumer read (GET .../contract renders the same from the same rows).
+        text = contract.render(
+            order=order, customer_name_masked=who.name_masked, id_masked=who.id_masked
+        )
         move(
             order=order,
             to=State.SIGNED,
             actor=f"user:{user_id}",
             reason="签署服务协议",
             now=now,
-            contract_text=current.text,
-            contract_sha256=current.sha256,
+            contract_text=text,
+            contract_sha256=hashlib.sha256(text.encode()).hexdigest(),
             contract_signed_at=now,
         )
         if order.amount_due_fen == 0:
