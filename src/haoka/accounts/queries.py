@@ -10,5 +10,6 @@ def sandbox_outbox(*, phone: str, limit: int = 20) -> list[SandboxSms]:
 def lock_user(*, user_id: int) -> None:
     """Lock one user's row for the rest of the transaction (serializes per-user use cases)."""
     from haoka.accounts.models import User
+    from haoka.core import rows
 
-    list(User.objects.select_for_update().filter(pk=user_id).values_list("pk", flat=True))
+    rows.values(User, "id", "t.id = %s", [user_id], lock=True)

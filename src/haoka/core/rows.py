@@ -137,12 +137,20 @@ def get(model: type[M], where: str, params: Sequence = (), **kwargs) -> M | None
 
 
 def values(
-    model: type[models.Model], column: str, where: str, params: Sequence = (), *, order_by: str = ""
+    model: type[models.Model],
+    column: str,
+    where: str,
+    params: Sequence = (),
+    *,
+    order_by: str = "",
+    lock: bool = False,
 ) -> list:
-    """One column's values of the rows ``WHERE`` a fixed fragment."""
+    """One column's values of the rows ``WHERE`` a fixed fragment (``lock``: and lock them)."""
     sql = f"SELECT t.{connection.ops.quote_name(column)} FROM {table(model)} t WHERE {where}"
     if order_by:
         sql += f" ORDER BY {order_by}"
+    if lock and connection.features.has_select_for_update:
+        sql += " FOR UPDATE"
     with connection.cursor() as cur:
         cur.execute(sql, params)
         return [value for (value,) in cur.fetchall()]

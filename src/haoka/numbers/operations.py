@@ -66,11 +66,7 @@ def reserve(*, user_id: int, msisdn: str, now: dt.datetime) -> Hold:
     msisdn = parse_mainland_mobile(msisdn)
     with transaction.atomic():
         accounts_queries.lock_user(user_id=user_id)
-        number = (
-            PhoneNumber.objects.filter(msisdn=msisdn)
-            .only("id", "status", "reserved_by_id", "reserved_until")
-            .first()
-        )
+        number = rows.get(PhoneNumber, "t.msisdn = %s", [msisdn])
         if number is None:
             raise NumberNotFound(msisdn=msisdn)
         if (
@@ -79,22 +75,32 @@ def reserve(*, user_id: int, msisdn: str, now: dt.datetime) -> Hold:
             and number.reserved_until > now
         ):
             return Hold(msisdn=msisdn, reserved_until=number.reserved_until)
-        held = PhoneNumber.objects.filter(
-            reserved_by_id=user_id, status=NumberStatus.RESERVED, reserved_until__gt=now
-        ).count()
+        held = rows.count(
+            PhoneNumber,
+            "t.reserved_by_id = %s AND t.status = %s AND t.reserved_until > %s",
+            [user_id, NumberStatus.RESERVED, rows.prep(PhoneNumber, "reserved_until", now)],
+        )
         if held >= domain.MAX_HOLDS_PER_USER:
             raise TooManyHolds(held=held)
-        _release_expired_one(number_id=number.pk, now=now)
+        if number.status == NumberStatus.RESERVED:  # maybe a lapsed hold: free it first
+            _release_expired_one(number_id=number.pk, now=now)
         until = now + HOLD
-        won = PhoneNumber.objects.filter(pk=number.pk, status=NumberStatus.AVAILABLE).update(
-            status=NumberStatus.RESERVED,
-            reserved_by_id=user_id,
-            reserved_until=until,
-            status_changed_at=now,
+        won = rows.change(
+            PhoneNumber,
+            "status = %s, reserved_by_id = %s, reserved_until = %s, status_changed_at = %s",
+            "id = %s AND status = %s",
+            [
+                NumberStatus.RESERVED,
+                user_id,
+                rows.prep(PhoneNumber, "reserved_until", until),
+                rows.prep(PhoneNumber, "status_changed_at", now),
+                number.pk,
+                NumberStatus.AVAILABLE,
+            ],
         )
         if not won:
             raise NumberUnavailable(msisdn=msisdn)
-        NumberEvent.objects.bulk_create(
+        rows.insert_many(
             [
                 _event(
                     number_id=number.pk,
