@@ -329,7 +329,7 @@ def hold_for_order(
     """Tie the caller's live hold to an order and keep it until ``until``.
     Raises InvalidMsisdn, NumberNotHeld (not held by this user, or the hold expired)."""
     msisdn = parse_mainland_mobile(msisdn)
-    with transaction.atomic():
+    with transaction.atomic(savepoint=False):  # part of the order's transaction
         held = _locked(msisdn)
         if (
             held is None
@@ -356,7 +356,7 @@ def extend_order_hold(*, msisdn: str, order_ref: str, until: dt.datetime) -> Non
 def assign_to_order(*, msisdn: str, order_ref: str, now: dt.datetime) -> None:
     """RESERVED (by this order) -> ASSIGNED, when the order goes to the carrier.
     Raises NumberNotFound, IllegalTransition, NumberUnavailable (held for another order)."""
-    with transaction.atomic():
+    with transaction.atomic(savepoint=False):  # part of the order's transaction
         number = _locked(msisdn)
         if number is not None and number.order_ref not in ("", order_ref):
             raise NumberUnavailable(msisdn=msisdn)

@@ -95,9 +95,6 @@ def _seen(event_id: str) -> bool:
 
 
 def _apply(note: Notification, *, data: dict, gateway_name: str, now: dt.datetime) -> None:
-    if _seen(note.event_id):
-        log.info("payment_notification_replayed", event_id=note.event_id)
-        return
     payment = rows.get(
         Payment,
         "t.merchant_order_id = %s AND t.gateway = %s",
@@ -111,7 +108,8 @@ def _apply(note: Notification, *, data: dict, gateway_name: str, now: dt.datetim
             merchant_order_id=note.merchant_order_id,
         )
         raise PaymentNotFound(merchant_order_id=note.merchant_order_id)
-    if _seen(note.event_id):  # recorded while we waited for the lock
+    if _seen(note.event_id):  # a replay (or recorded while we waited for the lock)
+        log.info("payment_notification_replayed", event_id=note.event_id)
         return
     if payment.gateway_payment_id not in (None, note.gateway_payment_id):
         _mismatch(note, payment, reason="gateway_payment_id")

@@ -140,8 +140,8 @@ def mark_paid(
         paid_at=paid_at,
         **extra,
     )
-    _open_accounts(payment.gateway)
-    ledger.post(
+    _post(
+        payment.gateway,
         legs=[
             ledger.Leg(gateway_account(payment.gateway), payment.amount_fen),
             ledger.Leg(PREPAYMENTS, -payment.amount_fen),
@@ -216,8 +216,8 @@ def complete_refund(
         data=data,
         refunded_fen=total,
     )
-    _open_accounts(payment.gateway)
-    ledger.post(
+    _post(
+        payment.gateway,
         legs=[
             ledger.Leg(PREPAYMENTS, refund.amount_fen),
             ledger.Leg(gateway_account(payment.gateway), -refund.amount_fen),
@@ -255,6 +255,16 @@ def fail_refund(
         reason=f"网关拒绝退款: {failure_code}",
         refund=refund,
     )
+
+
+def _post(gateway: str, **posting: Any) -> None:
+    """Post to the ledger; the gateway's accounts are opened the first time they are missing
+    (they exist after a gateway's first payment, so this costs nothing on later ones)."""
+    try:
+        ledger.post(**posting)
+    except ledger.UnknownAccount:
+        _open_accounts(gateway)
+        ledger.post(**posting)
 
 
 def _open_accounts(gateway: str) -> None:
