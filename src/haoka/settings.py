@@ -124,7 +124,7 @@ AUTH_USER_MODEL = "accounts.User"
 
 TASKS = {
     "default": {
-        "BACKEND": os.environ.get("HAOKA_TASKS_BACKEND", "django_tasks_db.DatabaseBackend"),
+        "BACKEND": os.environ.get("HAOKA_TASKS_BACKEND", "haoka.core.taskqueue.DatabaseBackend"),
         "QUEUES": ["default"],
     }
 }
