@@ -348,9 +348,13 @@ def hold_for_order(
 
 def extend_order_hold(*, msisdn: str, order_ref: str, until: dt.datetime) -> None:
     """Keep an order's hold until ``until`` (e.g. while staff review its real-name check)."""
-    PhoneNumber.objects.filter(
-        msisdn=msisdn, order_ref=order_ref, status=NumberStatus.RESERVED, reserved_until__lt=until
-    ).update(reserved_until=until)
+    until_db = rows.prep(PhoneNumber, "reserved_until", until)
+    rows.change(
+        PhoneNumber,
+        "reserved_until = %s",
+        "msisdn = %s AND order_ref = %s AND status = %s AND reserved_until < %s",
+        [until_db, msisdn, order_ref, NumberStatus.RESERVED, until_db],
+    )
 
 
 def assign_to_order(*, msisdn: str, order_ref: str, now: dt.datetime) -> None:

@@ -109,7 +109,7 @@ def start_payment(
     if payment is None:
         raise PaymentBusy(purpose=purpose, reference=reference)
     if payment.status == PaymentStatus.CREATED:
-        payment = sync.create(payment_id=payment.pk, actor=_actor(user_id), now=now)
+        payment = sync.create(payment_id=payment.pk, actor=_actor(user_id), now=now, loaded=payment)
     return PaymentStart(
         payment_id=payment.pk,
         merchant_order_id=payment.merchant_order_id,

@@ -34,12 +34,15 @@ def notify_url(gateway_name: str) -> str:
     return f"{settings.PUBLIC_BASE_URL.rstrip('/')}/api/v1/callbacks/payments/{gateway_name}"
 
 
-def create(*, payment_id: int, actor: str, now: dt.datetime) -> Payment:
+def create(
+    *, payment_id: int, actor: str, now: dt.datetime, loaded: Payment | None = None
+) -> Payment:
     """Ask the gateway for the attempt (idempotent by merchant_order_id); record its answer.
+    ``loaded``: the attempt as the caller just read or wrote it (not read again).
 
     Raises GatewayUnavailable (the attempt stays CREATED), GatewayRejected (the attempt is
     CLOSED), PaymentMismatch."""
-    payment = state.load(payment_id)
+    payment = loaded if loaded is not None and loaded.pk == payment_id else state.load(payment_id)
     client = gateway.for_name(payment.gateway)
     try:
         answer = client.create_payment(
@@ -106,10 +109,12 @@ def apply_view(payment: Payment, answer: GatewayPayment, *, actor: str, now: dt.
     if payment.gateway_payment_id is None or (answer.pay_url and not payment.pay_url):
         payment.gateway_payment_id = answer.payment_id
         payment.pay_url = answer.pay_url[:500]
-        rows.update(payment, ["gateway_payment_id", "pay_url"])
+        learned = ["gateway_payment_id", "pay_url"]
+    else:
+        learned = []
     data = {"gateway_status": answer.status}
     if payment.status == PaymentStatus.CREATED and answer.status in {"PENDING", *GATEWAY_PAID}:
-        state.move(
+        state.move(  # saves what was learned above in the same UPDATE
             payment,
             to=PaymentStatus.PENDING,
             kind="gateway.accepted",
@@ -117,7 +122,10 @@ def apply_view(payment: Payment, answer: GatewayPayment, *, actor: str, now: dt.
             at=now,
             reason="网关已受理",
             data=data,
+            **{name: getattr(payment, name) for name in learned},
         )
+    elif learned:
+        rows.update(payment, learned)
     if answer.status in GATEWAY_PAID and payment.status not in PAID_STATES:
         state.mark_paid(
             payment,
