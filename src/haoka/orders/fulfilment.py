@@ -38,6 +38,10 @@ NUMBER_REVENUE = "revenue:number_sales"
 SWEEP_BATCH = 200
 #: While a carrier's circuit is open, queued submissions wait this long (not counted as tries).
 CIRCUIT_WAIT = dt.timedelta(seconds=5)
+#: A new submission is the submit_order task's to make at once; the sweep takes it up only
+#: if the task has not made it within this long (a lost or killed task), so the two do not
+#: both read every new order.
+SWEEP_GRACE = dt.timedelta(seconds=10)
 
 
 def _locked(ref: str) -> Order | None:
@@ -97,7 +101,7 @@ def hand_to_carrier(*, order: Order, actor: str, reason: str, now: dt.datetime) 
         actor=actor,
         reason=reason,
         now=now,
-        next_submit_at=now,
+        next_submit_at=now + SWEEP_GRACE,
         expires_at=None,
     )
     _enqueue("submit_order", order.ref)
@@ -106,10 +110,12 @@ def hand_to_carrier(*, order: Order, actor: str, reason: str, now: dt.datetime) 
 # ------------------------------------------------------------------------------ carrier
 
 
-def submit_to_carrier(*, ref: str, now: dt.datetime) -> str:
-    """One submission attempt if one is due. Returns what happened ("acked", "retry",
-    "rejected", "not_due"). The lease (next_submit_at moved forward before the call) keeps
-    two workers from calling at once; the carrier's idempotency makes a double call harmless."""
+def submit_to_carrier(*, ref: str, now: dt.datetime, first: bool = False) -> str:
+    """One submission attempt if one is due (``first``: the submit_order task's attempt,
+    due before any other has been made, whatever ``next_submit_at`` says). Returns what
+    happened ("acked", "retry", "rejected", "not_due"). The lease (next_submit_at moved
+    forward before the call) keeps two workers from calling at once; the carrier's
+    idempotency makes a double call harmless."""
     with transaction.atomic():
         order = _locked(ref)
         due = (
@@ -117,7 +123,7 @@ def submit_to_carrier(*, ref: str, now: dt.datetime) -> str:
             and order.state == State.SUBMITTED
             and order.carrier_acked_at is None
             and order.next_submit_at is not None
-            and order.next_submit_at <= now
+            and (order.next_submit_at <= now or (first and order.submit_attempts == 0))
         )
         if not due:
             return "not_due"

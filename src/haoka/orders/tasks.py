@@ -8,7 +8,7 @@ from haoka.orders import fulfilment
 
 @task()
 def submit_order(ref: str) -> str:
-    return fulfilment.submit_to_carrier(ref=ref, now=clock.now())
+    return fulfilment.submit_to_carrier(ref=ref, now=clock.now(), first=True)
 
 
 @task()
