@@ -57,8 +57,13 @@ def table(model: type[models.Model]) -> str:
 def columns(model: type[models.Model], alias: str) -> str:
     """Every column of ``model``, in field order, qualified by ``alias``: the select list
     that :func:`build` reads back."""
+    return _columns(model, alias, connection.vendor)
+
+
+@functools.cache
+def _columns(model: type[models.Model], alias: str, vendor: str) -> str:
     quote = connection.ops.quote_name
-    return ", ".join(f"{alias}.{quote(f.column)}" for f in shape(model).fields)
+    return ", ".join(f"{alias}.{quote(f.column)}" for f in _shape(model, vendor).fields)
 
 
 def width(model: type[models.Model]) -> int:
@@ -112,11 +117,8 @@ def select(
     if limit is not None:
         sql += f" LIMIT {int(limit)}"
     if lock and connection.features.has_select_for_update:
-        sql += (
-            " FOR UPDATE OF t"
-            if joined and connection.features.has_select_for_update_of
-            else (" FOR UPDATE")
-        )
+        of_t = joined is not None and connection.features.has_select_for_update_of
+        sql += " FOR UPDATE OF t" if of_t else " FOR UPDATE"
     with connection.cursor() as cur:
         cur.execute(sql, params)
         found = cur.fetchall()

@@ -66,16 +66,11 @@ def _bump(pair: Pair, by: int) -> bool:
 
 def active_count(*, id_hash: str, carrier: str, excluding_ref: str = "") -> int:
     """ACTIVE claims of the pair, without locking (for the early check)."""
-    where, params = (
-        "t.id_hash = %s AND t.carrier = %s AND t.status = %s",
-        [
-            id_hash,
-            carrier,
-            ClaimStatus.ACTIVE,
-        ],
-    )
+    where = "t.id_hash = %s AND t.carrier = %s AND t.status = %s"
+    params = [id_hash, carrier, ClaimStatus.ACTIVE]
     if excluding_ref:
-        where, params = where + " AND t.order_ref <> %s", [*params, excluding_ref]
+        where += " AND t.order_ref <> %s"
+        params.append(excluding_ref)
     return rows.count(IdentityClaim, where, params)
 
 
