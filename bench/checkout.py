@@ -214,7 +214,13 @@ def _client(base: str) -> LeanClient:
 
 
 def run(
-    *, orders: int, clients: int, serve_workers: int, time_scale: float, server: str = "gunicorn"
+    *,
+    orders: int,
+    clients: int,
+    serve_workers: int,
+    time_scale: float,
+    server: str = "granian",
+    serve_threads: int = 8,
 ) -> dict:
     os.environ.setdefault("DATABASE_URL", "postgres://postgres@127.0.0.1:5432/test")
     per_carrier = orders // len(PLANS) + 200
@@ -224,6 +230,7 @@ def run(
             Path(tmp),
             numbers=per_carrier,
             serve_workers=serve_workers,
+            serve_threads=serve_threads,
             time_scale=time_scale,
             server=server,
         ) as stack,
@@ -273,6 +280,7 @@ def run(
         "orders": orders,
         "clients": clients,
         "serve_workers": serve_workers,
+        "serve_threads": serve_threads,
         "server": server,
         "completed": done,
         "failed": len(failures),
@@ -314,7 +322,8 @@ def main() -> None:
     parser.add_argument("--orders", type=int, default=400)
     parser.add_argument("--clients", type=int, default=16)
     parser.add_argument("--serve-workers", type=int, default=2)
-    parser.add_argument("--server", choices=["gunicorn", "granian"], default="gunicorn")
+    parser.add_argument("--serve-threads", type=int, default=8)
+    parser.add_argument("--server", choices=["gunicorn", "granian"], default="granian")
     parser.add_argument(
         "--time-scale",
         type=float,
@@ -327,6 +336,7 @@ def main() -> None:
         orders=args.orders,
         clients=args.clients,
         serve_workers=args.serve_workers,
+        serve_threads=args.serve_threads,
         time_scale=args.time_scale,
         server=args.server,
     )
