@@ -76,6 +76,15 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
 ]
+#: The REST API's chain (served by haoka.core.handlers.ApiHandler): callers are named by bearer
+#: tokens, never by session cookies, so sessions, CSRF, language, messages and frame options
+#: have nothing to do there.
+API_MIDDLEWARE = [
+    "haoka.core.middleware.RequestIdMiddleware",
+    "django.middleware.security.SecurityMiddleware",
+    "haoka.accounts.middleware.BearerTokenMiddleware",
+    "haoka.core.idempotency.IdempotencyMiddleware",
+]
 
 ROOT_URLCONF = "haoka.urls"
 WSGI_APPLICATION = "haoka.wsgi.application"

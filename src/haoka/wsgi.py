@@ -1,5 +1,6 @@
-"""The WSGI application: Django for everything, except the online-charging paths, which go
-straight to their framework-free handler (see ``haoka.charging.nchf_api``)."""
+"""The WSGI application: Django for pages and admin; the REST API on Django with the API's own
+middleware (``haoka.core.handlers``); the online-charging paths straight to their
+framework-free handler (see ``haoka.charging.nchf_api``)."""
 
 import os
 
@@ -9,11 +10,25 @@ os.environ.setdefault("DJANGO_SETTINGS_MODULE", "haoka.settings")
 django_application = get_wsgi_application()
 
 from haoka.charging import nchf_api  # noqa: E402  (needs the apps loaded)
+from haoka.core.handlers import ApiHandler  # noqa: E402
 
 _NCHF = "/nchf-convergedcharging/"
+_API = "/api/"
+api_application = ApiHandler()
 
 
 def application(environ, start_response):
-    if environ.get("PATH_INFO", "").startswith(_NCHF):
+    path = environ.get("PATH_INFO", "")
+    if path.startswith(_NCHF):
         return nchf_api.wsgi_app(environ, start_response)
-    return django_application(environ, start_response)
+    handler = api_application if path.startswith(_API) else django_application
+    response = handler(environ, start_response)
+    if getattr(response, "streaming", True):
+        return response  # files and streams: the server iterates them
+    # A whole body is handed over as one list: the server sends it in one piece instead of
+    # iterating the response object chunk by chunk (granian spent a sixth of the web
+    # process's CPU doing that). close() runs as the WSGI spec says, after the body is taken.
+    try:
+        return [response.content]
+    finally:
+        response.close()

@@ -287,3 +287,49 @@ def test_an_unbalanced_posting_in_a_batch_is_refused_before_anything_is_written(
             ]
         )
     assert _counts() == (0, 0)
+
+
+def test_inside_a_callers_transaction_a_posting_takes_no_savepoint(accounts):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    with transaction.atomic(), CaptureQueriesContext(connection) as seen:
+        ledger.post(legs=[Leg("wallet", 300), Leg("bank", -300)], kind="topup", key="k-sp")
+    assert not [q for q in seen.captured_queries if "SAVEPOINT" in q["sql"].upper()]
+    assert ledger.balance_fen(account="wallet") == 300
+
+
+def test_a_refused_posting_inside_a_callers_transaction_leaves_nothing_and_may_be_posted_again(
+    accounts,
+):
+    with transaction.atomic():
+        with pytest.raises(InsufficientBalance):
+            ledger.post(legs=[Leg("wallet", -100), Leg("revenue", 100)], kind="spend", key="k1")
+        assert _counts() == (0, 0)
+        # the caller tops up and posts again under the same key, in the same transaction
+        ledger.post(legs=[Leg("wallet", 100), Leg("bank", -100)], kind="topup")
+        ledger.post(legs=[Leg("wallet", -100), Leg("revenue", 100)], kind="spend", key="k1")
+    assert _counts() == (2, 4)
+    assert ledger.balance_fen(account="wallet") == 0
+    assert ledger.trial_balance_fen() == 0
+
+
+def test_a_posting_to_an_unknown_account_inside_a_callers_transaction_can_follow_its_opening(
+    accounts,
+):
+    legs = [Leg("bank", 100), Leg("later", -100)]
+    with transaction.atomic():
+        with pytest.raises(UnknownAccount):
+            ledger.post(legs=legs, kind="x", key="k-open")
+        ledger.open_account(code="later", name="later", kind="LIABILITY")
+        first = ledger.post(legs=legs, kind="x", key="k-open")
+    assert ledger.post(legs=legs, kind="x", key="k-open").pk == first.pk
+    assert _counts() == (1, 2)
+
+
+def test_a_repeated_key_with_another_posting_is_refused_inside_a_callers_transaction(accounts):
+    with transaction.atomic():
+        ledger.post(legs=[Leg("wallet", 100), Leg("bank", -100)], kind="topup", key="k2")
+        with pytest.raises(ledger.LedgerKeyReused):
+            ledger.post(legs=[Leg("wallet", 200), Leg("bank", -200)], kind="topup", key="k2")
+    assert ledger.balance_fen(account="wallet") == 100

@@ -64,3 +64,38 @@ def test_twenty_threads_spending_one_small_balance_never_overdraw_it():
     assert ledger.balance_fen(account="revenue") == INITIAL_FEN
     assert ledger.trial_balance_fen() == 0
     assert ledger.unbalanced_transactions() == []
+
+
+@pytest.mark.django_db(transaction=True)
+def test_eight_threads_posting_one_key_at_once_post_it_once():
+    if connection.vendor != "postgresql":
+        pytest.skip("concurrent transactions need PostgreSQL; SQLite serializes writers")
+    ledger.open_account(code="bank", name="bank", kind="ASSET")
+    ledger.open_account(code="wallet", name="wallet", kind="LIABILITY")
+    threads_n = 8
+    barrier = threading.Barrier(threads_n)
+    ids: list[int] = []
+    errors: list[BaseException] = []
+
+    def post() -> None:
+        try:
+            barrier.wait(timeout=10)
+            txn = ledger.post(
+                legs=[Leg("wallet", -700), Leg("bank", 700)], kind="topup", key="same-key"
+            )
+            ids.append(txn.pk)
+        except BaseException as exc:
+            errors.append(exc)
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=post) for _ in range(threads_n)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=30)
+
+    assert errors == []
+    assert len(ids) == threads_n and len(set(ids)) == 1
+    assert ledger.balance_fen(account="wallet") == -700
+    assert ledger.trial_balance_fen() == 0

@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from django.db import IntegrityError, transaction
+from django.db import connection, transaction
 from django.db.models import F, Sum
 
 from haoka.core import bulk, clock, rows
@@ -106,19 +106,42 @@ def post(
     go negative would), LedgerKeyReused (same key, different posting).
     """
     check_balanced(legs)
-    if key is not None:
-        existing = _transaction_of(key)
-        if existing is not None:
-            return _same_or_refuse(existing, legs=legs, kind=kind)
+    if connection.in_atomic_block:
+        # Part of the caller's transaction: no savepoint (two statements) is needed, since
+        # nothing below fails half-way but on an error of the database itself.
+        return _post(legs=legs, kind=kind, memo=memo, key=key)
+    with transaction.atomic():
+        return _post(legs=legs, kind=kind, memo=memo, key=key)
+
+
+def _post(*, legs: Sequence[Leg], kind: str, memo: str, key: str | None) -> LedgerTransaction:
+    """The transaction's row first, keyed (a repeat, even a concurrent one, finds it there);
+    then the balances, whose refusal takes the row back out; then the entries."""
+    txn = rows.insert_new(
+        LedgerTransaction(key=key, kind=kind, memo=memo[:300], created_at=clock.now()),
+        conflict=("key",),
+    )
+    if txn is None:
+        return _same_or_refuse(_transaction_of(key), legs=legs, kind=kind)
     try:
-        with transaction.atomic():
-            return _post_locked(legs=legs, kind=kind, memo=memo, key=key)
-    except IntegrityError:
-        if key is not None:
-            existing = LedgerTransaction.objects.filter(key=key).first()
-            if existing is not None:
-                return _same_or_refuse(existing, legs=legs, kind=kind)
+        accounts = _move_balances(legs)
+    except (UnknownAccount, InsufficientBalance):
+        # Nothing else was written: the caller may open the account (or top up) and post
+        # again under the same key, inside the same transaction.
+        rows.delete(LedgerTransaction, "id = %s", [txn.pk])
         raise
+    rows.insert_many(
+        [
+            LedgerEntry(
+                transaction=txn,
+                account=accounts[leg.account],
+                amount_fen=leg.amount_fen,
+                created_at=txn.created_at,
+            )
+            for leg in legs
+        ]
+    )
+    return txn
 
 
 def _same_or_refuse(
@@ -234,26 +257,6 @@ def _update_cached(moving: dict[int, int], *, accounts: dict[str, LedgerAccount]
     bulk.update_values(
         LedgerAccount, {pk: {"balance_fen": delta} for pk, delta in moving.items()}, add=True
     )
-
-
-def _post_locked(
-    *, legs: Sequence[Leg], kind: str, memo: str, key: str | None
-) -> LedgerTransaction:
-    accounts = _move_balances(legs)
-    at = clock.now()
-    txn = rows.insert(LedgerTransaction(key=key, kind=kind, memo=memo[:300], created_at=at))
-    rows.insert_many(
-        [
-            LedgerEntry(
-                transaction=txn,
-                account=accounts[leg.account],
-                amount_fen=leg.amount_fen,
-                created_at=at,
-            )
-            for leg in legs
-        ]
-    )
-    return txn
 
 
 def balance_fen(*, account: str) -> int:

@@ -227,6 +227,34 @@ def insert(instance: M, *, conflict: Sequence[str] = (), update: Sequence[str] =
     return instance
 
 
+def insert_new(instance: M, *, conflict: Sequence[str]) -> M | None:
+    """INSERT one new instance unless a row exists on the ``conflict`` fields (``ON CONFLICT
+    DO NOTHING``); returns the instance with its new key, or None when the row was there.
+    A concurrent insert of the same values waits for the other transaction and then counts
+    as there: no IntegrityError, so no savepoint is needed around it."""
+    model = type(instance)
+    s = shape(model)
+    pk = model._meta.pk
+    fields = [f for f in s.fields if not (f is pk and getattr(instance, f.attname) is None)]
+    quote = connection.ops.quote_name
+    values = [f.get_db_prep_save(f.pre_save(instance, True), connection) for f in fields]
+    target = ", ".join(quote(model._meta.get_field(name).column) for name in conflict)
+    sql = (
+        f"INSERT INTO {s.table} ({', '.join(quote(f.column) for f in fields)}) "
+        f"VALUES ({', '.join(['%s'] * len(fields))}) "
+        f"ON CONFLICT ({target}) DO NOTHING RETURNING {quote(pk.column)}"
+    )
+    with connection.cursor() as cur:
+        cur.execute(sql, values)
+        row = cur.fetchone()
+    if row is None:
+        return None
+    setattr(instance, pk.attname, row[0])
+    instance._state.adding = False
+    instance._state.db = connection.alias
+    return instance
+
+
 def insert_missing(
     model: type[models.Model], values: dict[str, Any], conflict: Sequence[str]
 ) -> None:
@@ -291,7 +319,10 @@ def update(instance: models.Model, fields: Sequence[str]) -> int:
 
 
 def among(column: str, count: int) -> str:
-    """``column IN (%s, ...)`` for ``count`` bound values."""
+    """``column IN (%s, ...)`` for ``count`` bound values (none: a condition that is false,
+    as ``IN ()`` is not SQL)."""
+    if count == 0:
+        return "1 = 0"
     return f"{column} IN ({', '.join(['%s'] * count)})"
 
 
