@@ -19,14 +19,14 @@ pytestmark = pytest.mark.django_db(transaction=True)
 #: Statements per step, at most (request authentication included).
 BUDGET = {
     "reserve": 9,
-    "create": 10,
-    "kyc": 26,
+    "create": 8,
+    "kyc": 25,
     "contract_get": 3,
     "contract_post": 9,
     "payment": 12,
     # the notification, the order's side of it and (tasks run inline in tests) the carrier
     # submission
-    "notify": 32,
+    "notify": 29,
 }
 
 

@@ -205,8 +205,10 @@ def _store(who: screening.Applicant, *, order_ref, user_id, carrier, plan, verdi
             )
         ]
     )
-    # Photos are kept only while a decision needs them (passed, or waiting for review).
-    rows.delete(KycDocument, "order_ref = %s", [order_ref])
+    # Photos are kept only while a decision needs them (passed, or waiting for review). They
+    # are stored with a record only: a first check has none to remove.
+    if previous:
+        rows.delete(KycDocument, "order_ref = %s", [order_ref])
     if verdict.status != KycStatus.REJECTED:
         _store_photos(order_ref=order_ref, photos=who.photos, now=now)
 

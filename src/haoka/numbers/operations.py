@@ -327,13 +327,15 @@ def hold_for_order(
     *, user_id: int, msisdn: str, order_ref: str, until: dt.datetime, now: dt.datetime
 ) -> PhoneNumber:
     """Tie the caller's live hold to an order and keep it until ``until``.
-    Raises InvalidMsisdn, NumberNotHeld (not held by this user, or the hold expired)."""
+    Raises InvalidMsisdn, NumberNotFound, NumberNotHeld (not held by this user, or the hold
+    expired)."""
     msisdn = parse_mainland_mobile(msisdn)
     with transaction.atomic(savepoint=False):  # part of the order's transaction
         held = _locked(msisdn)
+        if held is None:
+            raise NumberNotFound(msisdn=msisdn)
         if (
-            held is None
-            or held.status != NumberStatus.RESERVED
+            held.status != NumberStatus.RESERVED
             or held.reserved_by_id != user_id
             or held.reserved_until is None
             or held.reserved_until <= now

@@ -23,7 +23,6 @@ from haoka.distribution import operations as distribution_operations
 from haoka.kyc import domain as kyc_domain
 from haoka.kyc import operations as kyc_operations
 from haoka.numbers import operations as number_operations
-from haoka.numbers import queries as number_queries
 from haoka.orders import contract, domain, fulfilment
 from haoka.orders.domain import State
 from haoka.orders.models import Order
@@ -130,16 +129,14 @@ def create_order(
     now: dt.datetime,
 ) -> Order:
     """An order in CREATED for a number the caller holds; the hold now lasts as long as the
-    order may stay unpaid. Raises PlanNotFound, PlanNotOnSale, InvalidMsisdn, NumberNotHeld,
+    order may stay unpaid. Raises PlanNotFound, PlanNotOnSale, InvalidMsisdn, NumberNotFound,
+    NumberNotHeld,
     NumberPlanMismatch, InvalidAddress, RegionNotServed."""
     plan = catalog_queries.plan_terms(code=plan_code)
     if plan.status != "ON_SALE":
         raise PlanNotOnSale(plan=plan_code)
     address = _clean_address(shipping_address)
     contact = parse_mainland_mobile(contact_phone)
-    number = number_queries.number_for_sale(msisdn=msisdn)
-    if number.carrier_id != plan.carrier.code:
-        raise NumberPlanMismatch(number_carrier=number.carrier_id, plan_carrier=plan.carrier.code)
     verdict = catalog_domain.region_verdict(
         sale_regions=plan.sale_regions,
         forbidden_regions=plan.forbidden_regions,
@@ -151,9 +148,15 @@ def create_order(
     ref = domain.new_order_ref()
     expires_at = now + domain.UNPAID_TIMEOUT
     with transaction.atomic():
+        # The held number is read once, locked: its carrier and price are checked and
+        # copied from that row (a mismatch undoes the hold's extension with the rest).
         number = number_operations.hold_for_order(
-            user_id=user_id, msisdn=number.msisdn, order_ref=ref, until=expires_at, now=now
+            user_id=user_id, msisdn=msisdn, order_ref=ref, until=expires_at, now=now
         )
+        if number.carrier_id != plan.carrier.code:
+            raise NumberPlanMismatch(
+                number_carrier=number.carrier_id, plan_carrier=plan.carrier.code
+            )
         # The selling agent's chain and terms are fixed now; their shop's markup is due.
         markup_fen = distribution_operations.attribute_order(
             order_ref=ref,
@@ -191,6 +194,8 @@ def create_order(
             created_at=now,
         )
         rows.insert(order)
+        # A new order's whole history is the event below: the answer needs no read of it.
+        order.known_history = []
         note(
             order=order,
             actor=f"user:{user_id}",

@@ -27,7 +27,8 @@ def move(
     for name, value in fields.items():
         setattr(order, name, value)
     rows.update(order, ["state", "state_changed_at", *fields])
-    rows.insert(
+    _record(
+        order,
         OrderEvent(
             order=order,
             from_state=previous,
@@ -36,7 +37,7 @@ def move(
             reason=reason[:300],
             data=data or {},
             at=now,
-        )
+        ),
     )
     return order
 
@@ -51,7 +52,8 @@ def note(
     to_state: str = "",
 ) -> None:
     """A fact worth keeping that is not a transition (a retry, data from a late event)."""
-    rows.insert(
+    _record(
+        order,
         OrderEvent(
             order=order,
             from_state="" if to_state else order.state,
@@ -60,5 +62,14 @@ def note(
             reason=reason[:300],
             data=data or {},
             at=now,
-        )
+        ),
     )
+
+
+def _record(order: Order, event: OrderEvent) -> None:
+    """Save the event; an instance that holds its whole history (``known_history``: a new
+    order) keeps it whole."""
+    rows.insert(event)
+    known = getattr(order, "known_history", None)
+    if known is not None:
+        known.append(event)
