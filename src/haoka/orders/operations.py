@@ -130,8 +130,7 @@ def create_order(
 ) -> Order:
     """An order in CREATED for a number the caller holds; the hold now lasts as long as the
     order may stay unpaid. Raises PlanNotFound, PlanNotOnSale, InvalidMsisdn, NumberNotFound,
-    NumberNotHeld,
-    NumberPlanMismatch, InvalidAddress, RegionNotServed."""
+    NumberNotHeld, NumberPlanMismatch, InvalidAddress, RegionNotServed."""
     plan = catalog_queries.plan_terms(code=plan_code)
     if plan.status != "ON_SALE":
         raise PlanNotOnSale(plan=plan_code)
