@@ -7,7 +7,8 @@ import io
 import json
 
 import pytest
-from django.core.signals import request_finished
+from django.core.signals import request_finished, request_started
+from django.db import close_old_connections
 
 from haoka.accounts import operations
 from haoka.accounts.models import User
@@ -40,7 +41,16 @@ def _call(path: str, *, method: str = "GET", headers: dict | None = None, body: 
         started["status"] = int(status[:3])
         started["headers"] = dict(response_headers)
 
-    body_out = application(environ, start_response)
+    # As Django's test client does: the test's own transaction must outlive the request, so
+    # the request's signals may not close the connection (on PostgreSQL they would, since a
+    # test's transaction is not in autocommit).
+    request_started.disconnect(close_old_connections)
+    request_finished.disconnect(close_old_connections)
+    try:
+        body_out = application(environ, start_response)
+    finally:
+        request_started.connect(close_old_connections)
+        request_finished.connect(close_old_connections)
     return started["status"], started["headers"], body_out
 
 
