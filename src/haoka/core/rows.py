@@ -201,30 +201,15 @@ def insert(instance: M, *, conflict: Sequence[str] = (), update: Sequence[str] =
     (the fields of a unique constraint): an existing row there is updated instead, in the
     same statement, to this instance's ``update`` fields (``INSERT ... ON CONFLICT DO
     UPDATE``), and the instance takes that row's key."""
-    model = type(instance)
-    s = shape(model)
-    pk = model._meta.pk
-    fields = [f for f in s.fields if not (f is pk and getattr(instance, f.attname) is None)]
-    quote = connection.ops.quote_name
-    values = [f.get_db_prep_save(f.pre_save(instance, True), connection) for f in fields]
-    sql = (
-        f"INSERT INTO {s.table} ({', '.join(quote(f.column) for f in fields)}) "
-        f"VALUES ({', '.join(['%s'] * len(fields))})"
-    )
+    clause = ""
     if conflict:
-        meta = model._meta
-        target = ", ".join(quote(meta.get_field(name).column) for name in conflict)
+        quote = connection.ops.quote_name
+        meta = type(instance)._meta
         sets = ", ".join(
             f"{quote(c)} = excluded.{quote(c)}" for c in (meta.get_field(n).column for n in update)
         )
-        sql += f" ON CONFLICT ({target}) DO UPDATE SET {sets}"
-    sql += f" RETURNING {quote(pk.column)}"
-    with connection.cursor() as cur:
-        cur.execute(sql, values)
-        setattr(instance, pk.attname, cur.fetchone()[0])
-    instance._state.adding = False
-    instance._state.db = connection.alias
-    return instance
+        clause = f" ON CONFLICT ({_target(meta, conflict)}) DO UPDATE SET {sets}"
+    return _insert(instance, clause)
 
 
 def insert_new(instance: M, *, conflict: Sequence[str]) -> M | None:
@@ -232,17 +217,26 @@ def insert_new(instance: M, *, conflict: Sequence[str]) -> M | None:
     DO NOTHING``); returns the instance with its new key, or None when the row was there.
     A concurrent insert of the same values waits for the other transaction and then counts
     as there: no IntegrityError, so no savepoint is needed around it."""
+    return _insert(instance, f" ON CONFLICT ({_target(type(instance)._meta, conflict)}) DO NOTHING")
+
+
+def _target(meta, conflict: Sequence[str]) -> str:
+    quote = connection.ops.quote_name
+    return ", ".join(quote(meta.get_field(name).column) for name in conflict)
+
+
+def _insert(instance: M, clause: str) -> M | None:
+    """INSERT ``instance`` with an ``ON CONFLICT`` clause (or none); the new key is set on it.
+    None when the clause let the row be (DO NOTHING on an existing row)."""
     model = type(instance)
     s = shape(model)
     pk = model._meta.pk
     fields = [f for f in s.fields if not (f is pk and getattr(instance, f.attname) is None)]
     quote = connection.ops.quote_name
     values = [f.get_db_prep_save(f.pre_save(instance, True), connection) for f in fields]
-    target = ", ".join(quote(model._meta.get_field(name).column) for name in conflict)
     sql = (
         f"INSERT INTO {s.table} ({', '.join(quote(f.column) for f in fields)}) "
-        f"VALUES ({', '.join(['%s'] * len(fields))}) "
-        f"ON CONFLICT ({target}) DO NOTHING RETURNING {quote(pk.column)}"
+        f"VALUES ({', '.join(['%s'] * len(fields))}){clause} RETURNING {quote(pk.column)}"
     )
     with connection.cursor() as cur:
         cur.execute(sql, values)
