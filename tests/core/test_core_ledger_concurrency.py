@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import threading
+from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 from django.db import connection
@@ -72,30 +73,19 @@ def test_eight_threads_posting_one_key_at_once_post_it_once():
         pytest.skip("concurrent transactions need PostgreSQL; SQLite serializes writers")
     ledger.open_account(code="bank", name="bank", kind="ASSET")
     ledger.open_account(code="wallet", name="wallet", kind="LIABILITY")
-    threads_n = 8
-    barrier = threading.Barrier(threads_n)
-    ids: list[int] = []
-    errors: list[BaseException] = []
+    barrier = threading.Barrier(8)
 
-    def post() -> None:
+    def post(_: int) -> int:
         try:
             barrier.wait(timeout=10)
-            txn = ledger.post(
-                legs=[Leg("wallet", -700), Leg("bank", 700)], kind="topup", key="same-key"
-            )
-            ids.append(txn.pk)
-        except BaseException as exc:
-            errors.append(exc)
+            legs = [Leg("wallet", -700), Leg("bank", 700)]
+            return ledger.post(legs=legs, kind="topup", key="same-key").pk
         finally:
             connection.close()
 
-    threads = [threading.Thread(target=post) for _ in range(threads_n)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=30)
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        ids = list(pool.map(post, range(8)))  # an error in any thread is raised here
 
-    assert errors == []
-    assert len(ids) == threads_n and len(set(ids)) == 1
+    assert len(ids) == 8 and len(set(ids)) == 1
     assert ledger.balance_fen(account="wallet") == -700
     assert ledger.trial_balance_fen() == 0
