@@ -5,13 +5,14 @@ from __future__ import annotations
 import datetime as dt
 
 import pytest
-from orders_helpers import ICCID, carrier_callback, deliver, id_number, make_buyer
+from orders_helpers import ICCID, T0, carrier_callback, deliver, id_number, make_buyer
 
 from haoka.core import ledger
-from haoka.kyc.models import IdentityClaim
+from haoka.kyc import providers
+from haoka.kyc.models import IdentityClaim, KycRecord
 from haoka.lines.models import Line
 from haoka.numbers.models import PhoneNumber
-from haoka.orders import fulfilment
+from haoka.orders import fulfilment, operations
 from haoka.orders.models import Order
 from haoka.payments.models import Payment
 
@@ -137,6 +138,30 @@ def test_a_rejected_real_name_check_gives_the_number_back(client, pool, carrier)
     assert response.status_code == 200, response.content
     body = response.json()
     assert body["state"] == "KYC_REJECTED" and body["events"][-1]["reason"]
+    assert PhoneNumber.objects.get(msisdn=CT1).status == "AVAILABLE"
+
+
+def test_an_order_cancelled_while_its_identity_is_verified_takes_no_slot_and_stays_cancelled(
+    client, pool, carrier, monkeypatch
+):
+    buyer = make_buyer(client, 6)
+    ref = buyer.hold_and_order(msisdn=CT1, plan=PAID_PLAN)["ref"]
+    real = providers.verifier()
+
+    class CancelledMeanwhile:
+        """The consumer cancels in another tab while the verifier is being asked."""
+
+        def verify(self, *, name, id_number):
+            operations.cancel(ref=ref, user_id=buyer.user.pk, reason="用户取消", now=T0)
+            return real.verify(name=name, id_number=id_number)
+
+    monkeypatch.setattr(providers, "verifier", CancelledMeanwhile)
+    response = buyer.call("post", f"/orders/{ref}/kyc", {"name": "李四", "id_number": id_number(6)})
+    assert response.status_code == 409, response.content
+    assert response.json()["error"]["code"] == "order_state_conflict"
+    assert _order(ref).state == "CANCELLED"
+    assert not IdentityClaim.objects.filter(order_ref=ref).exists()
+    assert not KycRecord.objects.filter(order_ref=ref).exists()
     assert PhoneNumber.objects.get(msisdn=CT1).status == "AVAILABLE"
 
 

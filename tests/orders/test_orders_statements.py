@@ -20,7 +20,7 @@ pytestmark = pytest.mark.django_db(transaction=True)
 BUDGET = {
     "reserve": 9,
     "create": 8,
-    "kyc": 25,
+    "kyc": 17,
     "contract_get": 3,
     "contract_post": 9,
     "payment": 12,

@@ -1,17 +1,18 @@
 """一证五号 bookkeeping, used inside the transactions of :mod:`haoka.kyc.operations`.
 
 Every change to the ACTIVE claims of an (ID, carrier) pair happens while that pair's
-:class:`IdentityClaimCounter` row is locked (``SELECT ... FOR UPDATE``), so two concurrent
-orders cannot both take the fifth slot; the counter's CHECK (active <= 5) is the last guard.
-Counters are always locked in sorted order, so two transactions never wait on each other
-in a cycle.
+:class:`IdentityClaimCounter` row is locked, and moves its count of ACTIVE claims with it, so
+two concurrent orders cannot both take the fifth slot; the counter's CHECK (active <= 5) is
+the last guard. A transaction that locks two counters (a re-check with another ID) locks
+them in sorted order, so two transactions never wait on each other in a cycle; a first claim
+locks only its own.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 
-from django.db import transaction
+from django.db import connection, transaction
 
 from haoka.core import rows
 from haoka.core.errors import Conflict
@@ -39,19 +40,9 @@ def _lock(pairs: set[Pair]) -> None:
         )
 
 
-def _active(pair: Pair) -> int:
-    id_hash, carrier = pair
-    return rows.count(
-        IdentityClaim,
-        "t.id_hash = %s AND t.carrier = %s AND t.status = %s",
-        [id_hash, carrier, ClaimStatus.ACTIVE],
-    )
-
-
 def _bump(pair: Pair, by: int) -> bool:
     """Move the pair's counter by ``by`` (``active = active + by``) unless that leaves
-    0..5; the counter's CHECK (0 <= active <= 5) is the last guard even if the count above it
-    were wrong. False when the move would have left the range."""
+    0..5 (its CHECK is the last guard). False when the move would have left the range."""
     id_hash, carrier = pair
     return (
         rows.change(
@@ -79,9 +70,29 @@ def take(*, order_ref: str, id_hash: str, carrier: str, source: str, now: dt.dat
     False when the pair is full. A claim of ``order_ref`` on another pair is released.
     Raises ClaimChanged when a concurrent re-check moved the claim meanwhile."""
     pair = (id_hash, carrier)
+    fields = {
+        "id_hash": id_hash,
+        "carrier": carrier,
+        "status": ClaimStatus.ACTIVE,
+        "source": source,
+        "created_at": now,
+        "released_at": None,
+        "release_reason": "",
+    }
     with transaction.atomic(savepoint=False):
         seen = _claim_of(order_ref)
-        old = (seen.id_hash, seen.carrier) if seen and seen.status == ClaimStatus.ACTIVE else None
+        if seen is None:
+            # A first claim (the common case): lock and move the pair's counter in one
+            # statement, then write the claim. Only this one counter is locked, so no lock
+            # order is at stake; a concurrent first claim of the same reference meets the
+            # UNIQUE order_ref and is refused whole.
+            if not _take_slot(pair):
+                return False
+            claim = IdentityClaim(order_ref=order_ref, **fields)
+            if rows.insert_new(claim, conflict=("order_ref",)) is None:
+                raise ClaimChanged()
+            return True
+        old = (seen.id_hash, seen.carrier) if seen.status == ClaimStatus.ACTIVE else None
         _lock({pair} | ({old} if old else set()))
         claim = _claim_of(order_ref, lock=True)
         if claim is not None and claim.status == ClaimStatus.ACTIVE:
@@ -91,17 +102,8 @@ def take(*, order_ref: str, id_hash: str, carrier: str, source: str, now: dt.dat
                 raise ClaimChanged()
             _mark_released(claim=claim, reason="重新实名，改用新的身份信息", now=now)
             _bump(old, -1)
-        if _active(pair) >= domain.LINE_LIMIT or not _bump(pair, +1):
+        if not _bump(pair, +1):
             return False
-        fields = {
-            "id_hash": id_hash,
-            "carrier": carrier,
-            "status": ClaimStatus.ACTIVE,
-            "source": source,
-            "created_at": now,
-            "released_at": None,
-            "release_reason": "",
-        }
         if claim is None:
             rows.insert(IdentityClaim(order_ref=order_ref, **fields))
         else:
@@ -109,6 +111,22 @@ def take(*, order_ref: str, id_hash: str, carrier: str, source: str, now: dt.dat
                 setattr(claim, name, value)
             rows.update(claim, list(fields))
     return True
+
+
+def _take_slot(pair: Pair) -> bool:
+    """Create the pair's counter at 1, or lock it and add one unless that passes the limit
+    (``INSERT ... ON CONFLICT DO UPDATE ... WHERE``: PostgreSQL locks the row even when the
+    WHERE refuses, so the caller holds the pair either way). False when the pair is full."""
+    id_hash, carrier = pair
+    counter = rows.table(IdentityClaimCounter)
+    with connection.cursor() as cur:
+        cur.execute(
+            f"INSERT INTO {counter} (id_hash, carrier, active) VALUES (%s, %s, 1) "  # noqa: S608
+            f"ON CONFLICT (id_hash, carrier) DO UPDATE SET active = {counter}.active + 1 "
+            f"WHERE {counter}.active + 1 <= %s RETURNING active",
+            [id_hash, carrier, domain.LINE_LIMIT],
+        )
+        return cur.fetchone() is not None
 
 
 def _claim_of(order_ref: str, *, lock: bool = False) -> IdentityClaim | None:

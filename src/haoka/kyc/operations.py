@@ -77,6 +77,22 @@ def id_hash(*, id_number: str) -> str:
     return pii.lookup_hash(domain.normalize_id_number(id_number), purpose="id_number")
 
 
+@dataclass(frozen=True)
+class Screened:
+    """An identity checked but not yet recorded: what :func:`screen_identity` found, for
+    :func:`record_identity`. The clear values stay out of repr."""
+
+    who: screening.Applicant
+    verdict: Verdict
+    order_ref: str
+    user_id: int
+    carrier: str
+    plan: PlanTerms
+
+    def __repr__(self) -> str:
+        return f"Screened({self.order_ref}, {self.verdict.status})"
+
+
 def check_identity(
     *,
     order_ref: str,
@@ -91,13 +107,45 @@ def check_identity(
     now: dt.datetime,
 ) -> KycResult:
     """Run the real-name checks of one order and store the outcome (a re-check of the same
-    order replaces it). PASSED takes one of the ID's five slots at ``carrier``; FLAGGED
+    order replaces it): :func:`screen_identity`, then :func:`record_identity` in a
+    transaction of its own. PASSED takes one of the ID's five slots at ``carrier``; FLAGGED
     waits for :func:`review`; REJECTED says why in ``reason_code`` / ``message``.
 
-    ``photos`` are, in order, the ID front, back and a selfie holding the ID.
-    Raises InvalidKycRequest, InvalidIdNumber, InvalidName, InvalidMsisdn, InvalidAddress,
-    InvalidPhoto, PhotoTooLarge, VerifierUnavailable (nothing is stored then).
+    Raises what those two raise.
     """
+    screened = screen_identity(
+        order_ref=order_ref,
+        user_id=user_id,
+        carrier=carrier,
+        name=name,
+        id_number=id_number,
+        phone=phone,
+        address=address,
+        plan=plan,
+        photos=photos,
+        now=now,
+    )
+    with transaction.atomic():
+        return record_identity(screened, now=now)
+
+
+def screen_identity(
+    *,
+    order_ref: str,
+    user_id: int,
+    carrier: str,
+    name: str,
+    id_number: str,
+    phone: str,
+    address: Address,
+    plan: PlanTerms,
+    photos: list[bytes] | None,
+    now: dt.datetime,
+) -> Screened:
+    """The checks that only read (and the verifier, an outside call): run them before the
+    caller opens its transaction. ``photos`` are, in order, the ID front, back and a selfie
+    holding the ID. Raises InvalidKycRequest, InvalidIdNumber, InvalidName, InvalidMsisdn,
+    InvalidAddress, InvalidPhoto, PhotoTooLarge, VerifierUnavailable (nothing is stored)."""
     if not order_ref or len(order_ref) > 40 or not carrier or len(carrier) > 16:
         raise InvalidKycRequest()
     who = screening.parse(
@@ -111,25 +159,37 @@ def check_identity(
     verdict = screening.screen(
         who, order_ref=order_ref, carrier=carrier, address=address, plan=plan, now=now
     )
-    with transaction.atomic():
+    return Screened(
+        who=who, verdict=verdict, order_ref=order_ref, user_id=user_id, carrier=carrier, plan=plan
+    )
+
+
+def record_identity(screened: Screened, *, now: dt.datetime) -> KycResult:
+    """Store a screened check, inside the caller's transaction: a PASSED verdict takes its
+    slot under 一证五号 (a full ID turns it into REJECTED ``id_line_limit``); anything else
+    gives back a slot the order held. Raises ClaimChanged (a concurrent re-check)."""
+    who, verdict, order_ref = screened.who, screened.verdict, screened.order_ref
+    with transaction.atomic(savepoint=False):
         if verdict.status == KycStatus.PASSED:
             taken = claims.take(
                 order_ref=order_ref,
                 id_hash=who.id_hash,
-                carrier=carrier,
+                carrier=screened.carrier,
                 source=ClaimSource.ORDER,
                 now=now,
             )
             if not taken:
-                verdict = domain.line_limit_verdict(active=domain.LINE_LIMIT, carrier=carrier)
+                verdict = domain.line_limit_verdict(
+                    active=domain.LINE_LIMIT, carrier=screened.carrier
+                )
         if verdict.status != KycStatus.PASSED:
             claims.release(order_ref=order_ref, reason="重新实名未通过", now=now)
         _store(
             who,
             order_ref=order_ref,
-            user_id=user_id,
-            carrier=carrier,
-            plan=plan,
+            user_id=screened.user_id,
+            carrier=screened.carrier,
+            plan=screened.plan,
             now=now,
             verdict=verdict,
         )

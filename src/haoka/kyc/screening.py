@@ -8,9 +8,9 @@ from dataclasses import dataclass
 
 from haoka.core import pii, rows
 from haoka.core.phone import parse_mainland_mobile
-from haoka.kyc import claims, domain, providers
+from haoka.kyc import domain, providers
 from haoka.kyc.domain import Address, PlanTerms, Verdict
-from haoka.kyc.models import Blacklist, BlacklistKind, KycAttempt
+from haoka.kyc.models import Blacklist, BlacklistKind, ClaimStatus, IdentityClaim, KycAttempt
 
 
 @dataclass(frozen=True)
@@ -61,47 +61,60 @@ def parse(
     )
 
 
-def _blacklist_verdict(who: Applicant) -> Verdict | None:
+@dataclass(frozen=True)
+class Facts:
+    """What the database says about an applicant, read in one statement (checks 4-6)."""
+
+    active_claims: int  # ACTIVE claims of the ID at the carrier, other orders'
+    blacklisted: tuple[str, ...]  # BlacklistKind values that matched
+    orders_by_id: int  # distinct other orders checked in the velocity window...
+    orders_by_phone: int
+    orders_by_address: int
+
+
+def facts(who: Applicant, *, order_ref: str, carrier: str, now: dt.datetime) -> Facts:
+    """The 一证五号 count, blacklist hits and velocity counts: every check runs on every
+    request that gets this far, so they share one round trip."""
     phones = list(who.phone_hashes)
-    hits = set(
-        rows.values(
-            Blacklist,
-            "kind",
-            "(t.kind = %s AND t.value_hash = %s) OR (t.kind = %s AND "
-            + rows.among("t.value_hash", len(phones))
-            + ") OR (t.kind = %s AND t.value_hash = %s)",
-            [
-                BlacklistKind.ID,
-                who.id_hash,
-                BlacklistKind.PHONE,
-                *phones,
-                BlacklistKind.ADDRESS,
-                who.address_hash,
-            ],
-        )
-    )
-    for kind in BlacklistKind.values:
-        if kind in hits:
-            return domain.BLACKLIST_VERDICTS[kind]
-    return None
-
-
-def _velocity_verdict(who: Applicant, *, order_ref: str, now: dt.datetime) -> Verdict | None:
-    """Orders checked in the window with this ID, phone or address: one query, three counts."""
-    phone = who.phone_hashes[0]
-    since = rows.prep(KycAttempt, "created_at", now - domain.VELOCITY_WINDOW)
-    until = rows.prep(KycAttempt, "created_at", now)
-    by_id, by_phone, by_address = rows.aggregate(
+    claim, blacklist = rows.table(IdentityClaim), rows.table(Blacklist)
+    # table names come from the models; every value is bound
+    listed = f"EXISTS (SELECT 1 FROM {blacklist} b WHERE b.kind = %s AND "  # noqa: S608
+    row = rows.aggregate(
         KycAttempt,
+        f"(SELECT COUNT(*) FROM {claim} c WHERE c.id_hash = %s AND c.carrier = %s "  # noqa: S608
+        "AND c.status = %s AND c.order_ref <> %s), "
+        f"{listed}b.value_hash = %s), "
+        f"{listed}{rows.among('b.value_hash', len(phones))}), "
+        f"{listed}b.value_hash = %s), "
         "COUNT(DISTINCT CASE WHEN t.id_hash = %s THEN t.order_ref END), "
         "COUNT(DISTINCT CASE WHEN t.phone_hash = %s THEN t.order_ref END), "
         "COUNT(DISTINCT CASE WHEN t.address_hash = %s THEN t.order_ref END)",
         "(t.id_hash = %s OR t.phone_hash = %s OR t.address_hash = %s) "
         "AND t.created_at > %s AND t.created_at <= %s AND t.order_ref <> %s",
-        [who.id_hash, phone, who.address_hash] * 2 + [since, until, order_ref],
+        [
+            who.id_hash,
+            carrier,
+            ClaimStatus.ACTIVE,
+            order_ref,
+            BlacklistKind.ID,
+            who.id_hash,
+            BlacklistKind.PHONE,
+            *phones,
+            BlacklistKind.ADDRESS,
+            who.address_hash,
+            *[who.id_hash, phones[0], who.address_hash] * 2,
+            rows.prep(KycAttempt, "created_at", now - domain.VELOCITY_WINDOW),
+            rows.prep(KycAttempt, "created_at", now),
+            order_ref,
+        ],
     )
-    return domain.velocity_verdict(
-        orders_by_id=by_id, orders_by_phone=by_phone, orders_by_address=by_address
+    kinds = (BlacklistKind.ID, BlacklistKind.PHONE, BlacklistKind.ADDRESS)
+    return Facts(
+        active_claims=row[0],
+        blacklisted=tuple(kind for kind, hit in zip(kinds, row[1:4], strict=True) if hit),
+        orders_by_id=row[4],
+        orders_by_phone=row[5],
+        orders_by_address=row[6],
     )
 
 
@@ -117,14 +130,18 @@ def screen(
     """Checks 2-8 in order; the first rejection decides. Reads only: the verifier (an
     outside call) is asked before any lock is taken, and only when nothing else refused."""
     verdict = domain.plan_verdict(age=who.age, plan=plan, address=address)
-    verdict = verdict or domain.line_limit_verdict(
-        active=claims.active_count(id_hash=who.id_hash, carrier=carrier, excluding_ref=order_ref),
-        carrier=carrier,
-    )
-    verdict = verdict or _blacklist_verdict(who)
     if verdict:
         return verdict
-    flag = _velocity_verdict(who, order_ref=order_ref, now=now)
+    known = facts(who, order_ref=order_ref, carrier=carrier, now=now)
+    verdict = domain.line_limit_verdict(active=known.active_claims, carrier=carrier)
+    verdict = verdict or next((domain.BLACKLIST_VERDICTS[kind] for kind in known.blacklisted), None)
+    if verdict:
+        return verdict
+    flag = domain.velocity_verdict(
+        orders_by_id=known.orders_by_id,
+        orders_by_phone=known.orders_by_phone,
+        orders_by_address=known.orders_by_address,
+    )
     answer = providers.verifier().verify(name=who.name, id_number=who.ident.value)
     mismatch = None if answer.match else domain.IDENTITY_MISMATCH
     return domain.decide([mismatch, domain.photos_verdict(plan=plan, photos=who.photos), flag])

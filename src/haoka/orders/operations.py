@@ -225,12 +225,17 @@ def submit_kyc(
 ) -> Order:
     """实名: passes (KYC_PASSED), goes to staff review (KYC_REVIEW) or is rejected
     (KYC_REJECTED, the number goes back). Raises OrderNotFound, OrderStateConflict and the
-    kyc domain's input errors (bad ID number format...)."""
+    kyc domain's input errors (bad ID number format...).
+
+    The checks that only read, and the verifier, run first, outside any transaction. Then
+    one transaction locks the order, records the check (its 一证五号 slot included) and moves
+    the order: a cancellation in between is seen under the lock, and no slot is taken for an
+    order that can no longer pass. Locks: the order, then the ID's counter, as cancelling."""
     order = order_for(ref=ref, user_id=user_id)
     domain.check_transition(current=order.state, target=State.KYC_PASSED)
     address = json.loads(order.shipping_address)
     plan = order.plan_snapshot
-    result = kyc_operations.check_identity(
+    screened = kyc_operations.screen_identity(
         order_ref=order.ref,
         user_id=user_id,
         carrier=order.carrier_code,
@@ -249,37 +254,47 @@ def submit_kyc(
         photos=photos,
         now=now,
     )
-    return apply_kyc_result(
-        ref=order.ref, status=result.status, reason=result.message, actor=f"user:{user_id}", now=now
-    )
+    with transaction.atomic():
+        order = order_for(ref=ref, user_id=user_id, lock=True)
+        domain.check_transition(current=order.state, target=State.KYC_PASSED)
+        result = kyc_operations.record_identity(screened, now=now)
+        _apply_kyc(
+            order, status=result.status, reason=result.message, actor=f"user:{user_id}", now=now
+        )
+    return order
 
 
 def apply_kyc_result(*, ref: str, status: str, reason: str, actor: str, now: dt.datetime) -> Order:
-    """Move an order by a real-name outcome (also called when staff review a flagged check)."""
+    """Move an order by a real-name outcome (called when staff review a flagged check)."""
+    with transaction.atomic():
+        order = order_for(ref=ref, user_id=None, lock=True)
+        _apply_kyc(order, status=status, reason=reason, actor=actor, now=now)
+    return order
+
+
+def _apply_kyc(order: Order, *, status: str, reason: str, actor: str, now: dt.datetime) -> None:
+    """Move a locked order by a real-name outcome (nothing when it is there already)."""
     target = {
         "PASSED": State.KYC_PASSED,
         "FLAGGED": State.KYC_REVIEW,
         "REJECTED": State.KYC_REJECTED,
     }[status]
-    with transaction.atomic():
-        order = order_for(ref=ref, user_id=None, lock=True)
-        if order.state == target:
-            return order
-        fields = {}
-        if target == State.KYC_REVIEW:
-            fields["expires_at"] = now + domain.REVIEW_TIMEOUT
-            number_operations.extend_order_hold(
-                msisdn=order.msisdn, order_ref=order.ref, until=fields["expires_at"]
-            )
-        elif target == State.KYC_PASSED:
-            fields["expires_at"] = max(order.expires_at or now, now + domain.UNPAID_TIMEOUT)
-            number_operations.extend_order_hold(
-                msisdn=order.msisdn, order_ref=order.ref, until=fields["expires_at"]
-            )
-        move(order=order, to=target, actor=actor, reason=reason, now=now, **fields)
-        if target == State.KYC_REJECTED:
-            fulfilment.unwind(order=order, reason=reason, now=now)
-    return order
+    if order.state == target:
+        return
+    fields = {}
+    if target == State.KYC_REVIEW:
+        fields["expires_at"] = now + domain.REVIEW_TIMEOUT
+        number_operations.extend_order_hold(
+            msisdn=order.msisdn, order_ref=order.ref, until=fields["expires_at"]
+        )
+    elif target == State.KYC_PASSED:
+        fields["expires_at"] = max(order.expires_at or now, now + domain.UNPAID_TIMEOUT)
+        number_operations.extend_order_hold(
+            msisdn=order.msisdn, order_ref=order.ref, until=fields["expires_at"]
+        )
+    move(order=order, to=target, actor=actor, reason=reason, now=now, **fields)
+    if target == State.KYC_REJECTED:
+        fulfilment.unwind(order=order, reason=reason, now=now)
 
 
 def contract_for(*, ref: str, user_id: int) -> contract.Contract:
