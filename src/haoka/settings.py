@@ -136,6 +136,9 @@ elif os.environ.get("HAOKA_PG_SERVER_BINDING", "1") == "1":
     _prepare_after = int(os.environ.get("HAOKA_PG_PREPARE_AFTER", "2"))
     if _prepare_after > 0:
         DATABASES["default"]["OPTIONS"]["prepare_threshold"] = _prepare_after
+#: Bearer tokens kept in each process's memory, forgotten on the database's NOTIFY when a
+#: token or user changes (haoka.accounts.tokencache; PostgreSQL only).
+TOKEN_CACHE = os.environ.get("HAOKA_TOKEN_CACHE", "1") == "1"
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 AUTH_USER_MODEL = "accounts.User"
 

@@ -99,6 +99,23 @@ def select(
     ``params``. ``related`` names a foreign key whose row is joined (aliased ``r``) and
     cached on each instance, as ``select_related`` does; ``lock`` adds ``FOR UPDATE`` (of
     ``t``) where the database has it."""
+    found = fetch(model, where, params, related=related, order_by=order_by, limit=limit, lock=lock)
+    return [from_row(model, row, related=related) for row in found]
+
+
+def fetch(
+    model: type[models.Model],
+    where: str,
+    params: Sequence = (),
+    *,
+    related: str | None = None,
+    order_by: str = "",
+    limit: int | None = None,
+    lock: bool = False,
+) -> list[tuple]:
+    """The rows as the database sends them, before any field's conversion: what
+    :func:`select` builds its instances from (:func:`from_row`), for a caller that keeps
+    rows (a cache: the values are immutable, instances are not)."""
     sql = f"SELECT {columns(model, 't')}"
     joined = None
     if related:
@@ -121,15 +138,16 @@ def select(
         sql += " FOR UPDATE OF t" if of_t else " FOR UPDATE"
     with connection.cursor() as cur:
         cur.execute(sql, params)
-        found = cur.fetchall()
-    if joined is None:
-        return [build(model, row) for row in found]
-    out = []
-    for row in found:
-        instance = build(model, row)
-        fk.set_cached_value(instance, build(joined, row, width(model)))
-        out.append(instance)
-    return out
+        return cur.fetchall()
+
+
+def from_row(model: type[M], row: Sequence, *, related: str | None = None) -> M:
+    """A fresh instance from a row of :func:`fetch` (with the ``related`` one cached on it)."""
+    instance = build(model, row)
+    if related:
+        fk = model._meta.get_field(related)
+        fk.set_cached_value(instance, build(fk.related_model, row, width(model)))
+    return instance
 
 
 def get(model: type[M], where: str, params: Sequence = (), **kwargs) -> M | None:
