@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import datetime as dt
 
-from django.db import connection, transaction
+from django.db import transaction
 
 from haoka.core import rows
 from haoka.core.errors import Conflict
@@ -119,7 +119,7 @@ def _take_slot(pair: Pair) -> bool:
     WHERE refuses, so the caller holds the pair either way). False when the pair is full."""
     id_hash, carrier = pair
     counter = rows.table(IdentityClaimCounter)
-    with connection.cursor() as cur:
+    with rows.cursor() as cur:
         cur.execute(
             f"INSERT INTO {counter} (id_hash, carrier, active) VALUES (%s, %s, 1) "  # noqa: S608
             f"ON CONFLICT (id_hash, carrier) DO UPDATE SET active = {counter}.active + 1 "
