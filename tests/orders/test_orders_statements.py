@@ -18,7 +18,7 @@ pytestmark = pytest.mark.django_db(transaction=True)
 
 #: Statements per step, at most (request authentication included).
 BUDGET = {
-    "reserve": 9,
+    "reserve": 8,
     "create": 8,
     "kyc": 17,
     "contract_get": 3,

@@ -138,6 +138,7 @@ def _issue_session(*, user: User, now: dt.datetime) -> IssuedToken:
         scopes=[],
         created_at=now,
         expires_at=expires_at,
+        last_used_at=now,  # signing in is a use: the first requests need not record one
     )
     return IssuedToken(token=token, user_id=user.pk, role=user.role, expires_at=expires_at)
 
@@ -207,7 +208,12 @@ def authenticate_token(*, token: str, now: dt.datetime) -> tuple[User, AuthToken
         raise Unauthenticated()
     if record.last_used_at is None or now - record.last_used_at > dt.timedelta(minutes=5):
         # The change is announced like any other: the row is read again next time.
-        AuthToken.objects.filter(pk=record.pk).update(last_used_at=now)
+        rows.change(
+            AuthToken,
+            "last_used_at = %s",
+            "id = %s",
+            [rows.prep(AuthToken, "last_used_at", now), record.pk],
+        )
     elif generation is not None and cache.enabled():
         cache.keep(token_hash, user_id=record.user_id, row=row, generation=generation)
     return record.user, record

@@ -58,16 +58,22 @@ class TokenCache:
         self._live = False
         self._pid: int | None = None
         self._epoch = 0  # which listener thread is the current one
+        self._postgresql: bool | None = None
         self.heard = 0  # notifications received (for tests and the curious)
+        # A forked child (a server's worker) has no listener thread: it starts its own.
+        os.register_at_fork(after_in_child=self._forked)
 
     # --- used by authenticate_token -----------------------------------------------------
 
     def enabled(self) -> bool:
-        return bool(getattr(settings, "TOKEN_CACHE", False)) and connection.vendor == "postgresql"
+        if self._postgresql is None:  # the database of a process does not change
+            self._postgresql = connection.vendor == "postgresql"
+        return self._postgresql and bool(getattr(settings, "TOKEN_CACHE", False))
 
     def lookup(self, token_hash: str) -> tuple | None:
         """The kept row of this token, or None (not kept, or not listening)."""
-        self._ensure_listener()
+        if self._pid is None:
+            self._ensure_listener()
         return self._rows.get(token_hash) if self._live else None
 
     def generation(self) -> int:
@@ -112,12 +118,17 @@ class TokenCache:
 
     # --- the listener -------------------------------------------------------------------
 
+    def _forked(self) -> None:
+        self._lock = threading.Lock()
+        self._pid = None
+        self._epoch += 1
+        self._live = False
+        self._rows, self._by_user = {}, {}
+
     def _ensure_listener(self) -> None:
         """One listening thread per process, started by the first request (after the
         server's fork)."""
         pid = os.getpid()
-        if self._pid == pid:
-            return
         with self._lock:
             if self._pid == pid:
                 return
