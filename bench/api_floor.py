@@ -39,7 +39,9 @@ from checkout import MAKE_TOKENS, _client  # noqa: E402
 REQUESTS_PER_ORDER = 7
 
 
-def run(*, seconds: float, clients: int, serve_workers: int, serve_threads: int) -> dict:
+def run(
+    *, seconds: float, clients: int, serve_workers: int, serve_threads: int, server: str
+) -> dict:
     os.environ.setdefault("DATABASE_URL", "postgres://postgres@127.0.0.1:5432/test")
     with (
         tempfile.TemporaryDirectory() as tmp,
@@ -48,7 +50,7 @@ def run(*, seconds: float, clients: int, serve_workers: int, serve_threads: int)
             numbers=10,
             serve_workers=serve_workers,
             serve_threads=serve_threads,
-            server="granian",
+            server=server,
         ) as stack,
     ):
         tokens = json.loads(stack.manage(MAKE_TOKENS.format(count=clients)).split("TOKENS", 1)[1])
@@ -84,6 +86,7 @@ def run(*, seconds: float, clients: int, serve_workers: int, serve_threads: int)
         "clients": clients,
         "serve_workers": serve_workers,
         "serve_threads": serve_threads,
+        "server": server,
         "elapsed_s": round(elapsed, 2),
         "requests_per_s": round(per_s, 1),
         "cpu_ms_per_request": {
@@ -102,12 +105,14 @@ def main() -> None:
     parser.add_argument("--clients", type=int, default=16)
     parser.add_argument("--serve-workers", type=int, default=2)
     parser.add_argument("--serve-threads", type=int, default=8)
+    parser.add_argument("--server", choices=["gunicorn", "granian"], default="granian")
     args = parser.parse_args()
     result = run(
         seconds=args.seconds,
         clients=args.clients,
         serve_workers=args.serve_workers,
         serve_threads=args.serve_threads,
+        server=args.server,
     )
     print(
         json.dumps(

@@ -22,7 +22,7 @@ BUDGET = {
     "create": 8,
     "kyc": 17,
     "contract_get": 3,
-    "contract_post": 9,
+    "contract_post": 8,
     "payment": 12,
     # the notification, the order's side of it and (tasks run inline in tests) the carrier
     # submission

@@ -50,6 +50,8 @@ def _payment(order: Order) -> PaymentOut | None:
         return None  # no payment can have been started
     if order.state in UNSIGNED:
         return None  # a payment is started only for a signed order
+    if getattr(order, "known_payment", False) is None:
+        return None  # signed by this request: none started yet
     payment = payment_queries.payment_for(purpose=operations.PURPOSE, reference=order.ref)
     if payment is None:
         return None

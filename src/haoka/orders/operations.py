@@ -349,6 +349,8 @@ def sign_contract(
             contract_sha256=hashlib.sha256(text.encode()).hexdigest(),
             contract_signed_at=now,
         )
+        # Paying needs a signed contract: an order signed just now has no payment to show.
+        order.known_payment = None
         if order.amount_due_fen == 0:
             fulfilment.hand_to_carrier(
                 order=order, actor="system", reason="无需支付，直接提交", now=now
