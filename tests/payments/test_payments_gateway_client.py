@@ -169,3 +169,15 @@ def test_closing_a_paid_payment_is_rejected_with_already_paid(fake, client):
 def test_an_unknown_gateway_name_is_refused():
     with pytest.raises(gw.UnknownGateway):
         gw.for_name("paypal")
+
+
+def test_each_thread_gets_its_own_client_of_the_sandbox_gateway_and_keeps_it():
+    from concurrent.futures import ThreadPoolExecutor
+
+    mine = gw.for_name(gw.SANDBOX)
+    assert gw.for_name(gw.SANDBOX) is mine
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        theirs = pool.submit(gw.for_name, gw.SANDBOX).result()
+        again = pool.submit(gw.for_name, gw.SANDBOX).result()
+    assert theirs is again and theirs is not mine
+    assert isinstance(theirs, gw.SandboxGatewayClient)
