@@ -26,7 +26,7 @@ from haoka.numbers import operations as number_operations
 from haoka.orders import domain
 from haoka.orders.domain import State
 from haoka.orders.models import Order
-from haoka.orders.transitions import move, note
+from haoka.orders.transitions import move, note, together
 from haoka.payments import operations as payment_operations
 from haoka.payments import queries as payment_queries
 from haoka.payments.errors import PaymentNotFound
@@ -68,16 +68,17 @@ def payment_received(*, ref: str, payment_id: int, amount_fen: int, now: dt.date
             log.error("payment for unknown order %s", ref)
             return
         if order.state == State.SIGNED:
-            move(
-                order=order,
-                to=State.PAID,
-                actor="gateway",
-                reason="支付成功",
-                now=now,
-                data={"amount_fen": amount_fen, "payment_id": payment_id},
-                payment_id=payment_id,
-            )
-            hand_to_carrier(order=order, actor="system", reason="已支付，提交运营商", now=now)
+            with together(order):  # one write of the order for both steps
+                move(
+                    order=order,
+                    to=State.PAID,
+                    actor="gateway",
+                    reason="支付成功",
+                    now=now,
+                    data={"amount_fen": amount_fen, "payment_id": payment_id},
+                    payment_id=payment_id,
+                )
+                hand_to_carrier(order=order, actor="system", reason="已支付，提交运营商", now=now)
         elif order.state in domain.FAILED or order.payment_id not in (None, payment_id):
             why = "订单已关闭后收到付款" if order.state in domain.FAILED else "重复支付"
             note(

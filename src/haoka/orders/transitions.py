@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
+from collections.abc import Iterator
 
 from haoka.core import rows
 from haoka.orders import domain
@@ -26,7 +28,11 @@ def move(
     order.state_changed_at = now
     for name, value in fields.items():
         setattr(order, name, value)
-    rows.update(order, ["state", "state_changed_at", *fields])
+    pending = getattr(order, "_pending", None)
+    if pending is None:
+        rows.update(order, ["state", "state_changed_at", *fields])
+    else:
+        pending[0].update(dict.fromkeys(["state", "state_changed_at", *fields]))
     _record(
         order,
         OrderEvent(
@@ -66,10 +72,31 @@ def note(
     )
 
 
+@contextlib.contextmanager
+def together(order: Order) -> Iterator[Order]:
+    """Several transitions of one locked order in a row (SIGNED -> PAID -> SUBMITTED):
+    each is checked as it is made, and at the end the order is written once and the events
+    in one statement, in the order they happened. Nothing is written if the block raises
+    (the caller's transaction is rolled back anyway)."""
+    order._pending = ({}, [])
+    try:
+        yield order
+        fields, events = order._pending
+    finally:
+        del order._pending
+    if fields:
+        rows.update(order, list(fields))
+    rows.insert_many(events)
+
+
 def _record(order: Order, event: OrderEvent) -> None:
-    """Save the event; an instance that holds its whole history (``known_history``: a new
-    order) keeps it whole."""
-    rows.insert(event)
+    """Save the event (or keep it for the end of :func:`together`); an instance that holds
+    its whole history (``known_history``: a new order) keeps it whole."""
+    pending = getattr(order, "_pending", None)
+    if pending is None:
+        rows.insert(event)
+    else:
+        pending[1].append(event)
     known = getattr(order, "known_history", None)
     if known is not None:
         known.append(event)
