@@ -134,20 +134,13 @@ def build(model: type[M], row: Sequence, start: int = 0) -> M:
 
 
 def select(
-    model: type[M],
-    where: str,
-    params: Sequence = (),
-    *,
-    related: str | None = None,
-    order_by: str = "",
-    limit: int | None = None,
-    lock: bool = False,
+    model: type[M], where: str, params: Sequence = (), *, related: str | None = None, **options
 ) -> list[M]:
     """``SELECT`` instances of ``model`` (aliased ``t``) ``WHERE`` a fixed fragment with bound
     ``params``. ``related`` names a foreign key whose row is joined (aliased ``r``) and
-    cached on each instance, as ``select_related`` does; ``lock`` adds ``FOR UPDATE`` (of
-    ``t``) where the database has it."""
-    found = fetch(model, where, params, related=related, order_by=order_by, limit=limit, lock=lock)
+    cached on each instance, as ``select_related`` does; ``options`` are :func:`fetch`'s
+    (``order_by``, ``limit``, ``lock``: ``FOR UPDATE`` of ``t`` where the database has it)."""
+    found = fetch(model, where, params, related=related, **options)
     return [from_row(model, row, related=related) for row in found]
 
 

@@ -14,6 +14,7 @@ import datetime as dt
 import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
 
 from django.db import transaction
 
@@ -93,38 +94,13 @@ class Screened:
         return f"Screened({self.order_ref}, {self.verdict.status})"
 
 
-def check_identity(
-    *,
-    order_ref: str,
-    user_id: int,
-    carrier: str,
-    name: str,
-    id_number: str,
-    phone: str,
-    address: Address,
-    plan: PlanTerms,
-    photos: list[bytes] | None,
-    now: dt.datetime,
-) -> KycResult:
+def check_identity(*, now: dt.datetime, **applicant: Any) -> KycResult:
     """Run the real-name checks of one order and store the outcome (a re-check of the same
-    order replaces it): :func:`screen_identity`, then :func:`record_identity` in a
-    transaction of its own. PASSED takes one of the ID's five slots at ``carrier``; FLAGGED
-    waits for :func:`review`; REJECTED says why in ``reason_code`` / ``message``.
-
-    Raises what those two raise.
-    """
-    screened = screen_identity(
-        order_ref=order_ref,
-        user_id=user_id,
-        carrier=carrier,
-        name=name,
-        id_number=id_number,
-        phone=phone,
-        address=address,
-        plan=plan,
-        photos=photos,
-        now=now,
-    )
+    order replaces it): :func:`screen_identity` (``applicant`` are its arguments), then
+    :func:`record_identity` in a transaction of its own. PASSED takes one of the ID's five
+    slots at ``carrier``; FLAGGED waits for :func:`review`; REJECTED says why in
+    ``reason_code`` / ``message``. Raises what those two raise."""
+    screened = screen_identity(now=now, **applicant)
     with transaction.atomic():
         return record_identity(screened, now=now)
 
