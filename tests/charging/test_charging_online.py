@@ -193,3 +193,18 @@ def test_a_consumer_session_token_cannot_charge(client, catalog, now):
     body = request_body(line, seq=0, units=[data_unit(VIDEO, request=MB)], at=now)
     denied = post(client, BASE, body, consumer)
     assert denied.status_code == 403 and denied.json()["cause"] == "FORBIDDEN"
+
+
+def test_an_unknown_or_revoked_token_cannot_charge(client, catalog, now):
+    from haoka.accounts import operations as account_ops
+
+    line = make_line(plan=PLAN, now=now)
+    body = request_body(line, seq=0, units=[data_unit(VIDEO, request=MB)], at=now)
+    unknown = post(client, BASE, body, "hk_not-a-token")
+    assert unknown.status_code == 401 and unknown.json()["cause"] == "UNAUTHORIZED"
+    token = charging_token(now)
+    assert post(client, BASE, body, token).status_code == 201
+    account_ops.revoke_token(token=token, now=now)
+    again = request_body(line, seq=0, units=[data_unit(VIDEO, request=MB)], at=now)
+    revoked = post(client, BASE, again, token)
+    assert revoked.status_code == 401 and revoked.json()["cause"] == "UNAUTHORIZED"

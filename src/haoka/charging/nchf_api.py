@@ -18,7 +18,6 @@ from __future__ import annotations
 import json
 import re
 import threading
-import time
 from dataclasses import dataclass
 
 import structlog
@@ -27,10 +26,11 @@ from django.http import HttpResponse
 from django.views.decorators.csrf import csrf_exempt
 
 from haoka.accounts import domain as account_domain
-from haoka.accounts.models import AuthToken
+from haoka.accounts import operations as account_operations
+from haoka.accounts import tokencache
 from haoka.charging import nchf, online, tariffs
 from haoka.core import clock
-from haoka.core.errors import HaokaError
+from haoka.core.errors import HaokaError, Unauthenticated
 
 log = structlog.get_logger("haoka.charging")
 BASE = "/nchf-convergedcharging/v3/chargingdata"
@@ -58,9 +58,11 @@ def _problem(status: int, cause: str, title: str, **extra) -> Answer:
 
 # ---------------------------------------------------------------- callers
 
-#: Seconds an integration token's lookup is reused (a revoked token stops within this).
-TOKEN_TTL_S = 30.0
-_tokens: dict[str, tuple[float, int | None, str, tuple[str, ...], float | None]] = {}
+#: What a caller's token allows, by token hash: (the token cache's row it was read from,
+#: token id, kind, scopes, expiry). Valid while the token cache still holds that very row:
+#: a change to the token or its user makes the cache drop it (haoka.accounts.tokencache),
+#: so a revoked token stops at once, not after a time-to-live.
+_tokens: dict[str, tuple[tuple, int, str, tuple[str, ...], float | None]] = {}
 _tokens_lock = threading.Lock()
 
 
@@ -68,27 +70,24 @@ def _caller(authorization: str) -> int | Answer:
     """The API token id of an authorised caller, or the ProblemDetails to answer."""
     if not authorization.startswith("Bearer "):
         return _problem(401, "UNAUTHORIZED", "需要接口令牌", detail="Authorization: Bearer <token>")
-    digest = account_domain.token_hash(authorization[7:].strip())
-    now = time.monotonic()
+    token = authorization[7:].strip()
+    digest = account_domain.token_hash(token)
+    cache = tokencache.cache
     hit = _tokens.get(digest)
-    if hit is None or now - hit[0] > TOKEN_TTL_S:
-        row = (
-            AuthToken.objects.filter(
-                token_hash=digest, revoked_at__isnull=True, user__is_active=True
-            )
-            .values_list("pk", "kind", "scopes", "expires_at")
-            .first()
-        )
-        expires = row[3].timestamp() if row and row[3] else None
-        hit = (
-            (now, row[0], row[1], tuple(row[2] or ()), expires)
-            if row
-            else (now, None, "", (), None)
-        )
-        with _tokens_lock:
-            _tokens[digest] = hit
+    if hit is None or not cache.enabled() or cache.lookup(digest) is not hit[0]:
+        try:
+            _, record = account_operations.authenticate_token(token=token, now=clock.now())
+        except Unauthenticated:
+            return _problem(401, "UNAUTHORIZED", "接口令牌无效或已过期")
+        expires = record.expires_at.timestamp() if record.expires_at else None
+        hit = (None, record.pk, record.kind, tuple(record.scopes or ()), expires)
+        row = cache.lookup(digest) if cache.enabled() else None
+        if row is not None:  # kept: reuse what it allows until the cache drops it
+            hit = (row, *hit[1:])
+            with _tokens_lock:
+                _tokens[digest] = hit
     _, token_id, kind, scopes, expires = hit
-    if token_id is None or (expires is not None and expires <= clock.now().timestamp()):
+    if expires is not None and expires <= clock.now().timestamp():
         return _problem(401, "UNAUTHORIZED", "接口令牌无效或已过期")
     if kind != "API" or SCOPE not in scopes:
         return _problem(403, "FORBIDDEN", "该令牌无计费权限")
