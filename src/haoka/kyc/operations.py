@@ -272,7 +272,8 @@ def review(
 ) -> KycResult:
     """Decide a FLAGGED check. Approving takes the identity claim under the 一证五号 rule
     (a full ID turns the approval into REJECTED ``id_line_limit``); rejecting gives
-    ``review_rejected``. Sends :data:`signals.kyc_reviewed` inside the transaction.
+    ``review_rejected``. Sends :data:`signals.kyc_review_starting` first and
+    :data:`signals.kyc_reviewed` last, inside the transaction.
 
     Raises ReviewNoteRequired, KycNotFound, KycNotUnderReview.
     """
@@ -280,6 +281,7 @@ def review(
     if not note:
         raise ReviewNoteRequired()
     with transaction.atomic():
+        signals.kyc_review_starting.send(sender=KycRecord, order_ref=order_ref)
         record = KycRecord.objects.select_for_update().filter(order_ref=order_ref).first()
         if record is None:
             raise KycNotFound(order_ref=order_ref)

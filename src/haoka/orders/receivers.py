@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from haoka.carriers.signals import carrier_event
 from haoka.core import clock
-from haoka.kyc.signals import kyc_reviewed
+from haoka.kyc.signals import kyc_review_starting, kyc_reviewed
 from haoka.payments.signals import payment_succeeded
 
 
@@ -24,6 +24,15 @@ def _on_carrier_event(sender, *, carrier, event, now, **kwargs) -> None:
     fulfilment.apply_carrier_event(carrier=carrier, event=event, now=now)
 
 
+def _on_kyc_review_starting(sender, *, order_ref, **kwargs) -> None:
+    """Lock the order before the review locks the check and its 一证五号 counter: the
+    consumer's check and cancelling lock the order first too."""
+    from haoka.core import rows
+    from haoka.orders.models import Order
+
+    rows.values(Order, "id", "t.ref = %s", [order_ref], lock=True)  # none: nothing to keep in step
+
+
 def _on_kyc_review(sender, *, order_ref, status, reason_code, now, **kwargs) -> None:
     from haoka.orders import operations
     from haoka.orders.models import Order
@@ -35,6 +44,7 @@ def _on_kyc_review(sender, *, order_ref, status, reason_code, now, **kwargs) -> 
 
 
 def connect() -> None:
+    kyc_review_starting.connect(_on_kyc_review_starting, dispatch_uid="orders.kyc_review_lock")
     kyc_reviewed.connect(_on_kyc_review, dispatch_uid="orders.kyc_reviewed")
     payment_succeeded.connect(_on_payment, dispatch_uid="orders.payment_succeeded")
     carrier_event.connect(_on_carrier_event, dispatch_uid="orders.carrier_event")
