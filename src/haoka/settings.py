@@ -137,7 +137,8 @@ elif os.environ.get("HAOKA_PG_SERVER_BINDING", "1") == "1":
     if _prepare_after > 0:
         DATABASES["default"]["OPTIONS"]["prepare_threshold"] = _prepare_after
 #: Bearer tokens kept in each process's memory, forgotten on the database's NOTIFY when a
-#: token or user changes (haoka.accounts.tokencache; PostgreSQL only).
+#: token or user changes (haoka.accounts.tokencache; PostgreSQL only). LISTEN needs a direct
+#: connection: turn this off behind a transaction-pooling PgBouncer.
 TOKEN_CACHE = os.environ.get("HAOKA_TOKEN_CACHE", "1") == "1"
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 AUTH_USER_MODEL = "accounts.User"
