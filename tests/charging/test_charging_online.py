@@ -195,16 +195,25 @@ def test_a_consumer_session_token_cannot_charge(client, catalog, now):
     assert denied.status_code == 403 and denied.json()["cause"] == "FORBIDDEN"
 
 
-def test_an_unknown_or_revoked_token_cannot_charge(client, catalog, now):
+def test_an_unknown_or_revoked_token_cannot_charge_through_the_framework_free_handler(catalog, now):
+    import json
+
     from haoka.accounts import operations as account_ops
+    from haoka.charging import nchf_api
 
     line = make_line(plan=PLAN, now=now)
-    body = request_body(line, seq=0, units=[data_unit(VIDEO, request=MB)], at=now)
-    unknown = post(client, BASE, body, "hk_not-a-token")
-    assert unknown.status_code == 401 and unknown.json()["cause"] == "UNAUTHORIZED"
+
+    def charge(token: str):
+        body = request_body(line, seq=0, units=[data_unit(VIDEO, request=MB)], at=now)
+        return nchf_api.handle(
+            method="POST", path=BASE, authorization=f"Bearer {token}",
+            body=json.dumps(body).encode(), base_url="http://haoka.test",
+        )  # fmt: skip
+
+    unknown = charge("hk_not-a-token")
+    assert unknown.status == 401 and unknown.body["cause"] == "UNAUTHORIZED"
     token = charging_token(now)
-    assert post(client, BASE, body, token).status_code == 201
+    assert charge(token).status == 201
     account_ops.revoke_token(token=token, now=now)
-    again = request_body(line, seq=0, units=[data_unit(VIDEO, request=MB)], at=now)
-    revoked = post(client, BASE, again, token)
-    assert revoked.status_code == 401 and revoked.json()["cause"] == "UNAUTHORIZED"
+    revoked = charge(token)  # at once: no time-to-live keeps it charging
+    assert revoked.status == 401 and revoked.body["cause"] == "UNAUTHORIZED"
