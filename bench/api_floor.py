@@ -106,21 +106,9 @@ def main() -> None:
     parser.add_argument("--serve-workers", type=int, default=2)
     parser.add_argument("--serve-threads", type=int, default=8)
     parser.add_argument("--server", choices=["gunicorn", "granian"], default="granian")
-    args = parser.parse_args()
-    result = run(
-        seconds=args.seconds,
-        clients=args.clients,
-        serve_workers=args.serve_workers,
-        serve_threads=args.serve_threads,
-        server=args.server,
-    )
-    print(
-        json.dumps(
-            {"benchmark": "api_floor", "machine": machine(), "database": "postgresql", **result},
-            ensure_ascii=False,
-            indent=2,
-        )
-    )
+    result = run(**vars(parser.parse_args()))  # the options are run()'s arguments
+    head = {"benchmark": "api_floor", "machine": machine(), "database": "postgresql"}
+    print(json.dumps({**head, **result}, ensure_ascii=False, indent=2))
 
 
 if __name__ == "__main__":

@@ -27,3 +27,20 @@ def commits(django_capture_on_commit_callbacks):
         return django_capture_on_commit_callbacks(execute=True)
 
     return run
+
+
+@pytest.fixture
+def token_cache(settings):
+    """The bearer-token cache on and listening (PostgreSQL; skipped elsewhere). Use with
+    ``django_db(transaction=True)``: only committed changes are announced."""
+    from haoka.accounts import tokencache
+    from tokencache_helpers import until
+
+    if not is_postgres():
+        pytest.skip("the token cache listens to PostgreSQL's NOTIFY")
+    settings.TOKEN_CACHE = True
+    tokencache.cache.stop()
+    tokencache.cache.lookup("start-the-listener")
+    until(tokencache.cache.live, "the listener connects")
+    yield tokencache.cache
+    tokencache.cache.stop()

@@ -4,9 +4,6 @@ while nobody is listening."""
 
 from __future__ import annotations
 
-import time
-
-import psycopg
 import pytest
 from accounts_helpers import T0
 from django.db import connection
@@ -15,36 +12,10 @@ from django.test.utils import CaptureQueriesContext
 from haoka.accounts import operations, tokencache
 from haoka.accounts.models import User
 from haoka.core.errors import Unauthenticated
+from tokencache_helpers import elsewhere, until
 
-pytestmark = pytest.mark.django_db(transaction=True)
+pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.usefixtures("token_cache")]
 cache = tokencache.cache
-
-
-@pytest.fixture(autouse=True)
-def listening(settings):
-    if connection.vendor != "postgresql":
-        pytest.skip("the token cache listens to PostgreSQL's NOTIFY")
-    settings.TOKEN_CACHE = True
-    cache.stop()
-    cache.lookup("start-the-listener")
-    _until(cache.live, "the listener connects")
-    yield
-    cache.stop()
-
-
-def _until(condition, what: str, seconds: float = 10) -> None:
-    deadline = time.monotonic() + seconds
-    while not condition():
-        if time.monotonic() > deadline:
-            raise AssertionError(f"waited {seconds} s for: {what}")
-        time.sleep(0.01)
-
-
-def _elsewhere(sql: str, params=()) -> None:
-    """A statement from another connection, committed: another process, an admin, psql."""
-    params_ = {**tokencache._conninfo(connection.settings_dict), "application_name": "elsewhere"}
-    with psycopg.connect(**params_, autocommit=True) as other:
-        other.execute(sql, params)
 
 
 def _session(phone: str) -> tuple[User, str]:
@@ -63,7 +34,7 @@ def _cached(token: str) -> None:
         assert record.user_id == user.pk
         return not sent.captured_queries
 
-    _until(kept, "the token being kept")
+    until(kept, "the token being kept")
     for _ in range(3):
         assert kept(), "a kept token was read from the database again"
 
@@ -90,11 +61,11 @@ def test_a_token_revoked_from_another_connection_is_refused_once_the_commit_is_h
     _, token = _session("13900000002")
     _cached(token)
     heard = cache.heard
-    _elsewhere(
+    elsewhere(
         "UPDATE accounts_authtoken SET revoked_at = now() WHERE token_hash = %s",
         [tokencache_hash(token)],
     )
-    _until(lambda: cache.heard > heard, "the revocation's notification")
+    until(lambda: cache.heard > heard, "the revocation's notification")
     assert _refused(token)
 
 
@@ -103,7 +74,7 @@ def test_logging_out_through_the_operation_refuses_the_token():
     _cached(token)
     heard = cache.heard
     operations.revoke_token(token=token, now=T0)
-    _until(lambda: cache.heard > heard, "the revocation's notification")
+    until(lambda: cache.heard > heard, "the revocation's notification")
     assert _refused(token)
 
 
@@ -114,7 +85,7 @@ def test_deactivating_a_user_refuses_all_of_their_kept_tokens():
     _cached(other)
     heard = cache.heard
     User.objects.filter(pk=user.pk).update(is_active=False)  # no signal: the trigger tells
-    _until(lambda: cache.heard > heard, "the user's notification")
+    until(lambda: cache.heard > heard, "the user's notification")
     assert _refused(token) and _refused(other)
 
 
@@ -124,7 +95,7 @@ def test_a_change_to_another_users_token_leaves_this_one_kept():
     _cached(mine)
     heard = cache.heard
     operations.revoke_token(token=theirs, now=T0)
-    _until(lambda: cache.heard > heard, "the other revocation's notification")
+    until(lambda: cache.heard > heard, "the other revocation's notification")
     with CaptureQueriesContext(connection) as sent:
         operations.authenticate_token(token=mine, now=T0)
     assert sent.captured_queries == []
@@ -133,19 +104,19 @@ def test_a_change_to_another_users_token_leaves_this_one_kept():
 def test_while_the_listener_is_down_every_request_reads_the_database():
     _, token = _session("13900000007")
     _cached(token)
-    _elsewhere(
+    elsewhere(
         "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
         "WHERE application_name = 'haoka-token-cache'"
     )
-    _until(lambda: not cache.live(), "the cache noticing its listener is gone", seconds=5)
+    until(lambda: not cache.live(), "the cache noticing its listener is gone", seconds=5)
     # Revoked while nobody listens: the database is asked, so the token is refused at once.
-    _elsewhere(
+    elsewhere(
         "UPDATE accounts_authtoken SET revoked_at = now() WHERE token_hash = %s",
         [tokencache_hash(token)],
     )
     assert _refused(token)
     # The listener comes back with nothing kept from before.
-    _until(cache.live, "the listener reconnecting")
+    until(cache.live, "the listener reconnecting")
     assert _refused(token)
 
 

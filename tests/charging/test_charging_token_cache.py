@@ -4,9 +4,7 @@ and a revocation from anywhere stops it as soon as the database announces it (no
 from __future__ import annotations
 
 import json
-import time
 
-import psycopg
 import pytest
 from charging_helpers import BASE, charging_token, data_unit, make_line, request_body
 from django.db import connection
@@ -15,31 +13,17 @@ from django.test.utils import CaptureQueriesContext
 from haoka.accounts import domain as account_domain
 from haoka.accounts import tokencache
 from haoka.charging import nchf_api
+from tokencache_helpers import elsewhere, until
 
-pytestmark = pytest.mark.django_db(transaction=True)
+pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.usefixtures("token_cache")]
 PLAN, VIDEO, MB = "CM-MANGO-39", 1003, 1024 * 1024
 
 
 @pytest.fixture(autouse=True)
-def listening(settings):
-    if connection.vendor != "postgresql":
-        pytest.skip("the token cache listens to PostgreSQL's NOTIFY")
-    settings.TOKEN_CACHE = True
-    tokencache.cache.stop()
+def forgetting():
     nchf_api.forget_tokens()
-    tokencache.cache.lookup("start-the-listener")
-    _until(tokencache.cache.live, "the listener connects")
     yield
-    tokencache.cache.stop()
     nchf_api.forget_tokens()
-
-
-def _until(condition, what: str, seconds: float = 10) -> None:
-    deadline = time.monotonic() + seconds
-    while not condition():
-        if time.monotonic() > deadline:
-            raise AssertionError(f"waited {seconds} s for: {what}")
-        time.sleep(0.01)
 
 
 def test_a_charging_token_revoked_elsewhere_stops_charging_once_the_commit_is_heard(catalog, now):
@@ -55,18 +39,16 @@ def test_a_charging_token_revoked_elsewhere_stops_charging_once_the_commit_is_he
         )  # fmt: skip
 
     # The first requests read the token (and record its first use); then it is remembered.
-    _until(lambda: charge().status == 201 and nchf_api._tokens, "the token being kept")
+    until(lambda: charge().status == 201 and nchf_api._tokens, "the token being kept")
     with CaptureQueriesContext(connection) as sent:
         assert charge().status == 201
     assert not [q for q in sent.captured_queries if "accounts_authtoken" in q["sql"]]
 
     heard = tokencache.cache.heard
-    params = {**tokencache._conninfo(connection.settings_dict), "application_name": "elsewhere"}
-    with psycopg.connect(**params, autocommit=True) as other:
-        other.execute(
-            "UPDATE accounts_authtoken SET revoked_at = now() WHERE token_hash = %s",
-            [account_domain.token_hash(token)],
-        )
-    _until(lambda: tokencache.cache.heard > heard, "the revocation's notification")
+    elsewhere(
+        "UPDATE accounts_authtoken SET revoked_at = now() WHERE token_hash = %s",
+        [account_domain.token_hash(token)],
+    )
+    until(lambda: tokencache.cache.heard > heard, "the revocation's notification")
     refused = charge()
     assert refused.status == 401 and refused.body["cause"] == "UNAUTHORIZED"

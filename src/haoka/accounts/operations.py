@@ -191,12 +191,12 @@ def authenticate_token(*, token: str, now: dt.datetime) -> tuple[User, AuthToken
     database changes it), else from one written-out statement (every API request asks: the
     ORM's compiling of the join cost more than the database)."""
     token_hash = domain.token_hash(token)
-    cache = tokencache.cache
-    kept = cache.lookup(token_hash) if cache.enabled() else None
+    cache = tokencache.cache if tokencache.cache.enabled() else None
+    kept = cache.lookup(token_hash) if cache is not None else None
     if kept is not None:
         row, generation = kept, None
     else:
-        generation = cache.generation()
+        generation = cache.generation() if cache is not None else None
         found = rows.fetch(AuthToken, _LIVE, [token_hash], related="user", limit=1)
         row = found[0] if found else None
     record = None if row is None else rows.from_row(AuthToken, row, related="user")
@@ -214,7 +214,7 @@ def authenticate_token(*, token: str, now: dt.datetime) -> tuple[User, AuthToken
             "id = %s",
             [rows.prep(AuthToken, "last_used_at", now), record.pk],
         )
-    elif generation is not None and cache.enabled():
+    elif cache is not None and generation is not None:
         cache.keep(token_hash, user_id=record.user_id, row=row, generation=generation)
     return record.user, record
 

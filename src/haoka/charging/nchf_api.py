@@ -72,16 +72,16 @@ def _caller(authorization: str) -> int | Answer:
         return _problem(401, "UNAUTHORIZED", "需要接口令牌", detail="Authorization: Bearer <token>")
     token = authorization[7:].strip()
     digest = account_domain.token_hash(token)
-    cache = tokencache.cache
+    cache = tokencache.cache if tokencache.cache.enabled() else None
     hit = _tokens.get(digest)
-    if hit is None or not cache.enabled() or cache.lookup(digest) is not hit[0]:
+    if hit is None or cache is None or cache.lookup(digest) is not hit[0]:
         try:
             _, record = account_operations.authenticate_token(token=token, now=clock.now())
         except Unauthenticated:
             return _problem(401, "UNAUTHORIZED", "接口令牌无效或已过期")
         expires = record.expires_at.timestamp() if record.expires_at else None
         hit = (None, record.pk, record.kind, tuple(record.scopes or ()), expires)
-        row = cache.lookup(digest) if cache.enabled() else None
+        row = cache.lookup(digest) if cache is not None else None
         if row is not None:  # kept: reuse what it allows until the cache drops it
             hit = (row, *hit[1:])
             with _tokens_lock:
