@@ -140,6 +140,11 @@ elif os.environ.get("HAOKA_PG_SERVER_BINDING", "1") == "1":
 #: token or user changes (haoka.accounts.tokencache; PostgreSQL only). LISTEN needs a direct
 #: connection: turn this off behind a transaction-pooling PgBouncer.
 TOKEN_CACHE = os.environ.get("HAOKA_TOKEN_CACHE", "1") == "1"
+#: Paid orders go to their carrier through the worker's submission pump (it polls for due
+#: orders); "1" makes each submission right after its payment commits, in-process (the test
+#: suite, as its tasks run in-process). SUBMIT_CALLS: carrier calls a pump makes at once.
+SUBMIT_INLINE = os.environ.get("HAOKA_SUBMIT_INLINE", "0") == "1"
+SUBMIT_CALLS = int(os.environ.get("HAOKA_SUBMIT_CALLS", "8"))
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 AUTH_USER_MODEL = "accounts.User"
 

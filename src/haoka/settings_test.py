@@ -12,6 +12,7 @@ os.environ.setdefault("HAOKA_OTP_SECRET", "test-only-otp-secret")
 # the cache's own tests turn it on where they commit.
 os.environ.setdefault("HAOKA_TOKEN_CACHE", "0")
 os.environ.setdefault("HAOKA_TASKS_BACKEND", "django_tasks.backends.immediate.ImmediateBackend")
+os.environ.setdefault("HAOKA_SUBMIT_INLINE", "1")
 
 from haoka.settings import *  # noqa: F403
 

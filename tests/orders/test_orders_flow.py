@@ -367,22 +367,3 @@ def test_a_payer_who_pays_twice_gets_the_second_payment_back_and_the_order_goes_
     second.refresh_from_db()
     assert (second.status, second.refunded_fen) == ("REFUNDED", 2000)
     assert ledger.trial_balance_fen() == 0 and ledger.unbalanced_transactions() == []
-
-
-def test_the_sweep_leaves_a_new_submission_to_its_task_and_takes_it_up_when_the_task_is_lost(
-    client, pool, carrier, gateway_fake, commits, now, monkeypatch
-):
-    lost = []
-    monkeypatch.setattr(fulfilment, "_enqueue", lambda name, ref: lost.append((name, ref)))
-    buyer = make_buyer(client, 15)
-    ref = buyer.hold_and_order(msisdn=CT1, plan=PAID_PLAN)["ref"]
-    buyer.kyc_and_sign(ref)
-    _pay(buyer, ref, gateway_fake, commits)
-    assert lost == [("submit_order", ref)] and carrier.submitted == []
-    assert fulfilment.sweep(now=now)["submitted"] == 0  # the task's to make
-    assert fulfilment.submit_to_carrier(ref=ref, now=now) == "not_due"  # not for anyone else
-    later = now + fulfilment.SWEEP_GRACE
-    assert fulfilment.sweep(now=later)["submitted"] == 1
-    assert carrier.submitted == [ref] and _order(ref).submit_attempts == 1
-    # The task, if it turns up after all, finds the submission made.
-    assert fulfilment.submit_to_carrier(ref=ref, now=later, first=True) == "not_due"

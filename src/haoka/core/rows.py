@@ -153,10 +153,12 @@ def fetch(
     order_by: str = "",
     limit: int | None = None,
     lock: bool = False,
+    skip_locked: bool = False,
 ) -> list[tuple]:
     """The rows as the database sends them, before any field's conversion: what
     :func:`select` builds its instances from (:func:`from_row`), for a caller that keeps
-    rows (a cache: the values are immutable, instances are not)."""
+    rows (a cache: the values are immutable, instances are not). ``skip_locked`` (with
+    ``lock``): rows another transaction holds are left out instead of waited for."""
     sql = f"SELECT {columns(model, 't')}"
     joined = None
     if related:
@@ -177,6 +179,8 @@ def fetch(
     if lock and connection.features.has_select_for_update:
         of_t = joined is not None and connection.features.has_select_for_update_of
         sql += " FOR UPDATE OF t" if of_t else " FOR UPDATE"
+        if skip_locked and connection.features.has_select_for_update_skip_locked:
+            sql += " SKIP LOCKED"
     with cursor() as cur:
         cur.execute(sql, params)
         return cur.fetchall()

@@ -1,5 +1,6 @@
 """``haoka worker``: runs queued tasks (django-tasks database backend; on PostgreSQL workers
-claim tasks with SELECT ... FOR UPDATE SKIP LOCKED, so several can run side by side) and
+claim tasks with SELECT ... FOR UPDATE SKIP LOCKED, so several can run side by side), runs
+the pumps (loops that take what is due in batches: paid orders to their carrier), and
 enqueues periodic jobs. A periodic job is enqueued once per period across all workers: the
 slot is claimed through a UNIQUE row (a rate-limit counter with a limit of 1)."""
 
@@ -9,6 +10,7 @@ import datetime as dt
 import logging
 import threading
 import time
+from collections import Counter
 from dataclasses import dataclass
 
 from django.db import close_old_connections
@@ -78,6 +80,40 @@ PERIODIC: list[Periodic] = [
 ]
 
 
+@dataclass(frozen=True)
+class Pump:
+    """A loop the worker runs beside its tasks, in a thread of its own: ``call(now=...)``
+    handles what is due and returns a dict, an outcome per thing it handled (logged as
+    counts); when it handled fewer than ``batch`` it waits the worker's interval before
+    looking again."""
+
+    name: str
+    call: str  # dotted path
+    batch: int
+
+
+PUMPS: list[Pump] = [
+    # Paid orders to their carrier (several workers share the work: SKIP LOCKED leases).
+    Pump("orders.submissions", "haoka.orders.fulfilment.pump_submissions", batch=50),
+]
+
+
+def _pump(pump: Pump, stop: threading.Event, tick: float) -> None:
+    call = import_string(pump.call)
+    while not stop.is_set():
+        handled = 0
+        try:
+            close_old_connections()
+            done = call(now=clock.now())
+            handled = len(done)
+            if handled:
+                log.info("pump %s: %s", pump.name, dict(Counter(done.values())))
+        except Exception:  # keep pumping; the leases make the next round pick it up
+            log.exception("pump %s failed", pump.name)
+        if handled < pump.batch:
+            stop.wait(tick)
+
+
 def enqueue_due(*, now: dt.datetime) -> list[str]:
     """Enqueue every periodic job whose current slot nobody has claimed yet."""
     enqueued = []
@@ -115,6 +151,10 @@ def run(*, queues: list[str] | None, interval: float) -> int:
         target=_scheduler, args=(stop, 5.0), name="haoka-scheduler", daemon=True
     )
     thread.start()
+    for pump in PUMPS:
+        threading.Thread(
+            target=_pump, args=(pump, stop, interval), name=f"haoka-{pump.name}", daemon=True
+        ).start()
     worker = Worker(
         queue_names=queues or ["default"],
         interval=interval,

@@ -34,6 +34,7 @@ from haoka.kyc.queries import (  # noqa: F401  (reads the order flow calls throu
     KycNotPassed,
     record_for,
     signer,
+    verified_identities,
     verified_identity,
     verified_name,
 )

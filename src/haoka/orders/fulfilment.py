@@ -11,21 +11,30 @@ from __future__ import annotations
 import datetime as dt
 import json
 import logging
+import threading
+from concurrent.futures import ThreadPoolExecutor
 
 from django.conf import settings
 from django.db import transaction
 
 from haoka.carriers import http as carrier_http
-from haoka.carriers.adapter import CarrierRefused, CarrierUnavailable, CircuitOpen, SubmitRequest
+from haoka.carriers.adapter import (
+    CarrierRefused,
+    CarrierUnavailable,
+    CircuitOpen,
+    SubmitRequest,
+    SubmitResult,
+)
 from haoka.core import clock, ledger, rows
 from haoka.core.models import AccountKind
 from haoka.kyc import operations as kyc_operations
+from haoka.kyc.queries import VerifiedIdentity
 from haoka.lines import operations as line_operations
 from haoka.logistics import operations as logistics_operations
 from haoka.numbers import operations as number_operations
 from haoka.orders import domain
 from haoka.orders.domain import State
-from haoka.orders.models import Order
+from haoka.orders.models import Order, OrderEvent
 from haoka.orders.transitions import move, note, together
 from haoka.payments import operations as payment_operations
 from haoka.payments import queries as payment_queries
@@ -38,14 +47,22 @@ NUMBER_REVENUE = "revenue:number_sales"
 SWEEP_BATCH = 200
 #: While a carrier's circuit is open, queued submissions wait this long (not counted as tries).
 CIRCUIT_WAIT = dt.timedelta(seconds=5)
-#: A new submission is the submit_order task's to make at once; the sweep takes it up only
-#: if the task has not made it within this long (a lost or killed task), so the two do not
-#: both read every new order.
-SWEEP_GRACE = dt.timedelta(seconds=10)
+#: Orders one round of the submission pump leases at most, and the carrier calls it makes at
+#: once (``HAOKA_SUBMIT_CALLS``; 1: one after another).
+SUBMIT_BATCH = 50  # haoka.core.worker.PUMPS says the same
+SUBMIT_CALLS = settings.SUBMIT_CALLS
 
 
 def _locked(ref: str) -> Order | None:
     return rows.get(Order, "t.ref = %s", [ref], lock=True)
+
+
+def _wake_submissions(ref: str) -> None:
+    """A paid order is due at the carrier now. The worker's pump (``pump_submissions``) polls
+    for due orders; with ``SUBMIT_INLINE`` (the test suite, where tasks run in-process too)
+    the submission is made as soon as the transaction commits."""
+    if settings.SUBMIT_INLINE:
+        transaction.on_commit(lambda: submit_to_carrier(ref=ref, now=clock.now(), first=True))
 
 
 def _enqueue(task_name: str, ref: str) -> None:
@@ -94,7 +111,8 @@ def payment_received(*, ref: str, payment_id: int, amount_fen: int, now: dt.date
 
 def hand_to_carrier(*, order: Order, actor: str, reason: str, now: dt.datetime) -> None:
     """PAID (or SIGNED with nothing due) -> SUBMITTED: the number is assigned to the order for
-    good and the submission is due now. The carrier call itself happens in a task."""
+    good and the submission is due now. The carrier call itself is the worker's submission
+    pump's to make (:func:`pump_submissions`)."""
     number_operations.assign_to_order(msisdn=order.msisdn, order_ref=order.ref, now=now)
     move(
         order=order,
@@ -102,100 +120,225 @@ def hand_to_carrier(*, order: Order, actor: str, reason: str, now: dt.datetime) 
         actor=actor,
         reason=reason,
         now=now,
-        next_submit_at=now + SWEEP_GRACE,
+        next_submit_at=now,
         expires_at=None,
     )
-    _enqueue("submit_order", order.ref)
+    _wake_submissions(order.ref)
 
 
 # ------------------------------------------------------------------------------ carrier
 
 
+def pump_submissions(
+    *, now: dt.datetime, refs: list[str] | None = None, first: bool = False
+) -> dict[str, str]:
+    """Submit the orders that are due to their carrier: what the worker's submission pump
+    runs in a loop (several workers may run it at once), and what a sweep runs too. Returns
+    what happened to each order it took: "acked", "retry", "rejected" or "failed" (an
+    unexpected error, logged; the lease makes the order due again later).
+
+    One transaction leases up to :data:`SUBMIT_BATCH` due orders (rows another worker holds
+    are skipped, not waited for): each attempt is counted and the next one is scheduled
+    (``next_submit_at`` moved to the backoff) before any call is made, so a worker killed
+    mid-call leaves the order to be taken up again, and the carrier's idempotency (the order
+    ref) makes the second call harmless. Then one read of the verified identities, the calls
+    (up to :data:`SUBMIT_CALLS` at once), and one transaction for the acknowledgements.
+
+    ``refs`` limits the round to these orders; ``first``: their first attempt is due at
+    once, whatever ``next_submit_at`` says (the inline submission after a payment)."""
+    leased = _lease(now=now, refs=refs, first=first)
+    if not leased:
+        return {}
+    identities = kyc_operations.verified_identities(order_refs=[o.ref for o in leased])
+    outcomes = _calls([(order, _identity(order.ref, identities)) for order in leased])
+    done: dict[str, str] = {}
+    acked = []
+    for order, outcome in zip(leased, outcomes, strict=True):
+        if isinstance(outcome, SubmitResult):
+            acked.append((order, outcome))
+            done[order.ref] = "acked"
+        else:
+            done[order.ref] = _not_acked(order=order, exc=outcome, now=now)
+    _record_acks(acked, now=now)
+    return done
+
+
 def submit_to_carrier(*, ref: str, now: dt.datetime, first: bool = False) -> str:
-    """One submission attempt if one is due (``first``: the submit_order task's attempt,
-    due before any other has been made, whatever ``next_submit_at`` says). Returns what
-    happened ("acked", "retry", "rejected", "not_due"). The lease (next_submit_at moved
-    forward before the call) keeps two workers from calling at once; the carrier's
-    idempotency makes a double call harmless."""
+    """One submission attempt of one order if it is due (:func:`pump_submissions` for one
+    ref): "acked", "retry", "rejected", "failed", or "not_due"."""
+    return pump_submissions(now=now, refs=[ref], first=first).get(ref, "not_due")
+
+
+def _lease(*, now: dt.datetime, refs: list[str] | None, first: bool) -> list[Order]:
+    due = "t.state = %s AND t.carrier_acked_at IS NULL AND t.next_submit_at IS NOT NULL"
+    params: list = [State.SUBMITTED]
+    if first:
+        due += " AND (t.next_submit_at <= %s OR t.submit_attempts = 0)"
+    else:
+        due += " AND t.next_submit_at <= %s"
+    params.append(now)
+    if refs is not None:
+        due += f" AND {rows.among('t.ref', len(refs))}"
+        params += refs
     with transaction.atomic():
-        order = _locked(ref)
-        due = (
-            order is not None
-            and order.state == State.SUBMITTED
-            and order.carrier_acked_at is None
-            and order.next_submit_at is not None
-            and (order.next_submit_at <= now or (first and order.submit_attempts == 0))
+        orders = rows.select(
+            Order,
+            due,
+            params,
+            order_by="t.next_submit_at, t.id",
+            limit=SUBMIT_BATCH,
+            lock=True,
+            skip_locked=refs is None,  # a named order is waited for, as a single task would
         )
-        if not due:
-            return "not_due"
-        attempts = order.submit_attempts + 1
-        order.submit_attempts = attempts
-        order.next_submit_at = now + domain.submit_backoff(attempts=attempts)
-        rows.update(order, ["submit_attempts", "next_submit_at"])
-    identity = kyc_operations.verified_identity(order_ref=ref)
-    request = SubmitRequest(
-        carrier=order.carrier_code,
-        order_ref=order.ref,
-        plan_code=order.plan_code,
-        msisdn=order.msisdn,
-        customer_name=identity.name,
-        customer_id_number=identity.id_number,
-        shipping_address=json.loads(order.shipping_address),
-        callback_url=f"{settings.PUBLIC_BASE_URL}/api/v1/callbacks/carriers/{order.carrier_code}",
-    )
+        # One UPDATE per count of attempts made so far (nearly always one: first attempts).
+        by_attempts: dict[int, list[Order]] = {}
+        for order in orders:
+            by_attempts.setdefault(order.submit_attempts, []).append(order)
+        for made, group in by_attempts.items():
+            retry_at = now + domain.submit_backoff(attempts=made + 1)
+            for order in group:
+                order.submit_attempts, order.next_submit_at = made + 1, retry_at
+            rows.change(
+                Order,
+                "submit_attempts = %s, next_submit_at = %s",
+                f"{rows.among('id', len(group))}",
+                [made + 1, rows.prep(Order, "next_submit_at", retry_at), *(o.pk for o in group)],
+            )
+    return orders
+
+
+def _identity(ref: str, found: dict[str, VerifiedIdentity]) -> VerifiedIdentity | Exception:
+    """The order's verified identity, or why there is none (KycNotFound, KycNotPassed): read
+    here, so that the calling threads never touch the database."""
+    if ref in found:
+        return found[ref]
     try:
-        result = carrier_http.adapter().submit_order(request)
-    except CircuitOpen:
+        return kyc_operations.verified_identity(order_ref=ref)  # raises with the reason
+    except (kyc_operations.KycNotFound, kyc_operations.KycNotPassed) as exc:
+        return exc
+
+
+def _calls(batch: list[tuple[Order, VerifiedIdentity | Exception]]) -> list:
+    """The carrier's answer (a SubmitResult) or the exception, for each order in turn."""
+    if len(batch) == 1 or SUBMIT_CALLS <= 1:
+        return [_call(order, identity) for order, identity in batch]
+    return list(_call_pool().map(lambda pair: _call(*pair), batch))
+
+
+def _call(order: Order, identity: VerifiedIdentity | Exception) -> SubmitResult | Exception:
+    if isinstance(identity, Exception):
+        return identity
+    try:
+        request = SubmitRequest(
+            carrier=order.carrier_code,
+            order_ref=order.ref,
+            plan_code=order.plan_code,
+            msisdn=order.msisdn,
+            customer_name=identity.name,
+            customer_id_number=identity.id_number,
+            shipping_address=json.loads(order.shipping_address),
+            callback_url=(
+                f"{settings.PUBLIC_BASE_URL}/api/v1/callbacks/carriers/{order.carrier_code}"
+            ),
+        )
+        return carrier_http.adapter().submit_order(request)
+    except Exception as exc:  # each order's own outcome; one failure must not stop the batch
+        return exc
+
+
+_pool: ThreadPoolExecutor | None = None
+_pool_lock = threading.Lock()
+
+
+def _call_pool() -> ThreadPoolExecutor:
+    global _pool
+    with _pool_lock:
+        if _pool is None:
+            _pool = ThreadPoolExecutor(SUBMIT_CALLS, thread_name_prefix="haoka-submit")
+        return _pool
+
+
+def _not_acked(*, order: Order, exc: Exception, now: dt.datetime) -> str:
+    attempts = order.submit_attempts
+    if isinstance(exc, CircuitOpen):
         # Not an attempt: nothing was sent. Wait for the breaker's trial instead of growing
         # the backoff of every order queued behind it.
-        with transaction.atomic():
-            Order.objects.filter(ref=ref).update(
-                submit_attempts=attempts - 1, next_submit_at=now + CIRCUIT_WAIT
-            )
+        Order.objects.filter(pk=order.pk, carrier_acked_at__isnull=True).update(
+            submit_attempts=attempts - 1, next_submit_at=now + CIRCUIT_WAIT
+        )
         return "retry"
-    except CarrierUnavailable as exc:
+    if isinstance(exc, CarrierUnavailable):
         with transaction.atomic():
-            order = _locked(ref)
+            locked = _locked(order.ref)
             Order.objects.filter(pk=order.pk).update(last_error=f"{exc.code}: {exc.details}"[:300])
             note(
-                order=order,
+                order=locked,
                 actor="worker",
                 reason=f"提交运营商失败（第 {attempts} 次），稍后重试",
                 now=now,
                 data={"error": exc.code},
             )
         return "retry"
-    except CarrierRefused as exc:
+    if isinstance(exc, CarrierRefused):
         with transaction.atomic():
-            order = _locked(ref)
-            if order.state == State.SUBMITTED:
+            locked = _locked(order.ref)
+            if locked.state == State.SUBMITTED:
                 move(
-                    order=order,
+                    order=locked,
                     to=State.CARRIER_REJECTED,
-                    actor=f"carrier:{order.carrier_code}",
+                    actor=f"carrier:{locked.carrier_code}",
                     reason=f"运营商拒绝受理：{exc.details.get('error', '')}",
                     now=now,
                     failure_reason=str(exc.details)[:300],
                     next_submit_at=None,
                 )
-                unwind(order=order, reason="运营商拒绝受理", now=now)
+                unwind(order=locked, reason="运营商拒绝受理", now=now)
         return "rejected"
-    with transaction.atomic():
-        order = _locked(ref)
-        if order.carrier_acked_at is None:
-            order.carrier_acked_at, order.next_submit_at, order.last_error = now, None, ""
-            order.carrier_order_id = order.carrier_order_id or result.carrier_order_id
-            rows.update(
-                order, ["carrier_acked_at", "next_submit_at", "last_error", "carrier_order_id"]
-            )
-            note(
-                order=order,
-                actor=f"carrier:{order.carrier_code}",
-                reason="运营商已接收订单",
-                now=now,
-                data={"carrier_order_id": result.carrier_order_id, "attempts": attempts},
-            )
-    return "acked"
+    log.error("submission of %s failed", order.ref, exc_info=exc)
+    return "failed"
+
+
+def _record_acks(acked: list[tuple[Order, SubmitResult]], *, now: dt.datetime) -> None:
+    """The carrier took these orders: one transaction for all of them. An order a carrier
+    event (or another worker) has already marked acknowledged is left as it is."""
+    if not acked:
+        return
+    by_id = {order.pk: (order, result) for order, result in acked}
+    ids = list(by_id)
+    # Fixed fragments only: the table's name and one placeholder per order.
+    sql = (
+        f"UPDATE {rows.table(Order)} SET carrier_acked_at = %s, next_submit_at = NULL, "  # noqa: S608
+        "last_error = '', carrier_order_id = CASE WHEN carrier_order_id <> '' "
+        f"THEN carrier_order_id ELSE CASE id {' '.join(['WHEN %s THEN %s'] * len(ids))} END END "
+        f"WHERE {rows.among('id', len(ids))} AND carrier_acked_at IS NULL RETURNING id, state"
+    )
+    with transaction.atomic(), rows.cursor() as cur:
+        cur.execute(
+            sql,
+            [
+                rows.prep(Order, "carrier_acked_at", now),
+                *(v for pk in ids for v in (pk, by_id[pk][1].carrier_order_id)),
+                *ids,
+            ],
+        )
+        taken = sorted(cur.fetchall())
+        rows.insert_many(
+            [
+                OrderEvent(
+                    order_id=pk,
+                    from_state=state,
+                    to_state=state,
+                    actor=f"carrier:{by_id[pk][0].carrier_code}",
+                    reason="运营商已接收订单",
+                    data={
+                        "carrier_order_id": by_id[pk][1].carrier_order_id,
+                        "attempts": by_id[pk][0].submit_attempts,
+                    },
+                    at=now,
+                )
+                for pk, state in taken
+            ]
+        )
 
 
 def apply_carrier_event(*, carrier: str, event: dict, now: dt.datetime) -> None:
@@ -424,11 +567,8 @@ def sweep(*, now: dt.datetime | None = None) -> dict[str, int]:
     stuck orders. Each piece is bounded and idempotent."""
     now = now or clock.now()
     done = {"submitted": 0, "refunded": 0, "expired": 0, "reconciled": 0}
-    due = Order.objects.filter(
-        state=State.SUBMITTED, carrier_acked_at__isnull=True, next_submit_at__lte=now
-    ).order_by("next_submit_at", "id")
-    for ref in due.values_list("ref", flat=True)[:SWEEP_BATCH]:
-        done["submitted"] += submit_to_carrier(ref=ref, now=now) == "acked"
+    submitted = pump_submissions(now=now)
+    done["submitted"] = sum(outcome == "acked" for outcome in submitted.values())
     refunds = Order.objects.filter(refund_state="PENDING").order_by("id")
     for ref in refunds.values_list("ref", flat=True)[:SWEEP_BATCH]:
         try:
