@@ -151,3 +151,55 @@ def test_names_are_masked_keeping_the_first_and_for_long_names_the_last_characte
 )
 def test_phones_are_masked_in_the_middle(value, masked):
     assert pii.mask_phone(value) == masked
+
+
+@pytest.mark.django_db
+@isolate_apps("haoka.core")
+def test_instances_built_by_rows_decrypt_a_field_only_when_it_is_read(monkeypatch):
+    from haoka.core import rows
+
+    class SealedProbe(models.Model):
+        secret = EncryptedTextField(blank=True)
+        note = models.TextField(blank=True)
+
+        class Meta:
+            app_label = "core"
+            db_table = "test_sealed_probe"
+            managed = False
+
+        def __str__(self) -> str:
+            return f"sealed probe {self.pk}"
+
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "CREATE TABLE test_sealed_probe (id integer PRIMARY KEY, secret text NOT NULL, "
+            "note text NOT NULL)"
+        )
+    SealedProbe.objects.create(id=1, secret="110101199003071234", note="")
+    SealedProbe.objects.create(id=2, secret="", note="")
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT secret FROM test_sealed_probe WHERE id = 1")
+        (stored,) = cursor.fetchone()
+    opened = []
+    real_decrypt = pii.decrypt
+    monkeypatch.setattr(pii, "decrypt", lambda token: opened.append(token) or real_decrypt(token))
+
+    probe = rows.get(SealedProbe, "t.id = %s", [1])
+    assert opened == [] and "110101199003071234" not in repr(vars(probe))
+    # Written back untouched: the same cipher text, never decrypted.
+    probe.note = "已核对"
+    rows.update(probe, ["note", "secret"])
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT secret, note FROM test_sealed_probe WHERE id = 1")
+        assert cursor.fetchone() == (stored, "已核对")
+    assert opened == []
+    # Read: decrypted once, then kept.
+    assert probe.secret == "110101199003071234" and probe.secret == "110101199003071234"
+    assert opened == [stored]
+    # Changed and saved: encrypted anew.
+    probe.secret = "110101199003071235"
+    rows.update(probe, ["secret"])
+    assert rows.get(SealedProbe, "t.id = %s", [1]).secret == "110101199003071235"
+    assert rows.get(SealedProbe, "t.id = %s", [2]).secret == ""
+    # The ORM's own reads decrypt as they read, values() included.
+    assert SealedProbe.objects.values_list("secret", flat=True).get(id=1) == "110101199003071235"

@@ -100,3 +100,35 @@ def test_the_core_purge_job_drops_expired_idempotency_records_and_old_counters(m
     assert list(
         RateCounter.objects.exclude(key__startswith="periodic:").values_list("key", flat=True)
     ) == ["fresh"]
+
+
+def test_the_shipped_pumps_point_at_loadable_functions():
+    from django.utils.module_loading import import_string
+
+    for pump in worker.PUMPS:
+        assert callable(import_string(pump.call)), pump.name
+
+
+def test_a_pump_goes_on_at_once_after_a_full_round_and_waits_after_a_short_one_or_a_failure():
+    import threading
+
+    rounds = iter([{"a": "x", "b": "x"}, {"c": "x"}, RuntimeError("db down"), {}])
+    waits = []
+
+    class Stop(threading.Event):
+        def wait(self, timeout=None):
+            waits.append(timeout)
+            if len(waits) == 3:
+                self.set()
+            return self.is_set()
+
+    def call(*, now):
+        got = next(rounds)
+        if isinstance(got, Exception):
+            raise got
+        return got
+
+    stop = Stop()
+    worker._pump(worker.Pump("test", "unused", batch=2), call, stop, 0.2)
+    # round 1 was full (no wait); round 2 short, round 3 failed, round 4 empty: one wait each
+    assert waits == [0.2, 0.2, 0.2]

@@ -11,6 +11,7 @@ from cryptography.fernet import Fernet, InvalidToken, MultiFernet
 from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
 from django.db import models
+from django.db.models.query_utils import DeferredAttribute
 
 
 class PiiKeyMissing(ImproperlyConfigured):
@@ -52,15 +53,62 @@ def generate_key() -> str:
     return Fernet.generate_key().decode()
 
 
+class _Sealed:
+    """Cipher text as read, held on an instance until the attribute is first read."""
+
+    __slots__ = ("token",)
+
+    def __init__(self, token: str) -> None:
+        self.token = token
+
+    def __repr__(self) -> str:
+        return "<sealed>"
+
+
+class _DecryptOnRead(DeferredAttribute):
+    """The attribute of an :class:`EncryptedTextField`: a value read sealed (see
+    ``EncryptedTextField.sealed_from_db_value``) is decrypted when first read, and kept."""
+
+    def __get__(self, instance, cls=None):
+        if instance is None:
+            return self
+        value = super().__get__(instance, cls)
+        if type(value) is _Sealed:
+            value = decrypt(value.token)
+            instance.__dict__[self.field.attname] = value
+        return value
+
+    def __set__(self, instance, value) -> None:
+        instance.__dict__[self.field.attname] = value
+
+
 class EncryptedTextField(models.TextField):
     """Stores Fernet cipher text; Python side sees clear text. Not queryable: pair it with a
-    ``*_hash`` column filled by :func:`lookup_hash`."""
+    ``*_hash`` column filled by :func:`lookup_hash`.
+
+    Instances built by ``haoka.core.rows`` hold the cipher text until the attribute is read
+    (most reads of an order never look at its address or its contract); the ORM's own
+    queries (``values()`` included) decrypt as they read."""
+
+    descriptor_class = _DecryptOnRead
 
     def from_db_value(self, value, expression, connection):
         # get_prep_value stores "" as "" (nothing to hide), so it must read back as "".
         return value if value is None or value == "" else decrypt(value)
 
+    def sealed_from_db_value(self, value, expression, connection):
+        """What rows.build converts with instead of :meth:`from_db_value`."""
+        return value if value is None or value == "" else _Sealed(value)
+
+    def pre_save(self, model_instance, add):
+        held = model_instance.__dict__.get(self.attname)
+        if type(held) is _Sealed:
+            return held  # never read: written back as the same cipher text
+        return super().pre_save(model_instance, add)
+
     def get_prep_value(self, value):
+        if type(value) is _Sealed:
+            return value.token  # never read, so unchanged
         value = super().get_prep_value(value)
         if value is None or value == "":
             return value

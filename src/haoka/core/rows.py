@@ -86,11 +86,16 @@ class _Shape:
 def _shape(model: type[models.Model], vendor: str) -> _Shape:
     quote = connection.ops.quote_name
     fields = tuple(model._meta.concrete_fields)
-    converters = tuple(
-        tuple(connection.ops.get_db_converters(f.cached_col) + f.get_db_converters(connection))
-        for f in fields
-    )
+    converters = tuple(_converters(f) for f in fields)
     return _Shape(table=quote(model._meta.db_table), fields=fields, converters=converters)
+
+
+def _converters(field: models.Field) -> tuple:
+    backend = list(connection.ops.get_db_converters(field.cached_col))
+    sealed = getattr(field, "sealed_from_db_value", None)
+    if sealed is not None:  # personal data: decrypted when the attribute is read (core.pii)
+        return (*backend, sealed)
+    return (*backend, *field.get_db_converters(connection))
 
 
 def shape(model: type[models.Model]) -> _Shape:

@@ -151,15 +151,21 @@ def pump_submissions(
         return {}
     identities = kyc_operations.verified_identities(order_refs=[o.ref for o in leased])
     outcomes = _calls([(order, _identity(order.ref, identities)) for order in leased])
+    answered = list(zip(leased, outcomes, strict=True))
+    # The carrier has these: recorded first, whatever happens to the others below.
+    _record_acks(
+        [(o, result) for o, result in answered if isinstance(result, SubmitResult)], now=now
+    )
     done: dict[str, str] = {}
-    acked = []
-    for order, outcome in zip(leased, outcomes, strict=True):
+    for order, outcome in answered:
         if isinstance(outcome, SubmitResult):
-            acked.append((order, outcome))
             done[order.ref] = "acked"
-        else:
+            continue
+        try:
             done[order.ref] = _not_acked(order=order, exc=outcome, now=now)
-    _record_acks(acked, now=now)
+        except Exception:  # its lease makes it due again; the others are still handled
+            log.exception("recording the failed submission of %s failed", order.ref)
+            done[order.ref] = "failed"
     return done
 
 
