@@ -186,6 +186,8 @@ def _lease(*, now: dt.datetime, refs: list[str] | None, first: bool) -> list[Ord
     if refs is not None:
         due += f" AND {rows.among('t.ref', len(refs))}"
         params += refs
+    elif not rows.exists(Order, due, params):
+        return []  # an idle round: one read, no transaction (SQLite's would take its write lock)
     with transaction.atomic():
         orders = rows.select(
             Order,
