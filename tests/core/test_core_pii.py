@@ -54,33 +54,43 @@ def test_the_field_passes_empty_values_through_both_ways(value):
     assert field.from_db_value(value, None, connection) == value
 
 
-@pytest.mark.django_db
-@isolate_apps("haoka.core")
-def test_the_clear_text_never_reaches_the_database_column():
-    class PiiProbe(models.Model):
-        secret = EncryptedTextField(blank=True)
+@pytest.fixture
+def probe(db):
+    """A model with an encrypted field and a plain one, on a table made for the test."""
+    with isolate_apps("haoka.core"):
 
-        class Meta:
-            app_label = "core"
-            db_table = "test_pii_probe"
-            managed = False
+        class PiiProbe(models.Model):
+            secret = EncryptedTextField(blank=True)
+            note = models.TextField(blank=True)
 
-        def __str__(self) -> str:
-            return f"probe {self.pk}"
+            class Meta:
+                app_label = "core"
+                db_table = "test_pii_probe"
+                managed = False
 
-    with connection.cursor() as cursor:
-        # Plain SQL: DDL inside the test transaction works on both SQLite and PostgreSQL.
-        cursor.execute("CREATE TABLE test_pii_probe (id integer PRIMARY KEY, secret text NOT NULL)")
-    PiiProbe.objects.create(id=1, secret="欧阳娜娜 110101199003071234")
-    PiiProbe.objects.create(id=2, secret="")
+            def __str__(self) -> str:
+                return f"probe {self.pk}"
+
+        with connection.cursor() as cursor:
+            # Plain SQL: DDL inside the test transaction works on both SQLite and PostgreSQL.
+            cursor.execute(
+                "CREATE TABLE test_pii_probe (id integer PRIMARY KEY, secret text NOT NULL, "
+                "note text NOT NULL)"
+            )
+        yield PiiProbe
+
+
+def test_the_clear_text_never_reaches_the_database_column(probe):
+    probe.objects.create(id=1, secret="欧阳娜娜 110101199003071234")
+    probe.objects.create(id=2, secret="")
     with connection.cursor() as cursor:
         cursor.execute("SELECT secret FROM test_pii_probe WHERE id = 1")
         (raw,) = cursor.fetchone()
     assert "欧阳娜娜" not in raw
     assert "110101199003071234" not in raw
     assert pii.decrypt(raw) == "欧阳娜娜 110101199003071234"
-    assert PiiProbe.objects.get(id=1).secret == "欧阳娜娜 110101199003071234"
-    assert PiiProbe.objects.get(id=2).secret == ""
+    assert probe.objects.get(id=1).secret == "欧阳娜娜 110101199003071234"
+    assert probe.objects.get(id=2).secret == ""
 
 
 def test_the_lookup_hash_is_stable():
@@ -153,44 +163,25 @@ def test_phones_are_masked_in_the_middle(value, masked):
     assert pii.mask_phone(value) == masked
 
 
-@pytest.mark.django_db
-@isolate_apps("haoka.core")
-def test_instances_built_by_rows_decrypt_a_field_only_when_it_is_read(monkeypatch):
+def test_instances_built_by_rows_decrypt_a_field_only_when_it_is_read(probe, monkeypatch):
     from haoka.core import rows
 
-    class SealedProbe(models.Model):
-        secret = EncryptedTextField(blank=True)
-        note = models.TextField(blank=True)
-
-        class Meta:
-            app_label = "core"
-            db_table = "test_sealed_probe"
-            managed = False
-
-        def __str__(self) -> str:
-            return f"sealed probe {self.pk}"
-
+    probe.objects.create(id=1, secret="110101199003071234", note="")
+    probe.objects.create(id=2, secret="", note="")
     with connection.cursor() as cursor:
-        cursor.execute(
-            "CREATE TABLE test_sealed_probe (id integer PRIMARY KEY, secret text NOT NULL, "
-            "note text NOT NULL)"
-        )
-    SealedProbe.objects.create(id=1, secret="110101199003071234", note="")
-    SealedProbe.objects.create(id=2, secret="", note="")
-    with connection.cursor() as cursor:
-        cursor.execute("SELECT secret FROM test_sealed_probe WHERE id = 1")
+        cursor.execute("SELECT secret FROM test_pii_probe WHERE id = 1")
         (stored,) = cursor.fetchone()
     opened = []
     real_decrypt = pii.decrypt
     monkeypatch.setattr(pii, "decrypt", lambda token: opened.append(token) or real_decrypt(token))
 
-    probe = rows.get(SealedProbe, "t.id = %s", [1])
+    probe = rows.get(probe, "t.id = %s", [1])
     assert opened == [] and "110101199003071234" not in repr(vars(probe))
     # Written back untouched: the same cipher text, never decrypted.
     probe.note = "已核对"
     rows.update(probe, ["note", "secret"])
     with connection.cursor() as cursor:
-        cursor.execute("SELECT secret, note FROM test_sealed_probe WHERE id = 1")
+        cursor.execute("SELECT secret, note FROM test_pii_probe WHERE id = 1")
         assert cursor.fetchone() == (stored, "已核对")
     assert opened == []
     # Read: decrypted once, then kept.
@@ -199,7 +190,7 @@ def test_instances_built_by_rows_decrypt_a_field_only_when_it_is_read(monkeypatc
     # Changed and saved: encrypted anew.
     probe.secret = "110101199003071235"
     rows.update(probe, ["secret"])
-    assert rows.get(SealedProbe, "t.id = %s", [1]).secret == "110101199003071235"
-    assert rows.get(SealedProbe, "t.id = %s", [2]).secret == ""
+    assert rows.get(probe, "t.id = %s", [1]).secret == "110101199003071235"
+    assert rows.get(probe, "t.id = %s", [2]).secret == ""
     # The ORM's own reads decrypt as they read, values() included.
-    assert SealedProbe.objects.values_list("secret", flat=True).get(id=1) == "110101199003071235"
+    assert probe.objects.values_list("secret", flat=True).get(id=1) == "110101199003071235"
