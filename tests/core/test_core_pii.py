@@ -55,7 +55,7 @@ def test_the_field_passes_empty_values_through_both_ways(value):
 
 
 @pytest.fixture
-def probe(db):
+def probe_model(db):
     """A model with an encrypted field and a plain one, on a table made for the test."""
     with isolate_apps("haoka.core"):
 
@@ -80,17 +80,17 @@ def probe(db):
         yield PiiProbe
 
 
-def test_the_clear_text_never_reaches_the_database_column(probe):
-    probe.objects.create(id=1, secret="欧阳娜娜 110101199003071234")
-    probe.objects.create(id=2, secret="")
+def test_the_clear_text_never_reaches_the_database_column(probe_model):
+    probe_model.objects.create(id=1, secret="欧阳娜娜 110101199003071234")
+    probe_model.objects.create(id=2, secret="")
     with connection.cursor() as cursor:
         cursor.execute("SELECT secret FROM test_pii_probe WHERE id = 1")
         (raw,) = cursor.fetchone()
     assert "欧阳娜娜" not in raw
     assert "110101199003071234" not in raw
     assert pii.decrypt(raw) == "欧阳娜娜 110101199003071234"
-    assert probe.objects.get(id=1).secret == "欧阳娜娜 110101199003071234"
-    assert probe.objects.get(id=2).secret == ""
+    assert probe_model.objects.get(id=1).secret == "欧阳娜娜 110101199003071234"
+    assert probe_model.objects.get(id=2).secret == ""
 
 
 def test_the_lookup_hash_is_stable():
@@ -163,11 +163,11 @@ def test_phones_are_masked_in_the_middle(value, masked):
     assert pii.mask_phone(value) == masked
 
 
-def test_instances_built_by_rows_decrypt_a_field_only_when_it_is_read(probe, monkeypatch):
+def test_instances_built_by_rows_decrypt_a_field_only_when_it_is_read(probe_model, monkeypatch):
     from haoka.core import rows
 
-    probe.objects.create(id=1, secret="110101199003071234", note="")
-    probe.objects.create(id=2, secret="", note="")
+    probe_model.objects.create(id=1, secret="110101199003071234", note="")
+    probe_model.objects.create(id=2, secret="", note="")
     with connection.cursor() as cursor:
         cursor.execute("SELECT secret FROM test_pii_probe WHERE id = 1")
         (stored,) = cursor.fetchone()
@@ -175,7 +175,7 @@ def test_instances_built_by_rows_decrypt_a_field_only_when_it_is_read(probe, mon
     real_decrypt = pii.decrypt
     monkeypatch.setattr(pii, "decrypt", lambda token: opened.append(token) or real_decrypt(token))
 
-    probe = rows.get(probe, "t.id = %s", [1])
+    probe = rows.get(probe_model, "t.id = %s", [1])
     assert opened == [] and "110101199003071234" not in repr(vars(probe))
     # Written back untouched: the same cipher text, never decrypted.
     probe.note = "已核对"
@@ -190,7 +190,7 @@ def test_instances_built_by_rows_decrypt_a_field_only_when_it_is_read(probe, mon
     # Changed and saved: encrypted anew.
     probe.secret = "110101199003071235"
     rows.update(probe, ["secret"])
-    assert rows.get(probe, "t.id = %s", [1]).secret == "110101199003071235"
-    assert rows.get(probe, "t.id = %s", [2]).secret == ""
+    assert rows.get(probe_model, "t.id = %s", [1]).secret == "110101199003071235"
+    assert rows.get(probe_model, "t.id = %s", [2]).secret == ""
     # The ORM's own reads decrypt as they read, values() included.
-    assert probe.objects.values_list("secret", flat=True).get(id=1) == "110101199003071235"
+    assert probe_model.objects.values_list("secret", flat=True).get(id=1) == "110101199003071235"
