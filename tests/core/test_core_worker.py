@@ -122,7 +122,8 @@ def test_a_pump_goes_on_at_once_after_a_full_round_and_waits_after_a_short_one_o
                 self.set()
             return self.is_set()
 
-    def call(*, now):
+    def call(*, now, limit):
+        assert limit == 2
         got = next(rounds)
         if isinstance(got, Exception):
             raise got

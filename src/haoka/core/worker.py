@@ -83,10 +83,10 @@ PERIODIC: list[Periodic] = [
 
 @dataclass(frozen=True)
 class Pump:
-    """A loop the worker runs beside its tasks, in a thread of its own: ``call(now=...)``
-    handles what is due and returns a dict, an outcome per thing it handled (logged as
-    counts); when it handled fewer than ``batch`` it waits the worker's interval before
-    looking again."""
+    """A loop the worker runs beside its tasks, in a thread of its own: ``call(now=...,
+    limit=batch)`` handles up to ``batch`` things that are due and returns a dict, an outcome
+    per thing it handled (logged as counts); when it handled fewer than ``batch`` it waits
+    the worker's interval before looking again."""
 
     name: str
     call: str  # dotted path
@@ -104,7 +104,7 @@ def _pump(pump: Pump, call, stop: threading.Event, tick: float) -> None:
         handled = 0
         try:
             close_old_connections()
-            done = call(now=clock.now())
+            done = call(now=clock.now(), limit=pump.batch)
             handled = len(done)
             if handled:
                 log.info("pump %s: %s", pump.name, dict(Counter(done.values())))

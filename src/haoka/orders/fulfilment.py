@@ -49,7 +49,7 @@ SWEEP_BATCH = 200
 CIRCUIT_WAIT = dt.timedelta(seconds=5)
 #: Orders one round of the submission pump leases at most, and the carrier calls it makes at
 #: once (``HAOKA_SUBMIT_CALLS``; 1: one after another).
-SUBMIT_BATCH = 50  # haoka.core.worker.PUMPS says the same
+SUBMIT_BATCH = 50
 SUBMIT_CALLS = settings.SUBMIT_CALLS
 
 
@@ -130,23 +130,27 @@ def hand_to_carrier(*, order: Order, actor: str, reason: str, now: dt.datetime) 
 
 
 def pump_submissions(
-    *, now: dt.datetime, refs: list[str] | None = None, first: bool = False
+    *,
+    now: dt.datetime,
+    refs: list[str] | None = None,
+    first: bool = False,
+    limit: int | None = None,
 ) -> dict[str, str]:
     """Submit the orders that are due to their carrier: what the worker's submission pump
     runs in a loop (several workers may run it at once), and what a sweep runs too. Returns
     what happened to each order it took: "acked", "retry", "rejected" or "failed" (an
     unexpected error, logged; the lease makes the order due again later).
 
-    One transaction leases up to :data:`SUBMIT_BATCH` due orders (rows another worker holds
-    are skipped, not waited for): each attempt is counted and the next one is scheduled
-    (``next_submit_at`` moved to the backoff) before any call is made, so a worker killed
-    mid-call leaves the order to be taken up again, and the carrier's idempotency (the order
-    ref) makes the second call harmless. Then one read of the verified identities, the calls
+    One transaction leases up to ``limit`` (:data:`SUBMIT_BATCH`) due orders (rows another
+    worker holds are skipped, not waited for): each attempt is counted and the next one is
+    scheduled (``next_submit_at`` moved to the backoff) before any call is made, so a worker
+    killed mid-call leaves the order to be taken up again, and the carrier's idempotency (the
+    order ref) makes the second call harmless. Then one read of the verified identities, the calls
     (up to :data:`SUBMIT_CALLS` at once), and one transaction for the acknowledgements.
 
     ``refs`` limits the round to these orders; ``first``: their first attempt is due at
     once, whatever ``next_submit_at`` says (the inline submission after a payment)."""
-    leased = _lease(now=now, refs=refs, first=first)
+    leased = _lease(now=now, refs=refs, first=first, limit=limit or SUBMIT_BATCH)
     if not leased:
         return {}
     identities = kyc_operations.verified_identities(order_refs=[o.ref for o in leased])
@@ -175,7 +179,7 @@ def submit_to_carrier(*, ref: str, now: dt.datetime, first: bool = False) -> str
     return pump_submissions(now=now, refs=[ref], first=first).get(ref, "not_due")
 
 
-def _lease(*, now: dt.datetime, refs: list[str] | None, first: bool) -> list[Order]:
+def _lease(*, now: dt.datetime, refs: list[str] | None, first: bool, limit: int) -> list[Order]:
     due = "t.state = %s AND t.carrier_acked_at IS NULL AND t.next_submit_at IS NOT NULL"
     params: list = [State.SUBMITTED]
     if first:
@@ -194,7 +198,7 @@ def _lease(*, now: dt.datetime, refs: list[str] | None, first: bool) -> list[Ord
             due,
             params,
             order_by="t.next_submit_at, t.id",
-            limit=SUBMIT_BATCH,
+            limit=limit,
             lock=True,
             skip_locked=refs is None,  # a named order is waited for, as a single task would
         )
