@@ -32,7 +32,7 @@ sys.path.append(str(ROOT / "bench"))
 
 from stack import Stack  # noqa: E402
 
-from _machine import cpu_by_group, machine, percentile  # noqa: E402
+from _machine import cpu_by_group, local_postgres_url, machine, percentile  # noqa: E402
 from checkout import MAKE_TOKENS, _client  # noqa: E402
 
 #: Requests to the platform per checkout order (see the module docstring).
@@ -42,7 +42,7 @@ REQUESTS_PER_ORDER = 7
 def run(
     *, seconds: float, clients: int, serve_workers: int, serve_threads: int, server: str
 ) -> dict:
-    os.environ.setdefault("DATABASE_URL", "postgres://postgres@127.0.0.1:5432/test")
+    os.environ.setdefault("DATABASE_URL", local_postgres_url())
     with (
         tempfile.TemporaryDirectory() as tmp,
         Stack(
@@ -87,6 +87,7 @@ def run(
         "serve_workers": serve_workers,
         "serve_threads": serve_threads,
         "server": server,
+        "database_url": os.environ["DATABASE_URL"],
         "elapsed_s": round(elapsed, 2),
         "requests_per_s": round(per_s, 1),
         "cpu_ms_per_request": {

@@ -38,7 +38,7 @@ sys.path.append(str(ROOT / "bench"))
 from journey import id_number  # noqa: E402
 from stack import Stack  # noqa: E402
 
-from _machine import cpu_by_group, machine, percentile  # noqa: E402
+from _machine import cpu_by_group, local_postgres_url, machine, percentile  # noqa: E402
 
 STEPS = ("hold", "create", "kyc", "contract", "pay")
 #: Plans with something due up front (首充), so every order goes through the payment step.
@@ -222,7 +222,7 @@ def run(
     server: str = "granian",
     serve_threads: int = 8,
 ) -> dict:
-    os.environ.setdefault("DATABASE_URL", "postgres://postgres@127.0.0.1:5432/test")
+    os.environ.setdefault("DATABASE_URL", local_postgres_url())
     per_carrier = orders // len(PLANS) + 200
     with (
         tempfile.TemporaryDirectory() as tmp,
@@ -282,6 +282,7 @@ def run(
         "serve_workers": serve_workers,
         "serve_threads": serve_threads,
         "server": server,
+        "database_url": os.environ["DATABASE_URL"],
         "completed": done,
         "failed": len(failures),
         "failures_sample": failures[:5],

@@ -3,13 +3,18 @@ thread's connection keeps."""
 
 from __future__ import annotations
 
-import pytest
-from django.db import IntegrityError, connection, transaction
-from django.db.transaction import TransactionManagementError
-from django.test.utils import CaptureQueriesContext
+from datetime import UTC, datetime
 
-from haoka.accounts.models import User
+import pytest
+from django.db import IntegrityError, connection, models, transaction
+from django.db.models import signals
+from django.db.transaction import TransactionManagementError
+from django.test.utils import CaptureQueriesContext, isolate_apps
+
+from haoka.accounts.models import AuthToken, User
 from haoka.core import rows
+
+T0 = datetime(2026, 12, 5, 8, 0, tzinfo=UTC)
 
 pytestmark = pytest.mark.django_db
 
@@ -78,3 +83,55 @@ def test_among_with_no_values_matches_nothing():
     _user("e")
     assert rows.count(User, rows.among("t.username", 0), []) == 0
     assert rows.count(User, rows.among("t.username", 2), ["e", "zz"]) == 1
+
+
+def _state_of(instance) -> dict:
+    fields = type(instance)._meta.concrete_fields
+    return {
+        "values": {f.attname: getattr(instance, f.attname) for f in fields},
+        "adding": instance._state.adding,
+        "db": instance._state.db,
+    }
+
+
+def test_an_instance_built_from_a_row_is_the_one_the_orm_builds():
+    user = _user("g")
+    token = rows.insert(
+        AuthToken(user=user, kind="session", token_hash="h" * 64, prefix="p", created_at=T0)
+    )
+    built = rows.get(AuthToken, "t.id = %s", [token.pk], related="user")
+    loaded = AuthToken.objects.select_related("user").get(pk=token.pk)
+    assert type(built) is AuthToken
+    assert _state_of(built) == _state_of(loaded)
+    assert _state_of(built.user) == _state_of(loaded.user)
+    assert built == loaded and hash(built) == hash(loaded)
+    built.name = "改过"
+    built.save(update_fields=["name"])  # the ORM takes it as its own
+    assert AuthToken.objects.get(pk=token.pk).name == "改过"
+
+
+def test_a_model_that_does_more_on_init_is_built_through_from_db():
+    assert rows._plain(User)
+
+    def receiver(**kwargs):
+        pass
+
+    signals.post_init.connect(receiver, sender=User)
+    try:
+        assert not rows._plain(User)
+    finally:
+        signals.post_init.disconnect(receiver, sender=User)
+    with isolate_apps("haoka.core"):
+
+        class Counted(models.Model):
+            class Meta:
+                app_label = "core"
+
+            def __init__(self, *args, **kwargs):
+                super().__init__(*args, **kwargs)
+                self.counted = True
+
+            def __str__(self) -> str:
+                return "counted"
+
+        assert not rows._plain(Counted)

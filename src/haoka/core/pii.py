@@ -65,7 +65,7 @@ class _Sealed:
         return "<sealed>"
 
 
-class _DecryptOnRead(DeferredAttribute):
+class DecryptOnRead(DeferredAttribute):
     """The attribute of an :class:`EncryptedTextField`: a value read sealed (see
     ``EncryptedTextField.sealed_from_db_value``) is decrypted when first read, and kept."""
 
@@ -90,7 +90,7 @@ class EncryptedTextField(models.TextField):
     (most reads of an order never look at its address or its contract); the ORM's own
     queries (``values()`` included) decrypt as they read."""
 
-    descriptor_class = _DecryptOnRead
+    descriptor_class = DecryptOnRead
 
     def from_db_value(self, value, expression, connection):
         # get_prep_value stores "" as "" (nothing to hide), so it must read back as "".
