@@ -135,3 +135,41 @@ def test_a_model_that_does_more_on_init_is_built_through_from_db():
                 return "counted"
 
         assert not rows._plain(Counted)
+
+
+def _token(user: User, token_hash: str) -> AuthToken:
+    return AuthToken(user=user, kind="session", token_hash=token_hash, prefix="p", created_at=T0)
+
+
+def test_a_change_and_its_records_go_in_one_statement_on_postgresql():
+    user = _user("h")
+    user.first_name = "改"
+    with CaptureQueriesContext(connection) as seen:
+        rows.update_and_insert(
+            user, ["first_name"], [_token(user, "a" * 64), _token(user, "b" * 64)]
+        )
+    assert len(seen.captured_queries) == (1 if connection.vendor == "postgresql" else 2)
+    assert User.objects.get(pk=user.pk).first_name == "改"
+    assert sorted(AuthToken.objects.filter(user=user).values_list("token_hash", flat=True)) == [
+        "a" * 64,
+        "b" * 64,
+    ]
+
+
+def test_a_change_whose_record_fails_is_not_kept():
+    user = _user("i")
+    rows.insert(_token(user, "c" * 64))
+    user.first_name = "不该留下"
+    with pytest.raises(IntegrityError), transaction.atomic():
+        rows.update_and_insert(user, ["first_name"], [_token(user, "c" * 64)])
+    assert User.objects.get(pk=user.pk).first_name == ""
+    assert AuthToken.objects.filter(user=user).count() == 1
+
+
+def test_a_change_without_records_is_a_plain_update():
+    user = _user("j")
+    user.first_name = "只改"
+    with CaptureQueriesContext(connection) as seen:
+        rows.update_and_insert(user, ["first_name"], [])
+    assert len(seen.captured_queries) == 1
+    assert User.objects.get(pk=user.pk).first_name == "只改"

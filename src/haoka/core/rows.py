@@ -387,6 +387,12 @@ def insert_many(instances: Sequence[models.Model]) -> None:
     back (for rows nobody refers to in the same transaction: ledger entries, events)."""
     if not instances:
         return
+    sql, params = _insert_many_statement(instances)
+    with cursor() as cur:
+        cur.execute(sql, params)
+
+
+def _insert_many_statement(instances: Sequence[models.Model]) -> tuple[str, list]:
     model = type(instances[0])
     s = shape(model)
     pk = model._meta.pk
@@ -402,13 +408,19 @@ def insert_many(instances: Sequence[models.Model]) -> None:
         f"INSERT INTO {s.table} ({', '.join(quote(f.column) for f in fields)}) "
         f"VALUES {', '.join([one] * len(instances))}"
     )
-    with cursor() as cur:
-        cur.execute(sql, params)
+    return sql, params
 
 
 def update(instance: models.Model, fields: Sequence[str]) -> int:
     """``UPDATE`` these fields of a loaded instance by its primary key (``save(update_fields=
     ...)`` without the compiling). Returns the number of rows updated (0 or 1)."""
+    sql, params = _update_statement(instance, fields)
+    with cursor() as cur:
+        cur.execute(sql, params)
+        return cur.rowcount
+
+
+def _update_statement(instance: models.Model, fields: Sequence[str]) -> tuple[str, list]:
     model = type(instance)
     meta = model._meta
     quote = connection.ops.quote_name
@@ -422,9 +434,29 @@ def update(instance: models.Model, fields: Sequence[str]) -> int:
         f"UPDATE {shape(model).table} SET {', '.join(assignments)} "
         f"WHERE {quote(meta.pk.column)} = %s"
     )
+    return sql, params
+
+
+def update_and_insert(
+    instance: models.Model, fields: Sequence[str], new: Sequence[models.Model]
+) -> None:
+    """:func:`update` these fields of ``instance``, then :func:`insert_many` the ``new`` rows
+    (of one model: the change's events), in one statement where the database has
+    data-modifying ``WITH`` (PostgreSQL runs ``WITH changed AS (UPDATE ...) INSERT ...``,
+    both parts exactly once, as one statement of the transaction): a change and its record
+    cost one round trip instead of two. Two statements elsewhere (SQLite). The new rows'
+    keys are not read back."""
+    if not new:
+        update(instance, fields)
+        return
+    if connection.vendor != "postgresql":  # SQLite has no data-modifying WITH
+        update(instance, fields)
+        insert_many(new)
+        return
+    change_sql, change_params = _update_statement(instance, fields)
+    insert_sql, insert_params = _insert_many_statement(new)
     with cursor() as cur:
-        cur.execute(sql, params)
-        return cur.rowcount
+        cur.execute(f"WITH changed AS ({change_sql}) {insert_sql}", change_params + insert_params)
 
 
 def among(column: str, count: int) -> str:

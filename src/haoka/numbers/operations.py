@@ -304,16 +304,19 @@ def _move(
     number.status, number.status_changed_at = to, now
     for name, value in fields.items():
         setattr(number, name, value)
-    rows.update(number, ["status", "status_changed_at", *fields])
-    rows.insert(
-        NumberEvent(
-            number_id=number.pk,
-            from_status=before,
-            to_status=to,
-            actor=actor,
-            reason=reason,
-            at=now,
-        )
+    rows.update_and_insert(  # one round trip on PostgreSQL
+        number,
+        ["status", "status_changed_at", *fields],
+        [
+            NumberEvent(
+                number_id=number.pk,
+                from_status=before,
+                to_status=to,
+                actor=actor,
+                reason=reason,
+                at=now,
+            )
+        ],
     )
     return number
 

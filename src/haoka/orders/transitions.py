@@ -28,23 +28,23 @@ def move(
     order.state_changed_at = now
     for name, value in fields.items():
         setattr(order, name, value)
+    event = OrderEvent(
+        order=order,
+        from_state=previous,
+        to_state=to,
+        actor=actor,
+        reason=reason[:300],
+        data=data or {},
+        at=now,
+    )
+    changed = ["state", "state_changed_at", *fields]
     pending = getattr(order, "_pending", None)
     if pending is None:
-        rows.update(order, ["state", "state_changed_at", *fields])
+        rows.update_and_insert(order, changed, [event])  # one round trip on PostgreSQL
+        _remember(order, event)
     else:
-        pending[0].update(dict.fromkeys(["state", "state_changed_at", *fields]))
-    _record(
-        order,
-        OrderEvent(
-            order=order,
-            from_state=previous,
-            to_state=to,
-            actor=actor,
-            reason=reason[:300],
-            data=data or {},
-            at=now,
-        ),
-    )
+        pending[0].update(dict.fromkeys(changed))
+        _record(order, event)
     return order
 
 
@@ -85,8 +85,9 @@ def together(order: Order) -> Iterator[Order]:
     finally:
         del order._pending
     if fields:
-        rows.update(order, list(fields))
-    rows.insert_many(events)
+        rows.update_and_insert(order, list(fields), events)
+    else:
+        rows.insert_many(events)
 
 
 def _record(order: Order, event: OrderEvent) -> None:
@@ -97,6 +98,10 @@ def _record(order: Order, event: OrderEvent) -> None:
         rows.insert(event)
     else:
         pending[1].append(event)
+    _remember(order, event)
+
+
+def _remember(order: Order, event: OrderEvent) -> None:
     known = getattr(order, "known_history", None)
     if known is not None:
         known.append(event)

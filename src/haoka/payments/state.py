@@ -59,18 +59,45 @@ def event(
     data: dict[str, Any] | None = None,
 ) -> PaymentEvent:
     return rows.insert(
-        PaymentEvent(
-            payment=payment,
-            refund=refund,
-            event_id=event_id,
-            kind=kind[:40],
+        _event_row(
+            payment,
+            kind=kind,
+            actor=actor,
+            at=at,
+            reason=reason,
             from_status=from_status,
             to_status=to_status,
-            actor=actor[:60],
-            reason=reason[:300],
-            data=data or {},
-            at=at,
+            event_id=event_id,
+            refund=refund,
+            data=data,
         )
+    )
+
+
+def _event_row(
+    payment: Payment,
+    *,
+    kind: str,
+    actor: str,
+    at: dt.datetime,
+    reason: str,
+    from_status: str,
+    to_status: str,
+    event_id: str | None,
+    refund: Refund | None,
+    data: dict[str, Any] | None,
+) -> PaymentEvent:
+    return PaymentEvent(
+        payment=payment,
+        refund=refund,
+        event_id=event_id,
+        kind=kind[:40],
+        from_status=from_status,
+        to_status=to_status,
+        actor=actor[:60],
+        reason=reason[:300],
+        data=data or {},
+        at=at,
     )
 
 
@@ -96,8 +123,7 @@ def move(
     payment.updated_at = at
     for name, value in fields.items():
         setattr(payment, name, value)
-    rows.update(payment, ["status", "updated_at", *fields])
-    return event(
+    recorded = _event_row(
         payment,
         kind=kind,
         actor=actor,
@@ -109,6 +135,9 @@ def move(
         refund=refund,
         data=data,
     )
+    # the change and its event in one round trip on PostgreSQL
+    rows.update_and_insert(payment, ["status", "updated_at", *fields], [recorded])
+    return recorded
 
 
 def mark_paid(
