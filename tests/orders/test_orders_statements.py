@@ -28,15 +28,18 @@ BUDGET = {
     # otherwise, in batches) the carrier submission
     "notify": 26,
 }
+#: On PostgreSQL a change and its event are one statement (rows.update_and_insert).
+BUDGET_POSTGRESQL = {**BUDGET, "kyc": 16, "contract_post": 7, "payment": 11, "notify": 23}
 
 
 def test_every_checkout_step_stays_within_its_statement_budget(client, pool, carrier, gateway_fake):
     checkout(client, carrier, gateway_fake, serial=1, msisdn="18912340001")  # opens the ledger
     sent = checkout(client, carrier, gateway_fake, serial=2, msisdn="18912340002")
+    budget = BUDGET_POSTGRESQL if connection.vendor == "postgresql" else BUDGET
     over = {
-        name: (len(statements), BUDGET[name])
+        name: (len(statements), budget[name])
         for name, statements in sent.items()
-        if len(statements) > BUDGET[name]
+        if len(statements) > budget[name]
     }
     assert not over, "over budget (sent, budget): " + json.dumps(
         {name: [*over[name], sent[name]] for name in over}, ensure_ascii=False, indent=1
