@@ -173,3 +173,29 @@ def test_a_change_without_records_is_a_plain_update():
         rows.update_and_insert(user, ["first_name"], [])
     assert len(seen.captured_queries) == 1
     assert User.objects.get(pk=user.pk).first_name == "只改"
+
+
+def test_a_new_row_and_its_records_go_in_one_statement_on_postgresql():
+    user = User(username="k", phone="13800000000", password="!")
+    tokens = [_token(None, "d" * 64), _token(None, "e" * 64)]
+    with CaptureQueriesContext(connection) as seen:
+        rows.insert_with(user, tokens, link="user")
+    assert len(seen.captured_queries) == (1 if connection.vendor == "postgresql" else 2)
+    assert user.pk and not user._state.adding
+    assert [t.user_id for t in tokens] == [user.pk, user.pk]
+    stored = AuthToken.objects.filter(user=user).order_by("token_hash")
+    assert [(t.token_hash, t.created_at, t.scopes) for t in stored] == [
+        ("d" * 64, T0, []),
+        ("e" * 64, T0, []),
+    ]
+
+
+def test_a_row_replaced_on_conflict_takes_its_records_and_keeps_its_key():
+    first = _user("l")
+    again = User(username="l", phone="13900000000", password="!")
+    rows.insert_with(
+        again, [_token(None, "f" * 64)], link="user", conflict=("username",), update=["phone"]
+    )
+    assert again.pk == first.pk
+    assert User.objects.get(pk=first.pk).phone == "13900000000"
+    assert AuthToken.objects.get(token_hash="f" * 64).user_id == first.pk

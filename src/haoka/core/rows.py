@@ -316,15 +316,17 @@ def insert(instance: M, *, conflict: Sequence[str] = (), update: Sequence[str] =
     (the fields of a unique constraint): an existing row there is updated instead, in the
     same statement, to this instance's ``update`` fields (``INSERT ... ON CONFLICT DO
     UPDATE``), and the instance takes that row's key."""
-    clause = ""
-    if conflict:
-        quote = connection.ops.quote_name
-        meta = type(instance)._meta
-        sets = ", ".join(
-            f"{quote(c)} = excluded.{quote(c)}" for c in (meta.get_field(n).column for n in update)
-        )
-        clause = f" ON CONFLICT ({_target(meta, conflict)}) DO UPDATE SET {sets}"
-    return _insert(instance, clause)
+    return _insert(instance, _upsert_clause(type(instance)._meta, conflict, update))
+
+
+def _upsert_clause(meta, conflict: Sequence[str], update: Sequence[str]) -> str:
+    if not conflict:
+        return ""
+    quote = connection.ops.quote_name
+    sets = ", ".join(
+        f"{quote(c)} = excluded.{quote(c)}" for c in (meta.get_field(n).column for n in update)
+    )
+    return f" ON CONFLICT ({_target(meta, conflict)}) DO UPDATE SET {sets}"
 
 
 def insert_new(instance: M, *, conflict: Sequence[str]) -> M | None:
@@ -343,6 +345,17 @@ def _target(meta, conflict: Sequence[str]) -> str:
 def _insert(instance: M, clause: str) -> M | None:
     """INSERT ``instance`` with an ``ON CONFLICT`` clause (or none); the new key is set on it.
     None when the clause let the row be (DO NOTHING on an existing row)."""
+    sql, values = _insert_statement(instance, clause)
+    with cursor() as cur:
+        cur.execute(sql, values)
+        row = cur.fetchone()
+    if row is None:
+        return None
+    return _inserted(instance, row[0])
+
+
+def _insert_statement(instance: models.Model, clause: str) -> tuple[str, list]:
+    """``INSERT ... RETURNING`` the key, for one instance (its key too, when it has one)."""
     model = type(instance)
     s = shape(model)
     pk = model._meta.pk
@@ -353,14 +366,69 @@ def _insert(instance: M, clause: str) -> M | None:
         f"INSERT INTO {s.table} ({', '.join(quote(f.column) for f in fields)}) "
         f"VALUES ({', '.join(['%s'] * len(fields))}){clause} RETURNING {quote(pk.column)}"
     )
-    with cursor() as cur:
-        cur.execute(sql, values)
-        row = cur.fetchone()
-    if row is None:
-        return None
-    setattr(instance, pk.attname, row[0])
+    return sql, values
+
+
+def _inserted(instance: M, key) -> M:
+    setattr(instance, type(instance)._meta.pk.attname, key)
     instance._state.adding = False
     instance._state.db = connection.alias
+    return instance
+
+
+def insert_with(
+    instance: M,
+    children: Sequence[models.Model],
+    *,
+    link: str,
+    conflict: Sequence[str] = (),
+    update: Sequence[str] = (),
+) -> M:
+    """:func:`insert` ``instance`` (with ``conflict`` and ``update`` as there), then
+    :func:`insert_many` the ``children`` (new rows of one model, whose foreign key ``link``
+    is set to it: its events), in one statement where the database has data-modifying
+    ``WITH`` (PostgreSQL: ``WITH parent AS (INSERT ... RETURNING id) INSERT ... SELECT
+    parent.id, ... FROM parent``): a new row and its record in one round trip. The
+    instance's key is set; the children's are not read back."""
+    if not children:
+        raise ValueError("insert_with needs at least one child row")
+    meta = type(instance)._meta
+    clause = _upsert_clause(meta, conflict, update)
+    if connection.vendor != "postgresql":  # SQLite has no data-modifying WITH
+        _insert(instance, clause)
+        for child in children:
+            setattr(child, link, instance)
+        insert_many(children)
+        return instance
+    parent_sql, parent_params = _insert_statement(instance, clause)
+    child_model = type(children[0])
+    link_field = child_model._meta.get_field(link)
+    fields = [
+        f
+        for f in shape(child_model).fields
+        if f is not child_model._meta.pk and f is not link_field
+    ]
+    quote = connection.ops.quote_name
+    one = "(" + ", ".join(f"CAST(%s AS {f.cast_db_type(connection)})" for f in fields) + ")"
+    params = [
+        f.get_db_prep_save(f.pre_save(child, True), connection)
+        for child in children
+        for f in fields
+    ]
+    sql = (
+        f"WITH parent AS ({parent_sql}) "
+        f"INSERT INTO {table(child_model)} "
+        f"({quote(link_field.column)}, {', '.join(quote(f.column) for f in fields)}) "
+        f"SELECT parent.{quote(meta.pk.column)}, v.* FROM parent "
+        f"CROSS JOIN (VALUES {', '.join([one] * len(children))}) AS v "
+        f"RETURNING {quote(link_field.column)}"
+    )
+    with cursor() as cur:
+        cur.execute(sql, parent_params + params)
+        key = cur.fetchone()[0]
+    _inserted(instance, key)
+    for child in children:
+        setattr(child, link, instance)
     return instance
 
 

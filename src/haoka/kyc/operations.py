@@ -210,23 +210,21 @@ def _store(who: screening.Applicant, *, order_ref, user_id, carrier, plan, verdi
         "updated_at": now,
     }
     # One statement whether the order is checked for the first time or again (a re-check
-    # replaces the record; its created_at stays).
-    record = rows.insert(
+    # replaces the record; its created_at stays), with the record's event on PostgreSQL.
+    rows.insert_with(
         KycRecord(order_ref=order_ref, created_at=now, **values),
-        conflict=("order_ref",),
-        update=list(values),
-    )
-    rows.insert_many(
         [
             KycEvent(
-                record=record,
                 from_status=from_status,
                 to_status=verdict.status,
                 reason_code=verdict.reason_code,
                 actor=f"user:{user_id}",
                 at=now,
             )
-        ]
+        ],
+        link="record",
+        conflict=("order_ref",),
+        update=list(values),
     )
     rows.insert_many(
         [

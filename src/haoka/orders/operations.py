@@ -26,7 +26,7 @@ from haoka.numbers import operations as number_operations
 from haoka.orders import contract, domain, fulfilment
 from haoka.orders.domain import State
 from haoka.orders.models import Order
-from haoka.orders.transitions import move, note
+from haoka.orders.transitions import move, open_order
 from haoka.payments import operations as payment_operations
 
 PURPOSE = "ORDER"
@@ -192,16 +192,9 @@ def create_order(
             state_changed_at=now,
             created_at=now,
         )
-        rows.insert(order)
-        # A new order's whole history is the event below: the answer needs no read of it.
-        order.known_history = []
-        note(
-            order=order,
-            actor=f"user:{user_id}",
-            reason="下单，号码已预占",
-            now=now,
-            to_state=State.CREATED,
-        )
+        # the order and its first event in one statement on PostgreSQL; a new order's whole
+        # history is that event, so the answer needs no read of it
+        open_order(order=order, actor=f"user:{user_id}", reason="下单，号码已预占", now=now)
     return order
 
 

@@ -48,6 +48,17 @@ def move(
     return order
 
 
+def open_order(*, order: Order, actor: str, reason: str, now: dt.datetime) -> Order:
+    """Save a new order (CREATED) with its first event. The order keeps its whole history
+    (``known_history``), so its answer needs no read of it."""
+    event = OrderEvent(
+        from_state="", to_state=order.state, actor=actor, reason=reason[:300], data={}, at=now
+    )
+    rows.insert_with(order, [event], link="order")
+    order.known_history = [event]
+    return order
+
+
 def note(
     *,
     order: Order,

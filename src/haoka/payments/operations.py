@@ -137,22 +137,20 @@ def _current_attempt(*, purpose, reference, wanted: dict, return_url: str, now) 
                 )
             return latest
         attempt = latest.attempt + 1 if latest else 1
-        payment = rows.insert(
-            Payment(
-                merchant_order_id=domain.merchant_order_id(
-                    purpose=purpose, reference=reference, attempt=attempt
-                ),
-                purpose=purpose,
-                reference=reference,
-                attempt=attempt,
-                gateway=gateway.SANDBOX,
-                return_url=return_url[:500],
-                created_at=now,
-                updated_at=now,
-                **wanted,
-            )
+        payment = Payment(
+            merchant_order_id=domain.merchant_order_id(
+                purpose=purpose, reference=reference, attempt=attempt
+            ),
+            purpose=purpose,
+            reference=reference,
+            attempt=attempt,
+            gateway=gateway.SANDBOX,
+            return_url=return_url[:500],
+            created_at=now,
+            updated_at=now,
+            **wanted,
         )
-        state.event(
+        created = state.event_row(
             payment,
             kind="created",
             actor=_actor(wanted["user_id"]),
@@ -160,7 +158,8 @@ def _current_attempt(*, purpose, reference, wanted: dict, return_url: str, now) 
             reason=f"发起第 {attempt} 次支付",
             to_status=PaymentStatus.CREATED,
         )
-        return payment
+        # the attempt and its first event in one statement on PostgreSQL
+        return rows.insert_with(payment, [created], link="payment")
 
 
 # ---------------------------------------------------------------- notifications

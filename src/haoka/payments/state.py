@@ -59,7 +59,7 @@ def event(
     data: dict[str, Any] | None = None,
 ) -> PaymentEvent:
     return rows.insert(
-        _event_row(
+        event_row(
             payment,
             kind=kind,
             actor=actor,
@@ -74,19 +74,20 @@ def event(
     )
 
 
-def _event_row(
+def event_row(
     payment: Payment,
     *,
     kind: str,
     actor: str,
     at: dt.datetime,
-    reason: str,
-    from_status: str,
-    to_status: str,
-    event_id: str | None,
-    refund: Refund | None,
-    data: dict[str, Any] | None,
+    reason: str = "",
+    from_status: str = "",
+    to_status: str = "",
+    event_id: str | None = None,
+    refund: Refund | None = None,
+    data: dict[str, Any] | None = None,
 ) -> PaymentEvent:
+    """The event's row, not saved yet (see :func:`event`)."""
     return PaymentEvent(
         payment=payment,
         refund=refund,
@@ -123,7 +124,7 @@ def move(
     payment.updated_at = at
     for name, value in fields.items():
         setattr(payment, name, value)
-    recorded = _event_row(
+    recorded = event_row(
         payment,
         kind=kind,
         actor=actor,
