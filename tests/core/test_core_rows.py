@@ -6,7 +6,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 import pytest
-from django.db import IntegrityError, connection, models, transaction
+from django.db import DataError, IntegrityError, connection, models, transaction
 from django.db.models import signals
 from django.db.transaction import TransactionManagementError
 from django.test.utils import CaptureQueriesContext, isolate_apps
@@ -199,3 +199,12 @@ def test_a_row_replaced_on_conflict_takes_its_records_and_keeps_its_key():
     assert again.pk == first.pk
     assert User.objects.get(pk=first.pk).phone == "13900000000"
     assert AuthToken.objects.get(token_hash="f" * 64).user_id == first.pk
+
+
+def test_a_record_too_long_for_its_column_is_refused_not_cut():
+    if connection.vendor != "postgresql":
+        pytest.skip("SQLite does not enforce a column's length")
+    user = User(username="m", phone="13800000000", password="!")
+    with pytest.raises(DataError), transaction.atomic():
+        rows.insert_with(user, [_token(None, "g" * 65)], link="user")
+    assert not User.objects.filter(username="m").exists()
