@@ -208,3 +208,19 @@ def test_a_record_too_long_for_its_column_is_refused_not_cut():
     with pytest.raises(DataError), transaction.atomic():
         rows.insert_with(user, [_token(None, "g" * 65)], link="user")
     assert not User.objects.filter(username="m").exists()
+
+
+def test_a_connection_shared_between_threads_keeps_no_cursor():
+    # a test's live server shares an in-memory SQLite connection with the test's thread:
+    # one kept cursor used by both at once would fail ("Recursive use of cursors")
+    _user("n")
+    connection.inc_thread_sharing()
+    try:
+        with rows.cursor() as first:
+            pass
+        with rows.cursor() as second:
+            pass
+        assert first is not second
+        assert rows.count(User, "t.username = %s", ["n"]) == 1
+    finally:
+        connection.dec_thread_sharing()

@@ -42,10 +42,12 @@ def cursor():
     cursor and its adapters: about 40% of the client's CPU for a short statement); this
     thread's connection keeps one instead and reuses it, with Django's own checks around
     it (a broken transaction is refused, errors come out as ``django.db`` errors). When
-    statements are being recorded (DEBUG, CaptureQueriesContext) or wrapped, Django's
-    cursor is used, so they are all seen."""
+    statements are being recorded (DEBUG, CaptureQueriesContext) or wrapped, or the
+    connection is shared between threads, Django's cursor is used."""
     db = connections[DEFAULT_DB_ALIAS]
-    if db.queries_logged or db.execute_wrappers:
+    if db.queries_logged or db.execute_wrappers or db.allow_thread_sharing:
+        # (a connection shared between threads, as a test's live server shares an in-memory
+        # SQLite database, must not share one cursor: a cursor runs one statement at a time)
         with db.cursor() as cur:
             yield cur
         return
