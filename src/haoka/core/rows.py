@@ -407,21 +407,13 @@ def insert_with(
     parent_sql, parent_params = _insert_statement(instance, clause)
     child_model = type(children[0])
     link_field = child_model._meta.get_field(link)
-    fields = [
-        f
-        for f in shape(child_model).fields
-        if f is not child_model._meta.pk and f is not link_field
-    ]
+    fields = _new_fields(child_model, without=link_field)
     quote = connection.ops.quote_name
     # Typed: a parameter of a VALUES list has no column to take its type from (a NULL would
     # be text). Cast to the type without its length, so that the INSERT still refuses a value
     # too long for its column, as a plain INSERT does (a cast to varchar(n) would cut it).
     one = "(" + ", ".join(f"CAST(%s AS {_type_without_length(f)})" for f in fields) + ")"
-    params = [
-        f.get_db_prep_save(f.pre_save(child, True), connection)
-        for child in children
-        for f in fields
-    ]
+    params = _new_values(children, fields)
     sql = (
         f"WITH parent AS ({parent_sql}) "
         f"INSERT INTO {table(child_model)} "
@@ -469,21 +461,29 @@ def insert_many(instances: Sequence[models.Model]) -> None:
 
 def _insert_many_statement(instances: Sequence[models.Model]) -> tuple[str, list]:
     model = type(instances[0])
-    s = shape(model)
-    pk = model._meta.pk
-    fields = [f for f in s.fields if f is not pk]
+    fields = _new_fields(model)
     quote = connection.ops.quote_name
     one = f"({', '.join(['%s'] * len(fields))})"
-    params = [
+    sql = (
+        f"INSERT INTO {table(model)} ({', '.join(quote(f.column) for f in fields)}) "
+        f"VALUES {', '.join([one] * len(instances))}"
+    )
+    return sql, _new_values(instances, fields)
+
+
+def _new_fields(model: type[models.Model], without: models.Field | None = None) -> list:
+    """The fields a new row of ``model`` is given (its key comes from the database)."""
+    pk = model._meta.pk
+    return [f for f in shape(model).fields if f is not pk and f is not without]
+
+
+def _new_values(instances: Sequence[models.Model], fields: Sequence[models.Field]) -> list:
+    """Those fields' values of new instances, as the fields prepare them, row after row."""
+    return [
         f.get_db_prep_save(f.pre_save(instance, True), connection)
         for instance in instances
         for f in fields
     ]
-    sql = (
-        f"INSERT INTO {s.table} ({', '.join(quote(f.column) for f in fields)}) "
-        f"VALUES {', '.join([one] * len(instances))}"
-    )
-    return sql, params
 
 
 def update(instance: models.Model, fields: Sequence[str]) -> int:

@@ -45,33 +45,9 @@ def lock(payment_id: int) -> Payment:
     return load(payment_id, lock=True)
 
 
-def event(
-    payment: Payment,
-    *,
-    kind: str,
-    actor: str,
-    at: dt.datetime,
-    reason: str = "",
-    from_status: str = "",
-    to_status: str = "",
-    event_id: str | None = None,
-    refund: Refund | None = None,
-    data: dict[str, Any] | None = None,
-) -> PaymentEvent:
-    return rows.insert(
-        event_row(
-            payment,
-            kind=kind,
-            actor=actor,
-            at=at,
-            reason=reason,
-            from_status=from_status,
-            to_status=to_status,
-            event_id=event_id,
-            refund=refund,
-            data=data,
-        )
-    )
+def event(payment: Payment, **details: Any) -> PaymentEvent:
+    """Record an event of the payment (``details``: those of :func:`event_row`)."""
+    return rows.insert(event_row(payment, **details))
 
 
 def event_row(
@@ -87,7 +63,9 @@ def event_row(
     refund: Refund | None = None,
     data: dict[str, Any] | None = None,
 ) -> PaymentEvent:
-    """The event's row, not saved yet (see :func:`event`)."""
+    """The event's row, not saved yet: who, when and why (``kind``, ``actor``, ``at``,
+    ``reason``), the status it moved from and to, the gateway's ``event_id`` (unique: a
+    notification is applied once), the refund it concerns and any ``data``."""
     return PaymentEvent(
         payment=payment,
         refund=refund,
