@@ -33,7 +33,7 @@ sys.path.append(str(ROOT / "bench"))
 from stack import Stack  # noqa: E402
 
 from _machine import cpu_by_group, local_postgres_url, machine, percentile  # noqa: E402
-from checkout import MAKE_TOKENS, _client  # noqa: E402
+from checkout import MAKE_TOKENS, SERVE_THREADS, _client  # noqa: E402
 
 #: Requests to the platform per checkout order (see the module docstring).
 REQUESTS_PER_ORDER = 7
@@ -105,7 +105,7 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=10)
     parser.add_argument("--clients", type=int, default=16)
     parser.add_argument("--serve-workers", type=int, default=2)
-    parser.add_argument("--serve-threads", type=int, default=8)
+    parser.add_argument("--serve-threads", type=int, default=SERVE_THREADS)
     parser.add_argument("--server", choices=["gunicorn", "granian"], default="granian")
     result = run(**vars(parser.parse_args()))  # the options are run()'s arguments
     head = {"benchmark": "api_floor", "machine": machine(), "database": "postgresql"}

@@ -3,7 +3,7 @@
 the payment gateway simulator), with p50/p95 latency per step. Prints one JSON document.
 
     .venv/bin/python bench/checkout.py                       # 400 orders, 16 clients
-    .venv/bin/python bench/checkout.py --orders 1000 --clients 32 --serve-workers 2
+    .venv/bin/python bench/checkout.py --orders 1000 --clients 32 --serve-threads 8
 
 Steps (each timed): hold (reserve a number), create (the order), kyc, contract (read and
 sign), pay (start the payment and confirm it on the gateway). Target: >= 100 orders/s on a
@@ -41,6 +41,13 @@ from stack import Stack  # noqa: E402
 from _machine import cpu_by_group, local_postgres_url, machine, percentile  # noqa: E402
 
 STEPS = ("hold", "create", "kyc", "contract", "pay")
+#: Request threads per server process. The box is CPU-bound: with 4 instead of 8 per process,
+#: 8 requests run at once instead of 16 (the other clients wait in the server's queue), and
+#: both the web processes and PostgreSQL spend less CPU per order (fewer threads taking turns
+#: on each process's GIL, fewer backends active at once). Four pairs of runs alternated, 8
+#: against 4 threads: 57.9/62.0, 57.2/60.4, 52.3/59.3, 55.2/59.7 orders/s; 3 threads is as
+#: good as 4, 5 or 6 are in between.
+SERVE_THREADS = 4
 #: Plans with something due up front (首充), so every order goes through the payment step.
 PLANS = {"CTCC": "CT-WUYOU-0", "CBN": "CBN-CHANGYOU-59"}
 
@@ -220,7 +227,7 @@ def run(
     serve_workers: int,
     time_scale: float,
     server: str = "granian",
-    serve_threads: int = 8,
+    serve_threads: int = SERVE_THREADS,
 ) -> dict:
     os.environ.setdefault("DATABASE_URL", local_postgres_url())
     per_carrier = orders // len(PLANS) + 200
@@ -323,7 +330,7 @@ def main() -> None:
     parser.add_argument("--orders", type=int, default=400)
     parser.add_argument("--clients", type=int, default=16)
     parser.add_argument("--serve-workers", type=int, default=2)
-    parser.add_argument("--serve-threads", type=int, default=8)
+    parser.add_argument("--serve-threads", type=int, default=SERVE_THREADS)
     parser.add_argument("--server", choices=["gunicorn", "granian"], default="granian")
     parser.add_argument(
         "--time-scale",
