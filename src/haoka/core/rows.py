@@ -407,12 +407,8 @@ def insert_with(
     parent_sql, parent_params = _insert_statement(instance, clause)
     child_model = type(children[0])
     link_field = child_model._meta.get_field(link)
-    fields = _new_fields(child_model, without=link_field)
+    fields, one = _typed_values_row(child_model, link, connection.vendor)
     quote = connection.ops.quote_name
-    # Typed: a parameter of a VALUES list has no column to take its type from (a NULL would
-    # be text). Cast to the type without its length, so that the INSERT still refuses a value
-    # too long for its column, as a plain INSERT does (a cast to varchar(n) would cut it).
-    one = "(" + ", ".join(f"CAST(%s AS {_type_without_length(f)})" for f in fields) + ")"
     params = _new_values(children, fields)
     sql = (
         f"WITH parent AS ({parent_sql}) "
@@ -512,8 +508,16 @@ def _update_statement(instance: models.Model, fields: Sequence[str]) -> tuple[st
     return sql, params
 
 
-def _type_without_length(field: models.Field) -> str:
-    return re.sub(r"\([\d, ]+\)$", "", field.cast_db_type(connection))
+@functools.cache
+def _typed_values_row(model: type[models.Model], link: str, vendor: str) -> tuple[list, str]:
+    """The fields of a new child row but its ``link``, and one typed row of a VALUES list for
+    them (the same for every call: kept per model). Typed: a parameter of a VALUES list has
+    no column to take its type from (a NULL would be text). Cast to the type without its
+    length, so that the INSERT still refuses a value too long for its column, as a plain
+    INSERT does (a cast to varchar(n) would cut it)."""
+    fields = _new_fields(model, without=model._meta.get_field(link))
+    casts = (re.sub(r"\([\d, ]+\)$", "", f.cast_db_type(connection)) for f in fields)
+    return fields, "(" + ", ".join(f"CAST(%s AS {t})" for t in casts) + ")"
 
 
 def update_and_insert(
