@@ -4,13 +4,7 @@ from __future__ import annotations
 
 from django.db import models
 
-
-class AccountKind(models.TextChoices):
-    ASSET = "ASSET", "资产"
-    LIABILITY = "LIABILITY", "负债"
-    REVENUE = "REVENUE", "收入"
-    EXPENSE = "EXPENSE", "费用"
-    EQUITY = "EQUITY", "权益"
+from haoka.core.accounts_chart import AccountKind
 
 
 class LedgerAccount(models.Model):

@@ -1,0 +1,94 @@
+"""The chart of accounts: every ledger account haoka posts to, named once.
+
+System accounts (one each) are opened when the database is migrated or flushed
+(``open_system_accounts``, connected to ``post_migrate`` in ``core.apps``), so no use case opens
+them on its way. Accounts that belong to an owner (a line's wallet, an agent's commission
+stages, a payment gateway) are named by the functions below and opened when their owner is.
+
+The codes are stored in ``LedgerAccount.code`` and in every posting: never rename one without
+a data migration.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from django.db import models
+
+
+class AccountKind(models.TextChoices):
+    ASSET = "ASSET", "资产"
+    LIABILITY = "LIABILITY", "负债"
+    REVENUE = "REVENUE", "收入"
+    EXPENSE = "EXPENSE", "费用"
+    EQUITY = "EQUITY", "权益"
+
+
+@dataclass(frozen=True)
+class SystemAccount:
+    code: str
+    name: str
+    kind: str
+    #: Posted to by most sales: no cached balance (see ``core.ledger.open_account``).
+    busy: bool = True
+
+
+# ------------------------------------------------------------------ customers' money
+CUSTOMER_PREPAYMENTS = "liability:customer_prepayments"
+REFUNDS_DUE = "liability:refunds_due"
+OPENING_BALANCES = "equity:opening_balances"
+# ------------------------------------------------------------------ revenue
+NUMBER_SALES = "revenue:number_sales"
+MONTHLY_FEES = "revenue:monthly_fees"
+USAGE_REVENUE = "revenue:usage"
+PACK_REVENUE = "revenue:packs"
+SHOP_MARKUP = "revenue:shop_markup"
+WITHDRAWAL_FEES = "revenue:withdrawal_fees"
+# ------------------------------------------------------------------ agents
+COMMISSION_EXPENSE = "expense:commission"
+AGENT_PAYOUTS = "liability:agent_payouts"
+PAYOUT_FUNDS = "asset:payouts:sandbox"
+
+SYSTEM_ACCOUNTS = (
+    SystemAccount(CUSTOMER_PREPAYMENTS, "客户预收款", AccountKind.LIABILITY),
+    SystemAccount(REFUNDS_DUE, "待退客户款", AccountKind.LIABILITY),
+    SystemAccount(OPENING_BALANCES, "迁移期初余额", AccountKind.EQUITY),
+    SystemAccount(NUMBER_SALES, "靓号销售收入", AccountKind.REVENUE),
+    SystemAccount(MONTHLY_FEES, "月租收入", AccountKind.REVENUE),
+    SystemAccount(USAGE_REVENUE, "通信服务收入", AccountKind.REVENUE),
+    SystemAccount(PACK_REVENUE, "加油包收入", AccountKind.REVENUE),
+    SystemAccount(SHOP_MARKUP, "店铺加价收入", AccountKind.REVENUE),
+    SystemAccount(WITHDRAWAL_FEES, "提现手续费收入", AccountKind.REVENUE),
+    SystemAccount(COMMISSION_EXPENSE, "代理佣金支出", AccountKind.EXPENSE),
+    SystemAccount(AGENT_PAYOUTS, "应付代理提现", AccountKind.LIABILITY),
+    SystemAccount(PAYOUT_FUNDS, "付款渠道备付金（sandbox）", AccountKind.ASSET),
+)
+
+# ------------------------------------------------------------------ accounts of an owner
+LINE_WALLET_PREFIX = "liability:wallet:line:"
+AGENT_STAGES = ("pending", "settled", "withdrawable")
+
+
+def line_wallet(*, line_id: int) -> str:
+    """A line's money wallet (a liability: the customer's money)."""
+    return f"{LINE_WALLET_PREFIX}{line_id}"
+
+
+def agent_commission(*, agent_id: int, stage: str) -> str:
+    """An agent's commission at ``stage``: pending | settled | withdrawable."""
+    return f"liability:agent:{agent_id}:{stage}"
+
+
+def gateway_funds(*, gateway: str) -> str:
+    """Money a payment gateway holds for haoka until it settles."""
+    return f"asset:gateway:{gateway}"
+
+
+def open_system_accounts(**_signal_kwargs) -> None:
+    """Open every system account that does not exist yet (after ``migrate`` and ``flush``)."""
+    from haoka.core import ledger  # noqa: PLC0415  (ledger imports the models, loaded after the apps)
+
+    for account in SYSTEM_ACCOUNTS:
+        ledger.open_account(
+            code=account.code, name=account.name, kind=account.kind, busy=account.busy
+        )
