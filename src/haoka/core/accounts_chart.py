@@ -1,8 +1,8 @@
 """The chart of accounts: every ledger account haoka posts to, named once.
 
 System accounts (one each) are opened when the database is migrated or flushed
-(``open_system_accounts``, connected to ``post_migrate`` in ``core.apps``), so no use case opens
-them on its way. Accounts that belong to an owner (a line's wallet, an agent's commission
+(``core.ledger.open_system_accounts``, connected to ``post_migrate`` in ``core.apps``), so no
+use case opens them on its way. Accounts that belong to an owner (a line's wallet, an agent's commission
 stages, a payment gateway) are named by the functions below and opened when their owner is.
 
 The codes are stored in ``LedgerAccount.code`` and in every posting: never rename one without
@@ -83,12 +83,3 @@ def gateway_funds(*, gateway: str) -> str:
     """Money a payment gateway holds for haoka until it settles."""
     return f"asset:gateway:{gateway}"
 
-
-def open_system_accounts(**_signal_kwargs) -> None:
-    """Open every system account that does not exist yet (after ``migrate`` and ``flush``)."""
-    from haoka.core import ledger  # noqa: PLC0415  (ledger imports the models, loaded after the apps)
-
-    for account in SYSTEM_ACCOUNTS:
-        ledger.open_account(
-            code=account.code, name=account.name, kind=account.kind, busy=account.busy
-        )

@@ -2,8 +2,6 @@ import structlog
 from django.apps import AppConfig
 from django.db.models.signals import post_migrate
 
-from haoka.core import accounts_chart
-
 
 class CoreConfig(AppConfig):
     name = "haoka.core"
@@ -13,7 +11,9 @@ class CoreConfig(AppConfig):
     def ready(self) -> None:
         # System ledger accounts exist from the first migration on, and again after a flush
         # (which tests run between transactional tests): no use case opens them on its way.
-        post_migrate.connect(accounts_chart.open_system_accounts, sender=self)
+        from haoka.core import ledger  # noqa: PLC0415  (its models load once the apps are ready)
+
+        post_migrate.connect(ledger.open_system_accounts, sender=self)
         # structlog's default console output prints every frame's local variables with a
         # traceback; they may hold names and ID numbers, which are never logged.
         processors = structlog.get_config()["processors"]

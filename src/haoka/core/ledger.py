@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from django.db import connection, transaction
 from django.db.models import F, Sum
 
-from haoka.core import bulk, clock, rows
+from haoka.core import accounts_chart, bulk, clock, rows
 from haoka.core.errors import Conflict, NotFound, ValidationError
 from haoka.core.models import LedgerAccount, LedgerEntry, LedgerTransaction
 
@@ -94,6 +94,13 @@ def open_account(
         LedgerAccount.objects.filter(pk=account.pk).update(cached_balance=False)
         account.cached_balance = False
     return account
+
+
+def open_system_accounts(**_signal_kwargs) -> None:
+    """Open every system account of the chart that does not exist yet (connected to
+    ``post_migrate``: after ``migrate`` and after a ``flush``)."""
+    for account in accounts_chart.SYSTEM_ACCOUNTS:
+        open_account(code=account.code, name=account.name, kind=account.kind, busy=account.busy)
 
 
 def post(
