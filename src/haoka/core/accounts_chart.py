@@ -2,8 +2,9 @@
 
 System accounts (one each) are opened when the database is migrated or flushed
 (``core.ledger.open_system_accounts``, connected to ``post_migrate`` in ``core.apps``), so no
-use case opens them on its way. Accounts that belong to an owner (a line's wallet, an agent's commission
-stages, a payment gateway) are named by the functions below and opened when their owner is.
+use case opens them on its way. Accounts that belong to an owner (a line's wallet, an agent's
+commission stages, a payment gateway) are named by the functions below and opened with their
+owner.
 
 The codes are stored in ``LedgerAccount.code`` and in every posting: never rename one without
 a data migration.
