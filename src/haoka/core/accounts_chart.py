@@ -83,4 +83,3 @@ def agent_commission(*, agent_id: int, stage: str) -> str:
 def gateway_funds(*, gateway: str) -> str:
     """Money a payment gateway holds for haoka until it settles."""
     return f"asset:gateway:{gateway}"
-
