@@ -27,11 +27,24 @@ _load_dotenv(PROJECT_DIR / ".env")
 
 SANDBOX = os.environ.get("HAOKA_SANDBOX", "0") == "1"
 DEBUG = os.environ.get("HAOKA_DEBUG", "0") == "1"
-SECRET_KEY = os.environ.get("HAOKA_SECRET_KEY") or (
-    "insecure-dev-only-key" if (SANDBOX or DEBUG or os.environ.get("HAOKA_TESTING")) else ""
+#: Sandbox, debug and the test suite may run on throwaway secrets; a deployment may not.
+THROWAWAY_SECRETS_ALLOWED = SANDBOX or DEBUG or bool(os.environ.get("HAOKA_TESTING"))
+#: Secrets a deployment must set (README, "Configuration"): without them the process stops at
+#: start instead of signing and checking with a secret that anyone who read the code knows.
+REQUIRED_SECRETS = (
+    "HAOKA_SECRET_KEY",
+    "HAOKA_PII_KEYS",
+    "HAOKA_PII_HASH_KEY",
+    "HAOKA_PAYMENT_GATEWAY_SECRET",
+    "HAOKA_CARRIER_API_SECRET",
+    "HAOKA_COURIER_API_SECRET",
 )
-if not SECRET_KEY:
-    raise RuntimeError("HAOKA_SECRET_KEY must be set outside sandbox/debug mode")
+_missing = [name for name in REQUIRED_SECRETS if not os.environ.get(name)]
+if _missing and not THROWAWAY_SECRETS_ALLOWED:
+    raise RuntimeError(
+        f"{', '.join(_missing)} must be set outside sandbox/debug mode (see README, Configuration)"
+    )
+SECRET_KEY = os.environ.get("HAOKA_SECRET_KEY") or "insecure-dev-only-key"
 
 ALLOWED_HOSTS = [
     h for h in os.environ.get("HAOKA_ALLOWED_HOSTS", "127.0.0.1,localhost").split(",") if h
@@ -191,6 +204,8 @@ PII_HASH_KEY = os.environ.get("HAOKA_PII_HASH_KEY", "")
 OTP_SECRET = os.environ.get("HAOKA_OTP_SECRET", SECRET_KEY)
 
 # Outside systems (docs/integrations.md). In sandbox mode they are the simulators.
+#: The simulators' shared secret: the default of every integration's secret in sandbox/debug only
+#: (outside, each integration's own secret is required above).
 SIM_SECRET = os.environ.get("HAOKA_SIM_SECRET", "sandbox-secret")
 PAYMENT_GATEWAY_URL = os.environ.get("HAOKA_PAYMENT_GATEWAY_URL", "http://127.0.0.1:8101")
 PAYMENT_GATEWAY_SECRET = os.environ.get("HAOKA_PAYMENT_GATEWAY_SECRET", SIM_SECRET)
