@@ -7,6 +7,8 @@ from pathlib import Path
 
 import dj_database_url
 
+from haoka.core import logs
+
 BASE_DIR = Path(__file__).resolve().parent
 PROJECT_DIR = Path(os.environ.get("HAOKA_HOME", Path.cwd()))
 
@@ -233,10 +235,8 @@ KYC_PROVIDER = os.environ.get("HAOKA_KYC_PROVIDER", "haoka.kyc.providers.Sandbox
 ARREARS_GRACE_DAYS = int(os.environ.get("HAOKA_ARREARS_GRACE_DAYS", "3"))
 LOW_BALANCE_FEN = int(os.environ.get("HAOKA_LOW_BALANCE_FEN", "500"))
 
-LOGGING = {
-    "version": 1,
-    "disable_existing_loggers": False,
-    "handlers": {"console": {"class": "logging.StreamHandler"}},
-    "root": {"handlers": ["console"], "level": os.environ.get("HAOKA_LOG_LEVEL", "INFO")},
-    "loggers": {"django.db.backends": {"level": "WARNING"}},
-}
+#: structlog through the standard handlers (``core.logs``): console lines, or JSON per line.
+LOGGING = logs.configure(
+    level=os.environ.get("HAOKA_LOG_LEVEL", "INFO"),
+    fmt=os.environ.get("HAOKA_LOG_FORMAT", "console"),
+)

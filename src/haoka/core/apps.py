@@ -1,4 +1,3 @@
-import structlog
 from django.apps import AppConfig
 from django.db.models.signals import post_migrate
 
@@ -14,10 +13,3 @@ class CoreConfig(AppConfig):
         from haoka.core import ledger  # noqa: PLC0415  (its models load once the apps are ready)
 
         post_migrate.connect(ledger.open_system_accounts, sender=self)
-        # structlog's default console output prints every frame's local variables with a
-        # traceback; they may hold names and ID numbers, which are never logged.
-        processors = structlog.get_config()["processors"]
-        renderer = structlog.dev.ConsoleRenderer(
-            exception_formatter=structlog.dev.RichTracebackFormatter(show_locals=False)
-        )
-        structlog.configure(processors=[*processors[:-1], renderer])

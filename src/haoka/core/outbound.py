@@ -8,7 +8,6 @@ returned, never retried. After the last attempt :class:`Unavailable` is raised.
 from __future__ import annotations
 
 import json
-import logging
 import random
 import threading
 import time
@@ -16,10 +15,11 @@ from dataclasses import dataclass
 from typing import Any
 
 import httpx
+import structlog
 
 from haoka.core import signing
 
-log = logging.getLogger("haoka.outbound")
+log = structlog.get_logger("haoka.outbound")
 
 
 class Unavailable(Exception):
@@ -123,13 +123,13 @@ class SignedJsonClient:
             if self.breaker is not None:
                 self.breaker.failure()
             log.warning(
-                "%s %s %s failed (attempt %d/%d): %s",
-                self.name,
-                method,
-                path,
-                attempt,
-                attempts,
-                last,
+                "outbound_call_failed",
+                system=self.name,
+                method=method,
+                path=path,
+                attempt=attempt,
+                attempts=attempts,
+                error=last,
             )
             if attempt < attempts:
                 # Full jitter keeps many workers from retrying in lockstep.

@@ -8,19 +8,19 @@ from __future__ import annotations
 
 import datetime as dt
 import gc
-import logging
 import threading
 import time
 from collections import Counter
 from dataclasses import dataclass
 
+import structlog
 from django.db import close_old_connections
 from django.utils.module_loading import import_string
 
 from haoka.core import clock, ratelimit
 from haoka.core.errors import RateLimited
 
-log = logging.getLogger("haoka.worker")
+log = structlog.get_logger("haoka.worker")
 
 
 @dataclass(frozen=True)
@@ -107,9 +107,9 @@ def _pump(pump: Pump, call, stop: threading.Event, tick: float) -> None:
             done = call(now=clock.now(), limit=pump.batch)
             handled = len(done)
             if handled:
-                log.info("pump %s: %s", pump.name, dict(Counter(done.values())))
+                log.info("pump_done", pump=pump.name, outcomes=dict(Counter(done.values())))
         except Exception:  # keep pumping; the leases make the next round pick it up
-            log.exception("pump %s failed", pump.name)
+            log.exception("pump_failed", pump=pump.name)
         if handled < pump.batch:
             stop.wait(tick)
 
@@ -125,7 +125,7 @@ def enqueue_due(*, now: dt.datetime) -> list[str]:
         try:
             import_string(job.task).enqueue()
         except Exception:  # one broken job must not starve the jobs after it
-            log.exception("periodic job could not be enqueued: %s", job.name)
+            log.exception("periodic_job_not_enqueued", job=job.name)
             continue
         enqueued.append(job.name)
     return enqueued
@@ -136,16 +136,15 @@ def _scheduler(stop: threading.Event, tick: float) -> None:
         try:
             close_old_connections()
             for name in enqueue_due(now=clock.now()):
-                log.info("periodic job enqueued: %s", name)
+                log.info("periodic_job_enqueued", job=name)
         except Exception:  # keep scheduling; the next tick retries
-            log.exception("scheduler tick failed")
+            log.exception("scheduler_tick_failed")
         stop.wait(tick)
 
 
 def run(*, queues: list[str] | None, interval: float) -> int:
     from django_tasks_db.management.commands.db_worker import Worker
 
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
     stop = threading.Event()
     thread = threading.Thread(
         target=_scheduler, args=(stop, 5.0), name="haoka-scheduler", daemon=True
