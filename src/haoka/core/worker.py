@@ -16,6 +16,7 @@ from dataclasses import dataclass
 import structlog
 from django.db import close_old_connections
 from django.utils.module_loading import import_string
+from django_tasks_db.management.commands.db_worker import Worker
 
 from haoka.core import clock, ratelimit
 from haoka.core.errors import RateLimited
@@ -143,8 +144,6 @@ def _scheduler(stop: threading.Event, tick: float) -> None:
 
 
 def run(*, queues: list[str] | None, interval: float) -> int:
-    from django_tasks_db.management.commands.db_worker import Worker
-
     stop = threading.Event()
     thread = threading.Thread(
         target=_scheduler, args=(stop, 5.0), name="haoka-scheduler", daemon=True
