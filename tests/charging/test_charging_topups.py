@@ -10,12 +10,11 @@ import pytest
 from charging_helpers import MB, make_line, wallet_fen
 from money_helpers import FakeGateway, beijing, deliver, pay, use_data
 
-from haoka.charging import cycles
+from haoka.charging import cycles, topups
 from haoka.charging.models import TopUp
 from haoka.core import clock, ledger
 from haoka.core.models import LedgerTransaction
 from haoka.lines import operations as line_ops
-from haoka.lines import topups
 from haoka.lines.models import Line, Notification
 from haoka.payments import gateway
 

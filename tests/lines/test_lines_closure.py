@@ -23,11 +23,11 @@ from lines_helpers import (
 from payments_helpers import deliver
 
 from haoka.catalog import operations as catalog_ops
-from haoka.charging import tariffs
+from haoka.charging import closure, tariffs, topups
 from haoka.charging.models import Bucket, ChargingAccount, ChargingSession
 from haoka.core import clock, ledger
 from haoka.kyc.models import IdentityClaim
-from haoka.lines import exits, topups
+from haoka.lines import exits
 from haoka.lines.lifecycle import Caller
 from haoka.lines.models import Line, LineClosure, LineEvent
 from haoka.numbers import importer
@@ -256,7 +256,7 @@ def test_two_closures_at_once_close_the_line_once(client):
     def close(_: int) -> tuple[int, int]:
         try:
             barrier.wait(timeout=30)
-            body = exits.close_line(
+            body = closure.close_line(
                 msisdn=line.msisdn, caller=Caller(user_id=owner.user.pk), confirm=True, now=now
             )
             return body.closure.pk, body.closure.manual_fen
