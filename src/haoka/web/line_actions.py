@@ -181,9 +181,7 @@ def change_plan(request, line):
 @pages.owned_line(back="line_manage")
 def cancel_plan_change(request, line):
     def cancel():
-        plans.cancel_plan_change(
-            msisdn=line.msisdn, caller=pages.caller(request), now=clock.now()
-        )
+        plans.cancel_plan_change(msisdn=line.msisdn, caller=pages.caller(request), now=clock.now())
         return "已取消预约的套餐变更"
 
     return _manage(request, line, "plan", cancel)
