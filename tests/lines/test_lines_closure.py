@@ -7,9 +7,11 @@ import datetime as dt
 import sys
 import threading
 from concurrent.futures import ThreadPoolExecutor
+from importlib import import_module
 from pathlib import Path
 
 import pytest
+from django.apps import apps as django_apps
 from django.db import connection, connections
 from lines_helpers import (
     CT_NUMBERS,
@@ -152,6 +154,24 @@ def test_a_line_under_contract_cannot_close_and_is_told_when_it_can(
     assert Line.objects.get(pk=line.pk).status == "ACTIVE" and wallet_fen(line) == 5000
     later(dt.datetime(2027, 3, 1, 0, 0, tzinfo=dt.UTC))  # 08:00 Beijing, the day it ends
     assert _close(owner, line).status_code == 200
+
+
+def test_the_line_keeps_its_orders_contract_months_and_the_migration_backfills_them(
+    client, catalog, carrier, gateway_fake, commits
+):
+    owner = person(client)
+    line = order_line(
+        owner,
+        msisdn=CT_NUMBERS[1],
+        plan="CT-CHANGXIANG-59",  # 12 months
+        gateway_fake=gateway_fake,
+        commits=commits,
+    )
+    assert Line.objects.get(pk=line.pk).contract_months == 12  # copied when it was opened
+    Line.objects.filter(pk=line.pk).update(contract_months=0)  # as before the migration
+    backfill = import_module("haoka.lines.migrations.0005_line_contract_months").backfill
+    backfill(django_apps, None)
+    assert Line.objects.get(pk=line.pk).contract_months == 12
 
 
 def test_a_vanity_numbers_contract_holds_a_line_opened_by_staff(client, catalog, now):
