@@ -80,10 +80,11 @@ def _mount() -> None:
     from haoka.carriers.api import router as carriers_router
     from haoka.catalog.api import router as catalog_router
     from haoka.charging.api import router as charging_router
+    from haoka.charging.api_lifecycle import router as charging_lifecycle_router
+    from haoka.charging.api_money import router as charging_money_router
     from haoka.kyc.api import router as kyc_router
     from haoka.lines.api import router as lines_router
     from haoka.lines.api_lifecycle import router as lines_lifecycle_router
-    from haoka.lines.api_money import router as lines_money_router
     from haoka.logistics.api import router as logistics_router
     from haoka.numbers.api import router as numbers_router
     from haoka.orders.api import router as orders_router
@@ -99,7 +100,8 @@ def _mount() -> None:
     api.add_router("", logistics_router)
     api.add_router("", lines_router)
     api.add_router("", lines_lifecycle_router)
-    api.add_router("", lines_money_router)
+    api.add_router("", charging_lifecycle_router)
+    api.add_router("", charging_money_router)
     api.add_router("", charging_router)
     api.add_router("", "haoka.distribution.api.router")
     api.add_router("", "haoka.distribution.api_staff.router")

@@ -63,7 +63,7 @@ def _seed_lines() -> None:
     from haoka.charging import operations as charging_ops
     from haoka.core import clock
     from haoka.lines import operations as line_ops
-    from haoka.lines.models import Line
+    from haoka.lines import queries as line_queries
 
     user, _ = User.objects.get_or_create(
         phone=DEMO_CONSUMER, defaults={"username": DEMO_CONSUMER, "role": Role.CONSUMER}
@@ -73,7 +73,7 @@ def _seed_lines() -> None:
     opened = month_start + dt.timedelta(hours=10)
     rng = random.Random(20261122)  # noqa: S311 - demo data, the same every time
     for msisdn, carrier, plan, balance, iccid, imsi in DEMO_LINES:
-        if Line.objects.filter(msisdn=msisdn).exists():
+        if line_queries.find_line(msisdn=msisdn, user_id=None) is not None:
             continue
         line_ops.open_line(
             user_id=user.pk, msisdn=msisdn, carrier_code=carrier, plan_code=plan, iccid=iccid,

@@ -10,7 +10,7 @@ import pytest
 from charging_helpers import BASE, MB, charging_token, data_unit, make_line, post, request_body
 from money_helpers import set_plan, use_data
 
-from haoka.charging import alerts, operations, packs
+from haoka.charging import alerts, operations, packs, tasks
 from haoka.charging.models import Bucket
 from haoka.core import ledger, worker
 from haoka.core.models import AccountKind
@@ -128,7 +128,6 @@ def test_the_charging_jobs_are_scheduled_and_run(catalog, now):
     assert jobs["charging.expire_sessions"].every == dt.timedelta(seconds=60)
     assert jobs["charging.run_cycles"].task == "haoka.charging.tasks.run_cycles"
     assert jobs["charging.daily"].every == dt.timedelta(days=1)
-    from haoka.charging import tasks
 
     make_line(plan=PLAN, balance_fen=100, now=now)
     assert tasks.run_cycles.enqueue().return_value == {"lines": 0, "months": 0, "failed": 0}

@@ -9,10 +9,9 @@ import pytest
 from charging_helpers import GB, MB, make_line
 from money_helpers import FakeGateway, beijing, pay, use_data
 
-from haoka.charging import bill_pdf, bills, cycles, packs
+from haoka.charging import bill_pdf, bills, cycles, packs, topups
 from haoka.charging.models import Bill
 from haoka.core import clock
-from haoka.lines import topups
 from haoka.lines.models import Notification
 from haoka.payments import gateway
 

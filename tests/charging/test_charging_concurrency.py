@@ -10,6 +10,7 @@ from decimal import Decimal
 import pytest
 from charging_helpers import BASE, KB, MB, charging_token, data_unit, make_line, post, request_body
 from django.db import connection, connections
+from django.test import Client
 
 from haoka.catalog import operations as catalog_ops
 from haoka.catalog.models import Plan
@@ -37,8 +38,6 @@ def test_twenty_concurrent_sessions_never_grant_more_than_the_line_can_pay():
     barrier = threading.Barrier(SESSIONS)
 
     def session(i: int) -> int:
-        from django.test import Client
-
         try:
             client = Client()
             body = request_body(line, seq=0, units=[data_unit(1003, request=3 * MB)], at=now)

@@ -5,15 +5,18 @@ each month once however often and from however many workers the cycle runs."""
 from __future__ import annotations
 
 import datetime as dt
+import threading
+from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 from charging_helpers import GB, make_line, wallet_fen
-from django.db import transaction
+from django.db import connection, connections, transaction
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from money_helpers import beijing, use_data
 
-from haoka.charging import cycles
+from haoka.catalog import operations as catalog_ops
+from haoka.charging import cycles, tariffs
 from haoka.charging.models import Bill, Bucket, ChargingAccount, CycleRun
 from haoka.core import clock, ledger
 from haoka.core.models import AccountKind
@@ -189,14 +192,6 @@ def test_any_number_of_cycle_runs_conserves_money_and_opens_each_month_once(
 
 @pytest.mark.django_db(transaction=True)
 def test_concurrent_cycle_runs_open_each_month_once():
-    import threading
-    from concurrent.futures import ThreadPoolExecutor
-
-    from django.db import connection, connections
-
-    from haoka.catalog import operations as catalog_ops
-    from haoka.charging import tariffs
-
     if connection.vendor != "postgresql":
         pytest.skip("row-level races need PostgreSQL; SQLite serializes every writer")
     catalog_ops.load_seed_catalog()

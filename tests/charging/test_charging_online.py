@@ -4,6 +4,7 @@ are committed and the rest released, retransmissions change nothing, and callers
 from __future__ import annotations
 
 import datetime as dt
+import json
 from decimal import Decimal
 
 import pytest
@@ -20,8 +21,10 @@ from charging_helpers import (
     wallet_fen,
 )
 
+from haoka.accounts import operations as account_ops
+from haoka.accounts.models import User
 from haoka.catalog.models import Plan
-from haoka.charging import online, tariffs
+from haoka.charging import nchf_api, online, tariffs
 from haoka.charging.models import Bucket, ChargingAccount, UsageRecord
 from haoka.core import ledger
 
@@ -184,9 +187,6 @@ def test_unknown_subscribers_bad_bodies_and_wrong_callers_get_problem_details(cl
 
 
 def test_a_consumer_session_token_cannot_charge(client, catalog, now):
-    from haoka.accounts import operations as account_ops
-    from haoka.accounts.models import User
-
     line = make_line(plan=PLAN, now=now)
     user = User.objects.get(pk=line.user_id)
     consumer = account_ops._issue_session(user=user, now=now).token
@@ -196,11 +196,6 @@ def test_a_consumer_session_token_cannot_charge(client, catalog, now):
 
 
 def test_an_unknown_or_revoked_token_cannot_charge_through_the_framework_free_handler(catalog, now):
-    import json
-
-    from haoka.accounts import operations as account_ops
-    from haoka.charging import nchf_api
-
     line = make_line(plan=PLAN, now=now)
 
     def charge(token: str):

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+import threading
+from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 from charging_helpers import (
@@ -18,11 +20,13 @@ from charging_helpers import (
     request_body,
     wallet_fen,
 )
+from django.db import connection, connections
 from money_helpers import beijing, set_plan, use_data
 
-from haoka.charging import packs
+from haoka.catalog import operations as catalog_ops
+from haoka.charging import packs, tariffs
 from haoka.charging.models import Bucket, ChargingAccount, PackPurchase
-from haoka.core import ledger
+from haoka.core import clock, ledger
 from haoka.core.models import LedgerTransaction
 from haoka.lines.models import Line
 
@@ -129,15 +133,6 @@ def test_a_suspended_line_cannot_buy_packs(catalog, now):
 
 @pytest.mark.django_db(transaction=True)
 def test_concurrent_purchases_never_spend_more_than_the_wallet_holds():
-    import threading
-    from concurrent.futures import ThreadPoolExecutor
-
-    from django.db import connection, connections
-
-    from haoka.catalog import operations as catalog_ops
-    from haoka.charging import tariffs
-    from haoka.core import clock
-
     if connection.vendor != "postgresql":
         pytest.skip("row-level races need PostgreSQL; SQLite serializes every writer")
     catalog_ops.load_seed_catalog()

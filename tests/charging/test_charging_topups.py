@@ -10,14 +10,14 @@ import pytest
 from charging_helpers import MB, make_line, wallet_fen
 from money_helpers import FakeGateway, beijing, deliver, pay, use_data
 
-from haoka.charging import cycles
+from haoka.charging import cycles, topups
 from haoka.charging.models import TopUp
 from haoka.core import clock, ledger
 from haoka.core.models import LedgerTransaction
 from haoka.lines import operations as line_ops
-from haoka.lines import topups
 from haoka.lines.models import Line, Notification
 from haoka.payments import gateway
+from haoka.payments.models import Payment
 
 pytestmark = pytest.mark.django_db
 PLAN = "CM-MANGO-39"  # ¥39 a month
@@ -201,8 +201,6 @@ def test_auto_top_up_settings_are_checked(catalog, now):
 
 
 def test_a_top_up_paid_after_its_line_closed_goes_back_to_the_payer(catalog, fake, commits, now):
-    from haoka.payments.models import Payment
-
     line = make_line(plan=PAYG, balance_fen=0, now=now)
     topup = topups.start_topup(line_id=line.pk, amount_fen=3000, method="alipay", now=now)
     Line.objects.filter(pk=line.pk).update(status="CLOSED")  # closed while the payer hesitated

@@ -10,6 +10,8 @@ from decimal import Decimal
 import pytest
 from charging_helpers import MB, charging_token, left, make_line, wallet_fen
 
+from haoka.accounts import operations as account_ops
+from haoka.accounts.models import User
 from haoka.catalog.models import Plan
 from haoka.charging import rerate, tariffs, usage_cli
 from haoka.charging.models import Bucket, UsageRecord
@@ -75,8 +77,6 @@ def test_a_batch_over_a_thousand_records_is_refused_whole(client, catalog, now):
 
 def test_usage_records_need_the_charging_scope(client, catalog, now):
     line = make_line(plan=PLAN, now=now)
-    from haoka.accounts import operations as account_ops
-    from haoka.accounts.models import User
 
     consumer = account_ops._issue_session(user=User.objects.get(pk=line.user_id), now=now).token
     assert _post(client, consumer, [_rec("x", line, 1, now)]).status_code == 403

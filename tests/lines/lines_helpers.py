@@ -16,6 +16,7 @@ from haoka.accounts.models import Role, User
 from haoka.core import clock, ledger
 from haoka.lines import operations as line_ops
 from haoka.lines.models import Line
+from haoka.orders.models import Order
 from haoka.payments.models import Payment
 
 _serial = itertools.count(1)
@@ -109,7 +110,6 @@ def order_line(buyer: Person, *, msisdn: str, plan: str, gateway_fake, commits) 
         payment = Payment.objects.get(reference=ref)
         with commits():
             deliver(gateway_fake.pay(payment.merchant_order_id))
-    from haoka.orders.models import Order
 
     order = Order.objects.get(ref=ref)
     with commits():

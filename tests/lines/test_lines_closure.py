@@ -7,9 +7,11 @@ import datetime as dt
 import sys
 import threading
 from concurrent.futures import ThreadPoolExecutor
+from importlib import import_module
 from pathlib import Path
 
 import pytest
+from django.apps import apps as django_apps
 from django.db import connection, connections
 from lines_helpers import (
     CT_NUMBERS,
@@ -23,11 +25,11 @@ from lines_helpers import (
 from payments_helpers import deliver
 
 from haoka.catalog import operations as catalog_ops
-from haoka.charging import tariffs
+from haoka.charging import closure, tariffs, topups
 from haoka.charging.models import Bucket, ChargingAccount, ChargingSession
 from haoka.core import clock, ledger
 from haoka.kyc.models import IdentityClaim
-from haoka.lines import exits, topups
+from haoka.lines import exits
 from haoka.lines.lifecycle import Caller
 from haoka.lines.models import Line, LineClosure, LineEvent
 from haoka.numbers import importer
@@ -154,6 +156,24 @@ def test_a_line_under_contract_cannot_close_and_is_told_when_it_can(
     assert _close(owner, line).status_code == 200
 
 
+def test_the_line_keeps_its_orders_contract_months_and_the_migration_backfills_them(
+    client, catalog, carrier, gateway_fake, commits
+):
+    owner = person(client)
+    line = order_line(
+        owner,
+        msisdn=CT_NUMBERS[1],
+        plan="CT-CHANGXIANG-59",  # 12 months
+        gateway_fake=gateway_fake,
+        commits=commits,
+    )
+    assert Line.objects.get(pk=line.pk).contract_months == 12  # copied when it was opened
+    Line.objects.filter(pk=line.pk).update(contract_months=0)  # as before the migration
+    backfill = import_module("haoka.lines.migrations.0005_line_contract_months").backfill
+    backfill(django_apps, None)
+    assert Line.objects.get(pk=line.pk).contract_months == 12
+
+
 def test_a_vanity_numbers_contract_holds_a_line_opened_by_staff(client, catalog, now):
     owner = person(client)
     line = staff_line(owner, now=now)
@@ -256,7 +276,7 @@ def test_two_closures_at_once_close_the_line_once(client):
     def close(_: int) -> tuple[int, int]:
         try:
             barrier.wait(timeout=30)
-            body = exits.close_line(
+            body = closure.close_line(
                 msisdn=line.msisdn, caller=Caller(user_id=owner.user.pk), confirm=True, now=now
             )
             return body.closure.pk, body.closure.manual_fen

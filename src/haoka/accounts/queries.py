@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from haoka.accounts.models import SandboxSms
+from haoka.accounts.models import AuthToken, Role, SandboxSms
 
 
 def sandbox_outbox(*, phone: str, limit: int = 20) -> list[SandboxSms]:
@@ -13,3 +13,13 @@ def lock_user(*, user_id: int) -> None:
     from haoka.core import rows
 
     rows.values(User, "id", "t.id = %s", [user_id], lock=True)
+
+
+def is_staff(user) -> bool:
+    """Whether a signed-in user is staff (the STAFF role, or Django's staff flag)."""
+    return user.role == Role.STAFF or user.is_staff
+
+
+def is_session_token(token) -> bool:
+    """Whether a bearer token is a consumer's login session (integration tokens own no lines)."""
+    return token is not None and token.kind == AuthToken.Kind.SESSION

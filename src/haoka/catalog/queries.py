@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from django.db.models import Prefetch, QuerySet
+from django.db.models import Prefetch, Q, QuerySet
 
-from haoka.catalog.models import Benefit, Carrier, Plan, RatingGroup, SaleStatus
+from haoka.catalog.models import Benefit, Carrier, Pack, PackKind, Plan, RatingGroup, SaleStatus
 from haoka.core import rows
 from haoka.core.errors import NotFound, ValidationError
 from haoka.core.pagination import Page, paginate
@@ -105,3 +105,42 @@ def tags_in_use() -> list[tuple[str, str]]:
         .order_by("code", "id")
         .values_list("code", "name")
     )
+
+
+# ------------------------------------------------------------------ reads of charging
+
+
+def plan_with_groups(*, code: str) -> Plan | None:
+    """The plan (any status) with its zero-rated and targeted rating groups, for rating."""
+    return (
+        Plan.objects.prefetch_related("zero_rated_groups", "targeted_groups")
+        .filter(code=code)
+        .first()
+    )
+
+
+def plan_name_and_fee(*, code: str) -> tuple[str, int] | None:
+    """(name, monthly fee in fen) of the plan (any status), None for an unknown code."""
+    return Plan.objects.filter(code=code).values_list("name", "monthly_fee_fen").first()
+
+
+def rating_group_names() -> dict[int, str]:
+    """Every rating group's name, by number."""
+    return dict(RatingGroup.objects.values_list("number", "name"))
+
+
+def packs_on_sale(*, carrier_code: str) -> QuerySet[Pack]:
+    """Add-on packs on sale for the carrier (packs for every carrier included), with their
+    benefit and rating groups."""
+    return (
+        Pack.objects.filter(status=SaleStatus.ON_SALE)
+        .filter(Q(carriers__isnull=True) | Q(carriers__code=carrier_code))
+        .select_related("benefit")
+        .prefetch_related("rating_groups")
+        .distinct()
+    )
+
+
+def is_membership(pack: Pack) -> bool:
+    """Whether the pack is a membership (a redeem code for a partner's benefit)."""
+    return pack.kind == PackKind.MEMBERSHIP

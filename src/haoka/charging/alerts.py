@@ -17,17 +17,18 @@ from dataclasses import dataclass
 
 from django.conf import settings
 
-from haoka.charging import domain
+from haoka.charging import domain, topups
 from haoka.charging.domain import PayerKind, Source, Unit
 from haoka.charging.models import Bucket, ChargingAccount
-from haoka.core.models import LedgerAccount, LedgerEntry
+from haoka.core import accounts_chart as chart
+from haoka.core import ledger
 from haoka.core.money import format_fen
-from haoka.lines import domain as line_domain
 from haoka.lines import operations as line_ops
+from haoka.lines.domain import LineState
 
 #: Buckets whose use is worth an alert (a 日租 allowance renews daily; sponsors pay theirs).
 ALERTED_SOURCES = {Source.PLAN, Source.PACK, Source.ROLLOVER, Source.GIFT}
-WALLET_PREFIX = "liability:wallet:line:"
+WALLET_PREFIX = chart.LINE_WALLET_PREFIX
 EXPIRING_DAYS = 3
 
 
@@ -127,8 +128,6 @@ def usage_alert(use: Use, *, line_id: int, now: dt.datetime) -> int | None:
 def after_debit(*, line_id: int, before_fen: int, after_fen: int, now: dt.datetime) -> None:
     """Money left the wallet (available ``before_fen`` -> ``after_fen``): a low-balance alert
     when this debit crossed the threshold, and the line's auto top-up if it is due."""
-    from haoka.lines import topups
-
     threshold = settings.LOW_BALANCE_FEN
     if before_fen >= threshold > after_fen:
         low_balance(line_id=line_id, balance_fen=after_fen, now=now)
@@ -138,9 +137,10 @@ def after_debit(*, line_id: int, before_fen: int, after_fen: int, now: dt.dateti
 def low_balance(*, line_id: int, balance_fen: int, now: dt.datetime) -> bool:
     """Tell the owner the balance is low, once per episode: an episode ends with the next
     credit to the wallet (a top-up), so the key names the latest credit entry."""
-    wallet = line_domain.wallet_account(line_id=line_id)
+    wallet = chart.line_wallet(line_id=line_id)
     last_credit = (
-        LedgerEntry.objects.filter(account__code=wallet, amount_fen__lt=0)
+        ledger.entries(account=wallet)
+        .filter(amount_fen__lt=0)
         .order_by("-id")
         .values_list("id", flat=True)
         .first()
@@ -162,13 +162,11 @@ def low_balance(*, line_id: int, balance_fen: int, now: dt.datetime) -> bool:
 
 def expiring_packs(*, now: dt.datetime, limit: int = 5000) -> int:
     """Tell owners about pack allowances (with something left) ending within 3 days."""
-    from haoka.lines.models import LineStatus
-
     soon = Bucket.objects.filter(
         source=Source.PACK,
         valid_to__gt=now,
         valid_to__lte=now + dt.timedelta(days=EXPIRING_DAYS),
-        line__status=LineStatus.ACTIVE,
+        line__status=LineState.ACTIVE,
     ).order_by("valid_to", "id")[:limit]
     sent = 0
     for bucket in soon:
@@ -194,17 +192,15 @@ def expiring_packs(*, now: dt.datetime, limit: int = 5000) -> int:
 def low_balances(*, now: dt.datetime, limit: int = 5000) -> int:
     """Low-balance alerts for live lines whose wallet is already below the threshold
     (e.g. after the monthly fee); each episode once."""
-    from haoka.lines.models import LineStatus
-
     # A wallet is a liability: customer money is a credit (negative) balance.
-    low = LedgerAccount.objects.filter(
-        code__startswith=WALLET_PREFIX, balance_fen__gt=-settings.LOW_BALANCE_FEN
-    ).order_by("id")
+    low = ledger.cached_balances_above(
+        prefix=WALLET_PREFIX, above_fen=-settings.LOW_BALANCE_FEN, limit=limit
+    )
     sent = 0
-    for code, balance in low.values_list("code", "balance_fen")[:limit]:
+    for code, balance in low:
         line_id = int(code.removeprefix(WALLET_PREFIX))
         live = ChargingAccount.objects.filter(
-            line_id=line_id, line__status__in=[LineStatus.ACTIVE, LineStatus.SUSPENDED]
+            line_id=line_id, line__status__in=[LineState.ACTIVE, LineState.SUSPENDED]
         ).exists()
         if live:
             sent += low_balance(line_id=line_id, balance_fen=-balance, now=now)

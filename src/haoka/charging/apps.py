@@ -7,6 +7,6 @@ class ChargingConfig(AppConfig):
     verbose_name = "计费"
 
     def ready(self) -> None:
-        from haoka.charging import receivers
+        from haoka.charging import receivers  # noqa: PLC0415  (models must be loaded first)
 
         receivers.connect()

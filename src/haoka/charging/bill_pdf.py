@@ -74,11 +74,12 @@ def lines_of(bill: Bill, *, msisdn: str) -> list[str]:
 
 def pdf(*, bill: Bill, msisdn: str) -> bytes:
     """The bill as an A4 PDF (deterministic for the same bill)."""
-    from reportlab.lib.pagesizes import A4
-    from reportlab.lib.units import mm
-    from reportlab.pdfbase import pdfmetrics
-    from reportlab.pdfbase.cidfonts import UnicodeCIDFont
-    from reportlab.pdfgen import canvas
+    # reportlab is heavy and only PDFs need it: loaded on the first bill rendered.
+    from reportlab.lib.pagesizes import A4  # noqa: PLC0415  (optional heavy dependency)
+    from reportlab.lib.units import mm  # noqa: PLC0415  (optional heavy dependency)
+    from reportlab.pdfbase import pdfmetrics  # noqa: PLC0415  (optional heavy dependency)
+    from reportlab.pdfbase.cidfonts import UnicodeCIDFont  # noqa: PLC0415  (heavy dependency)
+    from reportlab.pdfgen import canvas  # noqa: PLC0415  (optional heavy dependency)
 
     if FONT not in pdfmetrics.getRegisteredFontNames():
         pdfmetrics.registerFont(UnicodeCIDFont(FONT))

@@ -17,15 +17,15 @@ import re
 from django.db import IntegrityError, transaction
 from django.db.models import Count, Sum
 
-from haoka.catalog.models import RatingGroup
+from haoka.catalog import queries as catalog_queries
 from haoka.charging import cycle
 from haoka.charging.models import Bill, CycleRun, PackPurchase, TopUp, UsageRecord
+from haoka.core import accounts_chart as chart
+from haoka.core import ledger
 from haoka.core.errors import NotFound, ValidationError
-from haoka.core.models import LedgerEntry
 from haoka.core.money import format_fen
-from haoka.lines import domain as line_domain
 from haoka.lines import operations as line_ops
-from haoka.lines.models import Line
+from haoka.lines import queries as line_queries
 
 TOPUP_KINDS = ("line.topup", "line.first_topup", "line.opening_balance")
 FEE_KINDS = ("charging.monthly_fee", "line.plan_upgrade")
@@ -126,7 +126,7 @@ def _sum(qs) -> int:
 
 
 def _money(line_id: int, *, start: dt.datetime, end: dt.datetime) -> dict[str, int]:
-    entries = LedgerEntry.objects.filter(account__code=line_domain.wallet_account(line_id=line_id))
+    entries = ledger.entries(account=chart.line_wallet(line_id=line_id))
     # Wallet entries are a liability's: a credit (customer money in) is negative.
     opening = -_sum(entries.filter(created_at__lt=start))
     closing = -_sum(entries.filter(created_at__lt=end))
@@ -178,7 +178,7 @@ def _itemised(line_id: int, *, month: dt.date) -> tuple[list[dict], list[dict]]:
         for r in records.values("beijing_date", "unit").annotate(**sums).order_by()
     ]
     by_day.sort(key=lambda r: (r["date"], r["unit"]))
-    names = dict(RatingGroup.objects.values_list("number", "name"))
+    names = catalog_queries.rating_group_names()
     by_group = [
         {
             "rating_group": r["rating_group"],
@@ -196,4 +196,4 @@ def _itemised(line_id: int, *, month: dt.date) -> tuple[list[dict], list[dict]]:
 
 def _plan_of(line_id: int, month: dt.date) -> str:
     run = CycleRun.objects.filter(line_id=line_id, month=month).values_list("plan_code", flat=True)
-    return run.first() or Line.objects.filter(pk=line_id).values_list("plan_code", flat=True)[0]
+    return run.first() or line_queries.status_and_plan(line_id=line_id).plan_code

@@ -15,7 +15,8 @@ from django.db.models import F, Q
 
 from haoka.charging.linebook import NotProvisioned
 from haoka.charging.models import Bucket, ChargingAccount, ChargingSession, Grant, SessionState
-from haoka.core.models import LedgerAccount
+from haoka.core import accounts_chart as chart
+from haoka.core import ledger
 
 
 @dataclass(frozen=True)
@@ -53,9 +54,8 @@ def release_sessions(*, line_id: int, now: dt.datetime) -> Ended:
         ChargingSession.objects.filter(pk__in=session_ids).update(
             state=SessionState.RELEASED, expires_at=now, updated_at=now
         )
-    balance = LedgerAccount.objects.filter(pk=account.wallet_account_id).values_list(
-        "balance_fen", flat=True
-    )[0]
+    # A wallet's balance is cached (not a busy account): one indexed read.
+    balance = ledger.balance_fen(account=chart.line_wallet(line_id=line_id))
     return Ended(sessions=len(session_ids), buckets=0, wallet_fen=-balance)
 
 

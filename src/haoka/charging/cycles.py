@@ -10,7 +10,7 @@ keys (CycleRun per line and month, bucket origins, ledger keys, bills) are the l
 
 Arrears: a line left negative by the fee is told at once and suspended (reason ARREARS) by
 the daily check once the grace period (``ARREARS_GRACE_DAYS``) has passed and the wallet is
-still negative; a top-up that clears the debt resumes it (``lines.topups``).
+still negative; a top-up that clears the debt resumes it (``charging.topups``).
 """
 
 from __future__ import annotations
@@ -25,17 +25,16 @@ from haoka.charging import alerts, bills, cycle, operations, signals, tariffs
 from haoka.charging.domain import Bucket as EngineBucket
 from haoka.charging.domain import Source, TimeWindow, Unit
 from haoka.charging.models import Bucket, ChargingAccount, CycleRun
+from haoka.core import accounts_chart as chart
 from haoka.core import ledger
-from haoka.core.models import AccountKind, LedgerAccount
 from haoka.core.money import format_fen
-from haoka.lines import domain as line_domain
 from haoka.lines import operations as line_ops
 from haoka.lines import queries as line_queries
-from haoka.lines.models import Line, LineStatus
+from haoka.lines.domain import LineState, SuspendReason
 
 log = structlog.get_logger("haoka.cycles")
-FEE_REVENUE = "revenue:monthly_fees"
-LIVE = (LineStatus.ACTIVE, LineStatus.SUSPENDED)
+FEE_REVENUE = chart.MONTHLY_FEES
+LIVE = (LineState.ACTIVE, LineState.SUSPENDED)
 BATCH = 200
 
 
@@ -99,8 +98,8 @@ def advance_line(*, line_id: int, now: dt.datetime) -> int:
 def _open_month(account: ChargingAccount, *, month: dt.date, now: dt.datetime) -> None:
     line_id, previous = account.line_id, account.cycle_month
     start, end = month_start(month), month_start(next_month(month))
-    old_plan, plan_code = _apply_pending_plan(line_id)
-    wallet = line_domain.wallet_account(line_id=line_id)
+    old_plan, plan_code = line_ops.apply_pending_plan(line_id=line_id)
+    wallet = chart.line_wallet(line_id=line_id)
     before = -ledger.balance_fen(account=wallet)
     fee = _charge_fee(line_id, plan_code=plan_code, month=month, balance_fen=before, now=now)
     _roll_over(line_id, month=month, start=start)
@@ -116,36 +115,21 @@ def _open_month(account: ChargingAccount, *, month: dt.date, now: dt.datetime) -
         )
 
 
-def _apply_pending_plan(line_id: int) -> tuple[str, str]:
-    """(the plan the month ending ran on, the plan the new month runs on): a pending plan
-    change takes effect now."""
-    plan_code, pending = Line.objects.filter(pk=line_id).values_list(
-        "plan_code", "pending_plan_code"
-    )[0]
-    if not pending:
-        return plan_code, plan_code
-    Line.objects.filter(pk=line_id, pending_plan_code=pending).update(
-        plan_code=pending, pending_plan_code=""
-    )
-    return plan_code, pending
-
-
 def _charge_fee(
     line_id: int, *, plan_code: str, month: dt.date, balance_fen: int, now: dt.datetime
 ) -> cycle.FeeOutcome:
     _, _, fee_fen = tariffs.plan_charging(plan_code=plan_code)
     what = "月租"
-    status, reason = Line.objects.filter(pk=line_id).values_list("status", "suspend_reason")[0]
-    if status == LineStatus.SUSPENDED and reason == "USER_REQUEST":  # 停机保号
+    line = line_queries.status_and_plan(line_id=line_id)
+    if line.status == LineState.SUSPENDED and line.suspend_reason == SuspendReason.USER_REQUEST:
         fee_fen, what = min(fee_fen, line_queries.keep_number_fee_fen()), "停机保号费"
     outcome = cycle.monthly_fee(
         balance_fen=balance_fen, fee_fen=fee_fen, at=now, grace_days=settings.ARREARS_GRACE_DAYS
     )
     if fee_fen:
-        ledger.open_account(code=FEE_REVENUE, name="月租收入", kind=AccountKind.REVENUE, busy=True)
         ledger.post(
             legs=[
-                ledger.Leg(line_domain.wallet_account(line_id=line_id), fee_fen),
+                ledger.Leg(chart.line_wallet(line_id=line_id), fee_fen),
                 ledger.Leg(FEE_REVENUE, -fee_fen),
             ],
             kind="charging.monthly_fee",
@@ -230,11 +214,9 @@ def suspend_arrears(*, now: dt.datetime, limit: int = 5000) -> int:
     """Suspend (reason ARREARS) active lines still negative after their grace period.
     Returns how many were suspended."""
     # Customer money is a credit balance: a wallet in debit is a line in arrears.
-    owing = LedgerAccount.objects.filter(
-        code__startswith=alerts.WALLET_PREFIX, balance_fen__gt=0
-    ).order_by("id")
+    owing = ledger.cached_balances_above(prefix=alerts.WALLET_PREFIX, above_fen=0, limit=limit)
     done = 0
-    for code in owing.values_list("code", flat=True)[:limit]:
+    for code, _balance in owing:
         done += _suspend_if_due(int(code.removeprefix(alerts.WALLET_PREFIX)), now=now)
     return done
 
@@ -251,15 +233,15 @@ def _suspend_if_due(line_id: int, *, now: dt.datetime) -> bool:
         )
         if run is None or run.suspend_at > now:
             return False
-        if Line.objects.filter(pk=line_id).values_list("status", flat=True)[0] != "ACTIVE":
+        if line_queries.status_of(line_id=line_id) != LineState.ACTIVE:
             return False
-        balance = -ledger.balance_fen(account=line_domain.wallet_account(line_id=line_id))
+        balance = -ledger.balance_fen(account=chart.line_wallet(line_id=line_id))
         if balance >= 0:
             return False  # topped up meanwhile
         line_ops.change_status(
             line_id=line_id,
-            to=LineStatus.SUSPENDED,
-            suspend_reason="ARREARS",
+            to=LineState.SUSPENDED,
+            suspend_reason=SuspendReason.ARREARS,
             actor="charging:arrears",
             reason=f"欠费 {format_fen(-balance)} 超过宽限期",
             now=now,

@@ -16,10 +16,10 @@ from haoka.charging import online_store as store
 from haoka.charging.cycle import beijing_date
 from haoka.charging.domain import Draw, Rating, Source, Unit
 from haoka.charging.models import Bucket
+from haoka.core import accounts_chart as chart
 from haoka.core import ledger
-from haoka.core.models import AccountKind, LedgerAccount
 
-USAGE_REVENUE = "revenue:usage"
+USAGE_REVENUE = chart.USAGE_REVENUE
 
 
 class NotProvisioned(tariffs.UnknownSubscriber):
@@ -142,7 +142,7 @@ def write(book: Book, *, key: str, now: dt.datetime, memo: str = "在线计费")
 def _post_usage(book: Book, *, key: str, memo: str) -> None:
     """Wallet -> usage revenue. The revenue account is opened on first use only (looking for
     it on every posting was a statement per request)."""
-    wallet = book.line.wallet_code or LedgerAccount.objects.get(pk=book.line.wallet_account_id).code
+    wallet = book.line.wallet_code or ledger.code_of(account_id=book.line.wallet_account_id)
     legs = [ledger.Leg(wallet, book.debited_fen), ledger.Leg(USAGE_REVENUE, -book.debited_fen)]
     try:
         ledger.post(legs=legs, kind="charging.usage", memo=memo, key=key)
@@ -150,6 +150,6 @@ def _post_usage(book: Book, *, key: str, memo: str) -> None:
         if USAGE_REVENUE not in exc.details.get("accounts", ()):
             raise
         ledger.open_account(
-            code=USAGE_REVENUE, name="通信服务收入", kind=AccountKind.REVENUE, busy=True
+            code=USAGE_REVENUE, name="通信服务收入", kind=chart.AccountKind.REVENUE, busy=True
         )
         ledger.post(legs=legs, kind="charging.usage", memo=memo, key=key)

@@ -15,6 +15,7 @@ import json
 import secrets
 from dataclasses import dataclass
 from decimal import Decimal
+from typing import TYPE_CHECKING
 
 from django.conf import settings
 from django.db import transaction
@@ -23,8 +24,10 @@ from haoka.charging import domain, linebook, nchf, settlement, tariffs
 from haoka.charging import online_store as store
 from haoka.charging.cycle import beijing_date
 from haoka.charging.domain import Draw, Rating, Source, Unit
-from haoka.charging.linebook import Book
 from haoka.core.errors import Conflict, NotFound
+
+if TYPE_CHECKING:  # annotations only: linebook -> alerts -> topups -> tasks imports this module
+    from haoka.charging.linebook import Book
 
 #: A session nobody reports on for this long is closed and its reservations released.
 HOLDING = dt.timedelta(seconds=2 * nchf.VALIDITY_S)

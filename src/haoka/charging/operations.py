@@ -17,9 +17,9 @@ from haoka.charging import cycle, domain, linebook, tariffs
 from haoka.charging import online_store as store
 from haoka.charging.domain import Unit
 from haoka.charging.models import Bucket, ChargingAccount
+from haoka.core import accounts_chart as chart
+from haoka.core import ledger
 from haoka.core.errors import ValidationError
-from haoka.core.models import LedgerAccount
-from haoka.lines import domain as line_domain
 
 PLAN_LABELS = {
     (Unit.BYTES, False): "套餐通用流量",
@@ -52,11 +52,11 @@ def provision_line(*, line_id: int, plan_code: str, now: dt.datetime) -> Chargin
         account = ChargingAccount.objects.filter(line_id=line_id).first()
         if account is not None:
             return account
-        wallet = LedgerAccount.objects.get(code=line_domain.wallet_account(line_id=line_id))
+        wallet_id = ledger.account_id(code=chart.line_wallet(line_id=line_id))
         month_start, month_end = cycle.beijing_month(now)
         account = ChargingAccount.objects.create(
             line_id=line_id,
-            wallet_account_id=wallet.pk,
+            wallet_account_id=wallet_id,
             cycle_month=cycle.beijing_date(month_start),
             updated_at=now,
         )

@@ -13,20 +13,19 @@ import secrets
 from dataclasses import dataclass
 
 from django.db import transaction
-from django.db.models import Q
 
-from haoka.catalog.models import Pack, PackKind, SaleStatus
+from haoka.catalog import queries as catalog_queries
 from haoka.charging import alerts, cycle, linebook
 from haoka.charging.domain import Source, Unit
 from haoka.charging.models import Bucket, PackPurchase
+from haoka.core import accounts_chart as chart
 from haoka.core import ledger
 from haoka.core.errors import Conflict, NotFound
-from haoka.core.models import AccountKind
 from haoka.core.money import format_fen
-from haoka.lines import domain as line_domain
-from haoka.lines.models import Line, LineStatus
+from haoka.lines import queries as line_queries
+from haoka.lines.domain import LineState
 
-PACK_REVENUE = "revenue:packs"
+PACK_REVENUE = chart.PACK_REVENUE
 #: Redeem codes are read and typed by people: no 0/O, 1/I/L.
 REDEEM_ALPHABET = "23456789ABCDEFGHJKMNPQRSTUVWXYZ"
 
@@ -63,16 +62,10 @@ class Offer:
 
 
 def _on_sale(carrier_code: str):
-    return (
-        Pack.objects.filter(status=SaleStatus.ON_SALE)
-        .filter(Q(carriers__isnull=True) | Q(carriers__code=carrier_code))
-        .select_related("benefit")
-        .prefetch_related("rating_groups")
-        .distinct()
-    )
+    return catalog_queries.packs_on_sale(carrier_code=carrier_code)
 
 
-def _offer(pack: Pack) -> Offer:
+def _offer(pack) -> Offer:
     window = ""
     if pack.window_start is not None and pack.window_end is not None:
         window = f"{pack.window_start:%H:%M}-{pack.window_end:%H:%M}"
@@ -106,13 +99,13 @@ def buy(*, line_id: int, pack_code: str, now: dt.datetime) -> PackPurchase:
     the pack's allowances are granted as buckets (``origin="pack:<purchase id>"``) and a
     MEMBERSHIP pack gets a redeem code. Raises PackNotFound, LineNotActive,
     InsufficientBalance, UnknownSubscriber (a line never provisioned)."""
-    carrier = Line.objects.filter(pk=line_id).values_list("carrier_code", flat=True).first()
-    pack = _on_sale(carrier or "").filter(code=pack_code).first()
+    line = line_queries.status_and_plan(line_id=line_id)
+    pack = _on_sale(line.carrier_code if line else "").filter(code=pack_code).first()
     if pack is None:
         raise PackNotFound(pack_code=str(pack_code)[:40])
     with transaction.atomic():
         book = linebook.open_book(line_id, since=now)
-        if book.line.status != LineStatus.ACTIVE:
+        if book.line.status != LineState.ACTIVE:
             raise LineNotActive(status=book.line.status)
         available = book.wallet().available_fen
         if available < pack.price_fen:
@@ -132,9 +125,9 @@ def buy(*, line_id: int, pack_code: str, now: dt.datetime) -> PackPurchase:
     return purchase
 
 
-def _record(pack: Pack, *, line_id: int, now: dt.datetime) -> PackPurchase:
+def _record(pack, *, line_id: int, now: dt.datetime) -> PackPurchase:
     valid_from, valid_to = cycle.pack_validity(validity_days=pack.validity_days, at=now)
-    membership = pack.kind == PackKind.MEMBERSHIP
+    membership = catalog_queries.is_membership(pack)
     return PackPurchase.objects.create(
         line_id=line_id,
         pack_code=pack.code,
@@ -150,10 +143,9 @@ def _record(pack: Pack, *, line_id: int, now: dt.datetime) -> PackPurchase:
 
 
 def _debit(purchase: PackPurchase, *, line_id: int) -> None:
-    ledger.open_account(code=PACK_REVENUE, name="加油包收入", kind=AccountKind.REVENUE, busy=True)
     ledger.post(
         legs=[
-            ledger.Leg(line_domain.wallet_account(line_id=line_id), purchase.price_fen),
+            ledger.Leg(chart.line_wallet(line_id=line_id), purchase.price_fen),
             ledger.Leg(PACK_REVENUE, -purchase.price_fen),
         ],
         kind="charging.pack",
@@ -162,7 +154,7 @@ def _debit(purchase: PackPurchase, *, line_id: int) -> None:
     )
 
 
-def _grant(purchase: PackPurchase, pack: Pack, *, now: dt.datetime) -> list[Bucket]:
+def _grant(purchase: PackPurchase, pack, *, now: dt.datetime) -> list[Bucket]:
     """The pack's buckets: data (general, night window or targeted rating groups) and voice."""
     wanted = []
     if pack.data_bytes > 0:

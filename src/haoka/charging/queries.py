@@ -9,7 +9,7 @@ from dataclasses import dataclass
 
 from django.db.models import Count, Q, Sum
 
-from haoka.catalog.models import Plan
+from haoka.catalog import queries as catalog_queries
 from haoka.charging import cycle
 from haoka.charging.bills import BillNotFound
 from haoka.charging.models import (
@@ -21,10 +21,10 @@ from haoka.charging.models import (
     TopUp,
     UsageRecord,
 )
+from haoka.core import accounts_chart as chart
 from haoka.core import ledger, pagination
 from haoka.core.errors import NotFound, ValidationError
-from haoka.lines import domain as line_domain
-from haoka.lines.models import Line, LineStatus, Notification
+from haoka.lines import queries as line_queries
 
 MAX_DAYS = 90
 _SOURCE_ORDER = {"SPONSOR": 0, "PACK": 1, "ROLLOVER": 2, "GIFT": 3, "PLAN": 4, "DAILY": 5}
@@ -40,18 +40,13 @@ class InvalidDays(ValidationError):
     message = f"天数须在 1 到 {MAX_DAYS} 之间"
 
 
-def line_for(*, msisdn: str, user_id: int, staff: bool) -> Line:
+def line_for(*, msisdn: str, user_id: int, staff: bool):
     """The line with this number the caller may see: their own (staff: anyone's), the live
     one first, else the latest. Raises LineNotFound (also for someone else's line)."""
     text = str(msisdn)
     if len(text) != 11 or not text.isdigit():
         raise LineNotFound(msisdn=text[:20])
-    lines = Line.objects.filter(msisdn=text)
-    if not staff:
-        lines = lines.filter(user_id=user_id)
-    lines = lines.order_by("-created_at", "-id")
-    live = [LineStatus.ACTIVE, LineStatus.SUSPENDED, LineStatus.PENDING_ACTIVATION]
-    line = lines.filter(status__in=live).first() or lines.first()
+    line = line_queries.find_line(msisdn=text, user_id=None if staff else user_id)
     if line is None:
         raise LineNotFound(msisdn=str(msisdn)[:11])
     return line
@@ -65,7 +60,7 @@ class PlanView:
 
 
 def plan_of(*, code: str) -> PlanView | None:
-    row = Plan.objects.filter(code=code).values_list("name", "monthly_fee_fen").first()
+    row = catalog_queries.plan_name_and_fee(code=code)
     return PlanView(code, row[0], row[1]) if row else None
 
 
@@ -77,7 +72,7 @@ class WalletView:
 
 
 def wallet_of(*, line_id: int) -> WalletView:
-    balance = -ledger.balance_fen(account=line_domain.wallet_account(line_id=line_id))
+    balance = -ledger.balance_fen(account=chart.line_wallet(line_id=line_id))
     held = (
         ChargingAccount.objects.filter(line_id=line_id)
         .values_list("reserved_fen", flat=True)
@@ -173,7 +168,7 @@ def bill_of(*, line_id: int, month: dt.date) -> Bill:
 
 def notifications_of(*, line_id: int, limit: int | None, after: str | None) -> pagination.Page:
     return pagination.paginate(
-        Notification.objects.filter(line_id=line_id),
+        line_queries.notifications(line_id=line_id),
         order=["-created_at", "-id"],
         limit=limit,
         after=after,

@@ -22,7 +22,6 @@ from haoka.charging.domain import Unit
 from haoka.charging.models import UsageRecord
 from haoka.core import ledger
 from haoka.core.errors import ValidationError
-from haoka.core.models import LedgerAccount
 
 
 class InvalidPeriod(ValidationError):
@@ -114,7 +113,7 @@ def _adjust(book, *, before: int, after: int, key: str) -> None:
     if book.debited_fen < 0:
         refund = -book.debited_fen
         book.debited_fen = 0
-        wallet_code = LedgerAccount.objects.get(pk=book.line.wallet_account_id).code
+        wallet_code = ledger.code_of(account_id=book.line.wallet_account_id)
         ledger.post(
             legs=[ledger.Leg(linebook.USAGE_REVENUE, refund), ledger.Leg(wallet_code, -refund)],
             kind="charging.rerate_refund",

@@ -8,7 +8,7 @@ import time
 from decimal import Decimal
 
 from haoka.catalog import queries as catalog_queries
-from haoka.catalog.models import Plan
+from haoka.charging import online_store
 from haoka.charging.cycle import PlanTerms
 from haoka.charging.domain import Tariff
 from haoka.core.errors import NotFound
@@ -25,11 +25,7 @@ class UnknownSubscriber(NotFound):
 
 
 def _load(plan_code: str) -> tuple[Tariff, PlanTerms, int]:
-    plan = (
-        Plan.objects.prefetch_related("zero_rated_groups", "targeted_groups")
-        .filter(code=plan_code)
-        .first()
-    )
+    plan = catalog_queries.plan_with_groups(code=plan_code)
     if plan is None:
         raise catalog_queries.PlanNotFound(code=plan_code)
     tariff = Tariff(
@@ -71,8 +67,6 @@ def forget_cached() -> None:
 def line_id_for(*, subscriber: str) -> int:
     """The live line a subscriber id names: ``msisdn-8613912345678`` (or a bare 11-digit
     number) or ``imsi-460001234567890``. Raises UnknownSubscriber."""
-    from haoka.charging import online_store
-
     text = (subscriber or "").strip()
     kind, _, value = text.partition("-") if "-" in text else ("msisdn", "", text)
     found = None

@@ -4,31 +4,25 @@ from __future__ import annotations
 
 from django_tasks import task
 
+from haoka.charging import alerts, cycles, online, topups
 from haoka.core import clock
 
 
 @task()
 def expire_sessions() -> int:
     """Close online-charging sessions that outlived their holding time."""
-    from haoka.charging import online
-
     return online.expire_sessions(now=clock.now())
 
 
 @task()
 def run_cycles() -> dict:
     """Open the new month of every line due one (cheap when none is)."""
-    from haoka.charging import cycles
-
     return cycles.run_cycles(now=clock.now())
 
 
 @task()
 def daily() -> dict:
     """Arrears suspensions, pack-expiring and low-balance alerts, auto top-ups."""
-    from haoka.charging import alerts, cycles
-    from haoka.lines import topups
-
     now = clock.now()
     return {
         "suspended": cycles.suspend_arrears(now=now),
@@ -40,14 +34,10 @@ def daily() -> dict:
 @task()
 def start_auto_topup(ref: str) -> str:
     """Start the payment of an auto top-up and send the owner its pay link."""
-    from haoka.lines import topups
-
     return topups.start_auto_topup(ref=ref, now=clock.now()).status
 
 
 @task()
 def refund_topup(payment_id: int, reference: str) -> str:
     """Give back a top-up that was paid after its line had closed."""
-    from haoka.lines import topups
-
     return topups.refund_late_topup(payment_id=payment_id, reference=reference, now=clock.now())

@@ -12,7 +12,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from django.db import connection, transaction
-from django.db.models import F, Sum
+from django.db.models import F, QuerySet, Sum
 
 from haoka.core import accounts_chart, bulk, clock, rows
 from haoka.core.errors import Conflict, NotFound, ValidationError
@@ -299,3 +299,40 @@ def unbalanced_transactions() -> list[int]:
         .order_by("transaction_id")
     )
     return [r["transaction_id"] for r in rows]
+
+
+# ------------------------------------------------------------------ reads for other domains
+
+
+def posted(*, key: str) -> bool:
+    """Whether a transaction with this idempotency key has been posted."""
+    return LedgerTransaction.objects.filter(key=key).exists()
+
+
+def account_id(*, code: str) -> int:
+    """The id of the account with this code. Raises UnknownAccount."""
+    found = LedgerAccount.objects.filter(code=code).values_list("pk", flat=True).first()
+    if found is None:
+        raise UnknownAccount(account=code)
+    return found
+
+
+def code_of(*, account_id: int) -> str:
+    """The code of the account with this id. Raises UnknownAccount."""
+    found = LedgerAccount.objects.filter(pk=account_id).values_list("code", flat=True).first()
+    if found is None:
+        raise UnknownAccount(account_id=account_id)
+    return found
+
+
+def entries(*, account: str) -> QuerySet[LedgerEntry]:
+    """The entries of an account (debit +, credit -), as a query to filter and aggregate."""
+    return LedgerEntry.objects.filter(account__code=account)
+
+
+def cached_balances_above(*, prefix: str, above_fen: int, limit: int) -> list[tuple[str, int]]:
+    """(code, cached balance) of the accounts whose code starts with ``prefix`` and whose
+    cached balance is above ``above_fen``, oldest account first, at most ``limit`` (for
+    accounts of owners, e.g. wallets, whose balance is cached)."""
+    found = LedgerAccount.objects.filter(code__startswith=prefix, balance_fen__gt=above_fen)
+    return list(found.order_by("id").values_list("code", "balance_fen")[:limit])

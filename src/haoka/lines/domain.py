@@ -46,9 +46,16 @@ def check_transition(*, current: str, target: str) -> None:
         raise LineStateConflict(current=current, target=target)
 
 
-def wallet_account(*, line_id: int) -> str:
-    """The ledger account of a line's money wallet (a liability: the customer's money)."""
-    return f"liability:wallet:line:{line_id}"
+@dataclass(frozen=True)
+class Caller:
+    """Who asks about a line: a consumer (its owner) or staff."""
+
+    user_id: int
+    staff: bool = False
+
+    @property
+    def actor(self) -> str:
+        return f"{'staff' if self.staff else 'user'}:{self.user_id}"
 
 
 # ---------------------------------------------------------------- self-service rules

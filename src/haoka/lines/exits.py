@@ -1,7 +1,9 @@
 """How a line ends, as its owner asks online: closure (销户) and the 携号转网 authorization,
 both held back by the contract lock (合约期).
 
-Closure: open charging sessions are released and allowances end, the wallet's money moves to
+Closure (the use case is ``charging.closure.close_line``: the wallet is charging's): open
+charging sessions are released and allowances end, then :func:`close_ended` records it here:
+the wallet's money moves to
 ``liability:refunds_due`` and goes back through the payment gateway (the line's paid
 top-ups, then the order's payment, newest first, up to the balance); what no payment can
 carry back is left for staff as a manual refund. The number cools for 90 days.
@@ -20,11 +22,9 @@ from dataclasses import dataclass
 from django.db import transaction
 from django.db.models import F
 
-from haoka.charging import closing
-from haoka.charging.models import TopUp
+from haoka.core import accounts_chart as chart
 from haoka.core import audit, clock, ledger, pii
 from haoka.core.errors import Conflict, HaokaError, NotFound, ValidationError
-from haoka.core.models import AccountKind
 from haoka.core.money import format_fen
 from haoka.kyc import operations as kyc_ops
 from haoka.kyc import ownership
@@ -42,16 +42,15 @@ from haoka.lines.models import (
 )
 from haoka.numbers import operations as number_ops
 from haoka.numbers import queries as number_queries
-from haoka.orders import operations as order_ops
 from haoka.payments import operations as payment_ops
 from haoka.payments import queries as payment_queries
 
 log = logging.getLogger("haoka.lines")
 
 #: The customer's money of closed lines, until it is paid back.
-REFUNDS_DUE = "liability:refunds_due"
+REFUNDS_DUE = chart.REFUNDS_DUE
 #: Where paid money waits for what it pays for (payments post refunds against it).
-PREPAYMENTS = "liability:customer_prepayments"
+PREPAYMENTS = chart.CUSTOMER_PREPAYMENTS
 #: Payment errors after which a refund is tried again later (the outcome is unknown).
 RETRYABLE = frozenset({"payment_gateway_unavailable", "payment_busy"})
 
@@ -81,14 +80,12 @@ class NotEligibleToPort(Conflict):
 
 def contract_end(*, line: Line) -> dt.date | None:
     """The first Beijing day the line is free of its contract (None without one): the
-    order's contract months (the plan's or the vanity number's, whichever is longer) from
-    activation; for a line opened by staff, its number's contract months in the pool."""
+    order's contract months (the plan's or the vanity number's, whichever is longer, copied
+    onto the line when it was opened) from activation; for a line opened by staff, its
+    number's contract months in the pool."""
     months = 0
     if line.order_ref:
-        try:
-            months = order_ops.order_for(ref=line.order_ref, user_id=None).contract_months
-        except order_ops.OrderNotFound:
-            months = 0
+        months = line.contract_months
     else:
         try:
             months = number_queries.number_for_sale(msisdn=line.msisdn).contract_months
@@ -126,30 +123,24 @@ class Closure:
         return "，".join(parts) + "。"
 
 
-def close_line(*, msisdn: str, caller: Caller, confirm: bool, now: dt.datetime) -> Closure:
-    """Close the line for good. Refused under contract (ContractLocked, with its end date)
-    and in arrears (InArrears: pay first). Usage is settled (open sessions released,
-    allowances end), the positive balance is refunded (see the module docstring), the line
-    becomes CLOSED, its number COOLING for 90 days, its 一证五号 slot and porting code free.
-    A repeat returns the first closure. Raises LineNotFound, ConfirmationRequired,
-    LineStateConflict, ContractLocked, InArrears."""
-    if confirm is not True:
-        raise ConfirmationRequired()
-    line = line_for(msisdn=msisdn, caller=caller)
-    cooling = None
-    with transaction.atomic():
-        # The charging lock first (as ratings take it), then the line: a concurrent closure
-        # waits here and then finds the line closed.
-        ended = closing.end_line(line_id=line.pk, now=now)
-        line = lock_line(line.pk)
-        if not (line.status == LineState.CLOSED and hasattr(line, "closure")):
-            cooling = _close_locked(line, balance=ended.wallet_fen, caller=caller, now=now)
-    outcome = send_closure_refunds(line_id=line.pk, now=now)
-    return Closure(outcome.line, outcome.closure, outcome.refunds, cooling)
+def close_ended(
+    *, line_id: int, balance: int, topup_refs: list[str], caller: Caller, now: dt.datetime
+) -> dt.datetime | None:
+    """The line's part of a closure, inside the closing transaction, after charging ended the
+    line's usage (``balance``: the wallet's money then; ``topup_refs``: its paid top-ups,
+    oldest first). Refused under contract (ContractLocked, with its end date) and in arrears
+    (InArrears). The balance moves to refunds due and its refunds are planned, the line
+    becomes CLOSED, its number COOLING (returned: until when), its 一证五号 slot and porting
+    code free. Nothing happens (None) when the line is closed already.
+    Raises LineStateConflict, ContractLocked, InArrears."""
+    line = lock_line(line_id)
+    if line.status == LineState.CLOSED and hasattr(line, "closure"):
+        return None
+    return _close_locked(line, balance=balance, topup_refs=topup_refs, caller=caller, now=now)
 
 
 def _close_locked(
-    line: Line, *, balance: int, caller: Caller, now: dt.datetime
+    line: Line, *, balance: int, topup_refs: list[str], caller: Caller, now: dt.datetime
 ) -> dt.datetime | None:
     domain.check_transition(current=line.status, target=LineState.CLOSED)
     end = contract_end(line=line)
@@ -157,7 +148,9 @@ def _close_locked(
         raise ContractLocked(f"合约期至 {end.isoformat()}，到期后可办理销户", ends_on=end)
     if balance < 0:
         raise InArrears(f"线路欠费 {format_fen(-balance)}，请先充值结清", owed_fen=-balance)
-    closure = _record_closure(line, balance=balance, actor=caller.actor, now=now)
+    closure = _record_closure(
+        line, balance=balance, topup_refs=topup_refs, actor=caller.actor, now=now
+    )
     line_ops.change_status(
         line_id=line.pk,
         to=LineState.CLOSED,
@@ -188,15 +181,14 @@ def _cool_down(line: Line, *, now: dt.datetime) -> dt.datetime | None:
         return None
 
 
-def _record_closure(line: Line, *, balance: int, actor: str, now: dt.datetime) -> LineClosure:
+def _record_closure(
+    line: Line, *, balance: int, topup_refs: list[str], actor: str, now: dt.datetime
+) -> LineClosure:
     """Move the balance to refunds due and plan its refunds over the line's paid payments."""
     if balance > 0:
-        ledger.open_account(
-            code=REFUNDS_DUE, name="待退客户款", kind=AccountKind.LIABILITY, busy=True
-        )
         ledger.post(
             legs=[
-                ledger.Leg(domain.wallet_account(line_id=line.pk), balance),
+                ledger.Leg(chart.line_wallet(line_id=line.pk), balance),
                 ledger.Leg(REFUNDS_DUE, -balance),
             ],
             kind="line.closure_refund_due",
@@ -212,7 +204,7 @@ def _record_closure(line: Line, *, balance: int, actor: str, now: dt.datetime) -
         updated_at=now,
     )
     left = balance
-    for purpose, view in _paid_payments(line):
+    for purpose, view in _paid_payments(line, topup_refs=topup_refs):
         amount = min(left, view.amount_fen - view.refunded_fen)
         if amount <= 0:
             continue
@@ -233,16 +225,11 @@ def _record_closure(line: Line, *, balance: int, actor: str, now: dt.datetime) -
     return closure
 
 
-def _paid_payments(line: Line) -> list:
+def _paid_payments(line: Line, *, topup_refs: list[str]) -> list:
     """(purpose, payment view) of every paid payment of the line, newest first: its
     top-ups and, for a line from an order, the order's payment (the first top-up came with
     it). Each was paid by the line's owner."""
-    references = [
-        ("TOPUP", ref)
-        for ref in TopUp.objects.filter(line=line, paid_at__isnull=False)
-        .order_by("id")
-        .values_list("ref", flat=True)
-    ]
+    references = [("TOPUP", ref) for ref in topup_refs]
     if line.order_ref:
         references.append(("ORDER", line.order_ref))
     found = []
@@ -302,9 +289,6 @@ def _settle_row(
         if sent:
             # The gateway refund debits prepayments (payments' posting): the money comes
             # from what the closed line is owed.
-            ledger.open_account(
-                code=PREPAYMENTS, name="客户预收款", kind=AccountKind.LIABILITY, busy=True
-            )
             ledger.post(
                 legs=[
                     ledger.Leg(REFUNDS_DUE, row.amount_fen),

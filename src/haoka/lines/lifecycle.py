@@ -1,6 +1,6 @@
-"""Self-service over a line's life: plan change, 停机保号 and resume, SIM replacement (补换卡).
-How a line ends (销户, 携号转网 authorization, the contract lock both respect) is in
-``lines.exits``.
+"""Self-service over a line's life: 停机保号 and resume, SIM replacement (补换卡). How a line
+ends (销户, 携号转网 authorization, the contract lock both respect) is in ``lines.exits``; a
+plan change is charging's (``charging.plans``: fees and allowances are its business).
 
 Every function finds the line as the caller may see it: an owner sees only their own lines
 (someone else's number is "not found", so numbers cannot be probed); staff see every line.
@@ -11,58 +11,27 @@ from __future__ import annotations
 import datetime as dt
 import logging
 import secrets
-from dataclasses import dataclass, field
 
 from django.db import transaction
 
-from haoka.catalog import queries as catalog_queries
-from haoka.charging import closing, cycle, linebook, tariffs
-from haoka.charging.models import Bucket
-from haoka.core import audit, clock, ledger, ratelimit
-from haoka.core.errors import Conflict, NotFound, PermissionDenied, ValidationError
-from haoka.core.models import AccountKind
+from haoka.core import audit, clock, ratelimit
+from haoka.core.errors import PermissionDenied
 from haoka.core.money import format_fen
 from haoka.kyc import ownership
-from haoka.lines import domain, queries
+from haoka.lines import domain, queries, signals
 from haoka.lines import operations as line_ops
-from haoka.lines.domain import LineState, PlanTiming, SuspendReason
+from haoka.lines.domain import Caller, LineState, SuspendReason
 from haoka.lines.models import Line, SimCard, SimStatus
+from haoka.lines.queries import LIVE, LineNotFound, line_for
+
+__all__ = ["Caller", "LineNotFound", "line_for"]  # where callers have always found them
 
 log = logging.getLogger("haoka.lines")
 
-#: Where monthly fees (and the prorated part of an upgrade) are recognised.
-MONTHLY_FEES = "revenue:monthly_fees"
 #: Identity attempts for a SIM replacement, per line and per caller, per day.
 SIM_ATTEMPTS_PER_LINE = 5
 SIM_ATTEMPTS_PER_USER = 10
 SIM_WINDOW = dt.timedelta(days=1)
-LIVE = (LineState.ACTIVE, LineState.SUSPENDED)
-_KINDS = {  # allowance kind -> (bucket unit, label of the upgrade's top-up bucket)
-    "data": ("BYTES", "升级补足通用流量"),
-    "targeted": ("BYTES", "升级补足定向流量"),
-    "voice": ("SECONDS", "升级补足语音"),
-    "sms": ("SMS", "升级补足短信"),
-}
-
-
-class LineNotFound(NotFound):
-    code = "line_not_found"
-    message = "找不到该号码的线路"
-
-
-class PlanNotForLine(ValidationError):
-    code = "plan_not_for_line"
-    message = "只能变更为同一运营商在售的其他套餐"
-
-
-class NoPendingPlanChange(Conflict):
-    code = "no_pending_plan_change"
-    message = "没有待生效的套餐变更"
-
-
-class InsufficientBalance(Conflict):
-    code = "insufficient_balance"
-    message = "余额不足以支付本月升级差价，请先充值"
 
 
 class StaffRequired(PermissionDenied):
@@ -75,175 +44,13 @@ class IdentityMismatch(PermissionDenied):
     message = "姓名或身份证号码与该号码的实名登记信息不符"
 
 
-@dataclass(frozen=True)
-class Caller:
-    """Who asks: a consumer (owner) or staff."""
-
-    user_id: int
-    staff: bool = False
-
-    @property
-    def actor(self) -> str:
-        return f"{'staff' if self.staff else 'user'}:{self.user_id}"
-
-
-def line_for(*, msisdn: str, caller: Caller) -> Line:
-    """The caller's line with this number (the live one, else the latest). Raises LineNotFound
-    (also for someone else's line)."""
-    lines = Line.objects.filter(msisdn=msisdn)
-    if not caller.staff:
-        lines = lines.filter(user_id=caller.user_id)
-    lines = lines.order_by("-created_at", "-id")
-    line = lines.filter(status__in=[*LIVE, LineState.PENDING_ACTIVATION]).first() or lines.first()
-    if line is None:
-        raise LineNotFound(msisdn=msisdn[:11])
-    return line
-
-
 def lock_line(line_id: int) -> Line:
-    return Line.objects.select_for_update().get(pk=line_id)
+    return line_ops.lock(line_id=line_id)
 
 
 def _require(line: Line, *states: str, target: str) -> None:
     if line.status not in states:
         raise domain.LineStateConflict(current=line.status, target=target)
-
-
-# ---------------------------------------------------------------- plan change
-
-
-@dataclass(frozen=True)
-class PlanChange:
-    line: Line
-    timing: PlanTiming
-    effective_at: dt.datetime
-    charged_fen: int = 0
-    granted: dict[str, int] = field(default_factory=dict)
-
-
-def _target_plan(*, plan_code: str, line: Line):
-    plan = catalog_queries.on_sale_plans().filter(code=plan_code).first()
-    if plan is None or plan.carrier.code != line.carrier_code:
-        raise PlanNotForLine(plan_code=plan_code[:40], carrier=line.carrier_code)
-    return plan
-
-
-def _allowances(terms: cycle.PlanTerms) -> dict[str, int]:
-    return {
-        "data": terms.general_data_bytes,
-        "targeted": terms.targeted_data_bytes,
-        "voice": terms.voice_seconds,
-        "sms": terms.sms_count,
-    }
-
-
-def change_plan(
-    *, msisdn: str, caller: Caller, plan_code: str, at_once: bool, now: dt.datetime
-) -> PlanChange:
-    """Change the line's plan to another on-sale plan of its carrier: by default at the next
-    cycle (``pending_plan_code``, applied by the monthly cycle); ``at_once`` for an upgrade:
-    this month's fee difference pro rata is paid from the wallet and the difference of this
-    month's allowances granted pro rata. A new request replaces a pending one.
-    Raises LineNotFound, PlanNotForLine, LineStateConflict, NotAnUpgrade, InsufficientBalance."""
-    line = line_for(msisdn=msisdn, caller=caller)
-    plan = _target_plan(plan_code=plan_code, line=line)
-    with transaction.atomic():
-        book = linebook.open_book(line.pk, since=now) if at_once else None
-        line = lock_line(line.pk)
-        _require(line, *LIVE, target="PLAN_CHANGE")
-        if plan.code == line.plan_code:
-            raise PlanNotForLine("已经是该套餐", plan_code=plan.code)
-        _, current_terms, current_fee = tariffs.plan_charging(plan_code=line.plan_code)
-        timing = domain.plan_change_timing(
-            current_fee_fen=current_fee, new_fee_fen=plan.monthly_fee_fen, now_wanted=at_once
-        )
-        if timing == PlanTiming.NEXT_CYCLE:
-            line.pending_plan_code = plan.code
-            line.save(update_fields=["pending_plan_code"])
-            outcome = PlanChange(line, timing, cycle.next_month_start(now))
-        else:
-            _require(line, LineState.ACTIVE, target=LineState.ACTIVE)
-            outcome = _upgrade(book, line, plan, current_terms, current_fee, now=now)
-        audit.record(
-            actor=caller.actor,
-            action="lines.plan_change",
-            object_type="line",
-            object_id=str(line.pk),
-            data={"to": plan.code, "timing": timing, "charged_fen": outcome.charged_fen},
-        )
-    return outcome
-
-
-def _upgrade(book, line: Line, plan, current_terms, current_fee: int, *, now) -> PlanChange:
-    charge = cycle.prorate(old_fee_fen=current_fee, new_fee_fen=plan.monthly_fee_fen, at=now)
-    available = book.wallet().available_fen
-    if charge > available:
-        raise InsufficientBalance(
-            f"升级需支付本月差价 {format_fen(charge)}，可用余额 {format_fen(available)}",
-            needed_fen=charge,
-            available_fen=available,
-        )
-    month_start, month_end = cycle.beijing_month(now)
-    month = cycle.beijing_date(month_start).strftime("%Y-%m")
-    if charge:
-        ledger.open_account(code=MONTHLY_FEES, name="月租收入", kind=AccountKind.REVENUE, busy=True)
-        ledger.post(
-            legs=[
-                ledger.Leg(domain.wallet_account(line_id=line.pk), charge),
-                ledger.Leg(MONTHLY_FEES, -charge),
-            ],
-            kind="line.plan_upgrade",
-            memo=f"线路 {line.msisdn} 升级 {plan.code} 本月差价",
-            key=f"plan.upgrade:{line.pk}:{month}:{plan.code}",
-        )
-    _, new_terms, _ = tariffs.plan_charging(plan_code=plan.code)
-    days_in_month = (month_end - month_start).days
-    today = cycle.beijing_date(now)
-    granted = domain.prorated_allowances(
-        current=_allowances(current_terms),
-        new=_allowances(new_terms),
-        days_left=days_in_month - today.day + 1,
-        days_in_month=days_in_month,
-    )
-    for kind, amount in granted.items():
-        unit, label = _KINDS[kind]
-        groups = sorted(new_terms.targeted_groups) if kind == "targeted" else []
-        Bucket.objects.get_or_create(
-            origin=f"upgrade:{line.pk}:{month}:{plan.code}:{kind}"[:80],
-            defaults={
-                "line_id": line.pk,
-                "unit": unit,
-                "source": "PLAN",
-                "label": label,
-                "amount": amount,
-                "valid_from": now,
-                "valid_to": month_end,
-                "rating_groups": groups,
-                "created_at": now,
-            },
-        )
-    line.plan_code, line.pending_plan_code = plan.code, ""
-    line.save(update_fields=["plan_code", "pending_plan_code"])
-    return PlanChange(line, PlanTiming.NOW, now, charge, granted)
-
-
-def cancel_plan_change(*, msisdn: str, caller: Caller, now: dt.datetime) -> Line:
-    """Drop the pending plan change. Raises LineNotFound, NoPendingPlanChange."""
-    line = line_for(msisdn=msisdn, caller=caller)
-    with transaction.atomic():
-        line = lock_line(line.pk)
-        if not line.pending_plan_code:
-            raise NoPendingPlanChange()
-        dropped, line.pending_plan_code = line.pending_plan_code, ""
-        line.save(update_fields=["pending_plan_code"])
-        audit.record(
-            actor=caller.actor,
-            action="lines.plan_change_cancelled",
-            object_type="line",
-            object_id=str(line.pk),
-            data={"dropped": dropped, "at": now.isoformat()},
-        )
-    return line
 
 
 # ---------------------------------------------------------------- 停机保号 / resume
@@ -329,7 +136,8 @@ def replace_sim(
             log.warning("sim replacement identity mismatch line=%s", line.pk)
             raise IdentityMismatch()
     with transaction.atomic():
-        closing.release_sessions(line_id=line.pk, now=now)
+        # Charging releases the open sessions of the old card (its lock first, then ours).
+        signals.sim_replacing.send(sender=Line, line_id=line.pk, now=now)
         line = lock_line(line.pk)
         _require(line, *LIVE, target="SIM_REPLACED")
         old = _current_card(line)

@@ -9,14 +9,6 @@ from haoka.core import clock
 from haoka.lines.domain import LABELS, LineState
 
 
-class LineStatus(models.TextChoices):
-    PENDING_ACTIVATION = LineState.PENDING_ACTIVATION, LABELS[LineState.PENDING_ACTIVATION]
-    ACTIVE = LineState.ACTIVE, LABELS[LineState.ACTIVE]
-    SUSPENDED = LineState.SUSPENDED, LABELS[LineState.SUSPENDED]
-    CLOSED = LineState.CLOSED, LABELS[LineState.CLOSED]
-    PORTED_OUT = LineState.PORTED_OUT, LABELS[LineState.PORTED_OUT]
-
-
 class Line(models.Model):
     msisdn = models.CharField(max_length=11)
     user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
@@ -24,11 +16,13 @@ class Line(models.Model):
     plan_code = models.CharField(max_length=40)
     #: A plan change that takes effect at the start of the next cycle (applied by the cycle).
     pending_plan_code = models.CharField(max_length=40, blank=True)
-    status = models.CharField(max_length=20, choices=LineStatus.choices)
+    status = models.CharField(max_length=20, choices=[(s.value, LABELS[s]) for s in LineState])
     suspend_reason = models.CharField(max_length=16, blank=True)  # ARREARS | USER_REQUEST | POLICY
     iccid = models.CharField(max_length=20)
     imsi = models.CharField(max_length=15)
     order_ref = models.CharField(max_length=24, unique=True, null=True, blank=True)
+    #: The order's contract months (合约期), copied when the line is opened from it (0: none).
+    contract_months = models.PositiveSmallIntegerField(default=0)
     activated_at = models.DateTimeField(null=True, blank=True)
     closed_at = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(default=clock.now)

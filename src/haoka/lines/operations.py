@@ -1,22 +1,23 @@
-"""Use cases of lines (this issue: a line is born from an activated order)."""
+"""Use cases of lines (a line is born from an activated order, or created by staff) and the
+writes other domains make to a line (status, plan, notifications)."""
 
 from __future__ import annotations
 
 import datetime as dt
 
-from django.db import transaction
+from django.db import IntegrityError, transaction
 
+from haoka.accounts import sms as sms_provider
+from haoka.core import accounts_chart as chart
 from haoka.core import ledger
-from haoka.core.models import AccountKind
-from haoka.lines import domain, signals
-from haoka.lines.models import Line, LineEvent, LineStatus, Notification
+from haoka.lines import signals
+from haoka.lines.domain import LineState, check_transition
+from haoka.lines.models import Line, LineEvent, Notification
 
 #: Money paid up front for the line (首充) waits here until the line exists.
-PREPAYMENTS = "liability:customer_prepayments"
-
-
+PREPAYMENTS = chart.CUSTOMER_PREPAYMENTS
 #: Balances brought over from another system when staff create a line directly (migration).
-OPENING_BALANCES = "equity:opening_balances"
+OPENING_BALANCES = chart.OPENING_BALANCES
 
 
 def open_from_order(
@@ -29,10 +30,12 @@ def open_from_order(
     iccid: str,
     imsi: str,
     opening_balance_fen: int,
+    contract_months: int = 0,
     now: dt.datetime,
 ) -> Line:
-    """Create the ACTIVE line of an activated order (idempotent by order_ref) and credit its
-    wallet with the first top-up paid at checkout. Runs inside the caller's transaction."""
+    """Create the ACTIVE line of an activated order (idempotent by order_ref), keeping the
+    order's contract months, and credit its wallet with the first top-up paid at checkout.
+    Runs inside the caller's transaction."""
     with transaction.atomic():
         line = Line.objects.filter(order_ref=order_ref).first()
         if line is not None:
@@ -47,11 +50,9 @@ def open_from_order(
             order_ref=order_ref,
             actor=f"order:{order_ref}",
             now=now,
+            contract_months=contract_months,
         )
         if opening_balance_fen > 0:
-            ledger.open_account(
-                code=PREPAYMENTS, name="客户预收款", kind=AccountKind.LIABILITY, busy=True
-            )
             _credit(
                 line,
                 source=PREPAYMENTS,
@@ -99,9 +100,6 @@ def open_line(
             now=now,
         )
         if opening_balance_fen > 0:
-            ledger.open_account(
-                code=OPENING_BALANCES, name="迁移期初余额", kind=AccountKind.EQUITY, busy=True
-            )
             _credit(
                 line,
                 source=OPENING_BALANCES,
@@ -113,13 +111,16 @@ def open_line(
     return line
 
 
-def _open(*, user_id, msisdn, carrier_code, plan_code, iccid, imsi, order_ref, actor, now) -> Line:
+def _open(
+    *, user_id, msisdn, carrier_code, plan_code, iccid, imsi, order_ref, actor, now, **fields
+) -> Line:
     line = Line.objects.create(
+        **fields,
         msisdn=msisdn,
         user_id=user_id,
         carrier_code=carrier_code,
         plan_code=plan_code,
-        status=LineStatus.ACTIVE,
+        status=LineState.ACTIVE,
         iccid=iccid,
         imsi=imsi,
         order_ref=order_ref,
@@ -129,15 +130,15 @@ def _open(*, user_id, msisdn, carrier_code, plan_code, iccid, imsi, order_ref, a
     LineEvent.objects.create(
         line=line,
         from_status="",
-        to_status=LineStatus.ACTIVE,
+        to_status=LineState.ACTIVE,
         actor=actor,
         reason="开卡激活" if order_ref else "后台开户",
         at=now,
     )
     ledger.open_account(
-        code=domain.wallet_account(line_id=line.pk),
+        code=chart.line_wallet(line_id=line.pk),
         name=f"线路 {msisdn} 余额",
-        kind=AccountKind.LIABILITY,
+        kind=chart.AccountKind.LIABILITY,
         allow_negative=True,
     )
     signals.line_opened.send(
@@ -150,7 +151,7 @@ def _credit(line: Line, *, source: str, amount_fen: int, kind: str, memo: str, k
     ledger.post(
         legs=[
             ledger.Leg(source, amount_fen),
-            ledger.Leg(domain.wallet_account(line_id=line.pk), -amount_fen),
+            ledger.Leg(chart.line_wallet(line_id=line.pk), -amount_fen),
         ],
         kind=kind,
         memo=memo,
@@ -173,10 +174,10 @@ def change_status(
     Runs in its own or the caller's transaction. Raises LineStateConflict, Line.DoesNotExist."""
     with transaction.atomic():
         line = Line.objects.select_for_update().get(pk=line_id)
-        domain.check_transition(current=line.status, target=to)
+        check_transition(current=line.status, target=to)
         before = line.status
         line.status = to
-        line.suspend_reason = suspend_reason if to == LineStatus.SUSPENDED else ""
+        line.suspend_reason = suspend_reason if to == LineState.SUSPENDED else ""
         for name, value in fields.items():
             setattr(line, name, value)
         line.save(update_fields=["status", "suspend_reason", *fields])
@@ -200,10 +201,6 @@ def notify(
 ) -> bool:
     """Put a message in the line's notification centre (and send it by SMS to the line's
     number when ``sms``), once per ``key``. Returns False when it was already sent."""
-    from django.db import IntegrityError
-
-    from haoka.accounts import sms as sms_provider
-
     try:
         with transaction.atomic():
             Notification.objects.create(
@@ -224,3 +221,36 @@ def notify(
                 lambda: sms_provider.provider().send(phone=msisdn, text=f"【号卡】{title}：{body}")
             )
     return True
+
+
+# ---------------------------------------------------------------- writes of charging
+
+
+def lock(*, line_id: int) -> Line:
+    """The line, locked for the caller's transaction (after the charging lock, as ratings
+    take them). Raises Line.DoesNotExist."""
+    return Line.objects.select_for_update().get(pk=line_id)
+
+
+def set_pending_plan(*, line_id: int, plan_code: str) -> None:
+    """Record a plan change that takes effect at the next cycle ("" drops it)."""
+    Line.objects.filter(pk=line_id).update(pending_plan_code=plan_code)
+
+
+def switch_plan(*, line_id: int, plan_code: str) -> None:
+    """The line runs on ``plan_code`` from now on (an upgrade); any pending change is dropped."""
+    Line.objects.filter(pk=line_id).update(plan_code=plan_code, pending_plan_code="")
+
+
+def apply_pending_plan(*, line_id: int) -> tuple[str, str]:
+    """(the plan the line ran on, the plan it runs on now): a pending plan change takes
+    effect (the monthly cycle calls it when a new month opens)."""
+    plan_code, pending = Line.objects.filter(pk=line_id).values_list(
+        "plan_code", "pending_plan_code"
+    )[0]
+    if not pending:
+        return plan_code, plan_code
+    Line.objects.filter(pk=line_id, pending_plan_code=pending).update(
+        plan_code=pending, pending_plan_code=""
+    )
+    return plan_code, pending

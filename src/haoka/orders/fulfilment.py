@@ -488,6 +488,7 @@ def _finish_activation_locked(*, order: Order, actor: str, reason: str, now: dt.
         iccid=order.iccid,
         imsi=order.imsi,
         opening_balance_fen=order.first_topup_fen,
+        contract_months=order.contract_months,
         now=now,
     )
     if order.number_price_fen > 0:

@@ -12,12 +12,12 @@ from django.contrib import messages
 from django.shortcuts import redirect
 from django.views.decorators.http import require_http_methods, require_POST
 
-from haoka.charging import packs
+from haoka.charging import closure, packs, plans, topups
 from haoka.charging import queries as charging_queries
 from haoka.core import clock
 from haoka.core.errors import HaokaError, ValidationError
 from haoka.core.money import format_fen, yuan_to_fen
-from haoka.lines import exits, lifecycle, topups
+from haoka.lines import exits, lifecycle
 from haoka.lines.domain import PlanTiming
 from haoka.web import line_presenters as lp
 from haoka.web import line_views as pages
@@ -153,7 +153,7 @@ def change_plan(request, line):
     """套餐变更: next cycle, or now for an upgrade (this month's difference pro rata)."""
 
     def change():
-        done = lifecycle.change_plan(
+        done = plans.change_plan(
             msisdn=line.msisdn,
             caller=pages.caller(request),
             plan_code=request.POST.get("plan_code", ""),
@@ -181,9 +181,7 @@ def change_plan(request, line):
 @pages.owned_line(back="line_manage")
 def cancel_plan_change(request, line):
     def cancel():
-        lifecycle.cancel_plan_change(
-            msisdn=line.msisdn, caller=pages.caller(request), now=clock.now()
-        )
+        plans.cancel_plan_change(msisdn=line.msisdn, caller=pages.caller(request), now=clock.now())
         return "已取消预约的套餐变更"
 
     return _manage(request, line, "plan", cancel)
@@ -253,7 +251,7 @@ def close(request, line):
     if request.method == "GET":
         return pages.close_response(request, line)
     try:
-        done = exits.close_line(
+        done = closure.close_line(
             msisdn=line.msisdn,
             caller=pages.caller(request),
             confirm=request.POST.get("confirm") in ("1", "on", "true"),

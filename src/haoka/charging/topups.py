@@ -17,15 +17,17 @@ import structlog
 from django.conf import settings
 from django.db import IntegrityError, transaction
 
+from haoka.charging import tasks
 from haoka.charging.models import AutoTopUp, ChargingAccount, TopUp, TopUpKind, TopUpStatus
+from haoka.core import accounts_chart as chart
 from haoka.core import clock, ledger
 from haoka.core.errors import Conflict, HaokaError, ValidationError
-from haoka.core.models import AccountKind, LedgerTransaction
 from haoka.core.money import format_fen
-from haoka.lines import domain, signals
 from haoka.lines import operations as line_ops
-from haoka.lines.models import Line, LineStatus
-from haoka.payments import operations as payment_operations
+from haoka.lines import queries as line_queries
+from haoka.lines import signals
+from haoka.lines.domain import LineState
+from haoka.payments import operations as payment_ops
 
 log = structlog.get_logger("haoka.topups")
 
@@ -33,7 +35,7 @@ PURPOSE = "TOPUP"
 MIN_FEN, MAX_FEN = 100, 500_000  # ¥1 - ¥5,000 per top-up
 MIN_THRESHOLD_FEN, MAX_THRESHOLD_FEN = 100, 50_000  # ¥1 - ¥500 auto top-up threshold
 METHODS = ("WECHAT", "ALIPAY")
-DEAD = (LineStatus.CLOSED, LineStatus.PORTED_OUT)
+DEAD = (LineState.CLOSED, LineState.PORTED_OUT)
 
 
 class TopUpAmountOutOfRange(ValidationError):
@@ -84,12 +86,12 @@ def start_topup(*, line_id: int, amount_fen: int, method: str, now: dt.datetime)
     Raises TopUpAmountOutOfRange, InvalidTopUpMethod, LineNotRechargeable, Line.DoesNotExist
     and the errors of ``payments.operations.start_payment`` (the TopUp is then FAILED)."""
     amount_fen, method = check_amount(amount_fen), check_method(method)
-    line = Line.objects.get(pk=line_id)
+    line = line_queries.line_by_id(line_id=line_id)
     if line.status in DEAD:
         raise LineNotRechargeable(status=line.status)
     topup = TopUp.objects.create(
         ref=f"TU{secrets.token_hex(8).upper()}",
-        line=line,
+        line_id=line.pk,
         kind=TopUpKind.MANUAL,
         amount_fen=amount_fen,
         method=method,
@@ -99,11 +101,9 @@ def start_topup(*, line_id: int, amount_fen: int, method: str, now: dt.datetime)
     return _pay(topup, line=line, now=now)
 
 
-def _pay(topup: TopUp, *, line: Line, now: dt.datetime) -> TopUp:
+def _pay(topup: TopUp, *, line, now: dt.datetime) -> TopUp:
     """Start the TopUp's payment. A manual top-up whose start fails is FAILED (the owner
     sees the error and tries again); an auto top-up stays PENDING for the sweep to retry."""
-    from haoka.payments import operations as payment_ops
-
     try:
         started = payment_ops.start_payment(
             purpose=PURPOSE,
@@ -141,23 +141,21 @@ def payment_received(
             return None
         # The line's charging lock: a suspension for arrears decided meanwhile waits for us.
         ChargingAccount.objects.select_for_update().filter(line_id=topup.line_id).first()
-        if Line.objects.filter(pk=topup.line_id, status__in=GONE).exists():
+        if line_queries.status_of(line_id=topup.line_id) in GONE:
             # The line closed (its balance was settled) before this money arrived: it is not
             # credited to a wallet nobody can use, but goes back to the payer.
             TopUp.objects.filter(pk=topup.pk).update(status=TopUpStatus.REFUNDING)
-            from haoka.charging import tasks
-
             transaction.on_commit(lambda: tasks.refund_topup.enqueue(payment_id, reference))
             return topup
         key = f"topup:{payment_id}"
-        if not LedgerTransaction.objects.filter(key=key).exists():
+        if not ledger.posted(key=key):
             _credit(topup, payment_id=payment_id, amount_fen=amount_fen, key=key, now=now)
         _resume_if_paid_up(topup.line_id, ref=topup.ref, now=now)
     return topup
 
 
 #: Lines whose wallet no longer takes money.
-GONE = (LineStatus.CLOSED, LineStatus.PORTED_OUT)
+GONE = (LineState.CLOSED, LineState.PORTED_OUT)
 
 
 def refund_late_topup(*, payment_id: int, reference: str, now: dt.datetime) -> str:
@@ -166,7 +164,7 @@ def refund_late_topup(*, payment_id: int, reference: str, now: dt.datetime) -> s
     topup = TopUp.objects.filter(ref=reference).first()
     if topup is None or topup.status not in (TopUpStatus.REFUNDING, TopUpStatus.REFUNDED):
         return "nothing"
-    result = payment_operations.refund(
+    result = payment_ops.refund(
         purpose="TOPUP",
         reference=topup.ref,
         amount_fen=None,
@@ -180,13 +178,10 @@ def refund_late_topup(*, payment_id: int, reference: str, now: dt.datetime) -> s
 
 
 def _credit(topup: TopUp, *, payment_id: int, amount_fen: int, key: str, now) -> None:
-    ledger.open_account(
-        code=line_ops.PREPAYMENTS, name="客户预收款", kind=AccountKind.LIABILITY, busy=True
-    )
     ledger.post(
         legs=[
-            ledger.Leg(line_ops.PREPAYMENTS, amount_fen),
-            ledger.Leg(domain.wallet_account(line_id=topup.line_id), -amount_fen),
+            ledger.Leg(chart.CUSTOMER_PREPAYMENTS, amount_fen),
+            ledger.Leg(chart.line_wallet(line_id=topup.line_id), -amount_fen),
         ],
         kind="line.topup",
         memo=f"充值 {topup.ref}",
@@ -212,13 +207,13 @@ def _credit(topup: TopUp, *, payment_id: int, amount_fen: int, key: str, now) ->
 
 
 def _resume_if_paid_up(line_id: int, *, ref: str, now: dt.datetime) -> None:
-    line = Line.objects.get(pk=line_id)
-    if line.status != LineStatus.SUSPENDED or line.suspend_reason != "ARREARS":
+    line = line_queries.status_and_plan(line_id=line_id)
+    if line.status != LineState.SUSPENDED or line.suspend_reason != "ARREARS":
         return
-    if ledger.balance_fen(account=domain.wallet_account(line_id=line_id)) > 0:
+    if ledger.balance_fen(account=chart.line_wallet(line_id=line_id)) > 0:
         return  # still owes (a liability's debit balance is the customer's debt)
     line_ops.change_status(
-        line_id=line_id, to=LineStatus.ACTIVE, actor=f"topup:{ref}", reason="充值后欠费已结清",
+        line_id=line_id, to=LineState.ACTIVE, actor=f"topup:{ref}", reason="充值后欠费已结清",
         now=now,
     )  # fmt: skip
 
@@ -242,7 +237,7 @@ def set_auto_topup(
         raise InvalidAutoTopUp(threshold_fen=repr(threshold_fen)[:20])
     if not MIN_THRESHOLD_FEN <= threshold_fen <= MAX_THRESHOLD_FEN:
         raise InvalidAutoTopUp(threshold_fen=threshold_fen)
-    if Line.objects.filter(pk=line_id, status__in=DEAD).exists():
+    if line_queries.status_of(line_id=line_id) in DEAD:
         raise LineNotRechargeable()
     setting, _ = AutoTopUp.objects.update_or_create(
         line_id=line_id,
@@ -287,8 +282,6 @@ def trigger_auto_topup(*, line_id: int, available_fen: int, now: dt.datetime) ->
 
 
 def _enqueue_start(ref: str) -> None:
-    from haoka.charging import tasks
-
     try:
         tasks.start_auto_topup.enqueue(ref)
     except Exception:  # the daily sweep starts it later; the debit that fired it stands
@@ -302,7 +295,7 @@ def start_auto_topup(*, ref: str, now: dt.datetime) -> TopUp:
     topup = TopUp.objects.get(ref=ref, kind=TopUpKind.AUTO)
     if topup.status != TopUpStatus.PENDING or topup.payment_id is not None:
         return topup
-    line = Line.objects.get(pk=topup.line_id)
+    line = line_queries.line_by_id(line_id=topup.line_id)
     topup = _pay(topup, line=line, now=now)
     line_ops.notify(
         line_id=line.pk,
@@ -327,7 +320,7 @@ def sweep_auto_topups(*, now: dt.datetime, limit: int = 1000) -> dict[str, int]:
             account = ChargingAccount.objects.select_for_update().filter(line_id=line_id).first()
             if account is None:
                 continue
-            balance = -ledger.balance_fen(account=domain.wallet_account(line_id=line_id))
+            balance = -ledger.balance_fen(account=chart.line_wallet(line_id=line_id))
             available = balance - account.reserved_fen
             fired += (
                 trigger_auto_topup(line_id=line_id, available_fen=available, now=now) is not None

@@ -13,25 +13,23 @@ from django.http import HttpResponse
 from ninja import Field, Router, Schema
 from ninja.responses import Status
 
+from haoka.accounts import queries as account_queries
 from haoka.accounts.auth import bearer
-from haoka.accounts.models import AuthToken, Role
-from haoka.charging import bill_pdf, bills, packs, queries
+from haoka.charging import bill_pdf, bills, packs, queries, topups
 from haoka.charging.models import Bill, PackPurchase, TopUp
 from haoka.core import clock
 from haoka.core.money import format_fen
-from haoka.lines import topups
 from haoka.lines.domain import LABELS, LineState
-from haoka.lines.models import Line
 
 router = Router(tags=["lines"], auth=bearer)
 BASE = "/lines/{msisdn}"
 
 
-def _line(request, msisdn: str, *, write: bool = False) -> Line:
+def _line(request, msisdn: str, *, write: bool = False):
     """The line the caller may read (or, with ``write``, change). Raises LineNotFound."""
     user, token = request.auth, request.haoka_token
-    staff = not write and (user.role == Role.STAFF or user.is_staff)
-    session = token is not None and token.kind == AuthToken.Kind.SESSION
+    staff = not write and account_queries.is_staff(user)
+    session = account_queries.is_session_token(token)
     if not staff and not session:
         raise queries.LineNotFound(msisdn=str(msisdn)[:11])  # integration tokens own no lines
     return queries.line_for(msisdn=msisdn, user_id=user.pk, staff=staff)
@@ -213,7 +211,7 @@ class BillOut(BillSummaryOut):
 # ---------------------------------------------------------------- renderers
 
 
-def _wallet(line: Line) -> WalletOut:
+def _wallet(line) -> WalletOut:
     w = queries.wallet_of(line_id=line.pk)
     return WalletOut(
         balance_fen=w.balance_fen,
