@@ -349,3 +349,9 @@ def courses(*, agent: Agent) -> list[dict]:
             }
         )
     return out
+
+
+def sale_numbers(*, agent: Agent, order_refs: list[str]) -> dict[str, str]:
+    """The numbers of the agent's own sales among ``order_refs``: {order ref: msisdn}."""
+    rows = Sale.objects.filter(agent=agent, order_ref__in=order_refs)
+    return dict(rows.values_list("order_ref", "msisdn"))

@@ -24,8 +24,8 @@ from haoka.core.errors import HaokaError
 from haoka.lines import domain as lines_domain
 from haoka.lines import exits, lifecycle
 from haoka.lines import queries as lines_queries
-from haoka.web import line_presenters as lp
-from haoka.web.views import is_htmx, login_redirect, not_found, render_page
+from haoka.web.common import is_htmx, login_redirect, not_found, render_page
+from haoka.web.line import presenters as lp
 
 NOTIFICATIONS = 5
 RECENT = 10

@@ -13,8 +13,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
 from haoka.core import clock
-from haoka.core.money import format_fen
-from haoka.web import presenters
+from haoka.web.common import method_label, yuan
 
 KB, MB, GB = 1024, 1024**2, 1024**3
 #: Preset amounts of the top-up page, in fen.
@@ -90,10 +89,6 @@ def amount_text(unit: str, value: int, *, used: bool = False) -> str:
     if unit == "SECONDS":
         return minutes_text(value, round_up=used)
     return f"{int(value or 0):,} 条"
-
-
-def yuan(fen: int) -> str:
-    return format_fen(int(fen or 0))
 
 
 def beijing_day(at: dt.datetime | None) -> dt.date | None:
@@ -220,7 +215,7 @@ def topup_rows(topups: Iterable) -> list[TopUpRow]:
             ref=t.ref,
             amount=yuan(t.credited_fen or t.amount_fen),
             kind=TOPUP_KINDS.get(t.kind, t.kind),
-            method=presenters.method_label(t.method),
+            method=method_label(t.method),
             status=TOPUP_STATUS.get(t.status, t.status),
             tone=tones.get(t.status, "moving"),
             created_at=t.created_at,
