@@ -21,6 +21,7 @@ from django.utils.http import url_has_allowed_host_and_scheme
 
 from haoka.core.errors import HaokaError
 from haoka.core.money import format_fen
+from haoka.payments.domain import METHOD_LABELS, Method
 
 
 def healthz(request):
@@ -84,10 +85,10 @@ def yuan(fen: int) -> str:
     return format_fen(int(fen or 0))
 
 
-#: The payment methods offered at checkout: (form value, label).
-PAYMENT_METHODS = (("wechat", "微信支付"), ("alipay", "支付宝"))
-_METHOD_LABELS = {code.upper(): label for code, label in PAYMENT_METHODS}
+#: The payment methods the forms offer: (form value, label).
+PAYMENT_METHODS = tuple((method.lower(), METHOD_LABELS[method]) for method in Method)
 
 
 def method_label(method: str) -> str:
-    return _METHOD_LABELS.get((method or "").upper(), "在线支付")
+    """微信支付, 支付宝; 在线支付 when the method is not known (yet)."""
+    return METHOD_LABELS.get((method or "").upper(), "在线支付")

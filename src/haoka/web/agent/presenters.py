@@ -18,17 +18,11 @@ from haoka.catalog import queries as catalog_queries
 from haoka.core import pii
 from haoka.distribution import domain
 from haoka.distribution import queries as dist_queries
-from haoka.distribution.domain import EntryStatus, WithdrawalStatus
+from haoka.distribution.domain import EntryStatus, SaleState, WithdrawalStatus
 from haoka.web.common import yuan
 
 #: Ledger filter tabs: (query value, label); "" is every entry.
-LEDGER_TABS = (
-    ("", "全部"),
-    (EntryStatus.PENDING.value, "待结算"),
-    (EntryStatus.SETTLED.value, "已结算"),
-    (EntryStatus.WITHDRAWABLE.value, "可提现"),
-    (EntryStatus.CLAWED_BACK.value, "已追回"),
-)
+LEDGER_TABS = (("", "全部"), *((s.value, domain.ENTRY_LABELS[s]) for s in EntryStatus))
 _ENTRY_TONES = {
     EntryStatus.PENDING: "moving",
     EntryStatus.SETTLED: "action",
@@ -42,11 +36,8 @@ _WITHDRAWAL_TONES = {
     WithdrawalStatus.FAILED: "failed",
     WithdrawalStatus.REJECTED: "failed",
 }
-_SALE_STATES = {
-    "OPEN": ("进行中", "moving"),
-    "ACTIVATED": ("已激活", "done"),
-    "ENDED": ("已结束", "failed"),
-}
+#: The colour of a sale's state chip (its label is the distribution domain's).
+_SALE_TONES = {SaleState.OPEN: "moving", SaleState.ACTIVATED: "done", SaleState.ENDED: "failed"}
 #: The sections of 代理中心: (url name, label, short description).
 SECTIONS = (
     ("agent_console", "概览", "今日销售与收益"),
@@ -178,7 +169,8 @@ def sale_rows(items: Iterable[dict], *, masked_numbers: dict[str, str]) -> list[
     }
     rows = []
     for item in items:
-        sale_label, tone = _SALE_STATES.get(item["status"], (item["status"], "moving"))
+        sale_label = domain.SALE_LABELS.get(item["status"], item["status"])
+        tone = _SALE_TONES.get(item["status"], "moving")
         plan_name = item["plan_name"]
         if not plan_name or plan_name == item["plan_code"]:
             plan_name = names.get(item["plan_code"], item["plan_code"])
