@@ -1,11 +1,11 @@
 """Agent pages (代理中心): the console with today's sales, the funnel, balances, a 30-day chart
 and the credit score; the agent's orders, commission ledger, team, shop settings, share poster,
-materials and courses; and the public shop ``/s/<code>`` that remembers who referred the
-visitor (the ``hk_ref`` cookie the checkout attributes the order with).
+materials and courses. The public shop ``/s/<code>`` that consumers see is in
+:mod:`haoka.web.shop.agent_shop`.
 
 Only approved (or frozen: they may still look) agents see the console; a visitor logs in first,
 a consumer is sent to apply (or to their application). Every read is scoped to the caller's own
-agent record, with customers masked. The forms post to :mod:`haoka.web.agent_actions`.
+agent record, with customers masked. The forms post to :mod:`haoka.web.agent.actions`.
 """
 
 from __future__ import annotations

@@ -1,6 +1,6 @@
 """Line self-service pages (我的号卡): my lines, a line's dashboard, top-up, pack shop, bills
 and 办理 (plan change, 停机保号, 补换卡, 携号转网, 销户). The forms post to
-:mod:`haoka.web.line_actions`, which shows an operation's error on the page it came from.
+:mod:`haoka.web.line.actions`, which shows an operation's error on the page it came from.
 
 Only the line's owner sees it: someone else's number is a 404 page (as the API answers),
 and a visitor who is not signed in logs in first and comes back.

@@ -2,7 +2,7 @@
 an order's live page with cancel and 激活, and the signed contract's PDF.
 
 Thin like :mod:`haoka.web.common`: parse, one call into the orders use cases (or the reads in
-:mod:`haoka.web.order_reads`), render. A :class:`HaokaError` is shown with its Chinese message
+:mod:`haoka.web.order.reads`), render. A :class:`HaokaError` is shown with its Chinese message
 on the page it came from; someone else's order is a 404 page.
 """
 
