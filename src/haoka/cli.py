@@ -7,11 +7,19 @@ import argparse
 import os
 import sys
 
+import django
+from django.core.management import execute_from_command_line
+
+from haoka import simulate
+from haoka.core import clock
+from haoka.core.errors import HaokaError
+
+# The subcommands import the domains inside their function, after ``_setup()``: a model
+# module cannot be imported before Django's apps are loaded.
+
 
 def _setup() -> None:
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "haoka.settings")
-    import django
-
     django.setup()
 
 
@@ -26,19 +34,19 @@ def cmd_serve(args) -> int:
     connection, per request). ``--server granian`` serves the same WSGI app from granian's
     worker processes and thread pools (HTTP parsed in Rust): for online charging, whose
     requests are small and many, it spends about a fifth less CPU per request."""
-    from gunicorn.app.base import BaseApplication
+    from gunicorn.app.base import BaseApplication  # noqa: PLC0415  (only `serve` needs a server)
 
     _setup()
     port = int(args.port or os.environ.get("HAOKA_PORT", "8000"))
     if args.server == "granian":
-        from granian import Granian
+        from granian import Granian  # noqa: PLC0415  (optional server)
 
         Granian(
             target="haoka.wsgi:application", address=args.host, port=port, interface="wsgi",
             workers=args.workers, blocking_threads=args.threads, log_access=not args.quiet,
         ).serve()  # fmt: skip
         return 0
-    from haoka.wsgi import application
+    from haoka.wsgi import application  # noqa: PLC0415  (needs the apps loaded: after _setup())
 
     class Server(BaseApplication):
         def load_config(self):
@@ -62,14 +70,14 @@ def cmd_serve(args) -> int:
 
 def cmd_worker(args) -> int:
     _setup()
-    from haoka.core import worker
+    from haoka.core import worker  # noqa: PLC0415  (needs the apps loaded: after _setup())
 
     return worker.run(queues=args.queue, interval=args.interval)
 
 
 def cmd_demo(args) -> int:
     _setup()
-    from haoka import demo
+    from haoka import demo  # noqa: PLC0415  (needs the apps loaded: after _setup())
 
     return demo.run(
         port=int(args.port or os.environ.get("HAOKA_PORT", "8000")),
@@ -80,7 +88,7 @@ def cmd_demo(args) -> int:
 
 def cmd_seed(args) -> int:
     _setup()
-    from haoka import demo
+    from haoka import demo  # noqa: PLC0415  (needs the apps loaded: after _setup())
 
     demo.seed(numbers_per_carrier=args.numbers)
     return 0
@@ -88,14 +96,14 @@ def cmd_seed(args) -> int:
 
 def cmd_numbers_import(args) -> int:
     _setup()
-    from haoka.numbers import importer
+    from haoka.numbers import importer  # noqa: PLC0415  (needs the apps loaded: after _setup())
 
     return importer.cli_import(path=args.file)
 
 
 def cmd_numbers_generate(args) -> int:
     _setup()
-    from haoka.numbers import importer
+    from haoka.numbers import importer  # noqa: PLC0415  (needs the apps loaded: after _setup())
 
     return importer.cli_generate(
         carrier=args.carrier, count=args.count, seed=args.seed, output=args.output
@@ -104,23 +112,21 @@ def cmd_numbers_generate(args) -> int:
 
 def cmd_usage_import(args) -> int:
     _setup()
-    from haoka.charging import usage_cli
+    from haoka.charging import usage_cli  # noqa: PLC0415  (needs the apps loaded: after _setup())
 
     return usage_cli.cli_import(path=args.file, rejects=args.rejects)
 
 
 def cmd_usage_rerate(args) -> int:
     _setup()
-    from haoka.charging import usage_cli
+    from haoka.charging import usage_cli  # noqa: PLC0415  (needs the apps loaded: after _setup())
 
     return usage_cli.cli_rerate(start=args.start, end=args.end)
 
 
 def cmd_tokens_create(args) -> int:
     _setup()
-    from haoka.accounts import operations
-    from haoka.core import clock
-    from haoka.core.errors import HaokaError
+    from haoka.accounts import operations  # noqa: PLC0415  (needs the apps loaded: after _setup())
 
     try:
         issued = operations.create_api_token(
@@ -135,7 +141,7 @@ def cmd_tokens_create(args) -> int:
 
 def cmd_audit_verify(args) -> int:
     _setup()
-    from haoka.core import audit
+    from haoka.core import audit  # noqa: PLC0415  (needs the apps loaded: after _setup())
 
     report = audit.verify()
     if report.ok:
@@ -150,15 +156,11 @@ def cmd_audit_verify(args) -> int:
 
 
 def cmd_simulate(args) -> int:
-    from haoka import simulate
-
     return int(simulate.main([args.system, *args.rest]) or 0)
 
 
 def cmd_manage(args) -> int:
     _setup()
-    from django.core.management import execute_from_command_line
-
     execute_from_command_line(["haoka", *args.rest])
     return 0
 

@@ -1,10 +1,17 @@
 """``haoka demo``: migrate, seed realistic demo data, then run every process of the platform
 (web + API, worker; later issues add the carrier, payment and courier simulators) and keep
-them running until interrupted."""
+them running until interrupted.
+
+Every row it seeds goes through the domains' operations (and queries to stay idempotent),
+so the demo holds the data the platform itself would hold. Imported by the CLI once Django is
+set up.
+"""
 
 from __future__ import annotations
 
+import datetime as dt
 import os
+import random
 import signal
 import subprocess
 import sys
@@ -13,18 +20,28 @@ from dataclasses import dataclass
 
 from django.core.management import call_command
 
+from haoka.accounts import operations as accounts_ops
+from haoka.accounts import queries as accounts_queries
+from haoka.catalog import operations as catalog_ops
+from haoka.catalog import queries as catalog_queries
+from haoka.charging import cycle
+from haoka.charging import operations as charging_ops
+from haoka.core import clock
+from haoka.distribution import commission, credit, training
+from haoka.distribution import operations as dist_ops
+from haoka.distribution import queries as dist_queries
+from haoka.kyc import domain as kyc_domain
+from haoka.lines import operations as line_ops
+from haoka.lines import queries as lines_queries
+from haoka.numbers import importer
+from haoka.numbers import operations as number_ops
+
 DEMO_STAFF = ("admin", "haoka-admin")  # sandbox-only credentials, printed at start
 DEMO_TIME_SCALE = "3600"  # a day of carrier and courier work in about 30 s
 
 
 def seed(*, numbers_per_carrier: int) -> None:
     """Idempotent: running it again changes nothing (numbers come from a fixed seed)."""
-    from haoka.accounts.models import Role, User
-    from haoka.catalog import operations as catalog_ops
-    from haoka.catalog import queries as catalog_queries
-    from haoka.numbers import importer
-    from haoka.numbers import operations as number_ops
-
     counts = catalog_ops.load_seed_catalog()
     print(
         f"目录：{counts['carriers']} 家运营商，{counts['plans']} 个套餐，{counts['packs']} 个加油包"
@@ -37,8 +54,7 @@ def seed(*, numbers_per_carrier: int) -> None:
             carrier=carrier, count=numbers_per_carrier, seed=1000 + i, output=None
         )
     username, password = DEMO_STAFF
-    if not User.objects.filter(username=username).exists():
-        User.objects.create_superuser(username=username, password=password, role=Role.STAFF)
+    accounts_ops.ensure_staff_user(username=username, password=password)
     _seed_lines()
     _seed_distribution()
 
@@ -55,25 +71,13 @@ DEMO_LINES = (
 def _seed_lines() -> None:
     """Two lines of the demo consumer, opened at the start of this Beijing month, with a few
     weeks of rated usage (data, voice, SMS), so the line pages have something to show."""
-    import datetime as dt
-    import random
-
-    from haoka.accounts.models import Role, User
-    from haoka.charging import cycle
-    from haoka.charging import operations as charging_ops
-    from haoka.core import clock
-    from haoka.lines import operations as line_ops
-    from haoka.lines import queries as line_queries
-
-    user, _ = User.objects.get_or_create(
-        phone=DEMO_CONSUMER, defaults={"username": DEMO_CONSUMER, "role": Role.CONSUMER}
-    )
+    user = accounts_ops.register_consumer(phone=DEMO_CONSUMER)
     now = clock.now()
     month_start, _ = cycle.beijing_month(now)
     opened = month_start + dt.timedelta(hours=10)
     rng = random.Random(20261122)  # noqa: S311 - demo data, the same every time
     for msisdn, carrier, plan, balance, iccid, imsi in DEMO_LINES:
-        if line_queries.find_line(msisdn=msisdn, user_id=None) is not None:
+        if lines_queries.find_line(msisdn=msisdn, user_id=None) is not None:
             continue
         line_ops.open_line(
             user_id=user.pk, msisdn=msisdn, carrier_code=carrier, plan_code=plan, iccid=iccid,
@@ -128,25 +132,17 @@ def _seed_distribution() -> None:
     their shops, and about a month of their sales replayed day by day (orders, activations,
     first top-ups, one early closure clawed back, nightly settlement and credit runs), so
     the agent console has numbers, a chart and money in every state. Idempotent."""
-    import datetime as dt
-
-    from haoka.accounts.models import Role, User
-    from haoka.core import clock
-    from haoka.distribution import operations as dist_ops
-    from haoka.distribution import training
-
     training.seed_training()
     _seed_products()
-    if User.objects.filter(phone=DEMO_AGENT[0], agent__isnull=False).exists():
+    first = accounts_queries.user_by_phone(phone=DEMO_AGENT[0])
+    if first is not None and dist_queries.agent_of(user_id=first.pk) is not None:
         return
     now = clock.now()
     local = clock.beijing(now)
     start = local.replace(hour=0, minute=0, second=0, microsecond=0) - dt.timedelta(days=DAYS)
     agents = {}
     for phone, name, id_body, shop_name in (DEMO_AGENT, DEMO_SUB_AGENT):
-        user, _ = User.objects.get_or_create(
-            phone=phone, defaults={"username": phone, "role": Role.CONSUMER}
-        )
+        user = accounts_ops.register_consumer(phone=phone)
         at = start - dt.timedelta(days=2 if phone == DEMO_AGENT[0] else 1)
         parent = agents.get(DEMO_AGENT[0])
         with clock.frozen(at):
@@ -169,29 +165,22 @@ def _seed_distribution() -> None:
 
 def _seed_products() -> None:
     """Products and rules as staff would set them (only when there are none yet)."""
-    import datetime as dt
-
-    from haoka.core import clock
-    from haoka.distribution import operations as dist_ops
-    from haoka.distribution.models import CommissionRule, Course, Product
-
-    if Product.objects.exists():
+    if dist_queries.has_products():
         return
     since = clock.now() - dt.timedelta(days=120)
-    vanity = Course.objects.filter(unlocks_vanity=True).first()
-    for sort, (plan, margin, markup, activation, tier, course) in enumerate(DEMO_PRODUCTS):
-        Product.objects.create(
+    vanity = next(c["code"] for c in training.COURSES if c["unlocks_vanity"])
+    for plan, margin, markup, activation, tier, course in DEMO_PRODUCTS:
+        dist_ops.save_product(
             plan_code=plan,
+            enabled=True,
             margin_fen=margin,
             max_markup_fen=markup,
             min_tier=tier,
-            course=vanity if course else None,
-            sort=sort,
+            course_code=vanity if course else "",
         )
-        rule = CommissionRule(
+        dist_ops.add_rule(
             plan_code=plan, kind="ACTIVATION", amount_fen=activation, valid_from=since, note="秒返"
         )
-        dist_ops.save_rule(rule=rule)
     for plan, tier, kind, fields, note in (
         ("CM-MANGO-39", "A", "ACTIVATION", {"amount_fen": 6000}, "A 级代理芒果卡秒返加码"),
         ("*", "", "FIRST_TOPUP", {"amount_fen": 1000, "threshold_fen": 5000}, "首充满 ¥50 返"),
@@ -199,16 +188,12 @@ def _seed_products() -> None:
         ("*", "", "RECURRING", {"rate_bp": 1000, "months": 6}, "月租 10% 分成 6 个月"),
         ("*", "", "OVERRIDE", {"rate_bp": 2000}, "下级佣金 20% 团队奖励"),
     ):
-        rule = CommissionRule(
+        dist_ops.add_rule(
             plan_code=plan, tier=tier, kind=kind, valid_from=since, note=note, **fields
         )
-        dist_ops.save_rule(rule=rule)
 
 
 def _demo_agent(user, name: str, id_body: str, *, parent, now):
-    from haoka.distribution import operations as dist_ops
-    from haoka.kyc import domain as kyc_domain
-
     applied = dist_ops.apply(
         user_id=user.pk,
         real_name=name,
@@ -228,11 +213,6 @@ def _demo_agent(user, name: str, id_body: str, *, parent, now):
 def _sales_plan(agents: dict, *, start, now) -> list[tuple]:
     """(time, kind, sale) events, oldest first: orders, activations (most orders, a day or
     two later, half with a first top-up of ¥50), one early closure, a nightly run a day."""
-    import datetime as dt
-    import random
-
-    from haoka.numbers import importer
-
     rng = random.Random(20261201)  # noqa: S311 - demo data, the same every time
     pools = {
         carrier: iter(importer.generated_msisdns(carrier=carrier, count=200, seed=7700 + i))
@@ -277,19 +257,11 @@ def _sales_plan(agents: dict, *, start, now) -> list[tuple]:
 def _replay_sales(agents: dict, *, start, now) -> None:
     """Each event as it happened, with the clock at its time (commission is worked out when
     the activation commits, at that time)."""
-    from haoka.accounts.models import Role, User
-    from haoka.core import clock
-    from haoka.distribution import commission, credit
-    from haoka.distribution import operations as dist_ops
-    from haoka.lines import operations as line_ops
-
     lines = {}
     for at, kind, sale in _sales_plan(agents, start=start, now=now):
         with clock.frozen(at):
             if kind == "order":
-                user, _ = User.objects.get_or_create(
-                    phone=sale["phone"], defaults={"username": sale["phone"], "role": Role.CONSUMER}
-                )
+                user = accounts_ops.register_consumer(phone=sale["phone"])
                 dist_ops.attribute_order(
                     order_ref=sale["ref"],
                     agent_code=sale["agent"].code,
@@ -301,7 +273,7 @@ def _replay_sales(agents: dict, *, start, now) -> None:
             elif kind == "activate":
                 lines[sale["ref"]] = line_ops.open_from_order(
                     order_ref=sale["ref"],
-                    user_id=User.objects.get(phone=sale["phone"]).pk,
+                    user_id=accounts_queries.user_by_phone(phone=sale["phone"]).pk,
                     msisdn=sale["msisdn"],
                     carrier_code=sale["carrier"],
                     plan_code=sale["plan"],

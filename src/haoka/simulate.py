@@ -86,7 +86,7 @@ def build(kind: str, args: argparse.Namespace | None = None, **overrides):
 
 def main(argv: list[str] | None = None) -> int:
     """Run a simulator until interrupted; 2 on a bad setting."""
-    import uvicorn
+    import uvicorn  # noqa: PLC0415  (only running a simulator needs the server; build() does not)
 
     args = parser().parse_args(sys.argv[1:] if argv is None else argv)
     try:

@@ -11,7 +11,7 @@ os.environ.setdefault("DJANGO_SETTINGS_MODULE", "haoka.settings")
 django_application = get_wsgi_application()
 
 from haoka.charging import nchf_api  # noqa: E402  (needs the apps loaded)
-from haoka.core.handlers import ApiHandler  # noqa: E402
+from haoka.core.handlers import ApiHandler  # noqa: E402  (needs the apps loaded)
 
 _NCHF = "/nchf-convergedcharging/"
 _API = "/api/"

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+from django.test import Client
 from web_helpers import HTMX, hold_for, latest_otp
 
 pytestmark = pytest.mark.django_db
@@ -106,8 +107,6 @@ def test_reserve_requires_login(client, pool):
 
 
 def test_reserve_is_csrf_protected(pool, buyer):
-    from django.test import Client
-
     strict = Client(enforce_csrf_checks=True)
     strict.force_login(buyer)
     assert strict.post("/numbers/13912348888/reserve/").status_code == 403

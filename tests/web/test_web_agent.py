@@ -15,14 +15,18 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "distribution"))
 
+import zxingcpp
 from distribution_helpers import id_number, make_agent, make_user, offer, person_name, sell
 from order_helpers import ADDRESS, order_ref
+from PIL import Image
 from web_helpers import hold_for
 
+from haoka.charging import tariffs
 from haoka.core import clock
 from haoka.distribution import commission, credit, training
 from haoka.distribution import operations as dist_ops
-from haoka.distribution.models import Agent, Sale, Withdrawal
+from haoka.distribution.models import Agent, Product, Sale, Withdrawal
+from haoka.orders.models import Order
 
 pytestmark = pytest.mark.django_db
 
@@ -32,8 +36,6 @@ FREE = "13811115200"  # CMCC 普通号 of the test pool: nothing to pay for the 
 
 @pytest.fixture(autouse=True)
 def fresh_tariffs():
-    from haoka.charging import tariffs
-
     tariffs.forget_cached()
     yield
     tariffs.forget_cached()
@@ -280,8 +282,6 @@ def test_saving_the_shop_checks_the_markup_and_keeps_what_was_typed(client, prod
 
 
 def test_a_locked_product_says_why(client, catalog):
-    from haoka.distribution.models import Product
-
     offer("HK-SHITING-49", now=clock.now() - SINCE)
     Product.objects.filter(plan_code="HK-SHITING-49").update(min_tier="A")
     page = html(agent_client(client, make_agent()).get("/agent/shop"))
@@ -289,9 +289,6 @@ def test_a_locked_product_says_why(client, catalog):
 
 
 def test_the_poster_is_a_png_whose_qr_code_opens_the_shop(client, product):
-    import zxingcpp
-    from PIL import Image
-
     agent = make_agent()
     with_shop(agent)
     agent_client(client, agent)
@@ -377,8 +374,6 @@ def test_an_order_placed_after_visiting_shops_goes_to_the_last_shop_with_its_mar
     sale = Sale.objects.get(order_ref=ref)
     assert sale.agent_id == last.pk
     assert sale.device_hash  # the browser's hk_dev cookie, hashed
-
-    from haoka.orders.models import Order
 
     order = Order.objects.get(ref=ref)
     assert (order.markup_fen, order.amount_due_fen) == (8_00, 8_00)

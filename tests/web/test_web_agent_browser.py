@@ -20,9 +20,16 @@ import pytest
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "distribution"))
 
 from distribution_helpers import make_agent, offer, sell
+from playwright.sync_api import expect
 from web_helpers import latest_otp, make_user, seed_catalog, seed_numbers
 
 from browser_helpers import launch, phone_context, require_chromium, shot
+from haoka.charging import tariffs
+from haoka.core import clock
+from haoka.distribution import commission, credit
+from haoka.distribution import operations as dist_ops
+from haoka.distribution.models import Sale
+from haoka.orders.models import Order
 
 os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"  # see test_web_browser.py
 
@@ -43,8 +50,6 @@ def browser():
 
 @pytest.fixture
 def context(browser, live_server, transactional_db):
-    from haoka.charging import tariffs
-
     tariffs.forget_cached()
     seed_catalog()
     seed_numbers()
@@ -68,10 +73,6 @@ def context(browser, live_server, transactional_db):
 def agent_with_history():
     """A level-1 agent with a sub-agent, a shop of two products (one with a markup), and a
     month of sales: some settled and withdrawable by now, some pending, a few today."""
-    from haoka.core import clock
-    from haoka.distribution import commission, credit
-    from haoka.distribution import operations as dist_ops
-
     now = clock.now()
     since = now - dt.timedelta(days=60)
     offer(PLAN, now=since)
@@ -103,8 +104,6 @@ def agent_with_history():
 
 
 def log_in(page, phone: str, next_url: str) -> None:
-    from playwright.sync_api import expect
-
     page.goto(f"/login/?next={next_url}")
     page.locator("input[name=phone]").fill(phone)
     page.get_by_role("button", name="获取验证码").click()
@@ -119,8 +118,6 @@ def no_horizontal_overflow(page) -> None:
 
 
 def test_an_agent_runs_the_shop_and_a_consumer_buys_through_it(context, live_server):
-    from playwright.sync_api import expect
-
     agent = agent_with_history()
     page = context()
     log_in(page, agent.user.phone, "/agent/")
@@ -249,9 +246,6 @@ def test_an_agent_runs_the_shop_and_a_consumer_buys_through_it(context, live_ser
     buyer.get_by_role("button", name="提交订单").click()
     expect(buyer).to_have_url(re.compile(r"/orders/HK[0-9A-Z]+/$"))
     ref = buyer.url.rstrip("/").rsplit("/", 1)[1]
-
-    from haoka.distribution.models import Sale
-    from haoka.orders.models import Order
 
     assert Sale.objects.get(order_ref=ref).agent_id == agent.pk
     assert Order.objects.get(ref=ref).markup_fen == 12_00

@@ -9,6 +9,7 @@ import os
 import re
 
 import pytest
+from playwright.sync_api import expect
 from web_helpers import latest_otp, seed_catalog, seed_numbers
 
 from browser_helpers import launch, phone_context, require_chromium, shot
@@ -43,8 +44,6 @@ def page(browser, live_server, transactional_db):
 
 
 def test_plans_filter_by_carrier_open_a_detail_and_compare_two(page):
-    from playwright.sync_api import expect
-
     page.goto("/plans/")
     expect(page.locator(".plan-card").first).to_be_visible()
     shot(page, "plans-list")
@@ -79,8 +78,6 @@ def test_plans_filter_by_carrier_open_a_detail_and_compare_two(page):
 
 
 def test_numbers_digit_pad_search_and_valuation(page):
-    from playwright.sync_api import expect
-
     page.goto("/numbers/")
     cards = page.locator("#number-results .number-card")
     expect(cards).to_have_count(20)
@@ -131,8 +128,6 @@ def test_numbers_digit_pad_search_and_valuation(page):
 
 
 def test_log_in_with_otp_and_reserve_a_number(page):
-    from playwright.sync_api import expect
-
     phone = "13700002222"
     page.goto("/numbers/?tail=8888")
     page.locator("#number-results .number-card").first.click()

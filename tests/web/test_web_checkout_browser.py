@@ -12,6 +12,7 @@ import re
 
 import httpx
 import pytest
+from playwright.sync_api import expect
 
 from browser_helpers import launch, phone_context, require_chromium, shot
 from e2e.journey import id_number
@@ -50,8 +51,6 @@ def sms_code(stack: Stack, phone: str) -> str:
 
 
 def sign_in(page, stack: Stack, *, next_url: str) -> None:
-    from playwright.sync_api import expect
-
     page.goto(f"/login/?next={next_url}")
     page.locator("input[name=phone]").fill(PHONE)
     page.get_by_role("button", name="获取验证码").click()
@@ -62,8 +61,6 @@ def sign_in(page, stack: Stack, *, next_url: str) -> None:
 
 
 def test_checkout_from_number_to_activated_card(page, stack):
-    from playwright.sync_api import expect
-
     sign_in(page, stack, next_url=f"/plans/{PLAN}/")
 
     # 号码: the plan's 选择号码 → 选号 for that plan → 预占 in the sheet → 去下单

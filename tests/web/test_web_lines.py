@@ -13,12 +13,13 @@ import pytest
 from order_helpers import ADDRESS, ICCID, FakeCarrier, FakeGateway, carrier_event, order_ref, pay
 from web_helpers import HTMX, hold_for
 
+from haoka.carriers import http as carrier_http
 from haoka.charging import bills, operations
-from haoka.charging.models import Bucket, PackPurchase, TopUp
+from haoka.charging.models import AutoTopUp, Bucket, PackPurchase, TopUp
 from haoka.core import clock, ledger
 from haoka.core.money import format_fen
 from haoka.lines import operations as line_ops
-from haoka.lines.models import Line, SimCard
+from haoka.lines.models import Line, PortingCode, SimCard
 from haoka.payments import gateway as payment_gateway
 
 pytestmark = pytest.mark.django_db
@@ -85,8 +86,6 @@ def line(catalog, buyer):
 
 @pytest.fixture
 def carrier():
-    from haoka.carriers import http as carrier_http
-
     fake = FakeCarrier()
     previous = carrier_http.adapter()
     carrier_http.set_adapter(fake)
@@ -287,7 +286,6 @@ def test_auto_top_up_settings_are_saved_and_bad_ones_explained(buyer_client, lin
     assert saved.status_code == 302 and saved["Location"] == f"/lines/{line.msisdn}/topup"
     page = text(buyer_client.get(saved["Location"]))
     assert "自动充值已开启：余额低于 ¥10.00 时发起 ¥50.00 充值" in page
-    from haoka.charging.models import AutoTopUp
 
     setting = AutoTopUp.objects.get(line=line)
     assert (setting.enabled, setting.threshold_fen, setting.amount_fen) == (True, 1000, 5000)
@@ -499,6 +497,5 @@ def test_a_porting_code_is_shown_once_when_every_rule_passes(buyer_client, bough
     code = re.search(r'<p class="porting-code mono" data-code>([0-9A-Z]{6})</p>', html(response))
     assert code and "仅显示这一次" in text(response)
     assert code.group(1) not in html(buyer_client.get(manage))
-    from haoka.lines.models import PortingCode
 
     assert PortingCode.objects.filter(line=bought, revoked_at__isnull=True).count() == 1

@@ -17,9 +17,15 @@ import re
 import httpx
 import pytest
 from order_helpers import FakeGateway, pay
+from playwright.sync_api import expect
 from web_helpers import latest_otp, make_user, seed_catalog
 
 from browser_helpers import launch, phone_context, require_chromium, shot
+from haoka.charging import bills, operations
+from haoka.charging.models import Bucket
+from haoka.core import clock
+from haoka.lines import operations as line_ops
+from haoka.payments import gateway as payment_gateway
 
 os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"  # see test_web_browser.py
 
@@ -44,8 +50,6 @@ def browser():
 
 @pytest.fixture
 def gateway():
-    from haoka.payments import gateway as payment_gateway
-
     fake = FakeGateway(cashier_returns=True)
     with payment_gateway.overridden(fake):
         yield fake
@@ -67,11 +71,6 @@ def page(browser, live_server, transactional_db, gateway, settings):
 
 def open_line_with_usage():
     """An active line of the signed-in user, with ¥20.00 and some days of data and calls."""
-    from haoka.charging import operations
-    from haoka.charging.models import Bucket
-    from haoka.core import clock
-    from haoka.lines import operations as line_ops
-
     user = make_user(PHONE)
     now = clock.now()
     line = line_ops.open_line(
@@ -94,8 +93,6 @@ def open_line_with_usage():
 
 
 def _record(line, service: str, amount: int, at: dt.datetime):
-    from haoka.charging import operations
-
     return operations.RecordIn(
         record_id=f"browser-cdr-{next(_records)}", subscriber=line.msisdn, service=service,
         amount=amount, started_at=at,
@@ -104,17 +101,12 @@ def _record(line, service: str, amount: int, at: dt.datetime):
 
 def use_pack_data(line, amount: int) -> None:
     """Data used now (packs are drawn before the plan's allowance)."""
-    from haoka.charging import operations
-    from haoka.core import clock
-
     now = clock.now()
     [done] = operations.rate_records(records=[_record(line, "data", amount, now)], now=now)
     assert done.status == "RATED", done
 
 
 def log_in(page) -> None:
-    from playwright.sync_api import expect
-
     page.goto("/login/?next=/me/lines")
     page.locator("input[name=phone]").fill(PHONE)
     page.get_by_role("button", name="获取验证码").click()
@@ -129,8 +121,6 @@ def no_horizontal_overflow(page) -> None:
 
 
 def test_dashboard_pack_purchase_top_up_bill_and_manage_on_a_phone(page, live_server, gateway):
-    from playwright.sync_api import expect
-
     line = open_line_with_usage()
     log_in(page)
 
@@ -217,8 +207,6 @@ def test_dashboard_pack_purchase_top_up_bill_and_manage_on_a_phone(page, live_se
     shot(page, "lines-6-topup-paid", full_page=True)
 
     # 账单: the month's bill and its PDF
-    from haoka.charging import bills
-    from haoka.core import clock
 
     month = clock.beijing_date(clock.now()).replace(day=1)
     bills.issue(line_id=line.pk, month=month, now=clock.now())

@@ -7,6 +7,8 @@ import re
 import pytest
 from web_helpers import GENERATED, HTMX, VANITY, hold_for
 
+from haoka.numbers.models import PhoneNumber
+
 pytestmark = pytest.mark.django_db
 
 
@@ -45,8 +47,6 @@ def test_search_fragment_respects_the_tail_filter_and_highlights_it(client, pool
 
 
 def test_search_fragment_respects_carrier_and_tier_filters(client, pool):
-    from haoka.numbers.models import PhoneNumber
-
     html = client.get("/numbers/?carrier=CUCC&tier=S", **HTMX).content.decode()
     assert shown_numbers(html) == ["18612345678"]
     shown = shown_numbers(client.get("/numbers/?carrier=CMCC&tier=S", **HTMX).content.decode())
@@ -68,8 +68,6 @@ def test_search_fragment_respects_pattern_contains_and_no_four(client, pool):
 
 
 def test_search_fragment_respects_price_range_and_sort(client, pool):
-    from haoka.numbers.models import PhoneNumber
-
     html = client.get("/numbers/?min_price=1000&sort=-price", **HTMX).content.decode()
     numbers = shown_numbers(html)
     prices = dict(PhoneNumber.objects.filter(msisdn__in=numbers).values_list("msisdn", "price_fen"))

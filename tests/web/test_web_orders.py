@@ -7,6 +7,8 @@ from __future__ import annotations
 import re
 
 import pytest
+from django.core.files.uploadedfile import SimpleUploadedFile
+from django.test import Client
 from order_helpers import (
     ADDRESS,
     ICCID,
@@ -21,6 +23,10 @@ from order_helpers import (
 from web_helpers import HTMX, hold_for
 
 from haoka.carriers import http as carrier_http
+from haoka.core import clock
+from haoka.numbers.models import PhoneNumber
+from haoka.orders import operations
+from haoka.orders.models import Order
 from haoka.payments import gateway as payment_gateway
 
 pytestmark = pytest.mark.django_db
@@ -51,8 +57,6 @@ def html(response) -> str:
 
 
 def order_of(ref: str):
-    from haoka.orders.models import Order
-
     return Order.objects.get(ref=ref)
 
 
@@ -65,8 +69,6 @@ def create(client, *, msisdn: str, plan: str, **address) -> str:
 def kyc(client, ref: str, *, name: str = "张三", photos: bool = False):
     data = {"name": name, "id_number": ID_NUMBER}
     if photos:
-        from django.core.files.uploadedfile import SimpleUploadedFile
-
         for field in ("photo_front", "photo_back", "photo_selfie"):
             data[field] = SimpleUploadedFile(f"{field}.png", PNG, content_type="image/png")
     return client.post(f"/orders/{ref}/kyc/", data)
@@ -91,8 +93,6 @@ def test_checkout_and_order_pages_require_login(client, pool):
 
 
 def test_someone_elses_order_is_a_404_page(buyer_client, pool, rival, buyer, carrier):
-    from django.test import Client
-
     hold_for(user=buyer, msisdn=NUMBER)
     ref = create(buyer_client, msisdn=NUMBER, plan="CM-MANGO-39")
     other = Client()
@@ -316,9 +316,6 @@ def test_kyc_errors_in_chinese_and_a_rejection_shows_its_reason(buyer_client, po
 
 
 def test_kyc_review_waits_with_polling(buyer_client, pool, buyer):
-    from haoka.core import clock
-    from haoka.orders import operations
-
     hold_for(user=buyer, msisdn=NUMBER)
     ref = create(buyer_client, msisdn=NUMBER, plan="CM-MANGO-39")
     operations.apply_kyc_result(
@@ -330,8 +327,6 @@ def test_kyc_review_waits_with_polling(buyer_client, pool, buyer):
 
 
 def test_cancel_releases_the_number(buyer_client, pool, buyer):
-    from haoka.numbers.models import PhoneNumber
-
     hold_for(user=buyer, msisdn=NUMBER)
     ref = create(buyer_client, msisdn=NUMBER, plan="CM-MANGO-39")
     page = html(buyer_client.get(f"/orders/{ref}/"))

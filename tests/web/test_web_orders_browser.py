@@ -20,9 +20,14 @@ from order_helpers import (
     courier_scan,
     pay,
 )
+from playwright.sync_api import expect
 from web_helpers import hold_for, latest_otp, make_user, seed_catalog, seed_numbers
 
 from browser_helpers import launch, phone_context, require_chromium, shot
+from haoka.carriers import http as carrier_http
+from haoka.core import clock
+from haoka.orders import operations
+from haoka.payments import gateway as payment_gateway
 
 os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"  # see test_web_browser.py
 
@@ -44,9 +49,6 @@ def browser():
 
 @pytest.fixture
 def fakes():
-    from haoka.carriers import http as carrier_http
-    from haoka.payments import gateway as payment_gateway
-
     carrier, gateway = FakeCarrier(), FakeGateway(cashier_returns=True)
     previous = carrier_http.adapter()
     carrier_http.set_adapter(carrier)
@@ -70,8 +72,6 @@ def page(browser, live_server, transactional_db, fakes, settings):
 
 
 def log_in(page) -> object:
-    from playwright.sync_api import expect
-
     user = make_user(PHONE)
     page.goto("/login/?next=/orders/")
     page.locator("input[name=phone]").fill(PHONE)
@@ -83,8 +83,6 @@ def log_in(page) -> object:
 
 
 def test_plan_choice_errors_photos_paying_and_shipping(page, live_server, fakes):
-    from playwright.sync_api import expect
-
     carrier, gateway = fakes
     user = log_in(page)
     expect(page.get_by_text("还没有订单")).to_be_visible()
@@ -170,11 +168,6 @@ def test_plan_choice_errors_photos_paying_and_shipping(page, live_server, fakes)
 
 
 def test_rejection_review_and_cancel(page, live_server):
-    from playwright.sync_api import expect
-
-    from haoka.core import clock
-    from haoka.orders import operations
-
     user = log_in(page)
     hold_for(user=user, msisdn=NUMBER)
     page.goto(f"/checkout/?msisdn={NUMBER}&plan=CM-MANGO-39")

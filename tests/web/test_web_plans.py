@@ -7,6 +7,8 @@ import re
 import pytest
 from web_helpers import HTMX
 
+from haoka.catalog.models import Plan
+
 pytestmark = pytest.mark.django_db
 
 
@@ -37,8 +39,6 @@ def test_plan_list_shows_on_sale_plans_with_yuan_fees_and_chinese_text(client, c
 
 
 def test_plan_list_hides_draft_and_retired_plans(client, catalog):
-    from haoka.catalog.models import Plan
-
     hidden = list(Plan.objects.exclude(status="ON_SALE").values_list("name", flat=True))
     assert hidden
     names = plan_names(client.get("/plans/").content.decode())
@@ -47,8 +47,6 @@ def test_plan_list_hides_draft_and_retired_plans(client, catalog):
 
 
 def test_carrier_filter_shows_only_that_carriers_plans(client, catalog):
-    from haoka.catalog.models import Plan
-
     cucc = set(
         Plan.objects.filter(status="ON_SALE", carrier__code="CUCC").values_list("name", flat=True)
     )
@@ -57,8 +55,6 @@ def test_carrier_filter_shows_only_that_carriers_plans(client, catalog):
 
 
 def test_max_fee_filter_keeps_plans_at_or_under_the_limit(client, catalog):
-    from haoka.catalog.models import Plan
-
     html = client.get("/plans/?max_fee=10").content.decode()
     fees = dict(Plan.objects.values_list("name", "monthly_fee_fen"))
     names = plan_names(html)
@@ -67,8 +63,6 @@ def test_max_fee_filter_keeps_plans_at_or_under_the_limit(client, catalog):
 
 
 def test_tag_filter_keeps_plans_with_the_tag(client, catalog):
-    from haoka.catalog.models import Plan
-
     student = set(
         Plan.objects.filter(status="ON_SALE", tags__code="student").values_list("name", flat=True)
     )
@@ -112,8 +106,6 @@ def test_plan_detail_shows_every_term_of_the_plan(client, catalog):
 
 
 def test_plan_detail_shows_daily_rental_terms(client, catalog):
-    from haoka.catalog.models import Plan
-
     plan = Plan.objects.filter(status="ON_SALE", daily_fee_fen__gt=0).order_by("id").first()
     html = client.get(f"/plans/{plan.code}/").content.decode()
     assert "日租" in html and "/天" in html
@@ -136,8 +128,6 @@ def test_unknown_plan_is_a_chinese_404(client, catalog):
 
 
 def test_draft_plan_is_a_404(client, catalog):
-    from haoka.catalog.models import Plan
-
     draft = Plan.objects.filter(status="DRAFT").first()
     assert client.get(f"/plans/{draft.code}/").status_code == 404
 

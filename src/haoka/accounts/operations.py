@@ -112,18 +112,33 @@ def _consume_otp(*, phone: str, code: str, now: dt.datetime) -> User | None:
         OtpChallenge.objects.filter(pk=challenge.pk).update(
             consumed_at=now, attempts=F("attempts") + 1
         )
-        user, created = User.objects.get_or_create(
-            phone=phone, defaults={"username": phone, "role": Role.CONSUMER}
+        return register_consumer(phone=phone)
+
+
+def register_consumer(*, phone: str) -> User:
+    """The consumer of ``phone`` (a valid mainland mobile), registered on first sight with no
+    password (they sign in with OTP)."""
+    user, created = User.objects.get_or_create(
+        phone=phone, defaults={"username": phone, "role": Role.CONSUMER}
+    )
+    if created:
+        user.set_unusable_password()
+        user.save(update_fields=["password"])
+        audit.record(
+            actor=f"user:{user.pk}",
+            action="user.registered",
+            object_type="user",
+            object_id=str(user.pk),
         )
-        if created:
-            user.set_unusable_password()
-            user.save(update_fields=["password"])
-            audit.record(
-                actor=f"user:{user.pk}",
-                action="user.registered",
-                object_type="user",
-                object_id=str(user.pk),
-            )
+    return user
+
+
+def ensure_staff_user(*, username: str, password: str) -> User:
+    """A staff superuser who signs in to the admin with a password (made once: an existing
+    username is left as it is)."""
+    user = User.objects.filter(username=username).first()
+    if user is None:
+        user = User.objects.create_superuser(username=username, password=password, role=Role.STAFF)
     return user
 
 

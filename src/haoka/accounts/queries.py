@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from haoka.accounts.models import AuthToken, Role, SandboxSms
+from haoka.accounts.models import AuthToken, Role, SandboxSms, User
 
 
 def sandbox_outbox(*, phone: str, limit: int = 20) -> list[SandboxSms]:
@@ -9,7 +9,6 @@ def sandbox_outbox(*, phone: str, limit: int = 20) -> list[SandboxSms]:
 
 def lock_user(*, user_id: int) -> None:
     """Lock one user's row for the rest of the transaction (serializes per-user use cases)."""
-    from haoka.accounts.models import User
     from haoka.core import rows
 
     rows.values(User, "id", "t.id = %s", [user_id], lock=True)
@@ -23,3 +22,7 @@ def is_staff(user) -> bool:
 def is_session_token(token) -> bool:
     """Whether a bearer token is a consumer's login session (integration tokens own no lines)."""
     return token is not None and token.kind == AuthToken.Kind.SESSION
+
+
+def user_by_phone(*, phone: str) -> User | None:
+    return User.objects.filter(phone=phone).first()

@@ -8,6 +8,14 @@ from dataclasses import dataclass
 GB = 1024**3
 MB = 1024**2
 MAX_COMPARE = 3
+#: The kinds of add-on packs and their Chinese names (the pack model's choices).
+PACK_KIND_LABELS = {
+    "DATA": "流量包",
+    "VOICE": "语音包",
+    "NIGHT": "夜间包",
+    "TARGETED": "定向包",
+    "MEMBERSHIP": "会员包",
+}
 
 #: Mainland provincial divisions, short names as used in addresses and 归属地.
 PROVINCES = (

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from django.db import models
 
+from haoka.catalog.domain import PACK_KIND_LABELS
 from haoka.core import clock
 
 GB = 1024**3
@@ -144,11 +145,11 @@ class Plan(models.Model):
 
 
 class PackKind(models.TextChoices):
-    DATA = "DATA", "流量包"
-    VOICE = "VOICE", "语音包"
-    NIGHT = "NIGHT", "夜间包"
-    TARGETED = "TARGETED", "定向包"
-    MEMBERSHIP = "MEMBERSHIP", "会员包"
+    DATA = "DATA", PACK_KIND_LABELS["DATA"]
+    VOICE = "VOICE", PACK_KIND_LABELS["VOICE"]
+    NIGHT = "NIGHT", PACK_KIND_LABELS["NIGHT"]
+    TARGETED = "TARGETED", PACK_KIND_LABELS["TARGETED"]
+    MEMBERSHIP = "MEMBERSHIP", PACK_KIND_LABELS["MEMBERSHIP"]
 
 
 class Pack(models.Model):

@@ -45,6 +45,20 @@ class Source(StrEnum):
     SPONSOR = "SPONSOR"
 
 
+#: The Chinese names of the units, the buckets' sources and the top-up kinds (the models'
+#: choices and the pages read them here).
+UNIT_LABELS = {Unit.BYTES: "流量", Unit.SECONDS: "语音", Unit.SMS: "短信"}
+SOURCE_LABELS = {
+    Source.PLAN: "套餐",
+    Source.PACK: "加油包",
+    Source.DAILY: "日租",
+    Source.ROLLOVER: "结转",
+    Source.GIFT: "赠送",
+    Source.SPONSOR: "定向赞助",
+}
+TOPUP_KIND_LABELS = {"MANUAL": "手动充值", "AUTO": "自动充值"}
+
+
 class PayerKind(StrEnum):
     LINE = "LINE"
     POOL = "POOL"

@@ -6,23 +6,30 @@ from __future__ import annotations
 
 from django.db import models
 
-from haoka.charging.domain import PayerKind, Source, Unit
+from haoka.charging.domain import (
+    SOURCE_LABELS,
+    TOPUP_KIND_LABELS,
+    UNIT_LABELS,
+    PayerKind,
+    Source,
+    Unit,
+)
 from haoka.core import clock
 
 
 class BucketUnit(models.TextChoices):
-    BYTES = Unit.BYTES, "流量"
-    SECONDS = Unit.SECONDS, "语音"
-    SMS = Unit.SMS, "短信"
+    BYTES = Unit.BYTES, UNIT_LABELS[Unit.BYTES]
+    SECONDS = Unit.SECONDS, UNIT_LABELS[Unit.SECONDS]
+    SMS = Unit.SMS, UNIT_LABELS[Unit.SMS]
 
 
 class BucketSource(models.TextChoices):
-    PLAN = Source.PLAN, "套餐"
-    PACK = Source.PACK, "加油包"
-    DAILY = Source.DAILY, "日租"
-    ROLLOVER = Source.ROLLOVER, "结转"
-    GIFT = Source.GIFT, "赠送"
-    SPONSOR = Source.SPONSOR, "定向赞助"
+    PLAN = Source.PLAN, SOURCE_LABELS[Source.PLAN]
+    PACK = Source.PACK, SOURCE_LABELS[Source.PACK]
+    DAILY = Source.DAILY, SOURCE_LABELS[Source.DAILY]
+    ROLLOVER = Source.ROLLOVER, SOURCE_LABELS[Source.ROLLOVER]
+    GIFT = Source.GIFT, SOURCE_LABELS[Source.GIFT]
+    SPONSOR = Source.SPONSOR, SOURCE_LABELS[Source.SPONSOR]
 
 
 class Bucket(models.Model):
@@ -256,8 +263,8 @@ class TopUpStatus(models.TextChoices):
 
 
 class TopUpKind(models.TextChoices):
-    MANUAL = "MANUAL", "手动充值"
-    AUTO = "AUTO", "自动充值"
+    MANUAL = "MANUAL", TOPUP_KIND_LABELS["MANUAL"]
+    AUTO = "AUTO", TOPUP_KIND_LABELS["AUTO"]
 
 
 class TopUp(models.Model):

@@ -53,6 +53,19 @@ AGENT_TRANSITIONS: dict[AgentStatus, frozenset[AgentStatus]] = {
 }
 
 
+class SaleState(StrEnum):
+    OPEN = "OPEN"
+    ACTIVATED = "ACTIVATED"
+    ENDED = "ENDED"
+
+
+SALE_LABELS = {
+    SaleState.OPEN: "进行中",
+    SaleState.ACTIVATED: "已激活",
+    SaleState.ENDED: "已销户/转出",
+}
+
+
 class Tier(StrEnum):
     A = "A"
     B = "B"

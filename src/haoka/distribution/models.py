@@ -14,11 +14,13 @@ from haoka.distribution.domain import (
     ENTRY_LABELS,
     FRAUD_LABELS,
     KIND_LABELS,
+    SALE_LABELS,
     WITHDRAWAL_LABELS,
     AgentStatus,
     EntryStatus,
     FraudKind,
     Kind,
+    SaleState,
     Tier,
     WithdrawalStatus,
 )
@@ -206,9 +208,9 @@ class ShopItem(models.Model):
 
 
 class SaleStatus(models.TextChoices):
-    OPEN = "OPEN", "进行中"
-    ACTIVATED = "ACTIVATED", "已激活"
-    ENDED = "ENDED", "已销户/转出"
+    OPEN = SaleState.OPEN, SALE_LABELS[SaleState.OPEN]
+    ACTIVATED = SaleState.ACTIVATED, SALE_LABELS[SaleState.ACTIVATED]
+    ENDED = SaleState.ENDED, SALE_LABELS[SaleState.ENDED]
 
 
 class Sale(models.Model):

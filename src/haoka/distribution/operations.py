@@ -404,6 +404,34 @@ def save_product(
     return product
 
 
+def add_rule(
+    *,
+    kind: str,
+    valid_from: dt.datetime,
+    plan_code: str = "*",
+    tier: str = "",
+    amount_fen: int = 0,
+    rate_bp: int = 0,
+    threshold_fen: int = 0,
+    months: int = 0,
+    note: str = "",
+) -> CommissionRule:
+    """A new staff rule from its terms, checked as :func:`save_rule` checks. Raises
+    InvalidRule."""
+    rule = CommissionRule(
+        plan_code=plan_code,
+        tier=tier,
+        kind=kind,
+        amount_fen=amount_fen,
+        rate_bp=rate_bp,
+        threshold_fen=threshold_fen,
+        months=months,
+        valid_from=valid_from,
+        note=note,
+    )
+    return save_rule(rule=rule)
+
+
 def save_rule(*, rule: CommissionRule) -> CommissionRule:
     """Check a staff rule against the domain's rules before saving it. Raises InvalidRule."""
     domain.check_rule(

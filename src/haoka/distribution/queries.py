@@ -349,3 +349,14 @@ def courses(*, agent: Agent) -> list[dict]:
             }
         )
     return out
+
+
+def sale_numbers(*, agent: Agent, order_refs: list[str]) -> dict[str, str]:
+    """The numbers of the agent's own sales among ``order_refs``: {order ref: msisdn}."""
+    rows = Sale.objects.filter(agent=agent, order_ref__in=order_refs)
+    return dict(rows.values_list("order_ref", "msisdn"))
+
+
+def has_products() -> bool:
+    """Whether staff have offered any plan to agents yet."""
+    return Product.objects.exists()

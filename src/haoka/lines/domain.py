@@ -73,6 +73,14 @@ class SuspendReason(StrEnum):
     POLICY = "POLICY"
 
 
+#: What a suspended line is called, by why it was suspended.
+SUSPEND_LABELS = {
+    SuspendReason.USER_REQUEST: "停机保号",
+    SuspendReason.ARREARS: "欠费停机",
+    SuspendReason.POLICY: "停机",
+}
+
+
 class ResumeNotAllowed(IllegalTransition):
     code = "resume_not_allowed"
     message = "该停机只能由充值或客服恢复"
@@ -171,6 +179,16 @@ class Check:
     code: str
     passed: bool
     reason: str = ""
+
+
+#: The rules of :func:`porting_checks` as the customer reads them, by code.
+PORTING_CHECK_LABELS = {
+    "active": "号码状态正常",
+    "real_name": "已实名登记",
+    "tenure": f"入网满 {PORTING_MIN_DAYS} 天",
+    "no_arrears": "无欠费",
+    "no_contract": "不在合约期内",
+}
 
 
 def porting_checks(

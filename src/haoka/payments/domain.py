@@ -52,6 +52,9 @@ class Method(enum.StrEnum):
     ALIPAY = "ALIPAY"
 
 
+METHOD_LABELS = {Method.WECHAT: "微信支付", Method.ALIPAY: "支付宝"}
+
+
 _P = PaymentState
 #: Allowed moves of a payment. PARTIALLY_REFUNDED -> PARTIALLY_REFUNDED is a further partial
 #: refund. CREATED -> CLOSED is a creation the gateway refused. CREATED/CLOSED -> PAID is the

@@ -5,7 +5,7 @@ from __future__ import annotations
 from django.conf import settings
 from django.db import models
 
-from haoka.payments.domain import Method, PaymentState, Purpose, RefundState
+from haoka.payments.domain import METHOD_LABELS, Method, PaymentState, Purpose, RefundState
 
 
 class PaymentStatus(models.TextChoices):
@@ -23,8 +23,8 @@ class PaymentPurpose(models.TextChoices):
 
 
 class PaymentMethod(models.TextChoices):
-    WECHAT = Method.WECHAT, "微信支付"
-    ALIPAY = Method.ALIPAY, "支付宝"
+    WECHAT = Method.WECHAT, METHOD_LABELS[Method.WECHAT]
+    ALIPAY = Method.ALIPAY, METHOD_LABELS[Method.ALIPAY]
 
 
 class RefundStatus(models.TextChoices):

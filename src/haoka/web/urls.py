@@ -1,31 +1,32 @@
 from django.urls import path
 
-from haoka.web import (
-    agent_actions,
-    agent_views,
-    line_actions,
-    line_views,
-    number_views,
-    order_views,
-    views,
-)
+from haoka.web import common
+from haoka.web.accounts import views as account_views
+from haoka.web.agent import actions as agent_actions
+from haoka.web.agent import views as agent_views
+from haoka.web.line import actions as line_actions
+from haoka.web.line import views as line_views
+from haoka.web.order import views as order_views
+from haoka.web.shop import agent_shop
+from haoka.web.shop import numbers as number_views
+from haoka.web.shop import views as shop_views
 
 app_name = "web"
 
 urlpatterns = [
-    path("", views.home, name="home"),
-    path("healthz", views.healthz, name="healthz"),
-    path("plans/", views.plan_list, name="plans"),
-    path("plans/compare/", views.plan_compare, name="plan_compare"),
-    path("plans/<str:code>/", views.plan_detail, name="plan_detail"),
+    path("", shop_views.home, name="home"),
+    path("healthz", common.healthz, name="healthz"),
+    path("plans/", shop_views.plan_list, name="plans"),
+    path("plans/compare/", shop_views.plan_compare, name="plan_compare"),
+    path("plans/<str:code>/", shop_views.plan_detail, name="plan_detail"),
     path("numbers/", number_views.number_search, name="numbers"),
     path("numbers/valuation/", number_views.number_valuation, name="number_valuation"),
     path("numbers/suggestions/", number_views.number_suggestions, name="number_suggestions"),
     path("numbers/<str:msisdn>/reserve/", number_views.number_reserve, name="number_reserve"),
     path("numbers/<str:msisdn>/release/", number_views.number_release, name="number_release"),
-    path("login/", views.login_view, name="login"),
-    path("logout/", views.logout_view, name="logout"),
-    path("me/", views.me, name="me"),
+    path("login/", account_views.login_view, name="login"),
+    path("logout/", account_views.logout_view, name="logout"),
+    path("me/", account_views.me, name="me"),
     path("checkout/", order_views.checkout, name="checkout"),
     path("orders/", order_views.order_list, name="orders"),
     path("orders/<str:ref>/", order_views.order_detail, name="order_detail"),
@@ -74,5 +75,5 @@ urlpatterns = [
     path("agent/materials", agent_views.materials, name="agent_materials"),
     path("agent/courses", agent_views.courses, name="agent_courses"),
     path("agent/courses/<str:code>", agent_actions.course, name="agent_course"),
-    path("s/<str:code>", agent_views.shop, name="shop"),
+    path("s/<str:code>", agent_shop.shop, name="shop"),
 ]

@@ -23,7 +23,8 @@ from haoka.orders import domain as orders_domain
 from haoka.orders import operations as orders_operations
 from haoka.orders import queries as orders_queries
 from haoka.payments import queries as payments_queries
-from haoka.web import presenters
+from haoka.web.order import presenters
+from haoka.web.shop.presenters import location_text
 
 #: How many of a user's newest orders are looked at for an open order of a number.
 RECENT_ORDERS = 50
@@ -108,7 +109,7 @@ def checkout_offer(
         hold=hold,
         number=number,
         carrier=carriers.get(number.carrier_id),
-        location=presenters.location_text(number.province, number.city),
+        location=location_text(number.province, number.city),
         plan=plan,
         plans=plans,
         plan_note=note,

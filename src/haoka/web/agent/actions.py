@@ -20,8 +20,9 @@ from haoka.distribution import domain, training, withdrawals
 from haoka.distribution import operations as dist_operations
 from haoka.distribution import queries as dist_queries
 from haoka.distribution.domain import AgentStatus
-from haoka.web import agent_views as pages
-from haoka.web.views import error_text, login_redirect
+from haoka.web.agent import views as pages
+from haoka.web.common import error_text, login_redirect
+from haoka.web.shop import agent_shop
 
 _GET_POST = require_http_methods(["GET", "POST"])
 APPLY_FIELDS = ("real_name", "payee_channel", "payee_account", "payee_name", "invite_code")
@@ -77,18 +78,18 @@ def apply(request):
             payee_name=form["payee_name"],
             address=address if any(address.values()) else None,
             invite_code=form["invite_code"],
-            device_id=pages.device_id(request),
+            device_id=agent_shop.device_id(request),
             now=clock.now(),
         )
     except HaokaError as exc:
         response = _apply_page(
             request, form=form, error=error_text(exc), previous=existing, status=exc.status
         )
-        pages.keep_device(request, response)
+        agent_shop.keep_device(request, response)
         return response
     messages.success(request, "申请已提交，我们会尽快完成审核，审核结果将通过短信通知您")
     response = redirect("web:agent_application")
-    pages.keep_device(request, response)
+    agent_shop.keep_device(request, response)
     return response
 
 

@@ -1,6 +1,6 @@
 """选号 pages: search with cursor paging, 号码估价, suggestions, reserve and release.
 
-Thin like :mod:`haoka.web.views`: parse, one call into numbers queries/operations, render.
+Thin like :mod:`haoka.web.common`: parse, one call into numbers queries/operations, render.
 """
 
 from __future__ import annotations
@@ -19,9 +19,9 @@ from haoka.core import clock
 from haoka.core.errors import HaokaError, ValidationError
 from haoka.numbers import operations as numbers_operations
 from haoka.numbers import queries as numbers_queries
-from haoka.web import presenters
+from haoka.web.common import error_text, is_htmx, login_redirect, render_page, safe_next
+from haoka.web.shop import presenters
 from haoka.web.templatetags.haoka import spaced_msisdn
-from haoka.web.views import error_text, is_htmx, login_redirect, render_page, safe_next
 
 PAGE_SIZE = 20
 TEXT_FIELDS = (

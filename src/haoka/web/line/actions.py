@@ -19,10 +19,10 @@ from haoka.core.errors import HaokaError, ValidationError
 from haoka.core.money import format_fen, yuan_to_fen
 from haoka.lines import exits, lifecycle
 from haoka.lines.domain import PlanTiming
-from haoka.web import line_presenters as lp
-from haoka.web import line_views as pages
+from haoka.web.common import error_text
+from haoka.web.line import presenters as lp
+from haoka.web.line import views as pages
 from haoka.web.templatetags.haoka import spaced_msisdn
-from haoka.web.views import error_text
 
 _GET_POST = require_http_methods(["GET", "POST"])
 

@@ -1,6 +1,6 @@
 """Line self-service pages (我的号卡): my lines, a line's dashboard, top-up, pack shop, bills
 and 办理 (plan change, 停机保号, 补换卡, 携号转网, 销户). The forms post to
-:mod:`haoka.web.line_actions`, which shows an operation's error on the page it came from.
+:mod:`haoka.web.line.actions`, which shows an operation's error on the page it came from.
 
 Only the line's owner sees it: someone else's number is a 404 page (as the API answers),
 and a visitor who is not signed in logs in first and comes back.
@@ -19,13 +19,14 @@ from django.views.decorators.http import require_safe
 from haoka.catalog import queries as catalog_queries
 from haoka.charging import bill_pdf, bills, cycle, packs
 from haoka.charging import queries as charging_queries
+from haoka.charging.domain import TOPUP_KIND_LABELS
 from haoka.core import clock
 from haoka.core.errors import HaokaError
 from haoka.lines import domain as lines_domain
 from haoka.lines import exits, lifecycle
 from haoka.lines import queries as lines_queries
-from haoka.web import line_presenters as lp
-from haoka.web.views import is_htmx, login_redirect, not_found, render_page
+from haoka.web.common import PAYMENT_METHODS, is_htmx, login_redirect, not_found, render_page
+from haoka.web.line import presenters as lp
 
 NOTIFICATIONS = 5
 RECENT = 10
@@ -179,7 +180,7 @@ def topup_response(request, line, *, error=None, auto_error=None, form=None, sta
         "presets": lp.presets(chosen),
         "custom": form.get("custom", ""),
         "method": form.get("method", "wechat"),
-        "methods": (("wechat", "微信支付"), ("alipay", "支付宝")),
+        "methods": PAYMENT_METHODS,
         "topups": lp.topup_rows(recent),
         "auto": auto,
         "auto_form": form.get("auto") or _auto_form(auto),
@@ -257,7 +258,8 @@ def bill_detail(request, line, month: str):
         "groups": lp.bill_groups(bill.usage_by_rating_group),
         "month_packs": bills.packs_bought(bill),
         "month_topups": [
-            {**t, "kind": lp.TOPUP_KINDS.get(t["kind"], t["kind"])} for t in bills.topups_paid(bill)
+            {**t, "kind": TOPUP_KIND_LABELS.get(t["kind"], t["kind"])}
+            for t in bills.topups_paid(bill)
         ],
     }
     return render(request, "web/lines/bill.html", context)

@@ -16,18 +16,13 @@ from dataclasses import dataclass
 
 from haoka.catalog import queries as catalog_queries
 from haoka.core import pii
-from haoka.core.money import format_fen
 from haoka.distribution import domain
-from haoka.distribution.domain import EntryStatus, WithdrawalStatus
+from haoka.distribution import queries as dist_queries
+from haoka.distribution.domain import EntryStatus, SaleState, WithdrawalStatus
+from haoka.web.common import yuan
 
 #: Ledger filter tabs: (query value, label); "" is every entry.
-LEDGER_TABS = (
-    ("", "全部"),
-    (EntryStatus.PENDING.value, "待结算"),
-    (EntryStatus.SETTLED.value, "已结算"),
-    (EntryStatus.WITHDRAWABLE.value, "可提现"),
-    (EntryStatus.CLAWED_BACK.value, "已追回"),
-)
+LEDGER_TABS = (("", "全部"), *((s.value, domain.ENTRY_LABELS[s]) for s in EntryStatus))
 _ENTRY_TONES = {
     EntryStatus.PENDING: "moving",
     EntryStatus.SETTLED: "action",
@@ -41,11 +36,8 @@ _WITHDRAWAL_TONES = {
     WithdrawalStatus.FAILED: "failed",
     WithdrawalStatus.REJECTED: "failed",
 }
-_SALE_STATES = {
-    "OPEN": ("进行中", "moving"),
-    "ACTIVATED": ("已激活", "done"),
-    "ENDED": ("已结束", "failed"),
-}
+#: The colour of a sale's state chip (its label is the distribution domain's).
+_SALE_TONES = {SaleState.OPEN: "moving", SaleState.ACTIVATED: "done", SaleState.ENDED: "failed"}
 #: The sections of 代理中心: (url name, label, short description).
 SECTIONS = (
     ("agent_console", "概览", "今日销售与收益"),
@@ -58,10 +50,6 @@ SECTIONS = (
     ("agent_materials", "素材", "推广文案一键复制"),
     ("agent_courses", "课程", "学习与考试"),
 )
-
-
-def yuan(fen: int) -> str:
-    return format_fen(int(fen or 0))
 
 
 # ---------------------------------------------------------------- console
@@ -181,7 +169,8 @@ def sale_rows(items: Iterable[dict], *, masked_numbers: dict[str, str]) -> list[
     }
     rows = []
     for item in items:
-        sale_label, tone = _SALE_STATES.get(item["status"], (item["status"], "moving"))
+        sale_label = domain.SALE_LABELS.get(item["status"], item["status"])
+        tone = _SALE_TONES.get(item["status"], "moving")
         plan_name = item["plan_name"]
         if not plan_name or plan_name == item["plan_code"]:
             plan_name = names.get(item["plan_code"], item["plan_code"])
@@ -202,11 +191,9 @@ def sale_rows(items: Iterable[dict], *, masked_numbers: dict[str, str]) -> list[
 
 
 def masked_numbers(*, agent, refs: list[str]) -> dict[str, str]:
-    """The masked numbers of the agent's own sales among ``refs`` (a page-only read)."""
-    from haoka.distribution.models import Sale
-
-    rows = Sale.objects.filter(agent=agent, order_ref__in=refs).values_list("order_ref", "msisdn")
-    return {ref: pii.mask_phone(msisdn or "") for ref, msisdn in rows}
+    """The masked numbers of the agent's own sales among ``refs``."""
+    numbers = dist_queries.sale_numbers(agent=agent, order_refs=refs)
+    return {ref: pii.mask_phone(msisdn or "") for ref, msisdn in numbers.items()}
 
 
 # ---------------------------------------------------------------- ledger and withdrawals
@@ -369,24 +356,6 @@ def shop_rows(products: Iterable, *, form: dict | None = None) -> list[ShopRow]:
             )
         )
     return rows
-
-
-@dataclass(frozen=True)
-class ShopCard:
-    plan: object  # catalog Plan
-    markup_fen: int
-    checkout_fen: int  # first top-up + markup: what checkout asks for (the number aside)
-
-
-def shop_cards(items: Iterable[dict]) -> list[ShopCard]:
-    return [
-        ShopCard(
-            plan=item["plan"],
-            markup_fen=item["markup_fen"],
-            checkout_fen=item["plan"].first_topup_fen + item["markup_fen"],
-        )
-        for item in items
-    ]
 
 
 POSTER_HEADLINE = "正规运营商号卡 · 大流量低月租 · 在线选号包邮到家"

@@ -1,16 +1,15 @@
 """Agent pages (代理中心): the console with today's sales, the funnel, balances, a 30-day chart
 and the credit score; the agent's orders, commission ledger, team, shop settings, share poster,
-materials and courses; and the public shop ``/s/<code>`` that remembers who referred the
-visitor (the ``hk_ref`` cookie the checkout attributes the order with).
+materials and courses. The public shop ``/s/<code>`` that consumers see is in
+:mod:`haoka.web.shop.agent_shop`.
 
 Only approved (or frozen: they may still look) agents see the console; a visitor logs in first,
 a consumer is sent to apply (or to their application). Every read is scoped to the caller's own
-agent record, with customers masked. The forms post to :mod:`haoka.web.agent_actions`.
+agent record, with customers masked. The forms post to :mod:`haoka.web.agent.actions`.
 """
 
 from __future__ import annotations
 
-import secrets
 from functools import wraps
 from urllib.parse import urlencode
 
@@ -21,67 +20,14 @@ from django.views.decorators.http import require_safe
 
 from haoka.core import clock, pii
 from haoka.core.errors import HaokaError
-from haoka.distribution import domain, poster
+from haoka.distribution import domain, poster, training
 from haoka.distribution import operations as dist_operations
 from haoka.distribution import queries as dist_queries
 from haoka.distribution.domain import AgentStatus
-from haoka.web import agent_presenters as ap
-from haoka.web.views import error_text, login_redirect, not_found
+from haoka.web.agent import presenters as ap
+from haoka.web.common import error_text, login_redirect, not_found
 
 PAGE_SIZE = 20
-SHOP_NOT_FOUND = "店铺不存在或已关闭"
-
-# ---------------------------------------------------------------- referral cookies
-
-REF_COOKIE = "hk_ref"
-REF_SALT = "haoka.web.hk_ref"
-REF_MAX_AGE = 30 * 24 * 3600
-DEVICE_COOKIE = "hk_dev"
-DEVICE_MAX_AGE = 2 * 365 * 24 * 3600
-
-
-def referral_code(request) -> str:
-    """The code of the shop the visitor came through last (signed, 30 days), or ""."""
-    return request.get_signed_cookie(REF_COOKIE, default="", salt=REF_SALT, max_age=REF_MAX_AGE)
-
-
-def remember_referral(request, response, code: str) -> None:
-    """The last shop visited wins."""
-    response.set_signed_cookie(
-        REF_COOKIE,
-        code,
-        salt=REF_SALT,
-        max_age=REF_MAX_AGE,
-        httponly=True,
-        samesite="Lax",
-        secure=request.is_secure(),
-    )
-
-
-def device_id(request) -> str:
-    """This browser's random id (for fraud checks), made on first need and kept on
-    ``request`` until :func:`keep_device` stores it."""
-    value = request.COOKIES.get(DEVICE_COOKIE, "")
-    if 16 <= len(value) <= 64 and value.replace("-", "").replace("_", "").isalnum():
-        return value
-    if not getattr(request, "_hk_new_device", ""):
-        request._hk_new_device = secrets.token_urlsafe(18)
-    return request._hk_new_device
-
-
-def keep_device(request, response) -> None:
-    """Set the device cookie once per browser (when this request made the id)."""
-    new = getattr(request, "_hk_new_device", "")
-    if new:
-        response.set_cookie(
-            DEVICE_COOKIE,
-            new,
-            max_age=DEVICE_MAX_AGE,
-            httponly=True,
-            samesite="Lax",
-            secure=request.is_secure(),
-        )
-
 
 # ---------------------------------------------------------------- access
 
@@ -337,8 +283,6 @@ def courses(request, agent):
 
 def course_response(request, agent, code: str, *, error=None, answers=None, status=200):
     """A course: its content and the quiz (the answers the form sent back after an error)."""
-    from haoka.distribution import training
-
     try:
         course = training.course_view(course_code=code)
     except HaokaError as exc:
@@ -359,25 +303,3 @@ def course_response(request, agent, code: str, *, error=None, answers=None, stat
         "error": error,
     }
     return render(request, "web/agent/course.html", context, status=status)
-
-
-# ---------------------------------------------------------------- the public shop
-
-
-@require_safe
-def shop(request, code: str):
-    """The agent's mobile shop: products with their price; 立即办理 goes to 选号 with the
-    plan chosen. The visit remembers the agent (last shop wins) for the checkout."""
-    found = dist_queries.public_shop(code=code)
-    if found is None:
-        return not_found(request, SHOP_NOT_FOUND)
-    context = {
-        "nav": "plans",
-        "shop": found,
-        "cards": ap.shop_cards(found.items),
-    }
-    response = render(request, "web/shop/shop.html", context)
-    remember_referral(request, response, found.code)
-    device_id(request)
-    keep_device(request, response)
-    return response

@@ -12,9 +12,12 @@ from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
+from haoka.catalog.domain import PACK_KIND_LABELS
+from haoka.charging.domain import SOURCE_LABELS, UNIT_LABELS
 from haoka.core import clock
-from haoka.core.money import format_fen
-from haoka.web import presenters
+from haoka.lines.domain import LABELS as LINE_LABELS
+from haoka.lines.domain import PORTING_CHECK_LABELS, SUSPEND_LABELS, LineState
+from haoka.web.common import method_label, yuan
 
 KB, MB, GB = 1024, 1024**2, 1024**3
 #: Preset amounts of the top-up page, in fen.
@@ -23,37 +26,13 @@ CHART_DAYS = 30
 #: Below this share left, a gauge turns orange.
 LOW_PERCENT = 20
 
-UNIT_LABELS = {"BYTES": "流量", "SECONDS": "语音", "SMS": "短信"}
-SOURCE_LABELS = {
-    "PLAN": "套餐",
-    "PACK": "加油包",
-    "DAILY": "日租",
-    "ROLLOVER": "结转",
-    "GIFT": "赠送",
-    "SPONSOR": "赞助",
-}
-PACK_KINDS = {
-    "DATA": "流量包",
-    "VOICE": "语音包",
-    "NIGHT": "夜间包",
-    "TARGETED": "定向包",
-    "MEMBERSHIP": "会员包",
-}
-TOPUP_STATUS = {"PENDING": "待支付", "PAID": "已到账", "FAILED": "发起失败"}
-TOPUP_KINDS = {"MANUAL": "手动充值", "AUTO": "自动充值"}
-_SUSPENDED = {"USER_REQUEST": "停机保号", "ARREARS": "欠费停机", "POLICY": "停机"}
-_STATUS = {
-    "PENDING_ACTIVATION": ("待激活", "action"),
-    "ACTIVE": ("正常", "done"),
-    "CLOSED": ("已销户", "failed"),
-    "PORTED_OUT": ("已携出", "failed"),
-}
-PORTING_LABELS = {
-    "active": "号码状态正常",
-    "real_name": "已实名登记",
-    "tenure": "入网满 120 天",
-    "no_arrears": "无欠费",
-    "no_contract": "不在合约期内",
+#: The colour of a line's state chip (its label is the lines domain's).
+_STATUS_TONES = {
+    LineState.PENDING_ACTIVATION: "action",
+    LineState.ACTIVE: "done",
+    LineState.SUSPENDED: "action",
+    LineState.CLOSED: "failed",
+    LineState.PORTED_OUT: "failed",
 }
 
 
@@ -92,10 +71,6 @@ def amount_text(unit: str, value: int, *, used: bool = False) -> str:
     return f"{int(value or 0):,} 条"
 
 
-def yuan(fen: int) -> str:
-    return format_fen(int(fen or 0))
-
-
 def beijing_day(at: dt.datetime | None) -> dt.date | None:
     return clock.beijing_date(at) if at else None
 
@@ -116,9 +91,12 @@ class Status:
 
 def status(line) -> Status:
     """正常, 停机保号, 欠费停机, 已销户 … with the chip's colour."""
-    if line.status == "SUSPENDED":
-        return Status(_SUSPENDED.get(line.suspend_reason, "停机"), "action")
-    return Status(*_STATUS.get(line.status, (line.status, "moving")))
+    if line.status == LineState.SUSPENDED:
+        label = SUSPEND_LABELS.get(line.suspend_reason, LINE_LABELS[LineState.SUSPENDED])
+        return Status(label, _STATUS_TONES[LineState.SUSPENDED])
+    if line.status in _STATUS_TONES:
+        return Status(LINE_LABELS[line.status], _STATUS_TONES[line.status])
+    return Status(line.status, "moving")
 
 
 @dataclass(frozen=True)
@@ -219,9 +197,9 @@ def topup_rows(topups: Iterable) -> list[TopUpRow]:
         TopUpRow(
             ref=t.ref,
             amount=yuan(t.credited_fen or t.amount_fen),
-            kind=TOPUP_KINDS.get(t.kind, t.kind),
-            method=presenters.method_label(t.method),
-            status=TOPUP_STATUS.get(t.status, t.status),
+            kind=t.get_kind_display(),
+            method=method_label(t.method),
+            status=t.get_status_display(),
             tone=tones.get(t.status, "moving"),
             created_at=t.created_at,
             pay_url=t.pay_url if t.status == "PENDING" else "",
@@ -281,7 +259,7 @@ def pack_cards(offers: Iterable, *, available_fen: int) -> list[PackCard]:
             code=o.code,
             name=o.name,
             kind=o.kind,
-            kind_label=PACK_KINDS.get(o.kind, o.kind),
+            kind_label=PACK_KIND_LABELS.get(o.kind, o.kind),
             price=yuan(o.price_fen),
             gives=_gives(o),
             validity=validity_text(o.validity_days),
@@ -400,7 +378,7 @@ class CheckRow:
 
 
 def porting_rows(checks: Iterable) -> list[CheckRow]:
-    return [CheckRow(PORTING_LABELS.get(c.code, c.code), c.passed, c.reason) for c in checks]
+    return [CheckRow(PORTING_CHECK_LABELS.get(c.code, c.code), c.passed, c.reason) for c in checks]
 
 
 def masked_iccid(iccid: str) -> str:

@@ -1,8 +1,8 @@
 """Checkout and order pages: the wizard (号码 → 套餐 → 实名 → 签约 → 支付 → 完成), my orders,
 an order's live page with cancel and 激活, and the signed contract's PDF.
 
-Thin like :mod:`haoka.web.views`: parse, one call into the orders use cases (or the reads in
-:mod:`haoka.web.order_reads`), render. A :class:`HaokaError` is shown with its Chinese message
+Thin like :mod:`haoka.web.common`: parse, one call into the orders use cases (or the reads in
+:mod:`haoka.web.order.reads`), render. A :class:`HaokaError` is shown with its Chinese message
 on the page it came from; someone else's order is a 404 page.
 """
 
@@ -26,9 +26,11 @@ from haoka.orders import contract as orders_contract
 from haoka.orders import operations as orders_operations
 from haoka.orders import queries as orders_queries
 from haoka.orders.operations import ADDRESS_FIELDS
-from haoka.web import agent_views, order_reads, presenters
+from haoka.web.common import PAYMENT_METHODS, error_text, login_redirect, not_found, render_page
+from haoka.web.order import presenters
+from haoka.web.order import reads as order_reads
+from haoka.web.shop import agent_shop
 from haoka.web.templatetags.haoka import spaced_msisdn
-from haoka.web.views import error_text, login_redirect, not_found, render_page
 
 PAGE_SIZE = 20
 PHOTO_FIELDS = ("photo_front", "photo_back", "photo_selfie")  # kyc.domain.PHOTO_KINDS order
@@ -103,7 +105,7 @@ def checkout(request):
             user_id=request.user.pk,
             msisdn=msisdn,
             plan_code=plan_code,
-            agent_code=agent_views.referral_code(request),
+            agent_code=agent_shop.referral_code(request),
             now=clock.now(),
         )
     except HaokaError as exc:
@@ -124,8 +126,8 @@ def _place_order(request, context: dict):
             msisdn=context["msisdn"],
             contact_phone=getattr(request.user, "phone", "") or context["form"]["phone"],
             shipping_address=context["form"],
-            agent_code=agent_views.referral_code(request),
-            device_id=agent_views.device_id(request),
+            agent_code=agent_shop.referral_code(request),
+            device_id=agent_shop.device_id(request),
             now=clock.now(),
         )
     except HaokaError as exc:
@@ -133,7 +135,7 @@ def _place_order(request, context: dict):
         response = render(request, "web/orders/checkout.html", context, status=exc.status)
     else:
         response = redirect(_order_url(order.ref))
-    agent_views.keep_device(request, response)
+    agent_shop.keep_device(request, response)
     return response
 
 
@@ -180,7 +182,7 @@ def _order_response(request, ref: str, *, errors=None, form=None, status: int = 
         "errors": {step: text for step, text in errors.items() if step in shown},
         "error": next((text for step, text in errors.items() if step not in shown), None),
         "form": form or {},
-        "methods": presenters.PAYMENT_METHODS,
+        "methods": PAYMENT_METHODS,
     }
     return render_page(
         request, "web/orders/detail.html", "web/orders/_live.html", context, status=status
