@@ -6,8 +6,7 @@ import contextlib
 import datetime as dt
 from collections.abc import Iterator
 
-from haoka.core import rows
-from haoka.orders import domain
+from haoka.orders import domain, store
 from haoka.orders.models import Order, OrderEvent
 
 
@@ -40,7 +39,7 @@ def move(
     changed = ["state", "state_changed_at", *fields]
     pending = getattr(order, "_pending", None)
     if pending is None:
-        rows.update_and_insert(order, changed, [event])  # one round trip on PostgreSQL
+        store.update_order_with_events(order, changed, [event])  # one round trip on PostgreSQL
         _remember(order, event)
     else:
         pending[0].update(dict.fromkeys(changed))
@@ -54,7 +53,7 @@ def open_order(*, order: Order, actor: str, reason: str, now: dt.datetime) -> Or
     event = OrderEvent(
         from_state="", to_state=order.state, actor=actor, reason=reason[:300], data={}, at=now
     )
-    rows.insert_with(order, [event], link="order")
+    store.insert_order_with_events(order, [event])
     order.known_history = [event]
     return order
 
@@ -96,9 +95,9 @@ def together(order: Order) -> Iterator[Order]:
     finally:
         del order._pending
     if fields:
-        rows.update_and_insert(order, list(fields), events)
+        store.update_order_with_events(order, list(fields), events)
     else:
-        rows.insert_many(events)
+        store.insert_events(events)
 
 
 def _record(order: Order, event: OrderEvent) -> None:
@@ -106,7 +105,7 @@ def _record(order: Order, event: OrderEvent) -> None:
     its whole history (``known_history``: a new order) keeps it whole."""
     pending = getattr(order, "_pending", None)
     if pending is None:
-        rows.insert(event)
+        store.insert_event(event)
     else:
         pending[1].append(event)
     _remember(order, event)
