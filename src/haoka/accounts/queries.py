@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+from haoka.accounts import store
 from haoka.accounts.models import SandboxSms
 
 
@@ -9,7 +10,4 @@ def sandbox_outbox(*, phone: str, limit: int = 20) -> list[SandboxSms]:
 
 def lock_user(*, user_id: int) -> None:
     """Lock one user's row for the rest of the transaction (serializes per-user use cases)."""
-    from haoka.accounts.models import User
-    from haoka.core import rows
-
-    rows.values(User, "id", "t.id = %s", [user_id], lock=True)
+    store.lock_user(user_id)
