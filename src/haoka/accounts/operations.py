@@ -218,3 +218,9 @@ def revoke_token(*, token: str, now: dt.datetime) -> None:
     AuthToken.objects.filter(token_hash=domain.token_hash(token), revoked_at__isnull=True).update(
         revoked_at=now
     )
+
+
+def make_agent(*, user_id: int) -> bool:
+    """Give a consumer the AGENT role (an approved agent); other roles are left as they are.
+    True when the role changed."""
+    return bool(User.objects.filter(pk=user_id, role=Role.CONSUMER).update(role=Role.AGENT))

@@ -162,6 +162,10 @@ def create_order(
             customer_user_id=user_id,
             msisdn=number.msisdn,
             device_id=device_id,
+            plan_name=plan.name,
+            contact_phone=contact,
+            order_state=State.CREATED,
+            order_state_label=domain.LABELS[State.CREATED],
             now=now,
         )
         order = Order(

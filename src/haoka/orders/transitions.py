@@ -6,7 +6,9 @@ import contextlib
 import datetime as dt
 from collections.abc import Iterator
 
+from haoka.distribution import operations as distribution_operations
 from haoka.orders import domain, store
+from haoka.orders.domain import State
 from haoka.orders.models import Order, OrderEvent
 
 
@@ -41,6 +43,7 @@ def move(
     if pending is None:
         store.update_order_with_events(order, changed, [event])  # one round trip on PostgreSQL
         _remember(order, event)
+        _tell_distribution(order)
     else:
         pending[0].update(dict.fromkeys(changed))
         _record(order, event)
@@ -98,6 +101,8 @@ def together(order: Order) -> Iterator[Order]:
         store.update_order_with_events(order, list(fields), events)
     else:
         store.insert_events(events)
+    if "state" in fields:
+        _tell_distribution(order)
 
 
 def _record(order: Order, event: OrderEvent) -> None:
@@ -115,3 +120,12 @@ def _remember(order: Order, event: OrderEvent) -> None:
     known = getattr(order, "known_history", None)
     if known is not None:
         known.append(event)
+
+
+def _tell_distribution(order: Order) -> None:
+    """An order sold through an agent: its sale keeps the order's state (the agent's pages
+    show it; distribution never reads orders)."""
+    if order.agent_code:
+        distribution_operations.order_moved(
+            order_ref=order.ref, state=order.state, state_label=domain.LABELS[State(order.state)]
+        )
