@@ -5,14 +5,13 @@ from __future__ import annotations
 import hashlib
 import json
 
-from haoka.core import pii
 from haoka.core.errors import NotFound
 from haoka.core.pagination import Page, paginate
 from haoka.core.pii import mask_name
 from haoka.kyc import operations as kyc_operations
 from haoka.logistics import queries as logistics_queries
 from haoka.orders import contract, domain, store
-from haoka.orders.domain import LABELS, State
+from haoka.orders.domain import State
 from haoka.orders.models import Order, OrderEvent
 
 
@@ -91,39 +90,3 @@ def iccid_masked(*, order: Order) -> str:
     if order.state == State.ACTIVATED:
         return order.iccid[:6] + "*" * 8 + order.iccid[-6:]
     return order.iccid[:6] + "*" * (len(order.iccid) - 6)
-
-
-def contact_phones(*, refs: list[str]) -> dict[str, str]:
-    """The contact phones of these orders, by ref."""
-    return dict(Order.objects.filter(ref__in=refs).values_list("ref", "contact_phone"))
-
-
-#: States of an order whose card has left the carrier (the agent console's "shipped").
-SHIPPED_STATES = ("SHIPPED", "DELIVERED", "ACTIVATED")
-
-
-def count_shipped(*, refs: list[str]) -> int:
-    """How many of these orders have shipped, in one query."""
-    return Order.objects.filter(ref__in=refs, state__in=SHIPPED_STATES).count()
-
-
-def summaries(*, refs: list[str]) -> dict[str, dict]:
-    """What an agent may see of the orders they sold, by ref: state, plan, number and
-    receiver masked, amounts, dates (never the address, the ID or the full number)."""
-    out: dict[str, dict] = {}
-    for order in Order.objects.filter(ref__in=refs).order_by("-created_at", "-id"):
-        out[order.ref] = {
-            "ref": order.ref,
-            "state": order.state,
-            "state_label": LABELS[State(order.state)],
-            "plan_code": order.plan_code,
-            "plan_name": order.plan_snapshot.get("name", order.plan_code),
-            "msisdn_masked": pii.mask_phone(order.msisdn),
-            "receiver_masked": receiver_masked(order=order),
-            "amount_due_fen": order.amount_due_fen,
-            "markup_fen": order.markup_fen,
-            "created_at": order.created_at,
-            "activated_at": order.activated_at,
-            "shipped": order.state in SHIPPED_STATES,
-        }
-    return out
