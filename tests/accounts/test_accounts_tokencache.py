@@ -9,7 +9,7 @@ from accounts_helpers import T0
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
-from haoka.accounts import operations, tokencache
+from haoka.accounts import domain, operations, tokencache
 from haoka.accounts.models import User
 from haoka.core.errors import Unauthenticated
 from tokencache_helpers import elsewhere, until
@@ -138,6 +138,4 @@ def test_rows_holding_mutable_values_are_not_kept():
 
 
 def tokencache_hash(token: str) -> str:
-    from haoka.accounts import domain
-
     return domain.token_hash(token)

@@ -101,6 +101,7 @@ def sell(
     opening_balance_fen: int = 0,
     activate: bool = True,
     device_id: str = "",
+    contact_phone: str = "",
 ) -> tuple[str, Line | None]:
     """An order through the agent (attributed as order creation does), then, with
     ``activate``, its line opened as activation does. Returns (order ref, line)."""
@@ -115,6 +116,7 @@ def sell(
         customer_user_id=customer.pk,
         msisdn=msisdn,
         device_id=device_id,
+        contact_phone=contact_phone,
         now=now,
     )
     if not activate:

@@ -19,7 +19,6 @@ from haoka.distribution.models import Agent, AgentEvent, Entry, FraudFlag, Sale
 from haoka.kyc import queries as kyc_queries
 from haoka.kyc.models import KycAttempt
 from haoka.lines import operations as line_ops
-from haoka.orders import queries as order_queries
 
 DAY = dt.timedelta(days=1)
 HOUR = dt.timedelta(hours=1)
@@ -124,16 +123,12 @@ def test_a_customer_using_the_agents_own_id_number_flags_and_holds_the_sale(cata
     assert Sale.objects.get(order_ref=ref).fraud_hold
 
 
-def test_the_agents_own_phone_as_the_orders_contact_phone_flags_the_sale(
-    catalog, commits, monkeypatch
-):
+def test_the_agents_own_phone_as_the_orders_contact_phone_flags_the_sale(catalog, commits):
     offer()
     agent = make_agent()
-    ref, _ = sell(agent, activate=False)
-    phone, target = agent.user.phone, ref  # no order row exists: the order's contact phone
-    monkeypatch.setattr(
-        order_queries, "contact_phones", lambda *, refs: {target: phone} if target in refs else {}
-    )
+    # the order's contact phone, as orders hands it over when the sale is attributed
+    ref, _ = sell(agent, activate=False, contact_phone=agent.user.phone)
+    assert Sale.objects.get(order_ref=ref).contact_phone_hash
     with commits():
         activate(ref)
     assert flags(agent) == [("SELF_PHONE", ref)]

@@ -19,6 +19,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from haoka.charging.signals import monthly_fee_charged
+from haoka.core import accounts_chart as chart
 from haoka.core import clock, ledger
 from haoka.core.models import LedgerEntry, LedgerTransaction
 from haoka.distribution import commission, domain, fraud
@@ -73,7 +74,7 @@ def snapshot() -> dict:
         "entries": sorted(Entry.objects.values_list("key", "status", "amount_fen", "agent_id")),
         "transactions": LedgerTransaction.objects.count(),
         "committed": sorted(Sale.objects.values_list("order_ref", "committed_fen", "status")),
-        "expense": ledger.balance_fen(account=commission.EXPENSE),
+        "expense": ledger.balance_fen(account=chart.COMMISSION_EXPENSE),
     }
 
 
@@ -110,7 +111,7 @@ def check_everything() -> None:
         else:
             assert mine == set(expected), (e.key, e.status, mine)
     live = [e for e in entries if e.status != "CLAWED_BACK"]
-    assert ledger.balance_fen(account=commission.EXPENSE) == sum(e.amount_fen for e in live)
+    assert ledger.balance_fen(account=chart.COMMISSION_EXPENSE) == sum(e.amount_fen for e in live)
     for sale in Sale.objects.all():
         theirs = [e for e in live if e.sale_id == sale.pk and e.kind != "MARKUP"]
         assert 0 <= sale.committed_fen <= sale.margin_fen
@@ -294,7 +295,7 @@ def act(world: World, step: tuple) -> None:
 def balances(team: Team) -> dict:
     return {
         **{a.pk: commission.balances_fen(agent_id=a.pk) for a in team.agents},
-        "expense": ledger.balance_fen(account=commission.EXPENSE),
+        "expense": ledger.balance_fen(account=chart.COMMISSION_EXPENSE),
     }
 
 

@@ -20,6 +20,7 @@ from api_helpers import (
 )
 from distribution_helpers import PLAN, T0, id_number, make_agent, make_user, offer, sell
 
+from haoka.accounts.models import Role, User
 from haoka.core import pagination, pii
 from haoka.distribution import commission, domain, withdrawals
 from haoka.distribution.models import (
@@ -422,8 +423,6 @@ def test_a_markup_above_the_allowed_maximum_is_refused_even_when_staff_allow_mor
 
 @pytest.fixture
 def admin_client(client, db):
-    from haoka.accounts.models import Role, User
-
     user = User.objects.create_superuser(username="admin", password="pw-123456", role=Role.STAFF)
     client.force_login(user)
     client.user = user

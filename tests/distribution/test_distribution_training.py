@@ -8,6 +8,7 @@ import datetime as dt
 import pytest
 from distribution_helpers import PLAN, T0, make_agent, offer
 
+from haoka.catalog import queries as catalog_queries
 from haoka.core.errors import HaokaError
 from haoka.distribution import operations as dist_ops
 from haoka.distribution import training
@@ -43,8 +44,6 @@ def seeded(db):
 
 
 def test_the_seed_creates_two_courses_and_materials_for_seeded_plans(catalog, seeded):
-    from haoka.catalog import queries as catalog_queries
-
     assert list(Course.objects.order_by("sort").values_list("title", "unlocks_vanity")) == [
         ("号卡销售入门", False),
         ("靓号销售进阶", True),

@@ -11,6 +11,7 @@ import pytest
 from distribution_helpers import T0, make_agent, offer, sell
 from django.db import connection, connections
 
+from haoka.core import accounts_chart as chart
 from haoka.core import ledger
 from haoka.core.models import AuditRecord
 from haoka.distribution import commission, fraud, tasks, withdrawals
@@ -103,9 +104,9 @@ def books() -> dict[str, int]:
     checking that the ledger as a whole still balances."""
     assert ledger.trial_balance_fen() == 0 and ledger.unbalanced_transactions() == []
     return {
-        "payouts_owed": -ledger.balance_fen(account=withdrawals.PAYOUTS),
-        "fees": -ledger.balance_fen(account=withdrawals.FEES),
-        "paid_out": -ledger.balance_fen(account=withdrawals.PAYOUT_FUNDS),
+        "payouts_owed": -ledger.balance_fen(account=chart.AGENT_PAYOUTS),
+        "fees": -ledger.balance_fen(account=chart.WITHDRAWAL_FEES),
+        "paid_out": -ledger.balance_fen(account=chart.PAYOUT_FUNDS),
     }
 
 

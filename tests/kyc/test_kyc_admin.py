@@ -7,6 +7,7 @@ import pytest
 from kyc_helpers import ID_A, ID_B, ID_C, JPEG, NAME, NOW, check, new_ref
 
 from haoka.accounts.models import Role, User
+from haoka.core import clock
 from haoka.core.models import AuditRecord
 from haoka.kyc.models import Blacklist, IdentityClaim, KycRecord
 
@@ -160,8 +161,6 @@ def test_registering_a_sixth_line_in_admin_is_refused_with_a_form_error(client, 
 
 
 def test_now_is_used_for_reviews_from_the_admin(client, staff, flagged):
-    from haoka.core import clock
-
     with clock.frozen(NOW):
         client.post(
             "/admin/kyc/kycrecord/",

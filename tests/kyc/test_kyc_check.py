@@ -23,7 +23,7 @@ from kyc_helpers import (
 )
 
 from haoka.core.phone import InvalidMsisdn
-from haoka.kyc import blacklists, providers
+from haoka.kyc import blacklists, operations, providers
 from haoka.kyc.domain import InvalidAddress, InvalidIdNumber, InvalidName, InvalidPhoto
 from haoka.kyc.models import (
     ClaimStatus,
@@ -208,7 +208,5 @@ def test_records_belong_to_the_user_who_checked():
 
 
 def test_other_domains_can_compute_the_same_id_hash_from_a_clear_number():
-    from haoka.kyc import operations
-
     result = check()
     assert operations.id_hash(id_number=ID_A.lower()) == result.id_hash

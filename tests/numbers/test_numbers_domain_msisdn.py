@@ -11,6 +11,7 @@ import phonenumbers
 import pytest
 
 from haoka.core.errors import IllegalTransition
+from haoka.core.phone import InvalidMsisdn
 from haoka.numbers import domain
 from haoka.numbers.domain import NumberState as S
 
@@ -77,8 +78,6 @@ def test_parse_msisdn_rejects_a_non_string():
 
 
 def test_invalid_msisdn_is_the_one_shared_core_error_class():
-    from haoka.core.phone import InvalidMsisdn
-
     assert domain.InvalidMsisdn is InvalidMsisdn
 
 

@@ -134,7 +134,15 @@ def test_expired_holds_no_longer_count_toward_the_limit_of_three():
     free = list(PhoneNumber.objects.filter(status="AVAILABLE").values_list("msisdn", flat=True)[:4])
     for msisdn in free[:3]:
         operations.reserve(user_id=user.pk, msisdn=msisdn, now=T0)
-    operations.reserve(user_id=user.pk, msisdn=free[3], now=T0 + dt.timedelta(minutes=15))
+    later = T0 + dt.timedelta(minutes=15)
+    hold = operations.reserve(user_id=user.pk, msisdn=free[3], now=later)  # no TooManyHolds
+    assert (hold.msisdn, hold.reserved_until) == (free[3], later + dt.timedelta(minutes=15))
+    assert [h.msisdn for h in operations.active_holds(user_id=user.pk, now=later)] == [free[3]]
+    # the worker then gives the three lapsed numbers back to the pool
+    assert operations.release_expired_holds(now=later) == 3
+    statuses = dict(PhoneNumber.objects.filter(msisdn__in=free).values_list("msisdn", "status"))
+    assert statuses == {**dict.fromkeys(free[:3], "AVAILABLE"), free[3]: "RESERVED"}
+    assert not PhoneNumber.objects.filter(msisdn__in=free[:3], reserved_by__isnull=False).exists()
 
 
 def test_a_number_not_in_the_pool_or_malformed_cannot_be_reserved(client):

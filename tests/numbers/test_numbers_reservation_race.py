@@ -7,6 +7,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 from django.db import connection, connections
+from django.test import Client
 from numbers_helpers import seed_catalog, seed_numbers
 
 from haoka.accounts import operations as account_ops
@@ -33,8 +34,6 @@ def test_one_hundred_concurrent_reservations_of_one_number_have_exactly_one_winn
     barrier = threading.Barrier(THREADS)
 
     def attempt(i: int) -> tuple[int, str]:
-        from django.test import Client
-
         try:
             if i < THREADS:
                 barrier.wait(timeout=30)

@@ -14,6 +14,7 @@ from haoka.lines.models import Line
 from haoka.numbers.models import PhoneNumber
 from haoka.orders import fulfilment, operations
 from haoka.orders.models import Order
+from haoka.payments import operations as payment_ops
 from haoka.payments.models import Payment
 
 pytestmark = pytest.mark.django_db
@@ -337,8 +338,6 @@ def test_reconciliation_restores_the_card_details_of_a_lost_acceptance(
 def test_a_payer_who_pays_twice_gets_the_second_payment_back_and_the_order_goes_on(
     client, pool, carrier, gateway_fake, commits
 ):
-    from haoka.payments import operations as payment_ops
-
     buyer = make_buyer(client, 13)
     ref = buyer.hold_and_order(msisdn=CT1, plan=PAID_PLAN)["ref"]
     buyer.kyc_and_sign(ref)

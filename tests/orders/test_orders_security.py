@@ -12,6 +12,7 @@ import pytest
 from haoka.accounts import operations as account_operations
 from haoka.accounts.models import Role, User
 from haoka.core import clock, signing
+from haoka.orders import operations
 
 ID_NUMBER = "44030519900101003X"
 NAME = "欧阳明月"
@@ -44,7 +45,6 @@ def test_a_crash_while_handling_a_real_name_check_logs_neither_the_name_nor_the_
 ):
     """Tracebacks in the log carry no local variables: the request body (name, ID number) is
     one of them in the API view's frame."""
-    from haoka.orders import operations
 
     def crash(**kwargs):
         raise RuntimeError("verifier exploded")

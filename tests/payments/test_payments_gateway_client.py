@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from concurrent.futures import ThreadPoolExecutor
 
 import httpx
 import pytest
@@ -172,8 +173,6 @@ def test_an_unknown_gateway_name_is_refused():
 
 
 def test_each_thread_gets_its_own_client_of_the_sandbox_gateway_and_keeps_it():
-    from concurrent.futures import ThreadPoolExecutor
-
     mine = gw.for_name(gw.SANDBOX)
     assert gw.for_name(gw.SANDBOX) is mine
     with ThreadPoolExecutor(max_workers=1) as pool:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from haoka.accounts.models import Role
+from haoka.accounts.domain import Role
 from haoka.core.errors import PermissionDenied
 
 

@@ -7,6 +7,8 @@ import hashlib
 import hmac
 import secrets
 
+from django.db import models
+
 OTP_LENGTH = 6
 OTP_TTL = dt.timedelta(minutes=5)
 OTP_MAX_ATTEMPTS = 5
@@ -19,6 +21,16 @@ LOGIN_PER_PHONE_HOUR = (10, dt.timedelta(hours=1))
 LOGIN_PER_IP_HOUR = (50, dt.timedelta(hours=1))
 SESSION_TTL = dt.timedelta(days=30)
 TOKEN_PREFIX = "hk_"
+
+
+class Role(models.TextChoices):
+    """Who a user is (``User.role``'s choices)."""
+
+    CONSUMER = "CONSUMER", "消费者"
+    AGENT = "AGENT", "代理"
+    SPONSOR = "SPONSOR", "后向客户"
+    STAFF = "STAFF", "运营人员"
+
 
 SCOPES = frozenset(
     {

@@ -5,12 +5,7 @@ from __future__ import annotations
 from django.contrib.auth.models import AbstractUser
 from django.db import models
 
-
-class Role(models.TextChoices):
-    CONSUMER = "CONSUMER", "消费者"
-    AGENT = "AGENT", "代理"
-    SPONSOR = "SPONSOR", "后向客户"
-    STAFF = "STAFF", "运营人员"
+from haoka.accounts.domain import Role
 
 
 class User(AbstractUser):

@@ -9,9 +9,10 @@ from django.conf import settings
 from django.db import transaction
 from django.db.models import F
 
-from haoka.accounts import domain, sms, tokencache
-from haoka.accounts.models import AuthToken, OtpChallenge, Role, User
-from haoka.core import audit, ratelimit, rows
+from haoka.accounts import domain, sms, store, tokencache
+from haoka.accounts.domain import Role
+from haoka.accounts.models import AuthToken, OtpChallenge, User
+from haoka.core import audit, ratelimit
 from haoka.core.errors import HaokaError, NotFound, Unauthenticated, ValidationError
 from haoka.core.phone import parse_mainland_mobile
 
@@ -212,9 +213,8 @@ def authenticate_token(*, token: str, now: dt.datetime) -> tuple[User, AuthToken
         row, generation = kept, None
     else:
         generation = cache.generation() if cache is not None else None
-        found = rows.fetch(AuthToken, _LIVE, [token_hash], related="user", limit=1)
-        row = found[0] if found else None
-    record = None if row is None else rows.from_row(AuthToken, row, related="user")
+        row = store.live_token_row(token_hash)
+    record = None if row is None else store.token_from_row(row)
     if (
         record is None
         or (record.expires_at is not None and record.expires_at <= now)
@@ -223,21 +223,19 @@ def authenticate_token(*, token: str, now: dt.datetime) -> tuple[User, AuthToken
         raise Unauthenticated()
     if record.last_used_at is None or now - record.last_used_at > dt.timedelta(minutes=5):
         # The change is announced like any other: the row is read again next time.
-        rows.change(
-            AuthToken,
-            "last_used_at = %s",
-            "id = %s",
-            [rows.prep(AuthToken, "last_used_at", now), record.pk],
-        )
+        store.touch_token(record.pk, now=now)
     elif cache is not None and generation is not None:
         cache.keep(token_hash, user_id=record.user_id, row=row, generation=generation)
     return record.user, record
-
-
-_LIVE = "t.token_hash = %s AND t.revoked_at IS NULL"
 
 
 def revoke_token(*, token: str, now: dt.datetime) -> None:
     AuthToken.objects.filter(token_hash=domain.token_hash(token), revoked_at__isnull=True).update(
         revoked_at=now
     )
+
+
+def make_agent(*, user_id: int) -> bool:
+    """Give a consumer the AGENT role (an approved agent); other roles are left as they are.
+    True when the role changed."""
+    return bool(User.objects.filter(pk=user_id, role=Role.CONSUMER).update(role=Role.AGENT))

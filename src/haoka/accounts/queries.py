@@ -1,6 +1,8 @@
 from __future__ import annotations
 
-from haoka.accounts.models import AuthToken, Role, SandboxSms, User
+from haoka.accounts import store
+from haoka.accounts.domain import Role
+from haoka.accounts.models import AuthToken, SandboxSms, User
 
 
 def sandbox_outbox(*, phone: str, limit: int = 20) -> list[SandboxSms]:
@@ -9,9 +11,7 @@ def sandbox_outbox(*, phone: str, limit: int = 20) -> list[SandboxSms]:
 
 def lock_user(*, user_id: int) -> None:
     """Lock one user's row for the rest of the transaction (serializes per-user use cases)."""
-    from haoka.core import rows
-
-    rows.values(User, "id", "t.id = %s", [user_id], lock=True)
+    store.lock_user(user_id)
 
 
 def is_staff(user) -> bool:
@@ -26,3 +26,8 @@ def is_session_token(token) -> bool:
 
 def user_by_phone(*, phone: str) -> User | None:
     return User.objects.filter(phone=phone).first()
+
+
+def phone_of(*, user_id: int) -> str:
+    """The user's phone ("" when none, or no such user)."""
+    return User.objects.filter(pk=user_id).values_list("phone", flat=True).first() or ""

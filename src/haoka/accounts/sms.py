@@ -8,6 +8,7 @@ from typing import Protocol
 from django.conf import settings
 from django.utils.module_loading import import_string
 
+from haoka.accounts.models import SandboxSms
 from haoka.core import clock
 
 
@@ -17,8 +18,6 @@ class SmsProvider(Protocol):
 
 class SandboxSmsProvider:
     def send(self, *, phone: str, text: str) -> None:
-        from haoka.accounts.models import SandboxSms
-
         SandboxSms.objects.create(phone=phone, text=text, sent_at=clock.now())
 
 

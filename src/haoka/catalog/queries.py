@@ -4,8 +4,16 @@ from __future__ import annotations
 
 from django.db.models import Prefetch, Q, QuerySet
 
-from haoka.catalog.models import Benefit, Carrier, Pack, PackKind, Plan, RatingGroup, SaleStatus
-from haoka.core import rows
+from haoka.catalog.models import (
+    Benefit,
+    Carrier,
+    Pack,
+    PackKind,
+    Plan,
+    RatingGroup,
+    SaleStatus,
+    Tag,
+)
 from haoka.core.errors import NotFound, ValidationError
 from haoka.core.pagination import Page, paginate
 
@@ -82,8 +90,11 @@ def plan_detail(*, code: str, include_unlisted: bool = False) -> Plan:
 def plan_terms(*, code: str) -> Plan:
     """A listed plan with its carrier only (one query: for checkout, not for pages).
     Raises PlanNotFound (also for drafts)."""
-    plan = rows.get(
-        Plan, "t.code = %s AND t.status <> %s", [code, SaleStatus.DRAFT], related="carrier"
+    plan = (
+        Plan.objects.select_related("carrier")
+        .filter(code=code)
+        .exclude(status=SaleStatus.DRAFT)
+        .first()
     )
     if plan is None:
         raise PlanNotFound(code=code)
@@ -97,8 +108,6 @@ def plans_by_codes(*, codes: list[str]) -> list[Plan]:
 
 
 def tags_in_use() -> list[tuple[str, str]]:
-    from haoka.catalog.models import Tag
-
     return list(
         Tag.objects.filter(plans__status=SaleStatus.ON_SALE)
         .distinct()

@@ -11,15 +11,14 @@ from __future__ import annotations
 
 from django_tasks_db.backend import DatabaseBackend as LibraryBackend
 from django_tasks_db.compat import normalize_json
+from django_tasks_db.models import DBTaskResult
+from django_tasks_db.signal_handlers import set_run_after
 
 from haoka.core import rows
 
 
 class DatabaseBackend(LibraryBackend):
     def _task_to_db_task(self, task, args, kwargs):
-        from django_tasks_db.models import DBTaskResult
-        from django_tasks_db.signal_handlers import set_run_after
-
         row = DBTaskResult(
             id=self._get_id(),
             args_kwargs=normalize_json({"args": args, "kwargs": kwargs}),

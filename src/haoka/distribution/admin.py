@@ -16,6 +16,7 @@ from django.contrib.admin import helpers
 from django.template import engines
 from django.template.response import TemplateResponse
 
+from haoka.catalog import queries as catalog_queries
 from haoka.core import clock, pii
 from haoka.core.errors import HaokaError
 from haoka.core.money import format_fen
@@ -26,6 +27,7 @@ from haoka.distribution.models import (
     CommissionRule,
     Product,
 )
+from haoka.kyc import queries as kyc_queries
 
 # The note asked before a decision: one small page, shared by every action below.
 _NOTE_PAGE = engines["django"].from_string(
@@ -155,8 +157,6 @@ class AgentAdmin(DecisionActions, admin.ModelAdmin):
         return False
 
     def get_search_results(self, request, queryset, search_term):
-        from haoka.kyc import queries as kyc_queries
-
         term = search_term.strip()
         if len(term) == 18 and term[:17].isdigit():
             found = kyc_queries.hash_identity(id_number=term)["id_hash"]
@@ -314,8 +314,6 @@ class ProductForm(forms.ModelForm):
         }
 
     def clean_plan_code(self):
-        from haoka.catalog import queries as catalog_queries
-
         code = self.cleaned_data["plan_code"].strip()
         try:
             catalog_queries.plan_detail(code=code, include_unlisted=True)

@@ -7,6 +7,6 @@ class DistributionConfig(AppConfig):
     verbose_name = "分销"
 
     def ready(self) -> None:
-        from haoka.distribution import receivers
+        from haoka.distribution import receivers  # noqa: PLC0415  (AppConfig.ready: models loaded first)
 
         receivers.connect()

@@ -17,18 +17,14 @@ import logging
 from django.db import IntegrityError, transaction
 from django.db.models import F
 
-from haoka.core import bulk, clock, ledger
-from haoka.core.models import AccountKind
-from haoka.distribution import domain
+from haoka.core import accounts_chart as chart
+from haoka.core import clock, ledger
+from haoka.distribution import domain, fraud, store
 from haoka.distribution.domain import EntryStatus, Kind
 from haoka.distribution.models import Entry, Inbox, Sale, SaleStatus
+from haoka.lines import queries as line_queries
 
 log = logging.getLogger(__name__)
-
-EXPENSE = "expense:commission"
-MARKUP_REVENUE = "revenue:shop_markup"
-#: Where the customer's checkout money waits (owned by lines; the markup is taken from it).
-PREPAYMENTS = "liability:customer_prepayments"
 
 #: A fact that failed this often is left for staff (the sweep stops retrying it).
 ATTEMPTS_LIMIT = 20
@@ -42,7 +38,7 @@ _STAGE_ACCOUNT = {
 
 def account(agent_id: int, stage: str) -> str:
     """``stage``: pending | settled | withdrawable."""
-    return f"liability:agent:{agent_id}:{stage}"
+    return chart.agent_commission(agent_id=agent_id, stage=stage)
 
 
 def open_agent_accounts(*, agent_id: int, code: str) -> None:
@@ -50,16 +46,14 @@ def open_agent_accounts(*, agent_id: int, code: str) -> None:
         ledger.open_account(
             code=account(agent_id, stage),
             name=f"代理 {code} 佣金（{label}）",
-            kind=AccountKind.LIABILITY,
+            kind=chart.AccountKind.LIABILITY,
         )
 
 
 def open_system_accounts() -> None:
-    ledger.open_account(code=EXPENSE, name="代理佣金支出", kind=AccountKind.EXPENSE, busy=True)
-    ledger.open_account(
-        code=MARKUP_REVENUE, name="店铺加价收入", kind=AccountKind.REVENUE, busy=True
-    )
-    ledger.open_account(code=PREPAYMENTS, name="客户预收款", kind=AccountKind.LIABILITY, busy=True)
+    """The system accounts (opened by migrate and flush already; kept for the benchmark's
+    setup, which truncates tables)."""
+    ledger.open_system_accounts()
 
 
 def balances_fen(*, agent_id: int) -> dict[str, int]:
@@ -207,13 +201,11 @@ class Writes:
         self.ended_agents: set[int] = set()  # agents whose lines ended: watched for 养卡
 
     def flush(self, *, now: dt.datetime) -> None:
-        from haoka.distribution import fraud
-
         if self.activated:
             fraud.screen_sales(sales=self.activated, now=now)
         Entry.objects.bulk_create(self.entries)
         ledger.post_many(postings=self.postings)
-        bulk.update_rows(Sale, self.sales, self.SALE_FIELDS)
+        store.save_sales(self.sales, self.SALE_FIELDS)
         for agent_id in sorted(self.ended_agents):  # reads the sales just saved
             fraud.watch_quick_exits(agent_id=agent_id, now=now)
 
@@ -307,8 +299,8 @@ def accrue(sale: Sale, accruals: list[domain.Accrual], *, now: dt.datetime, writ
             writes.postings.append(
                 ledger.Posting(
                     legs=[
-                        ledger.Leg(PREPAYMENTS, acc.amount_fen),
-                        ledger.Leg(MARKUP_REVENUE, -acc.amount_fen),
+                        ledger.Leg(chart.CUSTOMER_PREPAYMENTS, acc.amount_fen),
+                        ledger.Leg(chart.SHOP_MARKUP, -acc.amount_fen),
                     ],
                     kind="distribution.markup_revenue",
                     memo=f"订单 {sale.order_ref} 店铺加价",
@@ -318,7 +310,7 @@ def accrue(sale: Sale, accruals: list[domain.Accrual], *, now: dt.datetime, writ
         writes.postings.append(
             ledger.Posting(
                 legs=[
-                    ledger.Leg(EXPENSE, acc.amount_fen),
+                    ledger.Leg(chart.COMMISSION_EXPENSE, acc.amount_fen),
                     ledger.Leg(account(agent_id, "pending"), -acc.amount_fen),
                 ],
                 kind="distribution.accrue",
@@ -398,7 +390,7 @@ def clawback(
                     ledger.Leg(
                         account(entry.agent_id, _STAGE_ACCOUNT[entry.status]), entry.amount_fen
                     ),
-                    ledger.Leg(EXPENSE, -entry.amount_fen),
+                    ledger.Leg(chart.COMMISSION_EXPENSE, -entry.amount_fen),
                 ],
                 kind="distribution.clawback",
                 memo=f"追回 {domain.KIND_LABELS[entry.kind]} {sale.order_ref}：{reason}"[:300],
@@ -452,8 +444,6 @@ def settle_due(*, now: dt.datetime, limit: int = 1000, batch: int = 100) -> dict
 
 def _settle_sales(sale_ids: list[int], *, now: dt.datetime) -> tuple[int, int]:
     """Settle the due entries of these sales in one transaction: (settled, clawed back)."""
-    from haoka.lines import queries as line_queries
-
     with transaction.atomic():
         sales = list(
             Sale.objects.select_for_update(skip_locked=True)

@@ -11,9 +11,10 @@ import datetime as dt
 from django.db import IntegrityError, transaction
 
 from haoka.core.errors import Conflict, NotFound
-from haoka.distribution import commission, domain
+from haoka.distribution import commission, domain, operations
 from haoka.distribution.domain import EntryStatus, FraudKind
 from haoka.distribution.models import Agent, FraudFlag, Sale
+from haoka.kyc import queries as kyc_queries
 
 
 class FlagNotFound(NotFound):
@@ -27,19 +28,14 @@ class FlagDecided(Conflict):
 
 
 def _customers(sales: list[Sale]) -> dict[int, domain.Fingerprint]:
-    """Who bought each sale (keyed hashes only), by sale id, in two queries."""
-    from haoka.kyc import queries as kyc_queries
-    from haoka.orders import queries as order_queries
-
-    refs = [sale.order_ref for sale in sales]
-    found = kyc_queries.fingerprints(order_refs=refs)
-    contacts = order_queries.contact_phones(refs=refs)
+    """Who bought each sale (keyed hashes only), by sale id, in one query (the order's
+    contact phone was hashed onto the sale when it was attributed)."""
+    found = kyc_queries.fingerprints(order_refs=[sale.order_ref for sale in sales])
     out = {}
     for sale in sales:
         check = found.get(sale.order_ref)
         phones = {check.phone_hash} if check else set()
-        if contacts.get(sale.order_ref):
-            phones.add(kyc_queries.hash_identity(phone=contacts[sale.order_ref])["phone_hash"])
+        phones.add(sale.contact_phone_hash)
         out[sale.pk] = domain.Fingerprint(
             id_hash=check.id_hash if check else "",
             phone_hashes=frozenset(p for p in phones if p),
@@ -142,8 +138,6 @@ def _screen(
 
 
 def _orders_at_address(agent_id: int, address_hash: str, *, since, until) -> int:
-    from haoka.kyc import queries as kyc_queries
-
     refs = list(
         Sale.objects.filter(
             agent_id=agent_id, created_at__gte=since, created_at__lte=until
@@ -192,8 +186,6 @@ def decide(*, flag_id: int, confirmed: bool, staff_id: int | None, note: str, no
     """Staff decide a flag. Confirmed: the sale's commission is clawed back in every state
     (the agent's balance may go negative) and the agent is frozen. Dismissed: the hold is
     lifted unless another flag is open. Raises FlagNotFound, FlagDecided."""
-    from haoka.distribution import operations
-
     with transaction.atomic():
         item = FraudFlag.objects.select_for_update().filter(pk=flag_id).first()
         if item is None:

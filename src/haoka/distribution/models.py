@@ -231,6 +231,13 @@ class Sale(models.Model):
     customer_user_id = models.BigIntegerField()
     msisdn = models.CharField(max_length=11)
     device_hash = models.CharField(max_length=64, blank=True)
+    # Copied from the order when it is attributed, and its state kept in step by orders
+    # (distribution sits below orders and never reads them): what the agent's pages show and
+    # what fraud screening matches.
+    plan_name = models.CharField(max_length=80, blank=True)
+    contact_phone_hash = models.CharField(max_length=64, blank=True)
+    order_state = models.CharField(max_length=20, blank=True)
+    order_state_label = models.CharField(max_length=40, blank=True)
     line_id = models.BigIntegerField(null=True, blank=True, unique=True)
     status = models.CharField(max_length=10, choices=SaleStatus.choices, default=SaleStatus.OPEN)
     activated_at = models.DateTimeField(null=True, blank=True)

@@ -10,6 +10,9 @@ import json
 
 from django.db import IntegrityError, transaction
 
+from haoka.accounts import operations as accounts_operations
+from haoka.accounts import queries as accounts_queries
+from haoka.catalog import queries as catalog_queries
 from haoka.core import pii
 from haoka.core.errors import (
     Conflict,
@@ -24,11 +27,14 @@ from haoka.distribution.models import (
     Agent,
     AgentEvent,
     CommissionRule,
+    Course,
     Product,
     QuizAttempt,
     Sale,
     ShopItem,
 )
+from haoka.kyc import operations as kyc_operations
+from haoka.kyc import queries as kyc_queries
 
 
 class AgentNotFound(NotFound):
@@ -61,10 +67,9 @@ class ProductNotFound(NotFound):
     message = "该套餐不在分销产品中"
 
 
-def _phone_of(user_id: int) -> str:
-    from haoka.accounts.models import User  # accounts' user is shared by every domain
-
-    return User.objects.filter(pk=user_id).values_list("phone", flat=True).first() or ""
+class CourseNotFound(NotFound):
+    code = "course_not_found"
+    message = "课程不存在或未发布"
 
 
 def apply(
@@ -85,9 +90,6 @@ def apply(
     applicant may apply again. Raises InvalidIdNumber, InvalidName, TooYoung,
     IdentityMismatch, VerifierUnavailable, InvalidPayee, PayeeNameMismatch,
     InvalidInviteCode, AlreadyApplied, AgentNotActive (a frozen agent's ID)."""
-    from haoka.kyc import operations as kyc_operations
-    from haoka.kyc import queries as kyc_queries
-
     person = kyc_operations.verify_person(
         name=real_name, id_number=id_number, today=now.astimezone(domain.BEIJING).date()
     )
@@ -102,7 +104,9 @@ def apply(
         if parent is None:
             raise InvalidInviteCode()
     hashes = kyc_queries.hash_identity(
-        id_number=person.id_number, phone=_phone_of(user_id), address=address
+        id_number=person.id_number,
+        phone=accounts_queries.phone_of(user_id=user_id),
+        address=address,
     )
     if Agent.objects.filter(id_hash=hashes["id_hash"], status=AgentStatus.FROZEN).exists():
         raise AgentNotActive("该身份的代理账号已因违规冻结，不能再次申请")
@@ -158,8 +162,6 @@ def _event(agent: Agent, what: str, before: str, after: str, *, actor: str, reas
 def decide(*, agent_id: int, approve: bool, staff_id: int | None, note: str, now) -> Agent:
     """Staff approve (the agent gets a code, a level-1 agent an invite code, ledger accounts
     and the AGENT role) or reject an application. Raises AgentNotFound, IllegalTransition."""
-    from haoka.accounts.models import Role, User
-
     with transaction.atomic():
         agent = Agent.objects.select_for_update().filter(pk=agent_id).first()
         if agent is None:
@@ -179,8 +181,7 @@ def decide(*, agent_id: int, approve: bool, staff_id: int | None, note: str, now
             agent.shop_name = agent.shop_name or f"{pii.mask_name(agent.real_name)}的号卡小店"
             _assign_codes(agent)
             commission.open_agent_accounts(agent_id=agent.pk, code=agent.code)
-            commission.open_system_accounts()
-            User.objects.filter(pk=agent.user_id, role=Role.CONSUMER).update(role=Role.AGENT)
+            accounts_operations.make_agent(user_id=agent.user_id)
         agent.save()
         actor = f"staff:{staff_id}" if staff_id else "system"
         _event(agent, "STATUS", before, target, actor=actor, reason=note or "审核", now=now)
@@ -235,8 +236,6 @@ def may_sell(agent: Agent, product: Product) -> tuple[bool, str]:
 
 def may_sell_vanity(agent: Agent) -> bool:
     """Vanity numbers need a passed course that unlocks them, and tier C or better."""
-    from haoka.distribution.models import Course
-
     if not domain.tier_at_least(agent.tier, Tier.C):
         return False
     course_ids = Course.objects.filter(unlocks_vanity=True).values_list("id", flat=True)
@@ -300,13 +299,19 @@ def attribute_order(
     customer_user_id: int,
     msisdn: str,
     device_id: str = "",
+    plan_name: str = "",
+    contact_phone: str = "",
+    order_state: str = "",
+    order_state_label: str = "",
     now: dt.datetime,
 ) -> int:
     """Attribute a new order to the agent whose code it carries, snapshotting the chain (the
     agent and an approved parent) and the terms in force; runs inside the order's
     transaction. Returns the markup the customer pays (0 when none). An unknown or inactive
     code attributes nothing (the order goes on, without an agent); a product the agent may
-    not sell is attributed with nothing to earn."""
+    not sell is attributed with nothing to earn. The sale keeps its own copy of what the
+    agent's pages and fraud screening need of the order (plan name, the contact phone's
+    keyed hash, the order's state: kept in step by :func:`order_moved`)."""
     code = (agent_code or "").strip().upper()
     if not code:
         return 0
@@ -340,9 +345,22 @@ def attribute_order(
         customer_user_id=customer_user_id,
         msisdn=msisdn,
         device_hash=pii.lookup_hash(device_id, purpose="device") if device_id else "",
+        plan_name=plan_name[:80],
+        contact_phone_hash=(
+            kyc_queries.hash_identity(phone=contact_phone)["phone_hash"] if contact_phone else ""
+        ),
+        order_state=order_state,
+        order_state_label=order_state_label,
         created_at=now,
     )
     return terms.markup_fen
+
+
+def order_moved(*, order_ref: str, state: str, state_label: str) -> None:
+    """The attributed order is now in ``state`` (orders tell; nothing when no sale)."""
+    Sale.objects.filter(order_ref=order_ref).update(
+        order_state=state, order_state_label=state_label[:40]
+    )
 
 
 def _rules(plan_code: str) -> list[domain.RuleRow]:
@@ -374,10 +392,6 @@ def save_product(
     """Offer a plan to agents, or change the offer: the commission margin per sale, the
     markup agents may add, the least tier, an optional course to pass first. Existing sales
     keep their terms. Raises PlanNotFound, ValidationError, CourseNotFound."""
-    from haoka.catalog import queries as catalog_queries
-    from haoka.distribution.models import Course
-    from haoka.distribution.training import CourseNotFound
-
     catalog_queries.plan_detail(code=plan_code, include_unlisted=True)  # PlanNotFound
     if min_tier not in Tier.__members__:
         raise ValidationError("最低等级只能是 A、B、C、D", field="min_tier")

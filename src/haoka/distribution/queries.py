@@ -9,9 +9,11 @@ from dataclasses import dataclass
 
 from django.db.models import Count, Q, Sum
 
+from haoka.catalog import queries as catalog_queries
+from haoka.core import pii
 from haoka.core.errors import PermissionDenied
 from haoka.core.pagination import Page, paginate
-from haoka.distribution import commission, domain
+from haoka.distribution import commission, domain, operations
 from haoka.distribution.domain import AgentStatus, EntryStatus
 from haoka.distribution.models import (
     Agent,
@@ -25,6 +27,11 @@ from haoka.distribution.models import (
     ShopItem,
     Withdrawal,
 )
+from haoka.kyc import queries as kyc_queries
+
+#: The order's states once its card has left the carrier (the console's "shipped"; the sale
+#: keeps its order's state, see ``operations.order_moved``).
+SHIPPED_STATES = ("SHIPPED", "DELIVERED", "ACTIVATED")
 
 
 class NotAnAgent(PermissionDenied):
@@ -66,8 +73,6 @@ class Overview:
 
 def overview(*, agent: Agent, now: dt.datetime) -> Overview:
     """Balances, today's sales and the funnel of the agent's own sales."""
-    from haoka.orders import queries as order_queries
-
     balances = commission.balances_fen(agent_id=agent.pk)
     start = _today_start(now)
     sales = Sale.objects.filter(agent=agent)
@@ -77,9 +82,8 @@ def overview(*, agent: Agent, now: dt.datetime) -> Overview:
         first_topup=Count("id", filter=Q(first_topup_at__isnull=False)),
         today_orders=Count("id", filter=Q(created_at__gte=start)),
         today_activated=Count("id", filter=Q(activated_at__gte=start)),
+        shipped_open=Count("id", filter=Q(status=SaleStatus.OPEN, order_state__in=SHIPPED_STATES)),
     )
-    open_refs = sales.filter(status=SaleStatus.OPEN).values("order_ref")  # a subquery
-    shipped_open = order_queries.count_shipped(refs=open_refs)
     entries = Entry.objects.filter(agent=agent)
     sums = entries.aggregate(
         today=Sum("amount_fen", filter=Q(accrued_at__gte=start) & ~Q(status="CLAWED_BACK")),
@@ -95,7 +99,7 @@ def overview(*, agent: Agent, now: dt.datetime) -> Overview:
         today_commission_fen=int(sums["today"] or 0),
         funnel={
             "orders": counts["orders"],
-            "shipped": counts["activated"] + shipped_open,
+            "shipped": counts["activated"] + counts["shipped_open"],
             "activated": counts["activated"],
             "first_topup": counts["first_topup"],
         },
@@ -130,15 +134,10 @@ def daily_series(*, agent: Agent, now: dt.datetime, days: int = 30) -> list[dict
 
 def sales_page(*, agent: Agent, limit: int | None, after: str | None) -> Page:
     """The agent's own sales, newest first, each with the order masked and what it earned."""
-    from haoka.core import pii
-    from haoka.kyc import queries as kyc_queries
-    from haoka.orders import queries as order_queries
-
     page = paginate(
         Sale.objects.filter(agent=agent), order=("-created_at", "-id"), limit=limit, after=after
     )
     refs = [s.order_ref for s in page.items]
-    orders = order_queries.summaries(refs=refs)
     earned = dict(
         Entry.objects.filter(sale__order_ref__in=refs, agent=agent)
         .exclude(status=EntryStatus.CLAWED_BACK)
@@ -148,17 +147,16 @@ def sales_page(*, agent: Agent, limit: int | None, after: str | None) -> Page:
     )
     items = []
     for sale in page.items:
-        order = orders.get(sale.order_ref, {})
         kyc = kyc_queries.record_for(order_ref=sale.order_ref)
         items.append(
             {
                 "order_ref": sale.order_ref,
                 "created_at": sale.created_at,
                 "plan_code": sale.plan_code,
-                "plan_name": order.get("plan_name", sale.plan_code),
-                "state": order.get("state", ""),
-                "state_label": order.get("state_label", ""),
-                "msisdn_masked": order.get("msisdn_masked") or pii.mask_phone(sale.msisdn),
+                "plan_name": sale.plan_name or sale.plan_code,
+                "state": sale.order_state,
+                "state_label": sale.order_state_label,
+                "msisdn_masked": pii.mask_phone(sale.msisdn),
                 "customer_masked": kyc.name_masked if kyc else "",
                 "status": sale.status,
                 "activated_at": sale.activated_at,
@@ -191,8 +189,6 @@ def withdrawals_page(*, agent: Agent, limit: int | None, after: str | None) -> P
 def team(*, agent: Agent, now: dt.datetime) -> list[dict]:
     """A level-1 agent's sub-agents (names masked): sales this month and the team reward
     they earned the agent. Sub-agents have no team."""
-    from haoka.core import pii
-
     month_start = _today_start(now).replace(day=1)
     out = []
     for child in Agent.objects.filter(parent=agent).order_by("-applied_at", "-id"):
@@ -233,9 +229,6 @@ class ShopProduct:
 
 def shop_products(*, agent: Agent) -> list[ShopProduct]:
     """Every distribution product with whether the agent may sell it and their markup."""
-    from haoka.catalog import queries as catalog_queries
-    from haoka.distribution import operations
-
     items = {i.plan_code: i for i in ShopItem.objects.filter(agent=agent)}
     products = list(Product.objects.filter(enabled=True).order_by("sort", "id"))
     plans = {
@@ -287,14 +280,9 @@ def public_shop(*, code: str) -> PublicShop | None:
     """The shop of an approved agent by code, with the products in its order and their
     prices (the plan's price plus the agent's markup, paid once at checkout); None when the
     code is unknown or the agent is not active."""
-    from haoka.catalog import queries as catalog_queries
-    from haoka.core import pii
-
     agent = approved_by_code(code)
     if agent is None:
         return None
-    from haoka.distribution import operations
-
     items = list(ShopItem.objects.filter(agent=agent).order_by("sort", "id"))
     # Products the agent may no longer sell (a lower tier, a product withdrawn) are hidden.
     products = {p.plan_code: p for p in Product.objects.filter(enabled=True)}
@@ -322,8 +310,6 @@ def markup_for(*, agent_code: str, plan_code: str) -> int:
     agent = approved_by_code(agent_code)
     if agent is None:
         return 0
-    from haoka.distribution import operations
-
     item = ShopItem.objects.filter(agent=agent, plan_code=plan_code).first()
     product = Product.objects.filter(plan_code=plan_code, enabled=True).first()
     if item is None or product is None or not operations.may_sell(agent, product)[0]:

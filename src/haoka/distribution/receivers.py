@@ -5,13 +5,13 @@ is worked out right after that transaction commits (``commission.record``)."""
 from __future__ import annotations
 
 from haoka.charging.signals import monthly_fee_charged
+from haoka.distribution import commission
+from haoka.distribution.models import Sale
+from haoka.lines import queries as line_queries
 from haoka.lines.signals import line_opened, line_status_changed, wallet_credited
 
 
 def _sale_id(*, order_ref: str | None = None, line_id: int | None = None) -> int | None:
-    from haoka.distribution.models import Sale
-    from haoka.lines import queries as line_queries
-
     if order_ref is None and line_id is not None:  # the line's order: a subquery, one query
         refs = line_queries.order_refs(line_id=line_id)
         return Sale.objects.filter(order_ref__in=refs).values_list("id", flat=True).first()
@@ -21,8 +21,6 @@ def _sale_id(*, order_ref: str | None = None, line_id: int | None = None) -> int
 
 
 def _record(sale_id: int, kind: str, key: str, data: dict, now) -> None:
-    from haoka.distribution import commission
-
     commission.record(sale_id=sale_id, kind=kind, key=key, data=data, at=now)
 
 

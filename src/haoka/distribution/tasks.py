@@ -5,13 +5,12 @@ from __future__ import annotations
 from django_tasks import task
 
 from haoka.core import clock
+from haoka.distribution import commission, credit, withdrawals
 
 
 @task()
 def sweep() -> dict:
     """Facts not yet turned into commission, entries past their hold or cool-down."""
-    from haoka.distribution import commission
-
     now = clock.now()
     return {
         "processed": commission.process_due(now=now),
@@ -24,14 +23,10 @@ def sweep() -> dict:
 def reconcile_withdrawals() -> dict:
     """Withdrawals left PAYING (the payout provider did not answer, or is still processing):
     ask it and finish them."""
-    from haoka.distribution import withdrawals
-
     return withdrawals.reconcile_paying(now=clock.now())
 
 
 @task()
 def credit_daily() -> dict:
     """Every approved or frozen agent's credit score and tier for today."""
-    from haoka.distribution import credit
-
     return {"scored": credit.run_daily(now=clock.now())}

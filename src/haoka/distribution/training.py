@@ -9,19 +9,14 @@ import datetime as dt
 
 from django.db import transaction
 
-from haoka.core.errors import HaokaError, NotFound, ValidationError
+from haoka.core.errors import HaokaError, ValidationError
 from haoka.distribution import domain
 from haoka.distribution.domain import AgentStatus
 from haoka.distribution.models import Agent, Course, Material, Question, QuizAttempt
-from haoka.distribution.operations import AgentNotActive
+from haoka.distribution.operations import AgentNotActive, CourseNotFound
 
 #: Attempts an agent may make at one course per Beijing day.
 MAX_ATTEMPTS_PER_DAY = 5
-
-
-class CourseNotFound(NotFound):
-    code = "course_not_found"
-    message = "课程不存在或未发布"
 
 
 class QuizAnswersInvalid(ValidationError):

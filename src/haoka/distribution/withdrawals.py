@@ -27,9 +27,9 @@ import secrets
 import structlog
 from django.db import IntegrityError, transaction
 
+from haoka.core import accounts_chart as chart
 from haoka.core import audit, ledger
 from haoka.core.errors import Conflict, IllegalTransition, NotFound
-from haoka.core.models import AccountKind
 from haoka.distribution import commission, domain
 from haoka.distribution.domain import WITHDRAWAL_OPEN, AgentStatus, WithdrawalStatus
 from haoka.distribution.models import Agent, Withdrawal
@@ -38,10 +38,6 @@ from haoka.payments import payouts
 
 log = structlog.get_logger("haoka.distribution.withdrawals")
 
-PAYOUTS = "liability:agent_payouts"
-FEES = "revenue:withdrawal_fees"
-#: Where paid-out money leaves haoka: the payout provider's funding account.
-PAYOUT_FUNDS = "asset:payouts:sandbox"
 #: A withdrawal PAYING for longer than this is asked about by :func:`reconcile_paying`
 #: (shorter, and the first send may still be on its way).
 PAYING_GRACE = dt.timedelta(minutes=1)
@@ -86,14 +82,6 @@ def check_transition(*, current: str, target: str) -> None:
         )
 
 
-def open_accounts() -> None:
-    ledger.open_account(code=PAYOUTS, name="应付代理提现", kind=AccountKind.LIABILITY, busy=True)
-    ledger.open_account(code=FEES, name="提现手续费收入", kind=AccountKind.REVENUE, busy=True)
-    ledger.open_account(
-        code=PAYOUT_FUNDS, name="付款渠道备付金（sandbox）", kind=AccountKind.ASSET, busy=True
-    )
-
-
 # ------------------------------------------------------------------------------ request
 
 
@@ -117,12 +105,11 @@ def request(*, agent_id: int, amount_fen: int, now: dt.datetime) -> Withdrawal:
         withdrawable = commission.balances_fen(agent_id=agent_id)["withdrawable"]
         fee, net = domain.check_withdrawal(amount_fen=amount_fen, withdrawable_fen=withdrawable)
         withdrawal = _create(agent, amount_fen=amount_fen, fee_fen=fee, net_fen=net, now=now)
-        open_accounts()
         ledger.post(
             legs=[
                 ledger.Leg(commission.account(agent_id, "withdrawable"), amount_fen),
-                ledger.Leg(PAYOUTS, -net),
-                ledger.Leg(FEES, -fee),
+                ledger.Leg(chart.AGENT_PAYOUTS, -net),
+                ledger.Leg(chart.WITHDRAWAL_FEES, -fee),
             ],
             kind="distribution.withdrawal_request",
             memo=f"代理 {agent.code} 提现 {withdrawal.ref}",
@@ -210,8 +197,8 @@ def _reverse(withdrawal: Withdrawal, *, to: WithdrawalStatus, reason: str, actor
             ledger.Leg(
                 commission.account(withdrawal.agent_id, "withdrawable"), -withdrawal.amount_fen
             ),
-            ledger.Leg(PAYOUTS, withdrawal.net_fen),
-            ledger.Leg(FEES, withdrawal.fee_fen),
+            ledger.Leg(chart.AGENT_PAYOUTS, withdrawal.net_fen),
+            ledger.Leg(chart.WITHDRAWAL_FEES, withdrawal.fee_fen),
         ],
         kind="distribution.withdrawal_reverse",
         memo=f"提现 {withdrawal.ref} {domain.WITHDRAWAL_LABELS[to]}：{reason}"[:300],
@@ -304,8 +291,8 @@ def _paid(withdrawal: Withdrawal, *, now: dt.datetime) -> None:
     check_transition(current=withdrawal.status, target=WithdrawalStatus.PAID)
     ledger.post(
         legs=[
-            ledger.Leg(PAYOUTS, withdrawal.net_fen),
-            ledger.Leg(PAYOUT_FUNDS, -withdrawal.net_fen),
+            ledger.Leg(chart.AGENT_PAYOUTS, withdrawal.net_fen),
+            ledger.Leg(chart.PAYOUT_FUNDS, -withdrawal.net_fen),
         ],
         kind="distribution.withdrawal_paid",
         memo=f"提现 {withdrawal.ref} 已到账",

@@ -14,10 +14,9 @@ import datetime as dt
 
 from django.db import transaction
 
-from haoka.core import rows
 from haoka.core.errors import Conflict
-from haoka.kyc import domain
-from haoka.kyc.models import ClaimStatus, IdentityClaim, IdentityClaimCounter
+from haoka.kyc import store
+from haoka.kyc.models import ClaimStatus, IdentityClaim
 
 
 class ClaimChanged(Conflict):
@@ -30,39 +29,19 @@ Pair = tuple[str, str]  # (id_hash, carrier)
 
 def _lock(pairs: set[Pair]) -> None:
     for id_hash, carrier in sorted(pairs):
-        rows.insert_missing(
-            IdentityClaimCounter,
-            {"id_hash": id_hash, "carrier": carrier, "active": 0},
-            conflict=("id_hash", "carrier"),
-        )
-        rows.select(
-            IdentityClaimCounter, "t.id_hash = %s AND t.carrier = %s", [id_hash, carrier], lock=True
-        )
+        store.lock_counter(id_hash=id_hash, carrier=carrier)
 
 
 def _bump(pair: Pair, by: int) -> bool:
     """Move the pair's counter by ``by`` (``active = active + by``) unless that leaves
     0..5 (its CHECK is the last guard). False when the move would have left the range."""
     id_hash, carrier = pair
-    return (
-        rows.change(
-            IdentityClaimCounter,
-            "active = active + %s",
-            "id_hash = %s AND carrier = %s AND active + %s BETWEEN 0 AND %s",
-            [by, id_hash, carrier, by, domain.LINE_LIMIT],
-        )
-        == 1
-    )
+    return store.move_counter(id_hash=id_hash, carrier=carrier, by=by)
 
 
 def active_count(*, id_hash: str, carrier: str, excluding_ref: str = "") -> int:
     """ACTIVE claims of the pair, without locking (for the early check)."""
-    where = "t.id_hash = %s AND t.carrier = %s AND t.status = %s"
-    params = [id_hash, carrier, ClaimStatus.ACTIVE]
-    if excluding_ref:
-        where += " AND t.order_ref <> %s"
-        params.append(excluding_ref)
-    return rows.count(IdentityClaim, where, params)
+    return store.count_active_claims(id_hash=id_hash, carrier=carrier, excluding_ref=excluding_ref)
 
 
 def take(*, order_ref: str, id_hash: str, carrier: str, source: str, now: dt.datetime) -> bool:
@@ -89,7 +68,7 @@ def take(*, order_ref: str, id_hash: str, carrier: str, source: str, now: dt.dat
             if not _take_slot(pair):
                 return False
             claim = IdentityClaim(order_ref=order_ref, **fields)
-            if rows.insert_new(claim, conflict=("order_ref",)) is None:
+            if not store.insert_first_claim(claim):
                 raise ClaimChanged()
             return True
         old = (seen.id_hash, seen.carrier) if seen.status == ClaimStatus.ACTIVE else None
@@ -105,32 +84,23 @@ def take(*, order_ref: str, id_hash: str, carrier: str, source: str, now: dt.dat
         if not _bump(pair, +1):
             return False
         if claim is None:
-            rows.insert(IdentityClaim(order_ref=order_ref, **fields))
+            store.insert_claim(IdentityClaim(order_ref=order_ref, **fields))
         else:
             for name, value in fields.items():
                 setattr(claim, name, value)
-            rows.update(claim, list(fields))
+            store.update_claim(claim, list(fields))
     return True
 
 
 def _take_slot(pair: Pair) -> bool:
-    """Create the pair's counter at 1, or lock it and add one unless that passes the limit
-    (``INSERT ... ON CONFLICT DO UPDATE ... WHERE``: PostgreSQL locks the row even when the
-    WHERE refuses, so the caller holds the pair either way). False when the pair is full."""
+    """Take one of the pair's slots, creating its counter if needed; the caller holds the
+    pair either way. False when the pair is full."""
     id_hash, carrier = pair
-    counter = rows.table(IdentityClaimCounter)
-    with rows.cursor() as cur:
-        cur.execute(
-            f"INSERT INTO {counter} (id_hash, carrier, active) VALUES (%s, %s, 1) "  # noqa: S608
-            f"ON CONFLICT (id_hash, carrier) DO UPDATE SET active = {counter}.active + 1 "
-            f"WHERE {counter}.active + 1 <= %s RETURNING active",
-            [id_hash, carrier, domain.LINE_LIMIT],
-        )
-        return cur.fetchone() is not None
+    return store.take_counter_slot(id_hash=id_hash, carrier=carrier)
 
 
 def _claim_of(order_ref: str, *, lock: bool = False) -> IdentityClaim | None:
-    return rows.get(IdentityClaim, "t.order_ref = %s", [order_ref], lock=lock)
+    return store.load_claim(order_ref, lock=lock)
 
 
 def _mark_released(*, claim: IdentityClaim, reason: str, now: dt.datetime) -> None:

@@ -18,9 +18,9 @@ from typing import Any
 
 from django.db import transaction
 
-from haoka.core import audit, clock, pii, rows
+from haoka.core import audit, clock, pii
 from haoka.core.errors import Conflict, IllegalTransition, ValidationError
-from haoka.kyc import claims, domain, screening, signals
+from haoka.kyc import claims, domain, providers, screening, signals, store
 from haoka.kyc.domain import Address, KycStatus, PlanTerms, Verdict
 from haoka.kyc.models import (
     ClaimSource,
@@ -191,8 +191,8 @@ def _result(verdict: Verdict, *, name: str, id_number: str, today: dt.date) -> K
 
 
 def _store(who: screening.Applicant, *, order_ref, user_id, carrier, plan, verdict, now) -> None:
-    previous = rows.values(KycRecord, "status", "t.order_ref = %s", [order_ref])
-    from_status = next(iter(previous), "")
+    previous = store.record_status(order_ref)
+    from_status = previous or ""
     values = {
         "user_id": user_id,
         "carrier": carrier,
@@ -211,39 +211,33 @@ def _store(who: screening.Applicant, *, order_ref, user_id, carrier, plan, verdi
     }
     # One statement whether the order is checked for the first time or again (a re-check
     # replaces the record; its created_at stays), with the record's event on PostgreSQL.
-    rows.insert_with(
+    store.save_record_with_event(
         KycRecord(order_ref=order_ref, created_at=now, **values),
-        [
-            KycEvent(
-                from_status=from_status,
-                to_status=verdict.status,
-                reason_code=verdict.reason_code,
-                actor=f"user:{user_id}",
-                at=now,
-            )
-        ],
-        link="record",
-        conflict=("order_ref",),
-        update=list(values),
+        KycEvent(
+            from_status=from_status,
+            to_status=verdict.status,
+            reason_code=verdict.reason_code,
+            actor=f"user:{user_id}",
+            at=now,
+        ),
+        fields=list(values),
     )
-    rows.insert_many(
-        [
-            KycAttempt(
-                order_ref=order_ref,
-                user_id=user_id,
-                id_hash=who.id_hash,
-                phone_hash=who.phone_hashes[0],
-                address_hash=who.address_hash,
-                status=verdict.status,
-                reason_code=verdict.reason_code,
-                created_at=now,
-            )
-        ]
+    store.insert_attempt(
+        KycAttempt(
+            order_ref=order_ref,
+            user_id=user_id,
+            id_hash=who.id_hash,
+            phone_hash=who.phone_hashes[0],
+            address_hash=who.address_hash,
+            status=verdict.status,
+            reason_code=verdict.reason_code,
+            created_at=now,
+        )
     )
     # Photos are kept only while a decision needs them (passed, or waiting for review). They
     # are stored with a record only: a first check has none to remove.
-    if previous:
-        rows.delete(KycDocument, "order_ref = %s", [order_ref])
+    if previous is not None:
+        store.delete_documents(order_ref)
     if verdict.status != KycStatus.REJECTED:
         _store_photos(order_ref=order_ref, photos=who.photos, now=now)
 
@@ -425,8 +419,6 @@ def verify_person(*, name: str, id_number: str, today: dt.date, min_age: int = 1
     """Real-name verification of someone who is not buying a line (an agent applying): GB
     11643 check digit, birth date and area code, age, and the identity provider.
     Raises InvalidIdNumber, InvalidName, TooYoung, IdentityMismatch, VerifierUnavailable."""
-    from haoka.kyc import providers
-
     ident = domain.parse_id_number(id_number, today=today)
     clear_name = domain.parse_name(name)
     age = domain.age_on(birth_date=ident.birth_date, today=today)

@@ -7,9 +7,18 @@ import base64
 import datetime as dt
 from dataclasses import dataclass, field
 
-from haoka.core import pii, rows
+from haoka.core import pii
 from haoka.core.errors import Conflict, NotFound
-from haoka.kyc.models import ClaimStatus, IdentityClaim, KycDocument, KycRecord, KycStatus
+from haoka.kyc import domain as kyc_domain
+from haoka.kyc import store
+from haoka.kyc.models import (
+    ClaimStatus,
+    IdentityClaim,
+    KycAttempt,
+    KycDocument,
+    KycRecord,
+    KycStatus,
+)
 
 
 class KycNotFound(NotFound):
@@ -60,8 +69,10 @@ def record_for(*, order_ref: str) -> KycView | None:
     record = _record(order_ref)
     if record is None:
         return None
-    kinds = rows.values(
-        KycDocument, "kind", "t.order_ref = %s", [order_ref], order_by="t.kind, t.id"
+    kinds = (
+        KycDocument.objects.filter(order_ref=order_ref)
+        .order_by("kind", "id")
+        .values_list("kind", flat=True)
     )
     return KycView(
         order_ref=record.order_ref,
@@ -80,7 +91,7 @@ def record_for(*, order_ref: str) -> KycView | None:
 
 def _record(order_ref: str) -> KycRecord | None:
     """The order's check (one per order: a re-check replaces it), written out."""
-    return rows.get(KycRecord, "t.order_ref = %s", [order_ref])
+    return store.load_record(order_ref)
 
 
 def _passed(order_ref: str) -> KycRecord:
@@ -128,11 +139,7 @@ def verified_identity(*, order_ref: str) -> VerifiedIdentity:
 def verified_identities(*, order_refs: list[str]) -> dict[str, VerifiedIdentity]:
     """:func:`verified_identity` of several orders in one read, by order ref; an order
     without a PASSED check is left out. Never log them."""
-    found = rows.select(
-        KycRecord,
-        f"{rows.among('t.order_ref', len(order_refs))} AND t.status = %s",
-        [*order_refs, KycStatus.PASSED],
-    )
+    found = store.passed_records(order_refs)
     return {r.order_ref: VerifiedIdentity(name=r.name, id_number=r.id_number) for r in found}
 
 
@@ -163,21 +170,17 @@ class Fingerprint:
 def fingerprints(*, order_refs: list[str]) -> dict[str, Fingerprint]:
     """The hashes of each order's last passed check, by order ref, in one query (orders
     without a passed check are left out)."""
-    from haoka.kyc.models import KycAttempt
-
-    rows = (
+    hashes = (
         KycAttempt.objects.filter(order_ref__in=order_refs, status=KycStatus.PASSED)
         .order_by("created_at", "id")  # the last one wins below
         .values_list("order_ref", "id_hash", "phone_hash", "address_hash")
     )
-    return {ref: Fingerprint(*hashes) for ref, *hashes in rows}
+    return {ref: Fingerprint(*fingerprint) for ref, *fingerprint in hashes}
 
 
 def hash_identity(*, id_number: str = "", phone: str = "", address: dict | None = None) -> dict:
     """The same keyed hashes the checks store, for another domain's own records (an agent's
     ID, phone and address, to find self-dealing). Empty inputs give empty hashes."""
-    from haoka.kyc import domain as kyc_domain
-
     out = {"id_hash": "", "phone_hash": "", "address_hash": ""}
     if id_number:
         out["id_hash"] = pii.lookup_hash(
@@ -198,8 +201,6 @@ def hash_identity(*, id_number: str = "", phone: str = "", address: dict | None 
 
 def orders_at_address(*, order_refs: list[str], address_hash: str) -> int:
     """How many of these orders passed a check with this shipping address."""
-    from haoka.kyc.models import KycAttempt
-
     return (
         KycAttempt.objects.filter(
             order_ref__in=order_refs, address_hash=address_hash, status=KycStatus.PASSED

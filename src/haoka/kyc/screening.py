@@ -6,11 +6,11 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 
-from haoka.core import pii, rows
+from haoka.core import pii
 from haoka.core.phone import parse_mainland_mobile
-from haoka.kyc import domain, providers
+from haoka.kyc import domain, providers, store
 from haoka.kyc.domain import Address, PlanTerms, Verdict
-from haoka.kyc.models import Blacklist, BlacklistKind, ClaimStatus, IdentityClaim, KycAttempt
+from haoka.kyc.models import BlacklistKind
 
 
 @dataclass(frozen=True)
@@ -75,38 +75,13 @@ class Facts:
 def facts(who: Applicant, *, order_ref: str, carrier: str, now: dt.datetime) -> Facts:
     """The 一证五号 count, blacklist hits and velocity counts: every check runs on every
     request that gets this far, so they share one round trip."""
-    phones = list(who.phone_hashes)
-    claim, blacklist = rows.table(IdentityClaim), rows.table(Blacklist)
-    # table names come from the models; every value is bound
-    listed = f"EXISTS (SELECT 1 FROM {blacklist} b WHERE b.kind = %s AND "  # noqa: S608
-    row = rows.aggregate(
-        KycAttempt,
-        f"(SELECT COUNT(*) FROM {claim} c WHERE c.id_hash = %s AND c.carrier = %s "  # noqa: S608
-        "AND c.status = %s AND c.order_ref <> %s), "
-        f"{listed}b.value_hash = %s), "
-        f"{listed}{rows.among('b.value_hash', len(phones))}), "
-        f"{listed}b.value_hash = %s), "
-        "COUNT(DISTINCT CASE WHEN t.id_hash = %s THEN t.order_ref END), "
-        "COUNT(DISTINCT CASE WHEN t.phone_hash = %s THEN t.order_ref END), "
-        "COUNT(DISTINCT CASE WHEN t.address_hash = %s THEN t.order_ref END)",
-        "(t.id_hash = %s OR t.phone_hash = %s OR t.address_hash = %s) "
-        "AND t.created_at > %s AND t.created_at <= %s AND t.order_ref <> %s",
-        [
-            who.id_hash,
-            carrier,
-            ClaimStatus.ACTIVE,
-            order_ref,
-            BlacklistKind.ID,
-            who.id_hash,
-            BlacklistKind.PHONE,
-            *phones,
-            BlacklistKind.ADDRESS,
-            who.address_hash,
-            *[who.id_hash, phones[0], who.address_hash] * 2,
-            rows.prep(KycAttempt, "created_at", now - domain.VELOCITY_WINDOW),
-            rows.prep(KycAttempt, "created_at", now),
-            order_ref,
-        ],
+    row = store.screening_facts(
+        id_hash=who.id_hash,
+        phone_hashes=who.phone_hashes,
+        address_hash=who.address_hash,
+        order_ref=order_ref,
+        carrier=carrier,
+        now=now,
     )
     kinds = (BlacklistKind.ID, BlacklistKind.PHONE, BlacklistKind.ADDRESS)
     return Facts(

@@ -363,7 +363,12 @@ def generated_msisdns(*, carrier: str, count: int, seed: int | None) -> list[str
 
 
 def _progress_bar(total: int, label: str):
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeRemainingColumn
+    from rich.progress import (  # noqa: PLC0415  (rich: only for a progress bar on a terminal)
+        BarColumn,
+        MofNCompleteColumn,
+        Progress,
+        TimeRemainingColumn,
+    )
 
     progress = Progress(
         "[progress.description]{task.description}",

@@ -9,11 +9,12 @@ from django.db import transaction
 
 from haoka.accounts import queries as accounts_queries
 from haoka.catalog import queries as catalog_queries
-from haoka.core import audit, rows
+from haoka.core import audit
 from haoka.core.errors import Conflict, IllegalTransition, NotFound, ValidationError
 from haoka.core.phone import parse_mainland_mobile
-from haoka.numbers import domain
+from haoka.numbers import domain, store
 from haoka.numbers.models import NumberEvent, NumberStatus, PhoneNumber, TierCode, TierPrice
+from haoka.numbers.queries import NumberNotFound
 
 HOLD = dt.timedelta(minutes=domain.HOLD_MINUTES)
 
@@ -21,11 +22,6 @@ HOLD = dt.timedelta(minutes=domain.HOLD_MINUTES)
 class NumberUnavailable(Conflict):
     code = "number_unavailable"
     message = "该号码已被他人选走或暂不可选"
-
-
-class NumberNotFound(NotFound):
-    code = "number_not_found"
-    message = "号码不在号码池中"
 
 
 class TooManyHolds(Conflict):
@@ -66,7 +62,7 @@ def reserve(*, user_id: int, msisdn: str, now: dt.datetime) -> Hold:
     msisdn = parse_mainland_mobile(msisdn)
     with transaction.atomic():
         accounts_queries.lock_user(user_id=user_id)
-        number = rows.get(PhoneNumber, "t.msisdn = %s", [msisdn])
+        number = store.load_number(msisdn)
         if number is None:
             raise NumberNotFound(msisdn=msisdn)
         if (
@@ -75,32 +71,16 @@ def reserve(*, user_id: int, msisdn: str, now: dt.datetime) -> Hold:
             and number.reserved_until > now
         ):
             return Hold(msisdn=msisdn, reserved_until=number.reserved_until)
-        held = rows.count(
-            PhoneNumber,
-            "t.reserved_by_id = %s AND t.status = %s AND t.reserved_until > %s",
-            [user_id, NumberStatus.RESERVED, rows.prep(PhoneNumber, "reserved_until", now)],
-        )
+        held = store.count_live_holds(user_id=user_id, now=now)
         if held >= domain.MAX_HOLDS_PER_USER:
             raise TooManyHolds(held=held)
         if number.status == NumberStatus.RESERVED:  # maybe a lapsed hold: free it first
             _release_expired_one(number_id=number.pk, now=now)
         until = now + HOLD
-        won = rows.change(
-            PhoneNumber,
-            "status = %s, reserved_by_id = %s, reserved_until = %s, status_changed_at = %s",
-            "id = %s AND status = %s",
-            [
-                NumberStatus.RESERVED,
-                user_id,
-                rows.prep(PhoneNumber, "reserved_until", until),
-                rows.prep(PhoneNumber, "status_changed_at", now),
-                number.pk,
-                NumberStatus.AVAILABLE,
-            ],
-        )
+        won = store.take_hold(number_id=number.pk, user_id=user_id, until=until, now=now)
         if not won:
             raise NumberUnavailable(msisdn=msisdn)
-        rows.insert_many(
+        store.insert_events(
             [
                 _event(
                     number_id=number.pk,
@@ -304,26 +284,24 @@ def _move(
     number.status, number.status_changed_at = to, now
     for name, value in fields.items():
         setattr(number, name, value)
-    rows.update_and_insert(  # one round trip on PostgreSQL
+    store.update_number_with_event(  # one round trip on PostgreSQL
         number,
         ["status", "status_changed_at", *fields],
-        [
-            NumberEvent(
-                number_id=number.pk,
-                from_status=before,
-                to_status=to,
-                actor=actor,
-                reason=reason,
-                at=now,
-            )
-        ],
+        NumberEvent(
+            number_id=number.pk,
+            from_status=before,
+            to_status=to,
+            actor=actor,
+            reason=reason,
+            at=now,
+        ),
     )
     return number
 
 
 def _locked(msisdn: str) -> PhoneNumber | None:
     """The number, locked (written out: every checkout step that touches a number asks)."""
-    return rows.get(PhoneNumber, "t.msisdn = %s", [msisdn], lock=True)
+    return store.load_number(msisdn, lock=True)
 
 
 def hold_for_order(
@@ -347,19 +325,13 @@ def hold_for_order(
             raise NumberNotHeld(msisdn=msisdn)
         held.reserved_until = max(until, held.reserved_until)
         held.order_ref = order_ref
-        rows.update(held, ["reserved_until", "order_ref"])
+        store.update_number(held, ["reserved_until", "order_ref"])
     return held
 
 
 def extend_order_hold(*, msisdn: str, order_ref: str, until: dt.datetime) -> None:
     """Keep an order's hold until ``until`` (e.g. while staff review its real-name check)."""
-    until_db = rows.prep(PhoneNumber, "reserved_until", until)
-    rows.change(
-        PhoneNumber,
-        "reserved_until = %s",
-        "msisdn = %s AND order_ref = %s AND status = %s AND reserved_until < %s",
-        [until_db, msisdn, order_ref, NumberStatus.RESERVED, until_db],
-    )
+    store.extend_order_hold(msisdn=msisdn, order_ref=order_ref, until=until)
 
 
 def assign_to_order(*, msisdn: str, order_ref: str, now: dt.datetime) -> None:

@@ -8,11 +8,10 @@ from dataclasses import dataclass
 from django.db.models import F, QuerySet
 
 from haoka.catalog import queries as catalog_queries
-from haoka.core import rows
-from haoka.core.errors import ValidationError
+from haoka.core.errors import NotFound, ValidationError
 from haoka.core.money import yuan_to_fen
 from haoka.core.pagination import Page, paginate
-from haoka.numbers import domain
+from haoka.numbers import domain, store
 from haoka.numbers.models import NumberStatus, PhoneNumber, TierCode, TierPrice
 
 SORTS = {
@@ -36,6 +35,11 @@ LIST_FIELDS = (
     "min_monthly_fen",
     "contract_months",
 )
+
+
+class NumberNotFound(NotFound):
+    code = "number_not_found"
+    message = "号码不在号码池中"
 
 
 class InvalidSearch(ValidationError):
@@ -232,9 +236,7 @@ def valuation(*, msisdn: str) -> PoolValuation:
 
 def number_for_sale(*, msisdn: str) -> PhoneNumber:
     msisdn = domain.parse_msisdn(msisdn)
-    number = rows.get(PhoneNumber, "t.msisdn = %s", [msisdn])
+    number = store.load_number(msisdn)
     if number is None:
-        from haoka.numbers.operations import NumberNotFound
-
         raise NumberNotFound(msisdn=msisdn)
     return number

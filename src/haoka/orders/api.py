@@ -151,7 +151,7 @@ def list_orders(request, limit: int | None = None, after: str | None = None):
 
 @router.get("/orders/{ref}", response=OrderOut)
 def get_order(request, ref: str):
-    return order_out(operations.order_for(ref=ref, user_id=request.auth.pk))
+    return order_out(queries.order_for(ref=ref, user_id=request.auth.pk))
 
 
 @router.post("/orders/{ref}/cancel", response=OrderOut)
@@ -190,7 +190,7 @@ def submit_kyc(request, ref: str, body: KycIn):
 
 @router.get("/orders/{ref}/contract", response=ContractOut)
 def get_contract(request, ref: str):
-    c = operations.contract_for(ref=ref, user_id=request.auth.pk)
+    c = queries.contract_for(ref=ref, user_id=request.auth.pk)
     return ContractOut(text=c.text, sha256=c.sha256, signed_at=c.signed_at)
 
 
@@ -208,7 +208,7 @@ def sign_contract(request, ref: str, body: ContractIn):
 
 @router.get("/orders/{ref}/contract.pdf")
 def contract_pdf(request, ref: str):
-    c = operations.contract_for(ref=ref, user_id=request.auth.pk)
+    c = queries.contract_for(ref=ref, user_id=request.auth.pk)
     if c.signed_at is None:
         raise ValidationError("协议尚未签署", field="contract")
     response = HttpResponse(contract.pdf(contract=c, order_ref=ref), content_type="application/pdf")

@@ -7,6 +7,6 @@ class OrdersConfig(AppConfig):
     verbose_name = "订单"
 
     def ready(self) -> None:
-        from haoka.orders import receivers
+        from haoka.orders import receivers  # noqa: PLC0415  (AppConfig.ready: models loaded first)
 
         receivers.connect()

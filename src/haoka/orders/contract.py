@@ -39,11 +39,12 @@ def render(*, order, customer_name_masked: str, id_masked: str) -> str:
 
 def pdf(*, contract: Contract, order_ref: str) -> bytes:
     """The signed agreement as PDF (A4), with the signing time and the text's SHA-256."""
-    from reportlab.lib.pagesizes import A4
-    from reportlab.lib.units import mm
-    from reportlab.pdfbase import pdfmetrics
-    from reportlab.pdfbase.cidfonts import UnicodeCIDFont
-    from reportlab.pdfgen import canvas
+    # reportlab is heavy and only the signed-contract download needs it
+    from reportlab.lib.pagesizes import A4  # noqa: PLC0415
+    from reportlab.lib.units import mm  # noqa: PLC0415
+    from reportlab.pdfbase import pdfmetrics  # noqa: PLC0415
+    from reportlab.pdfbase.cidfonts import UnicodeCIDFont  # noqa: PLC0415
+    from reportlab.pdfgen import canvas  # noqa: PLC0415
 
     if FONT not in pdfmetrics.getRegisteredFontNames():
         pdfmetrics.registerFont(UnicodeCIDFont(FONT))

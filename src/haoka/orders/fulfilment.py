@@ -25,14 +25,14 @@ from haoka.carriers.adapter import (
     SubmitRequest,
     SubmitResult,
 )
-from haoka.core import clock, ledger, rows
-from haoka.core.models import AccountKind
+from haoka.core import accounts_chart as chart
+from haoka.core import clock, ledger
 from haoka.kyc import operations as kyc_operations
 from haoka.kyc.queries import VerifiedIdentity
 from haoka.lines import operations as line_operations
 from haoka.logistics import operations as logistics_operations
 from haoka.numbers import operations as number_operations
-from haoka.orders import domain
+from haoka.orders import domain, operations, store, tasks
 from haoka.orders.domain import State
 from haoka.orders.models import Order, OrderEvent
 from haoka.orders.transitions import move, note, together
@@ -42,8 +42,6 @@ from haoka.payments.errors import PaymentNotFound
 
 log = logging.getLogger("haoka.orders")
 PURPOSE = "ORDER"
-PREPAYMENTS = "liability:customer_prepayments"
-NUMBER_REVENUE = "revenue:number_sales"
 SWEEP_BATCH = 200
 #: While a carrier's circuit is open, queued submissions wait this long (not counted as tries).
 CIRCUIT_WAIT = dt.timedelta(seconds=5)
@@ -54,7 +52,7 @@ SUBMIT_CALLS = settings.SUBMIT_CALLS
 
 
 def _locked(ref: str) -> Order | None:
-    return rows.get(Order, "t.ref = %s", [ref], lock=True)
+    return store.load_order(ref, lock=True)
 
 
 def _wake_submissions(ref: str) -> None:
@@ -67,8 +65,6 @@ def _wake_submissions(ref: str) -> None:
 
 def _enqueue(task_name: str, ref: str) -> None:
     """Run a task after the current transaction commits (never for a rolled-back change)."""
-    from haoka.orders import tasks
-
     transaction.on_commit(lambda: getattr(tasks, task_name).enqueue(ref))
 
 
@@ -180,28 +176,10 @@ def submit_to_carrier(*, ref: str, now: dt.datetime, first: bool = False) -> str
 
 
 def _lease(*, now: dt.datetime, refs: list[str] | None, first: bool, limit: int) -> list[Order]:
-    due = "t.state = %s AND t.carrier_acked_at IS NULL AND t.next_submit_at IS NOT NULL"
-    params: list = [State.SUBMITTED]
-    if first:
-        due += " AND (t.next_submit_at <= %s OR t.submit_attempts = 0)"
-    else:
-        due += " AND t.next_submit_at <= %s"
-    params.append(now)
-    if refs is not None:
-        due += f" AND {rows.among('t.ref', len(refs))}"
-        params += refs
-    elif not rows.exists(Order, due, params):
+    if refs is None and not store.any_due_submission(now=now, first=first):
         return []  # an idle round: one read, no transaction (SQLite's would take its write lock)
     with transaction.atomic():
-        orders = rows.select(
-            Order,
-            due,
-            params,
-            order_by="t.next_submit_at, t.id",
-            limit=limit,
-            lock=True,
-            skip_locked=refs is None,  # a named order is waited for, as a single task would
-        )
+        orders = store.lock_due_submissions(now=now, refs=refs, first=first, limit=limit)
         # One UPDATE per count of attempts made so far (nearly always one: first attempts).
         by_attempts: dict[int, list[Order]] = {}
         for order in orders:
@@ -210,12 +188,7 @@ def _lease(*, now: dt.datetime, refs: list[str] | None, first: bool, limit: int)
             retry_at = now + domain.submit_backoff(attempts=made + 1)
             for order in group:
                 order.submit_attempts, order.next_submit_at = made + 1, retry_at
-            rows.change(
-                Order,
-                "submit_attempts = %s, next_submit_at = %s",
-                f"{rows.among('id', len(group))}",
-                [made + 1, rows.prep(Order, "next_submit_at", retry_at), *(o.pk for o in group)],
-            )
+            store.set_submit_attempts([o.pk for o in group], attempts=made + 1, retry_at=retry_at)
     return orders
 
 
@@ -316,25 +289,11 @@ def _record_acks(acked: list[tuple[Order, SubmitResult]], *, now: dt.datetime) -
     if not acked:
         return
     by_id = {order.pk: (order, result) for order, result in acked}
-    ids = list(by_id)
-    # Fixed fragments only: the table's name and one placeholder per order.
-    sql = (
-        f"UPDATE {rows.table(Order)} SET carrier_acked_at = %s, next_submit_at = NULL, "  # noqa: S608
-        "last_error = '', carrier_order_id = CASE WHEN carrier_order_id <> '' "
-        f"THEN carrier_order_id ELSE CASE id {' '.join(['WHEN %s THEN %s'] * len(ids))} END END "
-        f"WHERE {rows.among('id', len(ids))} AND carrier_acked_at IS NULL RETURNING id, state"
-    )
-    with transaction.atomic(), rows.cursor() as cur:
-        cur.execute(
-            sql,
-            [
-                rows.prep(Order, "carrier_acked_at", now),
-                *(v for pk in ids for v in (pk, by_id[pk][1].carrier_order_id)),
-                *ids,
-            ],
+    with transaction.atomic():
+        taken = store.mark_acknowledged(
+            {pk: result.carrier_order_id for pk, (_, result) in by_id.items()}, now=now
         )
-        taken = sorted(cur.fetchall())
-        rows.insert_many(
+        store.insert_events(
             [
                 OrderEvent(
                     order_id=pk,
@@ -492,16 +451,10 @@ def _finish_activation_locked(*, order: Order, actor: str, reason: str, now: dt.
         now=now,
     )
     if order.number_price_fen > 0:
-        ledger.open_account(
-            code=PREPAYMENTS, name="客户预收款", kind=AccountKind.LIABILITY, busy=True
-        )
-        ledger.open_account(
-            code=NUMBER_REVENUE, name="靓号销售收入", kind=AccountKind.REVENUE, busy=True
-        )
         ledger.post(
             legs=[
-                ledger.Leg(PREPAYMENTS, order.number_price_fen),
-                ledger.Leg(NUMBER_REVENUE, -order.number_price_fen),
+                ledger.Leg(chart.CUSTOMER_PREPAYMENTS, order.number_price_fen),
+                ledger.Leg(chart.NUMBER_SALES, -order.number_price_fen),
             ],
             kind="order.number_revenue",
             memo=f"订单 {order.ref} 号码费",
@@ -595,8 +548,6 @@ def sweep(*, now: dt.datetime | None = None) -> dict[str, int]:
 
 def expire_orders(*, now: dt.datetime) -> int:
     """Cancel orders nobody paid in time (and reviews that never came)."""
-    from haoka.orders import operations
-
     count = 0
     stale = Order.objects.filter(
         state__in=[*domain.UNPAID, State.KYC_REVIEW], expires_at__lte=now

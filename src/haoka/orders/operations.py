@@ -16,8 +16,7 @@ from django.db import transaction
 
 from haoka.catalog import domain as catalog_domain
 from haoka.catalog import queries as catalog_queries
-from haoka.core import rows
-from haoka.core.errors import NotFound, ValidationError
+from haoka.core.errors import ValidationError
 from haoka.core.phone import parse_mainland_mobile
 from haoka.distribution import operations as distribution_operations
 from haoka.kyc import domain as kyc_domain
@@ -26,15 +25,11 @@ from haoka.numbers import operations as number_operations
 from haoka.orders import contract, domain, fulfilment
 from haoka.orders.domain import State
 from haoka.orders.models import Order
+from haoka.orders.queries import order_for
 from haoka.orders.transitions import move, open_order
 from haoka.payments import operations as payment_operations
 
 PURPOSE = "ORDER"
-
-
-class OrderNotFound(NotFound):
-    code = "order_not_found"
-    message = "订单不存在"
 
 
 class PlanNotOnSale(ValidationError):
@@ -164,6 +159,10 @@ def create_order(
             customer_user_id=user_id,
             msisdn=number.msisdn,
             device_id=device_id,
+            plan_name=plan.name,
+            contact_phone=contact,
+            order_state=State.CREATED,
+            order_state_label=domain.LABELS[State.CREATED],
             now=now,
         )
         order = Order(
@@ -195,15 +194,6 @@ def create_order(
         # the order and its first event in one statement on PostgreSQL; a new order's whole
         # history is that event, so the answer needs no read of it
         open_order(order=order, actor=f"user:{user_id}", reason="下单，号码已预占", now=now)
-    return order
-
-
-def order_for(*, ref: str, user_id: int | None, lock: bool = False) -> Order:
-    """The order, if ``user_id`` owns it (None: staff/system). Raises OrderNotFound — also
-    for someone else's order, so ids cannot be probed."""
-    order = rows.get(Order, "t.ref = %s", [ref], lock=lock)
-    if order is None or (user_id is not None and order.user_id != user_id):
-        raise OrderNotFound(ref=ref)
     return order
 
 
@@ -288,27 +278,6 @@ def _apply_kyc(order: Order, *, status: str, reason: str, actor: str, now: dt.da
     move(order=order, to=target, actor=actor, reason=reason, now=now, **fields)
     if target == State.KYC_REJECTED:
         fulfilment.unwind(order=order, reason=reason, now=now)
-
-
-def contract_for(*, ref: str, user_id: int) -> contract.Contract:
-    """The agreement text as it stands (signed text once signed). Raises OrderNotFound,
-    OrderStateConflict (before the real-name check has passed)."""
-    order = order_for(ref=ref, user_id=user_id)
-    if order.contract_sha256:
-        return contract.Contract(
-            text=order.contract_text,
-            sha256=order.contract_sha256,
-            signed_at=order.contract_signed_at,
-        )
-    if order.state != State.KYC_PASSED:
-        domain.check_transition(current=order.state, target=State.SIGNED)
-    who = kyc_operations.signer(order_ref=order.ref)
-    text = contract.render(
-        order=order, customer_name_masked=who.name_masked, id_masked=who.id_masked
-    )
-    return contract.Contract(
-        text=text, sha256=hashlib.sha256(text.encode()).hexdigest(), signed_at=None
-    )
 
 
 def sign_contract(

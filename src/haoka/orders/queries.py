@@ -2,14 +2,22 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 
-from haoka.core import rows
+from haoka.core.errors import NotFound
 from haoka.core.pagination import Page, paginate
 from haoka.core.pii import mask_name
+from haoka.kyc import operations as kyc_operations
 from haoka.logistics import queries as logistics_queries
-from haoka.orders import domain
+from haoka.orders import contract, domain, store
+from haoka.orders.domain import State
 from haoka.orders.models import Order, OrderEvent
+
+
+class OrderNotFound(NotFound):
+    code = "order_not_found"
+    message = "订单不存在"
 
 
 def my_orders(*, user_id: int, limit: int | None, after: str | None) -> Page:
@@ -27,7 +35,38 @@ def events(*, order: Order) -> list[OrderEvent]:
     known = getattr(order, "known_history", None)
     if known is not None:
         return list(known)
-    return rows.select(OrderEvent, "t.order_id = %s", [order.pk], order_by="t.at, t.id")
+    return store.events_of(order.pk)
+
+
+def order_for(*, ref: str, user_id: int | None, lock: bool = False) -> Order:
+    """The order, if ``user_id`` owns it (None: staff/system); locked FOR UPDATE with
+    ``lock`` (inside the caller's transaction). Raises OrderNotFound — also for someone
+    else's order, so ids cannot be probed."""
+    order = store.load_order(ref, lock=lock)
+    if order is None or (user_id is not None and order.user_id != user_id):
+        raise OrderNotFound(ref=ref)
+    return order
+
+
+def contract_for(*, ref: str, user_id: int) -> contract.Contract:
+    """The agreement text as it stands (signed text once signed). Raises OrderNotFound,
+    OrderStateConflict (before the real-name check has passed)."""
+    order = order_for(ref=ref, user_id=user_id)
+    if order.contract_sha256:
+        return contract.Contract(
+            text=order.contract_text,
+            sha256=order.contract_sha256,
+            signed_at=order.contract_signed_at,
+        )
+    if order.state != State.KYC_PASSED:
+        domain.check_transition(current=order.state, target=State.SIGNED)
+    who = kyc_operations.signer(order_ref=order.ref)
+    text = contract.render(
+        order=order, customer_name_masked=who.name_masked, id_masked=who.id_masked
+    )
+    return contract.Contract(
+        text=text, sha256=hashlib.sha256(text.encode()).hexdigest(), signed_at=None
+    )
 
 
 def tracking(*, order: Order) -> list:
@@ -48,45 +87,6 @@ def iccid_masked(*, order: Order) -> str:
     """Never the full ICCID before activation: the last six digits prove possession."""
     if not order.iccid:
         return ""
-    if order.state == domain.State.ACTIVATED:
+    if order.state == State.ACTIVATED:
         return order.iccid[:6] + "*" * 8 + order.iccid[-6:]
     return order.iccid[:6] + "*" * (len(order.iccid) - 6)
-
-
-def contact_phones(*, refs: list[str]) -> dict[str, str]:
-    """The contact phones of these orders, by ref."""
-    return dict(Order.objects.filter(ref__in=refs).values_list("ref", "contact_phone"))
-
-
-#: States of an order whose card has left the carrier (the agent console's "shipped").
-SHIPPED_STATES = ("SHIPPED", "DELIVERED", "ACTIVATED")
-
-
-def count_shipped(*, refs: list[str]) -> int:
-    """How many of these orders have shipped, in one query."""
-    return Order.objects.filter(ref__in=refs, state__in=SHIPPED_STATES).count()
-
-
-def summaries(*, refs: list[str]) -> dict[str, dict]:
-    """What an agent may see of the orders they sold, by ref: state, plan, number and
-    receiver masked, amounts, dates (never the address, the ID or the full number)."""
-    from haoka.core import pii
-    from haoka.orders.domain import LABELS, State
-
-    out: dict[str, dict] = {}
-    for order in Order.objects.filter(ref__in=refs).order_by("-created_at", "-id"):
-        out[order.ref] = {
-            "ref": order.ref,
-            "state": order.state,
-            "state_label": LABELS[State(order.state)],
-            "plan_code": order.plan_code,
-            "plan_name": order.plan_snapshot.get("name", order.plan_code),
-            "msisdn_masked": pii.mask_phone(order.msisdn),
-            "receiver_masked": receiver_masked(order=order),
-            "amount_due_fen": order.amount_due_fen,
-            "markup_fen": order.markup_fen,
-            "created_at": order.created_at,
-            "activated_at": order.activated_at,
-            "shipped": order.state in SHIPPED_STATES,
-        }
-    return out

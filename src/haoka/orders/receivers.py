@@ -5,38 +5,30 @@ from __future__ import annotations
 from haoka.carriers.signals import carrier_event
 from haoka.core import clock
 from haoka.kyc.signals import kyc_review_starting, kyc_reviewed
+from haoka.orders import fulfilment, operations, store
+from haoka.orders.models import Order
 from haoka.payments.signals import payment_succeeded
 
 
 def _on_payment(sender, *, payment_id, purpose, reference, amount_fen, **kwargs) -> None:
     if purpose != "ORDER":
         return
-    from haoka.orders import fulfilment
-
     fulfilment.payment_received(
         ref=reference, payment_id=payment_id, amount_fen=amount_fen, now=clock.now()
     )
 
 
 def _on_carrier_event(sender, *, carrier, event, now, **kwargs) -> None:
-    from haoka.orders import fulfilment
-
     fulfilment.apply_carrier_event(carrier=carrier, event=event, now=now)
 
 
 def _on_kyc_review_starting(sender, *, order_ref, **kwargs) -> None:
     """Lock the order before the review locks the check and its 一证五号 counter: the
     consumer's check and cancelling lock the order first too."""
-    from haoka.core import rows
-    from haoka.orders.models import Order
-
-    rows.values(Order, "id", "t.ref = %s", [order_ref], lock=True)  # none: nothing to keep in step
+    store.lock_order_row(order_ref)
 
 
 def _on_kyc_review(sender, *, order_ref, status, reason_code, now, **kwargs) -> None:
-    from haoka.orders import operations
-    from haoka.orders.models import Order
-
     if not Order.objects.filter(ref=order_ref, state="KYC_REVIEW").exists():
         return
     reason = "人工审核通过" if status == "PASSED" else f"人工审核未通过（{reason_code}）"

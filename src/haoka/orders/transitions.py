@@ -6,8 +6,9 @@ import contextlib
 import datetime as dt
 from collections.abc import Iterator
 
-from haoka.core import rows
-from haoka.orders import domain
+from haoka.distribution import operations as distribution_operations
+from haoka.orders import domain, store
+from haoka.orders.domain import State
 from haoka.orders.models import Order, OrderEvent
 
 
@@ -40,8 +41,9 @@ def move(
     changed = ["state", "state_changed_at", *fields]
     pending = getattr(order, "_pending", None)
     if pending is None:
-        rows.update_and_insert(order, changed, [event])  # one round trip on PostgreSQL
+        store.update_order_with_events(order, changed, [event])  # one round trip on PostgreSQL
         _remember(order, event)
+        _tell_distribution(order)
     else:
         pending[0].update(dict.fromkeys(changed))
         _record(order, event)
@@ -54,7 +56,7 @@ def open_order(*, order: Order, actor: str, reason: str, now: dt.datetime) -> Or
     event = OrderEvent(
         from_state="", to_state=order.state, actor=actor, reason=reason[:300], data={}, at=now
     )
-    rows.insert_with(order, [event], link="order")
+    store.insert_order_with_events(order, [event])
     order.known_history = [event]
     return order
 
@@ -96,9 +98,11 @@ def together(order: Order) -> Iterator[Order]:
     finally:
         del order._pending
     if fields:
-        rows.update_and_insert(order, list(fields), events)
+        store.update_order_with_events(order, list(fields), events)
     else:
-        rows.insert_many(events)
+        store.insert_events(events)
+    if "state" in fields:
+        _tell_distribution(order)
 
 
 def _record(order: Order, event: OrderEvent) -> None:
@@ -106,7 +110,7 @@ def _record(order: Order, event: OrderEvent) -> None:
     its whole history (``known_history``: a new order) keeps it whole."""
     pending = getattr(order, "_pending", None)
     if pending is None:
-        rows.insert(event)
+        store.insert_event(event)
     else:
         pending[1].append(event)
     _remember(order, event)
@@ -116,3 +120,12 @@ def _remember(order: Order, event: OrderEvent) -> None:
     known = getattr(order, "known_history", None)
     if known is not None:
         known.append(event)
+
+
+def _tell_distribution(order: Order) -> None:
+    """An order sold through an agent: its sale keeps the order's state (the agent's pages
+    show it; distribution never reads orders)."""
+    if order.agent_code:
+        distribution_operations.order_moved(
+            order_ref=order.ref, state=order.state, state_label=domain.LABELS[State(order.state)]
+        )

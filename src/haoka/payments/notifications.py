@@ -29,9 +29,9 @@ import structlog
 from django.db import IntegrityError, transaction
 from django.db.models import Sum
 
-from haoka.core import rows, signing
+from haoka.core import signing
 from haoka.core.errors import HaokaError
-from haoka.payments import domain, gateway, state, sync
+from haoka.payments import domain, gateway, state, store, sync
 from haoka.payments.domain import OPEN_STATES, PAID_STATES, Notification
 from haoka.payments.errors import (
     BadSignature,
@@ -91,15 +91,12 @@ def _learn_payment(payment_id: int, *, gateway_name: str, now: dt.datetime) -> N
 
 
 def _seen(event_id: str) -> bool:
-    return rows.exists(PaymentEvent, "t.event_id = %s", [event_id])
+    return store.event_seen(event_id)
 
 
 def _apply(note: Notification, *, data: dict, gateway_name: str, now: dt.datetime) -> None:
-    payment = rows.get(
-        Payment,
-        "t.merchant_order_id = %s AND t.gateway = %s",
-        [note.merchant_order_id, gateway_name],
-        lock=True,
+    payment = store.lock_payment_by_merchant_id(
+        merchant_order_id=note.merchant_order_id, gateway=gateway_name
     )
     if payment is None:
         log.warning(

@@ -19,9 +19,8 @@ import structlog
 from django.db import IntegrityError, transaction
 from django.db.models import Q, Sum
 
-from haoka.core import rows
 from haoka.core.errors import HaokaError
-from haoka.payments import domain, gateway, notifications, state, sync
+from haoka.payments import domain, gateway, notifications, state, store, sync
 from haoka.payments.domain import OPEN_STATES, PAID_STATES
 from haoka.payments.errors import (
     InvalidReason,
@@ -121,13 +120,7 @@ def start_payment(
 
 def _current_attempt(*, purpose, reference, wanted: dict, return_url: str, now) -> Payment:
     with transaction.atomic():
-        latest = rows.get(
-            Payment,
-            "t.purpose = %s AND t.reference = %s",
-            [purpose, reference],
-            order_by="t.attempt DESC",
-            lock=True,
-        )
+        latest = store.lock_latest_attempt(purpose=purpose, reference=reference)
         if domain.next_step(latest.status if latest else None) != domain.NextStep.NEW_ATTEMPT:
             if latest.status in OPEN_STATES and (
                 latest.amount_fen != wanted["amount_fen"] or latest.method != wanted["method"]
@@ -159,7 +152,7 @@ def _current_attempt(*, purpose, reference, wanted: dict, return_url: str, now) 
             to_status=PaymentStatus.CREATED,
         )
         # the attempt and its first event in one statement on PostgreSQL
-        return rows.insert_with(payment, [created], link="payment")
+        return store.insert_payment_with_event(payment, created)
 
 
 # ---------------------------------------------------------------- notifications

@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 
-from haoka.core import rows
+from haoka.payments import store
 from haoka.payments.domain import PAID_STATES
 from haoka.payments.models import Payment, PaymentEvent, Refund
 
@@ -48,12 +48,7 @@ def _view(p: Payment) -> PaymentView:
 def payment_for(*, purpose: str, reference: str) -> PaymentView | None:
     """The attempt that matters for ``(purpose, reference)``: the paid one if any (money
     received, maybe refunded since), else the latest attempt; None when never started."""
-    attempts = rows.select(
-        Payment,
-        "t.purpose = %s AND t.reference = %s",
-        [purpose, reference],
-        order_by="t.attempt DESC, t.id DESC",
-    )
+    attempts = store.attempts_of(purpose=purpose, reference=reference)
     chosen = next((p for p in attempts if p.status in PAID_STATES), None) or next(
         iter(attempts), None
     )

@@ -10,19 +10,17 @@ from typing import Any
 import structlog
 from django.db import transaction
 
-from haoka.core import ledger, rows
-from haoka.core.models import AccountKind
-from haoka.payments import domain, signals
+from haoka.core import accounts_chart as chart
+from haoka.core import ledger
+from haoka.payments import domain, signals, store
 from haoka.payments.models import Payment, PaymentEvent, PaymentStatus, Refund, RefundStatus
 
 log = structlog.get_logger("haoka.payments")
 
-PREPAYMENTS = "liability:customer_prepayments"
-
 
 def gateway_account(gateway: str) -> str:
     """Money held for haoka at a gateway, not yet settled to the bank."""
-    return f"asset:gateway:{gateway}"
+    return chart.gateway_funds(gateway=gateway)
 
 
 def payment_key(payment: Payment) -> str:
@@ -35,7 +33,7 @@ def refund_key(refund: Refund) -> str:
 
 def load(payment_id: int, *, lock: bool = False) -> Payment:
     """The payment (locked with ``lock``), written out. Raises Payment.DoesNotExist."""
-    payment = rows.get(Payment, "t.id = %s", [payment_id], lock=lock)
+    payment = store.load_payment(payment_id, lock=lock)
     if payment is None:
         raise Payment.DoesNotExist(f"payment {payment_id}")
     return payment
@@ -47,7 +45,7 @@ def lock(payment_id: int) -> Payment:
 
 def event(payment: Payment, **details: Any) -> PaymentEvent:
     """Record an event of the payment (``details``: those of :func:`event_row`)."""
-    return rows.insert(event_row(payment, **details))
+    return store.insert_event(event_row(payment, **details))
 
 
 def event_row(
@@ -115,7 +113,7 @@ def move(
         data=data,
     )
     # the change and its event in one round trip on PostgreSQL
-    rows.update_and_insert(payment, ["status", "updated_at", *fields], [recorded])
+    store.update_payment_with_event(payment, ["status", "updated_at", *fields], recorded)
     return recorded
 
 
@@ -152,7 +150,7 @@ def mark_paid(
         payment.gateway,
         legs=[
             ledger.Leg(gateway_account(payment.gateway), payment.amount_fen),
-            ledger.Leg(PREPAYMENTS, -payment.amount_fen),
+            ledger.Leg(chart.CUSTOMER_PREPAYMENTS, -payment.amount_fen),
         ],
         kind="payment.received",
         memo=f"收款 {payment.merchant_order_id}",
@@ -227,7 +225,7 @@ def complete_refund(
     _post(
         payment.gateway,
         legs=[
-            ledger.Leg(PREPAYMENTS, refund.amount_fen),
+            ledger.Leg(chart.CUSTOMER_PREPAYMENTS, refund.amount_fen),
             ledger.Leg(gateway_account(payment.gateway), -refund.amount_fen),
         ],
         kind="payment.refunded",
@@ -279,10 +277,9 @@ def _open_accounts(gateway: str) -> None:
     ledger.open_account(
         code=gateway_account(gateway),
         name=f"支付网关待结算（{gateway}）",
-        kind=AccountKind.ASSET,
+        kind=chart.AccountKind.ASSET,
         busy=True,
     )
-    ledger.open_account(code=PREPAYMENTS, name="客户预收款", kind=AccountKind.LIABILITY, busy=True)
 
 
 def _send(signal, kwargs: dict[str, Any]) -> None:

@@ -14,7 +14,6 @@ import structlog
 from django.conf import settings
 from django.db import transaction
 
-from haoka.core import rows
 from haoka.payments import domain, gateway, state
 from haoka.payments.domain import GATEWAY_PAID, OPEN_STATES, PAID_STATES
 from haoka.payments.errors import PaymentAlreadyPaid, PaymentMismatch, RefundFailed
@@ -125,7 +124,7 @@ def apply_view(payment: Payment, answer: GatewayPayment, *, actor: str, now: dt.
             **{name: getattr(payment, name) for name in learned},
         )
     elif learned:
-        rows.update(payment, learned)
+        payment.save(update_fields=learned)
     if answer.status in GATEWAY_PAID and payment.status not in PAID_STATES:
         state.mark_paid(
             payment,

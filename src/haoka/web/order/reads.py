@@ -165,7 +165,7 @@ def order_page(*, order, user_id: int) -> OrderPage:
     )
     contract = None
     if state == orders_domain.State.KYC_PASSED:
-        contract = orders_operations.contract_for(ref=order.ref, user_id=user_id)
+        contract = orders_queries.contract_for(ref=order.ref, user_id=user_id)
     line, balance = _line(order)
     carriers = {c.code: c for c in catalog_queries.carriers()}
     parcel_url = ""

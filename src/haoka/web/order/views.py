@@ -168,9 +168,9 @@ def order_list(request):
 def _order_response(request, ref: str, *, errors=None, form=None, status: int = 200):
     """The order page (htmx polling: its live part), with a step's error when given."""
     try:
-        order = orders_operations.order_for(ref=ref, user_id=request.user.pk)
+        order = orders_queries.order_for(ref=ref, user_id=request.user.pk)
         page = order_reads.order_page(order=order, user_id=request.user.pk)
-    except orders_operations.OrderNotFound as exc:
+    except orders_queries.OrderNotFound as exc:
         return not_found(request, exc.message)
     errors = errors or {}
     # An error of a step the order is no longer on (it moved meanwhile) shows at the top.
@@ -201,7 +201,7 @@ def _after(request, ref: str, step: str, action):
     error (and what was typed) otherwise."""
     try:
         result = action()
-    except orders_operations.OrderNotFound as exc:
+    except orders_queries.OrderNotFound as exc:
         return not_found(request, exc.message)
     except HaokaError as exc:
         form = {k: v for k, v in request.POST.items() if k != "csrfmiddlewaretoken"}
@@ -216,7 +216,7 @@ def _photos(request, ref: str) -> list[bytes] | None:
     (some missing), PhotoTooLarge."""
     uploads = [request.FILES.get(name) for name in PHOTO_FIELDS]
     if not any(uploads):
-        order = orders_operations.order_for(ref=ref, user_id=request.user.pk)
+        order = orders_queries.order_for(ref=ref, user_id=request.user.pk)
         if order.plan_snapshot.get("requires_photos"):
             raise ValidationError("请上传身份证人像面、国徽面和手持身份证照片", field="photos")
         return None
@@ -315,8 +315,8 @@ def order_activate(request, ref: str):
 def order_contract_pdf(request, ref: str):
     """The signed agreement as a PDF download."""
     try:
-        signed = orders_operations.contract_for(ref=ref, user_id=request.user.pk)
-    except orders_operations.OrderNotFound as exc:
+        signed = orders_queries.contract_for(ref=ref, user_id=request.user.pk)
+    except orders_queries.OrderNotFound as exc:
         return not_found(request, exc.message)
     except HaokaError as exc:
         return not_found(request, error_text(exc))
