@@ -38,6 +38,8 @@ test: install browser
 lint: $(STAMP)
 	$(BIN)/ruff check src tests bench scripts
 	$(BIN)/ruff format --check src tests bench scripts
+	$(BIN)/lint-imports --no-cache
+	$(BIN)/python scripts/import_cycles.py
 
 format: $(STAMP)
 	$(BIN)/ruff check --fix src tests bench scripts
