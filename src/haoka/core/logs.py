@@ -11,6 +11,8 @@ logged.
 
 from __future__ import annotations
 
+import sys
+
 import structlog
 
 _SHARED = [
@@ -19,6 +21,14 @@ _SHARED = [
     structlog.stdlib.add_logger_name,
     structlog.processors.TimeStamper(fmt="iso", utc=True),
 ]
+
+
+def _capture_exception(_logger, _method, event_dict: dict) -> dict:
+    """``exc_info=True`` becomes the exception itself while it is being handled, so the handler
+    renders it even when it formats the event later (or elsewhere)."""
+    if event_dict.get("exc_info") is True:
+        event_dict["exc_info"] = sys.exc_info()
+    return event_dict
 
 
 def _renderer(fmt: str):
@@ -37,6 +47,7 @@ def configure(*, level: str, fmt: str) -> dict:
             *_SHARED,
             structlog.stdlib.PositionalArgumentsFormatter(),
             structlog.processors.StackInfoRenderer(),
+            _capture_exception,
             structlog.stdlib.ProcessorFormatter.wrap_for_formatter,
         ],
         logger_factory=structlog.stdlib.LoggerFactory(),
