@@ -3,18 +3,19 @@
 from __future__ import annotations
 
 import pytest
+from django.db import connection
+from django.test import Client
+
+from haoka.accounts import tokencache
+from tests.support.tokencache import until
 
 
 def is_postgres() -> bool:
-    from django.db import connection
-
     return connection.vendor == "postgresql"
 
 
 @pytest.fixture
 def api_client():
-    from django.test import Client
-
     return Client()
 
 
@@ -33,8 +34,6 @@ def commits(django_capture_on_commit_callbacks):
 def token_cache(settings):
     """The bearer-token cache on and listening (PostgreSQL; skipped elsewhere). Use with
     ``django_db(transaction=True)``: only committed changes are announced."""
-    from haoka.accounts import tokencache
-    from tokencache_helpers import until
 
     if not is_postgres():
         pytest.skip("the token cache listens to PostgreSQL's NOTIFY")

@@ -8,7 +8,6 @@ from concurrent.futures import ThreadPoolExecutor
 from decimal import Decimal
 
 import pytest
-from charging_helpers import BASE, KB, MB, charging_token, data_unit, make_line, post, request_body
 from django.db import connection, connections
 
 from haoka.catalog import operations as catalog_ops
@@ -16,6 +15,16 @@ from haoka.catalog.models import Plan
 from haoka.charging import tariffs
 from haoka.charging.models import Bucket, ChargingAccount
 from haoka.core import clock, ledger
+from tests.support.charging import (
+    BASE,
+    KB,
+    MB,
+    charging_token,
+    data_unit,
+    make_line,
+    post,
+    request_body,
+)
 
 SESSIONS = 20
 PLAN = "CM-MANGO-39"

@@ -7,7 +7,12 @@ import datetime as dt
 from decimal import Decimal
 
 import pytest
-from charging_helpers import (
+
+from haoka.catalog.models import Plan
+from haoka.charging import online, tariffs
+from haoka.charging.models import Bucket, ChargingAccount, UsageRecord
+from haoka.core import ledger
+from tests.support.charging import (
     BASE,
     KB,
     MB,
@@ -19,11 +24,6 @@ from charging_helpers import (
     request_body,
     wallet_fen,
 )
-
-from haoka.catalog.models import Plan
-from haoka.charging import online, tariffs
-from haoka.charging.models import Bucket, ChargingAccount, UsageRecord
-from haoka.core import ledger
 
 pytestmark = pytest.mark.django_db
 PLAN = "CM-MANGO-39"  # 40 GB general data, 芒果TV (rating group 1011) zero-rated

@@ -7,7 +7,13 @@ import datetime as dt
 import re
 
 import pytest
-from charging_helpers import (
+
+from haoka.charging import packs
+from haoka.charging.models import Bucket, ChargingAccount, PackPurchase
+from haoka.core import ledger
+from haoka.core.models import LedgerTransaction
+from haoka.lines.models import Line
+from tests.support.charging import (
     BASE,
     GB,
     MB,
@@ -18,13 +24,7 @@ from charging_helpers import (
     request_body,
     wallet_fen,
 )
-from money_helpers import beijing, set_plan, use_data
-
-from haoka.charging import packs
-from haoka.charging.models import Bucket, ChargingAccount, PackPurchase
-from haoka.core import ledger
-from haoka.core.models import LedgerTransaction
-from haoka.lines.models import Line
+from tests.support.money import beijing, set_plan, use_data
 
 pytestmark = pytest.mark.django_db
 PLAN = "CM-MANGO-39"

@@ -5,12 +5,12 @@ from __future__ import annotations
 import datetime as dt
 
 import pytest
-from lines_helpers import ledger_is_balanced, person, staff_line, wallet_fen
 
 from haoka.charging.models import Bucket
 from haoka.core import ledger
 from haoka.lines import operations as line_ops
 from haoka.lines.models import Line, LineEvent, Notification
+from tests.support.lines import ledger_is_balanced, person, staff_line, wallet_fen
 
 pytestmark = pytest.mark.django_db
 GB = 1024**3

@@ -5,12 +5,12 @@ from __future__ import annotations
 import datetime as dt
 
 import pytest
-from numbers_helpers import make_user, seed_catalog, seed_numbers
 
 from haoka.accounts import operations as account_ops
 from haoka.core import clock
 from haoka.numbers import operations
 from haoka.numbers.models import NumberEvent, NumberStatus, PhoneNumber
+from tests.support.numbers import make_user, seed_catalog, seed_numbers
 
 pytestmark = pytest.mark.django_db
 T0 = dt.datetime(2026, 5, 1, 4, 0, tzinfo=dt.UTC)

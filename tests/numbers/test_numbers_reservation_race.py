@@ -7,12 +7,12 @@ from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 from django.db import connection, connections
-from numbers_helpers import seed_catalog, seed_numbers
 
 from haoka.accounts import operations as account_ops
 from haoka.accounts.models import User
 from haoka.core import clock
 from haoka.numbers.models import NumberEvent, NumberStatus, PhoneNumber
+from tests.support.numbers import seed_catalog, seed_numbers
 
 NUMBER = "13912348888"
 BUYERS = 100

@@ -6,10 +6,10 @@ import datetime as dt
 
 import httpx
 import pytest
-from payments_helpers import SECRET, FakeGateway
 
 from haoka.core import signing
 from haoka.payments import gateway as gw
+from tests.support.payments import SECRET, FakeGateway
 
 CREATE = {
     "merchant_order_id": "ord_A_1",

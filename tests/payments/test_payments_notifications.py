@@ -6,7 +6,14 @@ import datetime as dt
 import json
 
 import pytest
-from payments_helpers import (
+
+from haoka.accounts import operations as accounts_operations
+from haoka.accounts.models import User
+from haoka.core import ledger, signing
+from haoka.payments import operations
+from haoka.payments.gateway import GatewayUnavailable
+from haoka.payments.models import Payment, PaymentEvent, Refund
+from tests.support.payments import (
     ASSET,
     PREPAYMENTS,
     SECRET,
@@ -17,13 +24,6 @@ from payments_helpers import (
     payment_postings,
     signed_post,
 )
-
-from haoka.accounts import operations as accounts_operations
-from haoka.accounts.models import User
-from haoka.core import ledger, signing
-from haoka.payments import operations
-from haoka.payments.gateway import GatewayUnavailable
-from haoka.payments.models import Payment, PaymentEvent, Refund
 
 pytestmark = pytest.mark.django_db
 

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import pytest
-from web_helpers import HTMX, hold_for, latest_otp
+
+from tests.support.web import HTMX, hold_for, latest_otp
 
 pytestmark = pytest.mark.django_db
 

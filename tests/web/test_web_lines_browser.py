@@ -16,10 +16,10 @@ import re
 
 import httpx
 import pytest
-from order_helpers import FakeGateway, pay
-from web_helpers import latest_otp, make_user, seed_catalog
 
-from browser_helpers import launch, phone_context, require_chromium, shot
+from tests.support.browser import launch, phone_context, require_chromium, shot
+from tests.support.web import latest_otp, make_user, seed_catalog
+from tests.support.web_orders import FakeGateway, pay
 
 os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"  # see test_web_browser.py
 

@@ -5,7 +5,8 @@ from __future__ import annotations
 import re
 
 import pytest
-from web_helpers import GENERATED, HTMX, VANITY, hold_for
+
+from tests.support.web import GENERATED, HTMX, VANITY, hold_for
 
 pytestmark = pytest.mark.django_db
 

@@ -7,7 +7,11 @@ from __future__ import annotations
 import re
 
 import pytest
-from order_helpers import (
+
+from haoka.carriers import http as carrier_http
+from haoka.payments import gateway as payment_gateway
+from tests.support.web import HTMX, hold_for
+from tests.support.web_orders import (
     ADDRESS,
     ICCID,
     PNG,
@@ -18,10 +22,6 @@ from order_helpers import (
     order_ref,
     pay,
 )
-from web_helpers import HTMX, hold_for
-
-from haoka.carriers import http as carrier_http
-from haoka.payments import gateway as payment_gateway
 
 pytestmark = pytest.mark.django_db
 

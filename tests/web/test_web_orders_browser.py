@@ -11,7 +11,10 @@ import re
 
 import httpx
 import pytest
-from order_helpers import (
+
+from tests.support.browser import launch, phone_context, require_chromium, shot
+from tests.support.web import hold_for, latest_otp, make_user, seed_catalog, seed_numbers
+from tests.support.web_orders import (
     ICCID,
     PNG,
     FakeCarrier,
@@ -20,9 +23,6 @@ from order_helpers import (
     courier_scan,
     pay,
 )
-from web_helpers import hold_for, latest_otp, make_user, seed_catalog, seed_numbers
-
-from browser_helpers import launch, phone_context, require_chromium, shot
 
 os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"  # see test_web_browser.py
 
@@ -30,7 +30,7 @@ pytestmark = pytest.mark.browser
 
 PHONE = "13700003333"
 NUMBER = "13912348888"
-ID_NUMBER = "440305199001010018"  # made up (tests/e2e/journey.py: id_number(1))
+ID_NUMBER = "440305199001010018"  # made up (tests/support/journey.py: id_number(1))
 
 
 @pytest.fixture(scope="module")

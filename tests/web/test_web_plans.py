@@ -5,7 +5,8 @@ from __future__ import annotations
 import re
 
 import pytest
-from web_helpers import HTMX
+
+from tests.support.web import HTMX
 
 pytestmark = pytest.mark.django_db
 

@@ -15,6 +15,7 @@ import httpx
 from haoka.core import ledger, signing
 from haoka.core.models import LedgerTransaction
 from haoka.payments import gateway as gw
+from haoka.payments import operations
 from haoka.payments.models import Payment, PaymentEvent
 
 T0 = dt.datetime(2026, 3, 1, 2, 0, 0, tzinfo=dt.UTC)
@@ -222,7 +223,6 @@ def signed_post(
 
 def deliver(note: dict, *, at: dt.datetime = T0, secret: str = SECRET) -> None:
     """Hand a notification straight to the use case, signed as the gateway signs it."""
-    from haoka.payments import operations
 
     body = json.dumps(note).encode()
     operations.handle_notification(

@@ -4,6 +4,15 @@ from __future__ import annotations
 
 import re
 
+from django.contrib.auth import get_user_model
+
+from haoka.accounts.models import SandboxSms
+from haoka.catalog.operations import load_seed_catalog
+from haoka.core import clock
+from haoka.numbers import operations
+from haoka.numbers.importer import Row, generated_msisdns, import_rows
+from haoka.numbers.operations import ensure_default_tier_prices
+
 #: Hand-picked vanity numbers on real prefixes: msisdn -> carrier.
 VANITY = {
     "13912348888": "CMCC",  # A: 四连 + 888
@@ -20,16 +29,11 @@ HTMX = {"HTTP_HX_REQUEST": "true"}
 
 
 def seed_catalog() -> None:
-    from haoka.catalog.operations import load_seed_catalog
-    from haoka.numbers.operations import ensure_default_tier_prices
-
     load_seed_catalog()
     ensure_default_tier_prices()
 
 
 def seed_numbers() -> None:
-    from haoka.numbers.importer import Row, generated_msisdns, import_rows
-
     rows = [Row(line=i, msisdn=m, carrier=c) for i, (m, c) in enumerate(VANITY.items(), start=1)]
     generated = generated_msisdns(carrier="CMCC", count=GENERATED, seed=1)
     rows += [Row(line=100 + i, msisdn=m, carrier="CMCC") for i, m in enumerate(generated)]
@@ -38,14 +42,11 @@ def seed_numbers() -> None:
 
 
 def make_user(phone: str):
-    from django.contrib.auth import get_user_model
-
     return get_user_model().objects.create(username=phone, phone=phone)
 
 
 def latest_otp(phone: str) -> str:
     """The code in the newest sandbox SMS to ``phone``."""
-    from haoka.accounts.models import SandboxSms
 
     text = (
         SandboxSms.objects.filter(phone=phone)
@@ -59,7 +60,5 @@ def latest_otp(phone: str) -> str:
 
 def hold_for(*, user, msisdn: str):
     """Reserve ``msisdn`` for ``user`` now (through the numbers operations)."""
-    from haoka.core import clock
-    from haoka.numbers import operations
 
     return operations.reserve(user_id=user.pk, msisdn=msisdn, now=clock.now())

@@ -7,8 +7,10 @@ from __future__ import annotations
 import datetime as dt
 import itertools
 
+from haoka.accounts.models import User
 from haoka.kyc import operations
 from haoka.kyc.domain import Address, PlanTerms
+from haoka.kyc.providers import VerifierAnswer, VerifierUnavailable
 
 #: Beijing noon on 2026-03-01.
 NOW = dt.datetime(2026, 3, 1, 4, 0, tzinfo=dt.UTC)
@@ -65,8 +67,6 @@ def new_ref() -> str:
 
 
 def make_user(username: str = "buyer"):
-    from haoka.accounts.models import User
-
     return User.objects.get_or_create(username=username)[0]
 
 
@@ -95,14 +95,10 @@ class CountingVerifier:
     calls = 0
 
     def verify(self, *, name: str, id_number: str):
-        from haoka.kyc.providers import VerifierAnswer
-
         type(self).calls += 1
         return VerifierAnswer(True)
 
 
 class BrokenVerifier:
     def verify(self, *, name: str, id_number: str):
-        from haoka.kyc.providers import VerifierUnavailable
-
         raise VerifierUnavailable()

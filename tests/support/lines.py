@@ -9,14 +9,14 @@ import itertools
 import json
 from dataclasses import dataclass
 
-from orders_helpers import ICCID, carrier_callback, deliver, id_number
-
 from haoka.accounts import operations as account_ops
 from haoka.accounts.models import Role, User
 from haoka.core import clock, ledger
 from haoka.lines import operations as line_ops
 from haoka.lines.models import Line
+from haoka.orders.models import Order
 from haoka.payments.models import Payment
+from tests.support.orders import ICCID, carrier_callback, deliver, id_number
 
 _serial = itertools.count(1)
 NAME = "李四"
@@ -109,7 +109,6 @@ def order_line(buyer: Person, *, msisdn: str, plan: str, gateway_fake, commits) 
         payment = Payment.objects.get(reference=ref)
         with commits():
             deliver(gateway_fake.pay(payment.merchant_order_id))
-    from haoka.orders.models import Order
 
     order = Order.objects.get(ref=ref)
     with commits():
