@@ -134,7 +134,21 @@ def test_expired_holds_no_longer_count_toward_the_limit_of_three():
     free = list(PhoneNumber.objects.filter(status="AVAILABLE").values_list("msisdn", flat=True)[:4])
     for msisdn in free[:3]:
         operations.reserve(user_id=user.pk, msisdn=msisdn, now=T0)
-    operations.reserve(user_id=user.pk, msisdn=free[3], now=T0 + dt.timedelta(minutes=15))
+    lapsed = T0 + dt.timedelta(minutes=15)
+    fourth = operations.reserve(user_id=user.pk, msisdn=free[3], now=lapsed)
+    assert fourth == operations.Hold(msisdn=free[3], reserved_until=lapsed + operations.HOLD)
+    assert operations.active_holds(user_id=user.pk, now=lapsed) == [fourth]
+    # the worker's sweep gives the three lapsed holds back to the pool, and only those
+    assert operations.release_expired_holds(now=lapsed) == 3
+    numbers = PhoneNumber.objects.filter(msisdn__in=free).order_by("msisdn")
+    assert {n.msisdn: (n.status, n.reserved_by_id) for n in numbers} == {
+        free[0]: (NumberStatus.AVAILABLE, None),
+        free[1]: (NumberStatus.AVAILABLE, None),
+        free[2]: (NumberStatus.AVAILABLE, None),
+        free[3]: (NumberStatus.RESERVED, user.pk),
+    }
+    released = NumberEvent.objects.filter(number__msisdn__in=free[:3], to_status="AVAILABLE")
+    assert sorted(released.values_list("number__msisdn", flat=True)) == sorted(free[:3])
 
 
 def test_a_number_not_in_the_pool_or_malformed_cannot_be_reserved(client):
