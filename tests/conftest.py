@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 from django.db import connection
-from django.test import Client
 
 from haoka.accounts import tokencache
+from tests.support.clients import ProductionClient
 from tests.support.tokencache import until
 
 
@@ -15,8 +15,15 @@ def is_postgres() -> bool:
 
 
 @pytest.fixture
+def client():
+    """Django's test client on the production path: API and Nchf requests through
+    ``haoka.wsgi.application`` (see tests/support/clients.py), pages through Django's chain."""
+    return ProductionClient()
+
+
+@pytest.fixture
 def api_client():
-    return Client()
+    return ProductionClient()
 
 
 @pytest.fixture

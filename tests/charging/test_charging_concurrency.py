@@ -25,6 +25,7 @@ from tests.support.charging import (
     post,
     request_body,
 )
+from tests.support.clients import ProductionClient
 
 SESSIONS = 20
 PLAN = "CM-MANGO-39"
@@ -46,10 +47,8 @@ def test_twenty_concurrent_sessions_never_grant_more_than_the_line_can_pay():
     barrier = threading.Barrier(SESSIONS)
 
     def session(i: int) -> int:
-        from django.test import Client
-
         try:
-            client = Client()
+            client = ProductionClient()
             body = request_body(line, seq=0, units=[data_unit(1003, request=3 * MB)], at=now)
             body["nfConsumerIdentification"]["nFName"] = f"smf-{i}"
             barrier.wait(timeout=30)

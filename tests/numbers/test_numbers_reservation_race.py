@@ -12,6 +12,7 @@ from haoka.accounts import operations as account_ops
 from haoka.accounts.models import User
 from haoka.core import clock
 from haoka.numbers.models import NumberEvent, NumberStatus, PhoneNumber
+from tests.support.clients import ProductionClient
 from tests.support.numbers import seed_catalog, seed_numbers
 
 NUMBER = "13912348888"
@@ -33,12 +34,10 @@ def test_one_hundred_concurrent_reservations_of_one_number_have_exactly_one_winn
     barrier = threading.Barrier(THREADS)
 
     def attempt(i: int) -> tuple[int, str]:
-        from django.test import Client
-
         try:
             if i < THREADS:
                 barrier.wait(timeout=30)
-            response = Client().post(
+            response = ProductionClient().post(
                 f"/api/v1/numbers/{NUMBER}/reserve",
                 headers={"Authorization": f"Bearer {tokens[i]}"},
             )
