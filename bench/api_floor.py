@@ -27,13 +27,12 @@ from concurrent.futures import ThreadPoolExecutor  # noqa: E402
 from pathlib import Path  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent.parent
-sys.path[:0] = [str(ROOT / "tests" / "e2e")]
+sys.path[:0] = [str(ROOT)]  # for tests.support (the e2e stack)
 sys.path.append(str(ROOT / "bench"))
-
-from stack import Stack  # noqa: E402
 
 from _machine import cpu_by_group, local_postgres_url, machine, percentile  # noqa: E402
 from checkout import MAKE_TOKENS, SERVE_THREADS, _client  # noqa: E402
+from tests.support.stack import Stack  # noqa: E402
 
 #: Requests to the platform per checkout order (see the module docstring).
 REQUESTS_PER_ORDER = 7

@@ -36,12 +36,11 @@ from pathlib import Path  # noqa: E402
 from urllib.parse import urlparse  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent.parent
-sys.path[:0] = [str(ROOT / "tests" / "e2e")]
+sys.path[:0] = [str(ROOT)]  # for tests.support (the e2e stack)
 sys.path.append(str(ROOT / "bench"))
 
-from stack import Stack  # noqa: E402
-
 from _machine import cpu_by_group, machine, percentile  # noqa: E402
+from tests.support.stack import Stack  # noqa: E402
 
 PG = "postgres://postgres@127.0.0.1:5432/test"
 PLAN = "CM-MANGO-39"

@@ -32,13 +32,12 @@ from pathlib import Path  # noqa: E402
 import httpx  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent.parent
-sys.path[:0] = [str(ROOT / "tests" / "e2e")]
+sys.path[:0] = [str(ROOT)]  # for tests.support (the e2e stack)
 sys.path.append(str(ROOT / "bench"))
 
-from journey import id_number  # noqa: E402
-from stack import Stack  # noqa: E402
-
 from _machine import cpu_by_group, local_postgres_url, machine, percentile  # noqa: E402
+from tests.support.journey import id_number  # noqa: E402
+from tests.support.stack import Stack  # noqa: E402
 
 STEPS = ("hold", "create", "kyc", "contract", "pay")
 #: Request threads per server process. The box is CPU-bound: with 4 instead of 8 per process,

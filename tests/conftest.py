@@ -3,19 +3,27 @@
 from __future__ import annotations
 
 import pytest
+from django.db import connection
+
+from haoka.accounts import tokencache
+from tests.support.clients import ProductionClient
+from tests.support.tokencache import until
 
 
 def is_postgres() -> bool:
-    from django.db import connection
-
     return connection.vendor == "postgresql"
 
 
 @pytest.fixture
-def api_client():
-    from django.test import Client
+def client():
+    """Django's test client on the production path: API and Nchf requests through
+    ``haoka.wsgi.application`` (see tests/support/clients.py), pages through Django's chain."""
+    return ProductionClient()
 
-    return Client()
+
+@pytest.fixture
+def api_client():
+    return ProductionClient()
 
 
 @pytest.fixture
@@ -33,8 +41,6 @@ def commits(django_capture_on_commit_callbacks):
 def token_cache(settings):
     """The bearer-token cache on and listening (PostgreSQL; skipped elsewhere). Use with
     ``django_db(transaction=True)``: only committed changes are announced."""
-    from haoka.accounts import tokencache
-    from tokencache_helpers import until
 
     if not is_postgres():
         pytest.skip("the token cache listens to PostgreSQL's NOTIFY")

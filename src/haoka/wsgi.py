@@ -24,6 +24,12 @@ import haoka.urls  # noqa: E402, F401  (every view and schema, before the freeze
 gc.freeze()
 
 
+def serves_pages(path: str) -> bool:
+    """Whether ``application`` hands ``path`` to Django's full chain (pages, admin), rather
+    than to the API's chain or the Nchf handler."""
+    return not path.startswith((_NCHF, _API))
+
+
 def application(environ, start_response):
     path = environ.get("PATH_INFO", "")
     if path.startswith(_NCHF):

@@ -1,11 +1,12 @@
-"""Fixtures for sign-in tests (helpers live in accounts_helpers.py)."""
+"""Fixtures for sign-in tests (helpers live in tests/support/accounts.py)."""
 
 from __future__ import annotations
 
 import contextlib
 
 import pytest
-from accounts_helpers import Moment, Otp
+
+from tests.support.accounts import Moment, Otp
 
 
 @pytest.fixture

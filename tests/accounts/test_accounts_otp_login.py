@@ -5,10 +5,10 @@ from __future__ import annotations
 import datetime as dt
 
 import pytest
-from accounts_helpers import T0, wrong_code
 
 from haoka.accounts.models import OtpChallenge, SandboxSms, User
 from haoka.core.models import AuditRecord
+from tests.support.accounts import T0, wrong_code
 
 PHONE = "13812345678"
 

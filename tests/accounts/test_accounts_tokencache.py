@@ -5,14 +5,14 @@ while nobody is listening."""
 from __future__ import annotations
 
 import pytest
-from accounts_helpers import T0
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
 from haoka.accounts import domain, operations, tokencache
 from haoka.accounts.models import User
 from haoka.core.errors import Unauthenticated
-from tokencache_helpers import elsewhere, until
+from tests.support.accounts import T0
+from tests.support.tokencache import elsewhere, until
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.usefixtures("token_cache")]
 cache = tokencache.cache

@@ -6,7 +6,6 @@ import datetime as dt
 import hashlib
 
 import pytest
-from accounts_helpers import T0
 from django.urls import path
 from ninja import NinjaAPI
 
@@ -17,6 +16,7 @@ from haoka.accounts import operations
 from haoka.accounts.auth import StaffOrScope
 from haoka.accounts.models import AuthToken, User
 from haoka.core.models import AuditRecord
+from tests.support.accounts import T0
 
 PHONE = "13812345678"
 

@@ -7,14 +7,22 @@ from __future__ import annotations
 import datetime as dt
 
 import pytest
-from charging_helpers import BASE, MB, charging_token, data_unit, make_line, post, request_body
-from money_helpers import set_plan, use_data
 
 from haoka.charging import alerts, operations, packs, tasks
 from haoka.charging.models import Bucket
 from haoka.core import ledger, worker
 from haoka.core.models import AccountKind
 from haoka.lines.models import Line, Notification
+from tests.support.charging import (
+    BASE,
+    MB,
+    charging_token,
+    data_unit,
+    make_line,
+    post,
+    request_body,
+)
+from tests.support.money import set_plan, use_data
 
 pytestmark = pytest.mark.django_db
 PLAN = "CM-MANGO-39"

@@ -6,13 +6,21 @@ from __future__ import annotations
 import datetime as dt
 
 import pytest
-from charging_helpers import GB, MB, charging_token, make_line, wallet_fen
-from money_helpers import FakeGateway, beijing, call, pay, session_token, staff_token, use_data
 
 from haoka.charging import cycles
 from haoka.charging.models import Bucket, PackPurchase, TopUp
 from haoka.core import clock
 from haoka.payments import gateway
+from tests.support.charging import GB, MB, charging_token, make_line, wallet_fen
+from tests.support.money import (
+    FakeGateway,
+    beijing,
+    call,
+    pay,
+    session_token,
+    staff_token,
+    use_data,
+)
 
 pytestmark = pytest.mark.django_db
 PLAN = "CM-MANGO-39"

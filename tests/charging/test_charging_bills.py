@@ -6,14 +6,14 @@ from __future__ import annotations
 import datetime as dt
 
 import pytest
-from charging_helpers import GB, MB, make_line
-from money_helpers import FakeGateway, beijing, pay, use_data
 
 from haoka.charging import bill_pdf, bills, cycles, packs, topups
 from haoka.charging.models import Bill
 from haoka.core import clock
 from haoka.lines.models import Notification
 from haoka.payments import gateway
+from tests.support.charging import GB, MB, make_line
+from tests.support.money import FakeGateway, beijing, pay, use_data
 
 pytestmark = pytest.mark.django_db
 DAILY = "CU-MAYI-RIZU"  # no monthly fee; ¥1 for 1 GB a day on first use, then 0.2 fen per MB

@@ -8,15 +8,24 @@ from concurrent.futures import ThreadPoolExecutor
 from decimal import Decimal
 
 import pytest
-from charging_helpers import BASE, KB, MB, charging_token, data_unit, make_line, post, request_body
 from django.db import connection, connections
-from django.test import Client
 
 from haoka.catalog import operations as catalog_ops
 from haoka.catalog.models import Plan
 from haoka.charging import tariffs
 from haoka.charging.models import Bucket, ChargingAccount
 from haoka.core import clock, ledger
+from tests.support.charging import (
+    BASE,
+    KB,
+    MB,
+    charging_token,
+    data_unit,
+    make_line,
+    post,
+    request_body,
+)
+from tests.support.clients import ProductionClient
 
 SESSIONS = 20
 PLAN = "CM-MANGO-39"
@@ -39,7 +48,7 @@ def test_twenty_concurrent_sessions_never_grant_more_than_the_line_can_pay():
 
     def session(i: int) -> int:
         try:
-            client = Client()
+            client = ProductionClient()
             body = request_body(line, seq=0, units=[data_unit(1003, request=3 * MB)], at=now)
             body["nfConsumerIdentification"]["nFName"] = f"smf-{i}"
             barrier.wait(timeout=30)

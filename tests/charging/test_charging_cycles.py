@@ -9,11 +9,9 @@ import threading
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
-from charging_helpers import GB, make_line, wallet_fen
 from django.db import connection, connections, transaction
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from money_helpers import beijing, use_data
 
 from haoka.catalog import operations as catalog_ops
 from haoka.charging import cycles, tariffs
@@ -21,6 +19,8 @@ from haoka.charging.models import Bill, Bucket, ChargingAccount, CycleRun
 from haoka.core import clock, ledger
 from haoka.core.models import AccountKind
 from haoka.lines.models import Line, Notification
+from tests.support.charging import GB, make_line, wallet_fen
+from tests.support.money import beijing, use_data
 
 pytestmark = pytest.mark.django_db
 PLAN = "CM-MANGO-39"  # ¥39, 40 GB, 100 minutes

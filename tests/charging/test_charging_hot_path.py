@@ -9,7 +9,6 @@ import datetime as dt
 from decimal import ROUND_UP, Decimal, localcontext
 
 import pytest
-from charging_helpers import BASE, charging_token, data_unit, make_line, post, request_body
 from django.db import DatabaseError, connection, transaction
 
 from haoka.charging import domain, operations
@@ -17,6 +16,7 @@ from haoka.charging import online_store as store
 from haoka.charging.models import UsageRecord
 from haoka.core import ledger
 from haoka.core.models import LedgerAccount
+from tests.support.charging import BASE, charging_token, data_unit, make_line, post, request_body
 
 pytestmark = pytest.mark.django_db
 PLAN = "CM-MANGO-39"

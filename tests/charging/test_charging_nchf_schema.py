@@ -9,7 +9,8 @@ from pathlib import Path
 
 import jsonschema
 import pytest
-from charging_helpers import BASE, MB, charging_token, make_line, post
+
+from tests.support.charging import BASE, MB, charging_token, make_line, post
 
 pytestmark = pytest.mark.django_db
 HERE = Path(__file__).parent / "nchf_fixtures"

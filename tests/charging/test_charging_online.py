@@ -8,7 +8,14 @@ import json
 from decimal import Decimal
 
 import pytest
-from charging_helpers import (
+
+from haoka.accounts import operations as account_ops
+from haoka.accounts.models import User
+from haoka.catalog.models import Plan
+from haoka.charging import nchf_api, online, tariffs
+from haoka.charging.models import Bucket, ChargingAccount, UsageRecord
+from haoka.core import ledger
+from tests.support.charging import (
     BASE,
     KB,
     MB,
@@ -20,13 +27,6 @@ from charging_helpers import (
     request_body,
     wallet_fen,
 )
-
-from haoka.accounts import operations as account_ops
-from haoka.accounts.models import User
-from haoka.catalog.models import Plan
-from haoka.charging import nchf_api, online, tariffs
-from haoka.charging.models import Bucket, ChargingAccount, UsageRecord
-from haoka.core import ledger
 
 pytestmark = pytest.mark.django_db
 PLAN = "CM-MANGO-39"  # 40 GB general data, 芒果TV (rating group 1011) zero-rated

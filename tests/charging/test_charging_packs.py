@@ -9,7 +9,15 @@ import threading
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
-from charging_helpers import (
+from django.db import connection, connections
+
+from haoka.catalog import operations as catalog_ops
+from haoka.charging import packs, tariffs
+from haoka.charging.models import Bucket, ChargingAccount, PackPurchase
+from haoka.core import clock, ledger
+from haoka.core.models import LedgerTransaction
+from haoka.lines.models import Line
+from tests.support.charging import (
     BASE,
     GB,
     MB,
@@ -20,15 +28,7 @@ from charging_helpers import (
     request_body,
     wallet_fen,
 )
-from django.db import connection, connections
-from money_helpers import beijing, set_plan, use_data
-
-from haoka.catalog import operations as catalog_ops
-from haoka.charging import packs, tariffs
-from haoka.charging.models import Bucket, ChargingAccount, PackPurchase
-from haoka.core import clock, ledger
-from haoka.core.models import LedgerTransaction
-from haoka.lines.models import Line
+from tests.support.money import beijing, set_plan, use_data
 
 pytestmark = pytest.mark.django_db
 PLAN = "CM-MANGO-39"

@@ -4,16 +4,8 @@ default, an upgrade at once paid pro rata from the wallet, cancelled while pendi
 from __future__ import annotations
 
 import datetime as dt
-import sys
-from pathlib import Path
 
 import pytest
-
-sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "lines"))
-sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "orders"))
-
-from lines_helpers import CT_NUMBERS, ledger_is_balanced, person, staff_line, wallet_fen
-from orders_helpers import T0
 
 from haoka.catalog import operations as catalog_ops
 from haoka.charging import tariffs
@@ -22,6 +14,8 @@ from haoka.core import clock, ledger
 from haoka.lines.models import Line
 from haoka.numbers import importer
 from haoka.numbers import operations as number_ops
+from tests.support.lines import CT_NUMBERS, ledger_is_balanced, person, staff_line, wallet_fen
+from tests.support.orders import T0
 
 pytestmark = pytest.mark.django_db
 GB = 1024**3

@@ -6,14 +6,14 @@ from __future__ import annotations
 import json
 
 import pytest
-from charging_helpers import BASE, charging_token, data_unit, make_line, request_body
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
 from haoka.accounts import domain as account_domain
 from haoka.accounts import tokencache
 from haoka.charging import nchf_api
-from tokencache_helpers import elsewhere, until
+from tests.support.charging import BASE, charging_token, data_unit, make_line, request_body
+from tests.support.tokencache import elsewhere, until
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.usefixtures("token_cache")]
 PLAN, VIDEO, MB = "CM-MANGO-39", 1003, 1024 * 1024

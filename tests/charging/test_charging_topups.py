@@ -7,8 +7,6 @@ from __future__ import annotations
 import datetime as dt
 
 import pytest
-from charging_helpers import MB, make_line, wallet_fen
-from money_helpers import FakeGateway, beijing, deliver, pay, use_data
 
 from haoka.charging import cycles, topups
 from haoka.charging.models import TopUp
@@ -18,6 +16,8 @@ from haoka.lines import operations as line_ops
 from haoka.lines.models import Line, Notification
 from haoka.payments import gateway
 from haoka.payments.models import Payment
+from tests.support.charging import MB, make_line, wallet_fen
+from tests.support.money import FakeGateway, beijing, deliver, pay, use_data
 
 pytestmark = pytest.mark.django_db
 PLAN = "CM-MANGO-39"  # ¥39 a month

@@ -8,7 +8,6 @@ import json
 from decimal import Decimal
 
 import pytest
-from charging_helpers import MB, charging_token, left, make_line, wallet_fen
 
 from haoka.accounts import operations as account_ops
 from haoka.accounts.models import User
@@ -16,6 +15,7 @@ from haoka.catalog.models import Plan
 from haoka.charging import rerate, tariffs, usage_cli
 from haoka.charging.models import Bucket, UsageRecord
 from haoka.core import ledger
+from tests.support.charging import MB, charging_token, left, make_line, wallet_fen
 
 pytestmark = pytest.mark.django_db
 DAILY_PLAN = "CU-MAYI-RIZU"  # no allowance; ¥1 buys 1 GB for the Beijing day; 支付宝 (1013) free

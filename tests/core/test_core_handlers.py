@@ -10,16 +10,16 @@ import pytest
 from django.core.signals import request_finished, request_started
 from django.db import close_old_connections
 
+from haoka import wsgi
 from haoka.accounts import operations
 from haoka.accounts.models import User
+from haoka.charging import nchf_api
 from haoka.core import clock
 
 pytestmark = pytest.mark.django_db
 
 
 def _call(path: str, *, method: str = "GET", headers: dict | None = None, body: bytes = b""):
-    from haoka.wsgi import application
-
     environ = {
         "REQUEST_METHOD": method,
         "PATH_INFO": path,
@@ -47,7 +47,7 @@ def _call(path: str, *, method: str = "GET", headers: dict | None = None, body: 
     request_started.disconnect(close_old_connections)
     request_finished.disconnect(close_old_connections)
     try:
-        body_out = application(environ, start_response)
+        body_out = wsgi.application(environ, start_response)
     finally:
         request_started.connect(close_old_connections)
         request_finished.connect(close_old_connections)
@@ -108,3 +108,42 @@ def test_a_whole_body_is_handed_over_as_one_piece_after_the_response_is_closed()
         request_finished.disconnect(on_finished)
     assert isinstance(body, list) and len(body) == 1 and isinstance(body[0], bytes)
     assert finished == [True]
+
+
+def test_the_tests_client_sends_api_requests_through_the_production_wsgi_application(
+    client, monkeypatch
+):
+    served = []
+    production = wsgi.application
+
+    def spy(environ, start_response):
+        served.append(environ["PATH_INFO"])
+        return production(environ, start_response)
+
+    monkeypatch.setattr(wsgi, "application", spy)
+    response = client.get("/api/v1/me", HTTP_AUTHORIZATION=f"Bearer {_token()}")
+    assert response.status_code == 200 and response.json()["phone_masked"].startswith("138")
+    assert served == ["/api/v1/me"]
+    # the API's chain, as served: no session cookie, no language negotiation
+    assert not response.cookies and "Content-Language" not in response.headers
+
+
+def test_the_tests_client_sends_nchf_requests_to_the_framework_free_handler(client, monkeypatch):
+    served = []
+    production = nchf_api.wsgi_app
+
+    def spy(environ, start_response):
+        served.append(environ["PATH_INFO"])
+        return production(environ, start_response)
+
+    monkeypatch.setattr(nchf_api, "wsgi_app", spy)
+    path = "/nchf-convergedcharging/v3/chargingdata"
+    response = client.post(path, data=b"{}", content_type="application/json")
+    assert response.status_code == 401
+    assert served == [path]
+
+
+def test_the_tests_client_sends_pages_through_djangos_full_chain(client):
+    response = client.get("/healthz")
+    assert response.status_code == 200
+    assert response.headers["X-Frame-Options"] == "DENY" and "Content-Language" in response

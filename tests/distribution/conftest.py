@@ -1,11 +1,11 @@
 from __future__ import annotations
 
 import pytest
-from distribution_helpers import T0
 
 from haoka.catalog import operations as catalog_ops
 from haoka.charging import tariffs
 from haoka.core import clock
+from tests.support.distribution import T0
 
 
 @pytest.fixture

@@ -9,7 +9,14 @@ import io
 
 import pytest
 import zxingcpp
-from api_helpers import (
+from PIL import Image
+
+from haoka.core import clock, ledger, pii
+from haoka.distribution import commission, training
+from haoka.distribution.models import Agent, CommissionRule, Entry, FraudFlag, Product, Withdrawal
+from haoka.payments import payouts
+from tests.support.distribution import PLAN, T0, id_number, make_agent, offer, person_name, sell
+from tests.support.distribution_api import (
     FakePayouts,
     anonymous,
     as_agent,
@@ -18,13 +25,6 @@ from api_helpers import (
     make_withdrawable,
     staff,
 )
-from distribution_helpers import PLAN, T0, id_number, make_agent, offer, person_name, sell
-from PIL import Image
-
-from haoka.core import clock, ledger, pii
-from haoka.distribution import commission, training
-from haoka.distribution.models import Agent, CommissionRule, Entry, FraudFlag, Product, Withdrawal
-from haoka.payments import payouts
 
 SERIAL = 9_000
 

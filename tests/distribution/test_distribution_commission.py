@@ -5,12 +5,11 @@ from __future__ import annotations
 
 import datetime as dt
 
-from distribution_helpers import T0, make_agent, offer, sell
-
 from haoka.core import ledger
 from haoka.distribution import commission
 from haoka.distribution.models import Entry, Sale
 from haoka.lines import operations as line_ops
+from tests.support.distribution import T0, make_agent, offer, sell
 
 
 def test_a_sub_agents_activation_pays_the_seller_and_the_parent_at_once(catalog, commits):

@@ -9,13 +9,13 @@ import threading
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
-from distribution_helpers import T0, activation_fact, check_books, make_agent, offer
 from django.db import connection, connections
 
 from haoka.core import clock
 from haoka.core.models import LedgerTransaction
 from haoka.distribution import commission
 from haoka.distribution.models import Entry, Inbox, Sale
+from tests.support.distribution import T0, activation_fact, check_books, make_agent, offer
 
 pytestmark = pytest.mark.django_db(transaction=True)
 

@@ -7,7 +7,6 @@ import datetime as dt
 from dataclasses import replace
 
 import pytest
-from distribution_helpers import T0, id_number, make_agent, make_user, offer, person_name, sell
 from hypothesis import given
 from hypothesis import strategies as st
 
@@ -16,6 +15,15 @@ from haoka.distribution import credit, domain
 from haoka.distribution import operations as dist_ops
 from haoka.distribution.domain import AgentStats, Tier
 from haoka.distribution.models import Agent, AgentEvent, Complaint, CreditRun, FraudFlag, Sale
+from tests.support.distribution import (
+    T0,
+    id_number,
+    make_agent,
+    make_user,
+    offer,
+    person_name,
+    sell,
+)
 
 GOOD = AgentStats(orders=40, activated=40, first_topups=40)
 FACTOR_LABELS = ["基础分", "激活率", "首充率", "90 天流失率", "欠费率", "客户投诉", "风控记录"]

@@ -9,7 +9,6 @@ import datetime as dt
 import itertools
 
 import pytest
-from distribution_helpers import T0, id_number, make_agent, make_user, offer, person_name, sell
 
 from haoka.core import clock, ledger
 from haoka.core.models import AccountKind
@@ -19,6 +18,15 @@ from haoka.distribution.models import Agent, AgentEvent, Entry, FraudFlag, Sale
 from haoka.kyc import queries as kyc_queries
 from haoka.kyc.models import KycAttempt
 from haoka.lines import operations as line_ops
+from tests.support.distribution import (
+    T0,
+    id_number,
+    make_agent,
+    make_user,
+    offer,
+    person_name,
+    sell,
+)
 
 DAY = dt.timedelta(days=1)
 HOUR = dt.timedelta(hours=1)

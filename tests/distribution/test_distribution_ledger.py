@@ -12,7 +12,6 @@ import datetime as dt
 import itertools
 
 import pytest
-from distribution_helpers import PLAN, T0, make_agent, offer, sell
 from django.db import transaction
 from django.db.models import Sum
 from hypothesis import HealthCheck, given, settings
@@ -29,6 +28,7 @@ from haoka.lines import operations as line_ops
 from haoka.lines.domain import LineStateConflict
 from haoka.lines.models import Line
 from haoka.lines.signals import line_opened, line_status_changed, wallet_credited
+from tests.support.distribution import PLAN, T0, make_agent, offer, sell
 
 pytestmark = pytest.mark.django_db
 

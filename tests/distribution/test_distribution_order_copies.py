@@ -8,7 +8,6 @@ import importlib
 import json
 
 import pytest
-from distribution_helpers import PLAN, T0, make_agent, offer, sell
 from django.apps import apps
 
 from haoka.core import pii
@@ -16,6 +15,7 @@ from haoka.distribution.models import Sale
 from haoka.orders.domain import LABELS, State
 from haoka.orders.models import Order
 from haoka.orders.transitions import move
+from tests.support.distribution import PLAN, T0, make_agent, offer, sell
 
 pytestmark = pytest.mark.django_db
 

@@ -8,17 +8,6 @@ from __future__ import annotations
 import datetime as dt
 
 import pytest
-from api_helpers import (
-    FakePayouts,
-    anonymous,
-    as_agent,
-    consumer,
-    error_code,
-    login,
-    make_withdrawable,
-    staff,
-)
-from distribution_helpers import PLAN, T0, id_number, make_agent, make_user, offer, sell
 
 from haoka.accounts.models import Role, User
 from haoka.core import pagination, pii
@@ -34,6 +23,17 @@ from haoka.distribution.models import (
 from haoka.numbers import importer
 from haoka.numbers import operations as number_ops
 from haoka.payments import payouts
+from tests.support.distribution import PLAN, T0, id_number, make_agent, make_user, offer, sell
+from tests.support.distribution_api import (
+    FakePayouts,
+    anonymous,
+    as_agent,
+    consumer,
+    error_code,
+    login,
+    make_withdrawable,
+    staff,
+)
 
 AGENT_READS = [
     "/agents/me",

@@ -7,12 +7,12 @@ from __future__ import annotations
 import datetime as dt
 
 import pytest
-from distribution_helpers import T0, activation_fact, check_books, make_agent, offer
 
 from haoka.core.models import LedgerTransaction
 from haoka.distribution import commission
 from haoka.distribution.models import Entry, Inbox, Sale
 from haoka.lines.models import Line
+from tests.support.distribution import T0, activation_fact, check_books, make_agent, offer
 
 pytestmark = pytest.mark.django_db
 LATER = T0 + dt.timedelta(days=70)  # past every hold and the month after next

@@ -6,13 +6,13 @@ from __future__ import annotations
 import datetime as dt
 
 import pytest
-from distribution_helpers import PLAN, T0, make_agent, offer
 
 from haoka.catalog import queries as catalog_queries
 from haoka.core.errors import HaokaError
 from haoka.distribution import operations as dist_ops
 from haoka.distribution import training
 from haoka.distribution.models import Course, Material, Question, QuizAttempt
+from tests.support.distribution import PLAN, T0, make_agent, offer
 
 
 def answers_of(code: str, *, wrong: int = 0) -> list[int]:

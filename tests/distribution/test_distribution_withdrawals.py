@@ -8,7 +8,6 @@ import threading
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
-from distribution_helpers import T0, make_agent, offer, sell
 from django.db import connection, connections
 
 from haoka.core import accounts_chart as chart
@@ -19,6 +18,7 @@ from haoka.distribution import operations as dist_ops
 from haoka.distribution.domain import FraudKind, WithdrawalExceedsBalance, WithdrawalTooSmall
 from haoka.distribution.models import Sale, Withdrawal
 from haoka.payments import payouts
+from tests.support.distribution import T0, make_agent, offer, sell
 
 #: When the commission of sales made at T0 has settled (tier C: 15 days) and cooled down (7).
 LATER = T0 + dt.timedelta(days=30)

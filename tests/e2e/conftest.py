@@ -1,4 +1,4 @@
-"""End-to-end fixtures: the whole platform as real processes (tests/e2e/stack.py) on a fresh
+"""End-to-end fixtures: the whole platform as real processes (tests/support/stack.py) on a fresh
 database — SQLite, or PostgreSQL when DATABASE_URL names one. When a test fails, the end of
 every process's log and the orders that did not finish are printed with it."""
 
@@ -6,14 +6,10 @@ from __future__ import annotations
 
 import contextlib
 import logging
-import sys
-from pathlib import Path
 
 import pytest
 
-sys.path.insert(0, str(Path(__file__).parent))
-
-from stack import Stack
+from tests.support.stack import Stack
 
 logging.getLogger("httpx").setLevel(logging.WARNING)  # one INFO line per request otherwise
 

@@ -9,7 +9,8 @@ from __future__ import annotations
 import time
 
 import httpx
-from journey import Shopper, id_number
+
+from tests.support.journey import Shopper, id_number
 
 STACK_OPTIONS = {"numbers": 60}
 PLAN = "CM-MANGO-39"

@@ -18,7 +18,7 @@ from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 
-from journey import Shopper, person_name, phone_number
+from tests.support.journey import Shopper, person_name, phone_number
 
 ORDERS = int(os.environ.get("HAOKA_E2E_FAULT_ORDERS", "200"))
 SHOPPERS = int(os.environ.get("HAOKA_E2E_SHOPPERS", "24"))

@@ -8,7 +8,8 @@ import re
 import time
 
 import pytest
-from journey import Shopper, id_number
+
+from tests.support.journey import Shopper, id_number
 
 STACK_OPTIONS = {"numbers": 200}
 #: Transitions of an order that pays (PAID is skipped when nothing is due).

@@ -10,7 +10,8 @@ import datetime as dt
 import time
 
 import httpx
-from journey import Shopper, whole_journey
+
+from tests.support.journey import Shopper, whole_journey
 
 STACK_OPTIONS = {"numbers": 100, "server": "granian"}
 MB = 1024 * 1024

@@ -19,10 +19,10 @@ from urllib.parse import urlsplit
 
 import httpx
 import pytest
-from journey import Shopper, id_number, person_name, phone_number
-from stack import SIM_SECRET
 
 from haoka.core import signing
+from tests.support.journey import Shopper, id_number, person_name, phone_number
+from tests.support.stack import SIM_SECRET
 
 STACK_OPTIONS = {"numbers": 100}
 #: Every name and ID number used in this module, for the plaintext search at the end.

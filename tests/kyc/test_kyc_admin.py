@@ -4,12 +4,12 @@ stored as hashes, claims registered and released, photos opened one by one."""
 from __future__ import annotations
 
 import pytest
-from kyc_helpers import ID_A, ID_B, ID_C, JPEG, NAME, NOW, check, new_ref
 
 from haoka.accounts.models import Role, User
 from haoka.core import clock
 from haoka.core.models import AuditRecord
 from haoka.kyc.models import Blacklist, IdentityClaim, KycRecord
+from tests.support.kyc import ID_A, ID_B, ID_C, JPEG, NAME, NOW, check, new_ref
 
 pytestmark = pytest.mark.django_db
 

@@ -6,7 +6,6 @@ import datetime as dt
 
 import pytest
 from django.db import connection
-from kyc_helpers import DAY, ID_A, ID_B, ID_C, NOW, address, check, make_user, new_ref
 
 from haoka.core.models import AuditRecord
 from haoka.core.phone import InvalidMsisdn
@@ -14,6 +13,7 @@ from haoka.kyc import blacklists
 from haoka.kyc.blacklists import InvalidBlacklistValue
 from haoka.kyc.domain import InvalidIdNumber
 from haoka.kyc.models import Blacklist, IdentityClaim, KycRecord
+from tests.support.kyc import DAY, ID_A, ID_B, ID_C, NOW, address, check, make_user, new_ref
 
 pytestmark = pytest.mark.django_db
 

@@ -6,7 +6,20 @@ import datetime as dt
 
 import pytest
 from django.core.exceptions import ImproperlyConfigured
-from kyc_helpers import (
+
+from haoka.core.phone import InvalidMsisdn
+from haoka.kyc import blacklists, operations, providers
+from haoka.kyc.domain import InvalidAddress, InvalidIdNumber, InvalidName, InvalidPhoto
+from haoka.kyc.models import (
+    ClaimStatus,
+    IdentityClaim,
+    KycAttempt,
+    KycDocument,
+    KycEvent,
+    KycRecord,
+)
+from haoka.kyc.operations import InvalidKycRequest
+from tests.support.kyc import (
     DAY,
     ID_A,
     ID_B,
@@ -21,19 +34,6 @@ from kyc_helpers import (
     new_ref,
     plan,
 )
-
-from haoka.core.phone import InvalidMsisdn
-from haoka.kyc import blacklists, operations, providers
-from haoka.kyc.domain import InvalidAddress, InvalidIdNumber, InvalidName, InvalidPhoto
-from haoka.kyc.models import (
-    ClaimStatus,
-    IdentityClaim,
-    KycAttempt,
-    KycDocument,
-    KycEvent,
-    KycRecord,
-)
-from haoka.kyc.operations import InvalidKycRequest
 
 pytestmark = pytest.mark.django_db
 
@@ -118,7 +118,7 @@ def test_the_first_failing_check_decides_the_reason():
 
 
 def test_the_verifier_is_not_asked_when_an_earlier_check_refuses(settings):
-    settings.KYC_PROVIDER = "kyc_helpers.CountingVerifier"
+    settings.KYC_PROVIDER = "tests.support.kyc.CountingVerifier"
     CountingVerifier.calls = 0
     check(plan=plan(max_age=20))
     assert CountingVerifier.calls == 0
@@ -127,7 +127,7 @@ def test_the_verifier_is_not_asked_when_an_earlier_check_refuses(settings):
 
 
 def test_an_unavailable_verifier_is_an_error_that_stores_nothing(settings):
-    settings.KYC_PROVIDER = "kyc_helpers.BrokenVerifier"
+    settings.KYC_PROVIDER = "tests.support.kyc.BrokenVerifier"
     with pytest.raises(providers.VerifierUnavailable):
         check()
     assert not KycRecord.objects.exists() and not KycAttempt.objects.exists()

@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import pytest
 from django.db import IntegrityError, transaction
-from kyc_helpers import DAY, ID_A, ID_B, NOW, check, make_user, new_ref
 
 from haoka.core.models import AuditRecord
 from haoka.kyc import operations, queries
 from haoka.kyc.domain import InvalidIdNumber
 from haoka.kyc.models import ClaimStatus, IdentityClaim, IdentityClaimCounter
 from haoka.kyc.operations import IdLineLimitReached
+from tests.support.kyc import DAY, ID_A, ID_B, NOW, check, make_user, new_ref
 
 pytestmark = pytest.mark.django_db
 

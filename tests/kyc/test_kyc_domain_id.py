@@ -7,11 +7,11 @@ import datetime as dt
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
-from kyc_helpers import make_id
 
 from haoka.catalog.domain import PROVINCES
 from haoka.kyc import domain
 from haoka.kyc.domain import InvalidIdNumber, InvalidName
+from tests.support.kyc import make_id
 
 TODAY = dt.date(2026, 3, 1)
 

@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import pytest
-from kyc_helpers import GIF, JPEG, PNG, address, plan
 
 from haoka.kyc import domain
 from haoka.kyc.domain import InvalidPhoto, KycStatus, PhotoTooLarge, Verdict
+from tests.support.kyc import GIF, JPEG, PNG, address, plan
 
 
 def _norm(province="", city="", district="", detail=""):

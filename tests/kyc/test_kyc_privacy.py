@@ -10,12 +10,12 @@ import logging
 import pytest
 from django.apps import apps
 from django.db import connection
-from kyc_helpers import ID_A, JPEG, NAME, NOW, PNG, check, make_user, new_ref
 
 from haoka.core import pii
 from haoka.kyc import blacklists, operations, queries
 from haoka.kyc.domain import PhotoTooLarge
 from haoka.kyc.models import KycDocument
+from tests.support.kyc import ID_A, JPEG, NAME, NOW, PNG, check, make_user, new_ref
 
 pytestmark = pytest.mark.django_db
 

@@ -7,10 +7,10 @@ from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 from django.db import connection, connections
-from kyc_helpers import ID_A, NOW, check, make_user
 
 from haoka.kyc import domain, operations
 from haoka.kyc.models import IdentityClaim, IdentityClaimCounter, KycRecord
+from tests.support.kyc import ID_A, NOW, check, make_user
 
 THREADS = 10
 

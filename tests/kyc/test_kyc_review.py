@@ -6,12 +6,12 @@ from __future__ import annotations
 import datetime as dt
 
 import pytest
-from kyc_helpers import DAY, ID_A, ID_B, ID_C, NAME, NOW, check, make_user, new_ref
 
 from haoka.core.models import AuditRecord
 from haoka.kyc import operations, queries, signals
 from haoka.kyc.models import ClaimStatus, IdentityClaim, KycEvent, KycRecord
 from haoka.kyc.operations import KycNotFound, KycNotUnderReview, ReviewNoteRequired
+from tests.support.kyc import DAY, ID_A, ID_B, ID_C, NAME, NOW, check, make_user, new_ref
 
 pytestmark = pytest.mark.django_db
 LATER = NOW + dt.timedelta(hours=3)

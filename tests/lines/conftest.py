@@ -1,15 +1,8 @@
 from __future__ import annotations
 
 import datetime as dt
-import sys
-from pathlib import Path
 
 import pytest
-
-sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "orders"))
-
-from lines_helpers import CT_NUMBERS
-from orders_helpers import T0, FakeCarrier, FakeGateway
 
 from haoka.carriers import http as carrier_http
 from haoka.catalog import operations as catalog_ops
@@ -18,6 +11,8 @@ from haoka.core import clock
 from haoka.numbers import importer
 from haoka.numbers import operations as number_ops
 from haoka.payments import gateway
+from tests.support.lines import CT_NUMBERS
+from tests.support.orders import T0, FakeCarrier, FakeGateway
 
 
 @pytest.fixture

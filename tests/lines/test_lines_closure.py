@@ -4,25 +4,13 @@ way it came (or to staff for a manual refund), the number cools for 90 days."""
 from __future__ import annotations
 
 import datetime as dt
-import sys
 import threading
 from concurrent.futures import ThreadPoolExecutor
 from importlib import import_module
-from pathlib import Path
 
 import pytest
 from django.apps import apps as django_apps
 from django.db import connection, connections
-from lines_helpers import (
-    CT_NUMBERS,
-    ledger_is_balanced,
-    order_line,
-    person,
-    set_wallet,
-    staff_line,
-    wallet_fen,
-)
-from payments_helpers import deliver
 
 from haoka.catalog import operations as catalog_ops
 from haoka.charging import closure, tariffs, topups
@@ -35,9 +23,17 @@ from haoka.lines.models import Line, LineClosure, LineEvent
 from haoka.numbers import importer
 from haoka.numbers.models import PhoneNumber
 from haoka.payments.models import Payment, Refund
-
-sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "charging"))
-from charging_helpers import BASE, charging_token, data_unit, post, request_body
+from tests.support.charging import BASE, charging_token, data_unit, post, request_body
+from tests.support.lines import (
+    CT_NUMBERS,
+    ledger_is_balanced,
+    order_line,
+    person,
+    set_wallet,
+    staff_line,
+    wallet_fen,
+)
+from tests.support.payments import deliver
 
 pytestmark = pytest.mark.django_db
 APRIL = dt.datetime(2026, 4, 15, 4, 0, tzinfo=dt.UTC)

@@ -6,10 +6,10 @@ from __future__ import annotations
 import datetime as dt
 
 import pytest
-from lines_helpers import person, staff_line, wallet_fen
 
 from haoka.lines import operations as line_ops
 from haoka.lines.models import Line, LineEvent, Notification
+from tests.support.lines import person, staff_line, wallet_fen
 
 pytestmark = pytest.mark.django_db
 GB = 1024**3

@@ -6,11 +6,11 @@ from __future__ import annotations
 import datetime as dt
 
 import pytest
-from lines_helpers import CT_NUMBERS, order_line, person, set_wallet, staff_line
 
 from haoka.core.models import AuditRecord
 from haoka.lines import domain, exits
 from haoka.lines.models import PortingCode
+from tests.support.lines import CT_NUMBERS, order_line, person, set_wallet, staff_line
 
 pytestmark = pytest.mark.django_db
 #: 120 days after the orders' activation (1 March 2026, 10:00 Beijing).

@@ -2,21 +2,16 @@
 
 from __future__ import annotations
 
-import sys
-from pathlib import Path
-
 import pytest
-from lines_helpers import CT_NUMBERS, NAME, order_line, person, staff_line, wallet_fen
-from orders_helpers import ICCID, id_number
 
 from haoka.charging import tariffs
 from haoka.charging.models import Bucket, ChargingAccount, ChargingSession
 from haoka.core.models import AuditRecord
 from haoka.lines import domain
 from haoka.lines.models import Line, SimCard
-
-sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "charging"))
-from charging_helpers import BASE, charging_token, data_unit, post, request_body
+from tests.support.charging import BASE, charging_token, data_unit, post, request_body
+from tests.support.lines import CT_NUMBERS, NAME, order_line, person, staff_line, wallet_fen
+from tests.support.orders import ICCID, id_number
 
 pytestmark = pytest.mark.django_db
 

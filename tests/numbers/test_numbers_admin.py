@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import pytest
-from numbers_helpers import seed_catalog, seed_numbers
 
 from haoka.accounts.models import Role, User
 from haoka.core.models import AuditRecord
 from haoka.numbers.models import PhoneNumber, TierPrice
+from tests.support.numbers import seed_catalog, seed_numbers
 
 pytestmark = pytest.mark.django_db
 

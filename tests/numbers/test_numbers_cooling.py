@@ -5,11 +5,11 @@ from __future__ import annotations
 import datetime as dt
 
 import pytest
-from numbers_helpers import seed_catalog, seed_numbers
 
 from haoka.core import clock
 from haoka.numbers import operations
 from haoka.numbers.models import NumberEvent, NumberStatus, PhoneNumber
+from tests.support.numbers import seed_catalog, seed_numbers
 
 pytestmark = pytest.mark.django_db
 

@@ -5,10 +5,10 @@ from __future__ import annotations
 import io
 
 import pytest
-from numbers_helpers import seed_catalog
 
 from haoka.numbers import importer
 from haoka.numbers.models import NumberImport, NumberStatus, PhoneNumber
+from tests.support.numbers import seed_catalog
 
 pytestmark = pytest.mark.django_db
 

@@ -5,12 +5,12 @@ from __future__ import annotations
 import datetime as dt
 
 import pytest
-from numbers_helpers import make_user, seed_catalog, seed_numbers
 
 from haoka.accounts import operations as account_ops
 from haoka.core import clock
 from haoka.numbers import operations
 from haoka.numbers.models import NumberEvent, NumberStatus, PhoneNumber
+from tests.support.numbers import make_user, seed_catalog, seed_numbers
 
 pytestmark = pytest.mark.django_db
 T0 = dt.datetime(2026, 5, 1, 4, 0, tzinfo=dt.UTC)
@@ -134,15 +134,21 @@ def test_expired_holds_no_longer_count_toward_the_limit_of_three():
     free = list(PhoneNumber.objects.filter(status="AVAILABLE").values_list("msisdn", flat=True)[:4])
     for msisdn in free[:3]:
         operations.reserve(user_id=user.pk, msisdn=msisdn, now=T0)
-    later = T0 + dt.timedelta(minutes=15)
-    hold = operations.reserve(user_id=user.pk, msisdn=free[3], now=later)  # no TooManyHolds
-    assert (hold.msisdn, hold.reserved_until) == (free[3], later + dt.timedelta(minutes=15))
-    assert [h.msisdn for h in operations.active_holds(user_id=user.pk, now=later)] == [free[3]]
-    # the worker then gives the three lapsed numbers back to the pool
-    assert operations.release_expired_holds(now=later) == 3
-    statuses = dict(PhoneNumber.objects.filter(msisdn__in=free).values_list("msisdn", "status"))
-    assert statuses == {**dict.fromkeys(free[:3], "AVAILABLE"), free[3]: "RESERVED"}
-    assert not PhoneNumber.objects.filter(msisdn__in=free[:3], reserved_by__isnull=False).exists()
+    lapsed = T0 + dt.timedelta(minutes=15)
+    fourth = operations.reserve(user_id=user.pk, msisdn=free[3], now=lapsed)
+    assert fourth == operations.Hold(msisdn=free[3], reserved_until=lapsed + operations.HOLD)
+    assert operations.active_holds(user_id=user.pk, now=lapsed) == [fourth]
+    # the worker's sweep gives the three lapsed holds back to the pool, and only those
+    assert operations.release_expired_holds(now=lapsed) == 3
+    numbers = PhoneNumber.objects.filter(msisdn__in=free).order_by("msisdn")
+    assert {n.msisdn: (n.status, n.reserved_by_id) for n in numbers} == {
+        free[0]: (NumberStatus.AVAILABLE, None),
+        free[1]: (NumberStatus.AVAILABLE, None),
+        free[2]: (NumberStatus.AVAILABLE, None),
+        free[3]: (NumberStatus.RESERVED, user.pk),
+    }
+    released = NumberEvent.objects.filter(number__msisdn__in=free[:3], to_status="AVAILABLE")
+    assert sorted(released.values_list("number__msisdn", flat=True)) == sorted(free[:3])
 
 
 def test_a_number_not_in_the_pool_or_malformed_cannot_be_reserved(client):

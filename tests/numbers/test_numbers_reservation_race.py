@@ -7,13 +7,13 @@ from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 from django.db import connection, connections
-from django.test import Client
-from numbers_helpers import seed_catalog, seed_numbers
 
 from haoka.accounts import operations as account_ops
 from haoka.accounts.models import User
 from haoka.core import clock
 from haoka.numbers.models import NumberEvent, NumberStatus, PhoneNumber
+from tests.support.clients import ProductionClient
+from tests.support.numbers import seed_catalog, seed_numbers
 
 NUMBER = "13912348888"
 BUYERS = 100
@@ -37,7 +37,7 @@ def test_one_hundred_concurrent_reservations_of_one_number_have_exactly_one_winn
         try:
             if i < THREADS:
                 barrier.wait(timeout=30)
-            response = Client().post(
+            response = ProductionClient().post(
                 f"/api/v1/numbers/{NUMBER}/reserve",
                 headers={"Authorization": f"Bearer {tokens[i]}"},
             )

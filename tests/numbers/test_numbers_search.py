@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import pytest
-from numbers_helpers import make_user, seed_catalog, seed_numbers
 
 from haoka.core import clock
 from haoka.numbers import domain, operations, queries
 from haoka.numbers.models import NumberStatus, PhoneNumber
+from tests.support.numbers import make_user, seed_catalog, seed_numbers
 
 pytestmark = pytest.mark.django_db
 

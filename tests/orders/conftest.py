@@ -1,7 +1,6 @@
 from __future__ import annotations
 
 import pytest
-from orders_helpers import T0, FakeCarrier, FakeGateway
 
 from haoka.carriers import http as carrier_http
 from haoka.catalog import operations as catalog_ops
@@ -9,6 +8,7 @@ from haoka.core import clock
 from haoka.numbers import importer
 from haoka.numbers import operations as number_ops
 from haoka.payments import gateway
+from tests.support.orders import T0, FakeCarrier, FakeGateway
 
 #: CTCC numbers for CT-WUYOU-0 (¥20 first top-up: a payment step) and CMCC for CM-MANGO-39.
 NUMBERS = {

@@ -5,7 +5,6 @@ from __future__ import annotations
 import datetime as dt
 
 import pytest
-from orders_helpers import ICCID, T0, carrier_callback, deliver, id_number, make_buyer
 
 from haoka.core import ledger
 from haoka.kyc import providers
@@ -16,6 +15,7 @@ from haoka.orders import fulfilment, operations
 from haoka.orders.models import Order
 from haoka.payments import operations as payment_ops
 from haoka.payments.models import Payment
+from tests.support.orders import ICCID, T0, carrier_callback, deliver, id_number, make_buyer
 
 pytestmark = pytest.mark.django_db
 PAID_PLAN, FREE_PLAN = "CT-WUYOU-0", "CM-MANGO-39"

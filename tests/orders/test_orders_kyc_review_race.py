@@ -9,13 +9,13 @@ from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 from django.db import connection, connections
-from orders_helpers import T0, id_number, make_buyer
 
 from haoka.accounts.models import User
 from haoka.kyc import domain as kyc_domain
 from haoka.kyc import operations as kyc_operations
 from haoka.orders import operations
 from haoka.orders.models import Order
+from tests.support.orders import T0, id_number, make_buyer
 
 pytestmark = pytest.mark.django_db(transaction=True)
 PAID_PLAN, CT1 = "CT-WUYOU-0", "18912340001"

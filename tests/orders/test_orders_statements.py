@@ -9,10 +9,10 @@ import json
 import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
-from orders_helpers import SECRET, T0, id_number, make_buyer
 
 from haoka.core import signing
 from haoka.payments.models import Payment
+from tests.support.orders import SECRET, T0, id_number, make_buyer
 
 pytestmark = pytest.mark.django_db(transaction=True)
 

@@ -9,13 +9,13 @@ import time
 
 import pytest
 from django.db import connection
-from orders_helpers import FakeCarrier, deliver, make_buyer
 
 from haoka.carriers import http as carrier_http
 from haoka.kyc.models import KycRecord
 from haoka.orders import domain, fulfilment
 from haoka.orders.models import Order, OrderEvent
 from haoka.payments.models import Payment
+from tests.support.orders import FakeCarrier, deliver, make_buyer
 
 PAID_PLAN, FREE_PLAN = "CT-WUYOU-0", "CM-MANGO-39"
 PAID = ["18912340001", "18912340002", "18912340003", "18912340004"]

@@ -5,11 +5,11 @@ from __future__ import annotations
 import pytest
 from django.db import connection, transaction
 from django.test.utils import CaptureQueriesContext
-from orders_helpers import make_buyer
 
 from haoka.orders.domain import OrderStateConflict
 from haoka.orders.models import Order, OrderEvent
 from haoka.orders.transitions import move, together
+from tests.support.orders import make_buyer
 
 pytestmark = pytest.mark.django_db
 PAID_PLAN, CT1 = "CT-WUYOU-0", "18912340001"

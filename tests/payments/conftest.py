@@ -1,12 +1,12 @@
-"""Fixtures for the payment tests (helpers live in payments_helpers.py)."""
+"""Fixtures for the payment tests (helpers live in tests/support/payments.py)."""
 
 from __future__ import annotations
 
 import pytest
-from payments_helpers import T0, FakeGateway
 
 from haoka.core import clock
 from haoka.payments import gateway, signals
+from tests.support.payments import T0, FakeGateway
 
 
 @pytest.fixture

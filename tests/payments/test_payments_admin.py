@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import pytest
-from payments_helpers import T0, deliver
 
 from haoka.accounts.models import User
 from haoka.payments import operations
 from haoka.payments.models import Payment
+from tests.support.payments import T0, deliver
 
 pytestmark = pytest.mark.django_db
 

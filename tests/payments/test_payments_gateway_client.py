@@ -7,10 +7,10 @@ from concurrent.futures import ThreadPoolExecutor
 
 import httpx
 import pytest
-from payments_helpers import SECRET, FakeGateway
 
 from haoka.core import signing
 from haoka.payments import gateway as gw
+from tests.support.payments import SECRET, FakeGateway
 
 CREATE = {
     "merchant_order_id": "ord_A_1",

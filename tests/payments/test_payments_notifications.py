@@ -6,8 +6,15 @@ import datetime as dt
 import json
 
 import pytest
-from django.test import Client
-from payments_helpers import (
+
+from haoka.accounts import operations as accounts_operations
+from haoka.accounts.models import User
+from haoka.core import clock, ledger, signing
+from haoka.payments import operations
+from haoka.payments.gateway import GatewayUnavailable
+from haoka.payments.models import Payment, PaymentEvent, Refund
+from tests.support.clients import ProductionClient
+from tests.support.payments import (
     ASSET,
     PREPAYMENTS,
     SECRET,
@@ -18,13 +25,6 @@ from payments_helpers import (
     payment_postings,
     signed_post,
 )
-
-from haoka.accounts import operations as accounts_operations
-from haoka.accounts.models import User
-from haoka.core import clock, ledger, signing
-from haoka.payments import operations
-from haoka.payments.gateway import GatewayUnavailable
-from haoka.payments.models import Payment, PaymentEvent, Refund
 
 pytestmark = pytest.mark.django_db
 
@@ -118,6 +118,7 @@ def test_a_replayed_event_id_with_a_fresh_signature_changes_nothing(fake, pendin
     post(note)
     before = Snapshot.take()
     later = T0 + dt.timedelta(minutes=3)  # a new, valid signature inside the window
+
     with clock.frozen(later):
         response = post(note, at=later)
     assert response.status_code == 200
@@ -225,7 +226,7 @@ def test_an_unknown_gateway_is_404(fake, pending, post):
 
 
 def test_the_callback_needs_no_login_and_no_csrf_token(fake, pending, settings):
-    strict = Client(enforce_csrf_checks=True)
+    strict = ProductionClient(enforce_csrf_checks=True)
     assert signed_post(strict, fake.pay(pending.merchant_order_id)).status_code == 200
 
 

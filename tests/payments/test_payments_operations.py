@@ -6,17 +6,6 @@ import datetime as dt
 
 import pytest
 from django.db import IntegrityError, connection, transaction
-from payments_helpers import (
-    ASSET,
-    PREPAYMENTS,
-    T0,
-    Snapshot,
-    balance,
-    deliver,
-    paid_transitions,
-    payment_postings,
-    refund_postings,
-)
 
 from haoka.core import clock, ledger
 from haoka.payments import domain, operations, queries, tasks
@@ -28,6 +17,17 @@ from haoka.payments.errors import (
 )
 from haoka.payments.gateway import GatewayRejected, GatewayUnavailable
 from haoka.payments.models import Payment, PaymentEvent, Refund
+from tests.support.payments import (
+    ASSET,
+    PREPAYMENTS,
+    T0,
+    Snapshot,
+    balance,
+    deliver,
+    paid_transitions,
+    payment_postings,
+    refund_postings,
+)
 
 pytestmark = pytest.mark.django_db
 

@@ -12,7 +12,14 @@ from django.db import transaction
 from django.db.models import Sum
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from payments_helpers import (
+
+from haoka.core import ledger, signing
+from haoka.core.errors import HaokaError
+from haoka.payments import domain, gateway, operations
+from haoka.payments.errors import RefundFailed, RefundIntentMismatch
+from haoka.payments.gateway import GatewayUnavailable
+from haoka.payments.models import Payment, Refund
+from tests.support.payments import (
     ASSET,
     SECRET,
     T0,
@@ -21,13 +28,6 @@ from payments_helpers import (
     paid_transitions,
     payment_postings,
 )
-
-from haoka.core import ledger, signing
-from haoka.core.errors import HaokaError
-from haoka.payments import domain, gateway, operations
-from haoka.payments.errors import RefundFailed, RefundIntentMismatch
-from haoka.payments.gateway import GatewayUnavailable
-from haoka.payments.models import Payment, Refund
 
 pytestmark = pytest.mark.django_db
 

@@ -7,11 +7,11 @@ from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 from django.db import connection, connections
-from payments_helpers import T0, balance, deliver, paid_transitions, payment_postings
 
 from haoka.core import ledger
 from haoka.payments import operations
 from haoka.payments.models import Payment, PaymentEvent, Refund
+from tests.support.payments import T0, balance, deliver, paid_transitions, payment_postings
 
 THREADS = 16
 

@@ -5,7 +5,9 @@ through injected faults, and a named error when the provider cannot answer."""
 from __future__ import annotations
 
 import pytest
-from payout_helpers import (
+
+from haoka.payments import payouts
+from tests.support.payouts import (
     READ_TIMEOUT,
     SECRET,
     LosingAnswers,
@@ -14,8 +16,6 @@ from payout_helpers import (
     payee,
     simulator_process,
 )
-
-from haoka.payments import payouts
 
 
 @pytest.fixture(scope="module")

@@ -10,7 +10,9 @@ import httpx
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from sim_helpers import (
+
+from haoka.carriers import simulator as carrier_sim
+from tests.support.simulators import (
     FakeNetwork,
     Receiver,
     TestClient,
@@ -20,8 +22,6 @@ from sim_helpers import (
     simulator_process,
     wait_for,
 )
-
-from haoka.carriers import simulator as carrier_sim
 
 CALLBACK = "http://haoka.test/api/v1/callbacks/carriers/sim"
 TRACKING_NO = "SX000000000042"

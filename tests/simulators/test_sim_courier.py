@@ -5,7 +5,10 @@ from __future__ import annotations
 import contextlib
 
 import httpx
-from sim_helpers import (
+
+from haoka import simkit
+from haoka.logistics import simulator as courier_sim
+from tests.support.simulators import (
     FakeNetwork,
     Receiver,
     TestClient,
@@ -15,9 +18,6 @@ from sim_helpers import (
     simulator_process,
     wait_for,
 )
-
-from haoka import simkit
-from haoka.logistics import simulator as courier_sim
 
 HAOKA = "http://haoka.test/api/v1/callbacks/couriers/simexpress"
 CARRIER = "http://carrier.test/_courier/notify"

@@ -8,7 +8,9 @@ import time
 import httpx
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from sim_helpers import (
+
+from haoka.payments import simulator as payment_sim
+from tests.support.simulators import (
     FakeNetwork,
     Receiver,
     TestClient,
@@ -18,8 +20,6 @@ from sim_helpers import (
     simulator_process,
     wait_for,
 )
-
-from haoka.payments import simulator as payment_sim
 
 NOTIFY = "http://haoka.test/api/v1/callbacks/payments/sim"
 

@@ -9,11 +9,11 @@ import time
 
 import httpx
 import pytest
-from sim_helpers import FakeNetwork, TestClient, fast, get, post, signed
 
 from haoka import simkit, simulate
 from haoka.core import signing
 from haoka.payments import simulator as payment_sim
+from tests.support.simulators import FakeNetwork, TestClient, fast, get, post, signed
 
 # ---------------------------------------------------------------- configuration
 

@@ -1,9 +1,10 @@
-"""Fixtures for the page tests (helpers live in web_helpers.py)."""
+"""Fixtures for the page tests (helpers live in tests/support/web.py)."""
 
 from __future__ import annotations
 
 import pytest
-from web_helpers import make_user, seed_catalog, seed_numbers
+
+from tests.support.web import make_user, seed_catalog, seed_numbers
 
 
 @pytest.fixture

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import pytest
 from django.test import Client
-from web_helpers import HTMX, hold_for, latest_otp
+
+from tests.support.web import HTMX, hold_for, latest_otp
 
 pytestmark = pytest.mark.django_db
 

@@ -8,18 +8,10 @@ from __future__ import annotations
 import datetime as dt
 import io
 import re
-import sys
-from pathlib import Path
 
 import pytest
-
-sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "distribution"))
-
 import zxingcpp
-from distribution_helpers import id_number, make_agent, make_user, offer, person_name, sell
-from order_helpers import ADDRESS, order_ref
 from PIL import Image
-from web_helpers import hold_for
 
 from haoka.charging import tariffs
 from haoka.core import clock
@@ -27,6 +19,9 @@ from haoka.distribution import commission, credit, training
 from haoka.distribution import operations as dist_ops
 from haoka.distribution.models import Agent, Product, Sale, Withdrawal
 from haoka.orders.models import Order
+from tests.support.distribution import id_number, make_agent, make_user, offer, person_name, sell
+from tests.support.web import hold_for
+from tests.support.web_orders import ADDRESS, order_ref
 
 pytestmark = pytest.mark.django_db
 

@@ -12,24 +12,19 @@ from __future__ import annotations
 import datetime as dt
 import os
 import re
-import sys
-from pathlib import Path
 
 import pytest
-
-sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "distribution"))
-
-from distribution_helpers import make_agent, offer, sell
 from playwright.sync_api import expect
-from web_helpers import latest_otp, make_user, seed_catalog, seed_numbers
 
-from browser_helpers import launch, phone_context, require_chromium, shot
 from haoka.charging import tariffs
 from haoka.core import clock
 from haoka.distribution import commission, credit
 from haoka.distribution import operations as dist_ops
 from haoka.distribution.models import Sale
 from haoka.orders.models import Order
+from tests.support.browser import launch, phone_context, require_chromium, shot
+from tests.support.distribution import make_agent, offer, sell
+from tests.support.web import latest_otp, make_user, seed_catalog, seed_numbers
 
 os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"  # see test_web_browser.py
 

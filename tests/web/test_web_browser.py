@@ -10,9 +10,9 @@ import re
 
 import pytest
 from playwright.sync_api import expect
-from web_helpers import latest_otp, seed_catalog, seed_numbers
 
-from browser_helpers import launch, phone_context, require_chromium, shot
+from tests.support.browser import launch, phone_context, require_chromium, shot
+from tests.support.web import latest_otp, seed_catalog, seed_numbers
 
 # Playwright's sync API runs an event loop in this thread; Django's ORM calls from the test
 # (seeding, reading the sandbox SMS) are still plain synchronous calls.

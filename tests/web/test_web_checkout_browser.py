@@ -1,4 +1,4 @@
-"""The whole checkout in Debian's Chromium against REAL processes (tests/e2e/stack.py: haoka
+"""The whole checkout in Debian's Chromium against REAL processes (tests/support/stack.py: haoka
 serve + worker + the payment, carrier and courier simulators on a fresh database): sign in
 with OTP, plan → 选择号码 → 预占 → 去下单 → address → 实名 → 签约 → 支付 on the gateway's
 cashier page → the order page follows the card to 待激活 → 激活 → 激活成功.
@@ -14,9 +14,9 @@ import httpx
 import pytest
 from playwright.sync_api import expect
 
-from browser_helpers import launch, phone_context, require_chromium, shot
-from e2e.journey import id_number
-from e2e.stack import Stack
+from tests.support.browser import launch, phone_context, require_chromium, shot
+from tests.support.journey import id_number
+from tests.support.stack import Stack
 
 pytestmark = pytest.mark.browser
 

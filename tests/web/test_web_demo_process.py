@@ -15,7 +15,7 @@ import httpx
 import pytest
 from cryptography.fernet import Fernet
 
-from browser_helpers import launch, phone_context, require_chromium, shot
+from tests.support.browser import launch, phone_context, require_chromium, shot
 
 REPO = Path(__file__).resolve().parents[2]
 pytestmark = pytest.mark.browser

@@ -10,8 +10,6 @@ import itertools
 import re
 
 import pytest
-from order_helpers import ADDRESS, ICCID, FakeCarrier, FakeGateway, carrier_event, order_ref, pay
-from web_helpers import HTMX, hold_for
 
 from haoka.carriers import http as carrier_http
 from haoka.charging import bills, operations
@@ -21,6 +19,16 @@ from haoka.core.money import format_fen
 from haoka.lines import operations as line_ops
 from haoka.lines.models import Line, PortingCode, SimCard
 from haoka.payments import gateway as payment_gateway
+from tests.support.web import HTMX, hold_for
+from tests.support.web_orders import (
+    ADDRESS,
+    ICCID,
+    FakeCarrier,
+    FakeGateway,
+    carrier_event,
+    order_ref,
+    pay,
+)
 
 pytestmark = pytest.mark.django_db
 

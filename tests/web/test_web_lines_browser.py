@@ -16,16 +16,16 @@ import re
 
 import httpx
 import pytest
-from order_helpers import FakeGateway, pay
 from playwright.sync_api import expect
-from web_helpers import latest_otp, make_user, seed_catalog
 
-from browser_helpers import launch, phone_context, require_chromium, shot
 from haoka.charging import bills, operations
 from haoka.charging.models import Bucket
 from haoka.core import clock
 from haoka.lines import operations as line_ops
 from haoka.payments import gateway as payment_gateway
+from tests.support.browser import launch, phone_context, require_chromium, shot
+from tests.support.web import latest_otp, make_user, seed_catalog
+from tests.support.web_orders import FakeGateway, pay
 
 os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"  # see test_web_browser.py
 

@@ -5,9 +5,9 @@ from __future__ import annotations
 import re
 
 import pytest
-from web_helpers import GENERATED, HTMX, VANITY, hold_for
 
 from haoka.numbers.models import PhoneNumber
+from tests.support.web import GENERATED, HTMX, VANITY, hold_for
 
 pytestmark = pytest.mark.django_db
 

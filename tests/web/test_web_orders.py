@@ -9,7 +9,15 @@ import re
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.test import Client
-from order_helpers import (
+
+from haoka.carriers import http as carrier_http
+from haoka.core import clock
+from haoka.numbers.models import PhoneNumber
+from haoka.orders import operations
+from haoka.orders.models import Order
+from haoka.payments import gateway as payment_gateway
+from tests.support.web import HTMX, hold_for
+from tests.support.web_orders import (
     ADDRESS,
     ICCID,
     PNG,
@@ -20,14 +28,6 @@ from order_helpers import (
     order_ref,
     pay,
 )
-from web_helpers import HTMX, hold_for
-
-from haoka.carriers import http as carrier_http
-from haoka.core import clock
-from haoka.numbers.models import PhoneNumber
-from haoka.orders import operations
-from haoka.orders.models import Order
-from haoka.payments import gateway as payment_gateway
 
 pytestmark = pytest.mark.django_db
 

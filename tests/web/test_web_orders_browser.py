@@ -11,7 +11,15 @@ import re
 
 import httpx
 import pytest
-from order_helpers import (
+from playwright.sync_api import expect
+
+from haoka.carriers import http as carrier_http
+from haoka.core import clock
+from haoka.orders import operations
+from haoka.payments import gateway as payment_gateway
+from tests.support.browser import launch, phone_context, require_chromium, shot
+from tests.support.web import hold_for, latest_otp, make_user, seed_catalog, seed_numbers
+from tests.support.web_orders import (
     ICCID,
     PNG,
     FakeCarrier,
@@ -20,14 +28,6 @@ from order_helpers import (
     courier_scan,
     pay,
 )
-from playwright.sync_api import expect
-from web_helpers import hold_for, latest_otp, make_user, seed_catalog, seed_numbers
-
-from browser_helpers import launch, phone_context, require_chromium, shot
-from haoka.carriers import http as carrier_http
-from haoka.core import clock
-from haoka.orders import operations
-from haoka.payments import gateway as payment_gateway
 
 os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"  # see test_web_browser.py
 
@@ -35,7 +35,7 @@ pytestmark = pytest.mark.browser
 
 PHONE = "13700003333"
 NUMBER = "13912348888"
-ID_NUMBER = "440305199001010018"  # made up (tests/e2e/journey.py: id_number(1))
+ID_NUMBER = "440305199001010018"  # made up (tests/support/journey.py: id_number(1))
 
 
 @pytest.fixture(scope="module")

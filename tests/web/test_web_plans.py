@@ -5,9 +5,9 @@ from __future__ import annotations
 import re
 
 import pytest
-from web_helpers import HTMX
 
 from haoka.catalog.models import Plan
+from tests.support.web import HTMX
 
 pytestmark = pytest.mark.django_db
 

@@ -22,6 +22,7 @@ import uuid
 from pathlib import Path
 
 import httpx
+import psycopg
 
 from haoka.core import signing
 
@@ -107,7 +108,6 @@ def _fresh_database(home: Path) -> tuple[str, str | None]:
     url = os.environ.get("DATABASE_URL", "")
     if not url.startswith("postgres"):
         return f"sqlite:///{home / 'haoka.sqlite3'}", None
-    import psycopg
 
     name = f"haoka_stack_{uuid.uuid4().hex[:10]}"
     admin = url.rsplit("/", 1)[0] + "/postgres"
@@ -289,8 +289,6 @@ class Stack:
             except subprocess.TimeoutExpired:
                 proc.kill()
         if self._pg_name:
-            import psycopg
-
             admin = self.database_url.rsplit("/", 1)[0] + "/postgres"
             with psycopg.connect(admin, autocommit=True) as conn:
                 conn.execute(f"DROP DATABASE IF EXISTS {self._pg_name} WITH (FORCE)")

@@ -223,6 +223,7 @@ def signed_post(
 
 def deliver(note: dict, *, at: dt.datetime = T0, secret: str = SECRET) -> None:
     """Hand a notification straight to the use case, signed as the gateway signs it."""
+
     body = json.dumps(note).encode()
     operations.handle_notification(
         body=body,

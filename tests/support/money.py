@@ -7,12 +7,6 @@ from __future__ import annotations
 import datetime as dt
 import itertools
 import json
-import sys
-from pathlib import Path
-
-sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "payments"))
-
-from payments_helpers import FakeGateway, deliver
 
 from haoka.accounts import operations as account_ops
 from haoka.accounts.models import User
@@ -21,6 +15,7 @@ from haoka.charging import operations, tariffs
 from haoka.charging.models import TopUp
 from haoka.core import clock
 from haoka.lines.models import Line
+from tests.support.payments import FakeGateway, deliver
 
 __all__ = ["FakeGateway", "deliver"]
 BEIJING = clock.BEIJING

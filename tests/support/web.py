@@ -47,6 +47,7 @@ def make_user(phone: str):
 
 def latest_otp(phone: str) -> str:
     """The code in the newest sandbox SMS to ``phone``."""
+
     text = (
         SandboxSms.objects.filter(phone=phone)
         .order_by("-sent_at", "-id")
@@ -59,4 +60,5 @@ def latest_otp(phone: str) -> str:
 
 def hold_for(*, user, msisdn: str):
     """Reserve ``msisdn`` for ``user`` now (through the numbers operations)."""
+
     return operations.reserve(user_id=user.pk, msisdn=msisdn, now=clock.now())

@@ -6,15 +6,7 @@ from __future__ import annotations
 import datetime as dt
 import itertools
 import json
-import sys
 from dataclasses import dataclass, field
-from pathlib import Path
-
-sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "payments"))
-sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "e2e"))
-
-from journey import id_number
-from payments_helpers import FakeGateway, deliver
 
 from haoka.accounts import operations as account_ops
 from haoka.accounts.models import User
@@ -28,6 +20,8 @@ from haoka.carriers.adapter import (
 )
 from haoka.core import signing
 from haoka.orders.models import Order
+from tests.support.journey import id_number
+from tests.support.payments import FakeGateway, deliver
 
 T0 = dt.datetime(2026, 3, 1, 2, 0, tzinfo=dt.UTC)  # the payments fakes sign for this instant
 SECRET = "sandbox-secret"

@@ -8,13 +8,12 @@ import itertools
 import json
 from dataclasses import dataclass
 
-from distribution_helpers import T0, make_user, sell
-
 from haoka.accounts import operations as account_ops
 from haoka.accounts.models import Role, User
 from haoka.distribution import commission
 from haoka.distribution.models import Agent
 from haoka.payments import payouts
+from tests.support.distribution import T0, make_user, sell
 
 _staff = itertools.count(1)
 

@@ -6,15 +6,11 @@ No database: payouts are an outside system's business until an operation records
 
 from __future__ import annotations
 
-import sys
 from dataclasses import dataclass
-from pathlib import Path
 
 import httpx
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "simulators"))
-
-from sim_helpers import SECRET, free_port, get, post, simulator_process  # noqa: F401
+from tests.support.simulators import SECRET, free_port, get, post, simulator_process  # noqa: F401
 
 #: Seconds the adapter waits for an answer in these tests; an injected timeout sleeps past it.
 READ_TIMEOUT = 0.5

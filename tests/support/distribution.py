@@ -6,12 +6,6 @@ from __future__ import annotations
 
 import datetime as dt
 import itertools
-import sys
-from pathlib import Path
-
-sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "e2e"))
-
-from journey import id_number, person_name
 
 from haoka.accounts.models import User
 from haoka.core import ledger
@@ -20,6 +14,7 @@ from haoka.distribution import operations as dist_ops
 from haoka.distribution.models import Agent, CommissionRule, Entry, Inbox, Product, Sale
 from haoka.lines import operations as line_ops
 from haoka.lines.models import Line
+from tests.support.journey import id_number, person_name
 
 T0 = dt.datetime(2026, 3, 1, 2, 0, tzinfo=dt.UTC)  # 10:00 Beijing, 1 March 2026
 PLAN = "CM-MANGO-39"  # ¥39/month

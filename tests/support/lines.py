@@ -9,8 +9,6 @@ import itertools
 import json
 from dataclasses import dataclass
 
-from orders_helpers import ICCID, carrier_callback, deliver, id_number
-
 from haoka.accounts import operations as account_ops
 from haoka.accounts.models import Role, User
 from haoka.core import clock, ledger
@@ -18,6 +16,7 @@ from haoka.lines import operations as line_ops
 from haoka.lines.models import Line
 from haoka.orders.models import Order
 from haoka.payments.models import Payment
+from tests.support.orders import ICCID, carrier_callback, deliver, id_number
 
 _serial = itertools.count(1)
 NAME = "李四"
