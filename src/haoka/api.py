@@ -9,7 +9,22 @@ from ninja.errors import AuthenticationError, HttpError
 from ninja.errors import ValidationError as NinjaValidationError
 from ninja.renderers import JSONRenderer
 
+from haoka.accounts.api import router as accounts_router
+from haoka.carriers.api import router as carriers_router
+from haoka.catalog.api import router as catalog_router
+from haoka.charging.api import router as charging_router
+from haoka.charging.api_lifecycle import router as charging_lifecycle_router
+from haoka.charging.api_money import router as charging_money_router
 from haoka.core.errors import HaokaError, NotFound, Unauthenticated, ValidationError
+from haoka.distribution.api import router as distribution_router
+from haoka.distribution.api_staff import router as distribution_staff_router
+from haoka.kyc.api import router as kyc_router
+from haoka.lines.api import router as lines_router
+from haoka.lines.api_lifecycle import router as lines_lifecycle_router
+from haoka.logistics.api import router as logistics_router
+from haoka.numbers.api import router as numbers_router
+from haoka.orders.api import router as orders_router
+from haoka.payments.api import router as payments_router
 
 log = structlog.get_logger("haoka.api")
 
@@ -75,36 +90,19 @@ def _unexpected(request, exc: Exception):
     return _render(request, 500, "internal_error", "服务器内部错误", {"request_id": request_id})
 
 
-def _mount() -> None:
-    from haoka.accounts.api import router as accounts_router
-    from haoka.carriers.api import router as carriers_router
-    from haoka.catalog.api import router as catalog_router
-    from haoka.charging.api import router as charging_router
-    from haoka.charging.api_lifecycle import router as charging_lifecycle_router
-    from haoka.charging.api_money import router as charging_money_router
-    from haoka.kyc.api import router as kyc_router
-    from haoka.lines.api import router as lines_router
-    from haoka.lines.api_lifecycle import router as lines_lifecycle_router
-    from haoka.logistics.api import router as logistics_router
-    from haoka.numbers.api import router as numbers_router
-    from haoka.orders.api import router as orders_router
-    from haoka.payments.api import router as payments_router
-
-    api.add_router("", accounts_router)
-    api.add_router("", catalog_router)
-    api.add_router("/numbers", numbers_router)
-    api.add_router("", orders_router)
-    api.add_router("", kyc_router)
-    api.add_router("", payments_router)
-    api.add_router("", carriers_router)
-    api.add_router("", logistics_router)
-    api.add_router("", lines_router)
-    api.add_router("", lines_lifecycle_router)
-    api.add_router("", charging_lifecycle_router)
-    api.add_router("", charging_money_router)
-    api.add_router("", charging_router)
-    api.add_router("", "haoka.distribution.api.router")
-    api.add_router("", "haoka.distribution.api_staff.router")
-
-
-_mount()
+# Every domain's router, in the order their paths are matched.
+api.add_router("", accounts_router)
+api.add_router("", catalog_router)
+api.add_router("/numbers", numbers_router)
+api.add_router("", orders_router)
+api.add_router("", kyc_router)
+api.add_router("", payments_router)
+api.add_router("", carriers_router)
+api.add_router("", logistics_router)
+api.add_router("", lines_router)
+api.add_router("", lines_lifecycle_router)
+api.add_router("", charging_lifecycle_router)
+api.add_router("", charging_money_router)
+api.add_router("", charging_router)
+api.add_router("", distribution_router)
+api.add_router("", distribution_staff_router)

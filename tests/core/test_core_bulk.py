@@ -12,7 +12,7 @@ from hypothesis import strategies as st
 
 from haoka.core import bulk, clock, ledger
 from haoka.core.ledger import InsufficientBalance, Leg
-from haoka.core.models import LedgerAccount
+from haoka.core.models import LedgerAccount, LedgerTransaction
 
 pytestmark = pytest.mark.django_db
 AT = dt.datetime(2026, 2, 28, 16, 0, 0, 123456, tzinfo=dt.UTC)  # midnight, 1 March, Beijing
@@ -49,8 +49,6 @@ def test_rows_are_saved_with_each_kind_of_value_in_one_statement(django_assert_n
 
 
 def test_a_nullable_column_can_be_set_to_null_and_back():
-    from haoka.core.models import LedgerTransaction
-
     txns = [
         LedgerTransaction.objects.create(key=f"k{i}", kind="x", created_at=clock.now())
         for i in range(2)

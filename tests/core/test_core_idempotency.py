@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 import json
 import re
 
@@ -228,6 +229,4 @@ def test_keys_are_ignored_outside_api_posts(client):
 
 
 def _hash(path: str, body: dict) -> str:
-    import hashlib
-
     return hashlib.sha256(b"POST" + path.encode() + b"\n" + json.dumps(body).encode()).hexdigest()

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import pytest
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
+from django.test.utils import CaptureQueriesContext
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -290,9 +291,6 @@ def test_an_unbalanced_posting_in_a_batch_is_refused_before_anything_is_written(
 
 
 def test_inside_a_callers_transaction_a_posting_takes_no_savepoint(accounts):
-    from django.db import connection
-    from django.test.utils import CaptureQueriesContext
-
     with transaction.atomic(), CaptureQueriesContext(connection) as seen:
         ledger.post(legs=[Leg("wallet", 300), Leg("bank", -300)], kind="topup", key="k-sp")
     assert not [q for q in seen.captured_queries if "SAVEPOINT" in q["sql"].upper()]

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import hashlib
+
 import pytest
 from django.db import connection, models
 from django.test.utils import isolate_apps
 
-from haoka.core import pii
+from haoka.core import pii, rows
 from haoka.core.pii import EncryptedTextField, PiiKeyMissing
 
 
@@ -121,8 +123,6 @@ def test_the_lookup_hash_depends_on_the_secret_key(settings):
 
 
 def test_the_lookup_hash_is_not_a_plain_hash_of_the_value():
-    import hashlib
-
     value = "110101199003071234"
     plain = {hashlib.sha256(v.encode()).hexdigest() for v in (value, f"id:{value}")}
     assert pii.lookup_hash(value, purpose="id") not in plain
@@ -164,8 +164,6 @@ def test_phones_are_masked_in_the_middle(value, masked):
 
 
 def test_instances_built_by_rows_decrypt_a_field_only_when_it_is_read(probe_model, monkeypatch):
-    from haoka.core import rows
-
     probe_model.objects.create(id=1, secret="110101199003071234", note="")
     probe_model.objects.create(id=2, secret="", note="")
     with connection.cursor() as cursor:

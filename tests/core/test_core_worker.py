@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import datetime as dt
+import threading
 
 import pytest
+from django.utils.module_loading import import_string
 
-from haoka.core import idempotency, worker
+from haoka.core import clock, idempotency, worker
 from haoka.core.models import IdempotencyRecord, RateCounter
 
 pytestmark = pytest.mark.django_db
@@ -69,15 +71,11 @@ def test_a_job_whose_task_cannot_be_loaded_does_not_stop_the_others(monkeypatch)
 
 
 def test_the_shipped_periodic_jobs_point_at_loadable_tasks():
-    from django.utils.module_loading import import_string
-
     for job in worker.PERIODIC:
         assert callable(import_string(job.task).enqueue), job.task
 
 
 def test_the_core_purge_job_drops_expired_idempotency_records_and_old_counters(monkeypatch):
-    from haoka.core import clock
-
     monkeypatch.setattr(
         worker,
         "PERIODIC",
@@ -103,15 +101,11 @@ def test_the_core_purge_job_drops_expired_idempotency_records_and_old_counters(m
 
 
 def test_the_shipped_pumps_point_at_loadable_functions():
-    from django.utils.module_loading import import_string
-
     for pump in worker.PUMPS:
         assert callable(import_string(pump.call)), pump.name
 
 
 def test_a_pump_goes_on_at_once_after_a_full_round_and_waits_after_a_short_one_or_a_failure():
-    import threading
-
     rounds = iter([{"a": "x", "b": "x"}, {"c": "x"}, RuntimeError("db down"), {}])
     waits = []
 
