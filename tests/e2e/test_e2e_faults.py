@@ -258,7 +258,7 @@ def check_everything(stack, run: Run, started: float) -> None:
     rounds = [
         line
         for line in stack.log_tail("worker", 10**6).splitlines()
-        if "pump orders.submissions" in line
+        if "pump_done" in line and "pump=orders.submissions" in line
     ]
     assert any("'acked'" in line for line in rounds), rounds[-5:]
     attempts = Counter(o["submit_attempts"] for o in state["orders"])
