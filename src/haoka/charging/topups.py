@@ -135,7 +135,9 @@ def payment_received(
 ) -> TopUp | None:
     """Credit the wallet with a paid TOPUP payment (once per payment, whatever the TopUp's
     status: money received is never ignored), then resume a line suspended for arrears
-    whose wallet is no longer negative. None for a reference that is not a top-up."""
+    whose wallet is no longer negative. None for a reference that is not a top-up.
+    Raises TopUpStateConflict (a top-up being refunded while its line is live: not a move
+    of its table)."""
     with transaction.atomic():
         topup = TopUp.objects.select_for_update().filter(ref=reference).first()
         if topup is None:
@@ -183,6 +185,9 @@ def refund_late_topup(*, payment_id: int, reference: str, now: dt.datetime) -> s
 
 
 def _credit(topup: TopUp, *, payment_id: int, amount_fen: int, key: str, now) -> None:
+    """Raises TopUpStateConflict (a top-up being refunded takes no money)."""
+    if topup.status != TopUpStatus.PAID:  # a second paid attempt is credited, not a move
+        TOPUP_MACHINE.check(current=topup.status, target=TopUpStatus.PAID)
     ledger.post(
         legs=[
             ledger.Leg(chart.CUSTOMER_PREPAYMENTS, amount_fen),
@@ -192,8 +197,6 @@ def _credit(topup: TopUp, *, payment_id: int, amount_fen: int, key: str, now) ->
         memo=f"充值 {topup.ref}",
         key=key,
     )
-    if topup.status != TopUpStatus.PAID:  # a second paid attempt is credited, not a move
-        TOPUP_MACHINE.check(current=topup.status, target=TopUpStatus.PAID)
     topup.credited_fen += amount_fen
     topup.status = TopUpStatus.PAID
     topup.paid_at = topup.paid_at or now
