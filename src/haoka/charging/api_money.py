@@ -19,7 +19,7 @@ from haoka.charging import bill_pdf, bills, packs, queries, topups
 from haoka.charging.models import Bill, PackPurchase, TopUp
 from haoka.core import clock
 from haoka.core.money import format_fen
-from haoka.lines.domain import LABELS, LineState
+from haoka.lines.domain import LINE_MACHINE
 
 router = Router(tags=["lines"], auth=bearer)
 BASE = "/lines/{msisdn}"
@@ -281,7 +281,7 @@ def dashboard(request, msisdn: str):
         msisdn=line.msisdn,
         carrier=line.carrier_code,
         status=line.status,
-        status_label=LABELS[LineState(line.status)],
+        status_label=LINE_MACHINE.label(line.status),
         suspend_reason=line.suspend_reason,
         plan=_plan(line.plan_code),
         pending_plan_code=line.pending_plan_code,

@@ -5,12 +5,12 @@ from __future__ import annotations
 import io
 
 from haoka.charging.bills import packs_bought, spent, topups_paid
+from haoka.charging.domain import UNIT_LABELS
 from haoka.charging.models import Bill
 from haoka.core import clock
 from haoka.core.money import format_fen
 
 FONT = "STSong-Light"
-UNIT_LABELS = {"BYTES": "流量", "SECONDS": "语音", "SMS": "短信"}
 
 
 def amount(unit: str, value: int) -> str:

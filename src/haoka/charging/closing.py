@@ -13,8 +13,9 @@ from dataclasses import dataclass
 
 from django.db.models import F, Q
 
+from haoka.charging.domain import SESSION_MACHINE, SessionState
 from haoka.charging.linebook import NotProvisioned
-from haoka.charging.models import Bucket, ChargingAccount, ChargingSession, Grant, SessionState
+from haoka.charging.models import Bucket, ChargingAccount, ChargingSession, Grant
 from haoka.core import accounts_chart as chart
 from haoka.core import ledger
 
@@ -51,6 +52,7 @@ def release_sessions(*, line_id: int, now: dt.datetime) -> Ended:
         )
     Grant.objects.filter(pk__in=[g.pk for g in grants]).delete()
     if session_ids:
+        SESSION_MACHINE.check(current=SessionState.OPEN, target=SessionState.RELEASED)
         ChargingSession.objects.filter(pk__in=session_ids).update(
             state=SessionState.RELEASED, expires_at=now, updated_at=now
         )

@@ -32,7 +32,7 @@ from haoka.lines import operations as line_ops
 from haoka.lines import queries as line_queries
 from haoka.lines.domain import LineState, SuspendReason
 
-log = structlog.get_logger("haoka.cycles")
+log = structlog.get_logger(__name__)
 FEE_REVENUE = chart.MONTHLY_FEES
 LIVE = (LineState.ACTIVE, LineState.SUSPENDED)
 BATCH = 200

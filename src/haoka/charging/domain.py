@@ -16,7 +16,10 @@ from decimal import ROUND_FLOOR, Context, Decimal, localcontext
 from enum import StrEnum
 from zoneinfo import ZoneInfo
 
-from haoka.core.errors import ValidationError
+from django.db import models
+
+from haoka.core import states
+from haoka.core.errors import IllegalTransition, ValidationError
 
 BEIJING = ZoneInfo("Asia/Shanghai")
 
@@ -46,7 +49,7 @@ class Source(StrEnum):
 
 
 #: The Chinese names of the units, the buckets' sources and the top-up kinds (the models'
-#: choices and the pages read them here).
+#: choices, the bills and the pages read them here).
 UNIT_LABELS = {Unit.BYTES: "流量", Unit.SECONDS: "语音", Unit.SMS: "短信"}
 SOURCE_LABELS = {
     Source.PLAN: "套餐",
@@ -423,3 +426,62 @@ def expiring_soon(*, valid_to: datetime | None, at: datetime, days: int = 3) -> 
     """Whether a bucket still valid at ``at`` ends within ``days`` days. Raises NaiveDatetime."""
     require_aware(at)
     return valid_to is not None and at < valid_to <= at + timedelta(days=days)
+
+
+# ---------------------------------------------------------------- state machines
+
+
+class SessionState(models.TextChoices):
+    OPEN = "OPEN", "进行中"
+    RELEASED = "RELEASED", "已结束"
+    EXPIRED = "EXPIRED", "已超时"
+
+
+class SessionStateConflict(IllegalTransition):
+    code = "session_state_conflict"
+    message = "计费会话当前状态不允许此操作"
+
+
+#: An Nchf session ends once: released by its last report, or expired by the sweep (its
+#: updates keep it OPEN: not a move).
+SESSION_MACHINE = states.Machine(
+    SessionState,
+    {
+        SessionState.OPEN: {SessionState.RELEASED, SessionState.EXPIRED},
+        SessionState.RELEASED: set(),
+        SessionState.EXPIRED: set(),
+    },
+    error=SessionStateConflict,
+)
+
+
+class TopUpStatus(models.TextChoices):
+    PENDING = "PENDING", "待支付"
+    PAID = "PAID", "已到账"
+    FAILED = "FAILED", "发起失败"
+    #: Paid after the line had closed: the money goes back through the gateway.
+    REFUNDING = "REFUNDING", "退款中"
+    REFUNDED = "REFUNDED", "已退款"
+
+
+class TopUpStateConflict(IllegalTransition):
+    code = "topup_state_conflict"
+    message = "充值单当前状态不允许此操作"
+
+
+T = TopUpStatus
+#: A top-up is paid (even after its payment start FAILED: the gateway may have taken it),
+#: or its manual start fails; money that arrives after the line closed goes back
+#: (REFUNDING -> REFUNDED), also for a top-up already PAID or REFUNDED when another attempt
+#: of it is paid late. A second paid attempt of a PAID top-up is credited without a move.
+TOPUP_MACHINE = states.Machine(
+    TopUpStatus,
+    {
+        T.PENDING: {T.PAID, T.FAILED, T.REFUNDING},
+        T.FAILED: {T.PAID, T.REFUNDING},
+        T.PAID: {T.REFUNDING},
+        T.REFUNDING: {T.REFUNDED},
+        T.REFUNDED: {T.REFUNDING},
+    },
+    error=TopUpStateConflict,
+)

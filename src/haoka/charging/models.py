@@ -7,29 +7,21 @@ from __future__ import annotations
 from django.db import models
 
 from haoka.charging.domain import (
+    SESSION_MACHINE,
     SOURCE_LABELS,
     TOPUP_KIND_LABELS,
+    TOPUP_MACHINE,
     UNIT_LABELS,
     PayerKind,
+    SessionState,
     Source,
+    TopUpStatus,
     Unit,
 )
 from haoka.core import clock
 
-
-class BucketUnit(models.TextChoices):
-    BYTES = Unit.BYTES, UNIT_LABELS[Unit.BYTES]
-    SECONDS = Unit.SECONDS, UNIT_LABELS[Unit.SECONDS]
-    SMS = Unit.SMS, UNIT_LABELS[Unit.SMS]
-
-
-class BucketSource(models.TextChoices):
-    PLAN = Source.PLAN, SOURCE_LABELS[Source.PLAN]
-    PACK = Source.PACK, SOURCE_LABELS[Source.PACK]
-    DAILY = Source.DAILY, SOURCE_LABELS[Source.DAILY]
-    ROLLOVER = Source.ROLLOVER, SOURCE_LABELS[Source.ROLLOVER]
-    GIFT = Source.GIFT, SOURCE_LABELS[Source.GIFT]
-    SPONSOR = Source.SPONSOR, SOURCE_LABELS[Source.SPONSOR]
+UNIT_CHOICES = [(u.value, UNIT_LABELS[u]) for u in Unit]
+SOURCE_CHOICES = [(s.value, SOURCE_LABELS[s]) for s in Source]
 
 
 class Bucket(models.Model):
@@ -37,8 +29,8 @@ class Bucket(models.Model):
     by open online sessions; what is left is ``amount - used - reserved`` (never below 0)."""
 
     line = models.ForeignKey("lines.Line", on_delete=models.CASCADE, related_name="buckets")
-    unit = models.CharField(max_length=8, choices=BucketUnit.choices)
-    source = models.CharField(max_length=10, choices=BucketSource.choices)
+    unit = models.CharField(max_length=8, choices=UNIT_CHOICES)
+    source = models.CharField(max_length=10, choices=SOURCE_CHOICES)
     payer_kind = models.CharField(max_length=8, default=PayerKind.LINE)
     payer_id = models.CharField(max_length=40, blank=True)
     label = models.CharField(max_length=60)
@@ -113,12 +105,6 @@ class ChargingAccount(models.Model):
         return f"charging:{self.line_id}"
 
 
-class SessionState(models.TextChoices):
-    OPEN = "OPEN", "进行中"
-    RELEASED = "RELEASED", "已结束"
-    EXPIRED = "EXPIRED", "已超时"
-
-
 class ChargingSession(models.Model):
     """An Nchf converged-charging session (one ChargingDataRef)."""
 
@@ -127,7 +113,7 @@ class ChargingSession(models.Model):
     caller_token_id = models.BigIntegerField()  # the API token that opened it
     #: Identifies a create so a retransmitted create returns the same session.
     create_key = models.CharField(max_length=64, unique=True)
-    state = models.CharField(max_length=10, choices=SessionState.choices)
+    state = models.CharField(max_length=10, choices=SESSION_MACHINE.choices())
     last_sequence = models.BigIntegerField(default=0)
     expires_at = models.DateTimeField()
     created_at = models.DateTimeField()
@@ -153,7 +139,7 @@ class Grant(models.Model):
 
     session = models.ForeignKey(ChargingSession, on_delete=models.CASCADE, related_name="grants")
     rating_group = models.BigIntegerField()
-    unit = models.CharField(max_length=8, choices=BucketUnit.choices)
+    unit = models.CharField(max_length=8, choices=UNIT_CHOICES)
     granted = models.BigIntegerField()
     reserved_fen = models.BigIntegerField()
     rating = models.JSONField()  # the engine's Rating, serialized
@@ -202,7 +188,7 @@ class UsageRecord(models.Model):
     record_id = models.CharField(max_length=80, unique=True)
     line = models.ForeignKey("lines.Line", on_delete=models.PROTECT, related_name="+")
     source = models.CharField(max_length=8, choices=RecordSource.choices)
-    unit = models.CharField(max_length=8, choices=BucketUnit.choices)
+    unit = models.CharField(max_length=8, choices=UNIT_CHOICES)
     rating_group = models.BigIntegerField(null=True, blank=True)
     raw_amount = models.BigIntegerField()
     rated_amount = models.BigIntegerField()
@@ -253,15 +239,6 @@ class UsageRecord(models.Model):
 # ---------------------------------------------------------------- the money side of a line
 
 
-class TopUpStatus(models.TextChoices):
-    PENDING = "PENDING", "待支付"
-    PAID = "PAID", "已到账"
-    FAILED = "FAILED", "发起失败"
-    #: Paid after the line had closed: the money goes back through the gateway.
-    REFUNDING = "REFUNDING", "退款中"
-    REFUNDED = "REFUNDED", "已退款"
-
-
 class TopUpKind(models.TextChoices):
     MANUAL = "MANUAL", TOPUP_KIND_LABELS["MANUAL"]
     AUTO = "AUTO", TOPUP_KIND_LABELS["AUTO"]
@@ -275,7 +252,7 @@ class TopUp(models.Model):
     kind = models.CharField(max_length=8, choices=TopUpKind.choices)
     amount_fen = models.BigIntegerField()
     method = models.CharField(max_length=8)
-    status = models.CharField(max_length=10, choices=TopUpStatus.choices)
+    status = models.CharField(max_length=10, choices=TOPUP_MACHINE.choices())
     payment_id = models.BigIntegerField(null=True, blank=True)
     pay_url = models.CharField(max_length=500, blank=True)
     #: What reached the wallet (more than ``amount_fen`` if the payer paid two attempts).

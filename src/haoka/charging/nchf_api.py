@@ -32,7 +32,7 @@ from haoka.charging import nchf, online, tariffs
 from haoka.core import clock
 from haoka.core.errors import HaokaError, Unauthenticated
 
-log = structlog.get_logger("haoka.charging")
+log = structlog.get_logger(__name__)
 BASE = "/nchf-convergedcharging/v3/chargingdata"
 SCOPE = "charging"
 _PATH = re.compile(

@@ -23,7 +23,7 @@ from django.db import transaction
 from haoka.charging import domain, linebook, nchf, settlement, tariffs
 from haoka.charging import online_store as store
 from haoka.charging.cycle import beijing_date
-from haoka.charging.domain import Draw, Rating, Source, Unit
+from haoka.charging.domain import SESSION_MACHINE, Draw, Rating, SessionState, Source, Unit
 from haoka.core.errors import Conflict, NotFound
 
 if TYPE_CHECKING:  # annotations only: linebook -> alerts -> topups -> tasks imports this module
@@ -108,16 +108,17 @@ def expire_sessions(*, now: dt.datetime, limit: int = 500) -> int:
                 line_id, since=now, also=[store.read_session_and_grants(ref)]
             )
             session, held = store.session_and_grants_from(found)
-            if session.state != "OPEN":
+            if session.state != SessionState.OPEN:
                 continue
+            SESSION_MACHINE.check(current=session.state, target=SessionState.EXPIRED)
             _load_held(book, held)
             for _unit, reserved_fen, rating in held.values():
                 _release(book, _load(rating), reserved_fen)
             book.writes += store.drop_grants(ref, held)
             book.writes.append(
                 store.touch_session(
-                    ref=ref, sequence=session.last_sequence, state="EXPIRED", expires_at=now,
-                    now=now,
+                    ref=ref, sequence=session.last_sequence, state=SessionState.EXPIRED.value,
+                    expires_at=now, now=now,
                 )
             )  # fmt: skip
             linebook.write(book, key=f"nchf-expire:{ref}", now=now)
@@ -150,14 +151,17 @@ def _follow_up(*, ref, token_id, request, now, releasing: bool) -> Reply:
             if stored is not None:  # a retransmission: the first answer, nothing changes
                 return Reply(stored[0], stored[1] or None, session.ref)
             raise InvalidSequence(last=session.last_sequence, got=request.sequence)
-        if session.state != "OPEN":
+        if session.state != SessionState.OPEN:
             raise SessionNotFound(ref=ref[:40], state=session.state)
+        state = SessionState.RELEASED if releasing else SessionState.OPEN
+        if releasing:  # an update keeps the session OPEN: not a move
+            SESSION_MACHINE.check(current=session.state, target=state)
         _load_held(book, held)
         body = _exchange(book, ref, request, held, now=now, releasing=releasing)
         status = 204 if releasing else 200
         book.writes.append(
             store.touch_session(
-                ref=ref, sequence=request.sequence, state="RELEASED" if releasing else "OPEN",
+                ref=ref, sequence=request.sequence, state=state.value,
                 expires_at=now + HOLDING, now=now,
             )
         )  # fmt: skip

@@ -18,7 +18,8 @@ from django.conf import settings
 from django.db import IntegrityError, transaction
 
 from haoka.charging import tasks
-from haoka.charging.models import AutoTopUp, ChargingAccount, TopUp, TopUpKind, TopUpStatus
+from haoka.charging.domain import TOPUP_MACHINE, TopUpStatus
+from haoka.charging.models import AutoTopUp, ChargingAccount, TopUp, TopUpKind
 from haoka.core import accounts_chart as chart
 from haoka.core import clock, ledger
 from haoka.core.errors import Conflict, HaokaError, ValidationError
@@ -29,7 +30,7 @@ from haoka.lines import signals
 from haoka.lines.domain import LineState
 from haoka.payments import operations as payment_ops
 
-log = structlog.get_logger("haoka.topups")
+log = structlog.get_logger(__name__)
 
 PURPOSE = "TOPUP"
 MIN_FEN, MAX_FEN = 100, 500_000  # ¥1 - ¥5,000 per top-up
@@ -116,6 +117,7 @@ def _pay(topup: TopUp, *, line, now: dt.datetime) -> TopUp:
         )
     except HaokaError:
         if topup.kind == TopUpKind.MANUAL:
+            TOPUP_MACHINE.check(current=topup.status, target=TopUpStatus.FAILED)
             TopUp.objects.filter(pk=topup.pk, status=TopUpStatus.PENDING).update(
                 status=TopUpStatus.FAILED
             )
@@ -133,7 +135,9 @@ def payment_received(
 ) -> TopUp | None:
     """Credit the wallet with a paid TOPUP payment (once per payment, whatever the TopUp's
     status: money received is never ignored), then resume a line suspended for arrears
-    whose wallet is no longer negative. None for a reference that is not a top-up."""
+    whose wallet is no longer negative. None for a reference that is not a top-up.
+    Raises TopUpStateConflict (a top-up being refunded while its line is live: not a move
+    of its table)."""
     with transaction.atomic():
         topup = TopUp.objects.select_for_update().filter(ref=reference).first()
         if topup is None:
@@ -144,7 +148,9 @@ def payment_received(
         if line_queries.status_of(line_id=topup.line_id) in GONE:
             # The line closed (its balance was settled) before this money arrived: it is not
             # credited to a wallet nobody can use, but goes back to the payer.
-            TopUp.objects.filter(pk=topup.pk).update(status=TopUpStatus.REFUNDING)
+            if topup.status != TopUpStatus.REFUNDING:  # another late attempt: refund it too
+                TOPUP_MACHINE.check(current=topup.status, target=TopUpStatus.REFUNDING)
+                TopUp.objects.filter(pk=topup.pk).update(status=TopUpStatus.REFUNDING)
             transaction.on_commit(lambda: tasks.refund_topup.enqueue(payment_id, reference))
             return topup
         key = f"topup:{payment_id}"
@@ -172,12 +178,16 @@ def refund_late_topup(*, payment_id: int, reference: str, now: dt.datetime) -> s
         now=now,
         payment_id=payment_id,
     )
-    if str(result.status) in ("SUCCEEDED", "NOTHING_LEFT"):
+    if str(result.status) in ("SUCCEEDED", "NOTHING_LEFT") and topup.status != TopUpStatus.REFUNDED:
+        TOPUP_MACHINE.check(current=topup.status, target=TopUpStatus.REFUNDED)
         TopUp.objects.filter(pk=topup.pk).update(status=TopUpStatus.REFUNDED)
     return str(result.status)
 
 
 def _credit(topup: TopUp, *, payment_id: int, amount_fen: int, key: str, now) -> None:
+    """Raises TopUpStateConflict (a top-up being refunded takes no money)."""
+    if topup.status != TopUpStatus.PAID:  # a second paid attempt is credited, not a move
+        TOPUP_MACHINE.check(current=topup.status, target=TopUpStatus.PAID)
     ledger.post(
         legs=[
             ledger.Leg(chart.CUSTOMER_PREPAYMENTS, amount_fen),

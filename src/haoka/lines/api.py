@@ -6,7 +6,7 @@ from ninja import Router, Schema
 
 from haoka.accounts.auth import bearer
 from haoka.lines import queries
-from haoka.lines.domain import LABELS, LineState
+from haoka.lines.domain import LINE_MACHINE
 
 router = Router(tags=["lines"])
 
@@ -30,7 +30,7 @@ def my_lines(request):
             carrier=line.carrier_code,
             plan_code=line.plan_code,
             status=line.status,
-            status_label=LABELS[LineState(line.status)],
+            status_label=LINE_MACHINE.label(line.status),
             balance_fen=queries.wallet_balance_fen(line=line),
             activated_at=line.activated_at,
         )

@@ -14,7 +14,7 @@ from haoka.accounts import queries as account_queries
 from haoka.accounts.auth import bearer
 from haoka.core import clock
 from haoka.lines import exits, lifecycle
-from haoka.lines.domain import LABELS, Caller, LineState
+from haoka.lines.domain import LINE_MACHINE, Caller
 
 router = Router(tags=["lines"], auth=bearer)
 
@@ -42,7 +42,7 @@ def state_of(line) -> LineStateOut:
     return LineStateOut(
         msisdn=line.msisdn,
         status=line.status,
-        status_label=LABELS[LineState(line.status)],
+        status_label=LINE_MACHINE.label(line.status),
         suspend_reason=line.suspend_reason,
         plan_code=line.plan_code,
         pending_plan_code=line.pending_plan_code,

@@ -8,6 +8,9 @@ import datetime as dt
 from dataclasses import dataclass
 from enum import StrEnum
 
+from django.db import models
+
+from haoka.core import states
 from haoka.core.errors import IllegalTransition
 
 
@@ -20,13 +23,6 @@ class LineState(StrEnum):
 
 
 L = LineState
-TRANSITIONS = {
-    L.PENDING_ACTIVATION: frozenset({L.ACTIVE, L.CLOSED}),
-    L.ACTIVE: frozenset({L.SUSPENDED, L.CLOSED, L.PORTED_OUT}),
-    L.SUSPENDED: frozenset({L.ACTIVE, L.CLOSED}),
-    L.CLOSED: frozenset(),
-    L.PORTED_OUT: frozenset(),
-}
 LABELS = {
     L.PENDING_ACTIVATION: "待激活",
     L.ACTIVE: "正常",
@@ -41,9 +37,80 @@ class LineStateConflict(IllegalTransition):
     message = "线路当前状态不允许此操作"
 
 
-def check_transition(*, current: str, target: str) -> None:
-    if LineState(target) not in TRANSITIONS[LineState(current)]:
-        raise LineStateConflict(current=current, target=target)
+#: A line's life: activated from its order (or closed before), suspended and resumed, closed
+#: (销户) or ported out (携号转网); CLOSED and PORTED_OUT are final.
+LINE_MACHINE = states.Machine(
+    LineState,
+    {
+        L.PENDING_ACTIVATION: {L.ACTIVE, L.CLOSED},
+        L.ACTIVE: {L.SUSPENDED, L.CLOSED, L.PORTED_OUT},
+        L.SUSPENDED: {L.ACTIVE, L.CLOSED},
+        L.CLOSED: set(),
+        L.PORTED_OUT: set(),
+    },
+    error=LineStateConflict,
+    labels=LABELS,
+)
+
+
+class SimStatus(models.TextChoices):
+    ACTIVE = "ACTIVE", "使用中"
+    RETIRED = "RETIRED", "已失效"
+
+
+class SimStateConflict(IllegalTransition):
+    code = "sim_state_conflict"
+    message = "SIM 卡当前状态不允许此操作"
+
+
+#: A card is retired for good when it is replaced (补换卡): its ICCID never comes back.
+SIM_MACHINE = states.Machine(
+    SimStatus,
+    {SimStatus.ACTIVE: {SimStatus.RETIRED}, SimStatus.RETIRED: set()},
+    error=SimStateConflict,
+)
+
+
+class ClosureState(models.TextChoices):
+    REFUNDING = "REFUNDING", "退款处理中"
+    DONE = "DONE", "已完成"
+    MANUAL = "MANUAL", "待人工退款"
+
+
+class ClosureStateConflict(IllegalTransition):
+    code = "closure_state_conflict"
+    message = "销户退款当前状态不允许此操作"
+
+
+#: A closure refunds until no planned refund is left: DONE, or MANUAL when some of the
+#: balance is left for staff to pay back by hand (both final: no refund is planned later).
+CLOSURE_MACHINE = states.Machine(
+    ClosureState,
+    {
+        ClosureState.REFUNDING: {ClosureState.DONE, ClosureState.MANUAL},
+        ClosureState.DONE: set(),
+        ClosureState.MANUAL: set(),
+    },
+    error=ClosureStateConflict,
+)
+
+
+class ClosureRefundState(models.TextChoices):
+    PLANNED = "PLANNED", "待发起"
+    SENT = "SENT", "已提交网关"
+    FAILED = "FAILED", "网关拒绝"
+
+
+#: One refund of a closure: sent to the gateway, or refused by it (then paid by hand).
+CLOSURE_REFUND_MACHINE = states.Machine(
+    ClosureRefundState,
+    {
+        ClosureRefundState.PLANNED: {ClosureRefundState.SENT, ClosureRefundState.FAILED},
+        ClosureRefundState.SENT: set(),
+        ClosureRefundState.FAILED: set(),
+    },
+    error=ClosureStateConflict,
+)
 
 
 @dataclass(frozen=True)

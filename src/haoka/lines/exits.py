@@ -15,10 +15,10 @@ inside a caller's transaction); a refund the gateway could not take yet is sent 
 from __future__ import annotations
 
 import datetime as dt
-import logging
 import secrets
 from dataclasses import dataclass
 
+import structlog
 from django.db import transaction
 from django.db.models import F
 
@@ -30,22 +30,21 @@ from haoka.kyc import operations as kyc_ops
 from haoka.kyc import ownership
 from haoka.lines import domain, queries
 from haoka.lines import operations as line_ops
-from haoka.lines.domain import LineState
-from haoka.lines.lifecycle import Caller, line_for, lock_line, tell_owner
-from haoka.lines.models import (
-    ClosureRefund,
+from haoka.lines.domain import (
+    CLOSURE_MACHINE,
+    CLOSURE_REFUND_MACHINE,
     ClosureRefundState,
     ClosureState,
-    Line,
-    LineClosure,
-    PortingCode,
+    LineState,
 )
+from haoka.lines.lifecycle import Caller, line_for, lock_line, tell_owner
+from haoka.lines.models import ClosureRefund, Line, LineClosure, PortingCode
 from haoka.numbers import operations as number_ops
 from haoka.numbers import queries as number_queries
 from haoka.payments import operations as payment_ops
 from haoka.payments import queries as payment_queries
 
-log = logging.getLogger("haoka.lines")
+log = structlog.get_logger(__name__)
 
 #: The customer's money of closed lines, until it is paid back.
 REFUNDS_DUE = chart.REFUNDS_DUE
@@ -142,7 +141,7 @@ def close_ended(
 def _close_locked(
     line: Line, *, balance: int, topup_refs: list[str], caller: Caller, now: dt.datetime
 ) -> dt.datetime | None:
-    domain.check_transition(current=line.status, target=LineState.CLOSED)
+    domain.LINE_MACHINE.check(current=line.status, target=LineState.CLOSED)
     end = contract_end(line=line)
     if domain.contract_locked(end=end, today=clock.beijing_date(now)):
         raise ContractLocked(f"合约期至 {end.isoformat()}，到期后可办理销户", ends_on=end)
@@ -177,7 +176,7 @@ def _cool_down(line: Line, *, now: dt.datetime) -> dt.datetime | None:
     try:
         return number_ops.cool_down(msisdn=line.msisdn, now=now, actor=f"line:{line.pk}")
     except HaokaError as exc:  # not a pool number (a line brought over by staff)
-        log.info("number of closed line %s not cooled: %s", line.pk, exc.code)
+        log.info("closed_line_number_not_cooled", line_id=line.pk, error=exc.code)
         return None
 
 
@@ -263,7 +262,7 @@ def send_closure_refunds(*, line_id: int, now: dt.datetime) -> Closure:
             if exc.code not in RETRYABLE:
                 _settle_row(row, sent=False, note=f"{exc.code}: {exc.message}"[:200], now=now)
             else:
-                log.warning("closure refund of line %s delayed: %s", line_id, exc.code)
+                log.warning("closure_refund_delayed", line_id=line_id, error=exc.code)
             continue
         if result.refund_id is None:  # nothing was left to refund on that payment
             _settle_row(row, sent=False, note=f"nothing refundable: {result.status}", now=now)
@@ -277,6 +276,8 @@ def _settle_row(
 ) -> None:
     with transaction.atomic():
         state = ClosureRefundState.SENT if sent else ClosureRefundState.FAILED
+        # Checked against the row as read; the update moves it only if still PLANNED.
+        CLOSURE_REFUND_MACHINE.check(current=row.state, target=state)
         moved = ClosureRefund.objects.filter(pk=row.pk, state=ClosureRefundState.PLANNED).update(
             state=state, refund_id=refund_id, note=note, updated_at=now
         )
@@ -309,6 +310,7 @@ def _finish(*, line_id: int, now: dt.datetime) -> Closure:
         else:
             state = ClosureState.MANUAL if closure.manual_fen else ClosureState.DONE
         if state != closure.state:
+            CLOSURE_MACHINE.check(current=closure.state, target=state)
             closure.state, closure.updated_at = state, now
             closure.save(update_fields=["state", "updated_at"])
     return Closure(Line.objects.get(pk=line_id), closure, refunds, None)

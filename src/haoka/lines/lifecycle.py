@@ -9,9 +9,9 @@ Every function finds the line as the caller may see it: an owner sees only their
 from __future__ import annotations
 
 import datetime as dt
-import logging
 import secrets
 
+import structlog
 from django.db import transaction
 
 from haoka.core import audit, clock, ratelimit
@@ -20,13 +20,13 @@ from haoka.core.money import format_fen
 from haoka.kyc import ownership
 from haoka.lines import domain, queries, signals
 from haoka.lines import operations as line_ops
-from haoka.lines.domain import Caller, LineState, SuspendReason
-from haoka.lines.models import Line, SimCard, SimStatus
+from haoka.lines.domain import SIM_MACHINE, Caller, LineState, SimStatus, SuspendReason
+from haoka.lines.models import Line, SimCard
 from haoka.lines.queries import LIVE, LineNotFound, line_for
 
 __all__ = ["Caller", "LineNotFound", "line_for"]  # where callers have always found them
 
-log = logging.getLogger("haoka.lines")
+log = structlog.get_logger(__name__)
 
 #: Identity attempts for a SIM replacement, per line and per caller, per day.
 SIM_ATTEMPTS_PER_LINE = 5
@@ -133,7 +133,7 @@ def replace_sim(
             today=clock.beijing_date(now),
         )
         if not matches:
-            log.warning("sim replacement identity mismatch line=%s", line.pk)
+            log.warning("sim_replacement_identity_mismatch", line_id=line.pk)
             raise IdentityMismatch()
     with transaction.atomic():
         # Charging releases the open sessions of the old card (its lock first, then ours).
@@ -141,6 +141,7 @@ def replace_sim(
         line = lock_line(line.pk)
         _require(line, *LIVE, target="SIM_REPLACED")
         old = _current_card(line)
+        SIM_MACHINE.check(current=old.status, target=SimStatus.RETIRED)
         iccid, imsi = _new_card_ids(line.carrier_code)
         SimCard.objects.filter(pk=old.pk).update(
             status=SimStatus.RETIRED, valid_to=now, reason="补换卡，旧卡作废"

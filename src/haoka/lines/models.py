@@ -6,7 +6,16 @@ from django.conf import settings
 from django.db import models
 
 from haoka.core import clock
-from haoka.lines.domain import LABELS, LineState
+from haoka.lines.domain import (
+    CLOSURE_MACHINE,
+    CLOSURE_REFUND_MACHINE,
+    LINE_MACHINE,
+    SIM_MACHINE,
+    ClosureRefundState,
+    ClosureState,
+    LineState,
+    SimStatus,
+)
 
 
 class Line(models.Model):
@@ -16,7 +25,7 @@ class Line(models.Model):
     plan_code = models.CharField(max_length=40)
     #: A plan change that takes effect at the start of the next cycle (applied by the cycle).
     pending_plan_code = models.CharField(max_length=40, blank=True)
-    status = models.CharField(max_length=20, choices=[(s.value, LABELS[s]) for s in LineState])
+    status = models.CharField(max_length=20, choices=LINE_MACHINE.choices())
     suspend_reason = models.CharField(max_length=16, blank=True)  # ARREARS | USER_REQUEST | POLICY
     iccid = models.CharField(max_length=20)
     imsi = models.CharField(max_length=15)
@@ -91,11 +100,6 @@ class Notification(models.Model):
 # ---------------------------------------------------------------- self-service
 
 
-class SimStatus(models.TextChoices):
-    ACTIVE = "ACTIVE", "使用中"
-    RETIRED = "RETIRED", "已失效"
-
-
 class SimCard(models.Model):
     """Every card a line has had, ``[valid_from, valid_to)``. A replacement retires the old
     card (its ICCID is dead for good) and the line goes on with its number, money and
@@ -104,7 +108,7 @@ class SimCard(models.Model):
     line = models.ForeignKey(Line, on_delete=models.CASCADE, related_name="sim_cards")
     iccid = models.CharField(max_length=20, unique=True)
     imsi = models.CharField(max_length=15)
-    status = models.CharField(max_length=8, choices=SimStatus.choices)
+    status = models.CharField(max_length=8, choices=SIM_MACHINE.choices())
     valid_from = models.DateTimeField()
     valid_to = models.DateTimeField(null=True, blank=True)
     actor = models.CharField(max_length=80)
@@ -159,12 +163,6 @@ class PortingCode(models.Model):
         return f"{self.line_id}: porting code until {self.expires_at:%Y-%m-%d}"
 
 
-class ClosureState(models.TextChoices):
-    REFUNDING = "REFUNDING", "退款处理中"
-    DONE = "DONE", "已完成"
-    MANUAL = "MANUAL", "待人工退款"
-
-
 class LineClosure(models.Model):
     """An online closure (销户): what the wallet held (owed back to the customer, on
     ``liability:refunds_due``), what went back through the payment gateway and what is left
@@ -174,7 +172,7 @@ class LineClosure(models.Model):
     refund_due_fen = models.BigIntegerField()
     refunded_fen = models.BigIntegerField(default=0)  # handed to the gateway
     manual_fen = models.BigIntegerField(default=0)  # nothing left to refund it through
-    state = models.CharField(max_length=10, choices=ClosureState.choices)
+    state = models.CharField(max_length=10, choices=CLOSURE_MACHINE.choices())
     actor = models.CharField(max_length=80)
     closed_at = models.DateTimeField()
     updated_at = models.DateTimeField()
@@ -197,12 +195,6 @@ class LineClosure(models.Model):
         return f"{self.line_id}: closed {self.state}"
 
 
-class ClosureRefundState(models.TextChoices):
-    PLANNED = "PLANNED", "待发起"
-    SENT = "SENT", "已提交网关"
-    FAILED = "FAILED", "网关拒绝"
-
-
 class ClosureRefund(models.Model):
     """One refund of a closure through the gateway: a paid payment of the line (a top-up, or
     the order), newest first, up to what the wallet held."""
@@ -212,7 +204,7 @@ class ClosureRefund(models.Model):
     reference = models.CharField(max_length=64)
     payment_id = models.BigIntegerField()
     amount_fen = models.BigIntegerField()
-    state = models.CharField(max_length=8, choices=ClosureRefundState.choices)
+    state = models.CharField(max_length=8, choices=CLOSURE_REFUND_MACHINE.choices())
     refund_id = models.CharField(max_length=40, blank=True)
     note = models.CharField(max_length=200, blank=True)
     updated_at = models.DateTimeField()

@@ -11,7 +11,7 @@ from haoka.accounts import sms as sms_provider
 from haoka.core import accounts_chart as chart
 from haoka.core import ledger
 from haoka.lines import signals
-from haoka.lines.domain import LineState, check_transition
+from haoka.lines.domain import LINE_MACHINE, LineState
 from haoka.lines.models import Line, LineEvent, Notification
 
 #: Money paid up front for the line (首充) waits here until the line exists.
@@ -174,21 +174,20 @@ def change_status(
     Runs in its own or the caller's transaction. Raises LineStateConflict, Line.DoesNotExist."""
     with transaction.atomic():
         line = Line.objects.select_for_update().get(pk=line_id)
-        check_transition(current=line.status, target=to)
-        before = line.status
-        line.status = to
-        line.suspend_reason = suspend_reason if to == LineState.SUSPENDED else ""
-        for name, value in fields.items():
-            setattr(line, name, value)
-        line.save(update_fields=["status", "suspend_reason", *fields])
-        LineEvent.objects.create(
-            line=line, from_status=before, to_status=to, actor=actor, reason=reason[:200], at=now
+        fields["suspend_reason"] = suspend_reason if to == LineState.SUSPENDED else ""
+        move = LINE_MACHINE.record(
+            line,
+            target=to,
+            actor=actor,
+            at=now,
+            reason=reason[:200],
+            update=fields,
         )
         signals.line_status_changed.send(
             sender=Line,
             line_id=line.pk,
-            from_status=before,
-            to_status=to,
+            from_status=move.before,
+            to_status=move.after,
             suspend_reason=line.suspend_reason,
             reason=reason,
             now=now,
