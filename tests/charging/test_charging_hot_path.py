@@ -14,6 +14,7 @@ from django.db import DatabaseError, connection, transaction
 from haoka.charging import domain, operations
 from haoka.charging import online_store as store
 from haoka.charging.models import UsageRecord
+from haoka.core import accounts_chart as chart
 from haoka.core import ledger
 from haoka.core.models import LedgerAccount
 from tests.support.charging import BASE, charging_token, data_unit, make_line, post, request_body
@@ -94,15 +95,15 @@ def _voice(record_id: str, line, at: dt.datetime) -> operations.RecordIn:
     )
 
 
-def test_the_first_wallet_debit_opens_the_usage_revenue_account(catalog, now):
-    LedgerAccount.objects.filter(code="revenue:usage").delete()
+def test_wallet_debits_post_to_the_usage_revenue_account_the_migrations_opened(catalog, now):
+    assert LedgerAccount.objects.filter(code=chart.USAGE_REVENUE, cached_balance=False).exists()
     line = make_line(plan=PLAN, balance_fen=500, now=now)
     before_plan = now - dt.timedelta(hours=1)  # the plan's allowances start at ``now``
     out = operations.rate_records(records=[_voice("v-1", line, before_plan)], now=now)
     assert [(o.status, o.wallet_fen) for o in out] == [("RATED", 20)]  # 2 minutes at ¥0.10
     out = operations.rate_records(records=[_voice("v-2", line, before_plan)], now=now)
     assert [(o.status, o.wallet_fen) for o in out] == [("RATED", 20)]
-    assert ledger.balance_fen(account="revenue:usage") == -40
+    assert ledger.balance_fen(account=chart.USAGE_REVENUE) == -40
     assert ledger.trial_balance_fen() == 0
 
 

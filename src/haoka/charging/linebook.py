@@ -140,16 +140,7 @@ def write(book: Book, *, key: str, now: dt.datetime, memo: str = "在线计费")
 
 
 def _post_usage(book: Book, *, key: str, memo: str) -> None:
-    """Wallet -> usage revenue. The revenue account is opened on first use only (looking for
-    it on every posting was a statement per request)."""
+    """Wallet -> usage revenue (a system account: the migrations open it)."""
     wallet = book.line.wallet_code or ledger.code_of(account_id=book.line.wallet_account_id)
     legs = [ledger.Leg(wallet, book.debited_fen), ledger.Leg(USAGE_REVENUE, -book.debited_fen)]
-    try:
-        ledger.post(legs=legs, kind="charging.usage", memo=memo, key=key)
-    except ledger.UnknownAccount as exc:
-        if USAGE_REVENUE not in exc.details.get("accounts", ()):
-            raise
-        ledger.open_account(
-            code=USAGE_REVENUE, name="通信服务收入", kind=chart.AccountKind.REVENUE, busy=True
-        )
-        ledger.post(legs=legs, kind="charging.usage", memo=memo, key=key)
+    ledger.post(legs=legs, kind="charging.usage", memo=memo, key=key)
