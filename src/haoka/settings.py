@@ -79,6 +79,7 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "haoka.core.middleware.RequestIdMiddleware",
+    "haoka.core.middleware.InputGuardMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -96,6 +97,8 @@ MIDDLEWARE = [
 #: have nothing to do there.
 API_MIDDLEWARE = [
     "haoka.core.middleware.RequestIdMiddleware",
+    "haoka.core.middleware.InputGuardMiddleware",
+    "haoka.core.middleware.InputGuardMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "haoka.accounts.middleware.BearerTokenMiddleware",
     "haoka.core.idempotency.IdempotencyMiddleware",

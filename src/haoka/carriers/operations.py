@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import datetime as dt
-import json
 import logging
 
 from django.conf import settings
@@ -11,7 +10,7 @@ from django.db import IntegrityError, transaction
 
 from haoka.carriers.models import CarrierCallback
 from haoka.carriers.signals import carrier_event
-from haoka.core import signing
+from haoka.core import jsonio, signing
 from haoka.core.errors import HaokaError, ValidationError
 
 log = logging.getLogger("haoka.carriers")
@@ -44,7 +43,7 @@ def receive_callback(*, carrier: str, body: bytes, signature: str | None, now: d
         log.warning("carrier callback refused: %s (%s)", exc.reason, carrier)
         raise BadSignature(reason=exc.reason) from None
     try:
-        event = json.loads(body)
+        event = jsonio.loads(body)
         event_id, event_type = str(event["event_id"]), str(event["type"])
     except (ValueError, KeyError, TypeError):
         raise ValidationError("回调内容无法解析") from None

@@ -29,7 +29,7 @@ from haoka.accounts import domain as account_domain
 from haoka.accounts import operations as account_operations
 from haoka.accounts import tokencache
 from haoka.charging import nchf, online, tariffs
-from haoka.core import clock
+from haoka.core import clock, jsonio
 from haoka.core.errors import HaokaError, Unauthenticated
 
 log = structlog.get_logger(__name__)
@@ -115,9 +115,9 @@ def handle(*, method: str, path: str, authorization: str, body: bytes, base_url:
     if len(body) > MAX_BODY:
         return _problem(413, "INVALID_MSG_FORMAT", "请求体过大")
     try:
-        decoded = json.loads(body or b"null")
-    except (ValueError, UnicodeDecodeError):
-        return _problem(400, "INVALID_MSG_FORMAT", "请求体不是合法的 JSON")
+        decoded = jsonio.loads(body or b"null")
+    except HaokaError as refused:  # not JSON, nested too deep, forbidden characters
+        return _problem(400, "INVALID_MSG_FORMAT", refused.message)
     ref, operation = match.group(1), match.group(2) or "create"
     if ref is None and match.group(2):
         return _problem(404, "RESOURCE_NOT_FOUND", "接口不存在")

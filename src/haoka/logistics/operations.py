@@ -3,13 +3,12 @@
 from __future__ import annotations
 
 import datetime as dt
-import json
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.utils.dateparse import parse_datetime
 
-from haoka.core import signing
+from haoka.core import jsonio, signing
 from haoka.core.errors import HaokaError, ValidationError
 from haoka.logistics.models import Shipment, TrackingEvent
 
@@ -53,7 +52,7 @@ def receive_tracking(*, courier: str, body: bytes, signature: str | None, now: d
     except signing.SignatureError as exc:
         raise BadCourierSignature(reason=exc.reason) from None
     try:
-        event = json.loads(body)
+        event = jsonio.loads(body)
         occurred = parse_datetime(str(event["occurred_at"])) or now
         row = {
             "event_id": str(event["event_id"])[:80],

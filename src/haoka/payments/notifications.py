@@ -23,13 +23,12 @@ Ordering rules (notifications arrive late, twice, or out of order):
 from __future__ import annotations
 
 import datetime as dt
-import json
 
 import structlog
 from django.db import IntegrityError, transaction
 from django.db.models import Sum
 
-from haoka.core import signing
+from haoka.core import jsonio, signing
 from haoka.core.errors import HaokaError
 from haoka.payments import domain, gateway, state, store, sync
 from haoka.payments.domain import OPEN_STATES, PAID_STATES, Notification
@@ -56,8 +55,8 @@ def handle(*, body: bytes, signature: str | None, now: dt.datetime, gateway_name
         log.warning("payment_notification_bad_signature", gateway=gateway_name, why=exc.reason)
         raise BadSignature(reason=exc.reason) from None
     try:
-        data = json.loads(body)
-    except ValueError:
+        data = jsonio.loads(body)
+    except jsonio.InvalidJson:
         raise domain.BadNotification(reason="not_json") from None
     note = domain.parse_notification(data)
     try:
