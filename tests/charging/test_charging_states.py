@@ -4,7 +4,6 @@ database, and a top-up refused a move its table does not have."""
 from __future__ import annotations
 
 import pytest
-from charging_helpers import make_line, wallet_fen
 
 from haoka.charging import domain, topups
 from haoka.charging.domain import (
@@ -18,6 +17,7 @@ from haoka.charging.domain import (
     Unit,
 )
 from haoka.charging.models import Bucket, ChargingSession, Grant, TopUp, UsageRecord
+from tests.support.charging import make_line, wallet_fen
 
 T = TopUpStatus
 PLAN = "CM-MANGO-39"
