@@ -13,7 +13,7 @@ class Shipment(models.Model):
     courier = models.CharField(max_length=40)
     tracking_no = models.CharField(max_length=40, unique=True)
     status = models.CharField(
-        max_length=20, choices=MACHINE.choices(), default=ShipmentStatus.CREATED
+        max_length=20, choices=MACHINE.choices(), default=ShipmentStatus.CREATED.value
     )
     delivered_at = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(default=clock.now)

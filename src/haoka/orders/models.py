@@ -51,7 +51,10 @@ class Order(models.Model):
     activated_at = models.DateTimeField(null=True, blank=True)
     failure_reason = models.CharField(max_length=300, blank=True)
     refund_state = models.CharField(
-        max_length=12, blank=True, choices=REFUND_MACHINE.choices(), default=RefundState.NOT_DUE
+        max_length=12,
+        blank=True,
+        choices=REFUND_MACHINE.choices(),
+        default=RefundState.NOT_DUE.value,
     )
     # The payment attempt that paid for the order; any other paid attempt is refunded.
     payment_id = models.BigIntegerField(null=True, blank=True)
