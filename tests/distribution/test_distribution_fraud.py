@@ -12,7 +12,7 @@ import pytest
 
 from haoka.core import clock, ledger
 from haoka.core.models import AccountKind
-from haoka.distribution import commission, fraud
+from haoka.distribution import commission, domain, fraud
 from haoka.distribution import operations as dist_ops
 from haoka.distribution.models import Agent, AgentEvent, Entry, FraudFlag, Sale
 from haoka.kyc import queries as kyc_queries
@@ -344,7 +344,7 @@ def test_a_decided_flag_cannot_be_decided_again_and_an_unknown_one_is_not_found(
         sell(agent, device_id="dev-w")
     flag = FraudFlag.objects.get(agent=agent)
     fraud.decide(flag_id=flag.pk, confirmed=False, staff_id=None, note="", now=T0)
-    with pytest.raises(fraud.FlagDecided) as err:
+    with pytest.raises(domain.FlagDecided) as err:
         fraud.decide(flag_id=flag.pk, confirmed=True, staff_id=None, note="", now=T0)
     assert err.value.code == "fraud_flag_decided"
     assert FraudFlag.objects.get(pk=flag.pk).status == "DISMISSED"

@@ -15,7 +15,12 @@ from haoka.core import ledger
 from haoka.core.models import AuditRecord
 from haoka.distribution import commission, fraud, tasks, withdrawals
 from haoka.distribution import operations as dist_ops
-from haoka.distribution.domain import FraudKind, WithdrawalExceedsBalance, WithdrawalTooSmall
+from haoka.distribution.domain import (
+    FraudKind,
+    WithdrawalAlreadyDecided,
+    WithdrawalExceedsBalance,
+    WithdrawalTooSmall,
+)
 from haoka.distribution.models import Sale, Withdrawal
 from haoka.payments import payouts
 from tests.support.distribution import T0, make_agent, offer, sell
@@ -296,7 +301,7 @@ def test_a_repeated_decision_is_refused_and_the_payout_is_made_once(catalog, com
     ref = withdrawals.request(agent_id=agent.pk, amount_fen=30_00, now=LATER).ref
     assert approve(ref).status == "PAID"
     for again in (True, False):
-        with pytest.raises(withdrawals.WithdrawalAlreadyDecided) as refused:
+        with pytest.raises(WithdrawalAlreadyDecided) as refused:
             withdrawals.decide(ref=ref, approve=again, staff_id=None, note="", now=LATER)
         assert refused.value.code == "withdrawal_already_decided"
     assert len(provider.sent) == 1 and provider.paid_fen() == 29_00

@@ -7,8 +7,8 @@ from django.db import IntegrityError, transaction
 
 from haoka.core.models import AuditRecord
 from haoka.kyc import operations, queries
-from haoka.kyc.domain import InvalidIdNumber
-from haoka.kyc.models import ClaimStatus, IdentityClaim, IdentityClaimCounter
+from haoka.kyc.domain import ClaimStatus, InvalidIdNumber
+from haoka.kyc.models import IdentityClaim, IdentityClaimCounter
 from haoka.kyc.operations import IdLineLimitReached
 from tests.support.kyc import DAY, ID_A, ID_B, NOW, check, make_user, new_ref
 

@@ -9,8 +9,9 @@ import pytest
 
 from haoka.core.models import AuditRecord
 from haoka.kyc import operations, queries, signals
-from haoka.kyc.models import ClaimStatus, IdentityClaim, KycEvent, KycRecord
-from haoka.kyc.operations import KycNotFound, KycNotUnderReview, ReviewNoteRequired
+from haoka.kyc.domain import ClaimStatus, KycNotUnderReview
+from haoka.kyc.models import IdentityClaim, KycEvent, KycRecord
+from haoka.kyc.operations import KycNotFound, ReviewNoteRequired
 from tests.support.kyc import DAY, ID_A, ID_B, ID_C, NAME, NOW, check, make_user, new_ref
 
 pytestmark = pytest.mark.django_db

@@ -7,7 +7,8 @@ import io
 import pytest
 
 from haoka.numbers import importer
-from haoka.numbers.models import NumberImport, NumberStatus, PhoneNumber
+from haoka.numbers.domain import NumberState
+from haoka.numbers.models import NumberImport, PhoneNumber
 from tests.support.numbers import seed_catalog
 
 pytestmark = pytest.mark.django_db
@@ -57,7 +58,7 @@ def test_an_imported_number_carries_its_location_tier_and_price():
     _import(CSV)
     number = PhoneNumber.objects.get(msisdn="13912348888")
     assert number.carrier_id == "CMCC"
-    assert number.status == NumberStatus.AVAILABLE
+    assert number.status == NumberState.AVAILABLE
     assert number.msisdn_rev == "88884321931"
     assert number.province and number.segment == "139"
     assert number.tier in {"S", "A"}

@@ -9,7 +9,8 @@ import pytest
 from haoka.accounts import operations as account_ops
 from haoka.core import clock
 from haoka.numbers import operations
-from haoka.numbers.models import NumberEvent, NumberStatus, PhoneNumber
+from haoka.numbers.domain import NumberState
+from haoka.numbers.models import NumberEvent, PhoneNumber
 from tests.support.numbers import make_user, seed_catalog, seed_numbers
 
 pytestmark = pytest.mark.django_db
@@ -41,7 +42,7 @@ def test_a_hold_lasts_fifteen_minutes_and_is_recorded(client):
     assert response.status_code == 201
     assert response.json()["reserved_until"].startswith("2026-05-01T04:15:00")
     number = PhoneNumber.objects.get(msisdn=NUMBER)
-    assert (number.status, number.reserved_by_id) == (NumberStatus.RESERVED, user.pk)
+    assert (number.status, number.reserved_by_id) == (NumberState.RESERVED, user.pk)
     event = NumberEvent.objects.get(number=number)
     assert (event.from_status, event.to_status, event.actor) == (
         "AVAILABLE",
@@ -53,7 +54,7 @@ def test_a_hold_lasts_fifteen_minutes_and_is_recorded(client):
 def test_reserving_needs_a_signed_in_caller(client):
     response = client.post(f"/api/v1/numbers/{NUMBER}/reserve")
     assert response.status_code == 401
-    assert PhoneNumber.objects.get(msisdn=NUMBER).status == NumberStatus.AVAILABLE
+    assert PhoneNumber.objects.get(msisdn=NUMBER).status == NumberState.AVAILABLE
 
 
 def test_a_number_held_by_someone_else_is_unavailable(client):
@@ -97,7 +98,7 @@ def test_releasing_gives_the_number_back_and_only_the_holder_may(client):
         f"/api/v1/numbers/{NUMBER}/reserve", headers={"Authorization": f"Bearer {token_a}"}
     )
     assert mine.status_code == 204
-    assert PhoneNumber.objects.get(msisdn=NUMBER).status == NumberStatus.AVAILABLE
+    assert PhoneNumber.objects.get(msisdn=NUMBER).status == NumberState.AVAILABLE
 
 
 def test_an_expired_hold_is_released_by_the_worker_task():
@@ -142,10 +143,10 @@ def test_expired_holds_no_longer_count_toward_the_limit_of_three():
     assert operations.release_expired_holds(now=lapsed) == 3
     numbers = PhoneNumber.objects.filter(msisdn__in=free).order_by("msisdn")
     assert {n.msisdn: (n.status, n.reserved_by_id) for n in numbers} == {
-        free[0]: (NumberStatus.AVAILABLE, None),
-        free[1]: (NumberStatus.AVAILABLE, None),
-        free[2]: (NumberStatus.AVAILABLE, None),
-        free[3]: (NumberStatus.RESERVED, user.pk),
+        free[0]: (NumberState.AVAILABLE, None),
+        free[1]: (NumberState.AVAILABLE, None),
+        free[2]: (NumberState.AVAILABLE, None),
+        free[3]: (NumberState.RESERVED, user.pk),
     }
     released = NumberEvent.objects.filter(number__msisdn__in=free[:3], to_status="AVAILABLE")
     assert sorted(released.values_list("number__msisdn", flat=True)) == sorted(free[:3])

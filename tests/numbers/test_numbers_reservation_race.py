@@ -11,7 +11,8 @@ from django.db import connection, connections
 from haoka.accounts import operations as account_ops
 from haoka.accounts.models import User
 from haoka.core import clock
-from haoka.numbers.models import NumberEvent, NumberStatus, PhoneNumber
+from haoka.numbers.domain import NumberState
+from haoka.numbers.models import NumberEvent, PhoneNumber
 from tests.support.clients import ProductionClient
 from tests.support.numbers import seed_catalog, seed_numbers
 
@@ -54,5 +55,5 @@ def test_one_hundred_concurrent_reservations_of_one_number_have_exactly_one_winn
     assert statuses.count(409) == BUYERS - 1
     assert {err for code, err in results if code == 409} == {"number_unavailable"}
     number = PhoneNumber.objects.get(msisdn=NUMBER)
-    assert number.status == NumberStatus.RESERVED
+    assert number.status == NumberState.RESERVED
     assert NumberEvent.objects.filter(number=number, to_status="RESERVED").count() == 1

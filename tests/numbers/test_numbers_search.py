@@ -6,7 +6,8 @@ import pytest
 
 from haoka.core import clock
 from haoka.numbers import domain, operations, queries
-from haoka.numbers.models import NumberStatus, PhoneNumber
+from haoka.numbers.domain import NumberState
+from haoka.numbers.models import PhoneNumber
 from tests.support.numbers import make_user, seed_catalog, seed_numbers
 
 pytestmark = pytest.mark.django_db
@@ -75,10 +76,10 @@ def test_sorting_by_tier_and_by_price_orders_the_whole_walk(client):
 def test_reserved_and_sold_numbers_never_show(client):
     user = make_user("buyer")
     operations.reserve(user_id=user.pk, msisdn="13912348888", now=clock.now())
-    PhoneNumber.objects.filter(msisdn="13912345678").update(status=NumberStatus.IN_USE)
+    PhoneNumber.objects.filter(msisdn="13912345678").update(status=NumberState.IN_USE)
     shown = {n["msisdn"] for n in _walk(client, "")}
     assert "13912348888" not in shown and "13912345678" not in shown
-    assert len(shown) == PhoneNumber.objects.filter(status=NumberStatus.AVAILABLE).count()
+    assert len(shown) == PhoneNumber.objects.filter(status=NumberState.AVAILABLE).count()
 
 
 @pytest.mark.parametrize(
@@ -147,7 +148,7 @@ def test_a_malformed_number_cannot_be_valued(client, raw):
 
 def test_changing_a_tier_price_reprices_available_numbers_but_not_hand_priced_ones():
     cmcc_normal = PhoneNumber.objects.filter(carrier_id="CMCC", tier="N")
-    number = cmcc_normal.filter(status=NumberStatus.AVAILABLE).first()
+    number = cmcc_normal.filter(status=NumberState.AVAILABLE).first()
     locked = cmcc_normal.exclude(pk=number.pk).first()
     PhoneNumber.objects.filter(pk=locked.pk).update(price_locked=True, price_fen=999)
     repriced = operations.set_tier_price(

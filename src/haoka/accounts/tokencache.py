@@ -27,17 +27,17 @@ from __future__ import annotations
 
 import datetime as dt
 import decimal
-import logging
 import os
 import threading
 import time
 import uuid
 
 import psycopg
+import structlog
 from django.conf import settings
 from django.db import connection
 
-log = logging.getLogger("haoka.accounts")
+log = structlog.get_logger(__name__)
 
 CHANNEL = "haoka_auth"
 #: Entries kept at most; beyond this new rows are simply not kept (a flood of distinct tokens
@@ -160,7 +160,7 @@ class TokenCache:
                         for note in conn.notifies(timeout=POLL_S):
                             self.drop(note.payload)
             except Exception as exc:  # the connection dropped: read the database meanwhile
-                log.warning("token_cache_listener_down: %r", exc)
+                log.warning("token_cache_listener_down", error=repr(exc))
             finally:
                 with self._lock:
                     if self._epoch == epoch:

@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import datetime as dt
-import logging
 
+import structlog
 from django.conf import settings
 from django.db import IntegrityError, transaction
 
@@ -13,7 +13,7 @@ from haoka.carriers.signals import carrier_event
 from haoka.core import jsonio, signing
 from haoka.core.errors import HaokaError, ValidationError
 
-log = logging.getLogger("haoka.carriers")
+log = structlog.get_logger(__name__)
 KNOWN_CARRIERS = frozenset({"CMCC", "CUCC", "CTCC", "CBN", "HAOKA"})
 
 
@@ -40,7 +40,7 @@ def receive_callback(*, carrier: str, body: bytes, signature: str | None, now: d
             secret=settings.CARRIER_API_SECRET, body=body, header=signature, now=now.timestamp()
         )
     except signing.SignatureError as exc:
-        log.warning("carrier callback refused: %s (%s)", exc.reason, carrier)
+        log.warning("carrier_callback_refused", reason=exc.reason, carrier=carrier)
         raise BadSignature(reason=exc.reason) from None
     try:
         event = jsonio.loads(body)

@@ -30,7 +30,6 @@ from haoka.distribution.domain import AgentStatus, EntryStatus, Tier, Withdrawal
 from haoka.distribution.models import (
     Agent,
     Entry,
-    SaleStatus,
     Withdrawal,
 )
 
@@ -184,7 +183,7 @@ def me(request):
 def my_orders(request, limit: int | None = None, after: str | None = None):
     """The agent's own sales, newest first, customers masked."""
     page = queries.sales_page(agent=_me(request), limit=limit, after=after)
-    label = {s.value: s.label for s in SaleStatus}
+    label = dict(domain.SALE_MACHINE.choices())
     items = [
         {**s, "status_label": label[s["status"]], "earned": format_fen(s["earned_fen"])}
         for s in page.items

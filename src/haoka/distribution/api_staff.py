@@ -58,7 +58,7 @@ def _flag(f: FraudFlag) -> dict:
         "agent_code": f.agent.code,
         "order_ref": f.sale.order_ref if f.sale else None,
         "kind_label": domain.FRAUD_LABELS[domain.FraudKind(f.kind)],
-        "status_label": FraudFlag.Status(f.status).label,
+        "status_label": domain.FRAUD_MACHINE.label(f.status),
     }
 
 
@@ -185,7 +185,7 @@ def staff_flags(
     request, status: str | None = None, limit: int | None = None, after: str | None = None
 ):
     qs = FraudFlag.objects.select_related("agent", "sale")
-    if status := _choice(status, FraudFlag.Status.values, field="status"):
+    if status := _choice(status, [s.value for s in domain.FraudStatus], field="status"):
         qs = qs.filter(status=status)
     return _page(qs, order=("-created_at", "-id"), limit=limit, after=after, render=_flag)
 

@@ -12,19 +12,19 @@ negative: a debt recovered from later commission.
 from __future__ import annotations
 
 import datetime as dt
-import logging
 
+import structlog
 from django.db import IntegrityError, transaction
 from django.db.models import F
 
 from haoka.core import accounts_chart as chart
 from haoka.core import clock, ledger
 from haoka.distribution import domain, fraud, store
-from haoka.distribution.domain import EntryStatus, Kind
-from haoka.distribution.models import Entry, Inbox, Sale, SaleStatus
+from haoka.distribution.domain import EntryStatus, Kind, SaleState
+from haoka.distribution.models import Entry, Inbox, Sale
 from haoka.lines import queries as line_queries
 
-log = logging.getLogger(__name__)
+log = structlog.get_logger(__name__)
 
 #: A fact that failed this often is left for staff (the sweep stops retrying it).
 ATTEMPTS_LIMIT = 20
@@ -83,7 +83,7 @@ def _process_quietly(inbox_id: int) -> None:
     try:
         process(inbox_id=inbox_id, now=clock.now())
     except Exception:  # the sweep retries; the fact that triggered it has committed
-        log.exception("distribution inbox %s failed", inbox_id)
+        log.exception("inbox_fact_failed", inbox_id=inbox_id)
         Inbox.objects.filter(pk=inbox_id).update(attempts=F("attempts") + 1)
 
 
@@ -104,12 +104,12 @@ def process_due(*, now: dt.datetime, limit: int = 500, batch: int = 100) -> int:
             done += _process(chunk, now=now, skip_locked=True)[0]
             continue
         except Exception:
-            log.info("distribution inbox batch failed; one fact at a time", exc_info=True)
+            log.info("inbox_batch_failed_one_at_a_time", exc_info=True)
         for inbox_id in chunk:
             try:
                 done += _process([inbox_id], now=now, skip_locked=True)[0]
             except Exception as exc:
-                log.exception("distribution inbox %s failed", inbox_id)
+                log.exception("inbox_fact_failed", inbox_id=inbox_id)
                 Inbox.objects.filter(pk=inbox_id).update(
                     attempts=F("attempts") + 1, last_error=str(exc)[:300]
                 )
@@ -221,9 +221,10 @@ def _as_sale(sale: Sale) -> domain.Sale:
 
 
 def _on_activated(sale: Sale, data: dict, *, at: dt.datetime, now: dt.datetime, writes) -> int:
-    if sale.status != SaleStatus.OPEN:
+    if sale.status != SaleState.OPEN:
         return 0
-    sale.status = SaleStatus.ACTIVATED
+    domain.SALE_MACHINE.check(current=sale.status, target=SaleState.ACTIVATED)
+    sale.status = SaleState.ACTIVATED
     sale.line_id = data["line_id"]
     sale.activated_at = at
     writes.activated.append(sale)
@@ -235,9 +236,9 @@ class NotYet(Exception):
 
 
 def _on_topup(sale: Sale, data: dict, *, at: dt.datetime, now: dt.datetime, writes) -> int:
-    if sale.status == SaleStatus.OPEN:
+    if sale.status == SaleState.OPEN:
         raise NotYet(sale.order_ref)
-    if sale.first_topup_at is not None or sale.status != SaleStatus.ACTIVATED:
+    if sale.first_topup_at is not None or sale.status != SaleState.ACTIVATED:
         return 0  # only the line's first top-up counts
     sale.first_topup_at = at
     accruals = domain.on_first_topup(_as_sale(sale), amount_fen=data["amount_fen"], at=at)
@@ -245,9 +246,9 @@ def _on_topup(sale: Sale, data: dict, *, at: dt.datetime, now: dt.datetime, writ
 
 
 def _on_monthly_fee(sale: Sale, data: dict, *, at: dt.datetime, now: dt.datetime, writes) -> int:
-    if sale.status == SaleStatus.OPEN:
+    if sale.status == SaleState.OPEN:
         raise NotYet(sale.order_ref)
-    if sale.status != SaleStatus.ACTIVATED or sale.activated_at is None:
+    if sale.status != SaleState.ACTIVATED or sale.activated_at is None:
         return 0
     if data.get("arrears"):
         sale.ever_arrears = True
@@ -264,10 +265,12 @@ def _on_line_ended(sale: Sale, data: dict, *, at: dt.datetime, now: dt.datetime,
     if data.get("arrears"):
         sale.ever_arrears = True
     else:
-        sale.status = SaleStatus.ENDED
+        if sale.status != SaleState.ENDED:  # a repeated notice only moves the date
+            domain.SALE_MACHINE.check(current=sale.status, target=SaleState.ENDED)
+        sale.status = SaleState.ENDED
         sale.ended_at = at
     clawed = clawback(sale, reason=f"{reason}，结算前追回", now=now)
-    if sale.status == SaleStatus.ENDED:
+    if sale.status == SaleState.ENDED:
         writes.ended_agents.add(sale.agent_id)
     return clawed
 
@@ -429,13 +432,13 @@ def settle_due(*, now: dt.datetime, limit: int = 1000, batch: int = 100) -> dict
         try:
             results = [_settle_sales(chunk, now=now)]
         except Exception:
-            log.info("settlement batch failed; one sale at a time", exc_info=True)
+            log.info("settlement_batch_failed_one_at_a_time", exc_info=True)
             results = []
             for sale_id in chunk:
                 try:
                     results.append(_settle_sales([sale_id], now=now))
                 except Exception:  # left pending: the next sweep tries again
-                    log.exception("settlement of sale %s failed", sale_id)
+                    log.exception("settlement_failed", sale_id=sale_id)
         for settled, clawed in results:
             counts["settled"] += settled
             counts["clawed_back"] += clawed
@@ -462,7 +465,7 @@ def _settle_sales(sale_ids: list[int], *, now: dt.datetime) -> tuple[int, int]:
         ready: list[Entry] = []
         clawed = 0
         for sale in sales:
-            if sale.status == SaleStatus.ENDED:
+            if sale.status == SaleState.ENDED:
                 clawed += clawback(sale, reason="线路已结束", now=now)
                 continue
             good = not sale.ever_arrears and lines.get(sale.line_id) == "ACTIVE"

@@ -6,17 +6,17 @@ products the agent may sell (:func:`haoka.distribution.operations.may_sell`)."""
 from __future__ import annotations
 
 import datetime as dt
-import logging
 
+import structlog
 from django.db import transaction
 from django.db.models import Count, F, Q
 
 from haoka.distribution import domain
-from haoka.distribution.domain import AgentStatus
+from haoka.distribution.domain import AgentStatus, FraudStatus
 from haoka.distribution.models import Agent, AgentEvent, Complaint, CreditRun, FraudFlag, Sale
 from haoka.distribution.operations import AgentNotFound
 
-log = logging.getLogger(__name__)
+log = structlog.get_logger(__name__)
 
 #: How far back the record counts.
 LOOK_BACK = dt.timedelta(days=180)
@@ -50,9 +50,9 @@ def stats_for(*, agent_id: int, now: dt.datetime) -> domain.AgentStats:
     flags = FraudFlag.objects.filter(agent_id=agent_id).aggregate(
         confirmed=Count(
             "id",
-            filter=Q(status=FraudFlag.Status.CONFIRMED, created_at__gte=since),
+            filter=Q(status=FraudStatus.CONFIRMED, created_at__gte=since),
         ),
-        open=Count("id", filter=Q(status=FraudFlag.Status.OPEN)),
+        open=Count("id", filter=Q(status=FraudStatus.OPEN)),
     )
     complaints = Complaint.objects.filter(
         agent_id=agent_id, created_at__gte=since, created_at__lte=now
@@ -141,7 +141,7 @@ def run_daily(*, now: dt.datetime, limit: int | None = None) -> int:
             try:
                 recompute(agent_id=agent_id, now=now)
             except Exception:  # one agent's bad data must not stop everyone's score
-                log.exception("credit run failed for agent %s", agent_id)
+                log.exception("credit_run_failed", agent_id=agent_id)
                 continue
             done += 1
     return done

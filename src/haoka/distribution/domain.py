@@ -15,6 +15,7 @@ from dataclasses import asdict, dataclass, field
 from enum import StrEnum
 from zoneinfo import ZoneInfo
 
+from haoka.core import states
 from haoka.core.errors import Conflict, IllegalTransition, ValidationError
 
 BEIJING = ZoneInfo("Asia/Shanghai")
@@ -64,6 +65,25 @@ SALE_LABELS = {
     SaleState.ACTIVATED: "已激活",
     SaleState.ENDED: "已销户/转出",
 }
+
+
+class SaleStateConflict(IllegalTransition):
+    code = "sale_state_conflict"
+    message = "销售记录的状态不允许此变更"
+
+
+#: A sale is OPEN until its line is activated; the line's end (or an order that never made a
+#: line) ends it.
+SALE_MACHINE = states.Machine(
+    SaleState,
+    {
+        SaleState.OPEN: {SaleState.ACTIVATED, SaleState.ENDED},
+        SaleState.ACTIVATED: {SaleState.ENDED},
+        SaleState.ENDED: set(),
+    },
+    error=SaleStateConflict,
+    labels=SALE_LABELS,
+)
 
 
 class Tier(StrEnum):
@@ -136,25 +156,46 @@ ENTRY_TRANSITIONS: dict[EntryStatus, frozenset[EntryStatus]] = {
 }
 
 
+class EntryStateConflict(IllegalTransition):
+    """A commission entry's move not in ``ENTRY_TRANSITIONS`` (code ``illegal_transition``)."""
+
+    def __init__(self, message: str | None = None, **details: object) -> None:
+        details.pop("allowed", None)  # the details API clients have always seen
+        if message is None and {"current", "target"} <= details.keys():
+            before, after = (ENTRY_LABELS[EntryStatus(details[k])] for k in ("current", "target"))
+            message = f"佣金状态不能从{before}变为{after}"
+        super().__init__(message, **details)
+
+
+class AgentStateConflict(IllegalTransition):
+    """An agent's move not in ``AGENT_TRANSITIONS`` (code ``illegal_transition``)."""
+
+    def __init__(self, message: str | None = None, **details: object) -> None:
+        details.pop("allowed", None)  # the details API clients have always seen
+        if message is None and {"current", "target"} <= details.keys():
+            before, after = (AGENT_LABELS[AgentStatus(details[k])] for k in ("current", "target"))
+            message = f"代理状态不能从{before}变为{after}"
+        super().__init__(message, **details)
+
+
+ENTRY_MACHINE = states.Machine(
+    EntryStatus, ENTRY_TRANSITIONS, error=EntryStateConflict, labels=ENTRY_LABELS
+)
+AGENT_MACHINE = states.Machine(
+    AgentStatus, AGENT_TRANSITIONS, error=AgentStateConflict, labels=AGENT_LABELS
+)
+
+
 def check_entry_transition(*, current: str, target: str) -> None:
-    """Raises IllegalTransition unless ``current -> target`` is in the table."""
-    if EntryStatus(target) not in ENTRY_TRANSITIONS[EntryStatus(current)]:
-        raise IllegalTransition(
-            f"佣金状态不能从{ENTRY_LABELS[EntryStatus(current)]}变为"
-            f"{ENTRY_LABELS[EntryStatus(target)]}",
-            current=current,
-            target=target,
-        )
+    """Raises EntryStateConflict unless ``current -> target`` is in the table (ValueError for
+    a state that is not one)."""
+    ENTRY_MACHINE.check(current=EntryStatus(current), target=EntryStatus(target))
 
 
 def check_agent_transition(*, current: str, target: str) -> None:
-    if AgentStatus(target) not in AGENT_TRANSITIONS[AgentStatus(current)]:
-        raise IllegalTransition(
-            f"代理状态不能从{AGENT_LABELS[AgentStatus(current)]}变为"
-            f"{AGENT_LABELS[AgentStatus(target)]}",
-            current=current,
-            target=target,
-        )
+    """Raises AgentStateConflict unless ``current -> target`` is in the table (ValueError for
+    a state that is not one)."""
+    AGENT_MACHINE.check(current=AgentStatus(current), target=AgentStatus(target))
 
 
 class WithdrawalStatus(StrEnum):
@@ -173,6 +214,33 @@ WITHDRAWAL_LABELS = {
     WithdrawalStatus.REJECTED: "已驳回（已退回）",
 }
 WITHDRAWAL_OPEN = frozenset({WithdrawalStatus.REQUESTED, WithdrawalStatus.PAYING})
+WITHDRAWAL_TRANSITIONS: dict[WithdrawalStatus, frozenset[WithdrawalStatus]] = {
+    WithdrawalStatus.REQUESTED: frozenset({WithdrawalStatus.PAYING, WithdrawalStatus.REJECTED}),
+    WithdrawalStatus.PAYING: frozenset({WithdrawalStatus.PAID, WithdrawalStatus.FAILED}),
+    WithdrawalStatus.PAID: frozenset(),
+    WithdrawalStatus.FAILED: frozenset(),
+    WithdrawalStatus.REJECTED: frozenset(),
+}
+
+
+class WithdrawalAlreadyDecided(IllegalTransition):
+    code = "withdrawal_already_decided"
+    message = "该提现申请已处理，不能重复审核"
+
+    def __init__(self, message: str | None = None, **details: object) -> None:
+        details.pop("allowed", None)  # the details API clients have always seen
+        if message is None and "current" in details and "target" in details:
+            label = WITHDRAWAL_LABELS[WithdrawalStatus(details["current"])]
+            message = f"该提现申请{label}，不能再变更"
+        super().__init__(message, **details)
+
+
+WITHDRAWAL_MACHINE = states.Machine(
+    WithdrawalStatus,
+    WITHDRAWAL_TRANSITIONS,
+    error=WithdrawalAlreadyDecided,
+    labels=WITHDRAWAL_LABELS,
+)
 
 
 # ---------------------------------------------------------------------------- terms
@@ -648,6 +716,34 @@ def tier_for(score: int) -> Tier:
 
 
 # ---------------------------------------------------------------------------- fraud
+
+
+class FraudStatus(StrEnum):
+    OPEN = "OPEN"
+    CONFIRMED = "CONFIRMED"
+    DISMISSED = "DISMISSED"
+
+
+class FlagDecided(IllegalTransition):
+    code = "fraud_flag_decided"
+    message = "该预警已处理"
+
+
+#: A fraud flag waits for staff, who confirm or dismiss it once.
+FRAUD_MACHINE = states.Machine(
+    FraudStatus,
+    {
+        FraudStatus.OPEN: {FraudStatus.CONFIRMED, FraudStatus.DISMISSED},
+        FraudStatus.CONFIRMED: set(),
+        FraudStatus.DISMISSED: set(),
+    },
+    error=FlagDecided,
+    labels={
+        FraudStatus.OPEN: "待核查",
+        FraudStatus.CONFIRMED: "确认违规",
+        FraudStatus.DISMISSED: "排除",
+    },
+)
 
 
 class FraudKind(StrEnum):

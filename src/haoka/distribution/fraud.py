@@ -10,9 +10,9 @@ import datetime as dt
 
 from django.db import IntegrityError, transaction
 
-from haoka.core.errors import Conflict, NotFound
+from haoka.core.errors import NotFound
 from haoka.distribution import commission, domain, operations
-from haoka.distribution.domain import EntryStatus, FraudKind
+from haoka.distribution.domain import EntryStatus, FraudKind, FraudStatus
 from haoka.distribution.models import Agent, FraudFlag, Sale
 from haoka.kyc import queries as kyc_queries
 
@@ -20,11 +20,6 @@ from haoka.kyc import queries as kyc_queries
 class FlagNotFound(NotFound):
     code = "fraud_flag_not_found"
     message = "风控预警不存在"
-
-
-class FlagDecided(Conflict):
-    code = "fraud_flag_decided"
-    message = "该预警已处理"
 
 
 def _customers(sales: list[Sale]) -> dict[int, domain.Fingerprint]:
@@ -157,7 +152,7 @@ def watch_quick_exits(*, agent_id: int, now: dt.datetime) -> FraudFlag | None:
     """养卡: several of the agent's lines ended within days of activation, recently (after
     the last decided flag of this kind: staff are not asked twice about the same lines)."""
     if FraudFlag.objects.filter(
-        agent_id=agent_id, kind=FraudKind.ACTIVATE_THEN_CANCEL, status=FraudFlag.Status.OPEN
+        agent_id=agent_id, kind=FraudKind.ACTIVATE_THEN_CANCEL, status=FraudStatus.OPEN
     ).exists():
         return None
     since = now - domain.QUICK_EXIT_WINDOW
@@ -192,9 +187,9 @@ def decide(*, flag_id: int, confirmed: bool, staff_id: int | None, note: str, no
             raise FlagNotFound(flag_id=flag_id)
         # The agent's row first: a withdrawal checking the balance waits for the clawback.
         Agent.objects.select_for_update().filter(pk=item.agent_id).first()
-        if item.status != FraudFlag.Status.OPEN:
-            raise FlagDecided(status=item.status)
-        item.status = FraudFlag.Status.CONFIRMED if confirmed else FraudFlag.Status.DISMISSED
+        target = FraudStatus.CONFIRMED if confirmed else FraudStatus.DISMISSED
+        domain.FRAUD_MACHINE.check(current=item.status, target=target)
+        item.status = target
         item.decided_at, item.decided_by_id, item.note = now, staff_id, note[:200]
         item.save(update_fields=["status", "decided_at", "decided_by", "note"])
         sales = [item.sale_id] if item.sale_id else []
@@ -214,7 +209,7 @@ def decide(*, flag_id: int, confirmed: bool, staff_id: int | None, note: str, no
                     now=now,
                     statuses=(EntryStatus.PENDING, EntryStatus.SETTLED, EntryStatus.WITHDRAWABLE),
                 )
-            still_open = FraudFlag.objects.filter(sale=sale, status=FraudFlag.Status.OPEN).exists()
+            still_open = FraudFlag.objects.filter(sale=sale, status=FraudStatus.OPEN).exists()
             if sale.fraud_hold and not still_open and not confirmed:
                 sale.fraud_hold = False
                 sale.save(update_fields=["fraud_hold"])

@@ -10,15 +10,17 @@ from django.db import models
 from haoka.core import clock
 from haoka.core.pii import EncryptedTextField
 from haoka.distribution.domain import (
-    AGENT_LABELS,
-    ENTRY_LABELS,
+    AGENT_MACHINE,
+    ENTRY_MACHINE,
     FRAUD_LABELS,
+    FRAUD_MACHINE,
     KIND_LABELS,
-    SALE_LABELS,
-    WITHDRAWAL_LABELS,
+    SALE_MACHINE,
+    WITHDRAWAL_MACHINE,
     AgentStatus,
     EntryStatus,
     FraudKind,
+    FraudStatus,
     Kind,
     SaleState,
     Tier,
@@ -48,7 +50,7 @@ class Agent(models.Model):
     level = models.PositiveSmallIntegerField(default=1)
     status = models.CharField(
         max_length=10,
-        choices=_choices(AgentStatus, AGENT_LABELS),
+        choices=AGENT_MACHINE.choices(),
         default=AgentStatus.PENDING,
     )
     real_name = EncryptedTextField()
@@ -207,12 +209,6 @@ class ShopItem(models.Model):
         return f"{self.agent_id}: {self.plan_code} +{self.markup_fen}"
 
 
-class SaleStatus(models.TextChoices):
-    OPEN = SaleState.OPEN, SALE_LABELS[SaleState.OPEN]
-    ACTIVATED = SaleState.ACTIVATED, SALE_LABELS[SaleState.ACTIVATED]
-    ENDED = SaleState.ENDED, SALE_LABELS[SaleState.ENDED]
-
-
 class Sale(models.Model):
     """An order attributed to an agent, with the chain and the terms as they were when the
     order was created: later changes to the tree or the rules never move its commission."""
@@ -239,7 +235,7 @@ class Sale(models.Model):
     order_state = models.CharField(max_length=20, blank=True)
     order_state_label = models.CharField(max_length=40, blank=True)
     line_id = models.BigIntegerField(null=True, blank=True, unique=True)
-    status = models.CharField(max_length=10, choices=SaleStatus.choices, default=SaleStatus.OPEN)
+    status = models.CharField(max_length=10, choices=SALE_MACHINE.choices(), default=SaleState.OPEN)
     activated_at = models.DateTimeField(null=True, blank=True)
     first_topup_at = models.DateTimeField(null=True, blank=True)
     ever_arrears = models.BooleanField(default=False)
@@ -256,7 +252,7 @@ class Sale(models.Model):
                 name="sale_commission_within_margin",
             ),
             models.CheckConstraint(
-                condition=models.Q(status__in=[s.value for s in SaleStatus]),
+                condition=models.Q(status__in=[s.value for s in SaleState]),
                 name="sale_status_valid",
             ),
         ]
@@ -278,7 +274,7 @@ class Entry(models.Model):
     agent = models.ForeignKey(Agent, on_delete=models.PROTECT, related_name="entries")
     kind = models.CharField(max_length=12, choices=_choices(Kind, KIND_LABELS))
     amount_fen = models.BigIntegerField()
-    status = models.CharField(max_length=12, choices=_choices(EntryStatus, ENTRY_LABELS))
+    status = models.CharField(max_length=12, choices=ENTRY_MACHINE.choices())
     memo = models.CharField(max_length=120, blank=True)
     accrued_at = models.DateTimeField()
     settle_after = models.DateTimeField()
@@ -348,7 +344,7 @@ class Withdrawal(models.Model):
     net_fen = models.BigIntegerField()
     status = models.CharField(
         max_length=10,
-        choices=_choices(WithdrawalStatus, WITHDRAWAL_LABELS),
+        choices=WITHDRAWAL_MACHINE.choices(),
         default=WithdrawalStatus.REQUESTED,
     )
     payee_channel = models.CharField(max_length=8)
@@ -394,10 +390,7 @@ class Withdrawal(models.Model):
 
 
 class FraudFlag(models.Model):
-    class Status(models.TextChoices):
-        OPEN = "OPEN", "待核查"
-        CONFIRMED = "CONFIRMED", "确认违规"
-        DISMISSED = "DISMISSED", "排除"
+    Status = FraudStatus
 
     key = models.CharField(max_length=100, unique=True)
     agent = models.ForeignKey(Agent, on_delete=models.PROTECT, related_name="fraud_flags")
@@ -406,7 +399,9 @@ class FraudFlag(models.Model):
     )
     kind = models.CharField(max_length=24, choices=_choices(FraudKind, FRAUD_LABELS))
     detail = models.CharField(max_length=300, blank=True)
-    status = models.CharField(max_length=10, choices=Status.choices, default=Status.OPEN)
+    status = models.CharField(
+        max_length=10, choices=FRAUD_MACHINE.choices(), default=FraudStatus.OPEN
+    )
     created_at = models.DateTimeField()
     decided_at = models.DateTimeField(null=True, blank=True)
     decided_by = models.ForeignKey(

@@ -14,7 +14,7 @@ from haoka.core import pii
 from haoka.core.errors import PermissionDenied
 from haoka.core.pagination import Page, paginate
 from haoka.distribution import commission, domain, operations
-from haoka.distribution.domain import AgentStatus, EntryStatus
+from haoka.distribution.domain import AgentStatus, EntryStatus, SaleState
 from haoka.distribution.models import (
     Agent,
     Course,
@@ -23,7 +23,6 @@ from haoka.distribution.models import (
     Product,
     QuizAttempt,
     Sale,
-    SaleStatus,
     ShopItem,
     Withdrawal,
 )
@@ -82,7 +81,7 @@ def overview(*, agent: Agent, now: dt.datetime) -> Overview:
         first_topup=Count("id", filter=Q(first_topup_at__isnull=False)),
         today_orders=Count("id", filter=Q(created_at__gte=start)),
         today_activated=Count("id", filter=Q(activated_at__gte=start)),
-        shipped_open=Count("id", filter=Q(status=SaleStatus.OPEN, order_state__in=SHIPPED_STATES)),
+        shipped_open=Count("id", filter=Q(status=SaleState.OPEN, order_state__in=SHIPPED_STATES)),
     )
     entries = Entry.objects.filter(agent=agent)
     sums = entries.aggregate(

@@ -29,9 +29,13 @@ from django.db import IntegrityError, transaction
 
 from haoka.core import accounts_chart as chart
 from haoka.core import audit, ledger
-from haoka.core.errors import Conflict, IllegalTransition, NotFound
+from haoka.core.errors import Conflict, NotFound
 from haoka.distribution import commission, domain
-from haoka.distribution.domain import WITHDRAWAL_OPEN, AgentStatus, WithdrawalStatus
+from haoka.distribution.domain import (
+    WITHDRAWAL_OPEN,
+    AgentStatus,
+    WithdrawalStatus,
+)
 from haoka.distribution.models import Agent, Withdrawal
 from haoka.distribution.operations import AgentNotActive, AgentNotFound
 from haoka.payments import payouts
@@ -43,13 +47,6 @@ log = structlog.get_logger("haoka.distribution.withdrawals")
 PAYING_GRACE = dt.timedelta(minutes=1)
 
 _REF_ALPHABET = "23456789ABCDEFGHJKLMNPQRSTUVWXYZ"
-TRANSITIONS: dict[WithdrawalStatus, frozenset[WithdrawalStatus]] = {
-    WithdrawalStatus.REQUESTED: frozenset({WithdrawalStatus.PAYING, WithdrawalStatus.REJECTED}),
-    WithdrawalStatus.PAYING: frozenset({WithdrawalStatus.PAID, WithdrawalStatus.FAILED}),
-    WithdrawalStatus.PAID: frozenset(),
-    WithdrawalStatus.FAILED: frozenset(),
-    WithdrawalStatus.REJECTED: frozenset(),
-}
 
 
 class WithdrawalNotFound(NotFound):
@@ -62,11 +59,6 @@ class WithdrawalInFlight(Conflict):
     message = "已有一笔提现正在处理中，请等待其完成"
 
 
-class WithdrawalAlreadyDecided(IllegalTransition):
-    code = "withdrawal_already_decided"
-    message = "该提现申请已处理，不能重复审核"
-
-
 def new_withdrawal_ref() -> str:
     """Public, unguessable withdrawal id: WD + 16 base-32 characters (also the payout's ref
     at the provider)."""
@@ -75,11 +67,9 @@ def new_withdrawal_ref() -> str:
 
 def check_transition(*, current: str, target: str) -> None:
     """Raises WithdrawalAlreadyDecided unless ``current -> target`` is in the table."""
-    if WithdrawalStatus(target) not in TRANSITIONS[WithdrawalStatus(current)]:
-        label = domain.WITHDRAWAL_LABELS[WithdrawalStatus(current)]
-        raise WithdrawalAlreadyDecided(
-            f"该提现申请{label}，不能再变更", current=current, target=target
-        )
+    domain.WITHDRAWAL_MACHINE.check(
+        current=WithdrawalStatus(current), target=WithdrawalStatus(target)
+    )
 
 
 # ------------------------------------------------------------------------------ request

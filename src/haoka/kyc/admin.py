@@ -18,6 +18,7 @@ from django.utils.html import format_html_join
 from haoka.core import audit, clock, pii
 from haoka.core.errors import HaokaError
 from haoka.kyc import blacklists, domain, operations, queries
+from haoka.kyc.domain import KycStatus
 from haoka.kyc.models import (
     Blacklist,
     BlacklistKind,
@@ -26,7 +27,6 @@ from haoka.kyc.models import (
     KycDocument,
     KycEvent,
     KycRecord,
-    KycStatus,
 )
 
 

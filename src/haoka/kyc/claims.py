@@ -16,7 +16,8 @@ from django.db import transaction
 
 from haoka.core.errors import Conflict
 from haoka.kyc import store
-from haoka.kyc.models import ClaimStatus, IdentityClaim
+from haoka.kyc.domain import CLAIM_MACHINE, ClaimStatus
+from haoka.kyc.models import IdentityClaim
 
 
 class ClaimChanged(Conflict):
@@ -86,6 +87,7 @@ def take(*, order_ref: str, id_hash: str, carrier: str, source: str, now: dt.dat
         if claim is None:
             store.insert_claim(IdentityClaim(order_ref=order_ref, **fields))
         else:
+            CLAIM_MACHINE.check(current=claim.status, target=ClaimStatus.ACTIVE)
             for name, value in fields.items():
                 setattr(claim, name, value)
             store.update_claim(claim, list(fields))
@@ -104,9 +106,12 @@ def _claim_of(order_ref: str, *, lock: bool = False) -> IdentityClaim | None:
 
 
 def _mark_released(*, claim: IdentityClaim, reason: str, now: dt.datetime) -> None:
+    """ACTIVE -> RELEASED on the locked claim. Raises ClaimStateConflict."""
+    CLAIM_MACHINE.check(current=claim.status, target=ClaimStatus.RELEASED)
     IdentityClaim.objects.filter(pk=claim.pk).update(
         status=ClaimStatus.RELEASED, released_at=now, release_reason=reason[:200]
     )
+    claim.status = ClaimStatus.RELEASED
 
 
 def release(*, order_ref: str, reason: str, now: dt.datetime) -> bool:

@@ -21,7 +21,8 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 
 from haoka.catalog import domain as catalog_domain
-from haoka.core.errors import ValidationError
+from haoka.core import states
+from haoka.core.errors import IllegalTransition, ValidationError
 
 #: 一证五号: lines (active plus in-flight orders) one ID may hold per carrier.
 LINE_LIMIT = 5
@@ -80,12 +81,54 @@ class KycStatus(StrEnum):
     FLAGGED = "FLAGGED"
 
 
-#: Staff review moves a FLAGGED check; anything else is decided by a (re-)check only.
+KYC_LABELS = {
+    KycStatus.PASSED: "已通过",
+    KycStatus.REJECTED: "未通过",
+    KycStatus.FLAGGED: "待人工审核",
+}
+
+#: Staff review moves a FLAGGED check; anything else is decided by a (re-)check only (a new
+#: verdict that replaces the record's, not a move of it).
 REVIEW_TRANSITIONS = {
     KycStatus.FLAGGED: frozenset({KycStatus.PASSED, KycStatus.REJECTED}),
     KycStatus.PASSED: frozenset(),
     KycStatus.REJECTED: frozenset(),
 }
+
+
+class KycNotUnderReview(IllegalTransition):
+    code = "kyc_not_under_review"
+    message = "该实名记录不在待审核状态"
+
+    def __init__(self, message: str | None = None, **details: object) -> None:
+        details.pop("allowed", None)  # the details API clients have always seen
+        super().__init__(message, **details)
+
+
+REVIEW_MACHINE = states.Machine(
+    KycStatus, REVIEW_TRANSITIONS, error=KycNotUnderReview, labels=KYC_LABELS
+)
+
+
+class ClaimStatus(StrEnum):
+    """A 一证五号 slot: ACTIVE while the order (or line) holds it; RELEASED when freed. A
+    re-check of the same order may take a released claim again."""
+
+    ACTIVE = "ACTIVE"
+    RELEASED = "RELEASED"
+
+
+class ClaimStateConflict(IllegalTransition):
+    code = "kyc_claim_state_conflict"
+    message = "实名占用记录的状态不允许此变更"
+
+
+CLAIM_MACHINE = states.Machine(
+    ClaimStatus,
+    {ClaimStatus.ACTIVE: {ClaimStatus.RELEASED}, ClaimStatus.RELEASED: {ClaimStatus.ACTIVE}},
+    error=ClaimStateConflict,
+    labels={ClaimStatus.ACTIVE: "占用中", ClaimStatus.RELEASED: "已释放"},
+)
 
 
 class InvalidIdNumber(ValidationError):

@@ -8,12 +8,7 @@ from django.db import models
 
 from haoka.core.pii import EncryptedTextField
 from haoka.kyc import domain
-
-
-class KycStatus(models.TextChoices):
-    PASSED = "PASSED", "已通过"
-    REJECTED = "REJECTED", "未通过"
-    FLAGGED = "FLAGGED", "待人工审核"
+from haoka.kyc.domain import CLAIM_MACHINE, REVIEW_MACHINE, ClaimStatus, KycStatus
 
 
 def _in(field: str, choices) -> models.Q:
@@ -33,7 +28,7 @@ class KycRecord(models.Model):
     id_number = EncryptedTextField()
     id_hash = models.CharField(max_length=64, db_index=True)
     name_hash = models.CharField(max_length=64)
-    status = models.CharField(max_length=10, choices=KycStatus.choices)
+    status = models.CharField(max_length=10, choices=REVIEW_MACHINE.choices())
     reason_code = models.CharField(max_length=40, blank=True)
     message = models.CharField(max_length=200, blank=True)
     reviewed_by = models.ForeignKey(
@@ -71,7 +66,7 @@ class KycEvent(models.Model):
 
     record = models.ForeignKey(KycRecord, on_delete=models.CASCADE, related_name="events")
     from_status = models.CharField(max_length=10, blank=True)
-    to_status = models.CharField(max_length=10, choices=KycStatus.choices)
+    to_status = models.CharField(max_length=10, choices=REVIEW_MACHINE.choices())
     reason_code = models.CharField(max_length=40, blank=True)
     actor = models.CharField(max_length=60)
     note = models.CharField(max_length=300, blank=True)
@@ -95,7 +90,7 @@ class KycAttempt(models.Model):
     id_hash = models.CharField(max_length=64)
     phone_hash = models.CharField(max_length=64)
     address_hash = models.CharField(max_length=64)
-    status = models.CharField(max_length=10, choices=KycStatus.choices)
+    status = models.CharField(max_length=10, choices=REVIEW_MACHINE.choices())
     reason_code = models.CharField(max_length=40, blank=True)
     created_at = models.DateTimeField()
 
@@ -152,11 +147,6 @@ class KycDocument(models.Model):
         return f"{self.order_ref} {self.kind}"
 
 
-class ClaimStatus(models.TextChoices):
-    ACTIVE = "ACTIVE", "占用中"
-    RELEASED = "RELEASED", "已释放"
-
-
 class ClaimSource(models.TextChoices):
     ORDER = "ORDER", "订单实名"
     IMPORT = "IMPORT", "存量登记"
@@ -172,7 +162,7 @@ class IdentityClaim(models.Model):
     id_hash = models.CharField(max_length=64)
     carrier = models.CharField(max_length=16)
     order_ref = models.CharField(max_length=40, unique=True)
-    status = models.CharField(max_length=10, choices=ClaimStatus.choices)
+    status = models.CharField(max_length=10, choices=CLAIM_MACHINE.choices())
     source = models.CharField(max_length=10, choices=ClaimSource.choices)
     created_at = models.DateTimeField()
     released_at = models.DateTimeField(null=True, blank=True)

@@ -11,15 +11,15 @@ from __future__ import annotations
 
 import base64
 import datetime as dt
-import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
+import structlog
 from django.db import transaction
 
 from haoka.core import audit, clock, pii
-from haoka.core.errors import Conflict, IllegalTransition, ValidationError
+from haoka.core.errors import Conflict, ValidationError
 from haoka.kyc import claims, domain, providers, screening, signals, store
 from haoka.kyc.domain import Address, KycStatus, PlanTerms, Verdict
 from haoka.kyc.models import (
@@ -39,17 +39,12 @@ from haoka.kyc.queries import (  # noqa: F401  (reads the order flow calls throu
     verified_name,
 )
 
-log = logging.getLogger("haoka.kyc")
+log = structlog.get_logger(__name__)
 
 
 class InvalidKycRequest(ValidationError):
     code = "invalid_kyc_request"
     message = "实名请求缺少订单号或运营商"
-
-
-class KycNotUnderReview(IllegalTransition):
-    code = "kyc_not_under_review"
-    message = "该实名记录不在待审核状态"
 
 
 class ReviewNoteRequired(ValidationError):
@@ -171,7 +166,10 @@ def record_identity(screened: Screened, *, now: dt.datetime) -> KycResult:
             verdict=verdict,
         )
     log.info(
-        "kyc check order=%s status=%s reason=%s", order_ref, verdict.status, verdict.reason_code
+        "kyc_checked",
+        order_ref=order_ref,
+        status=str(verdict.status),
+        reason=verdict.reason_code,
     )
     return _result(verdict, name=who.name, id_number=who.ident.value, today=clock.beijing_date(now))
 
@@ -279,8 +277,7 @@ def review(
         if record is None:
             raise KycNotFound(order_ref=order_ref)
         target = KycStatus.PASSED if approve else KycStatus.REJECTED
-        if target not in domain.REVIEW_TRANSITIONS[KycStatus(record.status)]:
-            raise KycNotUnderReview(current=record.status, target=target)
+        domain.REVIEW_MACHINE.check(current=record.status, target=target)
         verdict = _review_verdict(record=record, approve=approve, now=now)
         from_status = record.status
         KycRecord.objects.filter(pk=record.pk).update(
@@ -354,7 +351,7 @@ def release_claim(*, order_ref: str, reason: str, now: dt.datetime, actor: str =
                 data={"reason": reason[:100]},
             )
     if released:
-        log.info("kyc claim released order=%s", order_ref)
+        log.info("kyc_claim_released", order_ref=order_ref)
     return released
 
 

@@ -11,7 +11,8 @@ import hmac
 
 from haoka.core import pii
 from haoka.kyc import domain
-from haoka.kyc.models import KycRecord, KycStatus
+from haoka.kyc.domain import KycStatus
+from haoka.kyc.models import KycRecord
 from haoka.kyc.queries import KycNotFound, KycNotPassed
 
 __all__ = ["KycNotFound", "KycNotPassed", "identity_matches", "is_verified"]

@@ -8,17 +8,16 @@ from collections.abc import Sequence
 
 from haoka.core import rows
 from haoka.kyc import domain
+from haoka.kyc.domain import ClaimStatus, KycStatus
 from haoka.kyc.models import (
     Blacklist,
     BlacklistKind,
-    ClaimStatus,
     IdentityClaim,
     IdentityClaimCounter,
     KycAttempt,
     KycDocument,
     KycEvent,
     KycRecord,
-    KycStatus,
 )
 
 # ------------------------------------------------------------------ records

@@ -5,13 +5,16 @@ from __future__ import annotations
 from django.db import models
 
 from haoka.core import clock
+from haoka.logistics.domain import MACHINE, ShipmentStatus
 
 
 class Shipment(models.Model):
     order_ref = models.CharField(max_length=24, unique=True)
     courier = models.CharField(max_length=40)
     tracking_no = models.CharField(max_length=40, unique=True)
-    status = models.CharField(max_length=20, default="CREATED")
+    status = models.CharField(
+        max_length=20, choices=MACHINE.choices(), default=ShipmentStatus.CREATED.value
+    )
     delivered_at = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(default=clock.now)
 

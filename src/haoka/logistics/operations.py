@@ -10,11 +10,11 @@ from django.utils.dateparse import parse_datetime
 
 from haoka.core import jsonio, signing
 from haoka.core.errors import HaokaError, ValidationError
+from haoka.logistics import domain
+from haoka.logistics.domain import ShipmentStatus
 from haoka.logistics.models import Shipment, TrackingEvent
 
 COURIERS = frozenset({"simexpress"})
-#: Status order: a late scan never moves a parcel backwards.
-STATUS_RANK = {"CREATED": 0, "PICKED_UP": 1, "IN_TRANSIT": 2, "OUT_FOR_DELIVERY": 3, "DELIVERED": 4}
 
 
 class BadCourierSignature(HaokaError):
@@ -74,11 +74,10 @@ def receive_tracking(*, courier: str, body: bytes, signature: str | None, now: d
         shipment = (
             Shipment.objects.select_for_update().filter(tracking_no=row["tracking_no"]).first()
         )
-        if shipment is not None and STATUS_RANK.get(row["status"], 0) > STATUS_RANK.get(
-            shipment.status, 0
-        ):
+        # A late scan never moves a parcel backwards (see domain.MACHINE).
+        if shipment is not None and domain.advances(current=shipment.status, scanned=row["status"]):
             shipment.status = row["status"]
-            if row["status"] == "DELIVERED":
+            if row["status"] == ShipmentStatus.DELIVERED:
                 shipment.delivered_at = occurred
             shipment.save(update_fields=["status", "delivered_at"])
     return True

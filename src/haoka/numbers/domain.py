@@ -33,6 +33,7 @@ from phonenumbers import PhoneNumber, PhoneNumberType
 from phonenumbers import carrier as pn_carrier
 from phonenumbers import geocoder as pn_geocoder
 
+from haoka.core import states
 from haoka.core.errors import IllegalTransition, ValidationError
 from haoka.core.money import format_fen
 from haoka.core.phone import parse_mainland_mobile
@@ -62,7 +63,8 @@ __all__ = [  # noqa: RUF022 - grouped by topic
     "InvalidSampleRequest", "parse_msisdn", "locate", "carrier_prefixes", "sample_prefixes",
     "generate_msisdns", "TierPrice", "InvalidTierPrice", "MissingTierPrice",
     "DEFAULT_TIER_PRICES", "Valuation", "valuate", "NumberState", "TRANSITIONS",
-    "UnknownNumberState", "check_transition", "COOLING_DAYS", "HOLD_MINUTES",
+    "UnknownNumberState", "NumberStateConflict", "MACHINE", "check_transition",
+    "COOLING_DAYS", "HOLD_MINUTES",
     "MAX_HOLDS_PER_USER", "SuggestionTail", "InvalidSuggestionInput", "suggestion_tails",
 ]  # fmt: skip
 
@@ -403,19 +405,34 @@ class UnknownNumberState(ValidationError):
     message = "未知的号码状态"
 
 
+class NumberStateConflict(IllegalTransition):
+    """A pool number's move not in ``TRANSITIONS`` (code ``illegal_transition``, as before)."""
+
+    message = "号码状态不允许此变更"
+
+
+MACHINE = states.Machine(
+    NumberState,
+    TRANSITIONS,
+    error=NumberStateConflict,
+    labels={
+        _S.AVAILABLE: "可选",
+        _S.RESERVED: "已预占",
+        _S.ASSIGNED: "已分配",
+        _S.IN_USE: "使用中",
+        _S.COOLING: "冷冻期",
+        _S.PORTED_OUT: "已携出",
+    },
+)
+
+
 def check_transition(*, current: NumberState | str, target: NumberState | str) -> None:
     """Allow ``current -> target`` or raise; staying in the same state is not a transition.
 
-    Raises UnknownNumberState, IllegalTransition (details: current, target, allowed).
+    Raises UnknownNumberState, NumberStateConflict (details: current, target, allowed).
     """
     try:
-        current, target = NumberState(current), NumberState(target)
+        NumberState(current), NumberState(target)
     except ValueError:
         raise UnknownNumberState(current=str(current), target=str(target)) from None
-    if target not in TRANSITIONS[current]:
-        raise IllegalTransition(
-            f"号码状态不能从 {current} 变为 {target}",
-            current=str(current),
-            target=str(target),
-            allowed=sorted(TRANSITIONS[current]),
-        )
+    MACHINE.check(current=current, target=target)

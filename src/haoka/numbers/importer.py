@@ -26,7 +26,8 @@ from haoka.core.errors import HaokaError, ValidationError
 from haoka.core.money import InvalidAmount, yuan_to_fen
 from haoka.core.phone import InvalidMsisdn
 from haoka.numbers import domain, queries
-from haoka.numbers.models import NumberImport, NumberStatus, PhoneNumber
+from haoka.numbers.domain import NumberState
+from haoka.numbers.models import NumberImport, PhoneNumber
 
 CHUNK = 10_000
 #: An import this large changes the table's statistics enough to refresh them.
@@ -150,7 +151,7 @@ class _RowBuilder:
             msisdn[:3],
             location.province,
             location.city,
-            NumberStatus.AVAILABLE.value,
+            NumberState.AVAILABLE.value,
             letter,
             rank,
             classification.score,

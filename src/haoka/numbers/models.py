@@ -6,15 +6,7 @@ from django.conf import settings
 from django.db import models
 
 from haoka.core import clock
-
-
-class NumberStatus(models.TextChoices):
-    AVAILABLE = "AVAILABLE", "可选"
-    RESERVED = "RESERVED", "已预占"
-    ASSIGNED = "ASSIGNED", "已分配"
-    IN_USE = "IN_USE", "使用中"
-    COOLING = "COOLING", "冷冻期"
-    PORTED_OUT = "PORTED_OUT", "已携出"
+from haoka.numbers.domain import MACHINE, NumberState
 
 
 class TierCode(models.TextChoices):
@@ -43,7 +35,7 @@ class PhoneNumber(models.Model):
     province = models.CharField(max_length=16, blank=True)
     city = models.CharField(max_length=24, blank=True)
     status = models.CharField(
-        max_length=12, choices=NumberStatus.choices, default=NumberStatus.AVAILABLE
+        max_length=12, choices=MACHINE.choices(), default=NumberState.AVAILABLE
     )
     tier = models.CharField(max_length=1, choices=TierCode.choices, default=TierCode.N)
     tier_rank = models.PositiveSmallIntegerField(default=5)  # 0 = S (best) .. 5 = normal
@@ -97,7 +89,7 @@ class PhoneNumber(models.Model):
         ]
         constraints = [
             models.CheckConstraint(
-                condition=models.Q(status__in=[s.value for s in NumberStatus]),
+                condition=models.Q(status__in=[s.value for s in NumberState]),
                 name="number_status_valid",
             ),
             models.CheckConstraint(

@@ -13,7 +13,8 @@ from haoka.core import audit
 from haoka.core.errors import Conflict, IllegalTransition, NotFound, ValidationError
 from haoka.core.phone import parse_mainland_mobile
 from haoka.numbers import domain, store
-from haoka.numbers.models import NumberEvent, NumberStatus, PhoneNumber, TierCode, TierPrice
+from haoka.numbers.domain import NumberState
+from haoka.numbers.models import NumberEvent, PhoneNumber, TierCode, TierPrice
 from haoka.numbers.queries import NumberNotFound
 
 HOLD = dt.timedelta(minutes=domain.HOLD_MINUTES)
@@ -66,7 +67,7 @@ def reserve(*, user_id: int, msisdn: str, now: dt.datetime) -> Hold:
         if number is None:
             raise NumberNotFound(msisdn=msisdn)
         if (
-            number.status == NumberStatus.RESERVED
+            number.status == NumberState.RESERVED
             and number.reserved_by_id == user_id
             and number.reserved_until > now
         ):
@@ -74,7 +75,7 @@ def reserve(*, user_id: int, msisdn: str, now: dt.datetime) -> Hold:
         held = store.count_live_holds(user_id=user_id, now=now)
         if held >= domain.MAX_HOLDS_PER_USER:
             raise TooManyHolds(held=held)
-        if number.status == NumberStatus.RESERVED:  # maybe a lapsed hold: free it first
+        if number.status == NumberState.RESERVED:  # maybe a lapsed hold: free it first
             _release_expired_one(number_id=number.pk, now=now)
         until = now + HOLD
         won = store.take_hold(number_id=number.pk, user_id=user_id, until=until, now=now)
@@ -84,8 +85,8 @@ def reserve(*, user_id: int, msisdn: str, now: dt.datetime) -> Hold:
             [
                 _event(
                     number_id=number.pk,
-                    from_status=NumberStatus.AVAILABLE,
-                    to_status=NumberStatus.RESERVED,
+                    from_status=NumberState.AVAILABLE,
+                    to_status=NumberState.RESERVED,
                     actor=f"user:{user_id}",
                     reason="用户选号预占",
                     at=now,
@@ -98,17 +99,17 @@ def reserve(*, user_id: int, msisdn: str, now: dt.datetime) -> Hold:
 def _release_expired_one(*, number_id: int, now: dt.datetime) -> None:
     # Holds tied to an order are the order's to release (its timeout cancels it).
     released = PhoneNumber.objects.filter(
-        pk=number_id, status=NumberStatus.RESERVED, reserved_until__lte=now, order_ref=""
+        pk=number_id, status=NumberState.RESERVED, reserved_until__lte=now, order_ref=""
     ).update(
-        status=NumberStatus.AVAILABLE, reserved_by=None, reserved_until=None, status_changed_at=now
+        status=NumberState.AVAILABLE, reserved_by=None, reserved_until=None, status_changed_at=now
     )
     if released:
         NumberEvent.objects.bulk_create(
             [
                 _event(
                     number_id=number_id,
-                    from_status=NumberStatus.RESERVED,
-                    to_status=NumberStatus.AVAILABLE,
+                    from_status=NumberState.RESERVED,
+                    to_status=NumberState.AVAILABLE,
                     actor="system",
                     reason="预占超时释放",
                     at=now,
@@ -123,13 +124,13 @@ def release(*, user_id: int, msisdn: str, now: dt.datetime) -> None:
     with transaction.atomic():
         number = (
             PhoneNumber.objects.select_for_update()
-            .filter(msisdn=msisdn, status=NumberStatus.RESERVED, reserved_by_id=user_id)
+            .filter(msisdn=msisdn, status=NumberState.RESERVED, reserved_by_id=user_id)
             .first()
         )
         if number is None:
             raise HoldNotFound(msisdn=msisdn)
         PhoneNumber.objects.filter(pk=number.pk).update(
-            status=NumberStatus.AVAILABLE,
+            status=NumberState.AVAILABLE,
             reserved_by=None,
             reserved_until=None,
             status_changed_at=now,
@@ -138,8 +139,8 @@ def release(*, user_id: int, msisdn: str, now: dt.datetime) -> None:
             [
                 _event(
                     number_id=number.pk,
-                    from_status=NumberStatus.RESERVED,
-                    to_status=NumberStatus.AVAILABLE,
+                    from_status=NumberState.RESERVED,
+                    to_status=NumberState.AVAILABLE,
                     actor=f"user:{user_id}",
                     reason="用户释放",
                     at=now,
@@ -154,7 +155,7 @@ def release_expired_holds(*, now: dt.datetime, batch: int = 1000) -> int:
     while True:
         ids = list(
             PhoneNumber.objects.filter(
-                status=NumberStatus.RESERVED, reserved_until__lte=now, order_ref=""
+                status=NumberState.RESERVED, reserved_until__lte=now, order_ref=""
             )
             .order_by("id")
             .values_list("id", flat=True)[:batch]
@@ -172,7 +173,7 @@ def release_expired_holds(*, now: dt.datetime, batch: int = 1000) -> int:
 def active_holds(*, user_id: int, now: dt.datetime) -> list[Hold]:
     rows = (
         PhoneNumber.objects.filter(
-            reserved_by_id=user_id, status=NumberStatus.RESERVED, reserved_until__gt=now
+            reserved_by_id=user_id, status=NumberState.RESERVED, reserved_until__gt=now
         )
         .order_by("reserved_until", "id")
         .values_list("msisdn", "reserved_until")
@@ -207,7 +208,7 @@ def set_tier_price(
             },
         )
         repriced = PhoneNumber.objects.filter(
-            carrier_id=carrier, tier=tier, status=NumberStatus.AVAILABLE, price_locked=False
+            carrier_id=carrier, tier=tier, status=NumberState.AVAILABLE, price_locked=False
         ).update(
             price_fen=price_fen, min_monthly_fen=min_monthly_fen, contract_months=contract_months
         )
@@ -316,7 +317,7 @@ def hold_for_order(
         if held is None:
             raise NumberNotFound(msisdn=msisdn)
         if (
-            held.status != NumberStatus.RESERVED
+            held.status != NumberState.RESERVED
             or held.reserved_by_id != user_id
             or held.reserved_until is None
             or held.reserved_until <= now
@@ -343,8 +344,8 @@ def assign_to_order(*, msisdn: str, order_ref: str, now: dt.datetime) -> None:
             raise NumberUnavailable(msisdn=msisdn)
         _move(
             msisdn=msisdn,
-            expect=(NumberStatus.RESERVED,),
-            to=NumberStatus.ASSIGNED,
+            expect=(NumberState.RESERVED,),
+            to=NumberState.ASSIGNED,
             actor=f"order:{order_ref}",
             reason="订单提交运营商",
             now=now,
@@ -359,8 +360,8 @@ def put_in_use(*, msisdn: str, order_ref: str, now: dt.datetime) -> None:
     with transaction.atomic():
         _move(
             msisdn=msisdn,
-            expect=(NumberStatus.ASSIGNED,),
-            to=NumberStatus.IN_USE,
+            expect=(NumberState.ASSIGNED,),
+            to=NumberState.IN_USE,
             actor=f"order:{order_ref}",
             reason="开卡激活",
             now=now,
@@ -377,14 +378,14 @@ def release_from_order(*, msisdn: str, order_ref: str, reason: str, now: dt.date
             .filter(
                 msisdn=msisdn,
                 order_ref=order_ref,
-                status__in=[NumberStatus.RESERVED, NumberStatus.ASSIGNED],
+                status__in=[NumberState.RESERVED, NumberState.ASSIGNED],
             )
             .first()
         )
         if number is None:
             return False
         PhoneNumber.objects.filter(pk=number.pk).update(
-            status=NumberStatus.AVAILABLE,
+            status=NumberState.AVAILABLE,
             reserved_by=None,
             reserved_until=None,
             order_ref="",
@@ -393,7 +394,7 @@ def release_from_order(*, msisdn: str, order_ref: str, reason: str, now: dt.date
         NumberEvent.objects.create(
             number_id=number.pk,
             from_status=number.status,
-            to_status=NumberStatus.AVAILABLE,
+            to_status=NumberState.AVAILABLE,
             actor=f"order:{order_ref}",
             reason=reason[:200],
             at=now,
@@ -408,8 +409,8 @@ def cool_down(*, msisdn: str, now: dt.datetime, actor: str = "system") -> dt.dat
     with transaction.atomic():
         number = _move(
             msisdn=msisdn,
-            expect=(NumberStatus.IN_USE,),
-            to=NumberStatus.COOLING,
+            expect=(NumberState.IN_USE,),
+            to=NumberState.COOLING,
             actor=actor,
             reason=f"线路销户，冷冻 {domain.COOLING_DAYS} 天",
             now=now,
@@ -421,13 +422,13 @@ def release_cooled(*, now: dt.datetime, batch: int = 500) -> int:
     """COOLING -> AVAILABLE for numbers whose 90-day rest is over (worker task): they are for
     sale again, unpriced fields as they were. Safe to run concurrently."""
     cutoff = now - dt.timedelta(days=domain.COOLING_DAYS)
-    due = PhoneNumber.objects.filter(status=NumberStatus.COOLING, status_changed_at__lte=cutoff)
+    due = PhoneNumber.objects.filter(status=NumberState.COOLING, status_changed_at__lte=cutoff)
     done = 0
     for msisdn in due.order_by("status_changed_at", "id").values_list("msisdn", flat=True)[:batch]:
         try:
             with transaction.atomic():
                 _move(
-                    msisdn=msisdn, expect=(NumberStatus.COOLING,), to=NumberStatus.AVAILABLE,
+                    msisdn=msisdn, expect=(NumberState.COOLING,), to=NumberState.AVAILABLE,
                     actor="system", reason=f"冷冻 {domain.COOLING_DAYS} 天期满，重新上架",
                     now=now, order_ref="", reserved_by=None, reserved_until=None,
                 )  # fmt: skip

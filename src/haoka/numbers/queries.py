@@ -12,7 +12,8 @@ from haoka.core.errors import NotFound, ValidationError
 from haoka.core.money import yuan_to_fen
 from haoka.core.pagination import Page, paginate
 from haoka.numbers import domain, store
-from haoka.numbers.models import NumberStatus, PhoneNumber, TierCode, TierPrice
+from haoka.numbers.domain import NumberState
+from haoka.numbers.models import PhoneNumber, TierCode, TierPrice
 
 SORTS = {
     "tier": ("tier_rank", "price_fen", "id"),
@@ -107,7 +108,7 @@ def search_queryset(filters: SearchFilters) -> QuerySet[PhoneNumber]:
         raise InvalidSearch(
             "排序方式只能是 tier、price 或 -price", field="sort", value=filters.sort
         )
-    qs = PhoneNumber.objects.filter(status=NumberStatus.AVAILABLE).only(*LIST_FIELDS)
+    qs = PhoneNumber.objects.filter(status=NumberState.AVAILABLE).only(*LIST_FIELDS)
     if filters.carrier:
         catalog_queries.carrier_by_code(filters.carrier)
         qs = qs.filter(carrier_id=filters.carrier)
@@ -230,7 +231,7 @@ def valuation(*, msisdn: str) -> PoolValuation:
     if pooled is None:
         return PoolValuation(valuation=result, in_pool=False, status=None, carrier=carrier)
     # Who holds or owns a number is nobody else's business: only "可选" or "不可选".
-    shown = "AVAILABLE" if pooled[0] == NumberStatus.AVAILABLE else "UNAVAILABLE"
+    shown = "AVAILABLE" if pooled[0] == NumberState.AVAILABLE else "UNAVAILABLE"
     return PoolValuation(valuation=result, in_pool=True, status=shown, carrier=carrier)
 
 

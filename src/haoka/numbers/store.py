@@ -7,7 +7,8 @@ import datetime as dt
 from collections.abc import Sequence
 
 from haoka.core import rows
-from haoka.numbers.models import NumberEvent, NumberStatus, PhoneNumber
+from haoka.numbers.domain import NumberState
+from haoka.numbers.models import NumberEvent, PhoneNumber
 
 
 def load_number(msisdn: str, *, lock: bool = False) -> PhoneNumber | None:
@@ -20,7 +21,7 @@ def count_live_holds(*, user_id: int, now: dt.datetime) -> int:
     return rows.count(
         PhoneNumber,
         "t.reserved_by_id = %s AND t.status = %s AND t.reserved_until > %s",
-        [user_id, NumberStatus.RESERVED, rows.prep(PhoneNumber, "reserved_until", now)],
+        [user_id, NumberState.RESERVED, rows.prep(PhoneNumber, "reserved_until", now)],
     )
 
 
@@ -33,12 +34,12 @@ def take_hold(*, number_id: int, user_id: int, until: dt.datetime, now: dt.datet
             "status = %s, reserved_by_id = %s, reserved_until = %s, status_changed_at = %s",
             "id = %s AND status = %s",
             [
-                NumberStatus.RESERVED,
+                NumberState.RESERVED,
                 user_id,
                 rows.prep(PhoneNumber, "reserved_until", until),
                 rows.prep(PhoneNumber, "status_changed_at", now),
                 number_id,
-                NumberStatus.AVAILABLE,
+                NumberState.AVAILABLE,
             ],
         )
     )
@@ -67,5 +68,5 @@ def extend_order_hold(*, msisdn: str, order_ref: str, until: dt.datetime) -> Non
         PhoneNumber,
         "reserved_until = %s",
         "msisdn = %s AND order_ref = %s AND status = %s AND reserved_until < %s",
-        [until_db, msisdn, order_ref, NumberStatus.RESERVED, until_db],
+        [until_db, msisdn, order_ref, NumberState.RESERVED, until_db],
     )

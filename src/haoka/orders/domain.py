@@ -11,6 +11,7 @@ import secrets
 from dataclasses import dataclass
 from enum import StrEnum
 
+from haoka.core import states
 from haoka.core.errors import IllegalTransition, ValidationError
 
 #: Unpaid orders are cancelled after this long (and give their number back).
@@ -110,11 +111,44 @@ class OrderStateConflict(IllegalTransition):
     message = "订单当前状态不允许此操作"
 
 
+#: The order's life, one table (``TRANSITIONS`` above); the model's choices derive from it.
+MACHINE = states.Machine(State, TRANSITIONS, error=OrderStateConflict, labels=LABELS)
+
+
 def check_transition(*, current: str, target: str) -> None:
     """Raises OrderStateConflict unless current -> target is in the table."""
-    if State(target) not in TRANSITIONS[State(current)]:
-        allowed = sorted(TRANSITIONS[State(current)])
-        raise OrderStateConflict(current=current, target=target, allowed=allowed)
+    MACHINE.check(current=State(current), target=State(target))
+
+
+class RefundState(StrEnum):
+    """Whether the order owes the customer money back. NOT_DUE until a failed exit (or a
+    payment that pays for nothing) makes a refund PENDING; the sweep then settles it as DONE
+    (something was given back) or NONE (nothing had been paid). A payment arriving after
+    that (late or duplicate) makes it PENDING again."""
+
+    NOT_DUE = ""
+    PENDING = "PENDING"
+    DONE = "DONE"
+    NONE = "NONE"
+
+
+class RefundStateConflict(IllegalTransition):
+    code = "order_refund_state_conflict"
+    message = "订单退款状态不允许此操作"
+
+
+R = RefundState
+REFUND_MACHINE = states.Machine(
+    RefundState,
+    {
+        R.NOT_DUE: {R.PENDING},
+        R.PENDING: {R.DONE, R.NONE},
+        R.DONE: {R.PENDING},
+        R.NONE: {R.PENDING},
+    },
+    error=RefundStateConflict,
+    labels={R.NOT_DUE: "无需退款", R.PENDING: "退款中", R.DONE: "已退款", R.NONE: "无可退款项"},
+)
 
 
 def amount_due_fen(*, number_price_fen: int, first_topup_fen: int, markup_fen: int = 0) -> int:

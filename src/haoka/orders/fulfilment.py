@@ -10,10 +10,10 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-import logging
 import threading
 from concurrent.futures import ThreadPoolExecutor
 
+import structlog
 from django.conf import settings
 from django.db import transaction
 
@@ -33,14 +33,14 @@ from haoka.lines import operations as line_operations
 from haoka.logistics import operations as logistics_operations
 from haoka.numbers import operations as number_operations
 from haoka.orders import domain, operations, store, tasks
-from haoka.orders.domain import State
+from haoka.orders.domain import RefundState, State
 from haoka.orders.models import Order, OrderEvent
 from haoka.orders.transitions import move, note, together
 from haoka.payments import operations as payment_operations
 from haoka.payments import queries as payment_queries
 from haoka.payments.errors import PaymentNotFound
 
-log = logging.getLogger("haoka.orders")
+log = structlog.get_logger(__name__)
 PURPOSE = "ORDER"
 SWEEP_BATCH = 200
 #: While a carrier's circuit is open, queued submissions wait this long (not counted as tries).
@@ -78,7 +78,7 @@ def payment_received(*, ref: str, payment_id: int, amount_fen: int, now: dt.date
     with transaction.atomic():
         order = _locked(ref)
         if order is None:
-            log.error("payment for unknown order %s", ref)
+            log.error("payment_for_unknown_order", order_ref=ref)
             return
         if order.state == State.SIGNED:
             with together(order):  # one write of the order for both steps
@@ -101,8 +101,7 @@ def payment_received(*, ref: str, payment_id: int, amount_fen: int, now: dt.date
                 now=now,
                 data={"payment_id": payment_id, "amount_fen": amount_fen},
             )
-            Order.objects.filter(pk=order.pk).update(refund_state="PENDING")
-            _enqueue("refund_order", order.ref)
+            _refund_due(order)
 
 
 def hand_to_carrier(*, order: Order, actor: str, reason: str, now: dt.datetime) -> None:
@@ -164,7 +163,7 @@ def pump_submissions(
         try:
             done[order.ref] = _not_acked(order=order, exc=outcome, now=now)
         except Exception:  # its lease makes it due again; the others are still handled
-            log.exception("recording the failed submission of %s failed", order.ref)
+            log.exception("submission_failure_not_recorded", order_ref=order.ref)
             done[order.ref] = "failed"
     return done
 
@@ -279,7 +278,7 @@ def _not_acked(*, order: Order, exc: Exception, now: dt.datetime) -> str:
                 )
                 unwind(order=locked, reason="运营商拒绝受理", now=now)
         return "rejected"
-    log.error("submission of %s failed", order.ref, exc_info=exc)
+    log.error("submission_failed", order_ref=order.ref, exc_info=exc)
     return "failed"
 
 
@@ -318,7 +317,9 @@ def apply_carrier_event(*, carrier: str, event: dict, now: dt.datetime) -> None:
     with transaction.atomic():
         order = _locked(ref)
         if order is None or order.carrier_code != carrier:
-            log.warning("carrier %s event %s for unknown order %s", carrier, event_type, ref)
+            log.warning(
+                "carrier_event_for_unknown_order", carrier=carrier, event=event_type, order_ref=ref
+            )
             return
         plan = domain.plan_carrier_event(current=order.state, event_type=event_type)
         actor = f"carrier:{carrier}"
@@ -473,8 +474,17 @@ def unwind(*, order: Order, reason: str, now: dt.datetime) -> None:
     )
     kyc_operations.release_claim(order_ref=order.ref, reason=reason[:100], now=now)
     if order.amount_due_fen > 0:
-        Order.objects.filter(pk=order.pk).update(refund_state="PENDING")
-        _enqueue("refund_order", order.ref)
+        _refund_due(order)
+
+
+def _refund_due(order: Order) -> None:
+    """Mark the (locked) order's refund PENDING, unless it already is, and queue it.
+    Raises RefundStateConflict."""
+    if order.refund_state != RefundState.PENDING:
+        domain.REFUND_MACHINE.check(current=order.refund_state, target=RefundState.PENDING)
+        order.refund_state = RefundState.PENDING
+        Order.objects.filter(pk=order.pk).update(refund_state=RefundState.PENDING)
+    _enqueue("refund_order", order.ref)
 
 
 def refund_order(*, ref: str, now: dt.datetime) -> str:
@@ -483,7 +493,7 @@ def refund_order(*, ref: str, now: dt.datetime) -> str:
     closed at the gateway. Idempotent: the payments domain derives each refund's id from the
     payment and the reason, so a retry never pays back twice."""
     order = Order.objects.filter(ref=ref).first()
-    if order is None or order.refund_state not in ("PENDING",):
+    if order is None or order.refund_state != RefundState.PENDING:
         return "nothing"
     failed = order.state in domain.FAILED
     paid = payment_queries.paid_attempt_ids(purpose=PURPOSE, reference=ref)
@@ -512,9 +522,9 @@ def refund_order(*, ref: str, now: dt.datetime) -> str:
     outcome = ",".join(outcomes) or "NONE"
     with transaction.atomic():
         order = _locked(ref)
-        Order.objects.filter(pk=order.pk).update(
-            refund_state="DONE" if outcome != "NONE" else "NONE"
-        )
+        settled = RefundState.DONE if outcome != "NONE" else RefundState.NONE
+        domain.REFUND_MACHINE.check(current=order.refund_state, target=settled)
+        Order.objects.filter(pk=order.pk).update(refund_state=settled)
         note(
             order=order,
             actor="system",
@@ -535,12 +545,12 @@ def sweep(*, now: dt.datetime | None = None) -> dict[str, int]:
     done = {"submitted": 0, "refunded": 0, "expired": 0, "reconciled": 0}
     submitted = pump_submissions(now=now)
     done["submitted"] = sum(outcome == "acked" for outcome in submitted.values())
-    refunds = Order.objects.filter(refund_state="PENDING").order_by("id")
+    refunds = Order.objects.filter(refund_state=RefundState.PENDING).order_by("id")
     for ref in refunds.values_list("ref", flat=True)[:SWEEP_BATCH]:
         try:
             done["refunded"] += refund_order(ref=ref, now=now) == "refunded"
         except Exception:  # the gateway may be down: the next sweep retries
-            log.exception("refund of %s failed", ref)
+            log.exception("refund_failed", order_ref=ref)
     done["expired"] = expire_orders(now=now)
     done["reconciled"] = reconcile_stuck(now=now)
     return done

@@ -7,29 +7,13 @@ from django.db import models
 
 from haoka.core import clock
 from haoka.core.pii import EncryptedTextField
-from haoka.orders.domain import LABELS, State
-
-
-class OrderState(models.TextChoices):
-    CREATED = State.CREATED, LABELS[State.CREATED]
-    KYC_REVIEW = State.KYC_REVIEW, LABELS[State.KYC_REVIEW]
-    KYC_PASSED = State.KYC_PASSED, LABELS[State.KYC_PASSED]
-    SIGNED = State.SIGNED, LABELS[State.SIGNED]
-    PAID = State.PAID, LABELS[State.PAID]
-    SUBMITTED = State.SUBMITTED, LABELS[State.SUBMITTED]
-    ACCEPTED = State.ACCEPTED, LABELS[State.ACCEPTED]
-    SHIPPED = State.SHIPPED, LABELS[State.SHIPPED]
-    DELIVERED = State.DELIVERED, LABELS[State.DELIVERED]
-    ACTIVATED = State.ACTIVATED, LABELS[State.ACTIVATED]
-    CANCELLED = State.CANCELLED, LABELS[State.CANCELLED]
-    KYC_REJECTED = State.KYC_REJECTED, LABELS[State.KYC_REJECTED]
-    CARRIER_REJECTED = State.CARRIER_REJECTED, LABELS[State.CARRIER_REJECTED]
+from haoka.orders.domain import MACHINE, REFUND_MACHINE, RefundState, State
 
 
 class Order(models.Model):
     ref = models.CharField(max_length=24, unique=True)
     user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
-    state = models.CharField(max_length=20, choices=OrderState.choices, default=OrderState.CREATED)
+    state = models.CharField(max_length=20, choices=MACHINE.choices(), default=State.CREATED)
     # What was bought, as it was when ordered (plans and prices change later).
     plan_code = models.CharField(max_length=40)
     carrier_code = models.CharField(max_length=16)
@@ -66,7 +50,12 @@ class Order(models.Model):
     tracking_no = models.CharField(max_length=40, blank=True)
     activated_at = models.DateTimeField(null=True, blank=True)
     failure_reason = models.CharField(max_length=300, blank=True)
-    refund_state = models.CharField(max_length=12, blank=True)  # "", PENDING, DONE, NONE
+    refund_state = models.CharField(
+        max_length=12,
+        blank=True,
+        choices=REFUND_MACHINE.choices(),
+        default=RefundState.NOT_DUE.value,
+    )
     # The payment attempt that paid for the order; any other paid attempt is refunded.
     payment_id = models.BigIntegerField(null=True, blank=True)
     expires_at = models.DateTimeField(null=True, blank=True)

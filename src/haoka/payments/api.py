@@ -8,12 +8,12 @@ from haoka.accounts.auth import bearer
 from haoka.core import clock, signing
 from haoka.core.money import format_fen
 from haoka.payments import operations, queries
+from haoka.payments.domain import MACHINE
 from haoka.payments.errors import PaymentNotFound
-from haoka.payments.models import PaymentStatus
 from haoka.payments.schemas import OkOut, PaymentOut
 
 router = Router(tags=["payments"])
-STATUS_LABELS = dict(PaymentStatus.choices)
+STATUS_LABELS = dict(MACHINE.choices())
 
 
 @router.post("/callbacks/payments/{gateway}", response=OkOut, auth=None)

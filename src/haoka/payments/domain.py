@@ -24,6 +24,7 @@ from __future__ import annotations
 import enum
 from dataclasses import dataclass
 
+from haoka.core import states
 from haoka.core.errors import IllegalTransition, ValidationError
 
 
@@ -53,6 +54,7 @@ class Method(enum.StrEnum):
 
 
 METHOD_LABELS = {Method.WECHAT: "微信支付", Method.ALIPAY: "支付宝"}
+PURPOSE_LABELS = {Purpose.ORDER: "订单", Purpose.TOPUP: "充值"}
 
 
 _P = PaymentState
@@ -118,28 +120,57 @@ class RefundExceedsPayment(ValidationError):
     message = "退款金额不能超过可退金额"
 
 
+class PaymentStateConflict(IllegalTransition):
+    """A payment move not in ``TRANSITIONS`` (same code as before: ``illegal_transition``)."""
+
+    message = "支付状态不允许此变更"
+
+
+class RefundStateConflict(IllegalTransition):
+    """A refund move not in ``REFUND_TRANSITIONS`` (code ``illegal_transition``)."""
+
+    message = "退款状态不允许此变更"
+
+
+MACHINE = states.Machine(
+    PaymentState,
+    TRANSITIONS,
+    error=PaymentStateConflict,
+    labels={
+        _P.CREATED: "已创建",
+        _P.PENDING: "待支付",
+        _P.PAID: "已支付",
+        _P.PARTIALLY_REFUNDED: "部分退款",
+        _P.REFUNDED: "已退款",
+        _P.CLOSED: "已关闭",
+    },
+)
+REFUND_MACHINE = states.Machine(
+    RefundState,
+    REFUND_TRANSITIONS,
+    error=RefundStateConflict,
+    labels={_R.REQUESTED: "退款中", _R.SUCCEEDED: "退款成功", _R.FAILED: "退款失败"},
+)
+
+
 def check_transition(*, current: PaymentState | str, target: PaymentState | str) -> None:
-    """Allow ``current -> target`` or raise. Raises UnknownPaymentState, IllegalTransition."""
-    _check(TRANSITIONS, PaymentState, current, target, "支付")
+    """Allow ``current -> target`` or raise. Raises UnknownPaymentState, PaymentStateConflict."""
+    _check(MACHINE, current, target)
 
 
 def check_refund_transition(*, current: RefundState | str, target: RefundState | str) -> None:
-    """Allow a refund's ``current -> target`` or raise (UnknownPaymentState, IllegalTransition)."""
-    _check(REFUND_TRANSITIONS, RefundState, current, target, "退款")
+    """Allow a refund's ``current -> target`` or raise (UnknownPaymentState,
+    RefundStateConflict)."""
+    _check(REFUND_MACHINE, current, target)
 
 
-def _check(table, enum_type, current, target, label: str) -> None:
+def _check(machine: states.Machine, current: str, target: str) -> None:
     try:
-        current, target = enum_type(current), enum_type(target)
+        machine.states(current), machine.states(target)
     except ValueError:
+        # An unknown value keeps the payments' own code (unknown_payment_state).
         raise UnknownPaymentState(current=str(current), target=str(target)) from None
-    if target not in table[current]:
-        raise IllegalTransition(
-            f"{label}状态不能从 {current} 变为 {target}",
-            current=str(current),
-            target=str(target),
-            allowed=sorted(table[current]),
-        )
+    machine.check(current=current, target=target)
 
 
 def validate_amount(amount_fen: object) -> int:

@@ -5,42 +5,25 @@ from __future__ import annotations
 from django.conf import settings
 from django.db import models
 
-from haoka.payments.domain import METHOD_LABELS, Method, PaymentState, Purpose, RefundState
+from haoka.payments.domain import (
+    MACHINE,
+    METHOD_LABELS,
+    PURPOSE_LABELS,
+    REFUND_MACHINE,
+    Method,
+    PaymentState,
+    Purpose,
+    RefundState,
+)
 
-
-class PaymentStatus(models.TextChoices):
-    CREATED = PaymentState.CREATED, "已创建"
-    PENDING = PaymentState.PENDING, "待支付"
-    PAID = PaymentState.PAID, "已支付"
-    PARTIALLY_REFUNDED = PaymentState.PARTIALLY_REFUNDED, "部分退款"
-    REFUNDED = PaymentState.REFUNDED, "已退款"
-    CLOSED = PaymentState.CLOSED, "已关闭"
-
-
-class PaymentPurpose(models.TextChoices):
-    ORDER = Purpose.ORDER, "订单"
-    TOPUP = Purpose.TOPUP, "充值"
-
-
-class PaymentMethod(models.TextChoices):
-    WECHAT = Method.WECHAT, METHOD_LABELS[Method.WECHAT]
-    ALIPAY = Method.ALIPAY, METHOD_LABELS[Method.ALIPAY]
-
-
-class RefundStatus(models.TextChoices):
-    REQUESTED = RefundState.REQUESTED, "退款中"
-    SUCCEEDED = RefundState.SUCCEEDED, "退款成功"
-    FAILED = RefundState.FAILED, "退款失败"
-
-
-OPEN = [PaymentStatus.CREATED, PaymentStatus.PENDING]
+OPEN = [PaymentState.CREATED, PaymentState.PENDING]
 
 
 class Payment(models.Model):
     """One attempt at paying for ``(purpose, reference)``; see ``domain`` for the id scheme."""
 
     merchant_order_id = models.CharField(max_length=100, unique=True)
-    purpose = models.CharField(max_length=8, choices=PaymentPurpose.choices)
+    purpose = models.CharField(max_length=8, choices=list(PURPOSE_LABELS.items()))
     reference = models.CharField(max_length=64)
     attempt = models.PositiveIntegerField()
     user = models.ForeignKey(  # the payer; indexed by pay_user (user, id)
@@ -52,13 +35,13 @@ class Payment(models.Model):
         db_index=False,
     )
     amount_fen = models.BigIntegerField()
-    method = models.CharField(max_length=8, choices=PaymentMethod.choices)
+    method = models.CharField(max_length=8, choices=list(METHOD_LABELS.items()))
     gateway = models.CharField(max_length=20, default="sandbox")
     gateway_payment_id = models.CharField(max_length=100, unique=True, null=True, blank=True)
     pay_url = models.CharField(max_length=500, blank=True)
     return_url = models.CharField(max_length=500, blank=True)
     status = models.CharField(
-        max_length=20, choices=PaymentStatus.choices, default=PaymentStatus.CREATED
+        max_length=20, choices=MACHINE.choices(), default=PaymentState.CREATED
     )
     paid_at = models.DateTimeField(null=True, blank=True)
     closed_at = models.DateTimeField(null=True, blank=True)
@@ -89,33 +72,33 @@ class Payment(models.Model):
             ),
             models.CheckConstraint(condition=models.Q(attempt__gte=1), name="payment_attempt_pos"),
             models.CheckConstraint(
-                condition=models.Q(status__in=[s.value for s in PaymentStatus]),
+                condition=models.Q(status__in=[s.value for s in PaymentState]),
                 name="payment_status_valid",
             ),
             models.CheckConstraint(
-                condition=models.Q(purpose__in=[p.value for p in PaymentPurpose]),
+                condition=models.Q(purpose__in=[p.value for p in Purpose]),
                 name="payment_purpose_valid",
             ),
             models.CheckConstraint(
-                condition=models.Q(method__in=[m.value for m in PaymentMethod]),
+                condition=models.Q(method__in=[m.value for m in Method]),
                 name="payment_method_valid",
             ),
             # Money received is recorded with its time; nothing refunded before it was paid.
             models.CheckConstraint(
                 condition=models.Q(
                     status__in=[
-                        PaymentStatus.PAID,
-                        PaymentStatus.PARTIALLY_REFUNDED,
-                        PaymentStatus.REFUNDED,
+                        PaymentState.PAID,
+                        PaymentState.PARTIALLY_REFUNDED,
+                        PaymentState.REFUNDED,
                     ],
                     paid_at__isnull=False,
                 )
                 | (
                     models.Q(
                         status__in=[
-                            PaymentStatus.CREATED,
-                            PaymentStatus.PENDING,
-                            PaymentStatus.CLOSED,
+                            PaymentState.CREATED,
+                            PaymentState.PENDING,
+                            PaymentState.CLOSED,
                         ]
                     )
                     & models.Q(refunded_fen=0)
@@ -137,7 +120,7 @@ class Refund(models.Model):
     amount_fen = models.BigIntegerField()
     reason = models.CharField(max_length=200)
     status = models.CharField(
-        max_length=12, choices=RefundStatus.choices, default=RefundStatus.REQUESTED
+        max_length=12, choices=REFUND_MACHINE.choices(), default=RefundState.REQUESTED
     )
     #: False for a refund the gateway reported that haoka never asked for (merchant console).
     requested_by_haoka = models.BooleanField(default=True)
@@ -152,7 +135,7 @@ class Refund(models.Model):
             models.UniqueConstraint(fields=["payment", "reason"], name="refund_intent_unique"),
             models.CheckConstraint(condition=models.Q(amount_fen__gt=0), name="refund_amount_pos"),
             models.CheckConstraint(
-                condition=models.Q(status__in=[s.value for s in RefundStatus]),
+                condition=models.Q(status__in=[s.value for s in RefundState]),
                 name="refund_status_valid",
             ),
         ]

@@ -31,14 +31,14 @@ from django.db.models import Sum
 from haoka.core import jsonio, signing
 from haoka.core.errors import HaokaError
 from haoka.payments import domain, gateway, state, store, sync
-from haoka.payments.domain import OPEN_STATES, PAID_STATES, Notification
+from haoka.payments.domain import OPEN_STATES, PAID_STATES, Notification, PaymentState, RefundState
 from haoka.payments.errors import (
     BadSignature,
     NotificationTooEarly,
     PaymentMismatch,
     PaymentNotFound,
 )
-from haoka.payments.models import Payment, PaymentEvent, PaymentStatus, Refund, RefundStatus
+from haoka.payments.models import Payment, PaymentEvent, Refund
 
 log = structlog.get_logger("haoka.payments")
 
@@ -153,7 +153,7 @@ def _payment_succeeded(note, payment: Payment, *, data, actor, now) -> None:
     if payment.status in PAID_STATES:
         _ignored(note, payment, data=data, actor=actor, now=now, reason="已记为支付成功，忽略")
         return
-    if payment.status == PaymentStatus.CLOSED:
+    if payment.status == PaymentState.CLOSED:
         log.warning("payment_succeeded_after_close", payment_id=payment.pk)
     paid_at = _when(note.paid_at) or _when(note.occurred_at) or now
     state.mark_paid(
@@ -196,11 +196,11 @@ def _refund_succeeded(note, payment: Payment, *, data, actor, now) -> None:
         refund = _foreign_refund(note, payment, now=now)
     if refund.payment_id != payment.pk or refund.amount_fen != note.amount_fen:
         _mismatch(note, payment, reason="refund")
-    if refund.status == RefundStatus.SUCCEEDED:
+    if refund.status == RefundState.SUCCEEDED:
         reason = "退款已记为成功，忽略"
         _ignored(note, payment, data=data, actor=actor, now=now, refund=refund, reason=reason)
         return
-    if refund.status == RefundStatus.FAILED:
+    if refund.status == RefundState.FAILED:
         log.error("payment_refund_succeeded_after_failed", refund_id=refund.refund_id)
         _mismatch(note, payment, reason="refund_failed_here")
     state.complete_refund(
@@ -219,7 +219,7 @@ def _foreign_refund(note: Notification, payment: Payment, *, now: dt.datetime) -
     """A refund made at the gateway without haoka (merchant console): the money left, so it
     is recorded, within what is still refundable."""
     in_flight = (
-        payment.refunds.filter(status=RefundStatus.REQUESTED).aggregate(s=Sum("amount_fen"))["s"]
+        payment.refunds.filter(status=RefundState.REQUESTED).aggregate(s=Sum("amount_fen"))["s"]
         or 0
     )
     left = domain.refundable_fen(

@@ -21,7 +21,7 @@ from django.db.models import Q, Sum
 
 from haoka.core.errors import HaokaError
 from haoka.payments import domain, gateway, notifications, state, store, sync
-from haoka.payments.domain import OPEN_STATES, PAID_STATES
+from haoka.payments.domain import OPEN_STATES, PAID_STATES, PaymentState, RefundState
 from haoka.payments.errors import (
     InvalidReason,
     PaymentAlreadyPaid,
@@ -31,7 +31,7 @@ from haoka.payments.errors import (
     RefundFailed,
     RefundIntentMismatch,
 )
-from haoka.payments.models import Payment, PaymentStatus, Refund, RefundStatus
+from haoka.payments.models import Payment, Refund
 
 log = structlog.get_logger("haoka.payments")
 NOTHING_LEFT = "NOTHING_LEFT"
@@ -107,7 +107,7 @@ def start_payment(
             continue  # a concurrent start made this attempt first: read it on the next turn
     if payment is None:
         raise PaymentBusy(purpose=purpose, reference=reference)
-    if payment.status == PaymentStatus.CREATED:
+    if payment.status == PaymentState.CREATED:
         payment = sync.create(payment_id=payment.pk, actor=_actor(user_id), now=now, loaded=payment)
     return PaymentStart(
         payment_id=payment.pk,
@@ -149,7 +149,7 @@ def _current_attempt(*, purpose, reference, wanted: dict, return_url: str, now) 
             actor=_actor(wanted["user_id"]),
             at=now,
             reason=f"发起第 {attempt} 次支付",
-            to_status=PaymentStatus.CREATED,
+            to_status=PaymentState.CREATED,
         )
         # the attempt and its first event in one statement on PostgreSQL
         return store.insert_payment_with_event(payment, created)
@@ -261,7 +261,7 @@ def _refund_target(
                 )
             return existing
         refunds = Refund.objects.filter(payment=paid)
-        in_flight = refunds.filter(status=RefundStatus.REQUESTED).aggregate(s=Sum("amount_fen"))
+        in_flight = refunds.filter(status=RefundState.REQUESTED).aggregate(s=Sum("amount_fen"))
         left = domain.refundable_fen(
             amount_fen=paid.amount_fen,
             refunded_fen=paid.refunded_fen,
@@ -296,9 +296,9 @@ def _refund_target(
 
 
 def _finish_refund(refund: Refund, *, actor: str, now: dt.datetime) -> RefundResult:
-    if refund.status == RefundStatus.FAILED:
+    if refund.status == RefundState.FAILED:
         raise RefundFailed(refund_id=refund.refund_id, gateway_error=refund.failure_code)
-    if refund.status == RefundStatus.REQUESTED:
+    if refund.status == RefundState.REQUESTED:
         refund = sync.send_refund(refund_pk=refund.pk, actor=actor, now=now)
     payment = Payment.objects.get(pk=refund.payment_id)
     return RefundResult(
@@ -325,7 +325,7 @@ def reconcile_payment(*, payment_id: int, now: dt.datetime) -> ReconcileResult:
     before = payment.status
     payment = sync.query(payment_id=payment_id, actor="reconcile", now=now)
     sent = 0
-    pending = payment.refunds.filter(status=RefundStatus.REQUESTED).order_by("id")
+    pending = payment.refunds.filter(status=RefundState.REQUESTED).order_by("id")
     for refund_pk in pending.values_list("pk", flat=True):
         sync.send_refund(refund_pk=refund_pk, actor="reconcile", now=now)
         sent += 1
@@ -345,7 +345,7 @@ def reconcile_pending(
     asked about forever). One failure does not stop the rest. Returns counts."""
     cutoff = now - older_than
     stale = Q(status__in=OPEN_STATES, updated_at__lte=cutoff) | Q(
-        refunds__status=RefundStatus.REQUESTED, refunds__updated_at__lte=cutoff
+        refunds__status=RefundState.REQUESTED, refunds__updated_at__lte=cutoff
     )
     ids = list(
         Payment.objects.filter(stale, created_at__gte=now - window)

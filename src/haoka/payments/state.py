@@ -13,7 +13,8 @@ from django.db import transaction
 from haoka.core import accounts_chart as chart
 from haoka.core import ledger
 from haoka.payments import domain, signals, store
-from haoka.payments.models import Payment, PaymentEvent, PaymentStatus, Refund, RefundStatus
+from haoka.payments.domain import PaymentState, RefundState
+from haoka.payments.models import Payment, PaymentEvent, Refund
 
 log = structlog.get_logger("haoka.payments")
 
@@ -136,7 +137,7 @@ def mark_paid(
         extra["gateway_payment_id"] = gateway_payment_id
     move(
         payment,
-        to=PaymentStatus.PAID,
+        to=PaymentState.PAID,
         kind=kind,
         actor=actor,
         at=at,
@@ -178,7 +179,7 @@ def mark_closed(
     """Never paid and now closed. Raises IllegalTransition."""
     move(
         payment,
-        to=PaymentStatus.CLOSED,
+        to=PaymentState.CLOSED,
         kind=kind,
         actor=actor,
         at=at,
@@ -203,10 +204,10 @@ def complete_refund(
     """The gateway paid ``refund`` back: refund SUCCEEDED, payment (PARTIALLY_)REFUNDED,
     Dr customer prepayments / Cr gateway asset (once per refund), ``refund_succeeded`` after
     commit. Raises IllegalTransition, RefundExceedsPayment."""
-    domain.check_refund_transition(current=refund.status, target=RefundStatus.SUCCEEDED)
+    domain.check_refund_transition(current=refund.status, target=RefundState.SUCCEEDED)
     total = payment.refunded_fen + refund.amount_fen
     target = domain.status_after_refund(amount_fen=payment.amount_fen, refunded_fen=total)
-    refund.status = RefundStatus.SUCCEEDED
+    refund.status = RefundState.SUCCEEDED
     refund.succeeded_at = at
     refund.updated_at = at
     refund.save(update_fields=["status", "succeeded_at", "updated_at"])
@@ -239,7 +240,7 @@ def complete_refund(
         "refund_id": refund.refund_id,
         "amount_fen": refund.amount_fen,
         "refunded_fen": total,
-        "fully_refunded": target == PaymentStatus.REFUNDED,
+        "fully_refunded": target == PaymentState.REFUNDED,
     }
     transaction.on_commit(lambda: _send(signals.refund_succeeded, kwargs))
 
@@ -248,8 +249,8 @@ def fail_refund(
     payment: Payment, refund: Refund, *, failure_code: str, actor: str, at: dt.datetime
 ) -> None:
     """The gateway refused the refund for good. Raises IllegalTransition."""
-    domain.check_refund_transition(current=refund.status, target=RefundStatus.FAILED)
-    refund.status = RefundStatus.FAILED
+    domain.check_refund_transition(current=refund.status, target=RefundState.FAILED)
+    refund.status = RefundState.FAILED
     refund.failure_code = failure_code[:60]
     refund.updated_at = at
     refund.save(update_fields=["status", "failure_code", "updated_at"])

@@ -15,10 +15,10 @@ from django.conf import settings
 from django.db import transaction
 
 from haoka.payments import domain, gateway, state
-from haoka.payments.domain import GATEWAY_PAID, OPEN_STATES, PAID_STATES
+from haoka.payments.domain import GATEWAY_PAID, OPEN_STATES, PAID_STATES, PaymentState, RefundState
 from haoka.payments.errors import PaymentAlreadyPaid, PaymentMismatch, RefundFailed
 from haoka.payments.gateway import GatewayPayment, GatewayRejected
-from haoka.payments.models import Payment, PaymentStatus, Refund, RefundStatus
+from haoka.payments.models import Payment, Refund
 
 log = structlog.get_logger("haoka.payments")
 
@@ -55,7 +55,7 @@ def create(
     except GatewayRejected as exc:
         with transaction.atomic():
             payment = state.lock(payment_id)
-            if payment.status == PaymentStatus.CREATED:
+            if payment.status == PaymentState.CREATED:
                 state.mark_closed(
                     payment,
                     kind="create.rejected",
@@ -76,7 +76,7 @@ def query(*, payment_id: int, actor: str, now: dt.datetime) -> Payment:
 
     Raises GatewayUnavailable, GatewayRejected, PaymentMismatch."""
     payment = state.load(payment_id)
-    if payment.status == PaymentStatus.CREATED:
+    if payment.status == PaymentState.CREATED:
         return create(payment_id=payment_id, actor=actor, now=now)
     if payment.gateway_payment_id is None:
         return payment  # closed before the gateway ever had it: nothing to ask
@@ -112,10 +112,10 @@ def apply_view(payment: Payment, answer: GatewayPayment, *, actor: str, now: dt.
     else:
         learned = []
     data = {"gateway_status": answer.status}
-    if payment.status == PaymentStatus.CREATED and answer.status in {"PENDING", *GATEWAY_PAID}:
+    if payment.status == PaymentState.CREATED and answer.status in {"PENDING", *GATEWAY_PAID}:
         state.move(  # saves what was learned above in the same UPDATE
             payment,
-            to=PaymentStatus.PENDING,
+            to=PaymentState.PENDING,
             kind="gateway.accepted",
             actor=actor,
             at=now,
@@ -159,10 +159,10 @@ def close(*, payment_id: int, reason: str, actor: str, now: dt.datetime) -> Paym
     and PaymentAlreadyPaid is raised. Raises PaymentAlreadyPaid, GatewayUnavailable,
     GatewayRejected, PaymentMismatch."""
     payment = state.load(payment_id)
-    if payment.status == PaymentStatus.CREATED:
+    if payment.status == PaymentState.CREATED:
         # The gateway may hold it already (a crash after its create): learn its id first.
         payment = create(payment_id=payment_id, actor=actor, now=now)
-    if payment.status == PaymentStatus.CLOSED:
+    if payment.status == PaymentState.CLOSED:
         return payment
     if payment.status in PAID_STATES:
         raise PaymentAlreadyPaid(payment_id=payment_id, status=payment.status)
@@ -200,7 +200,7 @@ def send_refund(*, refund_pk: int, actor: str, now: dt.datetime) -> Refund:
         with transaction.atomic():
             payment = state.lock(payment.pk)
             refund = Refund.objects.select_for_update().get(pk=refund_pk)
-            if refund.status == RefundStatus.REQUESTED:
+            if refund.status == RefundState.REQUESTED:
                 state.fail_refund(
                     payment, refund, failure_code=exc.gateway_error, actor=actor, at=now
                 )
@@ -214,7 +214,7 @@ def send_refund(*, refund_pk: int, actor: str, now: dt.datetime) -> Refund:
     with transaction.atomic():
         payment = state.lock(payment.pk)
         refund = Refund.objects.select_for_update().get(pk=refund_pk)
-        if refund.status == RefundStatus.REQUESTED:
+        if refund.status == RefundState.REQUESTED:
             state.complete_refund(
                 payment, refund, kind="refund.succeeded", actor=actor, at=now, reason="网关退款成功"
             )

@@ -1,0 +1,50 @@
+"""Pure rules of logistics: a shipment's states and how a courier scan moves it.
+
+A parcel only moves forward: scans may arrive late, twice or out of order, and a step may be
+missed (no pick-up scan before the first transit scan), so every state may move to any later
+one and never back. No database, no clock.
+"""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+from haoka.core import states
+from haoka.core.errors import IllegalTransition
+
+
+class ShipmentStatus(StrEnum):
+    CREATED = "CREATED"
+    PICKED_UP = "PICKED_UP"
+    IN_TRANSIT = "IN_TRANSIT"
+    OUT_FOR_DELIVERY = "OUT_FOR_DELIVERY"
+    DELIVERED = "DELIVERED"
+
+
+class ShipmentMovedBack(IllegalTransition):
+    code = "shipment_state_conflict"
+    message = "快递状态不能回退"
+
+
+_ORDER = list(ShipmentStatus)
+MACHINE = states.Machine(
+    ShipmentStatus,
+    {state: set(_ORDER[i + 1 :]) for i, state in enumerate(_ORDER)},
+    error=ShipmentMovedBack,
+    labels={
+        ShipmentStatus.CREATED: "已发货",
+        ShipmentStatus.PICKED_UP: "已揽收",
+        ShipmentStatus.IN_TRANSIT: "运输中",
+        ShipmentStatus.OUT_FOR_DELIVERY: "派送中",
+        ShipmentStatus.DELIVERED: "已签收",
+    },
+)
+
+
+def advances(*, current: str, scanned: str) -> bool:
+    """True when a scan of status ``scanned`` moves a parcel at ``current`` forward. A status
+    the courier reports that is not one of ours (kept as a tracking event only) never does."""
+    try:
+        return MACHINE.allows(current=current, target=ShipmentStatus(scanned))
+    except ValueError:
+        return False
