@@ -32,12 +32,12 @@ def daily() -> dict:
 
 
 @task()
-def start_auto_topup(ref: str) -> str:
+def start_auto_topup(*, ref: str) -> str:
     """Start the payment of an auto top-up and send the owner its pay link."""
     return topups.start_auto_topup(ref=ref, now=clock.now()).status
 
 
 @task()
-def refund_topup(payment_id: int, reference: str) -> str:
+def refund_topup(*, payment_id: int, reference: str) -> str:
     """Give back a top-up that was paid after its line had closed."""
     return topups.refund_late_topup(payment_id=payment_id, reference=reference, now=clock.now())

@@ -151,7 +151,9 @@ def payment_received(
             if topup.status != TopUpStatus.REFUNDING:  # another late attempt: refund it too
                 TOPUP_MACHINE.check(current=topup.status, target=TopUpStatus.REFUNDING)
                 TopUp.objects.filter(pk=topup.pk).update(status=TopUpStatus.REFUNDING)
-            transaction.on_commit(lambda: tasks.refund_topup.enqueue(payment_id, reference))
+            transaction.on_commit(
+                lambda: tasks.refund_topup.enqueue(payment_id=payment_id, reference=reference)
+            )
             return topup
         key = f"topup:{payment_id}"
         if not ledger.posted(key=key):
@@ -293,7 +295,7 @@ def trigger_auto_topup(*, line_id: int, available_fen: int, now: dt.datetime) ->
 
 def _enqueue_start(ref: str) -> None:
     try:
-        tasks.start_auto_topup.enqueue(ref)
+        tasks.start_auto_topup.enqueue(ref=ref)
     except Exception:  # the daily sweep starts it later; the debit that fired it stands
         log.exception("auto_topup_enqueue_failed", ref=ref)
 

@@ -65,7 +65,7 @@ def _wake_submissions(ref: str) -> None:
 
 def _enqueue(task_name: str, ref: str) -> None:
     """Run a task after the current transaction commits (never for a rolled-back change)."""
-    transaction.on_commit(lambda: getattr(tasks, task_name).enqueue(ref))
+    transaction.on_commit(lambda: getattr(tasks, task_name).enqueue(ref=ref))
 
 
 # ------------------------------------------------------------------------------ payment

@@ -1,4 +1,4 @@
-"""Background work of orders: each task takes an order ref and makes one call."""
+"""Background work of orders: each task takes an order ref (keyword-only) and makes one call."""
 
 from django_tasks import task
 
@@ -7,12 +7,12 @@ from haoka.orders import fulfilment
 
 
 @task()
-def submit_order(ref: str) -> str:
+def submit_order(*, ref: str) -> str:
     return fulfilment.submit_to_carrier(ref=ref, now=clock.now(), first=True)
 
 
 @task()
-def refund_order(ref: str) -> str:
+def refund_order(*, ref: str) -> str:
     return fulfilment.refund_order(ref=ref, now=clock.now())
 
 
