@@ -7,15 +7,11 @@ import datetime as dt
 
 import pytest
 
-from haoka.catalog import operations as catalog_ops
-from haoka.charging import tariffs
 from haoka.charging.models import Bucket
-from haoka.core import clock, ledger
+from haoka.core import ledger
 from haoka.lines.models import Line
-from haoka.numbers import importer
-from haoka.numbers import operations as number_ops
-from tests.support.lines import CT_NUMBERS, ledger_is_balanced, person, staff_line, wallet_fen
-from tests.support.orders import T0
+from tests.support import line_fixtures
+from tests.support.lines import ledger_is_balanced, person, staff_line, wallet_fen
 
 pytestmark = pytest.mark.django_db
 GB = 1024**3
@@ -23,43 +19,10 @@ GB = 1024**3
 MID_MARCH = dt.datetime(2026, 3, 10, 4, 0, tzinfo=dt.UTC)
 
 
-@pytest.fixture
-def now():
-    """10:00 Beijing on 1 March 2026 (as in ``tests/lines``, whose helpers make the lines)."""
-    with clock.frozen(T0, all_threads=True):
-        yield T0
-
-
-@pytest.fixture
-def catalog(db, now):
-    catalog_ops.load_seed_catalog()
-    number_ops.ensure_default_tier_prices()
-    importer.import_rows(
-        rows=[
-            importer.Row(line=i, msisdn=m, carrier="CTCC", price="0")
-            for i, m in enumerate(CT_NUMBERS)
-        ],
-        source="test",
-    )
-    tariffs.forget_cached()
-    yield
-    tariffs.forget_cached()
-
-
-@pytest.fixture
-def later():
-    """Move the clock (all threads) to another instant inside a test."""
-    stack = []
-
-    def move(at: dt.datetime):
-        frozen = clock.frozen(at, all_threads=True)
-        frozen.__enter__()
-        stack.append(frozen)
-        return at
-
-    yield move
-    while stack:
-        stack.pop().__exit__(None, None, None)
+# The lines' fixtures: the lines of these tests are made by lines' helpers.
+now = line_fixtures.now
+catalog = line_fixtures.catalog
+later = line_fixtures.later
 
 
 def _line(line: Line) -> Line:
