@@ -74,7 +74,7 @@ def test_a_missing_query_parameter_is_a_validation_error(client):
 def test_a_body_that_is_not_json_is_a_400(client):
     response = client.post("/api/v1/auth/otp", data="{not json", content_type="application/json")
     assert response.status_code == 400
-    assert response.json()["error"]["code"] == "http_error"
+    assert response.json()["error"]["code"] == "invalid_json"  # named: the body parser refused it
 
 
 def test_an_unexpected_error_is_a_500_carrying_the_request_id(client, monkeypatch):
