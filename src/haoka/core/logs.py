@@ -11,6 +11,7 @@ logged.
 
 from __future__ import annotations
 
+import logging
 import sys
 
 import structlog
@@ -21,6 +22,19 @@ _SHARED = [
     structlog.stdlib.add_logger_name,
     structlog.processors.TimeStamper(fmt="iso", utc=True),
 ]
+
+
+class StderrHandler(logging.StreamHandler):
+    """Writes to whatever ``sys.stderr`` is when a record is emitted, not to the stream it was
+    when logging was configured (a test runner or a daemonizing server may swap it)."""
+
+    @property
+    def stream(self):
+        return sys.stderr
+
+    @stream.setter
+    def stream(self, _value) -> None:
+        pass
 
 
 def _capture_exception(_logger, _method, event_dict: dict) -> dict:
@@ -70,7 +84,7 @@ def configure(*, level: str, fmt: str) -> dict:
             }
         },
         "handlers": {
-            "console": {"class": "logging.StreamHandler", "formatter": "structured"},
+            "console": {"class": "haoka.core.logs.StderrHandler", "formatter": "structured"},
         },
         "root": {"handlers": ["console"], "level": level},
         "loggers": {"django.db.backends": {"level": "WARNING"}},
