@@ -207,6 +207,10 @@ PII_KEYS = [k for k in os.environ.get("HAOKA_PII_KEYS", "").split(",") if k]
 PII_HASH_KEY = os.environ.get("HAOKA_PII_HASH_KEY", "")
 
 OTP_SECRET = os.environ.get("HAOKA_OTP_SECRET", SECRET_KEY)
+#: Reverse proxies whose X-Forwarded-For names the client (IPs or CIDRs; haoka.core.clientip).
+TRUSTED_PROXIES = [
+    p.strip() for p in os.environ.get("HAOKA_TRUSTED_PROXIES", "").split(",") if p.strip()
+]
 
 # Outside systems (docs/integrations.md). In sandbox mode they are the simulators.
 #: The simulators' shared secret: the default of every integration's secret in sandbox/debug only

@@ -6,11 +6,14 @@ import datetime as dt
 
 import pytest
 
+from haoka.accounts import domain
 from haoka.accounts.models import OtpChallenge, SandboxSms, User
 from haoka.core.models import AuditRecord
 from tests.support.accounts import T0, wrong_code
 
 PHONE = "13812345678"
+OWNER_IP = "198.51.100.20"
+STRANGER_IP = "203.0.113.66"
 
 
 def _error_code(response) -> str:
@@ -166,21 +169,86 @@ def test_one_address_may_ask_for_twenty_codes_an_hour(otp, moment):
     assert otp.request(phones[20], ip="10.1.1.2").status_code == 200
 
 
-def test_brute_force_is_stopped_after_ten_attempts_an_hour_even_with_the_right_code(otp, moment):
-    for _ in range(2):  # two codes, five wrong guesses each: ten attempts in all
-        otp.request(PHONE)
-        code = otp.last_code(PHONE)
-        for _ in range(5):
-            assert otp.login(PHONE, wrong_code(code)).status_code == 401
-        moment.advance(minutes=1)
-    otp.request(PHONE)
-    response = otp.login(PHONE, otp.last_code(PHONE))
-    assert response.status_code == 429
-    assert _error_code(response) == "rate_limited"
+def test_a_strangers_wrong_guesses_do_not_keep_the_owner_out_once_a_fresh_code_comes(otp, moment):
+    otp.request(PHONE, ip=OWNER_IP)
+    code = otp.last_code(PHONE)
+    for _ in range(12):  # the code dies after five; the rest guess at nothing
+        assert otp.login(PHONE, wrong_code(code), ip=STRANGER_IP).status_code == 401
+    assert otp.login(PHONE, code, ip=OWNER_IP).status_code == 401  # that code is dead
+    moment.advance(minutes=1)
+    assert otp.request(PHONE, ip=OWNER_IP).status_code == 200
+    response = otp.login(PHONE, otp.last_code(PHONE), ip=OWNER_IP)
+    assert response.status_code == 200, response.content
+    assert User.objects.filter(phone=PHONE).count() == 1
+
+
+def test_guesses_on_one_code_are_capped_whatever_address_they_come_from(otp, moment):
+    otp.request(PHONE, ip=OWNER_IP)
+    code = otp.last_code(PHONE)
+    for n in range(domain.OTP_MAX_ATTEMPTS):
+        assert otp.login(PHONE, wrong_code(code), ip=f"10.66.0.{n + 1}").status_code == 401
+    assert otp.login(PHONE, code, ip="10.66.0.99").status_code == 401
+    assert OtpChallenge.objects.get().attempts == domain.OTP_MAX_ATTEMPTS
     assert User.objects.count() == 0
-    moment.set(T0 + dt.timedelta(hours=1))  # a new hour: the phone may try again
-    otp.request(PHONE)
-    assert otp.login(PHONE, otp.last_code(PHONE)).status_code == 200
+
+
+def test_a_phone_gets_at_most_five_codes_of_five_guesses_an_hour(otp, moment):
+    for n in range(domain.OTP_SEND_PER_PHONE_HOUR[0]):
+        assert otp.request(PHONE, ip=f"10.66.1.{n + 1}").status_code == 200
+        code = otp.last_code(PHONE)
+        for _ in range(domain.OTP_MAX_ATTEMPTS):
+            assert otp.login(PHONE, wrong_code(code), ip=f"10.66.1.{n + 1}").status_code == 401
+        moment.advance(minutes=1)
+    assert otp.request(PHONE, ip="10.66.1.99").status_code == 429  # no sixth code to guess
+    assert otp.login(PHONE, code, ip="10.66.1.99").status_code == 401
+    assert sum(OtpChallenge.objects.values_list("attempts", flat=True)) == 25
+    moment.set(T0 + dt.timedelta(hours=1))  # a new hour: the owner signs in
+    otp.request(PHONE, ip=OWNER_IP)
+    assert otp.login(PHONE, otp.last_code(PHONE), ip=OWNER_IP).status_code == 200
+
+
+def test_one_address_guessing_across_many_phones_is_stopped_after_fifty_guesses(otp, moment):
+    phones = [f"1380013{n:04d}" for n in range(11)]
+    for phone in phones:
+        assert otp.request(phone, ip=OWNER_IP).status_code == 200
+    for phone in phones[:10]:
+        code = otp.last_code(phone)
+        for _ in range(5):
+            assert otp.login(phone, wrong_code(code), ip=STRANGER_IP).status_code == 401
+    response = otp.login(phones[10], otp.last_code(phones[10]), ip=STRANGER_IP)
+    assert response.status_code == 429  # even the right code: this address guessed enough
+    assert _error_code(response) == "rate_limited"
+    assert OtpChallenge.objects.get(phone=phones[10]).attempts == 0
+    assert otp.login(phones[10], otp.last_code(phones[10]), ip=OWNER_IP).status_code == 200
+
+
+def _via_proxy(otp, phone: str, client: str, *, proxy: str = "10.0.0.2"):
+    return otp.post("/auth/otp", {"phone": phone}, ip=proxy, **{"X-Forwarded-For": client})
+
+
+def test_two_clients_behind_a_trusted_proxy_are_limited_separately(otp, moment, settings):
+    settings.TRUSTED_PROXIES = ["10.0.0.0/24"]
+    limit = domain.OTP_SEND_PER_IP_HOUR[0]
+    phones = [f"1390013{n:04d}" for n in range(limit + 2)]
+    for phone in phones[:limit]:
+        assert _via_proxy(otp, phone, "203.0.113.1").status_code == 200
+    assert _via_proxy(otp, phones[limit], "203.0.113.1").status_code == 429
+    assert _via_proxy(otp, phones[limit], "203.0.113.2").status_code == 200
+    # A forged address left of the real one does not buy the first client a fresh count.
+    forged = _via_proxy(otp, phones[limit + 1], "198.51.100.7, 203.0.113.1")
+    assert forged.status_code == 429
+
+
+def test_a_client_that_is_no_trusted_proxy_cannot_escape_its_limit_by_forging_the_header(
+    otp, moment, settings
+):
+    settings.TRUSTED_PROXIES = ["10.0.0.0/24"]
+    limit = domain.OTP_SEND_PER_IP_HOUR[0]
+    phones = [f"1390013{n:04d}" for n in range(limit + 1)]
+    for n, phone in enumerate(phones[:limit]):
+        assert _via_proxy(otp, phone, f"198.51.100.{n}", proxy="203.0.113.9").status_code == 200
+    response = _via_proxy(otp, phones[limit], "198.51.100.99", proxy="203.0.113.9")
+    assert response.status_code == 429
 
 
 @pytest.mark.parametrize("phone", ["123", "1381234567", "010-12345678", "abc", "+1 415 555 0100"])

@@ -80,14 +80,48 @@ def test_without_a_key_a_repeat_runs_again(client):
     assert IdempotencyRecord.objects.count() == 0
 
 
-def test_a_replayed_login_returns_the_same_token_and_issues_one(client):
-    _post(client, "/auth/otp", {"phone": PHONE})
+def _kept_text() -> str:
+    """Everything the idempotency table holds, as text."""
+    return repr(
+        [
+            (*row[:-1], bytes(row[-1] or b"").decode("utf-8", "replace"))
+            for row in IdempotencyRecord.objects.values_list(
+                "scope", "key", "path", "request_hash", "headers", "response_body"
+            )
+        ]
+    )
+
+
+def test_a_login_with_a_key_keeps_no_token_and_a_repeat_does_not_get_it(client):
+    _post(client, "/auth/otp", {"phone": PHONE}, key="otp-1")
     body = {"phone": PHONE, "code": _code(PHONE)}
     first = _post(client, "/auth/login", body, key="login-1")
+    assert first.status_code == 200
+    token = first.json()["token"]
+    assert "/auth/otp" in _kept_text()  # other answers are still kept
+    assert token not in _kept_text()
+    assert token[10:] not in _kept_text()
     again = _post(client, "/auth/login", body, key="login-1")
-    assert first.status_code == again.status_code == 200
-    assert again.json()["token"] == first.json()["token"]
+    assert again.status_code == 401  # answered afresh: the code was used
+    assert again.json()["error"]["code"] == "otp_invalid"
+    assert "Idempotent-Replayed" not in again
+    assert token not in again.content.decode()
     assert AuthToken.objects.count() == 1
+    assert token not in _kept_text()
+
+
+def test_a_login_with_a_key_is_still_one_at_a_time(client):
+    IdempotencyRecord.objects.create(
+        scope="anon:127.0.0.1",
+        key="login-1",
+        method="POST",
+        path="/api/v1/auth/login",
+        request_hash=_hash("/api/v1/auth/login", {"phone": PHONE, "code": "123456"}),
+        created_at=T0,
+    )
+    response = _post(client, "/auth/login", {"phone": PHONE, "code": "123456"}, key="login-1")
+    assert response.status_code == 409
+    assert response.json()["error"]["code"] == "idempotency_in_progress"
 
 
 def test_an_error_answer_is_replayed_too(client):
@@ -133,6 +167,24 @@ def test_anonymous_keys_are_scoped_to_the_client_address(client):
     assert first.status_code == second.status_code == 200
     assert "Idempotent-Replayed" not in second
     assert SandboxSms.objects.count() == 2
+
+
+def test_anonymous_clients_behind_a_trusted_proxy_have_keys_of_their_own(client, settings):
+    settings.TRUSTED_PROXIES = ["10.0.0.2"]
+    for n, phone in enumerate((PHONE, "13912345678")):
+        response = client.post(
+            "/api/v1/auth/otp",
+            data=json.dumps({"phone": phone}),
+            content_type="application/json",
+            headers={"Idempotency-Key": "shared", "X-Forwarded-For": f"203.0.113.{n + 1}"},
+            REMOTE_ADDR="10.0.0.2",
+        )
+        assert response.status_code == 200, response.content
+        assert "Idempotent-Replayed" not in response
+    assert sorted(IdempotencyRecord.objects.values_list("scope", flat=True)) == [
+        "anon:203.0.113.1",
+        "anon:203.0.113.2",
+    ]
 
 
 def test_the_caller_scope_prefers_the_bearer_user_then_the_session_user_then_the_address():

@@ -6,16 +6,13 @@ from ninja import Router
 from haoka.accounts import operations, queries
 from haoka.accounts.auth import bearer
 from haoka.accounts.schemas import LoginIn, MeOut, OtpIn, OtpOut, SmsOut, TokenOut
-from haoka.core import clock
+from haoka.core import clock, idempotency
+from haoka.core.clientip import client_ip
 from haoka.core.errors import NotFound
 from haoka.core.phone import parse_mainland_mobile
 from haoka.core.pii import mask_phone
 
 router = Router(tags=["accounts"])
-
-
-def client_ip(request) -> str:
-    return request.META.get("REMOTE_ADDR", "")
 
 
 @router.post("/auth/otp", response={200: OtpOut})
@@ -25,6 +22,7 @@ def send_otp(request, body: OtpIn):
 
 
 @router.post("/auth/login", response={200: TokenOut})
+@idempotency.never_replayed  # the token is shown once: a repeat must not hand it out again
 def login(request, body: LoginIn):
     issued = operations.login_with_otp(
         phone=body.phone, code=body.code, client_ip=client_ip(request), now=clock.now()

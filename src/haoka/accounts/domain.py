@@ -1,4 +1,22 @@
-"""Pure rules of sign-in: OTP codes, their limits, token formats."""
+"""Pure rules of sign-in: OTP codes, their limits, token formats.
+
+Guessing a code, and why nobody can lock an owner out by guessing wrong:
+
+- Only a phone's latest code counts, and it dies after ``OTP_MAX_ATTEMPTS`` (5) wrong guesses,
+  from wherever they come; the owner then asks for a fresh code, which starts a fresh count.
+  Wrong guesses never block the right code of a fresh request: there is no per-phone lockout.
+- A phone gets at most ``OTP_SEND_PER_PHONE_HOUR`` (5) codes a clock hour (one a minute), so an
+  attacker gets at most 5 x 5 = 25 guesses per phone per hour, each on a code drawn uniformly
+  from 10**6: the chance of signing in as a given phone is at most 25 / 10**6 = 2.5e-5 per
+  hour (the expected number of successes of an attacker hammering one phone all day is
+  24 x 2.5e-5 = 6e-4), and every code they burn is an SMS the owner sees.
+- One address gets at most ``LOGIN_PER_IP_HOUR`` (50) guesses an hour across all phones
+  (at most 50 / 10**6 = 5e-5 expected successes per address-hour) and
+  ``OTP_SEND_PER_IP_HOUR`` (20) codes: spreading guesses over many phones does not help.
+
+What a stranger can still do is spend a phone's 5 codes of the hour (the cap that stops SMS
+bombing), which the owner notices as unasked-for codes.
+"""
 
 from __future__ import annotations
 
@@ -16,8 +34,8 @@ OTP_MAX_ATTEMPTS = 5
 OTP_SEND_PER_PHONE_MINUTE = (1, dt.timedelta(minutes=1))
 OTP_SEND_PER_PHONE_HOUR = (5, dt.timedelta(hours=1))
 OTP_SEND_PER_IP_HOUR = (20, dt.timedelta(hours=1))
-#: Verification attempts across all of a phone's codes (stops rotating codes to brute force).
-LOGIN_PER_PHONE_HOUR = (10, dt.timedelta(hours=1))
+#: Verification attempts of one client address across all phones (a phone's guesses are capped
+#: by its codes: OTP_MAX_ATTEMPTS each, OTP_SEND_PER_PHONE_HOUR of them; see above).
 LOGIN_PER_IP_HOUR = (50, dt.timedelta(hours=1))
 SESSION_TTL = dt.timedelta(days=30)
 TOKEN_PREFIX = "hk_"

@@ -66,14 +66,15 @@ def request_otp(*, phone: str, client_ip: str, now: dt.datetime) -> OtpSent:
 
 def verify_otp(*, phone: str, code: str, client_ip: str, now: dt.datetime) -> User:
     """Check the latest code for ``phone`` and return its user (created on first sign-in).
-    Pages sign in with this; the API also issues a token. Raises InvalidMsisdn, RateLimited,
-    OtpInvalid."""
+    Pages sign in with this; the API also issues a token. Raises InvalidMsisdn, RateLimited
+    (too many guesses from this address), OtpInvalid.
+
+    A phone's guesses are capped by its code (dead after ``OTP_MAX_ATTEMPTS`` wrong ones) and
+    by how many codes it gets, not by a per-phone lock that a stranger could trip to keep the
+    owner out (the arithmetic is in :mod:`haoka.accounts.domain`)."""
     phone = parse_mainland_mobile(phone)
-    for key, (limit, window) in (
-        (f"login:ip:{client_ip}", domain.LOGIN_PER_IP_HOUR),
-        (f"login:phone:{phone}", domain.LOGIN_PER_PHONE_HOUR),
-    ):
-        ratelimit.hit(key=key, limit=limit, window=window, now=now)
+    limit, window = domain.LOGIN_PER_IP_HOUR
+    ratelimit.hit(key=f"login:ip:{client_ip}", limit=limit, window=window, now=now)
     if not domain.is_code_shaped(code or ""):
         raise OtpInvalid()
     user = _consume_otp(phone=phone, code=code, now=now)

@@ -1,6 +1,8 @@
 from django.apps import AppConfig
 from django.db.models.signals import post_migrate
 
+from haoka.core import clientip
+
 
 class CoreConfig(AppConfig):
     name = "haoka.core"
@@ -13,3 +15,4 @@ class CoreConfig(AppConfig):
         from haoka.core import ledger  # noqa: PLC0415  (its models load once the apps are ready)
 
         post_migrate.connect(ledger.open_system_accounts, sender=self)
+        clientip.trusted_networks()  # a malformed HAOKA_TRUSTED_PROXIES stops the start

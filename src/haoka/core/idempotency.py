@@ -1,17 +1,26 @@
 """``Idempotency-Key`` for API POSTs: the same key with the same body replays the first
 response; the same key with another body is refused (422); keys are scoped to the caller and
 kept 24 hours. Backed by a UNIQUE (scope, key) constraint, so concurrent repeats cannot both run.
+
+An answer that holds a secret (a sign-in token, a 携号转网 authorization code) is never kept:
+its endpoint is marked :func:`never_replayed`, a repeat is answered afresh (a used OTP code is
+refused, a new porting code replaces the old one) and no row keeps the secret for 24 hours to
+hand it to whoever repeats the key and body. ``tests/core/test_core_idempotency_secrets.py``
+fails when a POST answers a field that looks like a secret from an unmarked endpoint.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import hashlib
 
 from django.db import IntegrityError, transaction
 from django.http import HttpResponse, JsonResponse
+from ninja.decorators import decorate_view
 
 from haoka.core import clock
+from haoka.core.clientip import client_ip
 from haoka.core.errors import Conflict, ValidationError
 from haoka.core.models import IdempotencyRecord
 
@@ -38,6 +47,27 @@ class InvalidIdempotencyKey(ValidationError):
     message = "幂等键格式不正确（1-200 个可见字符）"
 
 
+def never_replayed(view):
+    """Mark an API operation whose answer holds a secret: the idempotency layer keeps no copy
+    of it and answers every repeat afresh. Put it under the router's decorator::
+
+        @router.post("/auth/login", response=TokenOut)
+        @idempotency.never_replayed
+        def login(request, body: LoginIn): ...
+    """
+    view.never_replayed = True
+    return decorate_view(_flag_never_replayed)(view)
+
+
+def _flag_never_replayed(run):
+    @functools.wraps(run)
+    def flagged(request, *args, **kwargs):
+        request.haoka_never_replayed = True
+        return run(request, *args, **kwargs)
+
+    return flagged
+
+
 def caller_scope(request) -> str:
     user = getattr(request, "haoka_user", None)
     if (
@@ -48,7 +78,7 @@ def caller_scope(request) -> str:
         user = request.user
     if user is not None:
         return f"user:{user.pk}"
-    return f"anon:{request.META.get('REMOTE_ADDR', '')}"
+    return f"anon:{client_ip(request)}"
 
 
 def _error(exc) -> JsonResponse:
@@ -78,7 +108,11 @@ class IdempotencyMiddleware:
         except Exception:
             IdempotencyRecord.objects.filter(pk=record.pk).delete()
             raise
-        if response.status_code >= 500 or getattr(response, "streaming", False):
+        if (
+            response.status_code >= 500
+            or getattr(response, "streaming", False)
+            or getattr(request, "haoka_never_replayed", False)
+        ):
             IdempotencyRecord.objects.filter(pk=record.pk).delete()
             return response
         IdempotencyRecord.objects.filter(pk=record.pk).update(

@@ -12,7 +12,7 @@ from ninja.responses import Status
 
 from haoka.accounts import queries as account_queries
 from haoka.accounts.auth import bearer
-from haoka.core import clock
+from haoka.core import clock, idempotency
 from haoka.lines import exits, lifecycle
 from haoka.lines.domain import LINE_MACHINE, Caller
 
@@ -145,6 +145,7 @@ def porting_eligibility(request, msisdn: str):
 
 
 @router.post("/lines/{msisdn}/porting-code", response={201: PortingCodeOut})
+@idempotency.never_replayed  # the owner's code is shown once, never kept in clear
 def porting_code(request, msisdn: str):
     """A 6-character 携号转网 authorization code, valid 30 days, shown this once; it
     replaces any earlier code. ``porting_not_eligible`` lists each failing rule."""

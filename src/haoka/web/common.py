@@ -76,10 +76,6 @@ def safe_next(request, value: str | None) -> str:
     return ""
 
 
-def client_ip(request) -> str:
-    return request.META.get("REMOTE_ADDR") or "unknown"
-
-
 def yuan(fen: int) -> str:
     """¥12.34 (None counts as 0)."""
     return format_fen(int(fen or 0))

@@ -10,9 +10,10 @@ from django.views.decorators.http import require_POST
 
 from haoka.accounts import operations as accounts_operations
 from haoka.core import clock
+from haoka.core.clientip import client_ip
 from haoka.core.errors import HaokaError
 from haoka.numbers import operations as numbers_operations
-from haoka.web.common import client_ip, error_text, safe_next
+from haoka.web.common import error_text, safe_next
 
 
 def login_view(request):
