@@ -538,6 +538,7 @@ def refund_order(*, ref: str, now: dt.datetime) -> str:
 
 #: Why the gateway's refund of an order payment could not be matched (then parked for staff).
 ORDER_UNKNOWN, ORDER_IN_PROGRESS = "order_not_found", "order_in_progress"
+ORDER_FULFILLED = "order_fulfilled"
 
 
 def refund_made_at_gateway(
@@ -549,13 +550,13 @@ def refund_made_at_gateway(
     another attempt paid for it) is still the customer's in customer prepayments, as
     :func:`refund_order` would give it back: it is matched (``TAKEN_BACK``), and
     ``refund_order`` later finds that much less to refund. An order under way or fulfilled
-    keeps what it bought (the number, the first top-up in the wallet): ORDER_IN_PROGRESS,
-    parked for staff."""
+    keeps what it bought (the number, the first top-up in the wallet): ORDER_IN_PROGRESS
+    or ORDER_FULFILLED, parked for staff."""
     order = _locked(ref)
     if order is None:
         return ORDER_UNKNOWN
     if order.state not in domain.FAILED and order.payment_id in (None, payment_id):
-        return ORDER_IN_PROGRESS
+        return ORDER_FULFILLED if order.state == State.ACTIVATED else ORDER_IN_PROGRESS
     note(
         order=order,
         actor="gateway",
