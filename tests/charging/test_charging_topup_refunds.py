@@ -7,13 +7,16 @@ zero and customer prepayments hold nothing that is not in a wallet (issue 19, it
 from __future__ import annotations
 
 import itertools
+import threading
+from concurrent.futures import ThreadPoolExecutor
 
 import pytest
-from django.db import transaction
+from django.db import connection, connections, transaction
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from haoka.charging import topups
+from haoka.catalog import operations as catalog_ops
+from haoka.charging import tariffs, topups
 from haoka.core import accounts_chart as chart
 from haoka.core import ledger
 from haoka.core.models import LedgerTransaction
@@ -217,3 +220,38 @@ def _run(steps, *, now, commits) -> None:
     assert wallet_fen(line) == credited - spent - (refunded - parked)
     assert balance(chart.UNMATCHED_REFUNDS) == parked
     assert balance("asset:gateway:sandbox") == credited - refunded
+
+
+# ---------------------------------------------------------------- races (PostgreSQL)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_two_refunds_delivered_at_once_never_take_more_than_the_wallet_has(now, commits):
+    if connection.vendor != "postgresql":
+        pytest.skip("row-level races need PostgreSQL; SQLite serializes every writer")
+    catalog_ops.load_seed_catalog()
+    tariffs.forget_cached()
+    fake = FakeGateway()
+    with gateway.overridden(fake.client()):
+        line = make_line(plan=PAYG, now=now)
+        first = topped_up(fake, line, 1_000, now=now, commits=commits)
+        second = topped_up(fake, line, 1_000, now=now, commits=commits)
+        use_data(line, 100 * MB, at=now)  # ¥17.00 left: room for one ¥10.00 refund, not two
+        notes = [console_refund(fake, first, 1_000), console_refund(fake, second, 1_000)]
+        barrier = threading.Barrier(6)
+
+        def deliver_one(i: int):
+            try:
+                barrier.wait(timeout=30)
+                deliver(notes[i % 2], at=now)
+            finally:
+                connections.close_all()
+
+        with ThreadPoolExecutor(max_workers=6) as pool:
+            list(pool.map(deliver_one, range(6)))
+    assert wallet_fen(line) == 700
+    assert UnmatchedRefund.objects.get().reason_code == topups.NOT_ENOUGH
+    assert balance(chart.UNMATCHED_REFUNDS) == 1_000
+    assert Refund.objects.count() == 2
+    assert_books_agree(line)
+    tariffs.forget_cached()

@@ -187,10 +187,12 @@ class UnmatchedRefund(models.Model):
     #: Why it was not taken back (the owner's answer, or no_owner / owner_failed).
     reason_code = models.CharField(max_length=60)
     state = models.CharField(
-        max_length=10, choices=UNMATCHED_MACHINE.choices(), default=UnmatchedRefundState.OPEN
+        max_length=10, choices=UNMATCHED_MACHINE.choices(), default=UnmatchedRefundState.OPEN.value
     )
     resolution = models.CharField(
-        max_length=12, choices=list(RESOLUTION_LABELS.items()), blank=True
+        max_length=12,
+        choices=[(r.value, label) for r, label in RESOLUTION_LABELS.items()],
+        blank=True,
     )
     resolved_by = models.CharField(max_length=60, blank=True)
     note = models.CharField(max_length=300, blank=True)
@@ -206,9 +208,9 @@ class UnmatchedRefund(models.Model):
                 condition=models.Q(amount_fen__gt=0), name="unmatched_refund_amount_pos"
             ),
             models.CheckConstraint(
-                condition=models.Q(state=UnmatchedRefundState.OPEN, resolution="")
+                condition=models.Q(state=UnmatchedRefundState.OPEN.value, resolution="")
                 | models.Q(
-                    state=UnmatchedRefundState.RESOLVED,
+                    state=UnmatchedRefundState.RESOLVED.value,
                     resolution__in=[r.value for r in RESOLUTION_LABELS],
                     resolved_at__isnull=False,
                 ),
