@@ -26,9 +26,9 @@ def fake(frozen_now) -> FakeGateway:
 
 @pytest.fixture(autouse=True)
 def _only_this_domains_receivers(monkeypatch):
-    """Other domains (orders) listen to these signals in production; here only the test
+    """Other domains (orders, charging) listen to these signals in production; here only the test
     does, so a payments test never depends on another domain's tables or rules."""
-    for signal in (signals.payment_succeeded, signals.refund_succeeded):
+    for signal in (signals.payment_succeeded, signals.refund_succeeded, signals.refund_unsolicited):
         monkeypatch.setattr(signal, "receivers", [])
         signal.sender_receivers_cache.clear()
 

@@ -1,14 +1,15 @@
 """Charging listens to lines and payments: a new line is provisioned (charging account,
 month's allowances) in the same transaction that opens it; a SIM replacement releases the
 line's open sessions (the old card is cut off); a paid TOPUP payment credits the line's
-wallet (``charging.topups``)."""
+wallet (``charging.topups``), and a refund of one that the gateway made without haoka is
+taken back from it (or refused, and payments parks it for staff)."""
 
 from __future__ import annotations
 
 from haoka.charging import closing, operations, topups
 from haoka.core import clock
 from haoka.lines.signals import line_opened, sim_replacing
-from haoka.payments.signals import payment_succeeded
+from haoka.payments.signals import payment_succeeded, refund_unsolicited
 
 
 def _on_line_opened(sender, *, line_id, plan_code, now, **kwargs) -> None:
@@ -23,6 +24,20 @@ def _on_payment(sender, *, payment_id, purpose, reference, amount_fen, **kwargs)
     )
 
 
+def _on_unsolicited_refund(
+    sender, *, payment_id, purpose, reference, refund_id, amount_fen, now, **kwargs
+) -> str | None:
+    if purpose != "TOPUP":
+        return None
+    return topups.take_back_refund(
+        payment_id=payment_id,
+        reference=reference,
+        refund_id=refund_id,
+        amount_fen=amount_fen,
+        now=now,
+    )
+
+
 def _on_sim_replacing(sender, *, line_id, now, **kwargs) -> None:
     closing.release_sessions(line_id=line_id, now=now)
 
@@ -31,3 +46,4 @@ def connect() -> None:
     line_opened.connect(_on_line_opened, dispatch_uid="charging.line_opened")
     sim_replacing.connect(_on_sim_replacing, dispatch_uid="charging.sim_replacing")
     payment_succeeded.connect(_on_payment, dispatch_uid="charging.topup_paid")
+    refund_unsolicited.connect(_on_unsolicited_refund, dispatch_uid="charging.topup_refunded")

@@ -29,6 +29,7 @@ from haoka.lines import queries as line_queries
 from haoka.lines import signals
 from haoka.lines.domain import LineState
 from haoka.payments import operations as payment_ops
+from haoka.payments.domain import TAKEN_BACK
 
 log = structlog.get_logger(__name__)
 
@@ -216,6 +217,73 @@ def _credit(topup: TopUp, *, payment_id: int, amount_fen: int, key: str, now) ->
         sms=False,
         now=now,
     )
+
+
+# ---------------------------------------------------------------- refunds haoka did not ask for
+
+#: Why a refund of a top-up's payment could not be taken back from the wallet (the payments
+#: domain then parks it for staff, see ``payments.unmatched``).
+NOT_A_TOPUP = "topup_not_found"
+NOT_CREDITED = "topup_not_credited"
+LINE_GONE = "line_closed"
+NOT_ENOUGH = "insufficient_balance"
+
+
+def take_back_refund(
+    *, payment_id: int, reference: str, refund_id: str, amount_fen: int, now: dt.datetime
+) -> str:
+    """The gateway refunded ``amount_fen`` of a top-up's payment without haoka asking (its
+    merchant console): the payer has the money back, so it leaves the wallet too (Dr wallet /
+    Cr customer prepayments, once per refund) when the wallet has that much available (its
+    balance less what open sessions hold). Runs inside the payments' transaction (signal
+    ``refund_unsolicited``), the payment locked. Returns ``payments.domain.TAKEN_BACK`` or
+    why not (NOT_A_TOPUP, NOT_CREDITED, LINE_GONE, NOT_ENOUGH): then nothing is written
+    and the refund is parked for staff. The TopUp keeps what it credited; the bill shows the
+    debit among "other"."""
+    topup = TopUp.objects.select_for_update().filter(ref=reference).first()
+    if topup is None:
+        return NOT_A_TOPUP
+    account = ChargingAccount.objects.select_for_update().filter(line_id=topup.line_id).first()
+    key = f"topup.reversal:{refund_id}"
+    if ledger.posted(key=key):
+        return TAKEN_BACK  # asked again (a retry by staff after it was taken)
+    if not ledger.posted(key=f"topup:{payment_id}"):
+        if topup.status in (TopUpStatus.REFUNDING, TopUpStatus.REFUNDED):
+            # Paid after the line closed: never credited, owed back anyway.
+            return TAKEN_BACK
+        return NOT_CREDITED  # its credit may still come: staff look
+    if account is None or line_queries.status_of(line_id=topup.line_id) in GONE:
+        return LINE_GONE  # the balance was settled when the line closed
+    wallet = chart.line_wallet(line_id=topup.line_id)
+    available = -ledger.balance_fen(account=wallet) - account.reserved_fen
+    if available < amount_fen:
+        log.warning(
+            "topup_refund_exceeds_wallet",
+            ref=topup.ref,
+            refund_id=refund_id,
+            amount_fen=amount_fen,
+            available_fen=available,
+        )
+        return NOT_ENOUGH
+    ledger.post(
+        legs=[
+            ledger.Leg(wallet, amount_fen),
+            ledger.Leg(chart.CUSTOMER_PREPAYMENTS, -amount_fen),
+        ],
+        kind="line.topup_refunded",
+        memo=f"充值 {topup.ref} 已由支付渠道退款 {refund_id}",
+        key=key,
+    )
+    line_ops.notify(
+        line_id=topup.line_id,
+        kind="TOPUP_REFUND",
+        key=key,
+        title="充值已退款",
+        body=f"您的充值 {format_fen(amount_fen)} 已由支付渠道原路退回，已从余额中扣除。",
+        sms=False,
+        now=now,
+    )
+    return TAKEN_BACK
 
 
 def _resume_if_paid_up(line_id: int, *, ref: str, now: dt.datetime) -> None:

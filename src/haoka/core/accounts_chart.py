@@ -38,6 +38,10 @@ class SystemAccount:
 CUSTOMER_PREPAYMENTS = "liability:customer_prepayments"
 REFUNDS_DUE = "liability:refunds_due"
 OPENING_BALANCES = "equity:opening_balances"
+#: Refunds the gateway made that nobody could take back yet (a claim to recover: the gateway's
+#: money went down, the debit waits here for staff; ``payments.unmatched``).
+UNMATCHED_REFUNDS = "asset:unmatched_refunds"
+UNMATCHED_REFUND_LOSSES = "expense:unmatched_refunds"
 # ------------------------------------------------------------------ revenue
 NUMBER_SALES = "revenue:number_sales"
 MONTHLY_FEES = "revenue:monthly_fees"
@@ -54,6 +58,8 @@ SYSTEM_ACCOUNTS = (
     SystemAccount(CUSTOMER_PREPAYMENTS, "客户预收款", AccountKind.LIABILITY),
     SystemAccount(REFUNDS_DUE, "待退客户款", AccountKind.LIABILITY),
     SystemAccount(OPENING_BALANCES, "迁移期初余额", AccountKind.EQUITY),
+    SystemAccount(UNMATCHED_REFUNDS, "未匹配退款（待查）", AccountKind.ASSET),
+    SystemAccount(UNMATCHED_REFUND_LOSSES, "未追回退款损失", AccountKind.EXPENSE),
     SystemAccount(NUMBER_SALES, "靓号销售收入", AccountKind.REVENUE),
     SystemAccount(MONTHLY_FEES, "月租收入", AccountKind.REVENUE),
     SystemAccount(USAGE_REVENUE, "通信服务收入", AccountKind.REVENUE),

@@ -38,6 +38,7 @@ from haoka.orders.models import Order, OrderEvent
 from haoka.orders.transitions import move, note, together
 from haoka.payments import operations as payment_operations
 from haoka.payments import queries as payment_queries
+from haoka.payments.domain import TAKEN_BACK
 from haoka.payments.errors import PaymentNotFound
 
 log = structlog.get_logger(__name__)
@@ -533,6 +534,37 @@ def refund_order(*, ref: str, now: dt.datetime) -> str:
             data={"refund": outcome},
         )
     return "refunded"
+
+
+#: Why the gateway's refund of an order payment could not be matched (then parked for staff).
+ORDER_UNKNOWN, ORDER_IN_PROGRESS = "order_not_found", "order_in_progress"
+ORDER_FULFILLED = "order_fulfilled"
+
+
+def refund_made_at_gateway(
+    *, ref: str, payment_id: int, refund_id: str, amount_fen: int, now: dt.datetime
+) -> str:
+    """The gateway refunded ``payment_id`` of the order without haoka asking (its merchant
+    console). Runs inside the payments' transaction (signal ``refund_unsolicited``), the
+    payment locked. The money of a payment that pays for nothing (the order failed, or
+    another attempt paid for it) is still the customer's in customer prepayments, as
+    :func:`refund_order` would give it back: it is matched (``TAKEN_BACK``), and
+    ``refund_order`` later finds that much less to refund. An order under way or fulfilled
+    keeps what it bought (the number, the first top-up in the wallet): ORDER_IN_PROGRESS
+    or ORDER_FULFILLED, parked for staff."""
+    order = _locked(ref)
+    if order is None:
+        return ORDER_UNKNOWN
+    if order.state not in domain.FAILED and order.payment_id in (None, payment_id):
+        return ORDER_FULFILLED if order.state == State.ACTIVATED else ORDER_IN_PROGRESS
+    note(
+        order=order,
+        actor="gateway",
+        reason=f"支付渠道已直接退款 {refund_id}",
+        now=now,
+        data={"payment_id": payment_id, "refund_id": refund_id, "amount_fen": amount_fen},
+    )
+    return TAKEN_BACK
 
 
 # ------------------------------------------------------------------------------ sweeps

@@ -7,7 +7,7 @@ from haoka.core import clock
 from haoka.kyc.signals import kyc_review_starting, kyc_reviewed
 from haoka.orders import fulfilment, operations, store
 from haoka.orders.models import Order
-from haoka.payments.signals import payment_succeeded
+from haoka.payments.signals import payment_succeeded, refund_unsolicited
 
 
 def _on_payment(sender, *, payment_id, purpose, reference, amount_fen, **kwargs) -> None:
@@ -15,6 +15,16 @@ def _on_payment(sender, *, payment_id, purpose, reference, amount_fen, **kwargs)
         return
     fulfilment.payment_received(
         ref=reference, payment_id=payment_id, amount_fen=amount_fen, now=clock.now()
+    )
+
+
+def _on_unsolicited_refund(
+    sender, *, payment_id, purpose, reference, refund_id, amount_fen, now, **kwargs
+) -> str | None:
+    if purpose != "ORDER":
+        return None
+    return fulfilment.refund_made_at_gateway(
+        ref=reference, payment_id=payment_id, refund_id=refund_id, amount_fen=amount_fen, now=now
     )
 
 
@@ -39,4 +49,5 @@ def connect() -> None:
     kyc_review_starting.connect(_on_kyc_review_starting, dispatch_uid="orders.kyc_review_lock")
     kyc_reviewed.connect(_on_kyc_review, dispatch_uid="orders.kyc_reviewed")
     payment_succeeded.connect(_on_payment, dispatch_uid="orders.payment_succeeded")
+    refund_unsolicited.connect(_on_unsolicited_refund, dispatch_uid="orders.refund_unsolicited")
     carrier_event.connect(_on_carrier_event, dispatch_uid="orders.carrier_event")

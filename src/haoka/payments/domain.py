@@ -153,6 +153,45 @@ REFUND_MACHINE = states.Machine(
 )
 
 
+class UnmatchedRefundState(enum.StrEnum):
+    """A refund the gateway made without haoka that no owner could take back (staff queue)."""
+
+    OPEN = "OPEN"  # parked: the money sits in the suspense account until staff resolve it
+    RESOLVED = "RESOLVED"
+
+
+class UnmatchedRefundConflict(IllegalTransition):
+    """A move of an unmatched refund not in its table (code ``illegal_transition``)."""
+
+    message = "该未匹配退款已处理"
+
+
+UNMATCHED_MACHINE = states.Machine(
+    UnmatchedRefundState,
+    {
+        UnmatchedRefundState.OPEN: frozenset({UnmatchedRefundState.RESOLVED}),
+        UnmatchedRefundState.RESOLVED: frozenset(),
+    },
+    error=UnmatchedRefundConflict,
+    labels={UnmatchedRefundState.OPEN: "待处理", UnmatchedRefundState.RESOLVED: "已处理"},
+)
+
+
+class Resolution(enum.StrEnum):
+    """How an unmatched refund left the suspense account."""
+
+    TAKEN_BACK = "TAKEN_BACK"  # matched later: its owner took the money back (e.g. the wallet)
+    WRITTEN_OFF = "WRITTEN_OFF"  # not recoverable: a loss
+
+
+RESOLUTION_LABELS = {Resolution.TAKEN_BACK: "已从钱包等扣回", Resolution.WRITTEN_OFF: "核销为损失"}
+#: What the owner of a payment's purpose answers (``signals.refund_unsolicited``) when it
+#: took back what the refunded payment bought. Any other string is why it could not.
+TAKEN_BACK = "taken_back"
+#: Why a refund was parked when no owner answered, or its receiver failed.
+NO_OWNER, OWNER_FAILED = "no_owner", "owner_failed"
+
+
 def check_transition(*, current: PaymentState | str, target: PaymentState | str) -> None:
     """Allow ``current -> target`` or raise. Raises UnknownPaymentState, PaymentStateConflict."""
     _check(MACHINE, current, target)

@@ -61,3 +61,15 @@ class RefundFailed(Conflict):
 class InvalidReason(ValidationError):
     code = "invalid_refund_reason"
     message = "退款原因不能为空（最多 200 字）"
+
+
+class UnmatchedRefundNotFound(NotFound):
+    code = "unmatched_refund_not_found"
+    message = "未匹配退款记录不存在"
+
+
+class RefundStillUnmatched(Conflict):
+    """Staff asked to take a parked refund back, and its owner still cannot (``reason_code``)."""
+
+    code = "refund_still_unmatched"
+    message = "仍无法从客户余额扣回该笔退款，请稍后重试或核销"

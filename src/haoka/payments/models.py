@@ -10,10 +10,13 @@ from haoka.payments.domain import (
     METHOD_LABELS,
     PURPOSE_LABELS,
     REFUND_MACHINE,
+    RESOLUTION_LABELS,
+    UNMATCHED_MACHINE,
     Method,
     PaymentState,
     Purpose,
     RefundState,
+    UnmatchedRefundState,
 )
 
 OPEN = [PaymentState.CREATED, PaymentState.PENDING]
@@ -169,3 +172,51 @@ class PaymentEvent(models.Model):
 
     def __str__(self) -> str:
         return f"{self.kind} {self.from_status}->{self.to_status}"
+
+
+class UnmatchedRefund(models.Model):
+    """未匹配退款: a refund the gateway made without haoka (unknown ``refund_id``) whose
+    payment's owner could not take the money back (a wallet already spent, an order under
+    way). Its money waits in ``asset:unmatched_refunds`` until staff resolve it. One per
+    gateway refund (UNIQUE ``gateway_refund_id``)."""
+
+    gateway_refund_id = models.CharField(max_length=100, unique=True)  # the gateway's refund_id
+    refund = models.OneToOneField(Refund, on_delete=models.PROTECT, related_name="unmatched")
+    payment = models.ForeignKey(Payment, on_delete=models.PROTECT, related_name="+")
+    amount_fen = models.BigIntegerField()
+    #: Why it was not taken back (the owner's answer, or no_owner / owner_failed).
+    reason_code = models.CharField(max_length=60)
+    state = models.CharField(
+        max_length=10, choices=UNMATCHED_MACHINE.choices(), default=UnmatchedRefundState.OPEN.value
+    )
+    resolution = models.CharField(
+        max_length=12,
+        choices=[(r.value, label) for r, label in RESOLUTION_LABELS.items()],
+        blank=True,
+    )
+    resolved_by = models.CharField(max_length=60, blank=True)
+    note = models.CharField(max_length=300, blank=True)
+    created_at = models.DateTimeField()
+    resolved_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        verbose_name = verbose_name_plural = "未匹配退款"
+        ordering = ["-created_at", "-id"]
+        indexes = [models.Index(fields=["state", "created_at"], name="unmatched_refund_state")]
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(amount_fen__gt=0), name="unmatched_refund_amount_pos"
+            ),
+            models.CheckConstraint(
+                condition=models.Q(state=UnmatchedRefundState.OPEN.value, resolution="")
+                | models.Q(
+                    state=UnmatchedRefundState.RESOLVED.value,
+                    resolution__in=[r.value for r in RESOLUTION_LABELS],
+                    resolved_at__isnull=False,
+                ),
+                name="unmatched_refund_resolved_consistent",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.gateway_refund_id} {self.state}"

@@ -11,10 +11,12 @@ Ordering rules (notifications arrive late, twice, or out of order):
 - ``payment.succeeded`` pays a CREATED, PENDING or CLOSED attempt (money the gateway took is
   never ignored); on a paid one it is recorded and changes nothing.
 - ``payment.closed`` closes an unpaid attempt; it never un-pays a paid one.
-- ``refund.succeeded`` completes the REQUESTED refund it names (or records a refund made at
-  the gateway without haoka). When it arrives before the payment is recorded as paid, the
-  gateway is asked about the payment (outside the transaction) and the payment recorded
-  exactly as reconciliation would, then the refund; if the gateway cannot be asked, 409
+- ``refund.succeeded`` completes the REQUESTED refund it names, or records a refund made at
+  the gateway without haoka (unknown ``refund_id``): its owner takes the money back (a
+  top-up from the wallet) or it is parked for staff (``payments.unmatched``). When it
+  arrives before the payment is recorded as paid, the gateway is asked about the payment
+  (outside the transaction) and the payment recorded exactly as reconciliation would, then
+  the refund; if the gateway cannot be asked, 409
   ``payment_not_yet_paid`` with nothing recorded, and the gateway sends it again. (Waiting
   for ``payment.succeeded`` instead could stall: a gateway that delivers one payment's events
   in order holds that one back until the refund notice has been accepted.)
@@ -30,7 +32,7 @@ from django.db.models import Sum
 
 from haoka.core import jsonio, signing
 from haoka.core.errors import HaokaError
-from haoka.payments import domain, gateway, state, store, sync
+from haoka.payments import domain, gateway, state, store, sync, unmatched
 from haoka.payments.domain import OPEN_STATES, PAID_STATES, Notification, PaymentState, RefundState
 from haoka.payments.errors import (
     BadSignature,
@@ -192,7 +194,8 @@ def _refund_succeeded(note, payment: Payment, *, data, actor, now) -> None:
         log.info("payment_refund_before_payment", event_id=note.event_id, payment_id=payment.pk)
         raise NotificationTooEarly(payment_id=payment.pk, event_id=note.event_id)
     refund = Refund.objects.select_for_update().filter(refund_id=note.refund_id).first()
-    if refund is None:
+    unsolicited = refund is None
+    if unsolicited:
         refund = _foreign_refund(note, payment, now=now)
     if refund.payment_id != payment.pk or refund.amount_fen != note.amount_fen:
         _mismatch(note, payment, reason="refund")
@@ -203,7 +206,9 @@ def _refund_succeeded(note, payment: Payment, *, data, actor, now) -> None:
     if refund.status == RefundState.FAILED:
         log.error("payment_refund_succeeded_after_failed", refund_id=refund.refund_id)
         _mismatch(note, payment, reason="refund_failed_here")
-    state.complete_refund(
+    # A refund haoka did not ask for is taken back by the payment's owner, or parked.
+    complete = unmatched.complete if unsolicited else state.complete_refund
+    complete(
         payment,
         refund,
         kind=note.type,

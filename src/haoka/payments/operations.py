@@ -20,7 +20,7 @@ from django.db import IntegrityError, transaction
 from django.db.models import Q, Sum
 
 from haoka.core.errors import HaokaError
-from haoka.payments import domain, gateway, notifications, state, store, sync
+from haoka.payments import domain, gateway, notifications, state, store, sync, unmatched
 from haoka.payments.domain import OPEN_STATES, PAID_STATES, PaymentState, RefundState
 from haoka.payments.errors import (
     InvalidReason,
@@ -31,7 +31,7 @@ from haoka.payments.errors import (
     RefundFailed,
     RefundIntentMismatch,
 )
-from haoka.payments.models import Payment, Refund
+from haoka.payments.models import Payment, Refund, UnmatchedRefund
 
 log = structlog.get_logger("haoka.payments")
 NOTHING_LEFT = "NOTHING_LEFT"
@@ -308,6 +308,23 @@ def _finish_refund(refund: Refund, *, actor: str, now: dt.datetime) -> RefundRes
         status=refund.status,
         payment_status=payment.status,
     )
+
+
+# ---------------------------------------------------------------- refunds nobody asked for
+
+
+def resolve_unmatched_refund(
+    *, unmatched_id: int, retry: bool, actor: str, note: str = "", now: dt.datetime
+) -> UnmatchedRefund:
+    """Staff settle a parked refund (未匹配退款, see ``payments.unmatched``): ``retry`` asks
+    the payment's owner again to take the money back (the wallet has it now), otherwise it
+    is written off as a loss. Either way the suspense account is cleared once.
+    Raises UnmatchedRefundNotFound, UnmatchedRefundConflict (already resolved),
+    RefundStillUnmatched (nothing changed)."""
+    with transaction.atomic():
+        return unmatched.resolve(
+            unmatched_id=unmatched_id, retry=retry, actor=actor, note=note, now=now
+        )
 
 
 # ---------------------------------------------------------------- reconciliation

@@ -200,10 +200,13 @@ def complete_refund(
     reason: str,
     event_id: str | None = None,
     data: dict[str, Any] | None = None,
+    parked: bool = False,
 ) -> None:
     """The gateway paid ``refund`` back: refund SUCCEEDED, payment (PARTIALLY_)REFUNDED,
     Dr customer prepayments / Cr gateway asset (once per refund), ``refund_succeeded`` after
-    commit. Raises IllegalTransition, RefundExceedsPayment."""
+    commit. ``parked``: a refund nobody took back (``payments.unmatched``): the debit goes to
+    the suspense account ``asset:unmatched_refunds`` instead of customer prepayments.
+    Raises IllegalTransition, RefundExceedsPayment."""
     domain.check_refund_transition(current=refund.status, target=RefundState.SUCCEEDED)
     total = payment.refunded_fen + refund.amount_fen
     target = domain.status_after_refund(amount_fen=payment.amount_fen, refunded_fen=total)
@@ -226,10 +229,13 @@ def complete_refund(
     _post(
         payment.gateway,
         legs=[
-            ledger.Leg(chart.CUSTOMER_PREPAYMENTS, refund.amount_fen),
+            ledger.Leg(
+                chart.UNMATCHED_REFUNDS if parked else chart.CUSTOMER_PREPAYMENTS,
+                refund.amount_fen,
+            ),
             ledger.Leg(gateway_account(payment.gateway), -refund.amount_fen),
         ],
-        kind="payment.refunded",
+        kind="payment.refund_unmatched" if parked else "payment.refunded",
         memo=f"退款 {refund.refund_id} ({payment.merchant_order_id})",
         key=refund_key(refund),
     )
