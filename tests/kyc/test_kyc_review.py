@@ -1,5 +1,5 @@
-"""Staff review of FLAGGED checks: approve takes the claim (under the five-line rule),
-reject refuses; every decision recorded, audited without personal data, announced."""
+"""Staff review of FLAGGED checks (which hold their 一证五号 slot): approve keeps it,
+reject frees it; every decision recorded, audited without personal data, announced."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ import datetime as dt
 import pytest
 
 from haoka.core.models import AuditRecord
-from haoka.kyc import operations, queries, signals
+from haoka.kyc import claims, operations, queries, signals
 from haoka.kyc.domain import ClaimStatus, KycNotUnderReview
 from haoka.kyc.models import IdentityClaim, KycEvent, KycRecord
 from haoka.kyc.operations import KycNotFound, ReviewNoteRequired
@@ -67,12 +67,12 @@ def test_approving_a_flagged_check_passes_it_and_takes_the_claim(flagged, staff,
     ]
 
 
-def test_rejecting_a_flagged_check_takes_no_claim_and_records_who_when_why(flagged, staff):
+def test_rejecting_a_flagged_check_frees_its_claim_and_records_who_when_why(flagged, staff):
     result = operations.review(
         order_ref=flagged, approve=False, staff_id=staff.pk, note="疑似号贩子", now=LATER
     )
     assert (result.status, result.reason_code) == ("REJECTED", "review_rejected")
-    assert not IdentityClaim.objects.filter(order_ref=flagged).exists()
+    assert IdentityClaim.objects.get(order_ref=flagged).status == ClaimStatus.RELEASED
     event = KycEvent.objects.filter(record__order_ref=flagged).order_by("-at", "-id").first()
     assert (event.from_status, event.to_status, event.actor, event.note, event.at) == (
         "FLAGGED",
@@ -92,7 +92,9 @@ def test_each_review_is_audited_without_personal_data(flagged, staff):
     assert NAME not in dump and ID_C not in dump
 
 
-def test_approving_when_the_id_is_already_full_rejects_with_id_line_limit(flagged, staff):
+def test_approving_a_check_flagged_without_a_slot_when_the_id_is_full_rejects_it(flagged, staff):
+    # A check flagged before in-review orders held slots: it takes its slot on approval.
+    claims.release(order_ref=flagged, reason="flagged before review held slots", now=NOW)
     for i in range(5):
         operations.import_active_claim(
             id_number=ID_C, carrier="CMCC", reference=f"LINE-{i}", staff_id=staff.pk, now=NOW
@@ -101,7 +103,7 @@ def test_approving_when_the_id_is_already_full_rejects_with_id_line_limit(flagge
         order_ref=flagged, approve=True, staff_id=staff.pk, note="核实", now=LATER
     )
     assert (result.status, result.reason_code) == ("REJECTED", "id_line_limit")
-    assert not IdentityClaim.objects.filter(order_ref=flagged).exists()
+    assert IdentityClaim.objects.get(order_ref=flagged).status == ClaimStatus.RELEASED
 
 
 def test_only_flagged_checks_can_be_reviewed(flagged, staff):
@@ -135,7 +137,7 @@ def test_a_failing_receiver_rolls_the_review_back(flagged, staff):
     finally:
         signals.kyc_reviewed.disconnect(broken)
     assert KycRecord.objects.get(order_ref=flagged).status == "FLAGGED"
-    assert not IdentityClaim.objects.filter(order_ref=flagged, status="ACTIVE").exists()
+    assert IdentityClaim.objects.get(order_ref=flagged).status == ClaimStatus.ACTIVE
 
 
 def test_a_flagged_check_has_no_verified_name_yet(flagged):

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 
+from haoka.catalog import domain as catalog_domain
 from haoka.core import clock
 from haoka.numbers import domain, operations, queries
 from haoka.numbers.domain import NumberState
@@ -51,7 +52,10 @@ def test_carrier_province_and_price_filters_apply(client):
     found = _walk(client, "&carrier=CTCC")
     assert [n["msisdn"] for n in found] == ["18912345200"]
     province = PhoneNumber.objects.exclude(province="").values_list("province", flat=True)[0]
-    assert all(n["province"] == province for n in _walk(client, f"&province={province}"))
+    local = _walk(client, f"&province={province}")
+    assert local and all(n["province"] == province for n in local)
+    in_full = catalog_domain.PROVINCE_NAMES[province]  # "广东省" finds the 归属地 "广东"
+    assert _walk(client, f"&province={in_full}") == local
     cheap = _walk(client, "&max_price=10")
     assert cheap and all(n["price_fen"] <= 1000 for n in cheap)
 

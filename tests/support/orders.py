@@ -104,7 +104,11 @@ class Buyer:
             kwargs.update(data=json.dumps(body), content_type="application/json")
         return getattr(self.client, method)(f"/api/v1{path}", **kwargs)
 
-    def hold_and_order(self, *, msisdn: str, plan: str, name: str = "李四") -> dict:
+    def hold_and_order(
+        self, *, msisdn: str, plan: str, name: str = "李四", expect: int = 201, **address
+    ) -> dict:
+        """Reserve ``msisdn`` and order it; ``address`` overrides fields of the shipping
+        address (province="广东省"...)."""
         assert self.call("post", f"/numbers/{msisdn}/reserve").status_code == 201
         response = self.call(
             "post",
@@ -120,10 +124,11 @@ class Buyer:
                     "detail": f"科技园 {self.serial} 号",
                     "receiver": name,
                     "phone": self.user.phone,
+                    **address,
                 },
             },
         )
-        assert response.status_code == 201, response.content
+        assert response.status_code == expect, response.content
         return response.json()
 
     def kyc_and_sign(self, ref: str, *, name: str = "李四") -> dict:

@@ -231,7 +231,7 @@ def test_an_agent_runs_the_shop_and_a_consumer_buys_through_it(context, live_ser
     expect(markup_line).to_contain_text("¥12.00")
     form = buyer.locator("#checkout-form")
     form.locator("input[name=receiver]").fill("张三")
-    form.locator("select[name=province]").select_option("广东")
+    form.locator("select[name=province]").select_option("广东省")
     form.locator("input[name=city]").fill("深圳")
     form.locator("input[name=district]").fill("南山区")
     form.locator("input[name=detail]").fill("科技园路 1 号")

@@ -87,7 +87,7 @@ def test_checkout_from_number_to_activated_card(page, stack):
     form = page.locator("#checkout-form")
     form.locator("input[name=receiver]").fill("张三")
     expect(form.locator("input[name=phone]")).to_have_value(PHONE)
-    form.locator("select[name=province]").select_option("广东")
+    form.locator("select[name=province]").select_option("广东省")
     form.locator("input[name=city]").fill("深圳")
     form.locator("input[name=district]").fill("南山区")
     form.locator("input[name=detail]").fill("科技园路 1 号")

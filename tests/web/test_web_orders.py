@@ -124,7 +124,7 @@ def test_checkout_shows_the_held_number_countdown_plan_address_form_and_fees(
         assert f'<span class="step-label">{step}</span>' in page
     assert "139 1234 8888" in page and 'class="countdown" data-until=' in page
     assert "移动商旅卡58元" in page and "需上传证件照片" in page
-    assert "收货地址" in page and '<option value="广东"' in page
+    assert "收货地址" in page and '<option value="广东省"' in page
     assert 'value="13700000001"' in page  # the signed-in phone is the default
     assert "¥1,888.00" in page and "¥100.00" in page and "¥1,988.00" in page  # number + 首充
     assert "广东/揭阳" in page  # where the plan does not ship
@@ -197,7 +197,7 @@ def test_wizard_moves_an_order_from_number_to_activation(
     assert 'aria-current="step"><span class="step-dot">3</span><span class="step-label">实名' in (
         page
     )
-    assert "张* 137****0001" in page and "广东 深圳 南山区" in page
+    assert "张* 137****0001" in page and "广东省 深圳市 南山区" in page
     assert "科技园路" not in page  # the address stays private
 
     response = kyc(client, ref)  # the photos are missing: nothing is sent

@@ -96,7 +96,7 @@ def test_plan_choice_errors_photos_paying_and_shipping(page, live_server, fakes)
 
     form = page.locator("#checkout-form")
     form.locator("input[name=receiver]").fill("张三")
-    form.locator("select[name=province]").select_option("广东")
+    form.locator("select[name=province]").select_option("广东省")
     form.locator("input[name=city]").fill("揭阳")  # where this plan does not ship
     form.locator("input[name=district]").fill("榕城区")
     form.locator("input[name=detail]").fill("进贤门大道 1 号")
@@ -173,7 +173,7 @@ def test_rejection_review_and_cancel(page, live_server):
     page.goto(f"/checkout/?msisdn={NUMBER}&plan=CM-MANGO-39")
     form = page.locator("#checkout-form")
     form.locator("input[name=receiver]").fill("张三")
-    form.locator("select[name=province]").select_option("北京")
+    form.locator("select[name=province]").select_option("北京市")
     form.locator("input[name=city]").fill("北京")
     form.locator("input[name=district]").fill("海淀区")
     form.locator("input[name=detail]").fill("中关村大街 1 号")
@@ -193,7 +193,7 @@ def test_rejection_review_and_cancel(page, live_server):
         ("detail", "中关村大街 1 号"),
     ):
         form.locator(f"input[name={name}]").fill(value)
-    form.locator("select[name=province]").select_option("北京")
+    form.locator("select[name=province]").select_option("北京市")
     page.get_by_role("button", name="提交订单").click()
     ref = page.url.rstrip("/").rsplit("/", 1)[1]
     operations.apply_kyc_result(

@@ -398,6 +398,16 @@ def photos_verdict(*, plan: PlanTerms, photos: Sequence[Photo]) -> Verdict | Non
 # --- the remaining verdicts ------------------------------------------------------------------
 
 
+#: Checks that hold one of the ID's five slots: a pass, and a check waiting for staff review
+#: (an in-flight order: it takes its slot on entering review and gives it back if rejected).
+SLOT_HOLDING = frozenset({KycStatus.PASSED, KycStatus.FLAGGED})
+
+
+def holds_slot(status: KycStatus | str) -> bool:
+    """Does a check in ``status`` count toward the ID's 一证五号 limit?"""
+    return status in SLOT_HOLDING
+
+
 def line_limit_verdict(*, active: int, carrier: str) -> Verdict | None:
     """Check 4 (一证五号): ``active`` lines and in-flight orders of this ID at ``carrier``."""
     if active >= LINE_LIMIT:

@@ -94,7 +94,7 @@ def check_identity(*, now: dt.datetime, **applicant: Any) -> KycResult:
     """Run the real-name checks of one order and store the outcome (a re-check of the same
     order replaces it): :func:`screen_identity` (``applicant`` are its arguments), then
     :func:`record_identity` in a transaction of its own. PASSED takes one of the ID's five
-    slots at ``carrier``; FLAGGED waits for :func:`review`; REJECTED says why in
+    slots at ``carrier``; FLAGGED takes one too and waits for :func:`review`; REJECTED says why in
     ``reason_code`` / ``message``. Raises what those two raise."""
     screened = screen_identity(now=now, **applicant)
     with transaction.atomic():
@@ -137,12 +137,13 @@ def screen_identity(
 
 
 def record_identity(screened: Screened, *, now: dt.datetime) -> KycResult:
-    """Store a screened check, inside the caller's transaction: a PASSED verdict takes its
-    slot under 一证五号 (a full ID turns it into REJECTED ``id_line_limit``); anything else
-    gives back a slot the order held. Raises ClaimChanged (a concurrent re-check)."""
+    """Store a screened check, inside the caller's transaction: a PASSED or FLAGGED verdict
+    takes its slot under 一证五号 (an order in review is in flight; a full ID turns it into
+    REJECTED ``id_line_limit``); a rejection gives back a slot the order held. Raises
+    ClaimChanged (a concurrent re-check)."""
     who, verdict, order_ref = screened.who, screened.verdict, screened.order_ref
     with transaction.atomic(savepoint=False):
-        if verdict.status == KycStatus.PASSED:
+        if domain.holds_slot(verdict.status):
             taken = claims.take(
                 order_ref=order_ref,
                 id_hash=who.id_hash,
@@ -154,7 +155,7 @@ def record_identity(screened: Screened, *, now: dt.datetime) -> KycResult:
                 verdict = domain.line_limit_verdict(
                     active=domain.LINE_LIMIT, carrier=screened.carrier
                 )
-        if verdict.status != KycStatus.PASSED:
+        if not domain.holds_slot(verdict.status):
             claims.release(order_ref=order_ref, reason="重新实名未通过", now=now)
         _store(
             who,
@@ -261,9 +262,10 @@ def _store_photos(*, order_ref: str, photos: Sequence[domain.Photo], now: dt.dat
 def review(
     *, order_ref: str, approve: bool, staff_id: int, note: str, now: dt.datetime
 ) -> KycResult:
-    """Decide a FLAGGED check. Approving takes the identity claim under the 一证五号 rule
-    (a full ID turns the approval into REJECTED ``id_line_limit``); rejecting gives
-    ``review_rejected``. Sends :data:`signals.kyc_review_starting` first and
+    """Decide a FLAGGED check. The check has held its 一证五号 slot since it was flagged:
+    approving keeps it (a check flagged before slots were taken in review takes it now; a
+    full ID turns that approval into REJECTED ``id_line_limit``); rejecting gives
+    ``review_rejected`` and frees the slot. Sends :data:`signals.kyc_review_starting` first and
     :data:`signals.kyc_reviewed` last, inside the transaction.
 
     Raises ReviewNoteRequired, KycNotFound, KycNotUnderReview.
@@ -319,7 +321,10 @@ def review(
 
 def _review_verdict(*, record: KycRecord, approve: bool, now: dt.datetime) -> Verdict:
     if not approve:
+        claims.release(order_ref=record.order_ref, reason="人工审核未通过", now=now)
         return Verdict(KycStatus.REJECTED, domain.REVIEW_REJECTED_CODE, "人工审核未通过")
+    # The claim taken when the check was flagged is kept (take() of a held pair changes
+    # nothing), so an approval never counts the order twice.
     taken = claims.take(
         order_ref=record.order_ref,
         id_hash=record.id_hash,

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 
 from django.db.models import F, QuerySet
 
+from haoka.catalog import domain as catalog_domain
 from haoka.catalog import queries as catalog_queries
 from haoka.core.errors import NotFound, ValidationError
 from haoka.core.money import yuan_to_fen
@@ -113,7 +114,8 @@ def search_queryset(filters: SearchFilters) -> QuerySet[PhoneNumber]:
         catalog_queries.carrier_by_code(filters.carrier)
         qs = qs.filter(carrier_id=filters.carrier)
     if filters.province:
-        qs = qs.filter(province=filters.province.strip())
+        # 归属地 are stored short ("广东"); a full name ("广东省") finds the same numbers
+        qs = qs.filter(province=catalog_domain.province_key(filters.province))
     if filters.city:
         qs = qs.filter(city=filters.city.strip())
     tail = _digits(filters.tail, field="tail", max_len=8)

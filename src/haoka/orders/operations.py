@@ -52,6 +52,11 @@ class InvalidAddress(ValidationError):
     message = "收货地址不完整"
 
 
+class AddressNotDeliverable(ValidationError):
+    code = "address_not_deliverable"
+    message = "号卡仅支持寄往中国大陆地址，暂不支持香港、澳门、台湾"
+
+
 class SignatureMismatch(ValidationError):
     code = "signature_mismatch"
     message = "签名须与实名认证的姓名一致"
@@ -76,13 +81,20 @@ ADDRESS_FIELDS = ("province", "city", "district", "detail", "receiver", "phone")
 
 
 def _clean_address(raw: dict) -> dict:
-    """Raises InvalidAddress (which field, in Chinese)."""
+    """The address with its province and city in their full official names ("广东"/"深圳" ->
+    "广东省"/"深圳市", as couriers print them). Raises InvalidAddress (which field, in
+    Chinese), AddressNotDeliverable (Hong Kong, Macau, Taiwan)."""
     address = {k: str(raw.get(k, "") or "").strip() for k in ADDRESS_FIELDS}
     missing = [k for k in ADDRESS_FIELDS if not address[k]]
     if missing:
         raise InvalidAddress(missing=missing)
-    if address["province"] not in catalog_domain.PROVINCES:
+    province = catalog_domain.canonical_province(address["province"])
+    if not province:
         raise InvalidAddress("省份不正确", field="province", value=address["province"][:16])
+    if not catalog_domain.deliverable(province):
+        raise AddressNotDeliverable(province=province)
+    address["province"] = province
+    address["city"] = catalog_domain.canonical_city(address["city"], province=province)
     if len(address["detail"]) > 120 or len(address["receiver"]) > 20:
         raise InvalidAddress("地址或收件人过长")
     address["phone"] = parse_mainland_mobile(address["phone"])
@@ -125,7 +137,8 @@ def create_order(
 ) -> Order:
     """An order in CREATED for a number the caller holds; the hold now lasts as long as the
     order may stay unpaid. Raises PlanNotFound, PlanNotOnSale, InvalidMsisdn, NumberNotFound,
-    NumberNotHeld, NumberPlanMismatch, InvalidAddress, RegionNotServed."""
+    NumberNotHeld, NumberPlanMismatch, InvalidAddress, AddressNotDeliverable,
+    RegionNotServed."""
     plan = catalog_queries.plan_terms(code=plan_code)
     if plan.status != "ON_SALE":
         raise PlanNotOnSale(plan=plan_code)

@@ -18,7 +18,7 @@ from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_POST
 
-from haoka.catalog.domain import PROVINCES
+from haoka.catalog.domain import MAINLAND_PROVINCE_NAMES
 from haoka.core import clock
 from haoka.core.errors import HaokaError, ValidationError
 from haoka.kyc import domain as kyc_domain
@@ -95,7 +95,7 @@ def checkout(request):
         "msisdn": msisdn,
         "plan_code": plan_code,
         "form": _checkout_form(request),
-        "provinces": PROVINCES,
+        "provinces": MAINLAND_PROVINCE_NAMES,
         "steps": presenters.checkout_steps(current=1),
         "error": None,
         "offer": None,
