@@ -142,6 +142,9 @@ class HaokaOpenAPISchema(OpenAPISchema):
             result["responses"].setdefault(
                 status, {"description": ERROR_DESCRIPTIONS[status], "content": content}
             )
+        # The HTTP server itself refuses a request line past its limit (gunicorn: 4094 bytes),
+        # with a page of its own, before haoka sees the request.
+        result["responses"].setdefault(414, {"description": "请求行过长（HTTP 服务器直接拒绝）"})
         if operation.auth_callbacks:
             result["security"] = [{"bearer": []}]
         return result

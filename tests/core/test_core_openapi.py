@@ -71,7 +71,7 @@ def test_operations_taking_a_body_list_413_415_and_422_and_reads_without_input_d
     }
     assert {"413", "415", "422"} <= statuses[("POST", "/api/v1/orders")]
     assert {"413", "415", "422"} <= statuses[("PUT", "/api/v1/agents/me/shop")]
-    assert statuses[("GET", "/api/v1/carriers")] == {"200", "400", "401"}
+    assert statuses[("GET", "/api/v1/carriers")] == {"200", "400", "401", "414"}
     assert "422" not in statuses[("GET", "/api/v1/lines")]
     assert "413" not in statuses[("GET", "/api/v1/plans")]
 
@@ -83,6 +83,11 @@ def test_only_rate_limited_operations_list_429(schema):
         ("POST", "/api/v1/auth/login"),
         ("POST", "/api/v1/lines/{msisdn}/sim-replacement"),
     }
+
+
+def test_every_operation_lists_the_servers_own_414_without_a_body_schema(schema):
+    for method, path, operation in _operations(schema):
+        assert "content" not in operation["responses"]["414"], (method, path)
 
 
 def test_the_3gpp_charging_api_is_not_in_the_document(schema):
