@@ -8,10 +8,11 @@
 # courier simulators and `haoka serve` on free ports, signs in the demo consumer and the demo
 # agent through the API (OTP from the sandbox SMS outbox), creates a staff token with
 # `haoka tokens create`, then runs `st run` once per identity with the checks below, bounded by
-# FUZZ_MAX_EXAMPLES test cases per operation and phase (default 20; about 2-3 minutes per
-# identity). It prints, per identity, the requests made, server errors (5xx), response-schema
-# violations, status-code and content-type conformance failures, then the failures grouped by
-# cause with one example request each, stops everything it started, and exits non-zero if any.
+# FUZZ_MAX_EXAMPLES test cases per operation and phase (default 20; about 2 minutes per
+# identity; FUZZ_CHECKS replaces the list of checks). It prints, per identity, the requests made,
+# server errors (5xx), response-schema violations, status-code and content-type conformance
+# failures, then the failures grouped by cause with one example request each, stops everything
+# it started, and exits non-zero if any.
 # Reports (NDJSON, JUnit) and the server's log stay in the run's directory under var/fuzz/.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -20,7 +21,7 @@ BIN=${BIN:-$ROOT/.venv/bin}
 MAX_EXAMPLES=${FUZZ_MAX_EXAMPLES:-20}
 SEED=${FUZZ_SEED:-20261207}
 NUMBERS=${FUZZ_NUMBERS:-200}
-CHECKS=not_a_server_error,response_schema_conformance,status_code_conformance,content_type_conformance
+CHECKS=${FUZZ_CHECKS:-not_a_server_error,response_schema_conformance,status_code_conformance,content_type_conformance}
 RUN=$ROOT/var/fuzz/run-$(date -u +%Y%m%dT%H%M%S)-$$
 mkdir -p "$RUN"
 

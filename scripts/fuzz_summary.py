@@ -1,6 +1,7 @@
 """Sum up schemathesis NDJSON reports (``scripts/fuzz.sh``): per identity, the requests made,
 the server errors (5xx), the response-schema violations, the status-code and content-type
-conformance failures; then the distinct failures, grouped by cause, one example request each.
+conformance failures (and those of any other check, as "other"); then the distinct failures,
+grouped by cause, one example request each.
 
     python scripts/fuzz_summary.py consumer=var/fuzz/x/consumer agent=... staff=...
 
@@ -67,9 +68,9 @@ def summarise(directory: Path) -> tuple[Counter, dict]:
                     counts["5xx"] += 1
             for case_id, checks in recorder.get("checks", {}).items():
                 for check in checks:
-                    kind = CHECKS.get(check["name"])
-                    if kind is None or check["status"] != "failure":
+                    if check["status"] != "failure":
                         continue
+                    kind = CHECKS.get(check["name"], check["name"])  # FUZZ_CHECKS may add some
                     failure = check["failure_info"]["failure"]
                     interaction = interactions.get(case_id) or {}
                     response = interaction.get("response") or {}
@@ -93,22 +94,20 @@ def summarise(directory: Path) -> tuple[Counter, dict]:
 
 def main(argv: list[str]) -> int:
     failed = False
-    print(f"{'identity':<10} {'requests':>8} {'5xx':>5} {'schema':>7} {'status':>7} {'ctype':>6}")
+    print(
+        f"{'identity':<10} {'requests':>8} {'5xx':>5} {'schema':>7} {'status':>7} {'ctype':>6}"
+        f" {'other':>6}"
+    )
     all_causes = {}
     for arg in argv:
         name, _, directory = arg.partition("=")
         counts, causes = summarise(Path(directory))
+        other = sum(n for kind, n in counts.items() if kind not in {"requests", *CHECKS.values()})
         print(
             f"{name:<10} {counts['requests']:>8} {counts['5xx']:>5} {counts['schema']:>7} "
-            f"{counts['status']:>7} {counts['content_type']:>6}"
+            f"{counts['status']:>7} {counts['content_type']:>6} {other:>6}"
         )
-        if (
-            not counts["requests"]
-            or counts["5xx"]
-            or counts["schema"]
-            or counts["status"]
-            or counts["content_type"]
-        ):
+        if not counts["requests"] or sum(n for kind, n in counts.items() if kind != "requests"):
             failed = True
         for key, value in causes.items():
             all_causes.setdefault(key, {**value, "identities": []})["identities"].append(name)
