@@ -8,7 +8,7 @@ NPM_STAMP := node_modules/.installed
 HAOKA_PORT ?= 8000
 export HAOKA_HOME := $(CURDIR)
 
-.PHONY: demo test test-fast lint format bench install browser clean
+.PHONY: demo test test-fast lint format bench fuzz install browser clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -50,6 +50,11 @@ bench: install
 	$(BIN)/python bench/checkout.py
 	$(BIN)/python bench/charging.py
 	$(BIN)/python bench/commission.py
+
+# schemathesis against a running haoka (throwaway SQLite under var/fuzz/, or DATABASE_URL), as a
+# consumer, an agent and staff; fails on any 5xx or response not matching the OpenAPI document.
+fuzz: $(STAMP)
+	scripts/fuzz.sh
 
 clean:
 	rm -rf $(VENV) node_modules var haoka.sqlite3*

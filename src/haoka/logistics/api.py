@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+from urllib.parse import quote
+
 from django.conf import settings
 from ninja import Router
 
@@ -42,7 +44,8 @@ def sandbox_parcel(request, tracking_no: str):
         attempts=2,
     )
     try:
-        reply = client.call("GET", f"/v1/parcels/{tracking_no}")
+        # Quoted: a path segment from the caller may hold characters no URL may (a newline).
+        reply = client.call("GET", f"/v1/parcels/{quote(tracking_no, safe='')}")
     except Unavailable:
         raise CourierUnavailable() from None
     if reply.status != 200:
