@@ -12,6 +12,8 @@ import pytest
 from asgiref.sync import async_to_sync
 from django.conf import settings
 from django.core.handlers.asgi import ASGIHandler
+from django.core.signals import request_finished, request_started
+from django.db import close_old_connections
 
 from haoka.core import middleware
 
@@ -114,7 +116,14 @@ def _asgi_post(path: str, body: bytes, *headers: tuple[bytes, bytes]) -> tuple[i
     async def send(message):
         sent.append(message)
 
-    async_to_sync(ASGIHandler())(scope, receive, send)
+    # As Django's test client does: the request signals must not close the test's connection.
+    request_started.disconnect(close_old_connections)
+    request_finished.disconnect(close_old_connections)
+    try:
+        async_to_sync(ASGIHandler())(scope, receive, send)
+    finally:
+        request_started.connect(close_old_connections)
+        request_finished.connect(close_old_connections)
     start = next(m for m in sent if m["type"] == "http.response.start")
     return start["status"], b"".join(m.get("body", b"") for m in sent[1:])
 
