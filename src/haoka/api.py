@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 
 import structlog
+from django.core.exceptions import RequestDataTooBig
 from django.http import Http404
 from ninja import NinjaAPI
 from ninja.errors import AuthenticationError, HttpError
@@ -214,6 +215,12 @@ def _http_error(request, exc: HttpError):
     if isinstance(exc.__cause__, HaokaError):  # ninja wraps what the body parser refused
         return _haoka_error(request, exc.__cause__)
     return _render(request, exc.status_code, "http_error", str(exc))
+
+
+@api.exception_handler(RequestDataTooBig)
+def _too_large(request, exc):  # a body past its path's limit (core.middleware.InputGuard)
+    error = jsonio.RequestTooLarge()
+    return _render(request, error.status, error.code, error.message)
 
 
 @api.exception_handler(Exception)

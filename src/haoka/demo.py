@@ -1,6 +1,7 @@
 """``haoka demo``: migrate, seed realistic demo data, then run every process of the platform
-(web + API, worker; later issues add the carrier, payment and courier simulators) and keep
-them running until interrupted.
+(web + API, worker, the payment, carrier and courier simulators) and keep them running until
+interrupted. The simulators listen beside the web port (``haoka.simulate.sim_urls``: 8101-8103
+for 8000), so two demos on different ``HAOKA_PORT`` values do not collide.
 
 Every row it seeds goes through the domains' operations (and queries to stay idempotent),
 so the demo holds the data the platform itself would hold. Imported by the CLI once Django is
@@ -35,6 +36,7 @@ from haoka.lines import operations as line_ops
 from haoka.lines import queries as lines_queries
 from haoka.numbers import importer
 from haoka.numbers import operations as number_ops
+from haoka.simulate import listen_port, sim_urls
 
 DEMO_STAFF = ("admin", "haoka-admin")  # sandbox-only credentials, printed at start
 DEMO_TIME_SCALE = "3600"  # a day of carrier and courier work in about 30 s
@@ -310,36 +312,62 @@ def _spawn(proc: Proc, env: dict[str, str]) -> None:
     proc.popen = subprocess.Popen([sys.executable, "-m", "haoka.cli", *proc.args], env=env)  # noqa: S603
 
 
-def run(*, port: int, seed_numbers: int, setup_only: bool) -> int:
-    call_command("migrate", interactive=False, verbosity=0)
-    seed(numbers_per_carrier=seed_numbers)
-    if setup_only:
-        return 0
-    env = {**os.environ, "HAOKA_PORT": str(port)}
+def plan(*, port: int, env: dict[str, str]) -> tuple[list[Proc], dict[str, str]]:
+    """The demo's processes for a haoka on ``port``, and the environment they share: the
+    simulators on the ports of their URLs (``haoka.simulate.sim_urls``: ``port`` + 101..103
+    unless ``HAOKA_PAYMENT_GATEWAY_URL`` etc. say otherwise), which the environment names to
+    the web process and the worker."""
+    urls = sim_urls(web_port=port, env=env)
+    env = {
+        **env,
+        "HAOKA_PORT": str(port),
+        "HAOKA_PAYMENT_GATEWAY_URL": urls["payment"],
+        "HAOKA_CARRIER_API_URL": urls["carrier"],
+        "HAOKA_COURIER_API_URL": urls["courier"],
+    }
     callbacks = f"http://127.0.0.1:{port}/api/v1/callbacks/couriers/simexpress"
+
+    def simulator(kind: str, *extra: str) -> Proc:
+        # The time scale makes a day of carrier and courier work pass in about a minute.
+        port_arg = str(listen_port(urls[kind]))
+        args = ["simulate", kind, "--port", port_arg, "--time-scale", DEMO_TIME_SCALE, *extra]
+        return Proc(f"{kind}-sim", args)
+
     procs = [
         Proc("web", ["serve", "--port", str(port)]),
         Proc("worker", ["worker"]),
-        # The outside systems, as separate processes (docs/integrations.md). The time scale
-        # makes a day of carrier and courier work pass in about a minute.
-        Proc("payment-sim", ["simulate", "payment", "--time-scale", DEMO_TIME_SCALE]),
-        Proc("carrier-sim", ["simulate", "carrier", "--time-scale", DEMO_TIME_SCALE]),
-        Proc(
-            "courier-sim",
-            ["simulate", "courier", "--time-scale", DEMO_TIME_SCALE, "--callback-url", callbacks],
-        ),
+        # The outside systems, as separate processes (docs/integrations.md).
+        simulator("payment"),
+        simulator("carrier", "--courier-url", urls["courier"]),
+        simulator("courier", "--callback-url", callbacks),
     ]
-    for proc in procs:
-        _spawn(proc, env)
+    return procs, env
+
+
+def banner(*, port: int, env: dict[str, str]) -> str:
+    """What the demo prints at start: where everything is, the simulators included."""
     username, password = DEMO_STAFF
-    print(
+    return (
         f"\n号卡演示已启动： http://127.0.0.1:{port}/\n"
+        f"  模拟器：支付网关 {env['HAOKA_PAYMENT_GATEWAY_URL']}   "
+        f"运营商 {env['HAOKA_CARRIER_API_URL']}   快递 {env['HAOKA_COURIER_API_URL']}\n"
         "  套餐 /plans/   选号 /numbers/   API 文档 /api/v1/docs\n"
         f"  运营后台 /admin/ （{username} / {password}）   沙箱短信 /api/v1/sandbox/sms?phone=...\n"
         f"  演示用户 {DEMO_CONSUMER}（两条在网线路；登录验证码在沙箱短信里）\n"
         "  演示代理 13700137000（代理中心 /agent/），下级代理 13700137001\n"
         "按 Ctrl+C 停止。\n"
     )
+
+
+def run(*, port: int, seed_numbers: int, setup_only: bool) -> int:
+    call_command("migrate", interactive=False, verbosity=0)
+    seed(numbers_per_carrier=seed_numbers)
+    if setup_only:
+        return 0
+    procs, env = plan(port=port, env=dict(os.environ))
+    for proc in procs:
+        _spawn(proc, env)
+    print(banner(port=port, env=env))
     stopping = False
 
     def stop(signum, frame):

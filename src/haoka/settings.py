@@ -98,11 +98,23 @@ MIDDLEWARE = [
 API_MIDDLEWARE = [
     "haoka.core.middleware.RequestIdMiddleware",
     "haoka.core.middleware.InputGuardMiddleware",
-    "haoka.core.middleware.InputGuardMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "haoka.accounts.middleware.BearerTokenMiddleware",
     "haoka.core.idempotency.IdempotencyMiddleware",
 ]
+
+#: Request bodies: at most REQUEST_MAX_BYTES (Django's usual 2.5 MB), more on the paths below;
+#: InputGuardMiddleware answers 413 (request_too_large) to a larger Content-Length and stops
+#: reading past the limit. 实名 takes three ID photos of up to 5 MB each
+#: (kyc.domain.MAX_PHOTO_BYTES): base64 in the API's JSON (orders.api.MAX_PHOTO_B64 each),
+#: files in the page's form.
+REQUEST_MAX_BYTES = 2_621_440
+REQUEST_MAX_BYTES_BY_PATH = (
+    (r"^/api/v1/orders/[^/]+/kyc$", 3 * 7_000_000 + 64 * 1024),
+    (r"^/orders/[^/]+/kyc/$", 16 * 1024 * 1024),
+)
+#: Django's own cap is the largest of them: the middleware holds every other path to its own.
+DATA_UPLOAD_MAX_MEMORY_SIZE = max(REQUEST_MAX_BYTES, *(n for _, n in REQUEST_MAX_BYTES_BY_PATH))
 
 ROOT_URLCONF = "haoka.urls"
 WSGI_APPLICATION = "haoka.wsgi.application"
@@ -216,23 +228,24 @@ TRUSTED_PROXIES = [
 #: The simulators' shared secret: the default of every integration's secret in sandbox/debug only
 #: (outside, each integration's own secret is required above).
 SIM_SECRET = os.environ.get("HAOKA_SIM_SECRET", "sandbox-secret")
-PAYMENT_GATEWAY_URL = os.environ.get("HAOKA_PAYMENT_GATEWAY_URL", "http://127.0.0.1:8101")
+#: haoka's port; the simulators' default ports are beside it (haoka.simulate.SIMULATORS).
+_PORT = int(os.environ.get("HAOKA_PORT") or "8000")
+PAYMENT_GATEWAY_URL = os.environ.get("HAOKA_PAYMENT_GATEWAY_URL", f"http://127.0.0.1:{_PORT + 101}")
 PAYMENT_GATEWAY_SECRET = os.environ.get("HAOKA_PAYMENT_GATEWAY_SECRET", SIM_SECRET)
 #: Payouts to agents (commission withdrawals); in sandbox the payment simulator pays them.
 PAYOUT_URL = os.environ.get("HAOKA_PAYOUT_URL", PAYMENT_GATEWAY_URL)
 PAYOUT_SECRET = os.environ.get("HAOKA_PAYOUT_SECRET", PAYMENT_GATEWAY_SECRET)
 #: Seconds haoka waits for the payout provider's answer before asking it what happened.
 PAYOUT_READ_TIMEOUT = float(os.environ.get("HAOKA_PAYOUT_READ_TIMEOUT", "10"))
-CARRIER_API_URL = os.environ.get("HAOKA_CARRIER_API_URL", "http://127.0.0.1:8102")
+CARRIER_API_URL = os.environ.get("HAOKA_CARRIER_API_URL", f"http://127.0.0.1:{_PORT + 102}")
 CARRIER_API_SECRET = os.environ.get("HAOKA_CARRIER_API_SECRET", SIM_SECRET)
 #: Seconds haoka waits for a carrier's answer before retrying (fault tests shorten it).
 CARRIER_READ_TIMEOUT = float(os.environ.get("HAOKA_CARRIER_READ_TIMEOUT", "5"))
-COURIER_API_URL = os.environ.get("HAOKA_COURIER_API_URL", "http://127.0.0.1:8103")
+COURIER_API_URL = os.environ.get("HAOKA_COURIER_API_URL", f"http://127.0.0.1:{_PORT + 103}")
 COURIER_API_SECRET = os.environ.get("HAOKA_COURIER_API_SECRET", SIM_SECRET)
-#: Where outside systems reach haoka (callbacks); the public base URL in production.
-PUBLIC_BASE_URL = os.environ.get(
-    "HAOKA_PUBLIC_BASE_URL", f"http://127.0.0.1:{os.environ.get('HAOKA_PORT', '8000')}"
-)
+#: Where outside systems reach haoka (callbacks), and the base of every absolute URL haoka
+#: hands out (haoka.core.links: shop links, Nchf's Location), never the request's Host.
+PUBLIC_BASE_URL = os.environ.get("HAOKA_PUBLIC_BASE_URL", f"http://127.0.0.1:{_PORT}")
 SMS_PROVIDER = os.environ.get("HAOKA_SMS_PROVIDER", "haoka.accounts.sms.SandboxSmsProvider")
 #: Name/ID verification (公安二要素); the sandbox verifier refuses to run outside sandbox/debug.
 KYC_PROVIDER = os.environ.get("HAOKA_KYC_PROVIDER", "haoka.kyc.providers.SandboxVerifier")

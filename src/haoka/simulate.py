@@ -1,6 +1,10 @@
 """``haoka simulate payment|carrier|courier``: run one outside-system simulator under uvicorn.
 
     haoka simulate carrier --port 8102 --time-scale 3600 --failure-rate 0.1 --seed 7
+
+Without ``--port`` a simulator listens on haoka's port (``HAOKA_PORT``, 8000) plus its offset
+in ``SIMULATORS``: payment 8101, carrier 8102, courier 8103 by default, and other ports for a
+haoka on another port, so that two demos on one machine do not collide.
     python -m haoka.simulate courier --callback-url http://127.0.0.1:8000/api/v1/callbacks/couriers/simexpress
 
 Every setting also comes from the environment (``HAOKA_SIM_SECRET``, ``HAOKA_SIM_TIME_SCALE``,
@@ -19,15 +23,47 @@ import importlib
 import os
 import sys
 from typing import Any
+from urllib.parse import urlsplit
 
 from haoka import simkit
 
 DEMO_TIME_SCALE = 3600.0
+DEFAULT_WEB_PORT = 8000
+#: kind -> (module, port offset from haoka's port, the variable that names its URL to haoka).
+#: haoka.settings derives the same defaults (PAYMENT_GATEWAY_URL, CARRIER_API_URL, ...).
 SIMULATORS = {
-    "payment": ("haoka.payments.simulator", 8101),
-    "carrier": ("haoka.carriers.simulator", 8102),
-    "courier": ("haoka.logistics.simulator", 8103),
+    "payment": ("haoka.payments.simulator", 101, "HAOKA_PAYMENT_GATEWAY_URL"),
+    "carrier": ("haoka.carriers.simulator", 102, "HAOKA_CARRIER_API_URL"),
+    "courier": ("haoka.logistics.simulator", 103, "HAOKA_COURIER_API_URL"),
 }
+
+
+def web_port(env: dict[str, str] | None = None) -> int:
+    """haoka's own port: ``HAOKA_PORT``, else 8000."""
+    env = os.environ if env is None else env
+    return int(env.get("HAOKA_PORT") or DEFAULT_WEB_PORT)
+
+
+def default_port(kind: str, *, web_port: int) -> int:
+    """The port of simulator ``kind`` beside a haoka on ``web_port`` (8000 -> 8101..8103)."""
+    return web_port + SIMULATORS[kind][1]
+
+
+def sim_urls(*, web_port: int, env: dict[str, str] | None = None) -> dict[str, str]:
+    """Where haoka on ``web_port`` finds each simulator: the URL set in its variable
+    (``HAOKA_PAYMENT_GATEWAY_URL`` ...), else 127.0.0.1 on its default port."""
+    env = os.environ if env is None else env
+    return {
+        kind: env.get(variable) or f"http://127.0.0.1:{default_port(kind, web_port=web_port)}"
+        for kind, (_module, _offset, variable) in SIMULATORS.items()
+    }
+
+
+def listen_port(url: str) -> int:
+    """The port a simulator serving ``url`` listens on."""
+    split = urlsplit(url)
+    return split.port or (443 if split.scheme == "https" else 80)
+
 
 _FLAGS = (
     "secret", "callback_url", "courier_url", "latency_ms", "failure_rate", "timeout_rate",
@@ -77,10 +113,16 @@ def build(kind: str, args: argparse.Namespace | None = None, **overrides):
 
     Raises KeyError (unknown kind), simkit.SimError (unusable setting).
     """
-    module_name, _port = SIMULATORS[kind]
+    module_name, _offset, _variable = SIMULATORS[kind]
     module = importlib.import_module(module_name)
-    defaults = {"callback_url": module.DEFAULT_CALLBACK_URL} if kind == "courier" else {}
-    config = config_from(args=args, **defaults, **overrides)
+    port = web_port()
+    defaults = {
+        "courier": {
+            "callback_url": f"http://127.0.0.1:{port}/api/v1/callbacks/couriers/simexpress"
+        },
+        "carrier": {"courier_url": sim_urls(web_port=port)["courier"]},
+    }.get(kind, {})
+    config = config_from(args=args, **{**defaults, **overrides})
     return module.create_app(config)
 
 
@@ -96,7 +138,7 @@ def main(argv: list[str] | None = None) -> int:
             f"错误：参数 {exc.extra.get('field')} 无效：{exc.extra.get('detail')}", file=sys.stderr
         )
         return 2
-    port = args.port or SIMULATORS[args.kind][1]
+    port = args.port or default_port(args.kind, web_port=web_port())
     config = app.state.sim.config
     print(
         f"{args.kind} 模拟器 http://{args.host}:{port}/  time_scale={config.time_scale:g} "

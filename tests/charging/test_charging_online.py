@@ -8,6 +8,7 @@ import json
 from decimal import Decimal
 
 import pytest
+from django.conf import settings
 
 from haoka.accounts import operations as account_ops
 from haoka.accounts.models import User
@@ -60,7 +61,7 @@ def test_a_session_reserves_commits_what_was_used_and_releases_the_rest(client, 
     line = make_line(plan=PLAN, now=now)
     created = _open(client, line, token, now, request=5 * MB)
     assert created.status_code == 201, created.content
-    assert created["Location"].startswith("http://testserver" + BASE + "/")
+    assert created["Location"].startswith(settings.PUBLIC_BASE_URL + BASE + "/")
     info = created.json()["multipleUnitInformation"][0]
     assert info["resultCode"] == "SUCCESS" and info["grantedUnit"] == {"totalVolume": 5 * MB}
     assert info["validityTime"] == 3600 and info["volumeQuotaThreshold"] == MB

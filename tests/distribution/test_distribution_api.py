@@ -9,6 +9,7 @@ import io
 
 import pytest
 import zxingcpp
+from django.conf import settings
 from PIL import Image
 
 from haoka.core import clock, ledger, pii
@@ -130,7 +131,7 @@ def test_an_agent_sees_codes_tier_reasons_shop_link_balances_today_and_funnel(
         "points": 60,
         "detail": "每位代理的起始分",
     }
-    assert body["shop_url"] == f"http://testserver/s/{agent.code}"
+    assert body["shop_url"] == f"{settings.PUBLIC_BASE_URL}/s/{agent.code}"
     assert body["balances"]["pending_fen"] == 30_00 + 20_00  # 秒返 and 次月返
     assert body["balances"]["pending"] == "¥50.00" and body["balances"]["withdrawable_fen"] == 0
     assert body["today"] == {
@@ -282,7 +283,8 @@ def test_the_poster_is_a_png_whose_qr_code_opens_the_shop(catalog, api_client):
     assert response.status_code == 200 and response["Content-Type"] == "image/png"
     image = Image.open(io.BytesIO(response.content))
     assert image.size == (750, 1334)
-    assert [r.text for r in zxingcpp.read_barcodes(image)] == [f"http://testserver/s/{agent.code}"]
+    shop_url = f"{settings.PUBLIC_BASE_URL}/s/{agent.code}"
+    assert [r.text for r in zxingcpp.read_barcodes(image)] == [shop_url]
 
 
 # ---------------------------------------------------------------- withdrawals

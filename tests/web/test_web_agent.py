@@ -11,6 +11,7 @@ import re
 
 import pytest
 import zxingcpp
+from django.conf import settings
 from PIL import Image
 
 from haoka.charging import tariffs
@@ -244,7 +245,7 @@ def test_the_team_page_shows_the_invite_link_and_masked_sub_agents(client, produ
     child = make_agent(parent=parent)
     page = html(agent_client(client, parent).get("/agent/team"))
     assert parent.invite_code in page
-    assert f"http://testserver/agent/apply?invite={parent.invite_code}" in page
+    assert f"{settings.PUBLIC_BASE_URL}/agent/apply?invite={parent.invite_code}" in page
     assert child.real_name not in page
     assert f"{child.real_name[0]}*{child.real_name[-1]}" in page
     page = html(agent_client(client, child).get("/agent/team"))
@@ -293,7 +294,7 @@ def test_the_poster_is_a_png_whose_qr_code_opens_the_shop(client, product):
     image = Image.open(io.BytesIO(response.content))
     assert image.size == (750, 1334)
     [code] = zxingcpp.read_barcodes(image)
-    assert code.text == f"http://testserver/s/{agent.code}"
+    assert code.text == f"{settings.PUBLIC_BASE_URL}/s/{agent.code}"  # not the Host asked
     download = client.get("/agent/poster.png?download=1")
     assert f"haoka-poster-{agent.code}.png" in download["Content-Disposition"]
 

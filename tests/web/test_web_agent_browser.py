@@ -44,7 +44,8 @@ def browser():
 
 
 @pytest.fixture
-def context(browser, live_server, transactional_db):
+def context(browser, live_server, transactional_db, settings):
+    settings.PUBLIC_BASE_URL = live_server.url  # links are on the public base URL
     tariffs.forget_cached()
     seed_catalog()
     seed_numbers()

@@ -15,7 +15,7 @@ from haoka.carriers.adapter import (
     SubmitRequest,
     SubmitResult,
 )
-from haoka.core.outbound import CircuitBreaker, SignedJsonClient, Unavailable
+from haoka.core.outbound import CircuitBreaker, SignedJsonClient, Unavailable, segment
 
 _breakers: dict[str, CircuitBreaker] = {}
 _lock = threading.Lock()
@@ -67,7 +67,7 @@ class HttpCarrierAdapter:
         reply = self._call(
             request.carrier,
             "POST",
-            f"/v1/{request.carrier}/orders",
+            f"/v1/{segment(request.carrier)}/orders",
             {
                 "order_id": request.order_ref,
                 "plan_code": request.plan_code,
@@ -90,7 +90,7 @@ class HttpCarrierAdapter:
         )
 
     def query_order(self, *, carrier: str, order_ref: str) -> CarrierOrder | None:
-        reply = self._call(carrier, "GET", f"/v1/{carrier}/orders/{order_ref}")
+        reply = self._call(carrier, "GET", f"/v1/{segment(carrier)}/orders/{segment(order_ref)}")
         if reply.status == 404:
             return None
         if reply.status != 200:
@@ -113,7 +113,7 @@ class HttpCarrierAdapter:
         reply = self._call(
             carrier,
             "POST",
-            f"/v1/{carrier}/orders/{order_ref}/activate",
+            f"/v1/{segment(carrier)}/orders/{segment(order_ref)}/activate",
             {"iccid_last6": iccid_last6},
         )
         if reply.status != 200:

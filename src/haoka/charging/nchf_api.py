@@ -21,6 +21,7 @@ import threading
 from dataclasses import dataclass
 
 import structlog
+from django.conf import settings
 from django.db import close_old_connections
 from django.http import HttpResponse
 from django.views.decorators.csrf import csrf_exempt
@@ -158,15 +159,13 @@ def wsgi_app(environ, start_response):
     try:
         length = int(environ.get("CONTENT_LENGTH") or 0)
         body = environ["wsgi.input"].read(min(length, MAX_BODY + 1)) if length else b""
-        scheme = environ.get("wsgi.url_scheme", "http")
-        host = environ.get("HTTP_HOST") or f"{environ['SERVER_NAME']}:{environ['SERVER_PORT']}"
         try:
             answer = handle(
                 method=environ["REQUEST_METHOD"],
                 path=environ.get("PATH_INFO", ""),
                 authorization=environ.get("HTTP_AUTHORIZATION", ""),
                 body=body,
-                base_url=f"{scheme}://{host}",
+                base_url=settings.PUBLIC_BASE_URL,
             )
         except Exception:
             log.exception("nchf_request_failed", path=environ.get("PATH_INFO", "")[:200])
@@ -190,7 +189,7 @@ def _view(request) -> HttpResponse:
         path=request.path,
         authorization=request.headers.get("Authorization", ""),
         body=request.body,
-        base_url=request.build_absolute_uri("/"),
+        base_url=settings.PUBLIC_BASE_URL,
     )
     if answer.body is None:
         response = HttpResponse(status=answer.status)

@@ -45,6 +45,21 @@ class UnsupportedMediaType(HaokaError):
     message = "请求体必须是 JSON（Content-Type: application/json）"
 
 
+class RequestTooLarge(HaokaError):
+    """A body over what its path accepts (``settings.REQUEST_MAX_BYTES``, more on the paths of
+    ``settings.REQUEST_MAX_BYTES_BY_PATH``)."""
+
+    status = 413
+    code = "request_too_large"
+    message = "请求体过大"
+
+
+class InvalidContentLength(ValidationError):
+    status = 400
+    code = "invalid_content_length"
+    message = "Content-Length 请求头无效"
+
+
 def loads(body: bytes | str) -> Any:
     """The JSON value of ``body``. Raises InvalidJson, TooDeep, InvalidText."""
     try:

@@ -13,6 +13,7 @@ import threading
 import time
 from dataclasses import dataclass
 from typing import Any
+from urllib.parse import quote
 
 import httpx
 import structlog
@@ -20,6 +21,15 @@ import structlog
 from haoka.core import signing
 
 log = structlog.get_logger("haoka.outbound")
+
+
+def segment(value: object) -> str:
+    """``value`` as one path segment of an outbound URL, percent-encoded: a ``/``, ``?``, ``#``,
+    space or control character in an id cannot change which resource is asked for (nor make
+    httpx refuse the URL); ``.`` and ``..`` are encoded too, as URL normalisation would drop
+    them."""
+    text = quote(str(value), safe="")
+    return text.replace(".", "%2E") if text in (".", "..") else text
 
 
 class Unavailable(Exception):

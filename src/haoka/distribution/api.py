@@ -14,7 +14,7 @@ from ninja import Router
 from ninja.responses import Status
 
 from haoka.accounts.auth import StaffOrScope, bearer
-from haoka.core import clock, pii
+from haoka.core import clock, links, pii
 from haoka.core.errors import NotFound, ValidationError
 from haoka.core.money import format_fen
 from haoka.distribution import (
@@ -64,7 +64,7 @@ def _choice(value: str | None, allowed, *, field: str) -> str | None:
 
 
 def _shop_url(request, agent: Agent) -> str:
-    return request.build_absolute_uri(f"/s/{agent.code}")
+    return links.absolute_url(f"/s/{agent.code}")
 
 
 def _masked(value: str) -> str:

@@ -1,16 +1,18 @@
 from __future__ import annotations
 
-from urllib.parse import quote
+import re
 
 from django.conf import settings
 from ninja import Router
 
 from haoka.core import clock
 from haoka.core.errors import HaokaError, NotFound
-from haoka.core.outbound import SignedJsonClient, Unavailable
+from haoka.core.outbound import SignedJsonClient, Unavailable, segment
 from haoka.logistics import operations
 
 router = Router(tags=["logistics"])
+#: What a courier's tracking number looks like (logistics.models.Parcel.tracking_no: 40 at most).
+TRACKING_NO = re.compile(r"[A-Za-z0-9-]{1,40}")
 
 
 class CourierUnavailable(HaokaError):
@@ -37,6 +39,8 @@ def sandbox_parcel(request, tracking_no: str):
     the card in the consumer's hand). The order API never shows the full ICCID."""
     if not settings.SANDBOX:
         raise NotFound()
+    if not TRACKING_NO.fullmatch(tracking_no):  # nothing else can be a parcel: ask nobody
+        raise NotFound("包裹不存在", tracking_no=tracking_no)
     client = SignedJsonClient(
         name="courier",
         base_url=settings.COURIER_API_URL,
@@ -44,8 +48,7 @@ def sandbox_parcel(request, tracking_no: str):
         attempts=2,
     )
     try:
-        # Quoted: a path segment from the caller may hold characters no URL may (a newline).
-        reply = client.call("GET", f"/v1/parcels/{quote(tracking_no, safe='')}")
+        reply = client.call("GET", f"/v1/parcels/{segment(tracking_no)}")
     except Unavailable:
         raise CourierUnavailable() from None
     if reply.status != 200:

@@ -28,6 +28,7 @@ from django.conf import settings
 
 from haoka.core import signing
 from haoka.core.errors import HaokaError
+from haoka.core.outbound import segment
 
 log = structlog.get_logger("haoka.payments.gateway")
 
@@ -170,10 +171,10 @@ class SandboxGatewayClient:
         return _payment(self._call("POST", "/v1/payments", body))
 
     def query_payment(self, *, payment_id: str) -> GatewayPayment:
-        return _payment(self._call("GET", f"/v1/payments/{payment_id}", None))
+        return _payment(self._call("GET", f"/v1/payments/{segment(payment_id)}", None))
 
     def close_payment(self, *, payment_id: str) -> None:
-        self._call("POST", f"/v1/payments/{payment_id}/close", {})
+        self._call("POST", f"/v1/payments/{segment(payment_id)}/close", {})
 
     def refund(
         self, *, refund_id: str, payment_id: str, amount_fen: int, reason: str

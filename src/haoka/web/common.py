@@ -10,8 +10,9 @@ Expected failures are :class:`HaokaError` and are shown with their Chinese messa
 
 from __future__ import annotations
 
-from urllib.parse import urlencode
+from urllib.parse import urlencode, urlsplit
 
+from django.conf import settings
 from django.db import connection
 from django.http import HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
@@ -69,8 +70,11 @@ def login_redirect(request, next_url: str):
 
 
 def safe_next(request, value: str | None) -> str:
+    """``value`` when it is a path here or a URL on the public base URL (never on whatever
+    Host the request named), else ""."""
+    public_host = urlsplit(settings.PUBLIC_BASE_URL).netloc
     if value and url_has_allowed_host_and_scheme(
-        value, allowed_hosts={request.get_host()}, require_https=request.is_secure()
+        value, allowed_hosts={public_host}, require_https=request.is_secure()
     ):
         return value
     return ""

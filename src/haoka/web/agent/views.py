@@ -18,7 +18,7 @@ from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_safe
 
-from haoka.core import clock, pii
+from haoka.core import clock, links, pii
 from haoka.core.errors import HaokaError
 from haoka.distribution import domain, poster, training
 from haoka.distribution import operations as dist_operations
@@ -68,12 +68,12 @@ def _mask(name: str) -> str:
 
 
 def shop_url(request, agent) -> str:
-    return request.build_absolute_uri(reverse("web:shop", args=[agent.code]))
+    return links.absolute_url(reverse("web:shop", args=[agent.code]))
 
 
 def invite_url(request, agent) -> str:
     query = urlencode({"invite": agent.invite_code or ""})
-    return request.build_absolute_uri(f"{reverse('web:agent_apply')}?{query}")
+    return links.absolute_url(f"{reverse('web:agent_apply')}?{query}")
 
 
 # ---------------------------------------------------------------- application status
