@@ -28,13 +28,22 @@ def courier_paths(monkeypatch):
     return paths
 
 
-def test_a_tracking_number_with_a_newline_is_an_unknown_parcel_not_a_server_error(
+def test_a_tracking_number_with_a_newline_is_refused_at_the_edge_not_a_server_error(
     client, courier_paths
 ):
     response = client.get("/api/v1/sandbox/parcels/zK%C3%9E3*%0A")
+    assert response.status_code == 400
+    assert response.json()["error"]["code"] == "invalid_characters"
+    assert courier_paths == []
+
+
+def test_a_tracking_number_no_courier_writes_is_unknown_and_the_courier_is_not_asked(
+    client, courier_paths
+):
+    response = client.get("/api/v1/sandbox/parcels/zK%C3%9E3*")
     assert response.status_code == 404
     assert response.json()["error"]["code"] == "not_found"
-    assert courier_paths == ["/v1/parcels/zK%C3%9E3%2A%0A"]
+    assert courier_paths == []
 
 
 def test_a_plain_tracking_number_is_asked_for_as_it_is(client, courier_paths):
