@@ -10,6 +10,7 @@ import pytest
 from haoka.charging import cycles
 from haoka.charging.models import Bucket, PackPurchase, TopUp
 from haoka.core import clock
+from haoka.lines.models import Line
 from haoka.payments import gateway
 from tests.support.charging import GB, MB, charging_token, make_line, wallet_fen
 from tests.support.money import (
@@ -163,6 +164,8 @@ def test_a_pack_the_wallet_cannot_cover_is_a_409_insufficient_balance(client, ca
 
 def test_usage_is_summed_by_beijing_day_for_the_days_asked(client, owned, now):
     line, token = owned
+    opened = now - dt.timedelta(days=60)  # usage is never older than its line
+    Line.objects.filter(pk=line.pk).update(activated_at=opened, created_at=opened)
     use_data(line, 10 * MB, at=now)
     use_data(line, 5 * MB, at=now - dt.timedelta(days=2))
     use_data(line, 7 * MB, at=now - dt.timedelta(days=40))

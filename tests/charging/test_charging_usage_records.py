@@ -14,7 +14,7 @@ from haoka.accounts.models import User
 from haoka.catalog.models import Plan
 from haoka.charging import rerate, tariffs, usage_cli
 from haoka.charging.models import Bucket, UsageRecord
-from haoka.core import ledger
+from haoka.core import clock, ledger
 from tests.support.charging import MB, charging_token, left, make_line, wallet_fen
 
 pytestmark = pytest.mark.django_db
@@ -89,16 +89,17 @@ def test_daily_rental_is_bought_once_per_beijing_day_on_first_data_use(client, c
     line = make_line(plan=DAILY_PLAN, balance_fen=1000, now=now)
     late = now.replace(hour=15, minute=30)  # 23:30 Beijing, same day
     next_day = now + dt.timedelta(days=1)
-    body = _post(
-        client,
-        token,
-        [
-            _rec("d-1", line, 100 * MB, now),
-            _rec("d-2", line, 50 * MB, late),
-            _rec("d-3", line, 30 * MB, now, rg=ALIPAY),  # zero-rated: no rental needed
-            _rec("d-4", line, 10 * MB, next_day),
-        ],
-    ).json()
+    with clock.frozen(next_day, all_threads=True):  # sent once all of them have happened
+        body = _post(
+            client,
+            token,
+            [
+                _rec("d-1", line, 100 * MB, now),
+                _rec("d-2", line, 50 * MB, late),
+                _rec("d-3", line, 30 * MB, now, rg=ALIPAY),  # zero-rated: no rental needed
+                _rec("d-4", line, 10 * MB, next_day),
+            ],
+        ).json()
     assert body["rated"] == 4
     daily = Bucket.objects.filter(line=line, source="DAILY").order_by("valid_from")
     assert [b.used for b in daily] == [150 * MB, 10 * MB]

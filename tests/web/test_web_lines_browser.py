@@ -22,6 +22,7 @@ from haoka.charging import bills, operations
 from haoka.charging.models import Bucket
 from haoka.core import clock
 from haoka.lines import operations as line_ops
+from haoka.lines.models import Line
 from haoka.payments import gateway as payment_gateway
 from tests.support.browser import launch, phone_context, require_chromium, shot
 from tests.support.web import latest_otp, make_user, seed_catalog
@@ -82,6 +83,7 @@ def open_line_with_usage():
     today = clock.beijing_date(now)
     start = min(now, now - dt.timedelta(days=today.day - 1, hours=1))
     Bucket.objects.filter(line=line).update(valid_from=start)
+    Line.objects.filter(pk=line.pk).update(activated_at=start)  # usage is never older
     records = []
     for back in range(min(12, today.day - 1), -1, -1):
         at = max(start, now - dt.timedelta(days=back))

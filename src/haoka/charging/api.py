@@ -3,14 +3,13 @@ its own id; idempotent by id; rejected records come back with reasons)."""
 
 from __future__ import annotations
 
-import datetime as dt
-
 from ninja import Router, Schema
 from pydantic import Field
 
 from haoka.accounts.auth import StaffOrScope
 from haoka.charging import operations
 from haoka.core import clock
+from haoka.core.schema_types import BigCount, PlausibleDatetime, RatingGroup
 
 router = Router(tags=["charging"])
 
@@ -21,9 +20,9 @@ class RecordIn(Schema):
         min_length=1, max_length=64, description="msisdn-86… / imsi-460… / 11 位号码"
     )
     service: str = Field(description="data | voice | sms")
-    amount: int = Field(ge=0, description="字节 / 秒 / 条")
-    started_at: dt.datetime
-    rating_group: int | None = Field(default=None, ge=0)
+    amount: BigCount = Field(description="字节 / 秒 / 条")
+    started_at: PlausibleDatetime
+    rating_group: RatingGroup | None = None
 
 
 class BatchIn(Schema):
@@ -34,6 +33,7 @@ class RecordResult(Schema):
     record_id: str
     status: str
     reason: str = ""
+    code: str = Field("", description="拒绝原因的稳定编码，如 usage_out_of_window")
     wallet_fen: int = 0
     unpaid: int = 0
 
@@ -68,6 +68,7 @@ def post_usage_records(request, body: BatchIn):
             record_id=o.record_id,
             status=o.status,
             reason=o.reason,
+            code=o.code,
             wallet_fen=o.wallet_fen,
             unpaid=o.unpaid,
         )

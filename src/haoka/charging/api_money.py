@@ -19,6 +19,7 @@ from haoka.charging import bill_pdf, bills, packs, queries, topups
 from haoka.charging.models import Bill, PackPurchase, TopUp
 from haoka.core import clock
 from haoka.core.money import format_fen
+from haoka.core.schema_types import Fen
 from haoka.lines.domain import LINE_MACHINE
 
 router = Router(tags=["lines"], auth=bearer)
@@ -70,8 +71,8 @@ class PlanOut(Schema):
 
 class AutoTopUpIn(Schema):
     enabled: bool = True
-    threshold_fen: int = Field(..., description="余额低于此值（分）时自动充值，¥1–¥500")
-    amount_fen: int = Field(..., description="每次充值金额（分），¥1–¥5000")
+    threshold_fen: Fen = Field(..., description="余额低于此值（分）时自动充值，¥1–¥500")
+    amount_fen: Fen = Field(..., description="每次充值金额（分），¥1–¥5000")
     method: str = Field(..., description="wechat | alipay")
 
 
@@ -120,7 +121,7 @@ class NotificationPage(Schema):
 
 
 class TopUpIn(Schema):
-    amount_fen: int = Field(..., description="充值金额（分），¥1–¥5000")
+    amount_fen: Fen = Field(..., description="充值金额（分），¥1–¥5000")
     method: str = Field(..., description="wechat | alipay")
 
 

@@ -98,6 +98,27 @@ def require_aware(at: datetime) -> None:
         raise NaiveDatetime(at=str(at))
 
 
+#: How long before its line opened a usage record may start (the carrier's clock, a test call
+#: while the card was being activated) and how far ahead of now it may be dated (clock skew).
+USAGE_BEFORE_OPENING = timedelta(days=1)
+USAGE_AHEAD = timedelta(minutes=5)
+
+
+class UsageOutOfWindow(ValidationError):
+    code = "usage_out_of_window"
+    message = "话单时间不在线路的使用期内（早于开通或晚于当前时间）"
+
+
+def check_usage_window(*, started_at: datetime, opened_at: datetime, now: datetime) -> None:
+    """Refuse usage that cannot be the line's: started before the line opened (less
+    :data:`USAGE_BEFORE_OPENING`) or after ``now`` (plus :data:`USAGE_AHEAD`): a record of
+    1970 or of 2100 is a carrier's bug or a forgery, never usage to rate.
+    Raises NaiveDatetime, UsageOutOfWindow."""
+    require_aware(started_at)
+    if started_at < opened_at - USAGE_BEFORE_OPENING or started_at > now + USAGE_AHEAD:
+        raise UsageOutOfWindow(started_at=started_at.isoformat(), opened_at=opened_at.isoformat())
+
+
 def _next_beijing_midnight(at: datetime) -> datetime:
     day = at.astimezone(BEIJING).date() + timedelta(days=1)
     return datetime.combine(day, time(), tzinfo=BEIJING).astimezone(UTC)

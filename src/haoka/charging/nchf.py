@@ -12,6 +12,7 @@ import hashlib
 from dataclasses import dataclass
 
 from haoka.charging.domain import Unit
+from haoka.core import schema_types
 from haoka.core.errors import ValidationError
 
 #: Unit field names of TS 32.291 (RequestedUnit / GrantedUnit / UsedUnitContainer).
@@ -26,6 +27,9 @@ THRESHOLD_FIELD = {
 VALIDITY_S = 3600
 MAX_UNITS = 32  # multipleUnitUsage entries per request
 _UINT32 = 2**32
+#: Units one request may report or ask for (TS 32.291 allows Uint64; more than 8 PiB or
+#: 285 million years is no real usage, and rounding it to a rating step must fit a bigint).
+_UNITS_LIMIT = schema_types.MAX_UNITS + 1
 
 
 class BadChargingRequest(ValidationError):
@@ -57,7 +61,7 @@ class ChargingRequest:
     units: tuple[UnitUsage, ...]
 
 
-def _uint(value, name: str, *, limit: int = 2**63) -> int:
+def _uint(value, name: str, *, limit: int = _UNITS_LIMIT) -> int:
     if not isinstance(value, int) or isinstance(value, bool) or not 0 <= value < limit:
         raise BadChargingRequest(invalidParams=[{"param": name, "reason": "非负整数"}])
     return value
@@ -87,6 +91,7 @@ def _parse_usage(raw: dict, index: int) -> UnitUsage:
         _uint(c.get(field, 0), f"{where}/usedUnitContainer/{i}/{field}")
         for i, c in enumerate(containers)
     )
+    used = _uint(used, f"{where}/usedUnitContainer")  # the sum too
     requested = None
     if requested_raw is not None:
         asked = requested_raw.get(field)

@@ -209,6 +209,17 @@ def line_for_subscriber(*, msisdn: str | None, imsi: str | None) -> int | None:
     return rows[0][0] if rows else None
 
 
+def lines_opened_at(line_ids) -> dict[int, dt.datetime]:
+    """When each line opened: activated, or created when it never was."""
+    ids = [int(i) for i in line_ids]
+    if not ids:
+        return {}
+    marks = ", ".join(["%s"] * len(ids))
+    sql = f"SELECT id, COALESCE(activated_at, created_at) FROM lines_line WHERE id IN ({marks})"
+    (rows,) = run_together([(sql, ids)])
+    return {r[0]: when(r[1]) for r in rows}
+
+
 _BUCKETS = """
 SELECT id, unit, source, amount, used, reserved, valid_from, valid_to, rating_groups,
        window_start, window_end, payer_kind, payer_id

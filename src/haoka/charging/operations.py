@@ -20,6 +20,7 @@ from haoka.charging.models import Bucket, ChargingAccount
 from haoka.core import accounts_chart as chart
 from haoka.core import ledger
 from haoka.core.errors import ValidationError
+from haoka.core.schema_types import MAX_UNITS
 
 PLAN_LABELS = {
     (Unit.BYTES, False): "套餐通用流量",
@@ -126,6 +127,10 @@ def _check(rec: RecordIn) -> str | None:
         return f"未知业务类型 {rec.service!r}（data / voice / sms）"
     if not isinstance(rec.amount, int) or isinstance(rec.amount, bool) or rec.amount < 0:
         return "用量必须是非负整数"
+    if rec.amount > MAX_UNITS:
+        return "用量超出范围"
+    if rec.rating_group is not None and not 0 <= rec.rating_group < 2**32:
+        return "费率组超出范围"
     if rec.started_at.tzinfo is None:
         return "开始时间必须带时区"
     return None
@@ -162,11 +167,28 @@ def rate_records(*, records: list[RecordIn], now: dt.datetime) -> list[RecordOut
             continue
         seen_in_batch.add(rec.record_id)
         by_line[line_id].append((i, rec))
+    opened = store.lines_opened_at(by_line)
     for line_id, items in by_line.items():
+        items = _in_window(items, opened_at=opened[line_id], now=now, answers=answers)
+        if not items:
+            continue
         rated = _rate_line(line_id=line_id, records=[rec for _, rec in items], now=now)
         for i, rec in items:
             answers[i] = rated[rec.record_id]
     return [a for a in answers if a is not None]
+
+
+def _in_window(items, *, opened_at: dt.datetime, now: dt.datetime, answers: list) -> list:
+    """The records of a line dated within its life; the others answered REJECTED."""
+    kept = []
+    for i, rec in items:
+        try:
+            domain.check_usage_window(started_at=rec.started_at, opened_at=opened_at, now=now)
+        except domain.UsageOutOfWindow as exc:
+            answers[i] = RecordOutcome(rec.record_id, "REJECTED", exc.message, exc.code)
+        else:
+            kept.append((i, rec))
+    return kept
 
 
 def _rate_line(

@@ -11,6 +11,7 @@ from haoka.accounts.auth import StaffOrScope
 from haoka.core import clock, pii
 from haoka.core.errors import ValidationError
 from haoka.core.pagination import paginate
+from haoka.core.schema_types import Id
 from haoka.distribution import domain, fraud, operations, schemas, tasks, withdrawals
 from haoka.distribution.api import _choice, _fields, _masked, _money, _withdrawal
 from haoka.distribution.domain import AgentStatus, WithdrawalStatus
@@ -82,7 +83,7 @@ def staff_agents(
 
 
 @router.post("/staff/agents/{agent_id}/decision", response=schemas.StaffAgentOut, auth=staff)
-def staff_decide_agent(request, agent_id: int, body: schemas.DecisionIn):
+def staff_decide_agent(request, agent_id: Id, body: schemas.DecisionIn):
     """Approve or reject a PENDING application (409 for anyone else: a frozen agent is
     unfrozen through ``/freeze``, never approved again, which would give it new codes)."""
     agent = operations.decide(
@@ -96,7 +97,7 @@ def staff_decide_agent(request, agent_id: int, body: schemas.DecisionIn):
 
 
 @router.post("/staff/agents/{agent_id}/freeze", response=schemas.StaffAgentOut, auth=staff)
-def staff_freeze_agent(request, agent_id: int, body: schemas.FreezeIn):
+def staff_freeze_agent(request, agent_id: Id, body: schemas.FreezeIn):
     agent = operations.set_status(
         agent_id=agent_id,
         frozen=body.frozen,
@@ -191,7 +192,7 @@ def staff_flags(
 
 
 @router.post("/staff/fraud-flags/{flag_id}/decision", response=schemas.FlagOut, auth=staff)
-def staff_decide_flag(request, flag_id: int, body: schemas.FlagDecisionIn):
+def staff_decide_flag(request, flag_id: Id, body: schemas.FlagDecisionIn):
     """Confirmed: the sale's commission is clawed back and the agent frozen; dismissed: the
     hold on the sale is lifted."""
     item = fraud.decide(

@@ -7,6 +7,15 @@ import datetime as dt
 
 from ninja import Field, Schema
 
+from haoka.core.schema_types import (
+    BasisPoints,
+    Count,
+    Fen,
+    Months,
+    PlausibleDatetime,
+    SignedFen,
+)
+
 # ---------------------------------------------------------------- requests
 
 
@@ -29,7 +38,7 @@ class ApplyIn(Schema):
 
 class ShopItemIn(Schema):
     plan_code: str = Field(..., max_length=40)
-    markup_fen: int = Field(0, description="加价（分），不超过产品允许的上限")
+    markup_fen: SignedFen = Field(0, description="加价（分），不超过产品允许的上限")
 
 
 class ShopIn(Schema):
@@ -40,11 +49,11 @@ class ShopIn(Schema):
 
 
 class WithdrawalIn(Schema):
-    amount_fen: int = Field(..., description="提现金额（分），最低 ¥10.00")
+    amount_fen: Fen = Field(..., description="提现金额（分），最低 ¥10.00")
 
 
 class QuizIn(Schema):
-    answers: list[int] = Field(..., max_length=100, description="每题所选选项的序号（从 0 起）")
+    answers: list[Count] = Field(..., max_length=100, description="每题所选选项的序号（从 0 起）")
 
 
 class DecisionIn(Schema):
@@ -68,19 +77,19 @@ class RuleIn(Schema):
     kind: str = Field(
         ..., description="ACTIVATION | FIRST_TOPUP | NEXT_MONTH | RECURRING | OVERRIDE"
     )
-    amount_fen: int = 0
-    rate_bp: int = Field(0, description="比例（万分之一）")
-    threshold_fen: int = 0
-    months: int = Field(0, ge=0, le=120)
-    valid_from: dt.datetime | None = None
-    valid_to: dt.datetime | None = None
+    amount_fen: Fen = 0
+    rate_bp: BasisPoints = Field(0, description="比例（万分之一）")
+    threshold_fen: Fen = 0
+    months: Months = 0
+    valid_from: PlausibleDatetime | None = None
+    valid_to: PlausibleDatetime | None = None
     note: str = Field("", max_length=120)
 
 
 class ProductIn(Schema):
     enabled: bool = True
-    margin_fen: int = Field(..., ge=0, description="单笔佣金总额上限（分），两级合计")
-    max_markup_fen: int = Field(0, ge=0, description="代理可加价上限（分）")
+    margin_fen: Fen = Field(..., description="单笔佣金总额上限（分），两级合计")
+    max_markup_fen: Fen = Field(0, description="代理可加价上限（分）")
     min_tier: str = Field("D", description="可销售的最低信用等级 A | B | C | D")
     course_code: str | None = Field(None, max_length=24, description="须先通过的课程（可选）")
 

@@ -7,6 +7,7 @@ from ninja import Router
 from haoka.accounts.auth import bearer
 from haoka.core import clock, signing
 from haoka.core.money import format_fen
+from haoka.core.schema_types import Id
 from haoka.payments import operations, queries
 from haoka.payments.domain import MACHINE
 from haoka.payments.errors import PaymentNotFound
@@ -30,7 +31,7 @@ def payment_callback(request, gateway: str):
 
 
 @router.get("/payments/{payment_id}", response=PaymentOut, auth=bearer)
-def get_payment(request, payment_id: int):
+def get_payment(request, payment_id: Id):
     """One payment, for its payer only (anyone else gets 404)."""
     view = queries.payment_of_user(payment_id=payment_id, user_id=request.auth.pk)
     if view is None:
