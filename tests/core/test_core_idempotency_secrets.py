@@ -27,6 +27,8 @@ NOT_SECRETS = {
     # An agent's public invitation code (it goes into shop links).
     ("staff_decide_agent", "code"): "public agent code",
     ("staff_freeze_agent", "code"): "public agent code",
+    # Why a usage record was rejected (usage_out_of_window, ...): an error code.
+    ("post_usage_records", "code"): "a rejection's error code",
     # The benefit redeem code is kept in clear by charging and listed to its owner by
     # GET /lines/{msisdn}/packs; a replay (to its own signed-in caller) is what keeps a
     # retried purchase from paying twice.
