@@ -4,6 +4,7 @@ errors show in Chinese, other people's orders are 404, login is required."""
 
 from __future__ import annotations
 
+import datetime as dt
 import re
 
 import pytest
@@ -12,6 +13,8 @@ from django.test import Client
 
 from haoka.carriers import http as carrier_http
 from haoka.core import clock
+from haoka.kyc import domain as kyc_domain
+from haoka.kyc import operations as kyc_operations
 from haoka.numbers.models import PhoneNumber
 from haoka.orders import operations
 from haoka.orders.models import Order
@@ -324,6 +327,48 @@ def test_kyc_review_waits_with_polling(buyer_client, pool, buyer):
     page = html(buyer_client.get(f"/orders/{ref}/"))
     assert "实名信息人工审核中" in page and 'hx-trigger="every 3s"' in page
     assert "实名信息转人工审核" in page and "取消订单" in page
+
+
+def test_after_a_review_approval_the_deadline_reads_in_hours_and_names_the_signature(
+    buyer_client, pool, buyer, monkeypatch
+):
+    monkeypatch.setattr(kyc_domain, "VELOCITY_LIMIT", 1)  # this very order goes to review
+    hold_for(user=buyer, msisdn=NUMBER)
+    ref = create(buyer_client, msisdn=NUMBER, plan="CM-MANGO-39")
+    page = html(buyer_client.get(f"/orders/{ref}/"))
+    assert re.search(r'class="countdown"[^>]*>\d+ 分 \d+ 秒</b> 内完成实名认证，', page)
+    kyc(buyer_client, ref)
+    assert order_of(ref).state == "KYC_REVIEW"
+    page = html(buyer_client.get(f"/orders/{ref}/"))
+    assert "实名认证中" in page and "实名认证通过" not in page  # not passed yet
+    with clock.frozen(clock.now() + dt.timedelta(minutes=1)):
+        kyc_operations.review(
+            order_ref=ref, approve=True, staff_id=buyer.pk, note="核实", now=clock.now()
+        )
+        assert order_of(ref).state == "KYC_PASSED"
+        page = html(buyer_client.get(f"/orders/{ref}/"))
+    assert re.search(r">23 小时 58 分</b> 内签署入网协议，超时订单自动取消", page)
+    assert "实名认证通过" in page and "实名认证中" not in page and "待签署入网协议" in page
+    assert "完成支付" not in page
+
+
+def test_the_timeline_names_no_step_as_done_before_it_happened(buyer_client, pool, buyer):
+    hold_for(user=buyer, msisdn=NUMBER)
+    ref = create(buyer_client, msisdn=NUMBER, plan="CM-MANGO-39")
+    page = html(buyer_client.get(f"/orders/{ref}/"))
+    timeline = page.split('<ol class="timeline">', 1)[1].split("</ol>", 1)[0]
+    labels = re.findall(r"<b>([^<]+)</b>", timeline)
+    assert labels == [
+        "已下单，号码已锁定",
+        "实名认证中",
+        "签署入网协议",
+        "支付",
+        "提交运营商",
+        "运营商开卡",
+        "发货",
+        "签收",
+        "激活",
+    ]
 
 
 def test_cancel_releases_the_number(buyer_client, pool, buyer):

@@ -15,6 +15,8 @@ from playwright.sync_api import expect
 
 from haoka.carriers import http as carrier_http
 from haoka.core import clock
+from haoka.kyc import domain as kyc_domain
+from haoka.kyc import operations as kyc_operations
 from haoka.orders import operations
 from haoka.payments import gateway as payment_gateway
 from tests.support.browser import launch, phone_context, require_chromium, shot
@@ -211,3 +213,44 @@ def test_rejection_review_and_cancel(page, live_server):
     page.goto("/orders/")
     expect(page.locator(".order-row")).to_have_count(2)
     shot(page, "orders-list")
+
+
+def test_a_day_long_deadline_after_review_ticks_in_hours_and_says_what_it_waits_for(
+    page, monkeypatch
+):
+    monkeypatch.setattr(kyc_domain, "VELOCITY_LIMIT", 1)  # this very order goes to review
+    user = log_in(page)
+    hold_for(user=user, msisdn=NUMBER)
+    page.goto(f"/checkout/?msisdn={NUMBER}&plan=CM-MANGO-39")
+    form = page.locator("#checkout-form")
+    for name, value in (
+        ("receiver", "张三"),
+        ("city", "北京"),
+        ("district", "海淀区"),
+        ("detail", "中关村大街 1 号"),
+    ):
+        form.locator(f"input[name={name}]").fill(value)
+    form.locator("select[name=province]").select_option("北京市")
+    page.get_by_role("button", name="提交订单").click()
+    expiry = page.locator(".order-expiry")
+    expect(expiry).to_contain_text("内完成实名认证，超时订单自动取消")
+    expect(expiry.locator(".countdown")).to_have_text(re.compile(r"^[23]\d:\d\d$"))
+    page.locator("input[name=name]").fill("张三")
+    page.locator("input[name=id_number]").fill(ID_NUMBER)
+    page.get_by_role("button", name="提交实名信息").click()
+    expect(page.get_by_text("实名信息人工审核中")).to_be_visible()
+    timeline = page.locator(".timeline")
+    expect(timeline.locator(".ms-current")).to_contain_text("实名认证中")
+    expect(timeline).not_to_contain_text("实名认证通过")
+    timeline.scroll_into_view_if_needed()
+    shot(page, "orders-review-timeline")
+
+    ref = page.url.rstrip("/").rsplit("/", 1)[1]
+    kyc_operations.review(
+        order_ref=ref, approve=True, staff_id=user.pk, note="核实", now=clock.now()
+    )
+    page.reload()
+    expect(expiry).to_contain_text("内签署入网协议，超时订单自动取消")
+    expect(expiry.locator(".countdown")).to_have_text(re.compile(r"^23:5\d:\d\d$"))
+    expect(timeline.locator(".ms-done").nth(2)).to_contain_text("实名认证通过")
+    shot(page, "orders-review-approved")

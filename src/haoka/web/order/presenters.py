@@ -5,6 +5,7 @@ Display only: the order's states and what may happen next are the orders domain'
 
 from __future__ import annotations
 
+import datetime as dt
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -82,6 +83,35 @@ def payment_text(payment) -> str:
     return f"{method_label(payment.method)} · {_PAYMENT_STATUS.get(payment.status, '处理中')}"
 
 
+#: What an order that times out unpaid is waiting for, by state (the deadline banner).
+_AWAITING = {
+    "CREATED": "完成实名认证",
+    "KYC_PASSED": "签署入网协议",
+    "SIGNED": "完成支付",
+}
+
+
+def awaiting_text(state: str, *, amount_due_fen: int) -> str:
+    """What the consumer must do before the order's deadline: 完成实名认证, 签署入网协议,
+    完成支付 (完成办理 when nothing is due)."""
+    if state == "SIGNED" and not amount_due_fen:
+        return "完成办理"
+    return _AWAITING.get(state, "完成办理")
+
+
+def duration_text(left: dt.timedelta) -> str:
+    """A time left as people read it: 23 小时 59 分, 29 分 59 秒, 已过期 when none is left.
+    (The page's script then ticks it down as H:MM:SS or MM:SS.)"""
+    seconds = int(left.total_seconds())
+    if seconds <= 0:
+        return "已过期"
+    hours, rest = divmod(seconds, 3600)
+    minutes, seconds = divmod(rest, 60)
+    if hours:
+        return f"{hours} 小时 {minutes} 分"
+    return f"{minutes} 分 {seconds} 秒"
+
+
 def courier_name(code: str) -> str:
     return _COURIERS.get(code, code or "快递")
 
@@ -95,6 +125,8 @@ class Milestone:
 
 
 #: The order's way, as the timeline lists it: (state, label when reached).
+#: A milestone not reached yet reads as in progress (current) or as what comes (todo):
+#: never a past tense before it happened.
 _MILESTONES = (
     ("CREATED", "已下单，号码已锁定"),
     ("KYC_PASSED", "实名认证通过"),
@@ -106,6 +138,26 @@ _MILESTONES = (
     ("DELIVERED", "已签收"),
     ("ACTIVATED", "已激活"),
 )
+_CURRENT_LABELS = {
+    "KYC_PASSED": "实名认证中",
+    "SIGNED": "待签署入网协议",
+    "PAID": "待支付",
+    "SUBMITTED": "提交运营商中",
+    "ACCEPTED": "运营商开卡中",
+    "SHIPPED": "待发货",
+    "DELIVERED": "配送中",
+    "ACTIVATED": "待激活",
+}
+_TODO_LABELS = {
+    "KYC_PASSED": "实名认证",
+    "SIGNED": "签署入网协议",
+    "PAID": "支付",
+    "SUBMITTED": "提交运营商",
+    "ACCEPTED": "运营商开卡",
+    "SHIPPED": "发货",
+    "DELIVERED": "签收",
+    "ACTIVATED": "激活",
+}
 _FAILED_LABELS = {
     "CANCELLED": "订单已取消",
     "KYC_REJECTED": "实名认证未通过",
@@ -134,7 +186,9 @@ def milestones(*, state: str, events: Sequence, paid_step: bool) -> list[Milesto
         elif state in _FAILED_LABELS:
             continue
         else:
-            out.append(Milestone(label, None, "todo" if current_given else "current"))
+            status = "todo" if current_given else "current"
+            labels = _TODO_LABELS if current_given else _CURRENT_LABELS
+            out.append(Milestone(labels.get(code, label), None, status))
             current_given = True
     if state in _FAILED_LABELS:
         note = plain_reason(reasons.get(state, ""))

@@ -134,6 +134,8 @@ class OrderPage:
     live: bool  # the page polls: haoka or the carrier is working, or a payment is confirming
     cancellable: bool
     unpaid: bool  # times out when nobody pays
+    awaiting: str  # what it waits for before its deadline: 完成实名认证, 签署入网协议, 完成支付
+    time_left: str  # until that deadline: 23 小时 59 分 (the page's script ticks it down)
     kyc: object | None  # kyc.queries.KycView (masked)
     payment: object | None  # payments.queries.PaymentView
     payment_open: bool
@@ -156,7 +158,7 @@ def _line(order) -> tuple[object | None, int | None]:
     return line, (lines_queries.wallet_balance_fen(line=line) if line else None)
 
 
-def order_page(*, order, user_id: int) -> OrderPage:
+def order_page(*, order, user_id: int, now: dt.datetime) -> OrderPage:
     state = orders_domain.State(order.state)
     next_action = orders_domain.NEXT_ACTION[state]
     payment = payments_queries.payment_for(purpose=orders_operations.PURPOSE, reference=order.ref)
@@ -187,6 +189,8 @@ def order_page(*, order, user_id: int) -> OrderPage:
         live=(state not in orders_domain.FINAL and next_action is None) or payment_open,
         cancellable=state in orders_domain.CANCELLABLE,
         unpaid=state in orders_domain.UNPAID,
+        awaiting=presenters.awaiting_text(state, amount_due_fen=order.amount_due_fen),
+        time_left=presenters.duration_text(order.expires_at - now) if order.expires_at else "",
         kyc=kyc_operations.record_for(order_ref=order.ref),
         payment=payment,
         payment_open=payment_open,

@@ -169,7 +169,7 @@ def _order_response(request, ref: str, *, errors=None, form=None, status: int = 
     """The order page (htmx polling: its live part), with a step's error when given."""
     try:
         order = orders_queries.order_for(ref=ref, user_id=request.user.pk)
-        page = order_reads.order_page(order=order, user_id=request.user.pk)
+        page = order_reads.order_page(order=order, user_id=request.user.pk, now=clock.now())
     except orders_queries.OrderNotFound as exc:
         return not_found(request, exc.message)
     errors = errors or {}

@@ -110,6 +110,14 @@
     return n < 10 ? "0" + n : String(n);
   }
 
+  // 29:59 under an hour, 23:59:45 beyond (never 1439:45).
+  function clockText(left) {
+    var hours = Math.floor(left / 3600);
+    var minutes = Math.floor((left % 3600) / 60);
+    var mmss = pad(minutes) + ":" + pad(left % 60);
+    return hours ? hours + ":" + mmss : mmss;
+  }
+
   function tick() {
     document.querySelectorAll(".countdown[data-until]").forEach(function (el) {
       var until = Date.parse(el.getAttribute("data-until"));
@@ -120,7 +128,7 @@
         el.classList.add("expired");
         return;
       }
-      el.textContent = pad(Math.floor(left / 60)) + ":" + pad(left % 60);
+      el.textContent = clockText(left);
     });
   }
 
