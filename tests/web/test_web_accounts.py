@@ -2,9 +2,14 @@
 
 from __future__ import annotations
 
+import datetime as dt
+import re
+
 import pytest
 from django.test import Client
 
+from haoka.accounts.models import OtpChallenge
+from haoka.core import clock
 from tests.support.web import HTMX, hold_for, latest_otp
 
 pytestmark = pytest.mark.django_db
@@ -83,6 +88,43 @@ def test_sending_twice_within_a_minute_is_rate_limited_in_chinese(client, db):
     html = response.content.decode()
     assert response.status_code == 422
     assert "操作过于频繁，请稍后再试" in html and "秒后再试" in html
+
+
+def test_resending_within_the_minute_stays_on_the_code_step_and_the_first_code_still_works(
+    client, db
+):
+    client.post("/login/", {"action": "send", "phone": PHONE, "next": "/numbers/"})
+    first = latest_otp(PHONE)
+    response = client.post("/login/", {"action": "resend", "phone": PHONE, "next": "/numbers/"})
+    html = response.content.decode()
+    assert response.status_code == 422 and "秒后再试" in html
+    assert 'name="code"' in html and "验证码已发送至" in html and "获取验证码" not in html
+    wait = int(re.search(r'data-wait="(\d+)"', html).group(1))
+    assert 0 < wait <= 60
+    response = client.post(
+        "/login/", {"action": "verify", "phone": PHONE, "code": first, "next": "/numbers/"}
+    )
+    assert response.status_code == 302 and response["Location"] == "/numbers/"
+
+
+def test_resending_after_the_minute_sends_a_fresh_code_and_waits_60_seconds_again(client, db):
+    start = clock.now()
+    with clock.frozen(start):
+        html = client.post("/login/", {"action": "send", "phone": PHONE}).content.decode()
+        assert 'data-wait="60"' in html
+        first = latest_otp(PHONE)
+    with clock.frozen(start + dt.timedelta(seconds=61)):
+        response = client.post("/login/", {"action": "resend", "phone": PHONE})
+        html = response.content.decode()
+        assert response.status_code == 200 and 'data-wait="60"' in html
+        assert 'name="code"' in html and "验证码已发送至" in html
+        fresh = latest_otp(PHONE)
+        assert OtpChallenge.objects.filter(phone=PHONE).count() == 2
+        if fresh != first:  # only the latest code counts
+            response = client.post("/login/", {"action": "verify", "phone": PHONE, "code": first})
+            assert response.status_code == 422
+        response = client.post("/login/", {"action": "verify", "phone": PHONE, "code": fresh})
+        assert response["Location"] == "/me/"
 
 
 def test_logout_needs_post_and_signs_out(buyer_client):

@@ -159,3 +159,30 @@ def test_log_in_with_otp_and_reserve_a_number(page):
     page.locator(".hold").get_by_role("button", name="释放").click()
     expect(page.locator(".hold-released")).to_contain_text("已释放 139 1234 8888")
     shot(page, "me-released")
+
+
+def test_resend_counts_down_60_seconds_and_stays_on_the_code_step(page):
+    phone = "13700004444"
+    page.clock.install()  # the page's timers move only when the test says so
+    page.goto("/login/")
+    page.locator("input[name=phone]").fill(phone)
+    page.get_by_role("button", name="获取验证码").click()
+    expect(page.get_by_text("验证码已发送至")).to_be_visible()
+    resend = page.locator("button[data-wait]")
+    expect(resend).to_be_disabled()
+    expect(resend).to_have_text(re.compile(r"^重新发送（(60|59) 秒）$"))
+    page.clock.run_for(30_000)
+    expect(resend).to_have_text(re.compile(r"^重新发送（(30|29) 秒）$"))
+    shot(page, "login-resend-countdown")
+    page.clock.run_for(31_000)
+    expect(resend).to_be_enabled()
+    expect(resend).to_have_text("没收到？重新发送")
+
+    resend.click()  # the server's minute may not be over: either way the code step stays
+    expect(page.locator("input[name=code]")).to_be_visible()
+    expect(page.get_by_text("验证码已发送至")).to_be_visible()
+    expect(page.locator("button[data-wait]")).to_be_disabled()
+    shot(page, "login-resent")
+    page.locator("input[name=code]").fill(latest_otp(phone))
+    page.get_by_role("button", name="登录").click()
+    expect(page).to_have_url(re.compile(r"/me/$"))

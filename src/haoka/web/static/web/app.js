@@ -132,6 +132,32 @@
     });
   }
 
+  // A button that may be pressed again only after a wait (resend a code: 60 s): disabled and
+  // counting down; without this script the server's limit answers an early press.
+  function startWaits() {
+    document.querySelectorAll("button[data-wait]").forEach(function (button) {
+      var wait = parseInt(button.getAttribute("data-wait"), 10);
+      if (!(wait > 0) || button.getAttribute("data-waiting")) return;
+      var label = button.textContent;
+      var until = Date.now() + wait * 1000;
+      button.setAttribute("data-waiting", "1");
+      function step() {
+        var left = Math.ceil((until - Date.now()) / 1000);
+        if (left <= 0) {
+          button.disabled = false;
+          button.textContent = label;
+          button.removeAttribute("data-waiting");
+          button.setAttribute("data-wait", "0");
+          return;
+        }
+        button.disabled = true;
+        button.textContent = (button.getAttribute("data-wait-text") || label) + "（" + left + " 秒）";
+        window.setTimeout(step, 250);
+      }
+      step();
+    });
+  }
+
   // ------------------------------------------------------------ forms: photo picked, confirm, submit once
 
   document.addEventListener("change", function (event) {
@@ -206,5 +232,6 @@
     syncCompare();
     tick();
     window.setInterval(tick, 1000);
+    startWaits();
   });
 })();
