@@ -186,3 +186,15 @@ def test_resend_counts_down_60_seconds_and_stays_on_the_code_step(page):
     page.locator("input[name=code]").fill(latest_otp(phone))
     page.get_by_role("button", name="登录").click()
     expect(page).to_have_url(re.compile(r"/me/$"))
+
+
+def test_a_pasted_number_with_its_country_code_fits_the_valuation_box(page):
+    page.goto("/numbers/valuation/")
+    box = page.locator("input[name=msisdn]")
+    box.focus()
+    page.keyboard.insert_text("+86 139-1234-8888")  # as a paste puts it: maxlength applies
+    expect(box).to_have_value("+86 139-1234-8888")
+    page.get_by_role("button", name="估价").click()
+    expect(page.get_by_text("A 级靓号").first).to_be_visible()
+    expect(box).to_have_value(re.compile(r"(\+86 139-1234-8888|13912348888)$"))
+    shot(page, "numbers-valuation-pasted")

@@ -9,7 +9,9 @@ from dataclasses import dataclass
 
 from django.template.loader import render_to_string
 
+from haoka.catalog.domain import format_data, format_minutes
 from haoka.core import clock
+from haoka.core.money import format_fen
 
 FONT = "STSong-Light"  # Adobe's CJK font: every PDF reader has it, nothing to embed or ship
 
@@ -29,12 +31,35 @@ def render(*, order, customer_name_masked: str, id_masked: str) -> str:
             {
                 "order": order,
                 "plan": order.plan_snapshot,
+                "plan_terms": plan_terms(order.plan_snapshot),
                 "customer_name": customer_name_masked,
                 "id_masked": id_masked,
             },
         ).strip()
         + "\n"
     )
+
+
+def plan_terms(plan: dict) -> str:
+    """The plan's clause, reading naturally whatever is zero or missing: 套餐月租 ¥39.00，含国内
+    通用流量 40G、国内通话 100分钟 / 套餐免月租，不含通用流量 / …，不含通用流量；含定向流量 30G."""
+    fee = int(plan.get("monthly_fee_fen") or 0)
+    general = int(plan.get("general_data_bytes") or 0)
+    included = []
+    if general:
+        included.append(f"国内通用流量 {format_data(general)}")
+    if targeted := int(plan.get("targeted_data_bytes") or 0):
+        included.append(f"定向流量 {format_data(targeted)}")
+    if voice := int(plan.get("voice_seconds") or 0):
+        included.append(f"国内通话 {format_minutes(voice)}")
+    if sms := int(plan.get("sms_count") or 0):
+        included.append(f"短信 {sms} 条")
+    text = f"套餐月租 {format_fen(fee)}" if fee else "套餐免月租"
+    if not general:
+        text += "，不含通用流量"
+    if included:
+        text += ("；含" if not general else "，含") + "、".join(included)
+    return text + "。"
 
 
 def pdf(*, contract: Contract, order_ref: str) -> bytes:
