@@ -6,13 +6,14 @@ Expected provinces and carriers were read from phonenumbers 9.0.43 before being 
 from __future__ import annotations
 
 import random
+from pathlib import Path
 
 import phonenumbers
 import pytest
 
 from haoka.core.errors import IllegalTransition
 from haoka.core.phone import InvalidMsisdn
-from haoka.numbers import domain
+from haoka.numbers import domain, segments
 from haoka.numbers.domain import NumberState as S
 
 # ---------------------------------------------------------------- parse_msisdn
@@ -116,7 +117,7 @@ def test_locate_splits_the_geocoder_description_into_province_and_city(
 def test_location_display_shows_a_municipality_once_and_a_province_with_its_city():
     assert domain.locate(msisdn="13800138000").display == "北京"
     assert domain.locate(msisdn="13802200000").display == "广东 深圳"
-    assert domain.locate(msisdn="19212345678").display == ""
+    assert domain.locate(msisdn="16101234567").display == ""
 
 
 @pytest.mark.parametrize(
@@ -145,8 +146,34 @@ def test_locate_maps_phonenumbers_carrier_names_to_codes(
 
 
 def test_locate_leaves_province_and_city_empty_where_phonenumbers_only_knows_the_country():
-    location = domain.locate(msisdn="19212345678")
+    location = domain.locate(msisdn="16101234567")  # 中国广电 1610: in no table
     assert (location.province, location.city) == ("", "")
+
+
+@pytest.mark.parametrize(
+    ("msisdn", "province", "city", "display"),
+    [
+        ("19200001234", "广东", "佛山", "广东 佛山"),
+        ("19212345678", "重庆", "重庆", "重庆"),
+        ("19298620000", "浙江", "杭州", "浙江 杭州"),
+    ],
+)
+def test_broadnet_192_numbers_are_placed_from_the_shipped_segment_table(
+    msisdn, province, city, display
+):
+    location = domain.locate(msisdn=msisdn)
+    assert (location.province, location.city, location.display) == (province, city, display)
+    assert location.carrier_code == "CBN"
+
+
+def test_the_192_segment_table_names_its_source_and_only_known_provinces():
+    text = (Path(domain.__file__).parent / segments.TABLE).read_text(encoding="utf-8")
+    assert text.startswith("# 中国广电 192 号段归属地, from phone.dat 2312")
+    table = segments._table()
+    assert len(table) > 4000 and all(p.startswith("192") and len(p) == 7 for p in table)
+    assert {province for province, _ in table.values()} <= set(domain._PROVINCES)
+    assert all(city for _, city in table.values())
+    assert segments.location_of("1929999") == ("", "")  # not listed: stays unknown
 
 
 @pytest.mark.parametrize("msisdn", ["1381234567", "+8613812345678", "01012345678", "14012345678"])
@@ -192,12 +219,15 @@ def test_haoka_numbers_come_from_unicom_hosted_virtual_segments_across_provinces
     assert len({loc.province for loc in locations}) >= 20
 
 
-def test_broadnet_numbers_fall_back_to_prefixes_without_a_known_province():
+def test_broadnet_numbers_come_from_its_placed_192_prefixes_across_provinces():
     numbers = domain.generate_msisdns(carrier_code="CBN", rng=random.Random(3), count=500)
     for msisdn in numbers[:100]:
         _full_check(msisdn)
-    assert {domain.locate(msisdn=m).carrier_code for m in numbers} == {"CBN"}
-    assert {domain.locate(msisdn=m).segment for m in numbers} <= {"192", "161"}
+    locations = [domain.locate(msisdn=m) for m in numbers]
+    assert {loc.carrier_code for loc in locations} == {"CBN"}
+    assert {loc.segment for loc in locations} == {"192"}
+    assert all(loc.province and loc.city for loc in locations)
+    assert len({loc.province for loc in locations}) >= 20
 
 
 def test_generated_numbers_are_distinct_and_repeatable_for_a_seed():

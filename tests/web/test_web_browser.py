@@ -11,6 +11,7 @@ import re
 import pytest
 from playwright.sync_api import expect
 
+from haoka.numbers.importer import Row, generated_msisdns, import_rows
 from tests.support.browser import launch, phone_context, require_chromium, shot
 from tests.support.web import latest_otp, seed_catalog, seed_numbers
 
@@ -198,3 +199,19 @@ def test_a_pasted_number_with_its_country_code_fits_the_valuation_box(page):
     expect(page.get_by_text("A 级靓号").first).to_be_visible()
     expect(box).to_have_value(re.compile(r"(\+86 139-1234-8888|13912348888)$"))
     shot(page, "numbers-valuation-pasted")
+
+
+def test_broadnet_192_numbers_show_where_they_belong(page):
+    rows = [Row(line=1, msisdn="19212345678", carrier="CBN")]
+    rows += [
+        Row(line=1 + i, msisdn=m, carrier="CBN")
+        for i, m in enumerate(generated_msisdns(carrier="CBN", count=8, seed=5), start=1)
+    ]
+    assert import_rows(rows=rows, source="test").imported == len(rows)
+    page.goto("/numbers/?carrier=CBN")
+    cards = page.locator("#number-results .number-card")
+    expect(cards).to_have_count(len(rows))
+    places = cards.locator(".number-loc").all_inner_texts()
+    assert all(place and place != "归属地未知" for place in places), places
+    expect(page.locator(".number-card[data-msisdn='19212345678'] .number-loc")).to_have_text("重庆")
+    shot(page, "numbers-broadnet-located")

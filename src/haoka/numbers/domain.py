@@ -16,7 +16,8 @@ Decisions worth knowing:
   Unicom-hosted virtual segments (1704, 1707-1709, 167, 171). The four network carriers draw
   from their own segments, never from virtual ones.
 - phonenumbers has no 归属地 for some segments (all of 中国广电 192/1610, and 171, 167, ...);
-  a carrier with no located prefix at all falls back to its unlocated ones (province "").
+  192 is placed from a table shipped with haoka (:mod:`haoka.numbers.segments`); a carrier
+  with no located prefix at all falls back to its unlocated ones (province "").
 """
 
 from __future__ import annotations
@@ -37,6 +38,7 @@ from haoka.core import states
 from haoka.core.errors import IllegalTransition, ValidationError
 from haoka.core.money import format_fen
 from haoka.core.phone import parse_mainland_mobile
+from haoka.numbers import segments
 from haoka.numbers.vanity import (
     PATTERN_BITS,
     RULES,
@@ -159,6 +161,8 @@ def _prefix_location(prefix7: str) -> Location | None:
         return None
     carrier_name = pn_carrier.name_for_valid_number(number, "zh")
     province, city = _split_description(pn_geocoder.description_for_valid_number(number, "zh"))
+    if not province:
+        province, city = segments.location_of(prefix7)
     segment = sys.intern(prefix7[:3])
     return Location(
         segment=segment,
@@ -212,7 +216,8 @@ def _scan_prefixes(carrier_code: str) -> tuple[str, ...]:
         for tail in range(100):
             prefix7 = f"{block5}{tail:02d}"
             description = pn_geocoder.description_for_valid_number(_number_for(prefix7), "zh")
-            (located if _split_description(description)[0] else unlocated).append(prefix7)
+            province = _split_description(description)[0] or segments.location_of(prefix7)[0]
+            (located if province else unlocated).append(prefix7)
     return tuple(located or unlocated)
 
 
