@@ -31,6 +31,19 @@ PII_KEY = "dGVzdC1vbmx5LXBpaS1rZXktMDAwMDAwMDAwMDAwMDA="  # test data only
 SIM_SECRET = "sandbox-secret"  # the simulators' default shared secret
 PROCESSES = ("payment", "courier", "carrier", "web", "worker")
 FINAL_STATES = frozenset({"ACTIVATED", "CANCELLED", "KYC_REJECTED", "CARRIER_REJECTED"})
+#: What the demo seeded (its agents' sales: orders, their numbers, payments, carrier
+#: callbacks), read once after setup; the checks look at what the run itself made.
+SEEDED_CODE = """
+import json
+from haoka.orders.models import Order
+from haoka.payments.models import Payment
+print(json.dumps({
+    "orders": sorted(Order.objects.values_list("ref", flat=True)),
+    "msisdns": sorted(Order.objects.values_list("msisdn", flat=True)),
+    "payments": sorted(Payment.objects.values_list("id", flat=True)),
+}))
+"""
+#: The run's state (``SEEDED`` is defined before it: see ``Stack.platform_state``).
 STATE_CODE = """
 import json
 from collections import Counter
@@ -44,7 +57,7 @@ from haoka.orders.models import Order
 from haoka.payments.models import Payment, Refund
 
 orders = []
-for o in Order.objects.order_by("id"):
+for o in Order.objects.exclude(ref__in=SEEDED["orders"]).order_by("id"):
     orders.append({
         "ref": o.ref, "state": o.state, "carrier": o.carrier_code, "plan": o.plan_code,
         "msisdn": o.msisdn, "user_id": o.user_id, "amount_due_fen": o.amount_due_fen,
@@ -70,23 +83,27 @@ payments = [
     {"reference": p.reference, "attempt": p.attempt, "status": p.status,
      "amount_fen": p.amount_fen, "refunded_fen": p.refunded_fen,
      "gateway_payment_id": p.gateway_payment_id}
-    for p in Payment.objects.order_by("id")
+    for p in Payment.objects.exclude(id__in=SEEDED["payments"]).order_by("id")
 ]
 refunds = [
     {"refund_id": r.refund_id, "reference": r.payment.reference, "status": r.status,
      "amount_fen": r.amount_fen}
-    for r in Refund.objects.select_related("payment").order_by("id")
+    for r in Refund.objects.exclude(payment_id__in=SEEDED["payments"])
+    .select_related("payment").order_by("id")
 ]
 carrier_events = {}
-for ref, event_id in CarrierCallback.objects.order_by("id").values_list("order_ref", "event_id"):
+callbacks = CarrierCallback.objects.exclude(order_ref__in=SEEDED["orders"])
+for ref, event_id in callbacks.order_by("id").values_list("order_ref", "event_id"):
     carrier_events.setdefault(ref, []).append(event_id)
 print(json.dumps({
     "orders": orders, "numbers": numbers, "lines": lines, "payments": payments,
     "refunds": refunds,
-    "number_status": dict(Counter(PhoneNumber.objects.values_list("status", flat=True))),
-    "carrier_callbacks": CarrierCallback.objects.count(),
+    "number_status": dict(Counter(
+        PhoneNumber.objects.exclude(msisdn__in=SEEDED["msisdns"]).values_list("status", flat=True)
+    )),
+    "carrier_callbacks": callbacks.count(),
     "carrier_events": carrier_events,
-    "carrier_callback_ids": CarrierCallback.objects.values("event_id").distinct().count(),
+    "carrier_callback_ids": callbacks.values("event_id").distinct().count(),
     "tasks": dict(Counter(
         f"{path.rsplit('.', 1)[-1]}:{status}"
         for path, status in DBTaskResult.objects.values_list("task_path", "status")
@@ -133,6 +150,7 @@ class Stack:
     ) -> None:
         self.home = Path(home)
         self.numbers = numbers
+        self.seeded: dict = {"orders": [], "msisdns": [], "payments": []}
         self.time_scale = time_scale
         self.faults = {
             "carrier": carrier_faults or {},
@@ -260,6 +278,7 @@ class Stack:
         if setup.returncode != 0:
             self.__exit__(None, None, None)
             raise RuntimeError(f"setup failed: {setup.stderr[-3000:]}")
+        self.seeded = self.manage_json(SEEDED_CODE)
         try:
             for name in PROCESSES:
                 self.start(name)
@@ -368,7 +387,7 @@ print(json.dumps(tokens))
         """Everything the end-to-end checks look at, read from the database in one process:
         orders with their events, their numbers, lines, payments, refunds, carrier callbacks,
         background tasks and the ledger's trial balance."""
-        return self.manage_json(STATE_CODE)
+        return self.manage_json(f"SEEDED = {self.seeded!r}\n{STATE_CODE}")
 
     def unfinished_orders_report(self) -> str:
         """States and recent events of every order not in a final state (or with a refund

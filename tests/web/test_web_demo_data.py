@@ -1,0 +1,102 @@
+"""The demo's data is the data the platform would hold: the demo agents' sales are orders in the
+staff order list, placed, paid, fulfilled and activated through the real use cases (commission
+on the ledger by the real code), and the demo consumer's lines have three months of rated
+usage closed by the monthly cycle, with issued bills whose PDF downloads. Seeded once for the
+module (payments are announced on commit, so the seeding commits) and flushed afterwards."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+from django.core.management import call_command
+
+from haoka import demo
+from haoka.accounts.models import User
+from haoka.charging import tariffs
+from haoka.charging.models import Bill, UsageRecord
+from haoka.core import clock, ledger
+from haoka.core.models import LedgerTransaction
+from haoka.distribution.models import Entry, Sale
+from haoka.lines.models import Line
+from haoka.orders.models import Order
+
+#: 12:00 Beijing on 7 December 2026: the lines were brought over in September.
+NOW = dt.datetime(2026, 12, 7, 4, 0, tzinfo=dt.UTC)
+DEMO_MSISDN = demo.DEMO_LINES[0][0]
+
+
+@pytest.fixture(scope="module")
+def seeded(django_db_setup, django_db_blocker):
+    with django_db_blocker.unblock():
+        tariffs.forget_cached()
+        with clock.frozen(NOW):
+            demo.seed(numbers_per_carrier=0)
+        yield
+        call_command("flush", interactive=False, verbosity=0)
+        tariffs.forget_cached()
+
+
+@pytest.fixture
+def now(seeded, db):
+    with clock.frozen(NOW):
+        yield NOW
+
+
+def test_every_demo_sale_is_an_order_placed_through_the_agents_shop(now):
+    sales = list(Sale.objects.select_related("agent"))
+    assert len(sales) >= 20
+    orders = {o.ref: o for o in Order.objects.filter(ref__in=[s.order_ref for s in sales])}
+    assert set(orders) == {s.order_ref for s in sales}
+    for sale in sales:
+        order = orders[sale.order_ref]
+        assert order.agent_code == sale.agent.code
+        assert (order.state, order.plan_code) == (sale.order_state, sale.plan_code)
+    states = {o.state for o in orders.values()}
+    assert "ACTIVATED" in states
+    activated = [o for o in orders.values() if o.state == "ACTIVATED"]
+    assert all(o.payment_id is not None for o in activated if o.amount_due_fen)
+    assert Line.objects.filter(order_ref__in=[o.ref for o in activated]).count() == len(activated)
+
+
+def test_the_staff_order_list_shows_the_demo_agents_orders(now, client):
+    client.force_login(User.objects.get(username=demo.DEMO_STAFF[0]))
+    page = client.get("/admin/orders/order/?all=")
+    assert page.status_code == 200
+    body = page.content.decode()
+    refs = list(Sale.objects.values_list("order_ref", flat=True))
+    assert refs and all(ref in body for ref in refs)
+
+
+def test_the_demo_commission_is_on_a_balanced_ledger(now):
+    assert Entry.objects.filter(kind="ACTIVATION").exists()
+    assert LedgerTransaction.objects.filter(kind__startswith="distribution.").exists()
+    assert ledger.unbalanced_transactions() == []
+    assert ledger.trial_balance_fen() == 0
+
+
+def test_the_demo_consumers_line_has_three_months_of_rated_usage_and_issued_bills(now):
+    line = Line.objects.get(msisdn=DEMO_MSISDN)
+    records = UsageRecord.objects.filter(line_id=line.pk)
+    months = {clock.beijing(r.started_at).strftime("%Y-%m") for r in records}
+    assert {"2026-09", "2026-10", "2026-11", "2026-12"} <= months
+    assert set(records.values_list("unit", flat=True)) == {"BYTES", "SECONDS", "SMS"}
+    assert records.exclude(rating_group=None).exists()  # 定向 apps
+    billed = set(Bill.objects.filter(line_id=line.pk).values_list("month", flat=True))
+    assert billed == {dt.date(2026, 9, 1), dt.date(2026, 10, 1), dt.date(2026, 11, 1)}
+
+
+def test_the_demo_consumers_bill_pdf_downloads_from_the_line_page(now, client):
+    client.force_login(User.objects.get(phone=demo.DEMO_CONSUMER))
+    listing = client.get(f"/lines/{DEMO_MSISDN}/bills")
+    assert f'href="/lines/{DEMO_MSISDN}/bills/2026-11"' in listing.content.decode()
+    pdf = client.get(f"/lines/{DEMO_MSISDN}/bills/2026-11.pdf")
+    assert pdf.status_code == 200 and pdf["Content-Type"] == "application/pdf"
+    assert pdf.content.startswith(b"%PDF")
+
+
+def test_seeding_the_demo_again_changes_nothing(now):
+    tables = (Order, Sale, Entry, Line, UsageRecord, Bill, LedgerTransaction)
+    before = [model.objects.count() for model in tables]
+    demo.seed(numbers_per_carrier=0)
+    assert [model.objects.count() for model in tables] == before
