@@ -1,0 +1,35 @@
+"""The staff console (Django admin) speaks Chinese: every model it shows and every field of
+those models has a Chinese name (Django's own models are translated by Django)."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+from django.apps import apps
+from django.contrib import admin
+
+CJK = re.compile(r"[\u4e00-\u9fff]")
+HAOKA_MODELS = [m for m in apps.get_models() if m.__module__.startswith("haoka.")]
+
+
+def _english(model) -> list[str]:
+    names = [("model", model._meta.verbose_name), ("plural", model._meta.verbose_name_plural)]
+    names += [
+        (field.name, field.verbose_name)
+        for field in model._meta.get_fields()
+        if field.concrete and field.name != "id"
+    ]
+    return [f"{what}={name}" for what, name in names if not CJK.search(str(name))]
+
+
+def test_every_model_the_admin_shows_has_chinese_names_for_itself_and_its_fields():
+    shown = [m for m in admin.site._registry if m.__module__.startswith(("haoka.", "django."))]
+    assert len(shown) > 20
+    english = {m._meta.label: _english(m) for m in shown}
+    assert {label: names for label, names in english.items() if names} == {}
+
+
+@pytest.mark.parametrize("model", HAOKA_MODELS, ids=lambda m: m._meta.label)
+def test_every_haoka_model_and_field_has_a_chinese_name(model):
+    assert _english(model) == []
