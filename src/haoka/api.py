@@ -23,6 +23,7 @@ from haoka.charging.api_lifecycle import router as charging_lifecycle_router
 from haoka.charging.api_money import router as charging_money_router
 from haoka.core import jsonio
 from haoka.core.errors import HaokaError, NotFound, Unauthenticated, ValidationError
+from haoka.core.validation_messages import chinese_message
 from haoka.distribution.api import router as distribution_router
 from haoka.distribution.api_staff import router as distribution_staff_router
 from haoka.kyc.api import router as kyc_router
@@ -192,7 +193,7 @@ def _validation_error(request, exc: NinjaValidationError):
     errors = [
         {
             "loc": [str(p) for p in e.get("loc", [])],
-            "msg": e.get("msg", ""),
+            "msg": chinese_message(e),
             "type": e.get("type", ""),
         }
         for e in exc.errors

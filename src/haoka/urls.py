@@ -4,10 +4,12 @@ from django.urls import include, path, re_path
 
 from haoka.api import api
 from haoka.charging import nchf_api
+from haoka.web import staff
 
 admin.site.site_header = "号卡运营后台"
 admin.site.site_title = "haoka"
 admin.site.index_title = "运营管理"
+admin.site.index_template = staff.INDEX_TEMPLATE
 
 
 def api_not_found(request, rest=""):
@@ -26,6 +28,7 @@ def api_not_found(request, rest=""):
 
 
 urlpatterns = [
+    path("admin/", staff.index, name="staff_index"),  # the admin's index with staff queues
     path("admin/", admin.site.urls),
     path("api/v1/", api.urls),
     path(nchf_api.BASE.lstrip("/"), nchf_api.create_view),

@@ -27,8 +27,8 @@ def test_staff_changing_a_tier_price_in_admin_reprices_available_numbers(client)
         {
             "carrier": "CMCC",
             "tier": "A",
-            "price_fen": 99_900,
-            "min_monthly_fen": 5_800,
+            "price_fen": "999.00",  # typed in yuan, stored in fen
+            "min_monthly_fen": "58",
             "contract_months": 12,
         },
     )

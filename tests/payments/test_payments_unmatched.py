@@ -15,7 +15,7 @@ from haoka.core import accounts_chart as chart
 from haoka.core import ledger
 from haoka.core.errors import IllegalTransition
 from haoka.core.models import LedgerTransaction
-from haoka.payments import domain, operations, signals
+from haoka.payments import domain, operations, queries, signals
 from haoka.payments.errors import UnmatchedRefundNotFound
 from haoka.payments.models import Payment, PaymentEvent, Refund, UnmatchedRefund
 from tests.support.payments import ASSET, PREPAYMENTS, T0, balance, deliver
@@ -170,6 +170,16 @@ def test_one_gateway_refund_is_parked_at_most_once(fake, paid):
         )
 
 
+def test_the_staff_queue_counts_parked_refunds_until_they_are_resolved(fake, paid):
+    assert queries.open_unmatched_refunds() == 0
+    deliver(console_refund(fake, paid, 1_200))
+    assert queries.open_unmatched_refunds() == 1
+    operations.resolve_unmatched_refund(
+        unmatched_id=UnmatchedRefund.objects.get().pk, retry=False, actor="staff:7", now=T0
+    )
+    assert queries.open_unmatched_refunds() == 0
+
+
 def test_staff_write_a_parked_refund_off_once(fake, paid):
     deliver(console_refund(fake, paid, 1_200))
     parked = UnmatchedRefund.objects.get()
@@ -225,6 +235,9 @@ def test_staff_see_the_unmatched_refunds_queue_and_write_one_off(staff_client, f
     assert page.status_code == 200
     text = page.content.decode()
     assert "未匹配退款" in text and "console_1" in text and 'value="write_off"' in text
+    assert parked.reason_code == domain.NO_OWNER
+    assert "无业务方认领" in text and ">no_owner<" not in text  # the reason, in Chinese
+    assert "¥12.00" in text
     response = staff_client.post(
         "/admin/payments/unmatchedrefund/",
         {"action": "write_off", "_selected_action": [parked.pk]},

@@ -16,4 +16,5 @@ class HaokaUserAdmin(UserAdmin):
 class AuthTokenAdmin(admin.ModelAdmin):
     list_display = ("prefix", "kind", "name", "user", "created_at", "expires_at", "revoked_at")
     list_filter = ("kind",)
+    search_fields = ("prefix", "name", "user__username", "user__phone")
     readonly_fields = ("token_hash", "prefix", "created_at", "last_used_at")

@@ -11,10 +11,16 @@ from haoka.accounts.domain import Role
 class User(AbstractUser):
     """A person. Consumers sign in with phone + OTP; staff also have a password for admin."""
 
-    phone = models.CharField(max_length=11, unique=True, null=True, blank=True)
-    role = models.CharField(max_length=16, choices=Role.choices, default=Role.CONSUMER)
+    phone = models.CharField(
+        max_length=11, unique=True, null=True, blank=True, verbose_name="手机号"
+    )
+    role = models.CharField(
+        max_length=16, choices=Role.choices, default=Role.CONSUMER, verbose_name="角色"
+    )
 
     class Meta:
+        verbose_name = "用户"
+        verbose_name_plural = "用户"
         ordering = ["id"]
         constraints = [
             models.CheckConstraint(
@@ -31,18 +37,22 @@ class AuthToken(models.Model):
         SESSION = "SESSION", "登录会话"
         API = "API", "接口令牌"
 
-    user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="tokens")
-    kind = models.CharField(max_length=8, choices=Kind.choices)
-    name = models.CharField(max_length=100, blank=True)
-    token_hash = models.CharField(max_length=64, unique=True)
-    prefix = models.CharField(max_length=12)
-    scopes = models.JSONField(default=list)
-    created_at = models.DateTimeField()
-    expires_at = models.DateTimeField(null=True, blank=True)
-    revoked_at = models.DateTimeField(null=True, blank=True)
-    last_used_at = models.DateTimeField(null=True, blank=True)
+    user = models.ForeignKey(
+        User, on_delete=models.CASCADE, related_name="tokens", verbose_name="用户"
+    )
+    kind = models.CharField(max_length=8, choices=Kind.choices, verbose_name="令牌类型")
+    name = models.CharField(max_length=100, blank=True, verbose_name="名称")
+    token_hash = models.CharField(max_length=64, unique=True, verbose_name="令牌摘要")
+    prefix = models.CharField(max_length=12, verbose_name="前缀")
+    scopes = models.JSONField(default=list, verbose_name="权限范围")
+    created_at = models.DateTimeField(verbose_name="创建时间")
+    expires_at = models.DateTimeField(null=True, blank=True, verbose_name="过期时间")
+    revoked_at = models.DateTimeField(null=True, blank=True, verbose_name="撤销时间")
+    last_used_at = models.DateTimeField(null=True, blank=True, verbose_name="最近使用时间")
 
     class Meta:
+        verbose_name = "访问令牌"
+        verbose_name_plural = "访问令牌"
         ordering = ["id"]
 
     def __str__(self) -> str:
@@ -52,14 +62,16 @@ class AuthToken(models.Model):
 class OtpChallenge(models.Model):
     """A 6-digit code sent to a phone; only its keyed hash is stored."""
 
-    phone = models.CharField(max_length=11)
-    code_hash = models.CharField(max_length=64)
-    created_at = models.DateTimeField()
-    expires_at = models.DateTimeField()
-    attempts = models.PositiveSmallIntegerField(default=0)
-    consumed_at = models.DateTimeField(null=True, blank=True)
+    phone = models.CharField(max_length=11, verbose_name="手机号")
+    code_hash = models.CharField(max_length=64, verbose_name="验证码摘要")
+    created_at = models.DateTimeField(verbose_name="创建时间")
+    expires_at = models.DateTimeField(verbose_name="过期时间")
+    attempts = models.PositiveSmallIntegerField(default=0, verbose_name="已试次数")
+    consumed_at = models.DateTimeField(null=True, blank=True, verbose_name="使用时间")
 
     class Meta:
+        verbose_name = "短信验证码"
+        verbose_name_plural = "短信验证码"
         ordering = ["-created_at", "-id"]
         indexes = [models.Index(fields=["phone", "created_at"])]
 
@@ -70,11 +82,13 @@ class OtpChallenge(models.Model):
 class SandboxSms(models.Model):
     """Outbox of the sandbox SMS provider (readable through the API only in sandbox mode)."""
 
-    phone = models.CharField(max_length=11)
-    text = models.CharField(max_length=500)
-    sent_at = models.DateTimeField()
+    phone = models.CharField(max_length=11, verbose_name="手机号")
+    text = models.CharField(max_length=500, verbose_name="内容")
+    sent_at = models.DateTimeField(verbose_name="发送时间")
 
     class Meta:
+        verbose_name = "沙箱短信"
+        verbose_name_plural = "沙箱短信"
         ordering = ["-sent_at", "-id"]
         indexes = [models.Index(fields=["phone", "sent_at"])]
 

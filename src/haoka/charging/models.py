@@ -28,27 +28,35 @@ class Bucket(models.Model):
     """An allowance a line may draw: ``amount`` granted, ``used`` committed, ``reserved`` held
     by open online sessions; what is left is ``amount - used - reserved`` (never below 0)."""
 
-    line = models.ForeignKey("lines.Line", on_delete=models.CASCADE, related_name="buckets")
-    unit = models.CharField(max_length=8, choices=UNIT_CHOICES)
-    source = models.CharField(max_length=10, choices=SOURCE_CHOICES)
-    payer_kind = models.CharField(max_length=8, default=PayerKind.LINE)
-    payer_id = models.CharField(max_length=40, blank=True)
-    label = models.CharField(max_length=60)
-    amount = models.BigIntegerField()
-    used = models.BigIntegerField(default=0)
-    reserved = models.BigIntegerField(default=0)
-    valid_from = models.DateTimeField()
-    valid_to = models.DateTimeField(null=True, blank=True)
-    rating_groups = models.JSONField(default=list, blank=True)  # empty: all traffic
-    window_start = models.TimeField(null=True, blank=True)  # Beijing time of day
-    window_end = models.TimeField(null=True, blank=True)
+    line = models.ForeignKey(
+        "lines.Line", on_delete=models.CASCADE, related_name="buckets", verbose_name="号卡"
+    )
+    unit = models.CharField(max_length=8, choices=UNIT_CHOICES, verbose_name="单位")
+    source = models.CharField(max_length=10, choices=SOURCE_CHOICES, verbose_name="来源")
+    payer_kind = models.CharField(max_length=8, default=PayerKind.LINE, verbose_name="付费方类型")
+    payer_id = models.CharField(max_length=40, blank=True, verbose_name="付费方 ID")
+    label = models.CharField(max_length=60, verbose_name="名称")
+    amount = models.BigIntegerField(verbose_name="数量")
+    used = models.BigIntegerField(default=0, verbose_name="已用量")
+    reserved = models.BigIntegerField(default=0, verbose_name="预留量")
+    valid_from = models.DateTimeField(verbose_name="生效时间")
+    valid_to = models.DateTimeField(null=True, blank=True, verbose_name="失效时间")
+    rating_groups = models.JSONField(
+        default=list, blank=True, verbose_name="费率组"
+    )  # empty: all traffic
+    window_start = models.TimeField(
+        null=True, blank=True, verbose_name="时段开始"
+    )  # Beijing time of day
+    window_end = models.TimeField(null=True, blank=True, verbose_name="时段结束")
     #: Makes a grant idempotent: "plan:<line>:<month>:<what>", "pack:<purchase>", ...
-    origin = models.CharField(max_length=80, unique=True)
+    origin = models.CharField(max_length=80, unique=True, verbose_name="来源标识")
     #: The highest usage alert already sent for this bucket (0, 80 or 100 percent).
-    alerted_pct = models.PositiveSmallIntegerField(default=0)
-    created_at = models.DateTimeField(default=clock.now)
+    alerted_pct = models.PositiveSmallIntegerField(default=0, verbose_name="已提醒百分比")
+    created_at = models.DateTimeField(default=clock.now, verbose_name="创建时间")
 
     class Meta:
+        verbose_name = "资源余量"
+        verbose_name_plural = "资源余量"
         ordering = ["valid_from", "id"]
         indexes = [models.Index(fields=["line", "valid_to"], name="bucket_line_valid_to")]
         constraints = [
@@ -79,19 +87,29 @@ class ChargingAccount(models.Model):
     takes it first, so concurrent sessions never spend the same money or allowance twice."""
 
     line = models.OneToOneField(
-        "lines.Line", on_delete=models.CASCADE, primary_key=True, related_name="charging"
+        "lines.Line",
+        on_delete=models.CASCADE,
+        primary_key=True,
+        related_name="charging",
+        verbose_name="号卡",
     )
-    wallet_account_id = models.BigIntegerField()  # core.LedgerAccount of the line's wallet
+    wallet_account_id = models.BigIntegerField(
+        verbose_name="钱包账户 ID"
+    )  # core.LedgerAccount of the line's wallet
     #: Money held by open reservations (not yet debited from the wallet).
-    reserved_fen = models.BigIntegerField(default=0)
+    reserved_fen = models.BigIntegerField(default=0, verbose_name="预留金额")
     #: Pay-as-you-go fen consumed but below one whole fen (debited once it adds up).
-    carry = models.DecimalField(max_digits=24, decimal_places=20, default=0)
+    carry = models.DecimalField(
+        max_digits=24, decimal_places=20, default=0, verbose_name="计费尾差"
+    )
     #: First day (Beijing) of the month whose allowances the line holds (indexed: the cycle
     #: looks for lines behind the current month every few minutes).
-    cycle_month = models.DateField(db_index=True)
-    updated_at = models.DateTimeField(default=clock.now)
+    cycle_month = models.DateField(db_index=True, verbose_name="账期月份")
+    updated_at = models.DateTimeField(default=clock.now, verbose_name="更新时间")
 
     class Meta:
+        verbose_name = "计费账户"
+        verbose_name_plural = "计费账户"
         constraints = [
             models.CheckConstraint(
                 condition=models.Q(reserved_fen__gte=0), name="charging_reserved_nonneg"
@@ -108,18 +126,24 @@ class ChargingAccount(models.Model):
 class ChargingSession(models.Model):
     """An Nchf converged-charging session (one ChargingDataRef)."""
 
-    ref = models.CharField(max_length=40, unique=True)
-    line = models.ForeignKey("lines.Line", on_delete=models.PROTECT, related_name="+")
-    caller_token_id = models.BigIntegerField()  # the API token that opened it
+    ref = models.CharField(max_length=40, unique=True, verbose_name="会话编号")
+    line = models.ForeignKey(
+        "lines.Line", on_delete=models.PROTECT, related_name="+", verbose_name="号卡"
+    )
+    caller_token_id = models.BigIntegerField(
+        verbose_name="调用方令牌 ID"
+    )  # the API token that opened it
     #: Identifies a create so a retransmitted create returns the same session.
-    create_key = models.CharField(max_length=64, unique=True)
-    state = models.CharField(max_length=10, choices=SESSION_MACHINE.choices())
-    last_sequence = models.BigIntegerField(default=0)
-    expires_at = models.DateTimeField()
-    created_at = models.DateTimeField()
-    updated_at = models.DateTimeField()
+    create_key = models.CharField(max_length=64, unique=True, verbose_name="创建幂等键")
+    state = models.CharField(max_length=10, choices=SESSION_MACHINE.choices(), verbose_name="状态")
+    last_sequence = models.BigIntegerField(default=0, verbose_name="最近序号")
+    expires_at = models.DateTimeField(verbose_name="过期时间")
+    created_at = models.DateTimeField(verbose_name="创建时间")
+    updated_at = models.DateTimeField(verbose_name="更新时间")
 
     class Meta:
+        verbose_name = "计费会话"
+        verbose_name_plural = "计费会话"
         ordering = ["-created_at", "-id"]
         indexes = [models.Index(fields=["state", "expires_at"], name="session_open_expiry")]
         constraints = [
@@ -137,15 +161,19 @@ class Grant(models.Model):
     """What one rating group of an open session holds: the reservation made by the engine
     (its draws and the money held), settled by the next report of used units."""
 
-    session = models.ForeignKey(ChargingSession, on_delete=models.CASCADE, related_name="grants")
-    rating_group = models.BigIntegerField()
-    unit = models.CharField(max_length=8, choices=UNIT_CHOICES)
-    granted = models.BigIntegerField()
-    reserved_fen = models.BigIntegerField()
-    rating = models.JSONField()  # the engine's Rating, serialized
-    created_at = models.DateTimeField()
+    session = models.ForeignKey(
+        ChargingSession, on_delete=models.CASCADE, related_name="grants", verbose_name="会话"
+    )
+    rating_group = models.BigIntegerField(verbose_name="费率组")
+    unit = models.CharField(max_length=8, choices=UNIT_CHOICES, verbose_name="单位")
+    granted = models.BigIntegerField(verbose_name="授权量")
+    reserved_fen = models.BigIntegerField(verbose_name="预留金额")
+    rating = models.JSONField(verbose_name="计费结果")  # the engine's Rating, serialized
+    created_at = models.DateTimeField(verbose_name="创建时间")
 
     class Meta:
+        verbose_name = "授权额度"
+        verbose_name_plural = "授权额度"
         constraints = [
             models.UniqueConstraint(fields=["session", "rating_group"], name="grant_one_per_rg"),
             models.CheckConstraint(
@@ -160,14 +188,18 @@ class Grant(models.Model):
 class Exchange(models.Model):
     """The answer given to one request of a session, returned again for a retransmission."""
 
-    session = models.ForeignKey(ChargingSession, on_delete=models.CASCADE, related_name="+")
-    sequence = models.BigIntegerField()
-    operation = models.CharField(max_length=8)  # create | update | release
-    status = models.PositiveSmallIntegerField()
-    response = models.JSONField()
-    created_at = models.DateTimeField()
+    session = models.ForeignKey(
+        ChargingSession, on_delete=models.CASCADE, related_name="+", verbose_name="会话"
+    )
+    sequence = models.BigIntegerField(verbose_name="序号")
+    operation = models.CharField(max_length=8, verbose_name="操作")  # create | update | release
+    status = models.PositiveSmallIntegerField(verbose_name="结果状态")
+    response = models.JSONField(verbose_name="应答")
+    created_at = models.DateTimeField(verbose_name="创建时间")
 
     class Meta:
+        verbose_name = "计费交互"
+        verbose_name_plural = "计费交互"
         constraints = [
             models.UniqueConstraint(fields=["session", "sequence"], name="exchange_once")
         ]
@@ -185,27 +217,33 @@ class UsageRecord(models.Model):
     """A piece of usage, rated: who paid (buckets, free, wallet) and what the wallet paid.
     ``record_id`` is the external id (a CDR's id, or ``nchf:<ref>:<seq>:<rg>`` online)."""
 
-    record_id = models.CharField(max_length=80, unique=True)
-    line = models.ForeignKey("lines.Line", on_delete=models.PROTECT, related_name="+")
-    source = models.CharField(max_length=8, choices=RecordSource.choices)
-    unit = models.CharField(max_length=8, choices=UNIT_CHOICES)
-    rating_group = models.BigIntegerField(null=True, blank=True)
-    raw_amount = models.BigIntegerField()
-    rated_amount = models.BigIntegerField()
-    from_buckets = models.BigIntegerField(default=0)
-    free_amount = models.BigIntegerField(default=0)
-    wallet_amount = models.BigIntegerField(default=0)
-    unpaid_amount = models.BigIntegerField(default=0)
-    wallet_fen = models.BigIntegerField(default=0)
-    daily_fee_fen = models.BigIntegerField(default=0)
-    draws = models.JSONField(default=list)  # [[bucket_id, source, amount], ...]
-    started_at = models.DateTimeField()
-    beijing_date = models.DateField()  # the day it counts for on the bill
-    rated_at = models.DateTimeField()
+    record_id = models.CharField(max_length=80, unique=True, verbose_name="话单 ID")
+    line = models.ForeignKey(
+        "lines.Line", on_delete=models.PROTECT, related_name="+", verbose_name="号卡"
+    )
+    source = models.CharField(max_length=8, choices=RecordSource.choices, verbose_name="话单来源")
+    unit = models.CharField(max_length=8, choices=UNIT_CHOICES, verbose_name="单位")
+    rating_group = models.BigIntegerField(null=True, blank=True, verbose_name="费率组")
+    raw_amount = models.BigIntegerField(verbose_name="原始用量")
+    rated_amount = models.BigIntegerField(verbose_name="计费用量")
+    from_buckets = models.BigIntegerField(default=0, verbose_name="资源包抵扣量")
+    free_amount = models.BigIntegerField(default=0, verbose_name="免费用量")
+    wallet_amount = models.BigIntegerField(default=0, verbose_name="钱包扣费用量")
+    unpaid_amount = models.BigIntegerField(default=0, verbose_name="未付用量")
+    wallet_fen = models.BigIntegerField(default=0, verbose_name="钱包扣费")
+    daily_fee_fen = models.BigIntegerField(default=0, verbose_name="日租费")
+    draws = models.JSONField(
+        default=list, verbose_name="扣减明细"
+    )  # [[bucket_id, source, amount], ...]
+    started_at = models.DateTimeField(verbose_name="开始时间")
+    beijing_date = models.DateField(verbose_name="北京日期")  # the day it counts for on the bill
+    rated_at = models.DateTimeField(verbose_name="计费时间")
     #: Bumped by every re-rating of the record.
-    version = models.PositiveIntegerField(default=1)
+    version = models.PositiveIntegerField(default=1, verbose_name="版本")
 
     class Meta:
+        verbose_name = "话单"
+        verbose_name_plural = "话单"
         ordering = ["started_at", "id"]
         indexes = [
             models.Index(fields=["line", "beijing_date"], name="usage_line_day"),
@@ -247,20 +285,24 @@ class TopUpKind(models.TextChoices):
 class TopUp(models.Model):
     """Money the owner pays into a line's wallet (``ref`` is the payment's reference)."""
 
-    ref = models.CharField(max_length=40, unique=True)
-    line = models.ForeignKey("lines.Line", on_delete=models.PROTECT, related_name="+")
-    kind = models.CharField(max_length=8, choices=TopUpKind.choices)
-    amount_fen = models.BigIntegerField()
-    method = models.CharField(max_length=8)
-    status = models.CharField(max_length=10, choices=TOPUP_MACHINE.choices())
-    payment_id = models.BigIntegerField(null=True, blank=True)
-    pay_url = models.CharField(max_length=500, blank=True)
+    ref = models.CharField(max_length=40, unique=True, verbose_name="充值单号")
+    line = models.ForeignKey(
+        "lines.Line", on_delete=models.PROTECT, related_name="+", verbose_name="号卡"
+    )
+    kind = models.CharField(max_length=8, choices=TopUpKind.choices, verbose_name="充值类型")
+    amount_fen = models.BigIntegerField(verbose_name="金额")
+    method = models.CharField(max_length=8, verbose_name="支付方式")
+    status = models.CharField(max_length=10, choices=TOPUP_MACHINE.choices(), verbose_name="状态")
+    payment_id = models.BigIntegerField(null=True, blank=True, verbose_name="支付单 ID")
+    pay_url = models.CharField(max_length=500, blank=True, verbose_name="支付链接")
     #: What reached the wallet (more than ``amount_fen`` if the payer paid two attempts).
-    credited_fen = models.BigIntegerField(default=0)
-    created_at = models.DateTimeField()
-    paid_at = models.DateTimeField(null=True, blank=True)
+    credited_fen = models.BigIntegerField(default=0, verbose_name="到账金额")
+    created_at = models.DateTimeField(verbose_name="创建时间")
+    paid_at = models.DateTimeField(null=True, blank=True, verbose_name="支付时间")
 
     class Meta:
+        verbose_name = "充值"
+        verbose_name_plural = "充值"
         ordering = ["-created_at", "-id"]
         indexes = [models.Index(fields=["line", "-created_at"], name="topup_line_recent")]
         constraints = [
@@ -283,15 +325,21 @@ class AutoTopUp(models.Model):
     """The owner's standing order: below ``threshold_fen``, top up ``amount_fen`` (once a day)."""
 
     line = models.OneToOneField(
-        "lines.Line", on_delete=models.CASCADE, primary_key=True, related_name="+"
+        "lines.Line",
+        on_delete=models.CASCADE,
+        primary_key=True,
+        related_name="+",
+        verbose_name="号卡",
     )
-    enabled = models.BooleanField(default=True)
-    threshold_fen = models.BigIntegerField()
-    amount_fen = models.BigIntegerField()
-    method = models.CharField(max_length=8)
-    updated_at = models.DateTimeField()
+    enabled = models.BooleanField(default=True, verbose_name="启用")
+    threshold_fen = models.BigIntegerField(verbose_name="门槛金额")
+    amount_fen = models.BigIntegerField(verbose_name="金额")
+    method = models.CharField(max_length=8, verbose_name="支付方式")
+    updated_at = models.DateTimeField(verbose_name="更新时间")
 
     class Meta:
+        verbose_name = "自动充值"
+        verbose_name_plural = "自动充值"
         constraints = [
             models.CheckConstraint(
                 condition=models.Q(threshold_fen__gte=100, threshold_fen__lte=50_000)
@@ -307,18 +355,24 @@ class AutoTopUp(models.Model):
 class PackPurchase(models.Model):
     """An add-on pack bought from the wallet; its buckets carry ``origin="pack:<id>"``."""
 
-    line = models.ForeignKey("lines.Line", on_delete=models.PROTECT, related_name="+")
-    pack_code = models.CharField(max_length=40)
-    pack_name = models.CharField(max_length=60)
-    kind = models.CharField(max_length=12)
-    price_fen = models.BigIntegerField()
-    valid_from = models.DateTimeField()
-    valid_to = models.DateTimeField()
-    benefit_name = models.CharField(max_length=60, blank=True)
-    redeem_code = models.CharField(max_length=24, blank=True)  # MEMBERSHIP packs only
-    created_at = models.DateTimeField()
+    line = models.ForeignKey(
+        "lines.Line", on_delete=models.PROTECT, related_name="+", verbose_name="号卡"
+    )
+    pack_code = models.CharField(max_length=40, verbose_name="流量包代码")
+    pack_name = models.CharField(max_length=60, verbose_name="流量包名称")
+    kind = models.CharField(max_length=12, verbose_name="包类型")
+    price_fen = models.BigIntegerField(verbose_name="价格")
+    valid_from = models.DateTimeField(verbose_name="生效时间")
+    valid_to = models.DateTimeField(verbose_name="失效时间")
+    benefit_name = models.CharField(max_length=60, blank=True, verbose_name="权益名称")
+    redeem_code = models.CharField(
+        max_length=24, blank=True, verbose_name="兑换码"
+    )  # MEMBERSHIP packs only
+    created_at = models.DateTimeField(verbose_name="创建时间")
 
     class Meta:
+        verbose_name = "流量包订购"
+        verbose_name_plural = "流量包订购"
         ordering = ["-created_at", "-id"]
         indexes = [models.Index(fields=["line", "-created_at"], name="pack_purchase_line_recent")]
         constraints = [
@@ -338,15 +392,19 @@ class CycleRun(models.Model):
     """One month the cycle opened for a line: the plan it runs on, the fee charged and, when
     that left the wallet negative, when the line is suspended unless topped up."""
 
-    line = models.ForeignKey("lines.Line", on_delete=models.PROTECT, related_name="+")
-    month = models.DateField()  # first day (Beijing)
-    plan_code = models.CharField(max_length=40)
-    fee_fen = models.BigIntegerField()
-    balance_after_fen = models.BigIntegerField()
-    suspend_at = models.DateTimeField(null=True, blank=True)
-    created_at = models.DateTimeField()
+    line = models.ForeignKey(
+        "lines.Line", on_delete=models.PROTECT, related_name="+", verbose_name="号卡"
+    )
+    month = models.DateField(verbose_name="账期月份")  # first day (Beijing)
+    plan_code = models.CharField(max_length=40, verbose_name="套餐代码")
+    fee_fen = models.BigIntegerField(verbose_name="月租扣费")
+    balance_after_fen = models.BigIntegerField(verbose_name="扣费后余额")
+    suspend_at = models.DateTimeField(null=True, blank=True, verbose_name="停机时间")
+    created_at = models.DateTimeField(verbose_name="创建时间")
 
     class Meta:
+        verbose_name = "月租扣费记录"
+        verbose_name_plural = "月租扣费记录"
         ordering = ["month", "id"]
         constraints = [
             models.UniqueConstraint(fields=["line", "month"], name="cycle_run_once_per_month")
@@ -360,22 +418,28 @@ class Bill(models.Model):
     """A line's monthly statement: wallet movements posted in the Beijing month (they add up:
     closing = opening + top-ups - fee - 日租 - packs - usage + other) and itemised usage."""
 
-    line = models.ForeignKey("lines.Line", on_delete=models.PROTECT, related_name="+")
-    month = models.DateField()  # first day (Beijing)
-    plan_code = models.CharField(max_length=40)
-    opening_fen = models.BigIntegerField()
-    closing_fen = models.BigIntegerField()
-    topups_fen = models.BigIntegerField()
-    monthly_fee_fen = models.BigIntegerField()
-    daily_fees_fen = models.BigIntegerField()
-    packs_fen = models.BigIntegerField()
-    usage_fen = models.BigIntegerField()
-    other_fen = models.BigIntegerField()  # refunds, corrections: anything else on the wallet
-    usage_by_day = models.JSONField(default=list)
-    usage_by_rating_group = models.JSONField(default=list)
-    issued_at = models.DateTimeField()
+    line = models.ForeignKey(
+        "lines.Line", on_delete=models.PROTECT, related_name="+", verbose_name="号卡"
+    )
+    month = models.DateField(verbose_name="账期月份")  # first day (Beijing)
+    plan_code = models.CharField(max_length=40, verbose_name="套餐代码")
+    opening_fen = models.BigIntegerField(verbose_name="期初余额")
+    closing_fen = models.BigIntegerField(verbose_name="期末余额")
+    topups_fen = models.BigIntegerField(verbose_name="充值合计")
+    monthly_fee_fen = models.BigIntegerField(verbose_name="月租")
+    daily_fees_fen = models.BigIntegerField(verbose_name="日租费合计")
+    packs_fen = models.BigIntegerField(verbose_name="流量包费用")
+    usage_fen = models.BigIntegerField(verbose_name="用量费用")
+    other_fen = models.BigIntegerField(
+        verbose_name="其他费用"
+    )  # refunds, corrections: anything else on the wallet
+    usage_by_day = models.JSONField(default=list, verbose_name="每日用量")
+    usage_by_rating_group = models.JSONField(default=list, verbose_name="分费率组用量")
+    issued_at = models.DateTimeField(verbose_name="出账时间")
 
     class Meta:
+        verbose_name = "账单"
+        verbose_name_plural = "账单"
         ordering = ["-month", "-id"]
         constraints = [
             models.UniqueConstraint(fields=["line", "month"], name="bill_once_per_month"),

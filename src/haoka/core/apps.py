@@ -1,4 +1,4 @@
-from django.apps import AppConfig
+from django.apps import AppConfig, apps
 from django.db.models.signals import post_migrate
 
 from haoka.core import clientip
@@ -16,3 +16,7 @@ class CoreConfig(AppConfig):
 
         post_migrate.connect(ledger.open_system_accounts, sender=self)
         clientip.trusted_networks()  # a malformed HAOKA_TRUSTED_PROXIES stops the start
+        # django-tasks-db names its app in plain English (not translatable): the staff
+        # console's heading for it (its models and fields: locale/zh_Hans).
+        if apps.is_installed("django_tasks_db"):
+            apps.get_app_config("django_tasks_database").verbose_name = "后台任务"

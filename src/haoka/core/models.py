@@ -15,15 +15,17 @@ class LedgerAccount(models.Model):
 
     Kind = AccountKind
 
-    code = models.CharField(max_length=120, unique=True)
-    name = models.CharField(max_length=200)
-    kind = models.CharField(max_length=16, choices=Kind.choices)
-    allow_negative = models.BooleanField(default=True)
-    cached_balance = models.BooleanField(default=True)
-    balance_fen = models.BigIntegerField(default=0)
-    created_at = models.DateTimeField()
+    code = models.CharField(max_length=120, unique=True, verbose_name="科目代码")
+    name = models.CharField(max_length=200, verbose_name="名称")
+    kind = models.CharField(max_length=16, choices=Kind.choices, verbose_name="科目类型")
+    allow_negative = models.BooleanField(default=True, verbose_name="允许负余额")
+    cached_balance = models.BooleanField(default=True, verbose_name="缓存余额")
+    balance_fen = models.BigIntegerField(default=0, verbose_name="余额")
+    created_at = models.DateTimeField(verbose_name="创建时间")
 
     class Meta:
+        verbose_name = "账本科目"
+        verbose_name_plural = "账本科目"
         ordering = ["code", "id"]
         constraints = [
             models.CheckConstraint(
@@ -48,12 +50,16 @@ class LedgerAccount(models.Model):
 class LedgerTransaction(models.Model):
     """A balanced set of entries, posted at once. ``key`` makes a posting idempotent."""
 
-    key = models.CharField(max_length=200, unique=True, null=True, blank=True)
-    kind = models.CharField(max_length=60)
-    memo = models.CharField(max_length=300, blank=True)
-    created_at = models.DateTimeField()
+    key = models.CharField(
+        max_length=200, unique=True, null=True, blank=True, verbose_name="幂等键"
+    )
+    kind = models.CharField(max_length=60, verbose_name="交易类型")
+    memo = models.CharField(max_length=300, blank=True, verbose_name="摘要")
+    created_at = models.DateTimeField(verbose_name="创建时间")
 
     class Meta:
+        verbose_name = "账本交易"
+        verbose_name_plural = "账本交易"
         ordering = ["id"]
 
     def __str__(self) -> str:
@@ -64,13 +70,17 @@ class LedgerEntry(models.Model):
     """One leg of a transaction: positive debits, negative credits; legs of a txn sum to 0."""
 
     transaction = models.ForeignKey(
-        LedgerTransaction, on_delete=models.PROTECT, related_name="entries"
+        LedgerTransaction, on_delete=models.PROTECT, related_name="entries", verbose_name="交易"
     )
-    account = models.ForeignKey(LedgerAccount, on_delete=models.PROTECT, related_name="entries")
-    amount_fen = models.BigIntegerField()
-    created_at = models.DateTimeField()
+    account = models.ForeignKey(
+        LedgerAccount, on_delete=models.PROTECT, related_name="entries", verbose_name="账户"
+    )
+    amount_fen = models.BigIntegerField(verbose_name="金额")
+    created_at = models.DateTimeField(verbose_name="创建时间")
 
     class Meta:
+        verbose_name = "账本分录"
+        verbose_name_plural = "账本分录"
         ordering = ["id"]
         indexes = [models.Index(fields=["account", "id"])]
         constraints = [
@@ -86,17 +96,19 @@ class LedgerEntry(models.Model):
 class AuditRecord(models.Model):
     """Append-only audit chain: each record carries the hash of the one before it."""
 
-    seq = models.BigIntegerField(unique=True)
-    at = models.DateTimeField()
-    actor = models.CharField(max_length=120)
-    action = models.CharField(max_length=120)
-    object_type = models.CharField(max_length=60, blank=True)
-    object_id = models.CharField(max_length=64, blank=True)
-    data = models.JSONField(default=dict)
-    prev_hash = models.CharField(max_length=64)
-    hash = models.CharField(max_length=64, unique=True)
+    seq = models.BigIntegerField(unique=True, verbose_name="序号")
+    at = models.DateTimeField(verbose_name="时间")
+    actor = models.CharField(max_length=120, verbose_name="操作人")
+    action = models.CharField(max_length=120, verbose_name="操作")
+    object_type = models.CharField(max_length=60, blank=True, verbose_name="对象类型")
+    object_id = models.CharField(max_length=64, blank=True, verbose_name="对象 ID")
+    data = models.JSONField(default=dict, verbose_name="内容")
+    prev_hash = models.CharField(max_length=64, verbose_name="前一哈希")
+    hash = models.CharField(max_length=64, unique=True, verbose_name="哈希")
 
     class Meta:
+        verbose_name = "审计记录"
+        verbose_name_plural = "审计记录"
         ordering = ["seq"]
 
     def __str__(self) -> str:
@@ -106,11 +118,13 @@ class AuditRecord(models.Model):
 class AuditHead(models.Model):
     """Single row locked to serialize appends; remembers the tip so tail deletion shows."""
 
-    id = models.PositiveSmallIntegerField(primary_key=True, default=1)
-    seq = models.BigIntegerField(default=0)
-    hash = models.CharField(max_length=64)
+    id = models.PositiveSmallIntegerField(primary_key=True, default=1, verbose_name="ID")
+    seq = models.BigIntegerField(default=0, verbose_name="序号")
+    hash = models.CharField(max_length=64, verbose_name="哈希")
 
     class Meta:
+        verbose_name = "审计链头"
+        verbose_name_plural = "审计链头"
         constraints = [models.CheckConstraint(condition=models.Q(id=1), name="audit_head_single")]
 
     def __str__(self) -> str:
@@ -120,18 +134,20 @@ class AuditHead(models.Model):
 class IdempotencyRecord(models.Model):
     """The first response to a POST with an ``Idempotency-Key``, replayed for repeats."""
 
-    scope = models.CharField(max_length=80)
-    key = models.CharField(max_length=200)
-    method = models.CharField(max_length=8)
-    path = models.CharField(max_length=300)
-    request_hash = models.CharField(max_length=64)
-    status_code = models.PositiveSmallIntegerField(null=True)
-    response_body = models.BinaryField(null=True)
-    content_type = models.CharField(max_length=100, blank=True)
-    headers = models.JSONField(default=dict)
-    created_at = models.DateTimeField(db_index=True)
+    scope = models.CharField(max_length=80, verbose_name="范围")
+    key = models.CharField(max_length=200, verbose_name="幂等键")
+    method = models.CharField(max_length=8, verbose_name="请求方法")
+    path = models.CharField(max_length=300, verbose_name="路径")
+    request_hash = models.CharField(max_length=64, verbose_name="请求摘要")
+    status_code = models.PositiveSmallIntegerField(null=True, verbose_name="状态码")
+    response_body = models.BinaryField(null=True, verbose_name="响应正文")
+    content_type = models.CharField(max_length=100, blank=True, verbose_name="内容类型")
+    headers = models.JSONField(default=dict, verbose_name="响应头")
+    created_at = models.DateTimeField(db_index=True, verbose_name="创建时间")
 
     class Meta:
+        verbose_name = "幂等记录"
+        verbose_name_plural = "幂等记录"
         constraints = [
             models.UniqueConstraint(fields=["scope", "key"], name="idempotency_scope_key_unique")
         ]
@@ -143,11 +159,13 @@ class IdempotencyRecord(models.Model):
 class RateCounter(models.Model):
     """Fixed-window counter for rate limits (kept in the DB: correct across processes)."""
 
-    key = models.CharField(max_length=200)
-    window_start = models.DateTimeField()
-    count = models.PositiveIntegerField(default=0)
+    key = models.CharField(max_length=200, verbose_name="计数键")
+    window_start = models.DateTimeField(verbose_name="窗口开始")
+    count = models.PositiveIntegerField(default=0, verbose_name="计数")
 
     class Meta:
+        verbose_name = "限流计数"
+        verbose_name_plural = "限流计数"
         constraints = [
             models.UniqueConstraint(fields=["key", "window_start"], name="rate_counter_unique")
         ]

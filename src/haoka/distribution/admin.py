@@ -18,6 +18,7 @@ from django.template.response import TemplateResponse
 
 from haoka.catalog import queries as catalog_queries
 from haoka.core import clock, pii
+from haoka.core.admin_display import YuanAdminMixin
 from haoka.core.errors import HaokaError
 from haoka.core.money import format_fen
 from haoka.distribution import domain, operations
@@ -238,9 +239,9 @@ class CommissionRuleForm(forms.ModelForm):
             "plan_code": "套餐编码（* 为全部）",
             "tier": "等级（留空为全部）",
             "kind": "佣金类型",
-            "amount_fen": "金额（分）",
+            "amount_fen": "固定金额（元）",
             "rate_bp": "比例（万分之一）",
-            "threshold_fen": "门槛（分）",
+            "threshold_fen": "门槛（元）",
             "months": "分成月数",
             "valid_from": "生效时间",
             "valid_to": "失效时间",
@@ -272,14 +273,14 @@ class CommissionRuleForm(forms.ModelForm):
 
 
 @admin.register(CommissionRule)
-class CommissionRuleAdmin(admin.ModelAdmin):
+class CommissionRuleAdmin(YuanAdminMixin, admin.ModelAdmin):
     form = CommissionRuleForm
     list_display = (
         "plan_code",
         "tier",
         "kind",
         "amount",
-        "rate_bp",
+        "rate",
         "threshold_fen",
         "months",
         "valid_from",
@@ -289,9 +290,14 @@ class CommissionRuleAdmin(admin.ModelAdmin):
     list_filter = ("kind", "tier")
     search_fields = ("plan_code", "note")
 
-    @admin.display(description="金额", ordering="amount_fen")
+    @admin.display(description="固定金额", ordering="amount_fen")
     def amount(self, obj: CommissionRule) -> str:
         return format_fen(obj.amount_fen)
+
+    @admin.display(description="比例", ordering="rate_bp")
+    def rate(self, obj: CommissionRule) -> str:
+        whole, rest = divmod(obj.rate_bp, 100)
+        return f"{whole}.{rest:02d}%"
 
     def save_model(self, request, obj, form, change):
         operations.save_rule(rule=obj)
@@ -307,8 +313,8 @@ class ProductForm(forms.ModelForm):
         labels = {
             "plan_code": "套餐编码",
             "enabled": "上架",
-            "margin_fen": "佣金总额上限（分，两级合计）",
-            "max_markup_fen": "加价上限（分）",
+            "margin_fen": "佣金总额上限（元，两级合计）",
+            "max_markup_fen": "加价上限（元）",
             "min_tier": "最低信用等级",
             "course": "须先通过的课程",
         }
@@ -336,7 +342,7 @@ class ProductForm(forms.ModelForm):
 
 
 @admin.register(Product)
-class ProductAdmin(admin.ModelAdmin):
+class ProductAdmin(YuanAdminMixin, admin.ModelAdmin):
     form = ProductForm
     list_display = ("plan_code", "enabled", "margin", "max_markup", "min_tier", "course", "sort")
     list_filter = ("enabled", "min_tier")

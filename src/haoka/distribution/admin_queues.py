@@ -213,6 +213,7 @@ class FraudFlagAdmin(DecisionActions, ReadOnlyAdmin):
 class ComplaintAdmin(admin.ModelAdmin):
     list_display = ("created_at", "agent", "order_ref", "text")
     search_fields = ("agent__code", "order_ref", "text")
+    date_hierarchy = "created_at"
     raw_id_fields = ("agent",)
     list_select_related = ("agent",)
 

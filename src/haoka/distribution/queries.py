@@ -14,11 +14,18 @@ from haoka.core import pii
 from haoka.core.errors import PermissionDenied
 from haoka.core.pagination import Page, paginate
 from haoka.distribution import commission, domain, operations
-from haoka.distribution.domain import AgentStatus, EntryStatus, SaleState
+from haoka.distribution.domain import (
+    AgentStatus,
+    EntryStatus,
+    FraudStatus,
+    SaleState,
+    WithdrawalStatus,
+)
 from haoka.distribution.models import (
     Agent,
     Course,
     Entry,
+    FraudFlag,
     Material,
     Product,
     QuizAttempt,
@@ -345,3 +352,20 @@ def sale_numbers(*, agent: Agent, order_refs: list[str]) -> dict[str, str]:
 def has_products() -> bool:
     """Whether staff have offered any plan to agents yet."""
     return Product.objects.exists()
+
+
+def staff_queues() -> dict[str, int]:
+    """What waits for staff in distribution: agent applications, withdrawals to approve and
+    being paid, fraud flags not decided yet (the staff console's landing page)."""
+    withdrawals = dict(
+        Withdrawal.objects.filter(status__in=[WithdrawalStatus.REQUESTED, WithdrawalStatus.PAYING])
+        .values_list("status")
+        .annotate(n=Count("id"))
+        .order_by()
+    )
+    return {
+        "agents_pending": Agent.objects.filter(status=AgentStatus.PENDING).count(),
+        "withdrawals_requested": withdrawals.get(WithdrawalStatus.REQUESTED, 0),
+        "withdrawals_paying": withdrawals.get(WithdrawalStatus.PAYING, 0),
+        "fraud_open": FraudFlag.objects.filter(status=FraudStatus.OPEN).count(),
+    }

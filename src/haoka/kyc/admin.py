@@ -16,9 +16,10 @@ from django.urls import path, reverse
 from django.utils.html import format_html_join
 
 from haoka.core import audit, clock, pii
+from haoka.core.admin_display import label_display, label_filter
 from haoka.core.errors import HaokaError
 from haoka.kyc import blacklists, domain, operations, queries
-from haoka.kyc.domain import KycStatus
+from haoka.kyc.domain import REASON_LABELS, KycStatus
 from haoka.kyc.models import (
     Blacklist,
     BlacklistKind,
@@ -43,7 +44,8 @@ class KycEventInline(admin.TabularInline):
     model = KycEvent
     extra = 0
     can_delete = False
-    fields = readonly_fields = ("from_status", "to_status", "reason_code", "actor", "note", "at")
+    fields = readonly_fields = ("from_status", "to_status", "reason", "actor", "note", "at")
+    reason = label_display("reason_code", REASON_LABELS, "原因")
 
     def has_add_permission(self, request, obj=None):
         return False
@@ -64,12 +66,14 @@ class KycRecordAdmin(admin.ModelAdmin):
         "carrier",
         "plan_code",
         "status",
-        "reason_code",
+        "reason",
         "created_at",
         "reviewed_at",
     )
-    list_filter = ("status", "carrier", "reason_code")
-    search_fields = ("order_ref",)
+    list_filter = ("status", label_filter("reason_code", REASON_LABELS, "原因"), "carrier")
+    search_fields = ("order_ref", "plan_code")
+    date_hierarchy = "created_at"
+    reason = label_display("reason_code", REASON_LABELS, "原因")
     fields = readonly_fields = (
         "order_ref",
         "user",
@@ -78,7 +82,7 @@ class KycRecordAdmin(admin.ModelAdmin):
         "masked_name",
         "masked_id",
         "status",
-        "reason_code",
+        "reason",
         "message",
         "photos",
         "reviewed_by",
@@ -364,10 +368,11 @@ class IdentityClaimAdmin(admin.ModelAdmin):
 
 @admin.register(KycAttempt)
 class KycAttemptAdmin(admin.ModelAdmin):
-    list_display = ("order_ref", "user", "status", "reason_code", "created_at")
-    list_filter = ("status", "reason_code")
+    list_display = ("order_ref", "user", "status", "reason", "created_at")
+    list_filter = ("status", label_filter("reason_code", REASON_LABELS, "原因"))
     search_fields = ("order_ref",)
-    fields = readonly_fields = ("order_ref", "user", "status", "reason_code", "created_at")
+    fields = readonly_fields = ("order_ref", "user", "status", "reason", "created_at")
+    reason = label_display("reason_code", REASON_LABELS, "原因")
 
     def has_add_permission(self, request):
         return False

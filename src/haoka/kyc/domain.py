@@ -87,6 +87,20 @@ KYC_LABELS = {
     KycStatus.FLAGGED: "待人工审核",
 }
 
+#: The reason codes of verdicts (``Verdict.reason_code``), as staff read them.
+REASON_LABELS = {
+    "age_out_of_range": "年龄不符合套餐要求",
+    "region_not_allowed": "地区不可办理",
+    "photos_required": "须上传证件照片",
+    "id_line_limit": "一证五号：已达号卡上限",
+    "blacklisted_id": "身份证号在黑名单中",
+    "blacklisted_phone": "手机号在黑名单中",
+    "blacklisted_address": "收货地址在黑名单中",
+    "velocity": "短时间内下单过多",
+    "identity_mismatch": "身份核验不一致",
+    "review_rejected": "人工审核未通过",
+}
+
 #: Staff review moves a FLAGGED check; anything else is decided by a (re-)check only (a new
 #: verdict that replaces the record's, not a move of it).
 REVIEW_TRANSITIONS = {

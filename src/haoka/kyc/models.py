@@ -20,28 +20,31 @@ class KycRecord(models.Model):
 
     Status = KycStatus
 
-    order_ref = models.CharField(max_length=40, unique=True)
-    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
-    carrier = models.CharField(max_length=16)
-    plan_code = models.CharField(max_length=40)
-    name = EncryptedTextField()
-    id_number = EncryptedTextField()
-    id_hash = models.CharField(max_length=64, db_index=True)
-    name_hash = models.CharField(max_length=64)
-    status = models.CharField(max_length=10, choices=REVIEW_MACHINE.choices())
-    reason_code = models.CharField(max_length=40, blank=True)
-    message = models.CharField(max_length=200, blank=True)
+    order_ref = models.CharField(max_length=40, unique=True, verbose_name="订单号")
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+", verbose_name="用户"
+    )
+    carrier = models.CharField(max_length=16, verbose_name="运营商")
+    plan_code = models.CharField(max_length=40, verbose_name="套餐代码")
+    name = EncryptedTextField(verbose_name="姓名")
+    id_number = EncryptedTextField(verbose_name="身份证号")
+    id_hash = models.CharField(max_length=64, db_index=True, verbose_name="身份证摘要")
+    name_hash = models.CharField(max_length=64, verbose_name="姓名摘要")
+    status = models.CharField(max_length=10, choices=REVIEW_MACHINE.choices(), verbose_name="状态")
+    reason_code = models.CharField(max_length=40, blank=True, verbose_name="原因")
+    message = models.CharField(max_length=200, blank=True, verbose_name="结果说明")
     reviewed_by = models.ForeignKey(
         settings.AUTH_USER_MODEL,
         null=True,
         blank=True,
         on_delete=models.PROTECT,
         related_name="+",
+        verbose_name="审核人",
     )
-    reviewed_at = models.DateTimeField(null=True, blank=True)
-    review_note = models.CharField(max_length=300, blank=True)
-    created_at = models.DateTimeField()
-    updated_at = models.DateTimeField()
+    reviewed_at = models.DateTimeField(null=True, blank=True, verbose_name="审核时间")
+    review_note = models.CharField(max_length=300, blank=True, verbose_name="审核备注")
+    created_at = models.DateTimeField(verbose_name="创建时间")
+    updated_at = models.DateTimeField(verbose_name="更新时间")
 
     class Meta:
         ordering = ["-created_at", "-id"]
@@ -64,15 +67,21 @@ class KycRecord(models.Model):
 class KycEvent(models.Model):
     """Every decision on a record: checks and staff reviews (who, when, why)."""
 
-    record = models.ForeignKey(KycRecord, on_delete=models.CASCADE, related_name="events")
-    from_status = models.CharField(max_length=10, blank=True)
-    to_status = models.CharField(max_length=10, choices=REVIEW_MACHINE.choices())
-    reason_code = models.CharField(max_length=40, blank=True)
-    actor = models.CharField(max_length=60)
-    note = models.CharField(max_length=300, blank=True)
-    at = models.DateTimeField()
+    record = models.ForeignKey(
+        KycRecord, on_delete=models.CASCADE, related_name="events", verbose_name="实名记录"
+    )
+    from_status = models.CharField(max_length=10, blank=True, verbose_name="原状态")
+    to_status = models.CharField(
+        max_length=10, choices=REVIEW_MACHINE.choices(), verbose_name="新状态"
+    )
+    reason_code = models.CharField(max_length=40, blank=True, verbose_name="原因")
+    actor = models.CharField(max_length=60, verbose_name="操作人")
+    note = models.CharField(max_length=300, blank=True, verbose_name="备注")
+    at = models.DateTimeField(verbose_name="时间")
 
     class Meta:
+        verbose_name = "实名事件"
+        verbose_name_plural = "实名事件"
         ordering = ["at", "id"]
         constraints = [
             models.CheckConstraint(condition=_in("to_status", KycStatus), name="kyc_event_status")
@@ -85,16 +94,20 @@ class KycEvent(models.Model):
 class KycAttempt(models.Model):
     """One row per check, counted by the velocity rule (hashes only)."""
 
-    order_ref = models.CharField(max_length=40)
-    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
-    id_hash = models.CharField(max_length=64)
-    phone_hash = models.CharField(max_length=64)
-    address_hash = models.CharField(max_length=64)
-    status = models.CharField(max_length=10, choices=REVIEW_MACHINE.choices())
-    reason_code = models.CharField(max_length=40, blank=True)
-    created_at = models.DateTimeField()
+    order_ref = models.CharField(max_length=40, verbose_name="订单号")
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+", verbose_name="用户"
+    )
+    id_hash = models.CharField(max_length=64, verbose_name="身份证摘要")
+    phone_hash = models.CharField(max_length=64, verbose_name="手机号摘要")
+    address_hash = models.CharField(max_length=64, verbose_name="地址摘要")
+    status = models.CharField(max_length=10, choices=REVIEW_MACHINE.choices(), verbose_name="状态")
+    reason_code = models.CharField(max_length=40, blank=True, verbose_name="原因")
+    created_at = models.DateTimeField(verbose_name="创建时间")
 
     class Meta:
+        verbose_name = "实名尝试"
+        verbose_name_plural = "实名尝试"
         ordering = ["-created_at", "-id"]
         indexes = [
             models.Index(fields=["id_hash", "created_at"]),
@@ -120,15 +133,17 @@ class KycDocument(models.Model):
 
     Kind = DocumentKind
 
-    order_ref = models.CharField(max_length=40)
-    kind = models.CharField(max_length=8, choices=DocumentKind.choices)
-    content = models.TextField()
-    sha256 = models.CharField(max_length=64)
-    size = models.PositiveIntegerField()
-    content_type = models.CharField(max_length=20)
-    created_at = models.DateTimeField()
+    order_ref = models.CharField(max_length=40, verbose_name="订单号")
+    kind = models.CharField(max_length=8, choices=DocumentKind.choices, verbose_name="证件照类型")
+    content = models.TextField(verbose_name="文件内容")
+    sha256 = models.CharField(max_length=64, verbose_name="SHA-256 摘要")
+    size = models.PositiveIntegerField(verbose_name="大小（字节）")
+    content_type = models.CharField(max_length=20, verbose_name="内容类型")
+    created_at = models.DateTimeField(verbose_name="创建时间")
 
     class Meta:
+        verbose_name = "证件照"
+        verbose_name_plural = "证件照"
         ordering = ["order_ref", "kind", "id"]
         constraints = [
             models.UniqueConstraint(fields=["order_ref", "kind"], name="kyc_document_one_per_kind"),
@@ -159,16 +174,18 @@ class IdentityClaim(models.Model):
     Status = ClaimStatus
     Source = ClaimSource
 
-    id_hash = models.CharField(max_length=64)
-    carrier = models.CharField(max_length=16)
-    order_ref = models.CharField(max_length=40, unique=True)
-    status = models.CharField(max_length=10, choices=CLAIM_MACHINE.choices())
-    source = models.CharField(max_length=10, choices=ClaimSource.choices)
-    created_at = models.DateTimeField()
-    released_at = models.DateTimeField(null=True, blank=True)
-    release_reason = models.CharField(max_length=200, blank=True)
+    id_hash = models.CharField(max_length=64, verbose_name="身份证摘要")
+    carrier = models.CharField(max_length=16, verbose_name="运营商")
+    order_ref = models.CharField(max_length=40, unique=True, verbose_name="订单号")
+    status = models.CharField(max_length=10, choices=CLAIM_MACHINE.choices(), verbose_name="状态")
+    source = models.CharField(max_length=10, choices=ClaimSource.choices, verbose_name="来源")
+    created_at = models.DateTimeField(verbose_name="创建时间")
+    released_at = models.DateTimeField(null=True, blank=True, verbose_name="释放时间")
+    release_reason = models.CharField(max_length=200, blank=True, verbose_name="释放原因")
 
     class Meta:
+        verbose_name = "身份证占用"
+        verbose_name_plural = "身份证占用"
         ordering = ["-created_at", "-id"]
         indexes = [models.Index(fields=["id_hash", "carrier", "status"])]
         constraints = [
@@ -189,11 +206,13 @@ class IdentityClaimCounter(models.Model):
     """Per (ID, carrier): the row locked to serialize claims, and the count of ACTIVE claims,
     so the database itself refuses a sixth (CHECK active <= 5)."""
 
-    id_hash = models.CharField(max_length=64)
-    carrier = models.CharField(max_length=16)
-    active = models.PositiveSmallIntegerField(default=0)
+    id_hash = models.CharField(max_length=64, verbose_name="身份证摘要")
+    carrier = models.CharField(max_length=16, verbose_name="运营商")
+    active = models.PositiveSmallIntegerField(default=0, verbose_name="有效数")
 
     class Meta:
+        verbose_name = "身份证占用计数"
+        verbose_name_plural = "身份证占用计数"
         constraints = [
             models.UniqueConstraint(fields=["id_hash", "carrier"], name="kyc_counter_unique"),
             models.CheckConstraint(
@@ -217,12 +236,17 @@ class Blacklist(models.Model):
 
     Kind = BlacklistKind
 
-    kind = models.CharField(max_length=8, choices=BlacklistKind.choices)
-    value_hash = models.CharField(max_length=64)
-    reason = models.CharField(max_length=200)
-    created_at = models.DateTimeField()
+    kind = models.CharField(max_length=8, choices=BlacklistKind.choices, verbose_name="名单类型")
+    value_hash = models.CharField(max_length=64, verbose_name="值摘要")
+    reason = models.CharField(max_length=200, verbose_name="原因")
+    created_at = models.DateTimeField(verbose_name="创建时间")
     created_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+        verbose_name="创建人",
     )
 
     class Meta:

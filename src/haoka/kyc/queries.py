@@ -209,3 +209,8 @@ def orders_at_address(*, order_refs: list[str], address_hash: str) -> int:
         .distinct()
         .count()
     )
+
+
+def review_queue_count() -> int:
+    """Checks waiting for a staff review (待人工审核)."""
+    return KycRecord.objects.filter(status=kyc_domain.KycStatus.FLAGGED).count()

@@ -1,5 +1,7 @@
 from django.contrib import admin
 
+from haoka.core.admin_display import YuanAdminMixin, label_display, label_filter
+from haoka.lines.domain import SUSPEND_LABELS
 from haoka.lines.models import ClosureRefund, Line, LineClosure, LineEvent, PortingCode, SimCard
 
 
@@ -27,14 +29,27 @@ class PortingCodeInline(admin.TabularInline):
 
 @admin.register(Line)
 class LineAdmin(admin.ModelAdmin):
-    list_display = ("msisdn", "carrier_code", "plan_code", "status", "activated_at")
-    list_filter = ("status", "carrier_code")
-    search_fields = ("msisdn", "order_ref")
+    list_display = (
+        "msisdn",
+        "carrier_code",
+        "plan_code",
+        "status",
+        "suspend_reason_label",
+        "activated_at",
+    )
+    list_filter = (
+        "status",
+        label_filter("suspend_reason", SUSPEND_LABELS, "停机原因"),
+        "carrier_code",
+        "plan_code",
+    )
+    search_fields = ("msisdn", "order_ref", "iccid")
+    suspend_reason_label = label_display("suspend_reason", SUSPEND_LABELS, "停机原因")
     readonly_fields = ("iccid", "imsi", "order_ref", "activated_at", "closed_at", "created_at")
     inlines = [LineEventInline, SimCardInline, PortingCodeInline]
 
 
-class ClosureRefundInline(admin.TabularInline):
+class ClosureRefundInline(YuanAdminMixin, admin.TabularInline):
     model = ClosureRefund
     extra = 0
     can_delete = False
@@ -51,7 +66,7 @@ class ClosureRefundInline(admin.TabularInline):
 
 
 @admin.register(LineClosure)
-class LineClosureAdmin(admin.ModelAdmin):
+class LineClosureAdmin(YuanAdminMixin, admin.ModelAdmin):
     """Closed lines; state MANUAL: money the gateway could not carry back (pay by hand)."""
 
     list_display = ("line", "state", "refund_due_fen", "refunded_fen", "manual_fen", "closed_at")

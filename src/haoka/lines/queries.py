@@ -12,7 +12,7 @@ from haoka.core import ledger
 from haoka.core.errors import NotFound
 from haoka.lines import domain
 from haoka.lines.domain import Caller, LineState
-from haoka.lines.models import Line, Notification
+from haoka.lines.models import Line, LineClosure, Notification
 
 #: A line that still has its number (any state before closure or porting out).
 LIVE = (LineState.ACTIVE, LineState.SUSPENDED)
@@ -104,3 +104,8 @@ def order_refs(*, line_id: int) -> QuerySet:
 def notifications(*, line_id: int) -> QuerySet[Notification]:
     """The line's notification centre, as a query to paginate."""
     return Notification.objects.filter(line_id=line_id)
+
+
+def manual_closure_refunds() -> int:
+    """Closed lines whose money the gateway could not carry back (待人工退款)."""
+    return LineClosure.objects.filter(state=domain.ClosureState.MANUAL).count()

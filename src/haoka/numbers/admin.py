@@ -1,5 +1,6 @@
 from django.contrib import admin
 
+from haoka.core.admin_display import YuanAdminMixin
 from haoka.numbers import operations
 from haoka.numbers.models import NumberEvent, NumberImport, PhoneNumber, TierPrice
 
@@ -15,7 +16,7 @@ class NumberEventInline(admin.TabularInline):
 
 
 @admin.register(PhoneNumber)
-class PhoneNumberAdmin(admin.ModelAdmin):
+class PhoneNumberAdmin(YuanAdminMixin, admin.ModelAdmin):
     list_display = (
         "msisdn",
         "carrier",
@@ -28,8 +29,8 @@ class PhoneNumberAdmin(admin.ModelAdmin):
         "min_monthly_fen",
         "reserved_until",
     )
-    list_filter = ("status", "tier", "carrier")
-    search_fields = ("msisdn",)
+    list_filter = ("status", "tier", "carrier", "price_locked", "province")
+    search_fields = ("msisdn", "order_ref")
     show_full_result_count = False  # COUNT(*) over a million rows on every page is wasted work
     readonly_fields = (
         "msisdn",
@@ -58,7 +59,7 @@ class PhoneNumberAdmin(admin.ModelAdmin):
 
 
 @admin.register(TierPrice)
-class TierPriceAdmin(admin.ModelAdmin):
+class TierPriceAdmin(YuanAdminMixin, admin.ModelAdmin):
     list_display = (
         "carrier",
         "tier",
@@ -67,7 +68,7 @@ class TierPriceAdmin(admin.ModelAdmin):
         "contract_months",
         "updated_at",
     )
-    list_filter = ("carrier",)
+    list_filter = ("carrier", "tier")
     readonly_fields = ("updated_at",)
 
     def save_model(self, request, obj, form, change):
@@ -94,4 +95,5 @@ class NumberImportAdmin(admin.ModelAdmin):
         "already_present",
         "rejected",
     )
+    search_fields = ("source", "sha256")
     readonly_fields = [f.name for f in NumberImport._meta.fields]

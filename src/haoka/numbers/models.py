@@ -19,9 +19,9 @@ class TierCode(models.TextChoices):
 
 
 class PhoneNumber(models.Model):
-    msisdn = models.CharField(max_length=11, unique=True)
+    msisdn = models.CharField(max_length=11, unique=True, verbose_name="号码")
     # The number reversed: "ends with 8888" becomes an index range scan on a prefix.
-    msisdn_rev = models.CharField(max_length=11)
+    msisdn_rev = models.CharField(max_length=11, verbose_name="号码倒序")
     # No index of its own: every search index leads with (status, carrier) or covers it.
     carrier = models.ForeignKey(
         "catalog.Carrier",
@@ -30,23 +30,28 @@ class PhoneNumber(models.Model):
         on_delete=models.PROTECT,
         related_name="+",
         db_index=False,
+        verbose_name="运营商",
     )
-    segment = models.CharField(max_length=3)
-    province = models.CharField(max_length=16, blank=True)
-    city = models.CharField(max_length=24, blank=True)
+    segment = models.CharField(max_length=3, verbose_name="号段")
+    province = models.CharField(max_length=16, blank=True, verbose_name="省份")
+    city = models.CharField(max_length=24, blank=True, verbose_name="城市")
     status = models.CharField(
-        max_length=12, choices=MACHINE.choices(), default=NumberState.AVAILABLE
+        max_length=12, choices=MACHINE.choices(), default=NumberState.AVAILABLE, verbose_name="状态"
     )
-    tier = models.CharField(max_length=1, choices=TierCode.choices, default=TierCode.N)
-    tier_rank = models.PositiveSmallIntegerField(default=5)  # 0 = S (best) .. 5 = normal
-    score = models.IntegerField(default=0)
-    pattern_mask = models.BigIntegerField(default=0)
-    has_four = models.BooleanField(default=False)
-    price_fen = models.BigIntegerField(default=0)
-    min_monthly_fen = models.BigIntegerField(default=0)  # 最低消费
-    contract_months = models.PositiveSmallIntegerField(default=0)
+    tier = models.CharField(
+        max_length=1, choices=TierCode.choices, default=TierCode.N, verbose_name="等级"
+    )
+    tier_rank = models.PositiveSmallIntegerField(
+        default=5, verbose_name="等级排序"
+    )  # 0 = S (best) .. 5 = normal
+    score = models.IntegerField(default=0, verbose_name="分数")
+    pattern_mask = models.BigIntegerField(default=0, verbose_name="靓号模式掩码")
+    has_four = models.BooleanField(default=False, verbose_name="含数字 4")
+    price_fen = models.BigIntegerField(default=0, verbose_name="价格")
+    min_monthly_fen = models.BigIntegerField(default=0, verbose_name="最低月消费")  # 最低消费
+    contract_months = models.PositiveSmallIntegerField(default=0, verbose_name="合约月数")
     price_locked = models.BooleanField(
-        default=False
+        default=False, verbose_name="价格锁定"
     )  # staff set the price by hand: reprice skips it
     reserved_by = models.ForeignKey(  # indexed by num_holder (reserved_by, status)
         settings.AUTH_USER_MODEL,
@@ -55,13 +60,18 @@ class PhoneNumber(models.Model):
         on_delete=models.PROTECT,
         related_name="+",
         db_index=False,
+        verbose_name="预留人",
     )
-    reserved_until = models.DateTimeField(null=True, blank=True)
-    order_ref = models.CharField(max_length=24, blank=True)  # the order holding or owning it
-    status_changed_at = models.DateTimeField(null=True, blank=True)
-    created_at = models.DateTimeField(default=clock.now)
+    reserved_until = models.DateTimeField(null=True, blank=True, verbose_name="预留截止")
+    order_ref = models.CharField(
+        max_length=24, blank=True, verbose_name="订单号"
+    )  # the order holding or owning it
+    status_changed_at = models.DateTimeField(null=True, blank=True, verbose_name="状态变更时间")
+    created_at = models.DateTimeField(default=clock.now, verbose_name="创建时间")
 
     class Meta:
+        verbose_name = "号码"
+        verbose_name_plural = "号码"
         ordering = ["tier_rank", "price_fen", "id"]
         indexes = [
             # Search reads ids in sort order from these indexes, then fetches the page's rows
@@ -113,14 +123,18 @@ class PhoneNumber(models.Model):
 class NumberEvent(models.Model):
     """Every status transition of a number: who, when, why."""
 
-    number = models.ForeignKey(PhoneNumber, on_delete=models.CASCADE, related_name="events")
-    from_status = models.CharField(max_length=12)
-    to_status = models.CharField(max_length=12)
-    actor = models.CharField(max_length=80)
-    reason = models.CharField(max_length=200, blank=True)
-    at = models.DateTimeField()
+    number = models.ForeignKey(
+        PhoneNumber, on_delete=models.CASCADE, related_name="events", verbose_name="号码"
+    )
+    from_status = models.CharField(max_length=12, verbose_name="原状态")
+    to_status = models.CharField(max_length=12, verbose_name="新状态")
+    actor = models.CharField(max_length=80, verbose_name="操作人")
+    reason = models.CharField(max_length=200, blank=True, verbose_name="原因")
+    at = models.DateTimeField(verbose_name="时间")
 
     class Meta:
+        verbose_name = "号码事件"
+        verbose_name_plural = "号码事件"
         ordering = ["at", "id"]
         indexes = [models.Index(fields=["number", "at"])]
 
@@ -137,14 +151,17 @@ class TierPrice(models.Model):
         db_column="carrier_code",
         on_delete=models.CASCADE,
         related_name="+",
+        verbose_name="运营商",
     )
-    tier = models.CharField(max_length=1, choices=TierCode.choices)
-    price_fen = models.BigIntegerField()
-    min_monthly_fen = models.BigIntegerField(default=0)
-    contract_months = models.PositiveSmallIntegerField(default=0)
-    updated_at = models.DateTimeField(default=clock.now)
+    tier = models.CharField(max_length=1, choices=TierCode.choices, verbose_name="等级")
+    price_fen = models.BigIntegerField(verbose_name="价格")
+    min_monthly_fen = models.BigIntegerField(default=0, verbose_name="最低月消费")
+    contract_months = models.PositiveSmallIntegerField(default=0, verbose_name="合约月数")
+    updated_at = models.DateTimeField(default=clock.now, verbose_name="更新时间")
 
     class Meta:
+        verbose_name = "靓号等级价格"
+        verbose_name_plural = "靓号等级价格"
         ordering = ["carrier", "tier"]
         constraints = [
             models.UniqueConstraint(fields=["carrier", "tier"], name="tier_price_unique"),
@@ -161,19 +178,21 @@ class TierPrice(models.Model):
 class NumberImport(models.Model):
     """One run of an import (CSV or generator), with its counts and rejected rows."""
 
-    source = models.CharField(max_length=300)
-    sha256 = models.CharField(max_length=64, blank=True)
-    started_at = models.DateTimeField()
-    finished_at = models.DateTimeField(null=True, blank=True)
-    rows = models.PositiveIntegerField(default=0)
-    imported = models.PositiveIntegerField(default=0)
-    already_present = models.PositiveIntegerField(default=0)
-    rejected = models.PositiveIntegerField(default=0)
+    source = models.CharField(max_length=300, verbose_name="来源文件")
+    sha256 = models.CharField(max_length=64, blank=True, verbose_name="SHA-256 摘要")
+    started_at = models.DateTimeField(verbose_name="开始时间")
+    finished_at = models.DateTimeField(null=True, blank=True, verbose_name="完成时间")
+    rows = models.PositiveIntegerField(default=0, verbose_name="行数")
+    imported = models.PositiveIntegerField(default=0, verbose_name="已导入")
+    already_present = models.PositiveIntegerField(default=0, verbose_name="已存在")
+    rejected = models.PositiveIntegerField(default=0, verbose_name="已拒绝")
     errors = models.JSONField(
-        default=list
+        default=list, verbose_name="错误"
     )  # first 1,000 rejected rows: {line, value, code, reason}
 
     class Meta:
+        verbose_name = "号码导入"
+        verbose_name_plural = "号码导入"
         ordering = ["-started_at", "-id"]
 
     def __str__(self) -> str:

@@ -1,5 +1,6 @@
 from django.contrib import admin
 
+from haoka.core.admin_display import YuanAdminMixin
 from haoka.orders.models import Order, OrderEvent
 
 
@@ -14,7 +15,7 @@ class OrderEventInline(admin.TabularInline):
 
 
 @admin.register(Order)
-class OrderAdmin(admin.ModelAdmin):
+class OrderAdmin(YuanAdminMixin, admin.ModelAdmin):
     """Staff see orders and their history; personal data stays encrypted and is not shown."""
 
     list_display = (
@@ -28,7 +29,7 @@ class OrderAdmin(admin.ModelAdmin):
         "created_at",
     )
     list_filter = ("state", "carrier_code", "ship_province", "refund_state")
-    search_fields = ("ref", "msisdn", "tracking_no", "carrier_order_id")
+    search_fields = ("ref", "msisdn", "tracking_no", "carrier_order_id", "agent_code")
     date_hierarchy = "created_at"
     exclude = ("shipping_address", "contract_text")
     readonly_fields = [

@@ -1,9 +1,11 @@
 from django.contrib import admin, messages
 
 from haoka.core import clock
+from haoka.core.admin_display import YuanAdminMixin, label_display, label_filter
 from haoka.core.errors import HaokaError
 from haoka.core.money import format_fen
 from haoka.payments import operations
+from haoka.payments.domain import UNMATCHED_REASON_LABELS
 from haoka.payments.models import Payment, PaymentEvent, Refund, UnmatchedRefund
 
 
@@ -25,14 +27,14 @@ class PaymentEventInline(ReadOnlyInline):
     ordering = ("at", "id")
 
 
-class RefundInline(ReadOnlyInline):
+class RefundInline(YuanAdminMixin, ReadOnlyInline):
     model = Refund
     fields = ("refund_id", "amount_fen", "reason", "status", "failure_code", "succeeded_at")
     readonly_fields = fields
 
 
 @admin.register(Payment)
-class PaymentAdmin(admin.ModelAdmin):
+class PaymentAdmin(YuanAdminMixin, admin.ModelAdmin):
     """Read-only: money moves only through operations (refunds, reconciliation)."""
 
     list_display = (
@@ -48,6 +50,7 @@ class PaymentAdmin(admin.ModelAdmin):
     )
     list_filter = ("status", "purpose", "method", "gateway")
     search_fields = ("merchant_order_id", "reference", "gateway_payment_id")
+    readonly_fields = ("amount_fen", "refunded_fen")
     ordering = ("-created_at", "-id")
     inlines = [RefundInline, PaymentEventInline]
 
@@ -62,7 +65,7 @@ class PaymentAdmin(admin.ModelAdmin):
 
 
 @admin.register(Refund)
-class RefundAdmin(admin.ModelAdmin):
+class RefundAdmin(YuanAdminMixin, admin.ModelAdmin):
     list_display = (
         "refund_id",
         "payment",
@@ -74,6 +77,7 @@ class RefundAdmin(admin.ModelAdmin):
         "succeeded_at",
     )
     list_filter = ("status", "requested_by_haoka")
+    readonly_fields = ("amount_fen",)
     search_fields = ("refund_id", "payment__merchant_order_id", "payment__reference")
     ordering = ("-created_at", "-id")
 
@@ -88,7 +92,7 @@ class RefundAdmin(admin.ModelAdmin):
 
 
 @admin.register(UnmatchedRefund)
-class UnmatchedRefundAdmin(admin.ModelAdmin):
+class UnmatchedRefundAdmin(YuanAdminMixin, admin.ModelAdmin):
     """未匹配退款: refunds the gateway made that no owner could take back. Staff resolve
     each one: take it back again (the wallet has the money now) or write it off."""
 
@@ -96,14 +100,18 @@ class UnmatchedRefundAdmin(admin.ModelAdmin):
         "gateway_refund_id",
         "payment",
         "amount",
-        "reason_code",
+        "reason",
         "state",
         "resolution",
         "created_at",
         "resolved_at",
         "resolved_by",
     )
-    list_filter = ("state", "resolution", "reason_code")
+    list_filter = (
+        "state",
+        "resolution",
+        label_filter("reason_code", UNMATCHED_REASON_LABELS, "原因"),
+    )
     search_fields = ("gateway_refund_id", "payment__merchant_order_id", "payment__reference")
     list_select_related = ("payment",)
     ordering = ("-created_at", "-id")
@@ -111,7 +119,7 @@ class UnmatchedRefundAdmin(admin.ModelAdmin):
         "gateway_refund_id",
         "payment",
         "amount_fen",
-        "reason_code",
+        "reason",
         "state",
         "resolution",
         "note",
@@ -120,6 +128,7 @@ class UnmatchedRefundAdmin(admin.ModelAdmin):
         "resolved_by",
     )
     actions = ["take_back", "write_off"]
+    reason = label_display("reason_code", UNMATCHED_REASON_LABELS, "原因")
 
     @admin.display(description="金额", ordering="amount_fen")
     def amount(self, obj: UnmatchedRefund) -> str:

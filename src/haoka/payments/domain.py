@@ -190,6 +190,19 @@ RESOLUTION_LABELS = {Resolution.TAKEN_BACK: "已从钱包等扣回", Resolution.
 TAKEN_BACK = "taken_back"
 #: Why a refund was parked when no owner answered, or its receiver failed.
 NO_OWNER, OWNER_FAILED = "no_owner", "owner_failed"
+#: Why a refund was parked, as staff read it: this domain's codes and the answers its owners
+#: give (orders' and charging's receivers of ``refund_unsolicited``).
+UNMATCHED_REASON_LABELS = {
+    NO_OWNER: "无业务方认领",
+    OWNER_FAILED: "业务方处理出错",
+    "order_not_found": "找不到对应订单",
+    "order_in_progress": "订单仍在办理中",
+    "order_fulfilled": "订单已开通",
+    "topup_not_found": "找不到对应充值",
+    "topup_not_credited": "充值尚未到账",
+    "line_closed": "号卡已销户",
+    "insufficient_balance": "余额不足以扣回",
+}
 
 
 def check_transition(*, current: PaymentState | str, target: PaymentState | str) -> None:

@@ -25,10 +25,12 @@ OPEN = [PaymentState.CREATED, PaymentState.PENDING]
 class Payment(models.Model):
     """One attempt at paying for ``(purpose, reference)``; see ``domain`` for the id scheme."""
 
-    merchant_order_id = models.CharField(max_length=100, unique=True)
-    purpose = models.CharField(max_length=8, choices=list(PURPOSE_LABELS.items()))
-    reference = models.CharField(max_length=64)
-    attempt = models.PositiveIntegerField()
+    merchant_order_id = models.CharField(max_length=100, unique=True, verbose_name="商户订单号")
+    purpose = models.CharField(
+        max_length=8, choices=list(PURPOSE_LABELS.items()), verbose_name="用途"
+    )
+    reference = models.CharField(max_length=64, verbose_name="业务编号")
+    attempt = models.PositiveIntegerField(verbose_name="尝试次序")
     user = models.ForeignKey(  # the payer; indexed by pay_user (user, id)
         settings.AUTH_USER_MODEL,
         null=True,
@@ -36,23 +38,30 @@ class Payment(models.Model):
         on_delete=models.PROTECT,
         related_name="+",
         db_index=False,
+        verbose_name="用户",
     )
-    amount_fen = models.BigIntegerField()
-    method = models.CharField(max_length=8, choices=list(METHOD_LABELS.items()))
-    gateway = models.CharField(max_length=20, default="sandbox")
-    gateway_payment_id = models.CharField(max_length=100, unique=True, null=True, blank=True)
-    pay_url = models.CharField(max_length=500, blank=True)
-    return_url = models.CharField(max_length=500, blank=True)
+    amount_fen = models.BigIntegerField(verbose_name="金额")
+    method = models.CharField(
+        max_length=8, choices=list(METHOD_LABELS.items()), verbose_name="支付方式"
+    )
+    gateway = models.CharField(max_length=20, default="sandbox", verbose_name="支付网关")
+    gateway_payment_id = models.CharField(
+        max_length=100, unique=True, null=True, blank=True, verbose_name="网关支付单号"
+    )
+    pay_url = models.CharField(max_length=500, blank=True, verbose_name="支付链接")
+    return_url = models.CharField(max_length=500, blank=True, verbose_name="返回链接")
     status = models.CharField(
-        max_length=20, choices=MACHINE.choices(), default=PaymentState.CREATED
+        max_length=20, choices=MACHINE.choices(), default=PaymentState.CREATED, verbose_name="状态"
     )
-    paid_at = models.DateTimeField(null=True, blank=True)
-    closed_at = models.DateTimeField(null=True, blank=True)
-    refunded_fen = models.BigIntegerField(default=0)
-    created_at = models.DateTimeField()
-    updated_at = models.DateTimeField()
+    paid_at = models.DateTimeField(null=True, blank=True, verbose_name="支付时间")
+    closed_at = models.DateTimeField(null=True, blank=True, verbose_name="关闭时间")
+    refunded_fen = models.BigIntegerField(default=0, verbose_name="已退金额")
+    created_at = models.DateTimeField(verbose_name="创建时间")
+    updated_at = models.DateTimeField(verbose_name="更新时间")
 
     class Meta:
+        verbose_name = "支付单"
+        verbose_name_plural = "支付单"
         ordering = ["-created_at", "-id"]
         indexes = [
             models.Index(fields=["status", "updated_at", "id"], name="pay_status_updated"),
@@ -118,21 +127,28 @@ class Refund(models.Model):
     """Money going back to the payer. ``reason`` is the intent key: one refund per (payment,
     reason), so a retried refund finds its first row and its ``refund_id``."""
 
-    refund_id = models.CharField(max_length=100, unique=True)
-    payment = models.ForeignKey(Payment, on_delete=models.PROTECT, related_name="refunds")
-    amount_fen = models.BigIntegerField()
-    reason = models.CharField(max_length=200)
+    refund_id = models.CharField(max_length=100, unique=True, verbose_name="退款单号")
+    payment = models.ForeignKey(
+        Payment, on_delete=models.PROTECT, related_name="refunds", verbose_name="支付单"
+    )
+    amount_fen = models.BigIntegerField(verbose_name="金额")
+    reason = models.CharField(max_length=200, verbose_name="原因")
     status = models.CharField(
-        max_length=12, choices=REFUND_MACHINE.choices(), default=RefundState.REQUESTED
+        max_length=12,
+        choices=REFUND_MACHINE.choices(),
+        default=RefundState.REQUESTED,
+        verbose_name="状态",
     )
     #: False for a refund the gateway reported that haoka never asked for (merchant console).
-    requested_by_haoka = models.BooleanField(default=True)
-    failure_code = models.CharField(max_length=60, blank=True)
-    created_at = models.DateTimeField()
-    updated_at = models.DateTimeField()
-    succeeded_at = models.DateTimeField(null=True, blank=True)
+    requested_by_haoka = models.BooleanField(default=True, verbose_name="平台发起")
+    failure_code = models.CharField(max_length=60, blank=True, verbose_name="失败代码")
+    created_at = models.DateTimeField(verbose_name="创建时间")
+    updated_at = models.DateTimeField(verbose_name="更新时间")
+    succeeded_at = models.DateTimeField(null=True, blank=True, verbose_name="成功时间")
 
     class Meta:
+        verbose_name = "退款"
+        verbose_name_plural = "退款"
         ordering = ["created_at", "id"]
         constraints = [
             models.UniqueConstraint(fields=["payment", "reason"], name="refund_intent_unique"),
@@ -153,20 +169,37 @@ class PaymentEvent(models.Model):
 
     ``event_id`` is the gateway's id of a notification; UNIQUE, so a replay is refused."""
 
-    payment = models.ForeignKey(Payment, on_delete=models.PROTECT, related_name="events")
-    refund = models.ForeignKey(
-        Refund, on_delete=models.PROTECT, related_name="events", null=True, blank=True
+    payment = models.ForeignKey(
+        Payment, on_delete=models.PROTECT, related_name="events", verbose_name="支付单"
     )
-    event_id = models.CharField(max_length=100, unique=True, null=True, blank=True)
-    kind = models.CharField(max_length=40)  # e.g. payment.succeeded, created, reconciled
-    from_status = models.CharField(max_length=20, blank=True)
-    to_status = models.CharField(max_length=20, blank=True)  # blank: no change
-    actor = models.CharField(max_length=60)  # user:<id>, gateway:sandbox, system, reconcile
-    reason = models.CharField(max_length=300, blank=True)
-    data = models.JSONField(default=dict, blank=True)
-    at = models.DateTimeField()
+    refund = models.ForeignKey(
+        Refund,
+        on_delete=models.PROTECT,
+        related_name="events",
+        null=True,
+        blank=True,
+        verbose_name="退款",
+    )
+    event_id = models.CharField(
+        max_length=100, unique=True, null=True, blank=True, verbose_name="事件 ID"
+    )
+    kind = models.CharField(
+        max_length=40, verbose_name="事件类型"
+    )  # e.g. payment.succeeded, created, reconciled
+    from_status = models.CharField(max_length=20, blank=True, verbose_name="原状态")
+    to_status = models.CharField(
+        max_length=20, blank=True, verbose_name="新状态"
+    )  # blank: no change
+    actor = models.CharField(
+        max_length=60, verbose_name="操作人"
+    )  # user:<id>, gateway:sandbox, system, reconcile
+    reason = models.CharField(max_length=300, blank=True, verbose_name="原因")
+    data = models.JSONField(default=dict, blank=True, verbose_name="数据")
+    at = models.DateTimeField(verbose_name="时间")
 
     class Meta:
+        verbose_name = "支付事件"
+        verbose_name_plural = "支付事件"
         ordering = ["at", "id"]
         indexes = [models.Index(fields=["payment", "at", "id"], name="payevent_payment")]
 
@@ -180,24 +213,34 @@ class UnmatchedRefund(models.Model):
     way). Its money waits in ``asset:unmatched_refunds`` until staff resolve it. One per
     gateway refund (UNIQUE ``gateway_refund_id``)."""
 
-    gateway_refund_id = models.CharField(max_length=100, unique=True)  # the gateway's refund_id
-    refund = models.OneToOneField(Refund, on_delete=models.PROTECT, related_name="unmatched")
-    payment = models.ForeignKey(Payment, on_delete=models.PROTECT, related_name="+")
-    amount_fen = models.BigIntegerField()
+    gateway_refund_id = models.CharField(
+        max_length=100, unique=True, verbose_name="网关退款单号"
+    )  # the gateway's refund_id
+    refund = models.OneToOneField(
+        Refund, on_delete=models.PROTECT, related_name="unmatched", verbose_name="退款"
+    )
+    payment = models.ForeignKey(
+        Payment, on_delete=models.PROTECT, related_name="+", verbose_name="支付单"
+    )
+    amount_fen = models.BigIntegerField(verbose_name="金额")
     #: Why it was not taken back (the owner's answer, or no_owner / owner_failed).
-    reason_code = models.CharField(max_length=60)
+    reason_code = models.CharField(max_length=60, verbose_name="原因")
     state = models.CharField(
-        max_length=10, choices=UNMATCHED_MACHINE.choices(), default=UnmatchedRefundState.OPEN.value
+        max_length=10,
+        choices=UNMATCHED_MACHINE.choices(),
+        default=UnmatchedRefundState.OPEN.value,
+        verbose_name="状态",
     )
     resolution = models.CharField(
         max_length=12,
         choices=[(r.value, label) for r, label in RESOLUTION_LABELS.items()],
         blank=True,
+        verbose_name="处理结果",
     )
-    resolved_by = models.CharField(max_length=60, blank=True)
-    note = models.CharField(max_length=300, blank=True)
-    created_at = models.DateTimeField()
-    resolved_at = models.DateTimeField(null=True, blank=True)
+    resolved_by = models.CharField(max_length=60, blank=True, verbose_name="处理人")
+    note = models.CharField(max_length=300, blank=True, verbose_name="备注")
+    created_at = models.DateTimeField(verbose_name="创建时间")
+    resolved_at = models.DateTimeField(null=True, blank=True, verbose_name="处理时间")
 
     class Meta:
         verbose_name = verbose_name_plural = "未匹配退款"

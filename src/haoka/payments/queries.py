@@ -6,8 +6,8 @@ import datetime as dt
 from dataclasses import dataclass
 
 from haoka.payments import store
-from haoka.payments.domain import PAID_STATES
-from haoka.payments.models import Payment, PaymentEvent, Refund
+from haoka.payments.domain import PAID_STATES, UnmatchedRefundState
+from haoka.payments.models import Payment, PaymentEvent, Refund, UnmatchedRefund
 
 
 @dataclass(frozen=True)
@@ -74,3 +74,8 @@ def events_of(*, payment_id: int) -> list[PaymentEvent]:
 
 def refunds_of(*, payment_id: int) -> list[Refund]:
     return list(Refund.objects.filter(payment_id=payment_id).order_by("created_at", "id"))
+
+
+def open_unmatched_refunds() -> int:
+    """Refunds nobody could take back, waiting for staff (未匹配退款)."""
+    return UnmatchedRefund.objects.filter(state=UnmatchedRefundState.OPEN).count()
