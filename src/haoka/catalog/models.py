@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from django.db import models
 
-from haoka.catalog.domain import PACK_KIND_LABELS
+from haoka.catalog.domain import FIRST_MONTH_LABELS, PACK_KIND_LABELS, FirstMonth
 from haoka.core import clock
 
 GB = 1024**3
@@ -102,6 +102,12 @@ class Plan(models.Model):
     payg_sms_fen = models.DecimalField(max_digits=10, decimal_places=4, default=0)
     contract_months = models.PositiveSmallIntegerField(default=0)
     first_topup_fen = models.BigIntegerField(default=0)  # 首充
+    # 首月: how the activation month is charged and granted (charging.domain.first_month).
+    first_month = models.CharField(
+        max_length=12,
+        choices=[(m.value, label) for m, label in FIRST_MONTH_LABELS.items()],
+        default=FirstMonth.PRORATED.value,
+    )
     min_age = models.PositiveSmallIntegerField(default=16)
     max_age = models.PositiveSmallIntegerField(default=65)
     sale_regions = models.JSONField(default=list, blank=True)  # provinces; empty = nationwide

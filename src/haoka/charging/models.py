@@ -345,6 +345,11 @@ class CycleRun(models.Model):
     balance_after_fen = models.BigIntegerField()
     suspend_at = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField()
+    # The activation month (opened by provisioning, not the cycle): the plan's first-month
+    # term (catalog.domain.FirstMonth) and the days of the month it ran; "" and 0 otherwise.
+    first_month = models.CharField(max_length=12, blank=True, default="")
+    days = models.PositiveSmallIntegerField(default=0)
+    month_days = models.PositiveSmallIntegerField(default=0)
 
     class Meta:
         ordering = ["month", "id"]
