@@ -210,3 +210,9 @@ def test_every_seeded_plan_text_says_what_its_first_month_term_does():
             assert rule == FirstMonth.PRORATED, plan["code"]
             for other in ("首月免月租", "首月套餐全量", "流量首月全量", "流量全量"):
                 assert other not in text, plan["code"]
+
+
+def test_a_seeded_plan_with_an_unknown_first_month_term_is_reported(monkeypatch):
+    bad = [{**seed_data.PLANS[0], "first_month": "HALF"}, *seed_data.PLANS[1:]]
+    monkeypatch.setattr(seed_data, "PLANS", tuple(bad))
+    assert any("unknown first_month 'HALF'" in p for p in seed_data.validate())

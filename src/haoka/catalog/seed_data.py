@@ -25,7 +25,7 @@ import copy
 import re
 from decimal import Decimal, InvalidOperation
 
-from haoka.catalog.domain import PROVINCES
+from haoka.catalog.domain import PROVINCES, FirstMonth
 
 GB = 1024**3
 MB = 1024**2
@@ -693,6 +693,8 @@ def _check_plan_consistency(where: str, p: dict) -> list[str]:
         problems.append(f"{where}: tag 'video-vip' must match bundled benefits")
     if p["contract_months"] and "no-contract" in p["tags"]:
         problems.append(f"{where}: tag 'no-contract' contradicts contract_months")
+    if p["first_month"] not in set(FirstMonth):
+        problems.append(f"{where}: unknown first_month {p['first_month']!r}")
     return problems
 
 
