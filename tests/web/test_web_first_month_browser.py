@@ -85,7 +85,8 @@ def test_a_line_activated_on_7_december_shows_its_prorated_first_month_and_bill(
         voice = page.locator(".gauge[data-label='套餐语音'] .gauge-left")
         expect(voice).to_contain_text("/ 81 分钟")  # 100 minutes × 25/31, rounded up
         assert page.evaluate("document.documentElement.scrollWidth") <= 390
-        shot(page, "first-month-1-dashboard", full_page=True)
+        card.scroll_into_view_if_needed()  # the wallet, the gauges and the first month
+        shot(page, "first-month-1-dashboard")
 
     with clock.frozen(JANUARY, all_threads=True):
         cycles.run_cycles(now=JANUARY)
