@@ -18,6 +18,9 @@ from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 
+from haoka.catalog import seed_data
+from haoka.charging import domain
+from haoka.core import clock
 from tests.support.journey import Shopper, person_name, phone_number
 
 ORDERS = int(os.environ.get("HAOKA_E2E_FAULT_ORDERS", "200"))
@@ -189,6 +192,15 @@ def check_money(stack, state: dict, by_state: dict, run: Run) -> None:
     assert state["unbalanced"] == []
 
 
+def first_month_fen(plan_code: str) -> int:
+    """The first month's fee charged at activation (today, Beijing) under the plan's term."""
+    plan = next(p for p in seed_data.PLANS if p["code"] == plan_code)
+    today = clock.beijing_date(clock.now())
+    return domain.first_month(
+        rule=plan["first_month"], fee_fen=plan["monthly_fee_fen"], activated_on=today
+    ).fee_fen
+
+
 def check_numbers_and_lines(state: dict, by_state: dict) -> None:
     activated = by_state["ACTIVATED"]
     owner = {o["msisdn"]: o for o in activated}
@@ -215,7 +227,7 @@ def check_numbers_and_lines(state: dict, by_state: dict) -> None:
             "ACTIVE",
             order["user_id"],
         )
-        assert line["balance_fen"] == order["first_topup_fen"]
+        assert line["balance_fen"] == order["first_topup_fen"] - first_month_fen(order["plan"])
 
 
 def check_carrier(stack, state: dict, by_state: dict, stats: dict) -> None:

@@ -9,6 +9,8 @@ import time
 
 import pytest
 
+from haoka.charging import domain
+from haoka.core import clock
 from tests.support.journey import Shopper, id_number
 
 STACK_OPTIONS = {"numbers": 200}
@@ -151,7 +153,12 @@ def test_a_consumer_with_nothing_due_skips_payment_and_ends_with_an_active_line(
     assert again["state"] == "ACTIVATED" and again["activated_at"] == activated["activated_at"]
 
     lines = shopper.call("GET", "/api/v1/lines")
-    assert [(x["msisdn"], x["status"], x["balance_fen"]) for x in lines] == [(msisdn, "ACTIVE", 0)]
+    # Its first month (¥39, prorated by the Beijing days left today) is charged at activation.
+    today = clock.beijing_date(clock.now())
+    first_month = domain.prorate(3900, activated_on=today, allowance=False)
+    assert [(x["msisdn"], x["status"], x["balance_fen"]) for x in lines] == [
+        (msisdn, "ACTIVE", -first_month)
+    ]
     listed = shopper.call("GET", "/api/v1/orders")["items"]
     assert [(o["ref"], o["state"]) for o in listed] == [(ref, "ACTIVATED")]
 

@@ -11,6 +11,8 @@ import time
 
 import httpx
 
+from haoka.charging import domain
+from haoka.core import clock
 from tests.support.journey import Shopper, whole_journey
 
 STACK_OPTIONS = {"numbers": 100, "server": "granian"}
@@ -63,7 +65,10 @@ def test_a_line_is_charged_online_and_offline_topped_up_and_buys_a_pack(module_s
     assert order["state"] == "ACTIVATED", order["events"][-3:]
     msisdn = order["msisdn"]
     start = _dashboard(owner, msisdn)
-    assert start["status"] == "ACTIVE" and start["wallet"]["balance_fen"] == 0
+    # Its first month (¥39, prorated by the Beijing days left today) is charged at activation.
+    today = clock.beijing_date(clock.now())
+    first_month = domain.prorate(3900, activated_on=today, allowance=False)
+    assert start["status"] == "ACTIVE" and start["wallet"]["balance_fen"] == -first_month
     before = _general_left(start)
 
     # The network charges 30 MB online: reserve, report, release.
@@ -100,11 +105,11 @@ def test_a_line_is_charged_online_and_offline_topped_up_and_buys_a_pack(module_s
     after_use = _dashboard(owner, msisdn)
     assert _general_left(after_use) == before - 30 * MB
     (voice,) = [b for b in after_use["buckets"] if b["label"] == "套餐语音"]
-    assert voice["used"] == 17 * 60
+    assert voice["used"] == min(17 * 60, voice["used"] + voice["remaining"])  # prorated
 
-    # The owner tops up ¥30 at the gateway and buys a ¥10 pack from the balance.
+    # The owner tops up ¥30 (and the first month) at the gateway and buys a pack from it.
     started = owner.call("POST", f"/api/v1/lines/{msisdn}/topups", 201,
-                         json={"amount_fen": 3000, "method": "alipay"})  # fmt: skip
+                         json={"amount_fen": 3000 + first_month, "method": "alipay"})  # fmt: skip
     assert httpx.post(f"{started['pay_url']}/confirm", timeout=30).status_code == 200
     deadline = time.monotonic() + 30
     while _dashboard(owner, msisdn)["wallet"]["balance_fen"] != 3000:

@@ -141,6 +141,8 @@ def test_a_line_under_contract_cannot_close_and_is_told_when_it_can(
         gateway_fake=gateway_fake,
         commits=commits,
     )
+    assert wallet_fen(line) == 5000 - 5900  # the first month, activated on the 1st: in full
+    set_wallet(line, 5000, key="closure:settled")  # the debt topped up
     later(APRIL)
     answer = _close(owner, line)
     assert answer.status_code == 409

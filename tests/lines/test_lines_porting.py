@@ -95,6 +95,7 @@ def test_a_line_under_contract_cannot_port_out_before_it_ends(
         owner, msisdn=CT_NUMBERS[1], plan="CT-CHANGXIANG-59", gateway_fake=gateway_fake,
         commits=commits,
     )  # fmt: skip
+    set_wallet(line, 0, key="porting:settled")  # the first month's fee, charged at activation
     later(DAY_120)
     body = _eligibility(owner, line)
     assert set(_failed(body)) == {"no_contract"} and body["contract_end_date"] == "2027-03-01"

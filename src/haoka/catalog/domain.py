@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from enum import StrEnum
 
 GB = 1024**3
 MB = 1024**2
@@ -15,6 +16,28 @@ PACK_KIND_LABELS = {
     "NIGHT": "夜间包",
     "TARGETED": "定向包",
     "MEMBERSHIP": "会员包",
+}
+
+
+class FirstMonth(StrEnum):
+    """How a plan treats the month a line is activated in (a plan term, shown in its text;
+    the arithmetic is ``charging.domain.first_month``). From the next month on every plan is
+    charged and granted in full."""
+
+    PRORATED = "PRORATED"  # fee and allowances by the days left (the default)
+    FEE_PRORATED = "FEE_PRORATED"  # fee by the days left, allowances in full
+    FULL = "FULL"  # 全月: full fee, full allowances
+    FREE = "FREE"  # 首月免月租: no fee, full allowances
+    NEXT_MONTH = "NEXT_MONTH"  # 次月生效: no fee, no allowances (usage at the plan's rates)
+
+
+#: The plan-text wording of each first-month term (the plan model's choices).
+FIRST_MONTH_LABELS = {
+    FirstMonth.PRORATED: "首月月租及流量按天折算",
+    FirstMonth.FEE_PRORATED: "首月月租按天折算，套餐额度全量",
+    FirstMonth.FULL: "首月全月计费，套餐额度全量",
+    FirstMonth.FREE: "首月免月租，套餐额度全量",
+    FirstMonth.NEXT_MONTH: "次月生效：首月不收月租、不含套餐额度，用量按套外资费计费",
 }
 
 # ---------------------------------------------------------------- provinces and cities

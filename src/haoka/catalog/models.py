@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from django.db import models
 
-from haoka.catalog.domain import PACK_KIND_LABELS
+from haoka.catalog.domain import FIRST_MONTH_LABELS, PACK_KIND_LABELS, FirstMonth
 from haoka.core import clock
 
 GB = 1024**3
@@ -126,6 +126,13 @@ class Plan(models.Model):
     )
     contract_months = models.PositiveSmallIntegerField(default=0, verbose_name="合约月数")
     first_topup_fen = models.BigIntegerField(default=0, verbose_name="首充金额")  # 首充
+    # 首月: how the activation month is charged and granted (charging.domain.first_month).
+    first_month = models.CharField(
+        max_length=12,
+        choices=[(m.value, label) for m, label in FIRST_MONTH_LABELS.items()],
+        default=FirstMonth.PRORATED.value,
+        verbose_name="首月计费方式",
+    )
     min_age = models.PositiveSmallIntegerField(default=16, verbose_name="最小年龄")
     max_age = models.PositiveSmallIntegerField(default=65, verbose_name="最大年龄")
     sale_regions = models.JSONField(

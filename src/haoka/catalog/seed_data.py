@@ -25,7 +25,7 @@ import copy
 import re
 from decimal import Decimal, InvalidOperation
 
-from haoka.catalog.domain import PROVINCES
+from haoka.catalog.domain import PROVINCES, FirstMonth
 
 GB = 1024**3
 MB = 1024**2
@@ -126,6 +126,7 @@ _PLAN_DEFAULTS = {
     "payg_sms_fen": "10.0000",  # ¥0.10/条
     "contract_months": 0,
     "first_topup_fen": 0,
+    "first_month": "PRORATED",  # the description must say the same (catalog.domain.FirstMonth)
     "min_age": 16,
     "max_age": 60,
     "sale_regions": [],
@@ -187,6 +188,7 @@ _CMCC_PLANS = (
             "合约期24个月，办理时首充100元，首充款于激活后分10个月每月返还10元。"
             "首月套餐全量生效，月租按天折算；因实名要求须上传身份证正反面及手持照。"
         ),
+        first_month="FEE_PRORATED",
         sort=30,
     ),
     _plan(
@@ -214,6 +216,7 @@ _CMCC_PLANS = (
             "限55周岁及以上用户办理。月租8元，含100分钟国内通话、1G通用流量和30条短信，"
             "超出后流量按3元/GB、通话按0.1元/分钟计费。首月免月租，次月起按月收取；无合约，可随时变更套餐。"
         ),
+        first_month="FREE",
         sort=50,
     ),
 )  # fmt: skip
@@ -267,6 +270,7 @@ _CUCC_PLANS = (
             "限18周岁及以上办理。月租24元，王者荣耀游戏内流量免费（不含游戏下载更新及直播），"
             "另含20G通用流量和40G定向流量（QQ、微信、哔哩哔哩、抖音）。首月免月租，流量全量赠送。"
         ),
+        first_month="FREE",
         sort=40,
     ),
     _plan(
@@ -310,6 +314,7 @@ _CTCC_PLANS = (
             "月租19元，含60G全国通用流量和30G定向流量（抖音、快手、百度、腾讯视频），通话0.1元/分钟。"
             "首月月租按天折算，流量首月全量。优惠期至次年12月31日，到期后自动续约。"
         ),
+        first_month="FEE_PRORATED",
         sort=10,
     ),
     _plan(
@@ -345,6 +350,7 @@ _CTCC_PLANS = (
             "月租59元，含80G通用流量、500分钟国内通话和50条短信。合约期12个月，"
             "办理时首充50元可抵扣月租。首月套餐全量生效，月租按天折算；合约期满自动续约原资费。"
         ),
+        first_month="FEE_PRORATED",
         sort=40,
     ),
 )  # fmt: skip
@@ -359,6 +365,7 @@ _CBN_PLANS = (
             "月租8元，含5G通用流量和100分钟国内通话，超出后流量按3元/GB、通话按0.1元/分钟计费。"
             "使用广电与移动共建共享的700M 5G网络。首月免月租。"
         ),
+        first_month="FREE",
         sort=10,
     ),
     _plan(
@@ -432,6 +439,7 @@ _HAOKA_PLANS = (
             "月租49元，含80G通用流量、40G影音定向流量（腾讯视频、QQ音乐、哔哩哔哩、爱奇艺）和200分钟通话，"
             "每月赠腾讯视频VIP月卡和QQ音乐绿钻月卡。首月月租按天折算，会员首月全额发放。"
         ),
+        first_month="FEE_PRORATED",
         sort=30,
     ),
     _plan(
@@ -444,6 +452,7 @@ _HAOKA_PLANS = (
             "限18周岁及以上办理。月租29元，王者荣耀对局流量免费，另含50G通用流量和40G定向流量"
             "（哔哩哔哩、抖音、QQ）。首月免月租，次月起全量收费。"
         ),
+        first_month="FREE",
         sort=40,
     ),
     _plan(
@@ -456,6 +465,7 @@ _HAOKA_PLANS = (
             "新品草稿，尚未上架。月租19元，含80G通用流量和20G定向流量（抖音、快手、微信）。"
             "首月免月租。"
         ),
+        first_month="FREE",
         sort=50,
     ),
 )  # fmt: skip
@@ -683,6 +693,8 @@ def _check_plan_consistency(where: str, p: dict) -> list[str]:
         problems.append(f"{where}: tag 'video-vip' must match bundled benefits")
     if p["contract_months"] and "no-contract" in p["tags"]:
         problems.append(f"{where}: tag 'no-contract' contradicts contract_months")
+    if p["first_month"] not in set(FirstMonth):
+        problems.append(f"{where}: unknown first_month {p['first_month']!r}")
     return problems
 
 

@@ -11,7 +11,15 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from decimal import Decimal
 
-from haoka.charging.domain import BEIJING, Bucket, Source, TimeWindow, Unit, require_aware
+from haoka.charging.domain import (
+    BEIJING,
+    Bucket,
+    FirstMonthShare,
+    Source,
+    TimeWindow,
+    Unit,
+    require_aware,
+)
 from haoka.core.errors import ValidationError
 from haoka.core.money import round_to_fen
 
@@ -86,6 +94,22 @@ class PlanTerms:
             raise InvalidPlanTerms("套餐额度不能为负")
         if self.targeted_data_bytes > 0 and not self.targeted_groups:
             raise InvalidPlanTerms("定向流量必须指定应用分组")
+
+
+def first_month_terms(*, plan: PlanTerms, share: FirstMonthShare, activated_on: date) -> PlanTerms:
+    """The plan's allowances as granted in the activation month (``domain.first_month``)."""
+
+    def scaled(amount: int, unit: Unit) -> int:
+        return share.allowance(amount, unit=unit, activated_on=activated_on)
+
+    targeted = scaled(plan.targeted_data_bytes, Unit.BYTES)
+    return PlanTerms(
+        general_data_bytes=scaled(plan.general_data_bytes, Unit.BYTES),
+        targeted_data_bytes=targeted,
+        targeted_groups=plan.targeted_groups if targeted else frozenset(),
+        voice_seconds=scaled(plan.voice_seconds, Unit.SECONDS),
+        sms_count=scaled(plan.sms_count, Unit.SMS),
+    )
 
 
 @dataclass(frozen=True)

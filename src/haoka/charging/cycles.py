@@ -33,7 +33,7 @@ from haoka.lines import queries as line_queries
 from haoka.lines.domain import LineState, SuspendReason
 
 log = structlog.get_logger(__name__)
-FEE_REVENUE = chart.MONTHLY_FEES
+FEE_REVENUE = operations.FEE_REVENUE
 LIVE = (LineState.ACTIVE, LineState.SUSPENDED)
 BATCH = 200
 
@@ -126,16 +126,9 @@ def _charge_fee(
     outcome = cycle.monthly_fee(
         balance_fen=balance_fen, fee_fen=fee_fen, at=now, grace_days=settings.ARREARS_GRACE_DAYS
     )
-    if fee_fen:
-        ledger.post(
-            legs=[
-                ledger.Leg(chart.line_wallet(line_id=line_id), fee_fen),
-                ledger.Leg(FEE_REVENUE, -fee_fen),
-            ],
-            kind="charging.monthly_fee",
-            memo=f"{month:%Y年%m月}{what}（{plan_code}）",
-            key=f"monthly_fee:{line_id}:{month:%Y-%m}",
-        )
+    operations.post_monthly_fee(
+        line_id=line_id, fee_fen=fee_fen, month=month, memo=f"{month:%Y年%m月}{what}（{plan_code}）"
+    )
     CycleRun.objects.create(
         line_id=line_id,
         month=month,

@@ -8,16 +8,18 @@ usage rated in one record or split into many costs the same whole fen.
 
 from __future__ import annotations
 
+import calendar
 import functools
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime, time, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from decimal import ROUND_FLOOR, Context, Decimal, localcontext
 from enum import StrEnum
 from zoneinfo import ZoneInfo
 
 from django.db import models
 
+from haoka.catalog.domain import FirstMonth
 from haoka.core import states
 from haoka.core.errors import IllegalTransition, ValidationError
 
@@ -430,6 +432,96 @@ def rate(
 
 
 #: Used-percentage thresholds that alert the customer.
+# ---------------------------------------------------------------- the first month
+
+
+class UnknownFirstMonth(ValidationError):
+    code = "unknown_first_month"
+    message = "套餐的首月规则不正确"
+
+
+def days_left_in_month(on: date) -> tuple[int, int]:
+    """(days left in ``on``'s month counting ``on`` itself, days in the month): a line
+    activated on 7 December has 25 of 31 days; on the 1st, all of them; on the last, 1."""
+    month_days = calendar.monthrange(on.year, on.month)[1]
+    return month_days - on.day + 1, month_days
+
+
+def prorate(amount: int, *, activated_on: date, allowance: bool, step: int = 1) -> int:
+    """``amount`` (a month's fee in fen, or a month's allowance in bytes, seconds or
+    messages) for the days left in the Beijing month from ``activated_on`` (a Beijing date,
+    that day included). The one rounding rule, in the customer's favour: a fee is rounded
+    down to the fen; an allowance up, to a whole ``step`` (the unit's rating step: a started
+    minute is a whole minute); neither ever exceeds the month's, and the 1st gives exactly
+    the month's.
+
+    Raises InvalidChargingData for a negative amount or a step below 1."""
+    if amount < 0 or step < 1:
+        raise InvalidChargingData(amount=amount, step=step)
+    days, month_days = days_left_in_month(activated_on)
+    if not allowance:
+        return amount * days // month_days
+    steps = -(-amount * days // (month_days * step))
+    return min(amount, steps * step)
+
+
+@dataclass(frozen=True)
+class FirstMonthShare:
+    """What the activation month charges and grants under a plan's first-month term:
+    ``fee_fen`` to charge now; allowances scaled (``prorate_allowances``), in full, or none
+    (``grant_allowances`` False: 次月生效); ``days`` of ``month_days`` for the text."""
+
+    rule: FirstMonth
+    fee_fen: int
+    days: int
+    month_days: int
+    grant_allowances: bool
+    prorate_allowances: bool
+
+    @property
+    def prorated(self) -> bool:
+        return self.rule in (FirstMonth.PRORATED, FirstMonth.FEE_PRORATED)
+
+    def allowance(self, amount: int, *, unit: Unit, activated_on: date) -> int:
+        """One of the plan's monthly allowances as granted in the activation month."""
+        if not self.grant_allowances:
+            return 0
+        if self.prorate_allowances:
+            return prorate(amount, activated_on=activated_on, allowance=True, step=STEP[unit])
+        return amount
+
+
+def first_month(*, rule: str, fee_fen: int, activated_on: date) -> FirstMonthShare:
+    """The activation month of a plan charging ``fee_fen`` a month, activated on the Beijing
+    date ``activated_on``, under its first-month term (``catalog.domain.FirstMonth``):
+    PRORATED scales fee and allowances by the days left (``prorate``); FEE_PRORATED the fee
+    only; FULL charges and grants the whole month; FREE grants it without a fee; NEXT_MONTH
+    (次月生效) charges nothing and grants nothing, usage paid at the plan's rates until the
+    1st. Raises UnknownFirstMonth, InvalidChargingData."""
+    try:
+        term = FirstMonth(rule)
+    except ValueError:
+        raise UnknownFirstMonth(rule=str(rule)[:20]) from None
+    if fee_fen < 0:
+        raise InvalidChargingData(fee_fen=fee_fen)
+    days, month_days = days_left_in_month(activated_on)
+    fee = {
+        FirstMonth.PRORATED: prorate(fee_fen, activated_on=activated_on, allowance=False),
+        FirstMonth.FEE_PRORATED: prorate(fee_fen, activated_on=activated_on, allowance=False),
+        FirstMonth.FULL: fee_fen,
+        FirstMonth.FREE: 0,
+        FirstMonth.NEXT_MONTH: 0,
+    }[term]
+    return FirstMonthShare(
+        rule=term,
+        fee_fen=fee,
+        days=days,
+        month_days=month_days,
+        grant_allowances=term != FirstMonth.NEXT_MONTH,
+        prorate_allowances=term == FirstMonth.PRORATED,
+    )
+
+
 ALERT_THRESHOLDS = (80, 100)
 
 

@@ -401,6 +401,13 @@ class CycleRun(models.Model):
     balance_after_fen = models.BigIntegerField(verbose_name="扣费后余额")
     suspend_at = models.DateTimeField(null=True, blank=True, verbose_name="停机时间")
     created_at = models.DateTimeField(verbose_name="创建时间")
+    # The activation month (opened by provisioning, not the cycle): the plan's first-month
+    # term (catalog.domain.FirstMonth) and the days of the month it ran; "" and 0 otherwise.
+    first_month = models.CharField(
+        max_length=12, blank=True, default="", verbose_name="首月计费方式"
+    )
+    days = models.PositiveSmallIntegerField(default=0, verbose_name="计费天数")
+    month_days = models.PositiveSmallIntegerField(default=0, verbose_name="当月天数")
 
     class Meta:
         verbose_name = "月租扣费记录"

@@ -16,7 +16,7 @@ from django.db import transaction
 from haoka.charging import cycle, domain, linebook, tariffs
 from haoka.charging import online_store as store
 from haoka.charging.domain import Unit
-from haoka.charging.models import Bucket, ChargingAccount
+from haoka.charging.models import Bucket, ChargingAccount, CycleRun
 from haoka.core import accounts_chart as chart
 from haoka.core import ledger
 from haoka.core.errors import ValidationError
@@ -31,6 +31,7 @@ PLAN_LABELS = {
 #: Services a usage record may name, and the unit each is rated in.
 SERVICES = {"data": Unit.BYTES, "voice": Unit.SECONDS, "sms": Unit.SMS}
 MAX_BATCH = 1000
+FEE_REVENUE = chart.MONTHLY_FEES
 
 
 class InvalidUsageRecord(ValidationError):
@@ -46,30 +47,95 @@ class BatchTooLarge(ValidationError):
 # ---------------------------------------------------------------- provisioning
 
 
-def provision_line(*, line_id: int, plan_code: str, now: dt.datetime) -> ChargingAccount:
-    """Give a new line its charging account and this month's plan allowances. Idempotent.
-    Runs inside the caller's transaction. Raises PlanNotFound."""
+def provision_line(
+    *, line_id: int, plan_code: str, activated: bool = True, now: dt.datetime
+) -> ChargingAccount:
+    """Give a new line its charging account and its first month. A line ``activated`` here
+    (born from an order) gets the plan's first-month term (``domain.first_month``): by
+    default the fee and the allowances prorated by the Beijing days left, the fee posted like
+    the cycle's (same kind and key, so the cycle never charges the month again) and recorded
+    as the month's CycleRun. A wallet the fee leaves negative is not put on the arrears clock
+    here (the first top-up is credited right after, in the same transaction); a debt that
+    remains is chased with the next month's fee. A line brought over from another system
+    (``activated`` False: that system charged this month) gets the month's allowances in
+    full and no fee. Idempotent. Runs inside the caller's transaction. Raises PlanNotFound."""
     with transaction.atomic():
         account = ChargingAccount.objects.filter(line_id=line_id).first()
         if account is not None:
             return account
         wallet_id = ledger.account_id(code=chart.line_wallet(line_id=line_id))
         month_start, month_end = cycle.beijing_month(now)
+        month, activated_on = cycle.beijing_date(month_start), cycle.beijing_date(now)
         account = ChargingAccount.objects.create(
-            line_id=line_id,
-            wallet_account_id=wallet_id,
-            cycle_month=cycle.beijing_date(month_start),
-            updated_at=now,
+            line_id=line_id, wallet_account_id=wallet_id, cycle_month=month, updated_at=now
         )
-        grant_plan_month(line_id=line_id, plan_code=plan_code, valid_from=now, month_end=month_end)
+        if not activated:
+            grant_plan_month(
+                line_id=line_id, plan_code=plan_code, valid_from=now, month_end=month_end
+            )
+            return account
+        _, terms, fee_fen = tariffs.plan_charging(plan_code=plan_code)
+        share = domain.first_month(
+            rule=tariffs.first_month_rule(plan_code=plan_code),
+            fee_fen=fee_fen,
+            activated_on=activated_on,
+        )
+        grant_plan_month(
+            line_id=line_id,
+            plan_code=plan_code,
+            valid_from=now,
+            month_end=month_end,
+            terms=cycle.first_month_terms(plan=terms, share=share, activated_on=activated_on),
+        )
+        what = f"首月按天折算 {share.days}/{share.month_days} 天" if share.prorated else "首月"
+        post_monthly_fee(
+            line_id=line_id,
+            fee_fen=share.fee_fen,
+            month=month,
+            memo=f"{month:%Y年%m月}月租（{plan_code}，{what}）",
+        )
+        CycleRun.objects.create(
+            line_id=line_id,
+            month=month,
+            plan_code=plan_code,
+            fee_fen=share.fee_fen,
+            balance_after_fen=-ledger.balance_fen(account=chart.line_wallet(line_id=line_id)),
+            suspend_at=None,
+            created_at=now,
+            first_month=share.rule,
+            days=share.days,
+            month_days=share.month_days,
+        )
         return account
 
 
+def post_monthly_fee(*, line_id: int, fee_fen: int, month: dt.date, memo: str) -> None:
+    """Debit a month's fee from the line's wallet (it may go negative), once per line and
+    month (the ledger key). Nothing for a zero fee."""
+    if fee_fen:
+        ledger.post(
+            legs=[
+                ledger.Leg(chart.line_wallet(line_id=line_id), fee_fen),
+                ledger.Leg(FEE_REVENUE, -fee_fen),
+            ],
+            kind="charging.monthly_fee",
+            memo=memo,
+            key=f"monthly_fee:{line_id}:{month:%Y-%m}",
+        )
+
+
 def grant_plan_month(
-    *, line_id: int, plan_code: str, valid_from: dt.datetime, month_end: dt.datetime
+    *,
+    line_id: int,
+    plan_code: str,
+    valid_from: dt.datetime,
+    month_end: dt.datetime,
+    terms: cycle.PlanTerms | None = None,
 ) -> list[Bucket]:
-    """The plan's allowances for the month ending ``month_end`` (idempotent per month)."""
-    _, terms, _ = tariffs.plan_charging(plan_code=plan_code)
+    """The plan's allowances for the month ending ``month_end`` (idempotent per month);
+    ``terms``: other amounts than the plan's monthly ones (the activation month)."""
+    if terms is None:
+        _, terms, _ = tariffs.plan_charging(plan_code=plan_code)
     month = cycle.beijing_date(month_end - dt.timedelta(seconds=1)).strftime("%Y-%m")
     made = []
     for new in cycle.plan_grants(plan=terms, month_start=valid_from, month_end=month_end):

@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from django.db.models import Count, Q, Sum
 
 from haoka.catalog import queries as catalog_queries
+from haoka.catalog.domain import FIRST_MONTH_LABELS, FirstMonth
 from haoka.charging import cycle
 from haoka.charging.bills import BillNotFound
 from haoka.charging.models import (
@@ -17,6 +18,7 @@ from haoka.charging.models import (
     Bill,
     Bucket,
     ChargingAccount,
+    CycleRun,
     PackPurchase,
     TopUp,
     UsageRecord,
@@ -62,6 +64,39 @@ class PlanView:
 def plan_of(*, code: str) -> PlanView | None:
     row = catalog_queries.plan_name_and_fee(code=code)
     return PlanView(code, row[0], row[1]) if row else None
+
+
+@dataclass(frozen=True)
+class FirstMonthView:
+    """How the line's activation month was charged: ``text`` reads 首月按天折算：25 天 / 31 天
+    for a prorated month, else the plan term's wording."""
+
+    rule: str
+    days: int
+    month_days: int
+    fee_fen: int
+
+    @property
+    def prorated(self) -> bool:
+        return self.rule in (FirstMonth.PRORATED, FirstMonth.FEE_PRORATED)
+
+    @property
+    def text(self) -> str:
+        if self.prorated:
+            return f"首月按天折算：{self.days} 天 / {self.month_days} 天"
+        return FIRST_MONTH_LABELS.get(self.rule, self.rule)
+
+
+def first_month_of(*, line_id: int, month: dt.date) -> FirstMonthView | None:
+    """The activation month's terms when ``month`` (its first day) is the month the line was
+    activated in (not brought over from another system), else None."""
+    run = (
+        CycleRun.objects.filter(line_id=line_id, month=month)
+        .exclude(first_month="")
+        .values_list("first_month", "days", "month_days", "fee_fen")
+        .first()
+    )
+    return FirstMonthView(*run) if run else None
 
 
 @dataclass(frozen=True)

@@ -12,8 +12,12 @@ from haoka.lines.signals import line_opened, sim_replacing
 from haoka.payments.signals import payment_succeeded, refund_unsolicited
 
 
-def _on_line_opened(sender, *, line_id, plan_code, now, **kwargs) -> None:
-    operations.provision_line(line_id=line_id, plan_code=plan_code, now=now)
+def _on_line_opened(sender, *, line_id, plan_code, order_ref=None, now, **kwargs) -> None:
+    # A line staff create directly is one brought over from another system (its month was
+    # charged there); a line born from an order is activated here: its first month.
+    operations.provision_line(
+        line_id=line_id, plan_code=plan_code, activated=order_ref is not None, now=now
+    )
 
 
 def _on_payment(sender, *, payment_id, purpose, reference, amount_fen, **kwargs) -> None:

@@ -58,6 +58,15 @@ def plan_charging(*, plan_code: str) -> tuple[Tariff, PlanTerms, int]:
     return tariff, terms, fee
 
 
+def first_month_rule(*, plan_code: str) -> str:
+    """The plan's first-month term (``catalog.domain.FirstMonth``), read afresh: it is
+    needed once per line, at activation. Raises PlanNotFound."""
+    plan = catalog_queries.plan_with_groups(code=plan_code)
+    if plan is None:
+        raise catalog_queries.PlanNotFound(code=plan_code)
+    return plan.first_month
+
+
 def forget_cached() -> None:
     """Drop cached tariffs (tests that edit plans)."""
     with _lock:

@@ -279,12 +279,14 @@ class MoneyRow:
     strong: bool = False
 
 
-def bill_money(bill) -> list[MoneyRow]:
-    """期初 + 充值 - 月租 - 日租 - 加油包 - 套外 + 其他 = 期末 (as the bill adds up)."""
+def bill_money(bill, *, first_month=None) -> list[MoneyRow]:
+    """期初 + 充值 - 月租 - 日租 - 加油包 - 套外 + 其他 = 期末 (as the bill adds up); the
+    activation month's fee says how it was charged (``first_month``: 首月按天折算 …)."""
+    fee = f"月租（{first_month.text}）" if first_month is not None else "月租"
     rows = [
         MoneyRow("期初余额", yuan(bill.opening_fen), True),
         MoneyRow("充值", f"+{yuan(bill.topups_fen)}"),
-        MoneyRow("月租", yuan(-bill.monthly_fee_fen)),
+        MoneyRow(fee, yuan(-bill.monthly_fee_fen)),
         MoneyRow("日租", yuan(-bill.daily_fees_fen)),
         MoneyRow("加油包", yuan(-bill.packs_fen)),
         MoneyRow("套外用量", yuan(-bill.usage_fen)),

@@ -159,6 +159,9 @@ def dashboard(request, line):
         context.update(
             chart=lp.usage_chart(rows, today=clock.beijing_date(now)),
             notifications=notices.items,
+            first_month=charging_queries.first_month_of(
+                line_id=line.pk, month=clock.beijing_date(now).replace(day=1)
+            ),
         )
     return render_page(request, "web/lines/dashboard.html", "web/lines/_live.html", context)
 
@@ -253,7 +256,9 @@ def bill_detail(request, line, month: str):
         "month": month,
         "bill_plan": charging_queries.plan_of(code=bill.plan_code),
         "spent": bills.spent(bill),
-        "money": lp.bill_money(bill),
+        "money": lp.bill_money(
+            bill, first_month=charging_queries.first_month_of(line_id=line.pk, month=bill.month)
+        ),
         "days": lp.bill_days(bill.usage_by_day),
         "groups": lp.bill_groups(bill.usage_by_rating_group),
         "month_packs": bills.packs_bought(bill),
