@@ -112,6 +112,16 @@ def test_plan_detail_shows_daily_rental_terms(client, catalog):
     assert "当天首次使用流量时扣费" in html
 
 
+def test_a_plan_without_general_data_says_none_instead_of_zero(client, catalog):
+    plan = Plan.objects.filter(status="ON_SALE").order_by("id").first()
+    plan.general_data_bytes = 0
+    plan.save(update_fields=["general_data_bytes"])
+    html = client.get(f"/plans/{plan.code}/").content.decode()
+    facts = re.search(r"<dt>通用流量</dt><dd>(.*?)</dd>", html, re.S).group(1)
+    assert "<b>无</b>" in facts
+    assert "全国通用" not in facts and "0" not in facts
+
+
 def test_plan_detail_shows_contract_first_topup_and_benefit_values(client, catalog):
     html = client.get("/plans/CM-SHANGLV-58/").content.decode()
     assert "24个月" in html
