@@ -90,6 +90,7 @@ def test_the_bill_pdf_prints_the_amounts_and_the_usage(catalog, fake, commits, n
     assert "2026年05月 账单" in text and line.msisdn in text
     assert "¥70.00" in text and "-¥2.00" in text and "¥56.98" in text and "2026-05-12" in text
     assert "10元100分钟语音包  ¥10.00" in text and "¥20.00" in text  # the pack, the top-up
+    assert "首月" not in text  # a line brought over: its month is no first month
     assert [p["name"] for p in bills.packs_bought(bill)] == ["10元100分钟语音包"]
     assert [t["amount_fen"] for t in bills.topups_paid(bill)] == [2000]
     document = bill_pdf.pdf(bill=bill, msisdn=line.msisdn)

@@ -15,7 +15,7 @@ from haoka.accounts.models import User
 from haoka.catalog import seed_data
 from haoka.catalog.domain import FirstMonth
 from haoka.catalog.models import Plan
-from haoka.charging import cycles, domain, queries, tariffs
+from haoka.charging import bill_pdf, cycles, domain, queries, tariffs
 from haoka.charging.models import Bill, Bucket, CycleRun
 from haoka.core import clock, ledger
 from haoka.lines import operations as line_ops
@@ -163,6 +163,8 @@ def test_a_line_activated_on_7_december_pays_and_gets_25_of_31_days_then_the_ful
     assert plan_bucket(line, "2027-01", "data").amount == 40 * GB
     december = Bill.objects.get(line=line, month=dt.date(2026, 12, 1))
     assert (december.monthly_fee_fen, december.topups_fen) == (3145, 5000)
+    printed = bill_pdf.lines_of(december, msisdn=line.msisdn)
+    assert any("-¥31.45" in row and "首月按天折算：25 天 / 31 天" in row for row in printed)
     assert queries.first_month_of(line_id=line.pk, month=dt.date(2027, 1, 1)) is None
 
 

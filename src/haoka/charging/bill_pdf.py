@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 
+from haoka.charging import queries
 from haoka.charging.bills import packs_bought, spent, topups_paid
 from haoka.charging.domain import UNIT_LABELS
 from haoka.charging.models import Bill
@@ -25,6 +26,7 @@ def amount(unit: str, value: int) -> str:
 def lines_of(bill: Bill, *, msisdn: str) -> list[str]:
     """The bill's text, one printed line each (also what the PDF shows)."""
     issued = bill.issued_at.astimezone(clock.BEIJING)
+    first_month = queries.first_month_of(line_id=bill.line_id, month=bill.month)
     out = [
         f"号卡 {bill.month:%Y年%m月} 账单",
         "",
@@ -33,7 +35,8 @@ def lines_of(bill: Bill, *, msisdn: str) -> list[str]:
         "",
         f"期初余额　{format_fen(bill.opening_fen):>14}",
         f"充值　　　{format_fen(bill.topups_fen):>14}",
-        f"月租　　　{format_fen(-bill.monthly_fee_fen):>14}",
+        f"月租　　　{format_fen(-bill.monthly_fee_fen):>14}"
+        + (f"　（{first_month.text}）" if first_month else ""),
         f"日租　　　{format_fen(-bill.daily_fees_fen):>14}",
         f"加油包　　{format_fen(-bill.packs_fen):>14}",
         f"套外用量　{format_fen(-bill.usage_fen):>14}",
