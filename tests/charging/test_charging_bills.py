@@ -62,6 +62,23 @@ def test_a_bill_adds_up_the_months_top_ups_fees_packs_and_usage(catalog, fake, c
     assert bill.usage_by_rating_group[0]["name"]  # the app class is named
 
 
+def test_the_month_so_far_counts_what_its_bill_will_say_and_not_last_month(
+    catalog, fake, commits, now
+):
+    line = make_line(plan=DAILY, balance_fen=5000, now=now)
+    _may(line, fake, commits, now)
+    at = beijing(2026, 5, 20, 12)
+    so_far = bills.month_so_far(line_id=line.pk, now=at)
+    assert so_far == {
+        "monthly_fee_fen": 0, "daily_fees_fen": 200, "packs_fen": 1000, "usage_fen": 102,
+        "total_fen": 1302,
+    }  # fmt: skip
+    cycle(beijing(2026, 6, 1, 0, 5))
+    assert bills.spent(Bill.objects.get(line=line, month=dt.date(2026, 5, 1))) == 1302
+    june = bills.month_so_far(line_id=line.pk, now=beijing(2026, 6, 1, 0, 10))
+    assert june["total_fen"] == 0  # May's charges stay in May
+
+
 def test_the_next_bill_opens_with_the_last_closing_and_shows_the_monthly_fee(catalog, now):
     line = make_line(plan="CM-MANGO-39", balance_fen=10_000, now=now)
     cycle(beijing(2026, 6, 1, 0, 5))

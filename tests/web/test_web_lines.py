@@ -223,6 +223,19 @@ def test_the_dashboard_shows_status_plan_balance_a_gauge_per_allowance_and_usage
     assert f'href="/lines/{line.msisdn}/topup"' in html(response)
 
 
+def test_the_dashboard_shows_this_months_charges_and_targeted_data_apart_from_general(
+    buyer_client, line
+):
+    buyer_client.post(f"/lines/{line.msisdn}/packs", {"pack_code": "PK-DATA-1G-1D"})
+    use(line, service="data", amount=1 * GB)
+    use(line, service="data", amount=2 * GB, rating_group=1003)  # targeted (video apps)
+    page = text(buyer_client.get(f"/lines/{line.msisdn}"))
+    assert "本月已产生费用 ¥3.00" in page and "加油包 ¥3.00" in page
+    # 5 GB general + the 1 GB pack, used 1 GB; 30 GB targeted, used 2 GB: never one 36 GB sum
+    assert "通用流量 5 GB / 6 GB" in page and "定向流量 28 GB / 30 GB" in page
+    assert "36 GB" not in page and "33 GB" not in page
+
+
 def test_an_htmx_refresh_gets_only_the_wallet_and_gauges(buyer_client, line):
     response = buyer_client.get(f"/lines/{line.msisdn}", **HTMX)
     body = html(response)

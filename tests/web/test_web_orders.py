@@ -262,6 +262,8 @@ def test_wizard_moves_an_order_from_number_to_activation(
     assert client.post(f"/orders/{ref}/activate/", {"iccid_last6": ICCID[-6:]}).status_code == 302
     page = html(client.get(f"/orders/{ref}/"))
     assert "激活成功" in page and "139 1234 8888" in page and "¥100.00" in page  # 首充 balance
+    dashboard = r'<a class="btn btn-primary[^"]*" href="/lines/13912348888">查看我的号卡</a>'
+    assert re.search(dashboard, page)  # the new line's dashboard
     assert "hx-trigger" not in page and "取消订单" not in page
     assert carrier.activated == [("CMCC", ref, ICCID[-6:])]
 

@@ -21,7 +21,7 @@ from haoka.catalog import queries as catalog_queries
 from haoka.charging import cycle
 from haoka.charging.models import Bill, CycleRun, PackPurchase, TopUp, UsageRecord
 from haoka.core import accounts_chart as chart
-from haoka.core import ledger
+from haoka.core import clock, ledger
 from haoka.core.errors import NotFound, ValidationError
 from haoka.core.money import format_fen
 from haoka.lines import operations as line_ops
@@ -119,6 +119,17 @@ def topups_paid(bill: Bill) -> list[dict]:
 def spent(bill: Bill) -> int:
     """What the month cost: fee, 日租, packs and usage."""
     return bill.monthly_fee_fen + bill.daily_fees_fen + bill.packs_fen + bill.usage_fen
+
+
+def month_so_far(*, line_id: int, now: dt.datetime) -> dict[str, int]:
+    """This Beijing month's charges until ``now`` (本月已产生费用), counted as the month's bill
+    will count them: ``monthly_fee_fen`` (the first month's prorated fee included),
+    ``daily_fees_fen``, ``packs_fen``, ``usage_fen`` and their ``total_fen``."""
+    start, _ = _bounds(clock.beijing_date(now).replace(day=1))
+    money = _money(line_id, start=start, end=now + dt.timedelta(microseconds=1))
+    parts = ("monthly_fee_fen", "daily_fees_fen", "packs_fen", "usage_fen")
+    figures = {k: money[k] for k in parts}
+    return {**figures, "total_fen": sum(figures.values())}
 
 
 def _sum(qs) -> int:

@@ -141,17 +141,38 @@ class Total:
 
 
 def totals(buckets: Iterable) -> list[Total]:
-    """What is left per unit over every allowance (targeted and time-window ones included)."""
+    """What is left per unit over every allowance (time-window ones included); 定向流量
+    (data for some apps only) is its own line, never added into the general data."""
     left: dict[str, int] = defaultdict(int)
     amount: dict[str, int] = defaultdict(int)
     for b in buckets:
-        left[b.unit] += b.remaining
-        amount[b.unit] += b.amount
+        key = "TARGETED" if b.unit == "BYTES" and b.rating_groups else b.unit
+        left[key] += b.remaining
+        amount[key] += b.amount
+    labels = {**UNIT_LABELS, "BYTES": "通用流量", "TARGETED": "定向流量"}
     return [
-        Total(UNIT_LABELS[u], amount_text(u, left[u]), amount_text(u, amount[u]))
-        for u in ("BYTES", "SECONDS", "SMS")
-        if u in amount
+        Total(labels[k], amount_text(unit, left[k]), amount_text(unit, amount[k]))
+        for k, unit in (("BYTES",) * 2, ("TARGETED", "BYTES"), ("SECONDS",) * 2, ("SMS",) * 2)
+        if k in amount
     ]
+
+
+@dataclass(frozen=True)
+class MonthCharges:
+    total_text: str
+    breakdown: str  # 月租 ¥39.00 · 日租 ¥1.00 · 加油包 ¥15.00 · 套外 ¥0.50
+
+
+def month_charges(figures: dict[str, int]) -> MonthCharges:
+    """本月已产生费用 (``charging.bills.month_so_far``) with what it is made of."""
+    parts = (
+        ("月租", figures["monthly_fee_fen"]),
+        ("日租", figures["daily_fees_fen"]),
+        ("加油包", figures["packs_fen"]),
+        ("套外", figures["usage_fen"]),
+    )
+    shown = [f"{name} {yuan(fen)}" for name, fen in parts if fen] or ["暂无费用"]
+    return MonthCharges(yuan(figures["total_fen"]), " · ".join(shown))
 
 
 # ---------------------------------------------------------------- usage chart

@@ -159,6 +159,7 @@ def dashboard(request, line):
         context.update(
             chart=lp.usage_chart(rows, today=clock.beijing_date(now)),
             notifications=notices.items,
+            month_charges=lp.month_charges(bills.month_so_far(line_id=line.pk, now=now)),
             first_month=charging_queries.first_month_of(
                 line_id=line.pk, month=clock.beijing_date(now).replace(day=1)
             ),
