@@ -94,6 +94,17 @@ def open_line_with_usage():
     return line
 
 
+def gift_targeted_data(line, amount: int) -> None:
+    """A gift of 定向流量 (video apps only) for this month."""
+    now = clock.now()
+    today = clock.beijing_date(now)
+    Bucket.objects.create(
+        line=line, unit="BYTES", source="GIFT", label="赠送视频定向流量", amount=amount,
+        valid_from=now - dt.timedelta(days=today.day - 1, hours=1), rating_groups=[1003],
+        origin=f"browser-gift:{line.pk}",
+    )  # fmt: skip
+
+
 def _record(line, service: str, amount: int, at: dt.datetime):
     return operations.RecordIn(
         record_id=f"browser-cdr-{next(_records)}", subscriber=line.msisdn, service=service,
@@ -124,6 +135,7 @@ def no_horizontal_overflow(page) -> None:
 
 def test_dashboard_pack_purchase_top_up_bill_and_manage_on_a_phone(page, live_server, gateway):
     line = open_line_with_usage()
+    gift_targeted_data(line, 20 * GB)
     log_in(page)
 
     # 我的号卡
@@ -145,7 +157,13 @@ def test_dashboard_pack_purchase_top_up_bill_and_manage_on_a_phone(page, live_se
     expect(page.locator(".gauge[data-label='套餐语音'] .gauge-left")).to_contain_text("/ 100 分钟")
     expect(page.locator("#usage-chart")).to_have_attribute("data-ready", "1")
     expect(page.locator("#usage-chart svg")).to_be_visible()
-    assert page.locator(".gauge").count() == 2
+    assert page.locator(".gauge").count() == 3
+    # 剩余额度: 定向 data apart from the general total; 本月已产生费用 so far (nothing yet)
+    expect(page.locator(".totals")).to_contain_text("通用流量")
+    expect(page.locator(".totals")).to_contain_text("/ 40 GB")
+    expect(page.locator(".totals")).to_contain_text("定向流量 20 GB / 20 GB")
+    expect(page.locator(".totals")).not_to_contain_text("60 GB")
+    expect(page.locator(".month-charges-total")).to_have_text("¥0.00")
     no_horizontal_overflow(page)
     shot(page, "lines-2-dashboard")
     shot(page, "lines-2-dashboard-full", full_page=True)
@@ -164,6 +182,12 @@ def test_dashboard_pack_purchase_top_up_bill_and_manage_on_a_phone(page, live_se
     expect(page).to_have_url(re.compile(rf"/lines/{MSISDN}$"))
     expect(page.locator(".alert-success")).to_contain_text("已订购「15元10G七天包」")
     expect(page.locator(".wallet-balance")).to_have_text("¥5.00")
+    expect(page.locator(".month-charges-total")).to_have_text("¥15.00")
+    expect(page.locator(".month-charges-breakdown")).to_have_text("加油包 ¥15.00")
+    expect(page.locator(".totals")).to_contain_text("/ 50 GB")  # 40 GB + the 10 GB pack
+    expect(page.locator(".totals")).to_contain_text("定向流量 20 GB / 20 GB")
+    page.locator(".month-charges").scroll_into_view_if_needed()
+    shot(page, "lines-4-month-charges")
     bought = page.locator(".gauge[data-label='15元10G七天包']")
     expect(bought.locator(".gauge-left")).to_have_text("10 GB / 10 GB")
     expect(bought.locator(".ring")).to_contain_text("100%")
