@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from haoka.core import clock
+from haoka.core import clock, ledger
 from haoka.payments import gateway, signals
 from tests.support.payments import T0, FakeGateway
 
@@ -14,6 +14,14 @@ def frozen_now():
     """Every thread's clock stands at T0 (signatures are made for T0)."""
     with clock.frozen(T0, all_threads=True):
         yield T0
+
+
+@pytest.fixture
+def balanced_ledger():
+    """After the test, the ledger balances: in total and in every transaction."""
+    yield
+    assert ledger.trial_balance_fen() == 0
+    assert ledger.unbalanced_transactions() == []
 
 
 @pytest.fixture

@@ -9,7 +9,7 @@ import pytest
 
 from haoka.accounts import operations as accounts_operations
 from haoka.accounts.models import User
-from haoka.core import clock, ledger, signing
+from haoka.core import clock, signing
 from haoka.payments import operations
 from haoka.payments.gateway import GatewayUnavailable
 from haoka.payments.models import Payment, PaymentEvent, Refund
@@ -26,14 +26,7 @@ from tests.support.payments import (
     signed_post,
 )
 
-pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture(autouse=True)
-def _balanced():
-    yield
-    assert ledger.trial_balance_fen() == 0
-    assert ledger.unbalanced_transactions() == []
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("balanced_ledger")]
 
 
 @pytest.fixture

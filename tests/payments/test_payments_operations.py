@@ -7,7 +7,7 @@ import datetime as dt
 import pytest
 from django.db import IntegrityError, connection, transaction
 
-from haoka.core import clock, ledger
+from haoka.core import clock
 from haoka.payments import domain, operations, queries, tasks
 from haoka.payments.errors import (
     PaymentInProgress,
@@ -29,7 +29,7 @@ from tests.support.payments import (
     refund_postings,
 )
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("balanced_ledger")]
 
 
 def start(reference="HK1001", amount_fen=9_900, method="WECHAT", purpose="ORDER", user_id=None):
@@ -54,13 +54,6 @@ def refund(reference="HK1001", amount_fen=None, reason="order_cancelled", purpos
     return operations.refund(
         purpose=purpose, reference=reference, amount_fen=amount_fen, reason=reason, now=T0
     )
-
-
-@pytest.fixture(autouse=True)
-def _balanced():
-    yield
-    assert ledger.trial_balance_fen() == 0
-    assert ledger.unbalanced_transactions() == []
 
 
 # ---------------------------------------------------------------- start_payment

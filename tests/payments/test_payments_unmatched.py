@@ -20,15 +20,8 @@ from haoka.payments.errors import UnmatchedRefundNotFound
 from haoka.payments.models import Payment, PaymentEvent, Refund, UnmatchedRefund
 from tests.support.payments import ASSET, PREPAYMENTS, T0, balance, deliver
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("balanced_ledger")]
 SUSPENSE = chart.UNMATCHED_REFUNDS
-
-
-@pytest.fixture(autouse=True)
-def _balanced():
-    yield
-    assert ledger.trial_balance_fen() == 0
-    assert ledger.unbalanced_transactions() == []
 
 
 @pytest.fixture
