@@ -85,7 +85,10 @@ TEMPLATES: dict[Kind, Template] = {
     Kind.ORDER_SHIPPED: Template(
         label="已发货",
         title="号卡已发货",
-        body="订单 {order_ref} 的号卡（{msisdn}）已发货：{courier} {tracking_no}，请留意查收。",
+        body=(
+            "订单 {order_ref} 的号卡（{msisdn}）已由{courier}发出，运单号 {tracking_no}，"
+            "请留意查收。"
+        ),
         link="/orders/{order_ref}/",
         sms="您的号卡 {msisdn} 已发货，{courier} 运单号 {tracking_no}，请留意查收。",
     ),
