@@ -14,6 +14,7 @@ from django.test.utils import CaptureQueriesContext
 from haoka.notices import operations
 from haoka.notices.models import Notification
 from haoka.notices.templates import Kind
+from tests.support.distribution import make_agent
 from tests.support.web import HTMX
 
 pytestmark = pytest.mark.django_db
@@ -114,3 +115,12 @@ def test_a_visitor_is_sent_to_log_in_and_a_bad_cursor_is_a_chinese_message(clien
     bad = client.get("/me/messages?after=garbage")
     assert bad.status_code == 422 and "分页游标无效" in bad.content.decode()
     assert client.get("/me/messages/1/read").status_code == 405
+
+
+def test_an_approved_agent_sees_the_approval_in_the_badge_of_the_agent_console(client, catalog):
+    agent = make_agent()  # staff approved the application: the applicant is told
+    client.force_login(agent.user)
+    html = client.get("/agent/").content.decode()
+    assert badge(html) == "1"
+    messages = client.get("/me/messages").content.decode()
+    assert "代理申请已通过" in messages and agent.code in messages
