@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from haoka.accounts.models import SandboxSms
+from haoka.accounts.models import Role, SandboxSms, User
 from haoka.kyc import domain as kyc_domain
 from haoka.kyc import operations as kyc_operations
 from haoka.notices.models import Notification
@@ -83,6 +83,7 @@ def test_a_late_event_tells_only_the_step_it_names_not_the_steps_it_implies(
         (True, "KYC_APPROVED", "KYC_PASSED", "【号卡】订单 {ref} 实名审核已通过"),
         (False, "KYC_REJECTED", "KYC_REJECTED", "【号卡】很抱歉，订单 {ref} 实名审核未通过"),
     ],
+    ids=["approved", "rejected"],
 )
 def test_a_staff_review_tells_the_buyer_its_outcome_by_message_and_sms(
     client, pool, carrier, commits, monkeypatch, approve, kind, state, sms_start
@@ -95,8 +96,11 @@ def test_a_staff_review_tells_the_buyer_its_outcome_by_message_and_sms(
     )
     assert answer.json()["state"] == "KYC_REVIEW"
     assert told(buyer.user) == []  # the page says it is under review
+    reviewer = User.objects.create(username="reviewer", role=Role.STAFF)
     with commits():
-        kyc_operations.review(order_ref=ref, approve=approve, staff_id=1, note="核对", now=T0)
+        kyc_operations.review(
+            order_ref=ref, approve=approve, staff_id=reviewer.pk, note="核对", now=T0
+        )
     assert Order.objects.get(ref=ref).state == state
     assert told(buyer.user) == [(kind, f"/orders/{ref}/")]
     assert texts(buyer.user.phone)[-1].startswith(sms_start.format(ref=ref))
