@@ -115,6 +115,7 @@ def test_a_visitor_is_sent_to_log_in_and_a_bad_cursor_is_a_chinese_message(clien
     bad = client.get("/me/messages?after=garbage")
     assert bad.status_code == 422 and "分页游标无效" in bad.content.decode()
     assert client.get("/me/messages/1/read").status_code == 405
+    assert client.post("/me/messages/99999999999999999999/read").status_code == 404
 
 
 def test_an_approved_agent_sees_the_approval_in_the_badge_of_the_agent_console(client, catalog):
