@@ -187,20 +187,23 @@ def test_recompute_stores_the_run_and_shows_the_agent_the_factors(catalog):
     assert not AgentEvent.objects.filter(agent=agent, what="TIER").exists()  # C stays C
 
 
-def test_a_good_record_moves_the_agent_to_tier_a_with_an_event_saying_why(catalog, commits):
+def test_a_good_record_moves_the_agent_to_tier_a_as_it_happens_with_an_event_saying_why(
+    catalog, commits
+):
     offer()
     agent = make_agent()
     with commits():
         good_record(agent)
-    later = T0 + dt.timedelta(hours=1)
-    run = credit.recompute(agent_id=agent.pk, now=later)
     agent.refresh_from_db()
-    assert (run.score, run.tier, agent.tier) == (86, "A", "A")
-    event = AgentEvent.objects.get(agent=agent, what="TIER")
-    assert (event.from_value, event.to_value, event.actor) == ("C", "A", "system:credit")
-    assert event.at == later
+    assert (agent.credit_score, agent.tier, agent.credit_at) == (86, "A", T0)
+    event = AgentEvent.objects.filter(agent=agent, what="TIER").latest("id")
+    assert (event.to_value, event.actor, event.at) == ("A", "system:credit", T0)
     assert "86 分" in event.reason
     assert "激活率" in event.reason
+    later = T0 + dt.timedelta(hours=1)
+    run = credit.recompute(agent_id=agent.pk, now=later)  # the daily run finds nothing new
+    assert (run.score, run.tier) == (86, "A")
+    assert AgentEvent.objects.filter(agent=agent, what="TIER").latest("id") == event
 
 
 def test_a_second_run_on_the_same_beijing_day_updates_that_days_run(catalog, commits):
@@ -215,7 +218,7 @@ def test_a_second_run_on_the_same_beijing_day_updates_that_days_run(catalog, com
     assert CreditRun.objects.filter(agent=agent).count() == 1
     assert (run.score, run.tier, run.created_at) == (81, "B", evening)
     events = list(AgentEvent.objects.filter(agent=agent, what="TIER").order_by("at", "id"))
-    assert [(e.from_value, e.to_value) for e in events] == [("C", "A"), ("A", "B")]
+    assert [(e.to_value, e.at) for e in events[-2:]] == [("A", T0), ("B", evening)]
     next_day = dt.datetime(2026, 3, 1, 16, 0, tzinfo=dt.UTC)  # 00:00 Beijing, 2 March
     credit.recompute(agent_id=agent.pk, now=next_day)
     assert list(CreditRun.objects.filter(agent=agent).values_list("run_date", flat=True)) == [
