@@ -11,9 +11,9 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from haoka.core import clock
-from haoka.distribution import credit, domain
+from haoka.distribution import credit, domain, fraud
 from haoka.distribution import operations as dist_ops
-from haoka.distribution.domain import AgentStats, Tier
+from haoka.distribution.domain import AgentStats, FraudKind, Tier
 from haoka.distribution.models import Agent, AgentEvent, Complaint, CreditRun, FraudFlag, Sale
 from tests.support.distribution import (
     T0,
@@ -301,3 +301,69 @@ def test_the_daily_run_stops_at_the_limit_and_batches_through_everyone(catalog, 
     assert credit.run_daily(now=T0, limit=3) == 3
     assert set(CreditRun.objects.values_list("agent_id", flat=True)) == {a.pk for a in agents[:3]}
     assert credit.run_daily(now=T0) == 5
+
+
+# ---------------------------------------------------------------------------- rescored at once
+
+
+def factor(agent: Agent, label: str) -> dict:
+    agent.refresh_from_db()
+    return next(f for f in agent.credit_factors if f["label"] == label)
+
+
+def test_a_flag_raised_then_dismissed_moves_the_record_as_it_happens(catalog, commits):
+    offer()
+    agent = make_agent()
+    with commits():
+        ref, _ = sell(agent)
+    assert factor(agent, "风控记录")["detail"] == "确认违规 0 次，待核查 0 次"
+    sale = Sale.objects.get(order_ref=ref)
+    flag = fraud.flag(
+        agent_id=agent.pk, sale=sale, kind=FraudKind.SAME_DEVICE, key="t:1", detail="", now=T0
+    )
+    fraud.decide(flag_id=flag.pk, confirmed=False, staff_id=None, note="家人代付", now=T0)
+    assert factor(agent, "风控记录") == {
+        "label": "风控记录",
+        "points": 0,
+        "detail": "确认违规 0 次，待核查 0 次",
+    }
+    assert agent.status == "APPROVED" and agent.credit_at == T0
+
+
+def test_a_complaint_staff_record_counts_in_the_score_at_once(catalog, commits, admin_client):
+    agent = make_agent()
+    with commits():
+        response = admin_client.post(
+            "/admin/distribution/complaint/add/",
+            {
+                "agent": agent.pk,
+                "order_ref": "",
+                "text": "未说明合约期",
+                "created_at_0": "2026-03-01",
+                "created_at_1": "09:00:00",
+            },
+        )
+    assert response.status_code == 302
+    assert factor(agent, "客户投诉") == {"label": "客户投诉", "points": -5, "detail": "1 次投诉"}
+    with commits():
+        admin_client.post(
+            f"/admin/distribution/complaint/{Complaint.objects.get().pk}/delete/", {"post": "yes"}
+        )
+    assert factor(agent, "客户投诉")["detail"] == "0 次投诉"
+
+
+def test_a_failing_rescore_is_left_to_the_daily_run_and_undoes_nothing(
+    catalog, commits, monkeypatch
+):
+    offer()
+    agent = make_agent()
+
+    def broken(**kwargs):
+        raise RuntimeError("scoring down")
+
+    monkeypatch.setattr(credit, "recompute", broken)
+    with commits():
+        ref, _ = sell(agent)
+    assert Sale.objects.get(order_ref=ref).status == "ACTIVATED"  # the sale went through
+    agent.refresh_from_db()
+    assert agent.credit_at is None  # not scored yet: the daily run will
