@@ -21,7 +21,7 @@ from haoka.core.errors import (
     PermissionDenied,
     ValidationError,
 )
-from haoka.distribution import commission, domain
+from haoka.distribution import commission, credit, domain
 from haoka.distribution.domain import AgentStatus, Tier
 from haoka.distribution.models import (
     Agent,
@@ -372,6 +372,7 @@ def attribute_order(
         order_state_label=order_state_label,
         created_at=now,
     )
+    credit.refresh_on_commit(agent_ids=[agent.pk])  # the order counts in the activation rate
     return terms.markup_fen
 
 
