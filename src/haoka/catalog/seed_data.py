@@ -55,8 +55,10 @@ CARRIERS = (
      "is_virtual": True, "color": "#FF6A00", "sort": 50},
 )  # fmt: skip
 
-# App classes for targeted (定向) and zero-rated (免流) traffic; numbers are 3GPP rating groups.
+# 3GPP rating groups: general internet (what SMFs and the demo report general traffic under),
+# then app classes for targeted (定向) and zero-rated (免流) traffic.
 RATING_GROUPS = (
+    {"number": 100, "code": "internet", "name": "通用上网", "general": True},
     {"number": 1001, "code": "wechat", "name": "微信"},
     {"number": 1002, "code": "qq", "name": "QQ"},
     {"number": 1003, "code": "tencent-video", "name": "腾讯视频"},
