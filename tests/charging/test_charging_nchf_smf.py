@@ -6,7 +6,6 @@ statuses are the spec's, and each grant carries what the SMF needs to install it
 from __future__ import annotations
 
 import datetime as dt
-import json
 
 import pytest
 from hypothesis import HealthCheck, given, settings
@@ -262,11 +261,11 @@ def test_usage_reported_for_offline_charging_is_rated_without_quota(client, toke
     assert (bucket.used, bucket.reserved) == (4 * KB, 0)  # the grant settled, none held now
 
 
-@settings(max_examples=12, deadline=None,
+@settings(max_examples=8, deadline=None,
           suppress_health_check=[HealthCheck.function_scoped_fixture])  # fmt: skip
 @given(
     reports=st.lists(
-        st.tuples(st.integers(0, 3 * MB), st.integers(0, 3 * MB), st.booleans()), max_size=6
+        st.tuples(st.integers(0, 3 * MB), st.integers(0, 3 * MB), st.booleans()), max_size=4
     )
 )
 def test_every_reported_byte_is_charged_once_however_often_it_is_resent(
@@ -287,4 +286,3 @@ def test_every_reported_byte_is_charged_once_however_often_it_is_resent(
     assert charged == reported and bucket.reserved == 0
     assert bucket.used == sum(-(-(up + down) // KB) * KB for up, down, _ in reports)
     assert ledger.trial_balance_fen() == 0
-    assert json.loads(json.dumps(reported)) == reported

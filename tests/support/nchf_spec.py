@@ -34,6 +34,7 @@ def _uuid(value: object) -> bool:
     return isinstance(value, str) and str(uuid.UUID(value)) == value.lower()
 
 
+@functools.cache  # parsed once per file: the registry itself does not keep what it fetched
 def _retrieve(uri: str) -> Resource:
     name = uri.removeprefix(_BASE)
     document = yaml.safe_load((SPECS / name).read_text(encoding="utf-8"))
@@ -41,16 +42,16 @@ def _retrieve(uri: str) -> Resource:
 
 
 @functools.cache
-def _registry() -> Registry:
-    return Registry(retrieve=_retrieve)  # type: ignore[call-arg]
+def _validator(spec: str, schema: str) -> jsonschema.Draft4Validator:
+    ref = {"$ref": f"{_BASE}{spec}#/components/schemas/{schema}"}
+    registry = Registry(retrieve=_retrieve)  # type: ignore[call-arg]
+    return jsonschema.Draft4Validator(ref, registry=registry, format_checker=FORMATS)
 
 
 def check(body: object, schema: str, *, spec: str = NCHF) -> None:
     """Raise jsonschema.ValidationError unless ``body`` is a valid ``schema`` of ``spec``
     (``components/schemas/<schema>``)."""
-    ref = {"$ref": f"{_BASE}{spec}#/components/schemas/{schema}"}
-    validator = jsonschema.Draft4Validator(ref, registry=_registry(), format_checker=FORMATS)
-    validator.validate(body)
+    _validator(spec, schema).validate(body)
 
 
 def check_answer(response) -> dict | None:
