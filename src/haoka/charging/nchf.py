@@ -181,6 +181,19 @@ def _triggers(raw) -> tuple[tuple[str, str], ...]:
     return tuple(out.items())
 
 
+def _subscriber(body: dict, operation: str) -> str | None:
+    """Who is charged: needed to open a session; optional after it (TS 32.291 leaves it out
+    of updates and releases: the session knows its line)."""
+    subscriber = body.get("subscriberIdentifier")
+    if subscriber is None:
+        if operation == "create":
+            raise MandatoryIeMissing(invalidParams=[{"param": "/subscriberIdentifier"}])
+        return None
+    if not isinstance(subscriber, str) or not subscriber:
+        raise BadChargingRequest(invalidParams=[{"param": "/subscriberIdentifier"}])
+    return subscriber[:64]
+
+
 def _consumer(body: dict) -> str:
     consumer = body.get("nfConsumerIdentification")
     if not isinstance(consumer, dict):
@@ -236,13 +249,7 @@ def parse(body: object, *, operation: str = "create") -> ChargingRequest:
     Raises MandatoryIeMissing, BadChargingRequest."""
     if not isinstance(body, dict):
         raise BadChargingRequest("请求体必须是 JSON 对象")
-    subscriber = body.get("subscriberIdentifier")
-    if subscriber is None and operation != "create":
-        pass  # optional after the create: the session knows its line
-    elif subscriber is None:
-        raise MandatoryIeMissing(invalidParams=[{"param": "/subscriberIdentifier"}])
-    elif not isinstance(subscriber, str) or not subscriber:
-        raise BadChargingRequest(invalidParams=[{"param": "/subscriberIdentifier"}])
+    subscriber = _subscriber(body, operation)
     consumer, invoked_at = _consumer(body), _invoked_at(body)
     if "invocationSequenceNumber" not in body:
         raise MandatoryIeMissing(invalidParams=[{"param": "/invocationSequenceNumber"}])
@@ -255,7 +262,7 @@ def parse(body: object, *, operation: str = "create") -> ChargingRequest:
     if len(groups) != len(set(groups)):
         raise BadChargingRequest(invalidParams=[{"param": "/multipleUnitUsage", "reason": "重复"}])
     return ChargingRequest(
-        subscriber=subscriber[:64] if subscriber else None,
+        subscriber=subscriber,
         sequence=sequence,
         retransmission=body.get("retransmissionIndicator") is True,
         invoked_at=invoked_at,
