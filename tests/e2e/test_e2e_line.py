@@ -1,8 +1,8 @@
 """A line's life over HTTP against the real processes: the consumer buys and activates a card,
 the network charges its data online (Nchf, with an API token), usage records arrive offline,
 the owner tops up through the payment gateway and buys a pack; the dashboard and the ledger
-agree with all of it. The web process runs on granian here (``haoka serve --server granian``,
-the server for online charging under load); the other journeys run it on gunicorn."""
+agree with all of it. The web process runs on granian, ``haoka serve``'s default (the
+distribution journey keeps ``--server gunicorn`` covered)."""
 
 from __future__ import annotations
 
@@ -15,7 +15,7 @@ from haoka.charging import domain
 from haoka.core import clock
 from tests.support.journey import Shopper, whole_journey
 
-STACK_OPTIONS = {"numbers": 100, "server": "granian"}
+STACK_OPTIONS = {"numbers": 100}
 MB = 1024 * 1024
 NCHF = "/nchf-convergedcharging/v3/chargingdata"
 MAKE_TOKEN = """

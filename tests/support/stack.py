@@ -144,7 +144,7 @@ class Stack:
         payment_faults: dict | None = None,
         courier_faults: dict | None = None,
         serve_workers: int = 1,
-        server: str = "gunicorn",
+        server: str = "granian",
         serve_threads: int = 8,
         extra_env: dict | None = None,
     ) -> None:
@@ -160,7 +160,7 @@ class Stack:
         self.ports = {name: free_port() for name in ("web", "payment", "carrier", "courier")}
         self.base = f"http://127.0.0.1:{self.ports['web']}"
         self.serve_workers = serve_workers
-        self.server = server  # haoka serve --server: gunicorn or granian
+        self.server = server  # haoka serve --server: granian (the default) or gunicorn
         self.serve_threads = serve_threads
         self.procs: dict[str, subprocess.Popen] = {}
         self.database_url, self._pg_name = _fresh_database(self.home)
