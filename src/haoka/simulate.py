@@ -41,12 +41,16 @@ SIMULATORS = {
 }
 #: The NRF simulator's own settings (flag, variable): its signing key (an RSA key in PEM,
 #: created when missing, its public part written to ``<file>.pub``), the heartBeatTimer it
-#: gives registering NFs, the lifetime of the tokens it issues (seconds).
+#: gives registering NFs, the lifetime of the tokens it issues (seconds), its nfInstanceId
+#: (the tokens' issuer: the same variable tells haoka whom to trust).
 NRF_OPTIONS = {
     "key_file": "HAOKA_NRF_SIM_KEY_FILE",
     "heartbeat": "HAOKA_NRF_SIM_HEARTBEAT",
     "token_ttl": "HAOKA_NRF_SIM_TOKEN_TTL",
+    "instance_id": "HAOKA_NRF_INSTANCE_ID",
 }
+#: The NRF simulator's nfInstanceId unless set.
+NRF_SIM_INSTANCE_ID = "6f1e0c7a-8d1b-5b0e-9a52-6e5a6f6b7261"
 
 
 def web_port(env: dict[str, str] | None = None) -> int:
@@ -143,12 +147,15 @@ def build(kind: str, args: argparse.Namespace | None = None, **overrides):
 def _nrf_options(args: argparse.Namespace | None) -> dict[str, Any]:
     """The NRF simulator's key file, heartbeat and token lifetime: flags, else variables."""
     home = os.environ.get("HAOKA_HOME") or "."
-    options: dict[str, Any] = {"key_file": os.path.join(home, "nrf-sim-key.pem")}
+    options: dict[str, Any] = {
+        "key_file": os.path.join(home, "nrf-sim-key.pem"),
+        "instance_id": NRF_SIM_INSTANCE_ID,
+    }
     for name, variable in NRF_OPTIONS.items():
         value = getattr(args, name, None) if args is not None else None
         value = value or os.environ.get(variable)
         if value:
-            options[name] = value if name == "key_file" else int(value)
+            options[name] = value if name in ("key_file", "instance_id") else int(value)
     return options
 
 

@@ -106,7 +106,7 @@ class Registration:
 
     def _call(self, method: str, **kwargs) -> httpx.Response:
         try:
-            return self.client.request(method, self.url, timeout=TIMEOUT, **kwargs)
+            return self.client.request(method, self.url, **kwargs)
         except httpx.HTTPError as exc:
             raise NrfError(f"{method}: {type(exc).__name__}") from None
 
@@ -155,7 +155,7 @@ def _heartbeat_of(answer: httpx.Response) -> int | None:
 
 def client_for(url: str) -> httpx.Client:
     """HTTP/2 to the NRF: prior knowledge over ``http://`` (h2c), ALPN over ``https://``."""
-    return httpx.Client(http2=True, http1=urlsplit(url).scheme == "https")
+    return httpx.Client(http2=True, http1=urlsplit(url).scheme == "https", timeout=TIMEOUT)
 
 
 def start_registration() -> Registration | None:
