@@ -51,6 +51,7 @@ def cmd_serve(args) -> int:
                 target="haoka.wsgi:application", address=args.host, port=port,
                 interface=Interfaces.WSGI, http=HTTPModes.auto, workers=args.workers,
                 blocking_threads=args.threads, log_access=not args.quiet,
+                workers_kill_timeout=5,  # as gunicorn's graceful timeout: idle h2 connections
             ).serve()  # fmt: skip
     finally:
         if registration is not None:

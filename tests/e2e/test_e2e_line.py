@@ -178,6 +178,8 @@ def test_an_smf_finds_the_chf_at_the_nrf_and_charges_over_h2c_with_its_token(mod
     forged = _nchf(smf, token[:-4] + "AAAA", NCHF, _body(DEMO_LINE, 0, {"ratingGroup": 100}))
     assert forged.status_code == 401 and "invalid_token" in forged.headers["www-authenticate"]
 
+    for client in (smf, old_school):
+        client.close()
     stack.kill("web", signal.SIGTERM)  # serve deregisters on its way out
     assert _chf_at_nrf(nrf) == []
     stack.start("web")
