@@ -26,6 +26,7 @@ trust (``HAOKA_NRF_PUBLIC_KEY``). Latency and injected 503/504 as the other simu
 
 from __future__ import annotations
 
+import json
 import time
 import uuid
 from pathlib import Path
@@ -116,14 +117,15 @@ class Nrf:
         if profile is None:
             return problem(404, "CONTEXT_NOT_FOUND", "未注册的 NF 实例")
         try:
-            patch = simkit.parse_json(b'{"ops":' + (await request.body() or b"null") + b"}")
-            ops = patch["ops"]
+            ops = json.loads(await request.body() or b"null")
             if not isinstance(ops, list) or not ops:
-                raise simkit.SimError(400, "invalid_json")
+                raise ValueError("a JSON Patch is a non-empty array")
+            changed = dict(profile)
             for op in ops:
-                _apply(profile, op)
-        except (simkit.SimError, KeyError, TypeError, ValueError):
+                _apply(changed, op)
+        except (AttributeError, KeyError, TypeError, ValueError):
             return problem(400, "INVALID_MSG_FORMAT", "请求体不是 JSON Patch")
+        self.profiles[instance_id] = changed  # all the operations or none
         self.seen[instance_id] = time.monotonic()
         self.sim.stats["heartbeats"] += 1
         return Response(status_code=204)
