@@ -215,6 +215,7 @@ def _serve_nrf(args: argparse.Namespace, port: int) -> int:
     Granian(
         target="haoka.simulate:nrf_app", factory=True, address=args.host, port=port, workers=1,
         interface=Interfaces.ASGI, http=HTTPModes.auto, log_level=LogLevels(args.log_level),
+        workers_kill_timeout=2,  # as the other simulators: open connections do not hold it up
     ).serve()  # fmt: skip
     return 0
 

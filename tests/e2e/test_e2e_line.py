@@ -182,5 +182,6 @@ def test_an_smf_finds_the_chf_at_the_nrf_and_charges_over_h2c_with_its_token(mod
         client.close()
     stack.kill("web", signal.SIGTERM)  # serve deregisters on its way out
     assert _chf_at_nrf(nrf) == []
+    nrf.close()
     stack.start("web")
     stack._wait_up(f"{stack.base}/healthz")
