@@ -9,6 +9,8 @@ import sys
 
 import django
 from django.core.management import execute_from_command_line
+from granian import Granian
+from granian.constants import HTTPModes, Interfaces
 
 from haoka import simulate
 from haoka.core import clock
@@ -29,23 +31,37 @@ def _fail(message: str) -> int:
 
 
 def cmd_serve(args) -> int:
-    """Gunicorn with threaded workers over the WSGI app: each worker thread keeps its database
-    connection (CONN_MAX_AGE), which Django under ASGI cannot (a new thread, hence a new
-    connection, per request). ``--server granian`` serves the same WSGI app from granian's
-    worker processes and thread pools (HTTP parsed in Rust): for online charging, whose
-    requests are small and many, it spends about a fifth less CPU per request."""
-    from gunicorn.app.base import BaseApplication  # noqa: PLC0415  (only `serve` needs a server)
-
+    """Granian (HTTP parsed in Rust) over the WSGI app, by default: one port speaks HTTP/1.1
+    and HTTP/2 cleartext with prior knowledge (h2c), which the SBI needs (an SMF's Nchf
+    client speaks only h2c); for online charging, whose requests are small and many, it
+    spends about a fifth less CPU per request than gunicorn. ``--server gunicorn`` (threaded
+    workers, HTTP/1.1 only) stays for comparison. With ``HAOKA_NRF_URL`` set this process
+    also registers the CHF with the NRF, heartbeats and deregisters on the way out
+    (``haoka.charging.nrf``; docs/design.md "One production path")."""
     _setup()
-    port = int(args.port or os.environ.get("HAOKA_PORT", "8000"))
-    if args.server == "granian":
-        from granian import Granian  # noqa: PLC0415  (optional server)
+    from haoka.charging import nrf  # noqa: PLC0415  (needs the apps loaded: after _setup())
 
-        Granian(
-            target="haoka.wsgi:application", address=args.host, port=port, interface="wsgi",
-            workers=args.workers, blocking_threads=args.threads, log_access=not args.quiet,
-        ).serve()  # fmt: skip
-        return 0
+    port = int(args.port or os.environ.get("HAOKA_PORT", "8000"))
+    registration = nrf.start_registration()
+    try:
+        if args.server == "gunicorn":
+            _serve_gunicorn(args, port)
+        else:
+            Granian(
+                target="haoka.wsgi:application", address=args.host, port=port,
+                interface=Interfaces.WSGI, http=HTTPModes.auto, workers=args.workers,
+                blocking_threads=args.threads, log_access=not args.quiet,
+                workers_kill_timeout=5,  # as gunicorn's graceful timeout: idle h2 connections
+            ).serve()  # fmt: skip
+    finally:
+        if registration is not None:
+            registration.stop()
+    return 0
+
+
+def _serve_gunicorn(args, port: int) -> None:
+    from gunicorn.app.base import BaseApplication  # noqa: PLC0415  (only this server needs it)
+
     from haoka.wsgi import application  # noqa: PLC0415  (needs the apps loaded: after _setup())
 
     class Server(BaseApplication):
@@ -65,7 +81,6 @@ def cmd_serve(args) -> int:
             return application
 
     Server().run()
-    return 0
 
 
 def cmd_worker(args) -> int:
@@ -175,7 +190,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--workers", type=int, default=2, help="进程数")
     p.add_argument("--threads", type=int, default=8, help="每个进程的线程数")
     p.add_argument(
-        "--server", choices=["gunicorn", "granian"], default="gunicorn", help="HTTP 服务器"
+        "--server",
+        choices=["granian", "gunicorn"],
+        default="granian",
+        help="HTTP 服务器（granian：HTTP/1.1 与 h2c；gunicorn：仅 HTTP/1.1）",
     )
     p.add_argument("--quiet", action="store_true")
     p.set_defaults(func=cmd_serve)
@@ -235,8 +253,8 @@ def build_parser() -> argparse.ArgumentParser:
     p = audit.add_parser("verify", help="校验审计链")
     p.set_defaults(func=cmd_audit_verify)
 
-    p = sub.add_parser("simulate", help="运行外部系统模拟器（支付、运营商、快递）")
-    p.add_argument("system", choices=["payment", "carrier", "courier"])
+    p = sub.add_parser("simulate", help="运行外部系统模拟器（支付、运营商、快递、NRF）")
+    p.add_argument("system", choices=["payment", "carrier", "courier", "nrf"])
     p.add_argument("rest", nargs=argparse.REMAINDER)
     p.set_defaults(func=cmd_simulate)
 

@@ -1,7 +1,9 @@
 """``haoka demo``: migrate, seed realistic demo data, then run every process of the platform
-(web + API, worker, the payment, carrier and courier simulators) and keep them running until
-interrupted. The simulators listen beside the web port (``haoka.simulate.sim_urls``: 8101-8103
-for 8000), so two demos on different ``HAOKA_PORT`` values do not collide.
+(web + API, worker, the payment, carrier, courier and NRF simulators) and keep them running
+until interrupted. The simulators listen beside the web port (``haoka.simulate.sim_urls``:
+8101-8104 for 8000), so two demos on different ``HAOKA_PORT`` values do not collide. The web
+process serves Nchf over HTTP/1.1 and h2c on its port, registers with the NRF simulator and
+accepts the access tokens it issues (docs/integrations.md "Pointing an SMF at haoka").
 
 Every row it seeds goes through the domains' operations (and queries to stay idempotent),
 so the demo holds the data the platform itself would hold. Imported by the CLI once Django is
@@ -20,6 +22,7 @@ import subprocess
 import sys
 import time
 from dataclasses import dataclass
+from pathlib import Path
 
 from django.conf import settings
 from django.core.management import call_command
@@ -31,7 +34,7 @@ from haoka.carriers import http as carrier_http
 from haoka.carriers import operations as carrier_ops
 from haoka.catalog import operations as catalog_ops
 from haoka.catalog import queries as catalog_queries
-from haoka.charging import closure, cycle, cycles, topups
+from haoka.charging import closure, cycle, cycles, nrf_simulator, topups
 from haoka.charging import operations as charging_ops
 from haoka.core import clock, signing
 from haoka.distribution import commission, credit, training
@@ -47,7 +50,7 @@ from haoka.orders import fulfilment
 from haoka.orders import operations as order_ops
 from haoka.payments import gateway as pay_gateway
 from haoka.payments import operations as payment_ops
-from haoka.simulate import listen_port, sim_urls
+from haoka.simulate import NRF_SIM_INSTANCE_ID, listen_port, sim_urls
 
 DEMO_STAFF = ("admin", "haoka-admin")  # sandbox-only credentials, printed at start
 DEMO_TIME_SCALE = "3600"  # a day of carrier and courier work in about 30 s
@@ -527,12 +530,20 @@ def plan(*, port: int, env: dict[str, str]) -> tuple[list[Proc], dict[str, str]]
     unless ``HAOKA_PAYMENT_GATEWAY_URL`` etc. say otherwise), which the environment names to
     the web process and the worker."""
     urls = sim_urls(web_port=port, env=env)
+    key_file = env.get("HAOKA_NRF_SIM_KEY_FILE") or os.path.abspath(
+        os.path.join(env.get("HAOKA_HOME") or ".", "nrf-sim-key.pem")
+    )
     env = {
         **env,
         "HAOKA_PORT": str(port),
         "HAOKA_PAYMENT_GATEWAY_URL": urls["payment"],
         "HAOKA_CARRIER_API_URL": urls["carrier"],
         "HAOKA_COURIER_API_URL": urls["courier"],
+        # The NRF simulator: serve registers there and trusts the tokens it signs.
+        "HAOKA_NRF_URL": urls["nrf"],
+        "HAOKA_NRF_INSTANCE_ID": env.get("HAOKA_NRF_INSTANCE_ID") or NRF_SIM_INSTANCE_ID,
+        "HAOKA_NRF_SIM_KEY_FILE": key_file,
+        "HAOKA_NRF_PUBLIC_KEY": env.get("HAOKA_NRF_PUBLIC_KEY") or f"{key_file}.pub",
     }
     callbacks = f"http://127.0.0.1:{port}/api/v1/callbacks/couriers/simexpress"
 
@@ -549,6 +560,7 @@ def plan(*, port: int, env: dict[str, str]) -> tuple[list[Proc], dict[str, str]]
         simulator("payment"),
         simulator("carrier", "--courier-url", urls["courier"]),
         simulator("courier", "--callback-url", callbacks),
+        Proc("nrf-sim", ["simulate", "nrf", "--port", str(listen_port(urls["nrf"]))]),
     ]
     return procs, env
 
@@ -559,7 +571,10 @@ def banner(*, port: int, env: dict[str, str]) -> str:
     return (
         f"\n号卡演示已启动： http://127.0.0.1:{port}/\n"
         f"  模拟器：支付网关 {env['HAOKA_PAYMENT_GATEWAY_URL']}   "
-        f"运营商 {env['HAOKA_CARRIER_API_URL']}   快递 {env['HAOKA_COURIER_API_URL']}\n"
+        f"运营商 {env['HAOKA_CARRIER_API_URL']}   快递 {env['HAOKA_COURIER_API_URL']}   "
+        f"NRF {env['HAOKA_NRF_URL']}\n"
+        f"  在线计费 Nchf（HTTP/1.1 与 h2c）：http://127.0.0.1:{port}"
+        "/nchf-convergedcharging/v3/chargingdata   令牌：NRF /oauth2/token\n"
         "  套餐 /plans/   选号 /numbers/   API 文档 /api/v1/docs\n"
         f"  运营后台 /admin/ （{username} / {password}）   沙箱短信 /api/v1/sandbox/sms?phone=...\n"
         f"  演示用户 {DEMO_CONSUMER}（两条在网线路；登录验证码在沙箱短信里）\n"
@@ -574,6 +589,8 @@ def run(*, port: int, seed_numbers: int, setup_only: bool) -> int:
     if setup_only:
         return 0
     procs, env = plan(port=port, env=dict(os.environ))
+    # The NRF's key pair before any process starts: serve reads the public half.
+    nrf_simulator.load_key(Path(env["HAOKA_NRF_SIM_KEY_FILE"]))
     for proc in procs:
         _spawn(proc, env)
     print(banner(port=port, env=env))

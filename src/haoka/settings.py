@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import uuid
 from pathlib import Path
 
 import dj_database_url
@@ -247,6 +248,18 @@ COURIER_API_SECRET = os.environ.get("HAOKA_COURIER_API_SECRET", SIM_SECRET)
 #: Where outside systems reach haoka (callbacks), and the base of every absolute URL haoka
 #: hands out (haoka.core.links: shop links, Nchf's Location), never the request's Host.
 PUBLIC_BASE_URL = os.environ.get("HAOKA_PUBLIC_BASE_URL", f"http://127.0.0.1:{_PORT}")
+#: The NRF (3GPP TS 29.510; docs/integrations.md "NRF"): none by default. With ``NRF_URL``
+#: ``haoka serve`` registers the CHF there (haoka.charging.nrf); with ``NRF_PUBLIC_KEY`` (a PEM
+#: file: the NRF's token-signing public key or certificate) and ``NRF_INSTANCE_ID`` (the NRF's
+#: nfInstanceId, the tokens' issuer) Nchf accepts the access tokens it issues.
+NRF_URL = os.environ.get("HAOKA_NRF_URL", "").rstrip("/")
+NRF_PUBLIC_KEY = os.environ.get("HAOKA_NRF_PUBLIC_KEY", "")
+NRF_INSTANCE_ID = os.environ.get("HAOKA_NRF_INSTANCE_ID", "")
+#: This CHF's nfInstanceId (a UUID), stable across restarts: derived from the public URL
+#: unless set.
+NF_INSTANCE_ID = os.environ.get("HAOKA_NF_INSTANCE_ID") or str(
+    uuid.uuid5(uuid.NAMESPACE_URL, PUBLIC_BASE_URL)
+)
 SMS_PROVIDER = os.environ.get("HAOKA_SMS_PROVIDER", "haoka.accounts.sms.SandboxSmsProvider")
 #: Name/ID verification (公安二要素); the sandbox verifier refuses to run outside sandbox/debug.
 KYC_PROVIDER = os.environ.get("HAOKA_KYC_PROVIDER", "haoka.kyc.providers.SandboxVerifier")

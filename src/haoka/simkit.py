@@ -239,6 +239,11 @@ class Sim:
             raise SimError(401, "bad_signature") from None
         return body
 
+    async def faults(self) -> None:
+        """Latency, then an injected failure or timeout, for a route without a signature (the
+        NRF's: network functions authenticate to it otherwise). Raises SimError (503, 504)."""
+        await self._inject_faults()
+
     async def _inject_faults(self) -> None:
         cfg = self.config
         self.stats["requests"] += 1

@@ -1,10 +1,12 @@
-"""``haoka simulate payment|carrier|courier``: run one outside-system simulator under uvicorn.
+"""``haoka simulate payment|carrier|courier|nrf``: run one outside-system simulator (uvicorn;
+the NRF on granian, which speaks h2c as network functions do).
 
     haoka simulate carrier --port 8102 --time-scale 3600 --failure-rate 0.1 --seed 7
 
 Without ``--port`` a simulator listens on haoka's port (``HAOKA_PORT``, 8000) plus its offset
 in ``SIMULATORS``: payment 8101, carrier 8102, courier 8103 by default, and other ports for a
-haoka on another port, so that two demos on one machine do not collide.
+haoka on another port, so that two demos on one machine do not collide; the NRF 8104, which
+haoka uses only when ``HAOKA_NRF_URL`` names it.
     python -m haoka.simulate courier --callback-url http://127.0.0.1:8000/api/v1/callbacks/couriers/simexpress
 
 Every setting also comes from the environment (``HAOKA_SIM_SECRET``, ``HAOKA_SIM_TIME_SCALE``,
@@ -35,7 +37,20 @@ SIMULATORS = {
     "payment": ("haoka.payments.simulator", 101, "HAOKA_PAYMENT_GATEWAY_URL"),
     "carrier": ("haoka.carriers.simulator", 102, "HAOKA_CARRIER_API_URL"),
     "courier": ("haoka.logistics.simulator", 103, "HAOKA_COURIER_API_URL"),
+    "nrf": ("haoka.charging.nrf_simulator", 104, "HAOKA_NRF_URL"),
 }
+#: The NRF simulator's own settings (flag, variable): its signing key (an RSA key in PEM,
+#: created when missing, its public part written to ``<file>.pub``), the heartBeatTimer it
+#: gives registering NFs, the lifetime of the tokens it issues (seconds), its nfInstanceId
+#: (the tokens' issuer: the same variable tells haoka whom to trust).
+NRF_OPTIONS = {
+    "key_file": "HAOKA_NRF_SIM_KEY_FILE",
+    "heartbeat": "HAOKA_NRF_SIM_HEARTBEAT",
+    "token_ttl": "HAOKA_NRF_SIM_TOKEN_TTL",
+    "instance_id": "HAOKA_NRF_INSTANCE_ID",
+}
+#: The NRF simulator's nfInstanceId unless set.
+NRF_SIM_INSTANCE_ID = "6f1e0c7a-8d1b-5b0e-9a52-6e5a6f6b7261"
 
 
 def web_port(env: dict[str, str] | None = None) -> int:
@@ -105,6 +120,8 @@ def parser() -> argparse.ArgumentParser:
     result.add_argument("--port", type=int, default=None)
     result.add_argument("--log-level", default="warning")
     add_sim_arguments(result)
+    for name in NRF_OPTIONS:
+        result.add_argument("--" + name.replace("_", "-"), dest=name, default=None)
     return result
 
 
@@ -122,8 +139,29 @@ def build(kind: str, args: argparse.Namespace | None = None, **overrides):
         },
         "carrier": {"courier_url": sim_urls(web_port=port)["courier"]},
     }.get(kind, {})
+    extra = _nrf_options(args) if kind == "nrf" else {}
     config = config_from(args=args, **{**defaults, **overrides})
-    return module.create_app(config)
+    return module.create_app(config, **extra)
+
+
+def _nrf_options(args: argparse.Namespace | None) -> dict[str, Any]:
+    """The NRF simulator's key file, heartbeat and token lifetime: flags, else variables."""
+    home = os.environ.get("HAOKA_HOME") or "."
+    options: dict[str, Any] = {
+        "key_file": os.path.join(home, "nrf-sim-key.pem"),
+        "instance_id": NRF_SIM_INSTANCE_ID,
+    }
+    for name, variable in NRF_OPTIONS.items():
+        value = getattr(args, name, None) if args is not None else None
+        value = value or os.environ.get(variable)
+        if value:
+            options[name] = value if name in ("key_file", "instance_id") else int(value)
+    return options
+
+
+def nrf_app():
+    """The NRF simulator for granian's worker (configured from the environment)."""
+    return build("nrf")
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -145,6 +183,8 @@ def main(argv: list[str] | None = None) -> int:
         f"failure_rate={config.failure_rate:g} timeout_rate={config.timeout_rate:g}",
         flush=True,
     )
+    if args.kind == "nrf":
+        return _serve_nrf(args, port)
     server = uvicorn.Server(
         uvicorn.Config(
             app,
@@ -156,6 +196,27 @@ def main(argv: list[str] | None = None) -> int:
         )
     )
     server.run()
+    return 0
+
+
+def _serve_nrf(args: argparse.Namespace, port: int) -> int:
+    """Granian, HTTP/1.1 and h2c on one port, one worker (the registry lives in its memory).
+    Flags reach the worker process as the variables they stand for."""
+    from granian import Granian  # noqa: PLC0415  (only the NRF simulator runs on granian)
+    from granian.constants import HTTPModes, Interfaces  # noqa: PLC0415
+    from granian.log import LogLevels  # noqa: PLC0415
+
+    for name in _FLAGS:
+        if getattr(args, name, None) is not None:
+            os.environ[f"HAOKA_SIM_{name.upper()}"] = str(getattr(args, name))
+    for name, variable in NRF_OPTIONS.items():
+        if getattr(args, name, None) is not None:
+            os.environ[variable] = str(getattr(args, name))
+    Granian(
+        target="haoka.simulate:nrf_app", factory=True, address=args.host, port=port, workers=1,
+        interface=Interfaces.ASGI, http=HTTPModes.auto, log_level=LogLevels(args.log_level),
+        workers_kill_timeout=2,  # as the other simulators: open connections do not hold it up
+    ).serve()  # fmt: skip
     return 0
 
 

@@ -26,11 +26,13 @@ def test_the_simulators_ports_sit_beside_haokas_port():
         8101,
         8102,
         8103,
+        8104,
     ]
     assert simulate.sim_urls(web_port=8080, env={}) == {
         "payment": "http://127.0.0.1:8181",
         "carrier": "http://127.0.0.1:8182",
         "courier": "http://127.0.0.1:8183",
+        "nrf": "http://127.0.0.1:8184",
     }
 
 
@@ -49,6 +51,7 @@ def test_the_demo_starts_its_simulators_beside_its_own_port_and_says_so_to_every
         "payment": "8181",
         "carrier": "8182",
         "courier": "8183",
+        "nrf": "8184",
     }
     assert _option(sims["carrier"], "--courier-url") == "http://127.0.0.1:8183"
     assert _option(sims["courier"], "--callback-url").startswith("http://127.0.0.1:8080/api/")
@@ -58,8 +61,12 @@ def test_the_demo_starts_its_simulators_beside_its_own_port_and_says_so_to_every
         "http://127.0.0.1:8183",
     ]
     assert env["HAOKA_PORT"] == "8080" and env["PATH"] == "/bin"
+    # serve registers with the NRF simulator and trusts the key it signs tokens with.
+    assert env["HAOKA_NRF_URL"] == "http://127.0.0.1:8184"
+    assert env["HAOKA_NRF_PUBLIC_KEY"] == env["HAOKA_NRF_SIM_KEY_FILE"] + ".pub"
+    assert env["HAOKA_NRF_INSTANCE_ID"] == simulate.NRF_SIM_INSTANCE_ID
     shown = demo.banner(port=8080, env=env)
-    assert all(f"http://127.0.0.1:{p}" in shown for p in (8080, 8181, 8182, 8183))
+    assert all(f"http://127.0.0.1:{p}" in shown for p in (8080, 8181, 8182, 8183, 8184))
 
 
 def test_two_demos_on_different_ports_use_different_ports_for_everything():
@@ -67,7 +74,7 @@ def test_two_demos_on_different_ports_use_different_ports_for_everything():
     for port in (8000, 8080):
         procs, _env = demo.plan(port=port, env={})
         ports += [port, *(int(_option(p, "--port")) for p in _sims(procs).values())]
-    assert len(set(ports)) == len(ports) == 8
+    assert len(set(ports)) == len(ports) == 10
 
 
 def test_the_demo_starts_a_simulator_on_the_port_of_its_url_when_one_is_set():

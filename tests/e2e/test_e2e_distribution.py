@@ -12,7 +12,7 @@ import httpx
 
 from tests.support.journey import Shopper, id_number
 
-STACK_OPTIONS = {"numbers": 60}
+STACK_OPTIONS = {"numbers": 60, "server": "gunicorn"}  # the default is granian: keep both
 PLAN = "CM-MANGO-39"
 STAFF = """
 import json

@@ -1,12 +1,16 @@
 """A line's life over HTTP against the real processes: the consumer buys and activates a card,
 the network charges its data online (Nchf, with an API token), usage records arrive offline,
 the owner tops up through the payment gateway and buys a pack; the dashboard and the ledger
-agree with all of it. The web process runs on granian here (``haoka serve --server granian``,
-the server for online charging under load); the other journeys run it on gunicorn."""
+agree with all of it. Then an SMF's way in, as 5G core functions go: it finds the CHF at the
+NRF (which ``haoka serve`` registered with), takes an access token from it and charges over
+HTTP/2 cleartext (h2c, prior knowledge) as well as HTTP/1.1; stopped, serve deregisters.
+The web process runs on granian, ``haoka serve``'s default (the distribution journey keeps
+``--server gunicorn`` covered)."""
 
 from __future__ import annotations
 
 import datetime as dt
+import signal
 import time
 
 import httpx
@@ -15,7 +19,9 @@ from haoka.charging import domain
 from haoka.core import clock
 from tests.support.journey import Shopper, whole_journey
 
-STACK_OPTIONS = {"numbers": 100, "server": "granian"}
+STACK_OPTIONS = {"numbers": 100, "nrf": True}
+DEMO_LINE = "13912345678"  # seeded by haoka demo --setup-only (haoka.demo.DEMO_LINES)
+SMF_ID = "5e1f2a3b-4c5d-4e6f-8a9b-0c1d2e3f4a5b"
 MB = 1024 * 1024
 NCHF = "/nchf-convergedcharging/v3/chargingdata"
 MAKE_TOKEN = """
@@ -128,3 +134,54 @@ def test_a_line_is_charged_online_and_offline_topped_up_and_buys_a_pack(module_s
     stranger.sign_in()
     assert stranger.request("GET", f"/api/v1/lines/{msisdn}").status_code == 404
     assert stack.manage_json(LEDGER) == [0, []]
+
+
+def _chf_at_nrf(nrf: httpx.Client) -> list[dict]:
+    query = {"target-nf-type": "CHF", "requester-nf-type": "SMF"}
+    return nrf.get("/nnrf-disc/v1/nf-instances", params=query).json()["nfInstances"]
+
+
+def _until(check, what: str, timeout: float = 30) -> None:
+    deadline = time.monotonic() + timeout
+    while not check():
+        assert time.monotonic() < deadline, what
+        time.sleep(0.2)
+
+
+def test_an_smf_finds_the_chf_at_the_nrf_and_charges_over_h2c_with_its_token(module_stack):
+    stack = module_stack
+    nrf = httpx.Client(base_url=stack.sim("nrf"), http2=True, http1=False, timeout=30)
+    _until(lambda: _chf_at_nrf(nrf), "serve never registered with the NRF")
+    (chf,) = _chf_at_nrf(nrf)
+    (service,) = chf["nfServices"]
+    assert service["serviceName"] == "nchf-convergedcharging" and service["apiPrefix"] == stack.base
+    granted = nrf.post("/oauth2/token", data={
+        "grant_type": "client_credentials", "nfInstanceId": SMF_ID, "nfType": "SMF",
+        "targetNfType": "CHF", "scope": "nchf-convergedcharging",
+    })  # fmt: skip
+    assert granted.status_code == 200, granted.text
+    token = granted.json()["access_token"]
+
+    smf = httpx.Client(base_url=service["apiPrefix"], http2=True, http1=False, timeout=30)
+    created = _nchf(smf, token, NCHF, _body(DEMO_LINE, 0, {"ratingGroup": 100,
+                    "requestedUnit": {"totalVolume": MB}}))  # fmt: skip
+    assert (created.http_version, created.status_code) == ("HTTP/2", 201), created.text
+    ref = created.headers["location"].rsplit("/", 1)[1]
+    release = _body(DEMO_LINE, 1, {"ratingGroup": 100, "usedUnitContainer": [{"totalVolume": MB}]})
+    assert _nchf(smf, token, f"{NCHF}/{ref}/release", release).status_code == 204
+    old_school = httpx.Client(base_url=stack.base, timeout=30)  # HTTP/1.1, the same port
+    again = _nchf(old_school, token, NCHF, _body(DEMO_LINE, 0, {"ratingGroup": 100,
+                  "requestedUnit": {"totalVolume": MB}}))  # fmt: skip
+    assert (again.http_version, again.status_code) == ("HTTP/1.1", 201), again.text
+    wrong = smf.get(NCHF, headers={"Authorization": f"Bearer {token}"})
+    assert wrong.status_code == 405 and wrong.headers["allow"] == "POST"
+    forged = _nchf(smf, token[:-4] + "AAAA", NCHF, _body(DEMO_LINE, 0, {"ratingGroup": 100}))
+    assert forged.status_code == 401 and "invalid_token" in forged.headers["www-authenticate"]
+
+    for client in (smf, old_school):
+        client.close()
+    stack.kill("web", signal.SIGTERM)  # serve deregisters on its way out
+    assert _chf_at_nrf(nrf) == []
+    nrf.close()
+    stack.start("web")
+    stack._wait_up(f"{stack.base}/healthz")

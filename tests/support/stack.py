@@ -30,6 +30,7 @@ REPO = Path(__file__).resolve().parents[2]
 PII_KEY = "dGVzdC1vbmx5LXBpaS1rZXktMDAwMDAwMDAwMDAwMDA="  # test data only
 SIM_SECRET = "sandbox-secret"  # the simulators' default shared secret
 PROCESSES = ("payment", "courier", "carrier", "web", "worker")
+NRF_INSTANCE_ID = "0b6c5d1e-2f3a-4b5c-8d6e-7f8091a2b3c4"  # the NRF simulator's, when nrf=True
 FINAL_STATES = frozenset({"ACTIVATED", "CANCELLED", "KYC_REJECTED", "CARRIER_REJECTED"})
 #: What the demo seeded (its agents' sales: orders, their numbers, payments, carrier
 #: callbacks), read once after setup; the checks look at what the run itself made.
@@ -144,9 +145,10 @@ class Stack:
         payment_faults: dict | None = None,
         courier_faults: dict | None = None,
         serve_workers: int = 1,
-        server: str = "gunicorn",
+        server: str = "granian",
         serve_threads: int = 8,
         extra_env: dict | None = None,
+        nrf: bool = False,
     ) -> None:
         self.home = Path(home)
         self.numbers = numbers
@@ -157,10 +159,13 @@ class Stack:
             "payment": payment_faults or {},
             "courier": courier_faults or {},
         }
-        self.ports = {name: free_port() for name in ("web", "payment", "carrier", "courier")}
+        # With nrf: the NRF simulator too, haoka serve registering there and trusting its tokens.
+        self.processes = (*PROCESSES[:3], "nrf", *PROCESSES[3:]) if nrf else PROCESSES
+        names = ("web", "payment", "carrier", "courier", *(("nrf",) if nrf else ()))
+        self.ports = {name: free_port() for name in names}
         self.base = f"http://127.0.0.1:{self.ports['web']}"
         self.serve_workers = serve_workers
-        self.server = server  # haoka serve --server: gunicorn or granian
+        self.server = server  # haoka serve --server: granian (the default) or gunicorn
         self.serve_threads = serve_threads
         self.procs: dict[str, subprocess.Popen] = {}
         self.database_url, self._pg_name = _fresh_database(self.home)
@@ -182,7 +187,17 @@ class Stack:
             "HAOKA_CARRIER_API_URL": f"http://127.0.0.1:{self.ports['carrier']}",
             "HAOKA_COURIER_API_URL": f"http://127.0.0.1:{self.ports['courier']}",
             "PYTHONPATH": str(REPO / "src"),
+            **(self._nrf_env() if nrf else {}),
             **(extra_env or {}),
+        }
+
+    def _nrf_env(self) -> dict[str, str]:
+        return {
+            "HAOKA_NRF_URL": f"http://127.0.0.1:{self.ports['nrf']}",
+            "HAOKA_NRF_SIM_KEY_FILE": str(self.home / "nrf-sim-key.pem"),
+            "HAOKA_NRF_PUBLIC_KEY": str(self.home / "nrf-sim-key.pem.pub"),
+            "HAOKA_NRF_INSTANCE_ID": NRF_INSTANCE_ID,
+            "HAOKA_NRF_SIM_HEARTBEAT": "2",
         }
 
     # ---------------------------------------------------------------- processes
@@ -205,6 +220,15 @@ class Stack:
                 self.server,
             ],
             "worker": [*base, "worker", "--interval", "0.2"],
+            "nrf": [
+                *base,
+                "simulate",
+                "nrf",
+                "--port",
+                str(self.ports.get("nrf")),
+                "--latency-ms",
+                "1,5",
+            ],
             "payment": [
                 *base,
                 "simulate",
@@ -280,7 +304,7 @@ class Stack:
             raise RuntimeError(f"setup failed: {setup.stderr[-3000:]}")
         self.seeded = self.manage_json(SEEDED_CODE)
         try:
-            for name in PROCESSES:
+            for name in self.processes:
                 self.start(name)
             for name in ("payment", "carrier", "courier"):
                 self._wait_up(f"http://127.0.0.1:{self.ports[name]}/_sim/stats")
@@ -418,5 +442,5 @@ print(json.dumps(tokens))
         """The end of every process's log, for a failing test's output."""
         return "\n".join(
             f"----- {name}.log (last {lines} lines) -----\n{self.log_tail(name, lines)}"
-            for name in PROCESSES
+            for name in self.processes
         )

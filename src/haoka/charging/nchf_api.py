@@ -4,8 +4,13 @@
     POST /nchf-convergedcharging/v3/chargingdata/{ref}/update    -> 200
     POST /nchf-convergedcharging/v3/chargingdata/{ref}/release   -> 204
 
-Callers are network functions holding an API token with the ``charging`` scope. Errors are
-ProblemDetails (``application/problem+json``) with the spec's causes.
+Callers are network functions holding an API token with the ``charging`` scope, or an OAuth2
+access token the NRF issued them (``charging/accesstoken.py``; only when an NRF key is
+configured). Errors are ProblemDetails (``application/problem+json``) with TS 29.500 / TS
+32.291 causes where one applies (``RESOURCE_URI_STRUCTURE_NOT_FOUND``, ``INVALID_MSG_FORMAT``,
+``SYSTEM_FAILURE``, and the charging causes of ``online``); the protocol errors, for which
+the specs define no cause, carry none but their headers: 401 and 403 ``WWW-Authenticate``
+(RFC 6750: ``invalid_token``, ``insufficient_scope``), 405 ``Allow``.
 
 Online charging is the hottest path of the platform, so :func:`handle` is framework-free: the
 WSGI entry point (``haoka.wsgi``) sends these paths straight to :func:`wsgi_app`, skipping
@@ -29,7 +34,7 @@ from django.views.decorators.csrf import csrf_exempt
 from haoka.accounts import domain as account_domain
 from haoka.accounts import operations as account_operations
 from haoka.accounts import tokencache
-from haoka.charging import nchf, online, tariffs
+from haoka.charging import accesstoken, nchf, online, tariffs
 from haoka.core import clock, jsonio
 from haoka.core.errors import HaokaError, Unauthenticated
 
@@ -57,6 +62,28 @@ def _problem(status: int, cause: str, title: str, **extra) -> Answer:
     return Answer(status, nchf.problem(status=status, cause=cause, title=title, **extra))
 
 
+def _protocol_error(status: int, title: str, *headers: tuple[str, str], detail: str = ""):
+    """A ProblemDetails without ``cause``: TS 29.500 defines none for 401, 403 (OAuth2
+    scope), 405, 413; the headers say what to do."""
+    body = {"type": "about:blank", "title": title, "status": status}
+    if detail:
+        body["detail"] = detail
+    return Answer(status, body, headers)
+
+
+REALM = f'realm="{accesstoken.SERVICE}"'
+
+
+def _unauthorized(title: str, *, error: str = "invalid_token", detail: str = "") -> Answer:
+    challenge = f"Bearer {REALM}" + (f', error="{error}"' if error else "")
+    return _protocol_error(401, title, ("WWW-Authenticate", challenge), detail=detail)
+
+
+def _insufficient_scope(title: str) -> Answer:
+    challenge = f'Bearer {REALM}, error="insufficient_scope", scope="{accesstoken.SERVICE}"'
+    return _protocol_error(403, title, ("WWW-Authenticate", challenge))
+
+
 # ---------------------------------------------------------------- callers
 
 #: What a caller's token allows, by token hash: (the token cache's row it was read from,
@@ -70,8 +97,10 @@ _tokens_lock = threading.Lock()
 def _caller(authorization: str) -> int | Answer:
     """The API token id of an authorised caller, or the ProblemDetails to answer."""
     if not authorization.startswith("Bearer "):
-        return _problem(401, "UNAUTHORIZED", "需要接口令牌", detail="Authorization: Bearer <token>")
+        return _unauthorized("需要接口令牌", error="", detail="Authorization: Bearer <token>")
     token = authorization[7:].strip()
+    if accesstoken.looks_like_jwt(token):
+        return _nf_caller(token)
     digest = account_domain.token_hash(token)
     cache = tokencache.cache if tokencache.cache.enabled() else None
     hit = _tokens.get(digest)
@@ -79,7 +108,7 @@ def _caller(authorization: str) -> int | Answer:
         try:
             _, record = account_operations.authenticate_token(token=token, now=clock.now())
         except Unauthenticated:
-            return _problem(401, "UNAUTHORIZED", "接口令牌无效或已过期")
+            return _unauthorized("接口令牌无效或已过期")
         expires = record.expires_at.timestamp() if record.expires_at else None
         hit = (None, record.pk, record.kind, tuple(record.scopes or ()), expires)
         row = cache.lookup(digest) if cache is not None else None
@@ -89,10 +118,26 @@ def _caller(authorization: str) -> int | Answer:
                 _tokens[digest] = hit
     _, token_id, kind, scopes, expires = hit
     if expires is not None and expires <= clock.now().timestamp():
-        return _problem(401, "UNAUTHORIZED", "接口令牌无效或已过期")
+        return _unauthorized("接口令牌无效或已过期")
     if kind != "API" or SCOPE not in scopes:
-        return _problem(403, "FORBIDDEN", "该令牌无计费权限")
+        return _insufficient_scope("该令牌无计费权限")
     return token_id
+
+
+def _nf_caller(token: str) -> int | Answer:
+    """The caller id of a network function bearing an NRF-issued access token (its sessions
+    are kept under :func:`accesstoken.caller_id` of its NF instance id)."""
+    trust = accesstoken.trust()
+    if trust is None:
+        return _unauthorized("接口令牌无效或已过期")
+    try:
+        subject = accesstoken.verify(token, trust=trust, now=clock.now().timestamp())
+    except accesstoken.TokenRefused as refused:
+        log.info("nchf_access_token_refused", reason=refused.reason)
+        if refused.status == 403:
+            return _insufficient_scope("访问令牌不含计费服务")
+        return _unauthorized("访问令牌无效或已过期")
+    return accesstoken.caller_id(subject)
 
 
 def forget_tokens() -> None:
@@ -107,21 +152,21 @@ def handle(*, method: str, path: str, authorization: str, body: bytes, base_url:
     """Answer one Nchf request (see the module docstring)."""
     match = _PATH.match(path)
     if match is None:
-        return _problem(404, "RESOURCE_NOT_FOUND", "接口不存在")
+        return _problem(404, "RESOURCE_URI_STRUCTURE_NOT_FOUND", "接口不存在")
     if method != "POST":
-        return _problem(405, "METHOD_NOT_ALLOWED", "只支持 POST")
+        return _protocol_error(405, "只支持 POST", ("Allow", "POST"))
     caller = _caller(authorization)
     if isinstance(caller, Answer):
         return caller
     if len(body) > MAX_BODY:
-        return _problem(413, "INVALID_MSG_FORMAT", "请求体过大")
+        return _protocol_error(413, "请求体过大")
     try:
         decoded = jsonio.loads(body or b"null")
     except HaokaError as refused:  # not JSON, nested too deep, forbidden characters
         return _problem(400, "INVALID_MSG_FORMAT", refused.message)
     ref, operation = match.group(1), match.group(2) or "create"
     if ref is None and match.group(2):
-        return _problem(404, "RESOURCE_NOT_FOUND", "接口不存在")
+        return _problem(404, "RESOURCE_URI_STRUCTURE_NOT_FOUND", "接口不存在")
     now = clock.now()
     try:
         parsed = nchf.parse(decoded, operation=operation)
