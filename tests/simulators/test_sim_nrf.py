@@ -14,10 +14,9 @@ import pytest
 
 from haoka.charging import nrf
 from haoka.charging import nrf_simulator as nrf_sim
-from tests.support.sbi_specs import check, needs_specs
+from tests.support import nchf_spec
 from tests.support.simulators import TestClient, fast
 
-pytestmark = needs_specs
 NFM, AT = "TS29510_Nnrf_NFManagement.yaml", "TS29510_Nnrf_AccessToken.yaml"
 CHF_ID = "3f2a1b4c-5d6e-4f70-8192-a3b4c5d6e7f8"
 NRF_ID = "9a8b7c6d-5e4f-4a3b-9c2d-1e0f9a8b7c6d"
@@ -45,13 +44,13 @@ def _token(client, **form):
 
 
 def test_the_chf_profile_is_an_nf_profile_as_ts_29510_defines_it():
-    check(CHF_PROFILE, NFM, "NFProfile")
+    nchf_spec.check(CHF_PROFILE, "NFProfile", spec=NFM)
     (service,) = CHF_PROFILE["nfServices"]
     assert service["serviceName"] == "nchf-convergedcharging"
     assert service["ipEndPoints"] == [{"ipv4Address": "10.0.0.5", "transport": "TCP", "port": 8000}]
     assert service["apiPrefix"] == "http://10.0.0.5:8000"
     by_name = nrf.profile(instance_id=CHF_ID, base_url="https://chf.haoka.example")
-    check(by_name, NFM, "NFProfile")
+    nchf_spec.check(by_name, "NFProfile", spec=NFM)
     assert by_name["fqdn"] == "chf.haoka.example" and by_name["nfServices"][0]["scheme"] == "https"
 
 
@@ -59,11 +58,11 @@ def test_a_registration_is_answered_with_the_profile_and_its_heartbeat_timer(sim
     created = _register(sim)
     assert created.status_code == 201
     assert created.headers["location"] == f"http://nrf.test{nrf_sim.NFM}/{CHF_ID}"
-    check(created.json(), NFM, "NFProfile")
+    nchf_spec.check(created.json(), "NFProfile", spec=NFM)
     assert created.json()["heartBeatTimer"] == 30
     again = _register(sim)  # the same instance: replaced, not created
     assert again.status_code == 200
-    check(again.json(), NFM, "NFProfile")
+    nchf_spec.check(again.json(), "NFProfile", spec=NFM)
 
 
 def test_a_body_that_is_not_a_profile_of_that_instance_is_refused_with_problem_details(sim):
@@ -75,7 +74,7 @@ def test_a_body_that_is_not_a_profile_of_that_instance_is_refused_with_problem_d
         refused = sim.put(url, json=body)
         assert refused.status_code == 400 and refused.json()["cause"] == cause
         assert refused.headers["content-type"] == "application/problem+json"
-        check(refused.json(), "TS29571_CommonData.yaml", "ProblemDetails")
+        nchf_spec.check(refused.json(), "ProblemDetails", spec="TS29571_CommonData.yaml")
     assert sim.put(url, content=b"[1").status_code == 400
     assert sim.get(url).status_code == 404  # nothing was registered
 
@@ -91,7 +90,7 @@ def test_heartbeat_and_deregistration_and_an_unknown_instance(sim):
     assert sim.delete(url).status_code == 204
     for answer in (sim.delete(url), sim.patch(url, json=patch, headers=headers)):
         assert answer.status_code == 404
-        check(answer.json(), "TS29571_CommonData.yaml", "ProblemDetails")
+        nchf_spec.check(answer.json(), "ProblemDetails", spec="TS29571_CommonData.yaml")
     stats = sim.get("/_sim/stats").json()
     assert (stats["registrations"], stats["heartbeats"], stats["deregistrations"]) == (1, 1, 1)
 
@@ -107,7 +106,7 @@ def test_discovery_finds_registered_chfs_by_type_and_service(sim):
     # checked as NFManagement's NFProfile, which they extend).
     assert set(found.json()) == {"validityPeriod", "nfInstances"}
     for profile in found.json()["nfInstances"]:
-        check(profile, NFM, "NFProfile")
+        nchf_spec.check(profile, "NFProfile", spec=NFM)
     assert [p["nfInstanceId"] for p in found.json()["nfInstances"]] == [CHF_ID]
     other = sim.get(nrf_sim.DISC, params={**query, "service-names": "nudm-sdm"})
     assert other.json()["nfInstances"] == []
@@ -128,11 +127,11 @@ def test_an_access_token_is_a_jwt_with_the_claims_ts_29510_names(sim, tmp_path):
     issued = _token(sim)
     after = time.time()
     assert issued.status_code == 200 and issued.headers["cache-control"] == "no-store"
-    check(issued.json(), AT, "AccessTokenRsp")
+    nchf_spec.check(issued.json(), "AccessTokenRsp", spec=AT)
     public = (tmp_path / "nrf.pem.pub").read_bytes()
     claims = jwt.decode(issued.json()["access_token"], public, algorithms=["RS256"],
                         audience="CHF", issuer=NRF_ID)  # fmt: skip
-    check(claims, AT, "AccessTokenClaims")
+    nchf_spec.check(claims, "AccessTokenClaims", spec=AT)
     assert claims["sub"] == SMF_ID and claims["scope"] == "nchf-convergedcharging"
     assert before <= claims["exp"] - nrf_sim.DEFAULT_TOKEN_TTL <= after
     for_one = _token(sim, targetNfInstanceId=CHF_ID, targetNfType=None)
@@ -153,7 +152,7 @@ def test_token_requests_the_nrf_cannot_grant_are_access_token_errors(sim):
     ):
         refused = _token(sim, **form)
         assert refused.status_code == 400 and refused.json()["error"] == error, form
-        check(refused.json(), AT, "AccessTokenErr")
+        nchf_spec.check(refused.json(), "AccessTokenErr", spec=AT)
 
 
 def test_injected_failures_reach_the_nrf_too(sim):
