@@ -197,6 +197,10 @@ STATIC_ROOT = PROJECT_DIR / "var" / "static"
 STATIC_ROOT.mkdir(
     parents=True, exist_ok=True
 )  # WhiteNoise expects it even when serving via finders
+# Charging data records (TS 32.298), one JSON Lines file per UTC hour; the name the CHF
+# writes into them as recordingNetworkFunctionID.
+CDR_DIR = Path(os.environ.get("HAOKA_CDR_DIR", PROJECT_DIR / "var" / "cdr"))
+CHF_NAME = os.environ.get("HAOKA_CHF_NAME", "haoka-chf")
 NODE_MODULES = Path(os.environ.get("HAOKA_NODE_MODULES", PROJECT_DIR / "node_modules"))
 # Front-end packages come from the npm registry at install time (package.json), never the repo.
 STATICFILES_DIRS = [

@@ -466,3 +466,42 @@ class Bill(models.Model):
 
     def __str__(self) -> str:
         return f"{self.line_id}:{self.month:%Y-%m}"
+
+
+class ChargingDataRecord(models.Model):
+    """The CHF record (TS 32.298) of a closed online-charging session: made once per session,
+    then written to the file of the UTC hour it closed in (``charging.cdr_files``)."""
+
+    session = models.OneToOneField(
+        ChargingSession, on_delete=models.PROTECT, related_name="cdr", verbose_name="会话"
+    )
+    hour = models.DateTimeField(verbose_name="所属小时")  # UTC, when the session closed
+    record = models.JSONField(verbose_name="话单内容")
+    created_at = models.DateTimeField(verbose_name="生成时间")
+
+    class Meta:
+        verbose_name = "计费话单（CDR）"
+        verbose_name_plural = "计费话单（CDR）"
+        ordering = ["hour", "id"]
+        indexes = [models.Index(fields=["hour", "id"], name="cdr_by_hour")]
+
+    def __str__(self) -> str:
+        return f"CDR {self.session_id}"
+
+
+class CdrFile(models.Model):
+    """An hourly CDR file as written: its name, how many records, their SHA-256."""
+
+    hour = models.DateTimeField(unique=True, verbose_name="所属小时")
+    name = models.CharField(max_length=40, verbose_name="文件名")
+    records = models.PositiveIntegerField(verbose_name="话单数")
+    sha256 = models.CharField(max_length=64, verbose_name="校验值（SHA-256）")
+    written_at = models.DateTimeField(verbose_name="写出时间")
+
+    class Meta:
+        verbose_name = "话单文件"
+        verbose_name_plural = "话单文件"
+        ordering = ["-hour"]
+
+    def __str__(self) -> str:
+        return self.name
