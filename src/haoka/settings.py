@@ -201,6 +201,9 @@ STATIC_ROOT.mkdir(
 # writes into them as recordingNetworkFunctionID.
 CDR_DIR = Path(os.environ.get("HAOKA_CDR_DIR", PROJECT_DIR / "var" / "cdr"))
 CHF_NAME = os.environ.get("HAOKA_CHF_NAME", "haoka-chf")
+# The SBI is HTTP/2: haoka calls other network functions (the CHF's notifications) over h2c
+# with prior knowledge; HAOKA_SBI_HTTP1=1 for a peer that only speaks HTTP/1.1.
+SBI_HTTP1 = os.environ.get("HAOKA_SBI_HTTP1", "") == "1"
 NODE_MODULES = Path(os.environ.get("HAOKA_NODE_MODULES", PROJECT_DIR / "node_modules"))
 # Front-end packages come from the npm registry at install time (package.json), never the repo.
 STATICFILES_DIRS = [

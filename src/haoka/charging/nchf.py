@@ -11,6 +11,7 @@ import datetime as dt
 import hashlib
 from dataclasses import dataclass
 
+from haoka.charging import notify
 from haoka.charging.domain import Unit
 from haoka.core import schema_types
 from haoka.core.errors import ValidationError
@@ -59,6 +60,7 @@ class ChargingRequest:
     invoked_at: str
     consumer: str
     units: tuple[UnitUsage, ...]
+    notify_uri: str = ""  # where the CHF notifies the consumer (create only)
 
 
 def _uint(value, name: str, *, limit: int = _UNITS_LIMIT) -> int:
@@ -127,7 +129,16 @@ def parse(body: object) -> ChargingRequest:
         if isinstance(consumer, dict)
         else "",
         units=units,
+        notify_uri=_notify_uri(body.get("notifyUri")),
     )
+
+
+def _notify_uri(value: object) -> str:
+    if value is None:
+        return ""
+    if not notify.valid_uri(value):
+        raise BadChargingRequest(invalidParams=[{"param": "/notifyUri", "reason": "http(s) 地址"}])
+    return value
 
 
 def create_key(*, token_id: int, request: ChargingRequest) -> str:

@@ -73,7 +73,8 @@ def create(*, token_id: int, request: nchf.ChargingRequest, now: dt.datetime) ->
         book.writes.append(
             store.insert_session(
                 ref=ref, line_id=line_id, token_id=token_id, create_key=key,
-                sequence=request.sequence, expires_at=now + HOLDING, now=now,
+                sequence=request.sequence, notify_uri=request.notify_uri,
+                expires_at=now + HOLDING, now=now,
             )
         )  # fmt: skip
         body = _exchange(book, ref, request, {}, now=now, releasing=False)

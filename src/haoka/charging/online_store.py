@@ -319,13 +319,15 @@ def read_session_by_key(create_key: str) -> Statement:
     return _SESSION + "create_key = %s", [create_key]
 
 
-def insert_session(*, ref, line_id, token_id, create_key, sequence, expires_at, now) -> Statement:
+def insert_session(
+    *, ref, line_id, token_id, create_key, sequence, notify_uri, expires_at, now
+) -> Statement:
     return (
         "INSERT INTO charging_chargingsession (ref, line_id, caller_token_id, create_key, "
-        "state, last_sequence, expires_at, created_at, updated_at) "
-        "VALUES (%s, %s, %s, %s, 'OPEN', %s, %s, %s, %s)",
-        [ref, line_id, token_id, create_key, sequence, db_time(expires_at), db_time(now),
-         db_time(now)],
+        "state, last_sequence, notify_uri, expires_at, created_at, updated_at) "
+        "VALUES (%s, %s, %s, %s, 'OPEN', %s, %s, %s, %s, %s)",
+        [ref, line_id, token_id, create_key, sequence, notify_uri, db_time(expires_at),
+         db_time(now), db_time(now)],
     )  # fmt: skip
 
 

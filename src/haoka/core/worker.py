@@ -99,6 +99,8 @@ class Pump:
 PUMPS: list[Pump] = [
     # Paid orders to their carrier (several workers share the work: SKIP LOCKED leases).
     Pump("orders.submissions", "haoka.orders.fulfilment.pump_submissions", batch=50),
+    # CHF-initiated notifications (REAUTHORIZATION, ABORT_CHARGING) to the sessions' consumers.
+    Pump("charging.notifications", "haoka.charging.notifications.pump", batch=50),
 ]
 
 
