@@ -70,6 +70,7 @@ INSTALLED_APPS = [
     "haoka.payments",
     "haoka.carriers",
     "haoka.logistics",
+    "haoka.notices",
     "haoka.lines",
     "haoka.charging",
     "haoka.orders",

@@ -29,6 +29,14 @@ def test_the_seed_is_sound_and_loading_it_twice_changes_nothing():
     assert Plan.objects.filter(status=SaleStatus.ON_SALE).count() >= 20
 
 
+def test_general_internet_is_a_listed_rating_group_no_plan_may_target(monkeypatch):
+    general = [g for g in seed_data.RATING_GROUPS if g.get("general")]
+    assert [(g["number"], g["name"]) for g in general] == [(100, "通用上网")]
+    plan = {**seed_data.PLANS[0], "targeted_groups": ["internet"]}
+    monkeypatch.setattr(seed_data, "PLANS", (plan, *seed_data.PLANS[1:]))
+    assert seed_data.validate() == [f"plan {plan['code']}: targeted_groups -> unknown 'internet'"]
+
+
 def test_carriers_are_listed_in_their_order(client):
     carriers = client.get("/api/v1/carriers").json()
     assert [c["code"] for c in carriers][:4] == ["CMCC", "CUCC", "CTCC", "CBN"]

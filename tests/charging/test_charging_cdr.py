@@ -190,3 +190,31 @@ def test_a_file_lost_on_disk_is_written_again_with_the_same_bytes(client, catalo
 
     assert (cdr_dir / name).read_bytes() == before
     assert not list(cdr_dir.glob(".cdr-*"))  # no temporary file left behind
+
+
+@pytest.mark.django_db
+def test_an_sms_charged_as_one_event_is_a_normally_released_record_in_messages(
+    client, catalog, now, cdr_dir
+):
+    line = make_line(plan=PLAN, balance_fen=100, now=now)
+    body = {
+        "subscriberIdentifier": f"msisdn-86{line.msisdn}",
+        "nfConsumerIdentification": {"nodeFunctionality": "SMSF"},
+        "invocationTimeStamp": now.isoformat().replace("+00:00", "Z"),
+        "invocationSequenceNumber": 0,
+        "oneTimeEvent": True,
+        "oneTimeEventType": "PEC",
+        "multipleUnitUsage": [
+            {"ratingGroup": 100,
+             "usedUnitContainer": [{"localSequenceNumber": 1, "serviceSpecificUnits": 2}]}
+        ],
+    }  # fmt: skip
+    assert post(client, BASE, body, charging_token(now)).status_code == 201
+
+    cdr_files.run(now=cdr.hour_of(now) + dt.timedelta(hours=1))
+
+    record = ChargingDataRecord.objects.get().record
+    assert record["causeForRecClosing"] == int(cdr.CauseForRecClosing.NORMAL_RELEASE)
+    assert record["nFunctionConsumerInformation"]["networkFunctionality"] == "SMSF"
+    (usage,) = record["listOfMultipleUnitUsage"]
+    assert usage["usedUnitContainers"][0]["serviceSpecificUnits"] == 2

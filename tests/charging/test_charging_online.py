@@ -154,15 +154,22 @@ def test_sessions_left_open_past_their_holding_time_are_swept(client, token, now
     assert (bucket.used, bucket.reserved) == (0, 0)
 
 
-def test_sequence_numbers_must_increase(client, token, now):
+def test_a_reused_sequence_number_with_new_content_is_charged_not_taken_for_a_retransmission(
+    client, token, now
+):
     line = make_line(plan=PLAN, now=now)
     ref = _ref(_open(client, line, token, now, request=MB, seq=5))
-    body = request_body(line, seq=5, units=[data_unit(VIDEO, used=10)], at=now)
-    # seq 5 is the create's own number: a retransmission of it is answered from the store...
-    assert post(client, f"{BASE}/{ref}/update", body, token).status_code == 201
-    body = request_body(line, seq=3, units=[data_unit(VIDEO, used=10)], at=now)
-    late = post(client, f"{BASE}/{ref}/update", body, token)
-    assert late.status_code == 400 and late.json()["cause"] == "INVALID_SEQUENCE_NUMBER"
+    for n, used in enumerate((10 * KB, 20 * KB, 30 * KB)):  # seq 5, then 3: numbers reused
+        at = now + dt.timedelta(seconds=n + 1)
+        body = request_body(line, seq=5 - n, units=[data_unit(VIDEO, request=MB, used=used)],
+                            at=at)  # fmt: skip
+        answer = post(client, f"{BASE}/{ref}/update", body, token)
+        assert answer.status_code == 200, answer.content
+    assert [r.rated_amount for r in UsageRecord.objects.filter(line=line).order_by("id")] == [
+        10 * KB, 20 * KB, 30 * KB,
+    ]  # fmt: skip
+    bucket = Bucket.objects.get(line=line, label="套餐通用流量")
+    assert (bucket.used, bucket.reserved) == (60 * KB, MB)
 
 
 def test_unknown_subscribers_bad_bodies_and_wrong_callers_get_problem_details(client, token, now):

@@ -13,7 +13,7 @@ from haoka.accounts import operations as account_ops
 from haoka.accounts.models import User
 from haoka.charging import domain, usage_cli
 from haoka.charging.models import UsageRecord
-from haoka.core import clock
+from haoka.core import clock, schema_types
 from tests.support.charging import (
     BASE,
     MB,
@@ -181,15 +181,18 @@ def test_money_given_as_text_or_out_of_range_is_refused_for_a_top_up(client, cat
 
 
 @pytest.mark.django_db
-def test_nchf_used_units_whose_sum_no_column_holds_are_an_invalid_message(client, catalog, now):
+def test_nchf_usage_up_to_uint64_is_accepted_and_capped_and_beyond_it_is_an_invalid_message(
+    client, catalog, now
+):
     token = charging_token(now)
     line = make_line(plan=PLAN, now=now)
-    unit = data_unit(1003, used=2**52)
-    unit["usedUnitContainer"] *= 3  # each within bounds, their sum beyond them
-    body = request_body(line, seq=0, units=[unit], at=now)
-    answer = post(client, BASE, body, token)
+    unit = data_unit(1003, used=2**64 - 1)  # TS 29.571 Uint64: its largest value is valid
+    unit["usedUnitContainer"] *= 3  # each within Uint64, their sum beyond any column
+    answer = post(client, BASE, request_body(line, seq=0, units=[unit], at=now), token)
+    assert answer.status_code == 201, answer.content
+    record = UsageRecord.objects.get(line=line)
+    assert record.raw_amount == schema_types.MAX_UNITS  # capped: 8 PiB is no real usage
+    beyond = request_body(line, seq=1, units=[data_unit(1003, used=2**64)], at=now)
+    answer = post(client, BASE, beyond, token)
     assert answer.status_code == 400 and answer.json()["cause"] == "INVALID_MSG_FORMAT"
-    huge = request_body(line, seq=0, units=[data_unit(1003, used=HUGE - 1)], at=now)
-    answer = post(client, BASE, huge, token)
-    assert answer.status_code == 400 and answer.json()["cause"] == "INVALID_MSG_FORMAT"
-    assert not UsageRecord.objects.exists()
+    assert UsageRecord.objects.count() == 1

@@ -120,12 +120,17 @@ def test_an_agent_sees_codes_tier_reasons_shop_link_balances_today_and_funnel(
         sell(agent, activate=False)
     body = as_agent(api_client, agent).get("/agents/me").json()
     assert body["code"] == agent.code and body["invite_code"] == agent.invite_code
+    # Scored as the sales happened: 1 of 2 orders activated, no first top-up (-1)
     assert (body["level"], body["status"], body["tier"], body["credit_score"]) == (
         1,
         "APPROVED",
         "C",
-        60,
+        59,
     )
+    assert sum(f["points"] for f in body["credit_factors"]) == 59
+    assert {"label": "首充率", "points": -1, "detail": "0/1 张卡首充（0%）"} in body[
+        "credit_factors"
+    ]
     assert body["credit_factors"][0] == {
         "label": "基础分",
         "points": 60,

@@ -11,9 +11,9 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from haoka.core import clock
-from haoka.distribution import credit, domain
+from haoka.distribution import credit, domain, fraud
 from haoka.distribution import operations as dist_ops
-from haoka.distribution.domain import AgentStats, Tier
+from haoka.distribution.domain import AgentStats, FraudKind, Tier
 from haoka.distribution.models import Agent, AgentEvent, Complaint, CreditRun, FraudFlag, Sale
 from tests.support.distribution import (
     T0,
@@ -187,20 +187,23 @@ def test_recompute_stores_the_run_and_shows_the_agent_the_factors(catalog):
     assert not AgentEvent.objects.filter(agent=agent, what="TIER").exists()  # C stays C
 
 
-def test_a_good_record_moves_the_agent_to_tier_a_with_an_event_saying_why(catalog, commits):
+def test_a_good_record_moves_the_agent_to_tier_a_as_it_happens_with_an_event_saying_why(
+    catalog, commits
+):
     offer()
     agent = make_agent()
     with commits():
         good_record(agent)
-    later = T0 + dt.timedelta(hours=1)
-    run = credit.recompute(agent_id=agent.pk, now=later)
     agent.refresh_from_db()
-    assert (run.score, run.tier, agent.tier) == (86, "A", "A")
-    event = AgentEvent.objects.get(agent=agent, what="TIER")
-    assert (event.from_value, event.to_value, event.actor) == ("C", "A", "system:credit")
-    assert event.at == later
+    assert (agent.credit_score, agent.tier, agent.credit_at) == (86, "A", T0)
+    event = AgentEvent.objects.filter(agent=agent, what="TIER").latest("id")
+    assert (event.to_value, event.actor, event.at) == ("A", "system:credit", T0)
     assert "86 分" in event.reason
     assert "激活率" in event.reason
+    later = T0 + dt.timedelta(hours=1)
+    run = credit.recompute(agent_id=agent.pk, now=later)  # the daily run finds nothing new
+    assert (run.score, run.tier) == (86, "A")
+    assert AgentEvent.objects.filter(agent=agent, what="TIER").latest("id") == event
 
 
 def test_a_second_run_on_the_same_beijing_day_updates_that_days_run(catalog, commits):
@@ -215,7 +218,7 @@ def test_a_second_run_on_the_same_beijing_day_updates_that_days_run(catalog, com
     assert CreditRun.objects.filter(agent=agent).count() == 1
     assert (run.score, run.tier, run.created_at) == (81, "B", evening)
     events = list(AgentEvent.objects.filter(agent=agent, what="TIER").order_by("at", "id"))
-    assert [(e.from_value, e.to_value) for e in events] == [("C", "A"), ("A", "B")]
+    assert [(e.to_value, e.at) for e in events[-2:]] == [("A", T0), ("B", evening)]
     next_day = dt.datetime(2026, 3, 1, 16, 0, tzinfo=dt.UTC)  # 00:00 Beijing, 2 March
     credit.recompute(agent_id=agent.pk, now=next_day)
     assert list(CreditRun.objects.filter(agent=agent).values_list("run_date", flat=True)) == [
@@ -298,3 +301,69 @@ def test_the_daily_run_stops_at_the_limit_and_batches_through_everyone(catalog, 
     assert credit.run_daily(now=T0, limit=3) == 3
     assert set(CreditRun.objects.values_list("agent_id", flat=True)) == {a.pk for a in agents[:3]}
     assert credit.run_daily(now=T0) == 5
+
+
+# ---------------------------------------------------------------------------- rescored at once
+
+
+def factor(agent: Agent, label: str) -> dict:
+    agent.refresh_from_db()
+    return next(f for f in agent.credit_factors if f["label"] == label)
+
+
+def test_a_flag_raised_then_dismissed_moves_the_record_as_it_happens(catalog, commits):
+    offer()
+    agent = make_agent()
+    with commits():
+        ref, _ = sell(agent)
+    assert factor(agent, "风控记录")["detail"] == "确认违规 0 次，待核查 0 次"
+    sale = Sale.objects.get(order_ref=ref)
+    flag = fraud.flag(
+        agent_id=agent.pk, sale=sale, kind=FraudKind.SAME_DEVICE, key="t:1", detail="", now=T0
+    )
+    fraud.decide(flag_id=flag.pk, confirmed=False, staff_id=None, note="家人代付", now=T0)
+    assert factor(agent, "风控记录") == {
+        "label": "风控记录",
+        "points": 0,
+        "detail": "确认违规 0 次，待核查 0 次",
+    }
+    assert agent.status == "APPROVED" and agent.credit_at == T0
+
+
+def test_a_complaint_staff_record_counts_in_the_score_at_once(catalog, commits, admin_client):
+    agent = make_agent()
+    with commits():
+        response = admin_client.post(
+            "/admin/distribution/complaint/add/",
+            {
+                "agent": agent.pk,
+                "order_ref": "",
+                "text": "未说明合约期",
+                "created_at_0": "2026-03-01",
+                "created_at_1": "09:00:00",
+            },
+        )
+    assert response.status_code == 302
+    assert factor(agent, "客户投诉") == {"label": "客户投诉", "points": -5, "detail": "1 次投诉"}
+    with commits():
+        admin_client.post(
+            f"/admin/distribution/complaint/{Complaint.objects.get().pk}/delete/", {"post": "yes"}
+        )
+    assert factor(agent, "客户投诉")["detail"] == "0 次投诉"
+
+
+def test_a_failing_rescore_is_left_to_the_daily_run_and_undoes_nothing(
+    catalog, commits, monkeypatch
+):
+    offer()
+    agent = make_agent()
+
+    def broken(**kwargs):
+        raise RuntimeError("scoring down")
+
+    monkeypatch.setattr(credit, "recompute", broken)
+    with commits():
+        ref, _ = sell(agent)
+    assert Sale.objects.get(order_ref=ref).status == "ACTIVATED"  # the sale went through
+    agent.refresh_from_db()
+    assert agent.credit_at is None  # not scored yet: the daily run will

@@ -189,7 +189,7 @@ def test_closing_releases_what_open_charging_sessions_hold_and_ends_the_allowanc
     owner = person(client)
     line = staff_line(owner, plan="CM-HUAKA-19", balance_fen=1000, now=now)
     token = charging_token(now)
-    asked = request_body(line, seq=1, units=[data_unit(10, request=50 * 1024**2)], at=now)
+    asked = request_body(line, seq=1, units=[data_unit(100, request=50 * 1024**2)], at=now)
     opened = post(client, BASE, asked, token)
     assert opened.status_code == 201, opened.content
     assert sum(Bucket.objects.filter(line=line).values_list("reserved", flat=True)) > 0
@@ -200,7 +200,7 @@ def test_closing_releases_what_open_charging_sessions_hold_and_ends_the_allowanc
     assert ChargingAccount.objects.get(line=line).reserved_fen == 0
     update = post(
         client, f"{BASE}/{opened.headers['Location'].rsplit('/', 1)[-1]}/update",
-        request_body(line, seq=2, units=[data_unit(10, used=1024)], at=now), token,
+        request_body(line, seq=2, units=[data_unit(100, used=1024)], at=now), token,
     )  # fmt: skip
     assert update.status_code == 404
 

@@ -113,7 +113,7 @@ def test_a_new_card_ends_the_old_cards_charging_sessions(client, catalog, now):
     owner, staff = person(client), person(client, staff=True)
     line = staff_line(owner, balance_fen=1000, now=now)
     token = charging_token(now)
-    asked = request_body(line, seq=1, units=[data_unit(10, request=10 * 1024**2)], at=now)
+    asked = request_body(line, seq=1, units=[data_unit(100, request=10 * 1024**2)], at=now)
     assert post(client, BASE, asked, token).status_code == 201
     assert staff.call("post", f"/lines/{line.msisdn}/sim-replacement", {}).status_code == 201
     assert ChargingSession.objects.get(line=line).state == "RELEASED"

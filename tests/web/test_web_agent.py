@@ -12,13 +12,16 @@ import re
 import pytest
 import zxingcpp
 from django.conf import settings
+from django.db import transaction
 from PIL import Image
 
 from haoka.charging import tariffs
+from haoka.charging.signals import monthly_fee_charged
 from haoka.core import clock
-from haoka.distribution import commission, credit, training
+from haoka.distribution import commission, credit, fraud, training
 from haoka.distribution import operations as dist_ops
-from haoka.distribution.models import Agent, Product, Sale, Withdrawal
+from haoka.distribution.domain import FraudKind
+from haoka.distribution.models import Agent, Entry, FraudFlag, Product, Sale, Withdrawal
 from haoka.orders.models import Order
 from tests.support.distribution import id_number, make_agent, make_user, offer, person_name, sell
 from tests.support.web import hold_for
@@ -327,10 +330,85 @@ def test_a_frozen_agent_still_sees_the_console_but_cannot_withdraw(client, produ
         agent_id=agent.pk, frozen=True, staff_id=None, reason="核查", now=clock.now()
     )
     agent_client(client, agent)
-    assert "账号已冻结" in html(client.get("/agent/"))
+    page = html(client.get("/agent/"))
+    assert "账号已冻结" in page
+    # Not offered as money to take: the balance is held, no button, and the page says why
+    assert re.search(r'data-balance="withdrawable"[^>]*><small>冻结中</small><b>¥40\.00</b>', page)
+    assert "去提现" not in page and "<small>可提现</small>" not in page
+    assert re.search(r"data-frozen-reason>核查<", page)
+    assert "联系平台客服申诉" in page and agent.code in page
+    form = html(client.get("/agent/withdrawals"))
+    assert "冻结中，暂不能提现" in form and "申请提现" not in form
+    assert re.search(r"data-frozen-reason>核查<", form)
     response = client.post("/agent/withdrawals", {"amount": "20"})
     assert response.status_code == 403
     assert not Withdrawal.objects.exists()
+
+
+def test_an_agent_who_owes_sees_the_debt_and_no_withdraw_button(client, product, commits):
+    agent = make_agent(now=clock.now() - dt.timedelta(days=60))
+    sold_long_ago(agent, commits)
+    client = agent_client(client, agent)
+    client.post("/agent/withdrawals", {"amount": "40"})
+    assert Withdrawal.objects.filter(agent=agent, amount_fen=40_00).exists()
+    sale = Sale.objects.get(agent=agent)
+    with transaction.atomic():  # taken back after it was withdrawn: the agent owes it
+        commission.clawback(sale, reason="测试追回", now=clock.now(), statuses=("WITHDRAWABLE",))
+    page = html(client.get("/agent/"))
+    assert "去提现" not in page
+    assert re.search(r'data-balance="withdrawable"[^>]*><small>待抵扣</small>', page)
+    assert "将从后续佣金中抵扣" in page
+
+
+def fee_in_arrears(line, now) -> None:
+    """Charging tells distribution a month's fee left the line in arrears."""
+    with transaction.atomic():
+        monthly_fee_charged.send(
+            sender=None,
+            line_id=line.pk,
+            month=dt.date(now.year, now.month, 1),
+            fee_fen=39_00,
+            arrears=True,
+            now=now,
+        )
+
+
+def test_the_credit_panel_agrees_with_the_ledger_and_flags_at_once(client, product, commits):
+    agent = make_agent(now=clock.now() - dt.timedelta(days=60))
+    now = clock.now()
+    with commits():
+        owing_ref, owing_line = sell(agent, now=now)
+        cheat_ref, _ = sell(agent, now=now)
+    page = html(agent_client(client, agent).get("/agent/"))
+    assert "0 张卡欠费" in page and "确认违规 0 次，待核查 0 次" in page
+
+    with commits():  # the month's fee leaves the line in arrears: its 次月返 is clawed back
+        fee_in_arrears(owing_line, now)
+    clawed = Entry.objects.filter(sale__order_ref=owing_ref, status="CLAWED_BACK")
+    assert clawed.exists() and all("欠费" in e.clawback_reason for e in clawed)
+    page = html(client.get("/agent/"))
+    assert "1 张卡欠费" in page  # not at the next daily run: now
+
+    cheat = Sale.objects.get(order_ref=cheat_ref)
+    flag = fraud.flag(
+        agent_id=agent.pk, sale=cheat, kind=FraudKind.SELF_ID, key="test:self", detail="本人证件",
+        now=now,
+    )  # fmt: skip
+    with commits():
+        fraud.decide(flag_id=flag.pk, confirmed=True, staff_id=None, note="本人证件下单", now=now)
+    page = html(client.get("/agent/"))
+    assert "确认违规 1 次，待核查 0 次" in page
+    assert FraudFlag.objects.filter(agent=agent, status="CONFIRMED").count() == 1
+    assert set(Entry.objects.filter(sale=cheat).values_list("status", flat=True)) == {"CLAWED_BACK"}
+    agent.refresh_from_db()
+    assert (
+        agent.credit_factors
+        == credit.domain.credit_score(
+            credit.stats_for(agent_id=agent.pk, now=clock.now())
+        ).as_json()
+    )  # what the panel shows is what the record says
+    assert re.search(r"data-frozen-reason>风控确认违规：本人证件下单<", page)
+    assert "去提现" not in page
 
 
 # ---------------------------------------------------------------- the public shop and checkout

@@ -2,7 +2,9 @@
 an agent signs in and reads the console (today, funnel, balances, the 30-day ECharts chart,
 credit factors), the ledger, the team, the shop settings (a markup saved), the poster and
 withdrawals; a visitor opens the shop; a consumer follows 立即办理 into 选号 and checkout, sees
-the 代理服务费 and places the order, which is attributed to the agent.
+the 代理服务费 and places the order, which is attributed to the agent. The credit panel follows
+an arrears clawback and a confirmed fraud flag at once, and the frozen agent's panel holds the
+balance back with the reason instead of 去提现.
 
 Screenshots: test-artifacts/screenshots/agent_*.png.
 """
@@ -14,12 +16,15 @@ import os
 import re
 
 import pytest
+from django.db import transaction
 from playwright.sync_api import expect
 
 from haoka.charging import tariffs
+from haoka.charging.signals import monthly_fee_charged
 from haoka.core import clock
-from haoka.distribution import commission, credit
+from haoka.distribution import commission, credit, fraud
 from haoka.distribution import operations as dist_ops
+from haoka.distribution.domain import FraudKind
 from haoka.distribution.models import Sale
 from haoka.orders.models import Order
 from tests.support.browser import launch, phone_context, require_chromium, shot
@@ -249,3 +254,58 @@ def test_an_agent_runs_the_shop_and_a_consumer_buys_through_it(context, live_ser
     # Back in the console: the new order counts today
     page.goto("/agent/")
     expect(page.locator("[data-today-orders]")).to_have_text("3")
+
+
+def test_the_credit_panel_follows_the_ledger_and_a_frozen_agent_sees_why_not_to_withdraw(
+    context,
+):
+    now = clock.now()
+    since = now - dt.timedelta(days=40)
+    offer(PLAN, now=since - dt.timedelta(days=1))
+    agent = make_agent(now=since)
+    with clock.frozen(since):
+        sales = [sell(agent, now=since, opening_balance_fen=50_00) for _ in range(3)]
+    commission.settle_due(now=since + dt.timedelta(days=16))
+    commission.release_due(now=now)
+    page = context()
+    log_in(page, agent.user.phone, "/agent/")
+    balance = page.locator("[data-balance=withdrawable]")
+    expect(balance.locator("small")).to_have_text("可提现")
+    expect(balance.locator("b")).to_have_text("¥120.00")
+    expect(page.get_by_role("link", name="去提现")).to_be_visible()
+    expect(page.locator("#credit")).to_contain_text("0 张卡欠费")
+
+    with transaction.atomic():  # a month's fee leaves the first line in arrears
+        monthly_fee_charged.send(
+            sender=None, line_id=sales[0][1].pk, month=dt.date(now.year, now.month, 1),
+            fee_fen=39_00, arrears=True, now=now,
+        )  # fmt: skip
+    page.reload()
+    expect(page.locator("#credit")).to_contain_text("1 张卡欠费")
+    expect(page.locator("#credit")).to_contain_text("确认违规 0 次")
+    no_horizontal_overflow(page)
+    page.locator("#balances").evaluate("el => el.scrollIntoView()")
+    shot(page, "agent_credit_normal_balances")
+    page.locator("#credit").evaluate("el => el.scrollIntoView()")
+    shot(page, "agent_credit_normal")
+
+    sale = Sale.objects.get(order_ref=sales[1][0])
+    flag = fraud.flag(
+        agent_id=agent.pk, sale=sale, kind=FraudKind.SELF_ID, key="browser:self",
+        detail="本人证件", now=now,
+    )  # fmt: skip
+    fraud.decide(flag_id=flag.pk, confirmed=True, staff_id=None, note="本人证件下单", now=now)
+    page.reload()
+    expect(page.locator("#credit")).to_contain_text("确认违规 1 次")
+    expect(balance.locator("small")).to_have_text("冻结中")
+    expect(page.get_by_role("link", name="去提现")).to_have_count(0)
+    expect(page.locator("#frozen [data-frozen-reason]")).to_have_text("风控确认违规：本人证件下单")
+    expect(page.locator("#frozen")).to_contain_text("联系平台客服申诉")
+    no_horizontal_overflow(page)
+    shot(page, "agent_credit_frozen")
+    page.locator("#credit").evaluate("el => el.scrollIntoView()")
+    shot(page, "agent_credit_frozen_factors")
+    page.goto("/agent/withdrawals")
+    expect(page.locator("#withdraw")).to_contain_text("冻结中，暂不能提现")
+    expect(page.get_by_role("button", name="申请提现")).to_have_count(0)
+    shot(page, "agent_withdrawals_frozen")

@@ -78,11 +78,24 @@ def test_plans_filter_by_carrier_open_a_detail_and_compare_two(page):
     shot(page, "plan-detail-full", full_page=True)
 
 
-def test_numbers_digit_pad_search_and_valuation(page):
+def test_numbers_recommended_batches_digit_pad_search_and_valuation(page):
     page.goto("/numbers/")
     cards = page.locator("#number-results .number-card")
-    expect(cards).to_have_count(20)
+    expect(page.locator("#number-tabs a.active")).to_have_text("推荐")
+    expect(cards).to_have_count(12)
+    expect(cards.nth(3).locator(".tier-badge")).to_be_visible()  # a vanity number mixed in
+    expect(cards.first.locator(".number-price")).to_have_text(re.compile(r"^(免费|¥\d+\.\d\d)$"))
+    first = cards.evaluate_all("cards => cards.map(c => c.dataset.msisdn)")
     shot(page, "numbers")
+    page.evaluate("window.stillThisPage = true")
+    page.locator("[data-next-batch]").click()
+    expect(page.locator("#number-results .number-grid")).to_have_attribute("data-batch", "1")
+    expect(cards).to_have_count(12)
+    second = cards.evaluate_all("cards => cards.map(c => c.dataset.msisdn)")
+    assert not set(first) & set(second)
+    assert page.evaluate("window.stillThisPage") is True  # swapped in place, no reload
+    expect(page.locator("#number-tabs a.active")).to_have_text("推荐")
+    shot(page, "numbers-next-batch")
 
     for digit in "8888":
         page.locator(f"[data-digit-pad] button[data-digit='{digit}']").click()
@@ -90,6 +103,7 @@ def test_numbers_digit_pad_search_and_valuation(page):
     expect(cards).to_have_count(1)
     expect(cards.first).to_have_attribute("data-msisdn", "13912348888")
     expect(page).to_have_url(re.compile(r"/numbers/\?tail=8888&sort=tier$"))  # empty fields dropped
+    expect(page.locator("#number-tabs a.active")).to_have_text("全部号码")
     expect(cards.first.locator("mark")).to_have_text("8888")
     shot(page, "numbers-tail-8888")
 

@@ -22,7 +22,7 @@ def more_url(html: str) -> str | None:
 
 
 def test_number_page_renders_filters_digit_pad_and_results(client, pool):
-    response = client.get("/numbers/")
+    response = client.get("/numbers/?view=all")
     html = response.content.decode()
     assert response.status_code == 200
     assert "选号" in html and "尾号" in html and "不含4" in html
@@ -33,6 +33,69 @@ def test_number_page_renders_filters_digit_pad_and_results(client, pool):
     assert "¥" in html
     assert len(shown_numbers(html)) == 20
     assert "加载更多" in html
+    assert re.search(r'class="active" aria-current="page">全部号码<', html)
+
+
+def next_batch_url(html: str) -> str:
+    found = re.search(r'href="([^"]+)" hx-get="[^"]+"[^>]*data-next-batch>换一批<', html)
+    assert found, "no 换一批"
+    return found.group(1).replace("&amp;", "&")
+
+
+def tiers_of(msisdns: list[str]) -> list[str]:
+    tiers = dict(PhoneNumber.objects.filter(msisdn__in=msisdns).values_list("msisdn", "tier"))
+    return [tiers[m] for m in msisdns]
+
+
+def test_the_picker_opens_on_recommended_affordable_numbers_with_vanity_ones_mixed_in(client, pool):
+    html = client.get("/numbers/").content.decode()
+    assert re.search(r'class="active" aria-current="page">推荐<', html)
+    assert 'data-view="rec"' in html and "加载更多" not in html
+    cards = shown_numbers(html)
+    assert len(cards) == 12
+    tiers = tiers_of(cards)
+    assert all(t in ("N", "D") for i, t in enumerate(tiers) if (i + 1) % 4)  # affordable first
+    assert all(t not in ("N", "D") for i, t in enumerate(tiers) if (i + 1) % 4 == 0)  # vanity
+
+
+def test_another_batch_comes_as_a_fragment_and_repeats_nothing_for_several_rounds(client, pool):
+    first = client.get("/numbers/?seed=1234").content.decode()
+    assert shown_numbers(first) == shown_numbers(
+        client.get("/numbers/?seed=1234").content.decode()
+    )  # a seed always shows the same batch
+    seen, url = shown_numbers(first), next_batch_url(first)
+    for n in range(1, 4):
+        assert f"batch={n}" in url and "seed=1234" in url
+        response = client.get(url, **HTMX)
+        html = response.content.decode()
+        assert response.status_code == 200 and "<html" not in html
+        assert 'id="number-results"' in html and 'hx-swap-oob="true"' in html  # tabs kept
+        batch = shown_numbers(html)
+        assert len(batch) == 12 and not set(batch) & set(seen)
+        seen += batch
+        url = next_batch_url(html)
+
+
+def test_recommended_numbers_keep_the_carrier_and_plan_and_never_show_held_ones(
+    client, pool, rival
+):
+    html = client.get("/numbers/?carrier=CTCC&plan=CT-XINGKA-19").content.decode()
+    assert shown_numbers(html) == ["18988886666"]  # the pool's one CTCC number
+    assert "carrier=CTCC" in next_batch_url(html) and "plan=CT-XINGKA-19" in next_batch_url(html)
+    hold_for(user=rival, msisdn="18988886666")
+    html = client.get("/numbers/?carrier=CTCC").content.decode()
+    assert shown_numbers(html) == [] and "号码池暂时没有可选号码" in html
+
+
+def test_a_narrowing_filter_switches_to_all_numbers_and_bad_batch_input_is_ignored(client, pool):
+    html = client.get("/numbers/?tail=8888", **HTMX).content.decode()
+    assert 'data-view="all"' in html
+    assert re.search(r'name="view" value="all"', html)  # the form stays on 全部号码
+    for query in ("seed=abc&batch=-1", "seed=99999999999&batch=x", "batch=100000"):
+        response = client.get(f"/numbers/?{query}")
+        assert response.status_code == 200 and len(shown_numbers(response.content.decode())) == 12
+    bad = client.get("/numbers/?carrier=XX", **HTMX)
+    assert bad.status_code == 422 and "alert-error" in bad.content.decode()
 
 
 def test_search_fragment_respects_the_tail_filter_and_highlights_it(client, pool):
@@ -85,7 +148,7 @@ def test_reserved_numbers_never_show(client, pool, rival):
     assert "13912348888" not in shown_numbers(html)
     assert "暂无符合条件的号码" in html or shown_numbers(html)
     everything = []
-    url = "/numbers/"
+    url = "/numbers/?view=all"
     while url:
         page = client.get(url, **HTMX).content.decode()
         everything += shown_numbers(page)
@@ -95,9 +158,9 @@ def test_reserved_numbers_never_show(client, pool, rival):
 
 
 def test_load_more_returns_the_next_page_of_cards_only(client, pool):
-    first = client.get("/numbers/?carrier=CMCC").content.decode()
+    first = client.get("/numbers/?carrier=CMCC&view=all").content.decode()
     url = more_url(first)
-    assert url and "after=" in url and "carrier=CMCC" in url
+    assert url and "after=" in url and "carrier=CMCC" in url and "view=all" in url
     response = client.get(url, **HTMX)
     html = response.content.decode()
     assert response.status_code == 200

@@ -13,7 +13,8 @@ class CarrierAdmin(admin.ModelAdmin):
 
 @admin.register(RatingGroup)
 class RatingGroupAdmin(admin.ModelAdmin):
-    list_display = ("number", "code", "name")
+    list_display = ("number", "code", "name", "general")
+    list_filter = ("general",)
     search_fields = ("code", "name")
 
 

@@ -34,11 +34,16 @@ class Carrier(models.Model):
 
 
 class RatingGroup(models.Model):
-    """An app class for targeted / zero-rated traffic (3GPP rating group)."""
+    """A 3GPP rating group the network reports traffic under: an app class for targeted /
+    zero-rated traffic, or (``general``) general traffic, paid by general allowances. Online
+    charging rates only the groups listed here: any other gets RATING_FAILED."""
 
     number = models.PositiveIntegerField(unique=True, verbose_name="费率组编号")
     code = models.CharField(max_length=40, unique=True, verbose_name="代码")
     name = models.CharField(max_length=40, verbose_name="名称")
+    general = models.BooleanField(
+        default=False, verbose_name="通用流量", help_text="通用上网流量（非定向应用）的费率组"
+    )
 
     class Meta:
         verbose_name = "费率组"

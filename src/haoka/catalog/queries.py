@@ -133,6 +133,11 @@ def plan_name_and_fee(*, code: str) -> tuple[str, int] | None:
     return Plan.objects.filter(code=code).values_list("name", "monthly_fee_fen").first()
 
 
+def rating_group_numbers() -> frozenset[int]:
+    """The numbers of every rating group the catalog lists (general traffic and app classes)."""
+    return frozenset(RatingGroup.objects.values_list("number", flat=True))
+
+
 def rating_group_names() -> dict[int, str]:
     """Every rating group's name, by number."""
     return dict(RatingGroup.objects.values_list("number", "name"))

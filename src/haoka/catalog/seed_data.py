@@ -55,8 +55,10 @@ CARRIERS = (
      "is_virtual": True, "color": "#FF6A00", "sort": 50},
 )  # fmt: skip
 
-# App classes for targeted (定向) and zero-rated (免流) traffic; numbers are 3GPP rating groups.
+# 3GPP rating groups: general internet (what SMFs and the demo report general traffic under),
+# then app classes for targeted (定向) and zero-rated (免流) traffic.
 RATING_GROUPS = (
+    {"number": 100, "code": "internet", "name": "通用上网", "general": True},
     {"number": 1001, "code": "wechat", "name": "微信"},
     {"number": 1002, "code": "qq", "name": "QQ"},
     {"number": 1003, "code": "tencent-video", "name": "腾讯视频"},
@@ -698,10 +700,15 @@ def _check_plan_consistency(where: str, p: dict) -> list[str]:
     return problems
 
 
+def _app_groups() -> set[str]:
+    """Rating groups a plan or pack may target or zero-rate: apps, not general traffic."""
+    return {g["code"] for g in RATING_GROUPS if not g.get("general")}
+
+
 def _check_plans() -> list[str]:
     problems = _unique(PLANS, "code", "plan")
     carriers = {c["code"] for c in CARRIERS}
-    groups = {g["code"] for g in RATING_GROUPS}
+    groups = _app_groups()
     tags = {t["code"] for t in TAGS}
     benefits = {b["code"] for b in BENEFITS}
     for p in PLANS:
@@ -746,7 +753,7 @@ def _check_pack_kind(where: str, k: dict) -> list[str]:
 def _check_packs() -> list[str]:
     problems = _unique(PACKS, "code", "pack")
     carriers = {c["code"] for c in CARRIERS}
-    groups = {g["code"] for g in RATING_GROUPS}
+    groups = _app_groups()
     benefits = {b["code"] for b in BENEFITS}
     for k in PACKS:
         where = f"pack {k.get('code')}"

@@ -49,11 +49,7 @@ def record_closed_sessions(*, now: dt.datetime, limit: int = 500) -> int:
     )
     if not sessions:
         return 0
-    released = set(
-        Exchange.objects.filter(session__in=sessions, operation="release").values_list(
-            "session_id", flat=True
-        )
-    )
+    released = _closed_by_consumer(sessions)
     names = account_queries.token_names(token_ids=sorted({s.caller_token_id for s in sessions}))
     made = 0
     for session in sessions:
@@ -67,6 +63,22 @@ def record_closed_sessions(*, now: dt.datetime, limit: int = 500) -> int:
         made += _record(session, facts, _units_of(session.ref), now=now)
     log.info("cdr.recorded", made=made)
     return made
+
+
+def _closed_by_consumer(sessions: list[ChargingSession]) -> set[int]:
+    """Sessions their consumer ended: by a release, or a one-time event (IEC), whose create
+    is its only exchange and leaves it RELEASED at once; the others were ended by the CHF
+    (expired) or by the operator (销户, 补换卡)."""
+    operations: dict[int, set[str]] = {}
+    rows = Exchange.objects.filter(session__in=sessions).values_list("session_id", "operation")
+    for session_id, operation in rows:
+        operations.setdefault(session_id, set()).add(operation)
+    return {
+        s.id for s in sessions
+        if "release" in operations.get(s.id, ())
+        or (operations.get(s.id) == {"create"} and s.state == SessionState.RELEASED
+            and s.updated_at == s.created_at)
+    }  # fmt: skip
 
 
 def _units_of(ref: str) -> list[cdr.UsedUnits]:

@@ -149,6 +149,16 @@ class TimeWindow:
             return self.start <= local < self.end
         return local >= self.start or local < self.end
 
+    def ends_after(self, at: datetime) -> datetime:
+        """The first moment after ``at`` at which the window ends (07:00 Beijing the next
+        morning for 23:00-07:00 at 23:30; the same morning at 01:00). Raises NaiveDatetime."""
+        require_aware(at)
+        local = at.astimezone(BEIJING)
+        end = datetime.combine(local.date(), self.end, tzinfo=BEIJING)
+        if end <= local:
+            end = datetime.combine(local.date() + timedelta(days=1), self.end, tzinfo=BEIJING)
+        return end.astimezone(UTC)
+
 
 @dataclass(frozen=True)
 class Bucket:
@@ -429,6 +439,16 @@ def rate(
         granted=granted,
         shortfall=amount - granted,
     )
+
+
+def paid_until(*, buckets: Iterable[Bucket], at: datetime) -> datetime | None:
+    """When the first of ``buckets`` (those a grant draws) stops paying after ``at``: its
+    ``valid_to`` (a daily rental's is the next Beijing midnight) or the end of its time
+    window (a night pack's 07:00); None when none of them ends. Raises NaiveDatetime."""
+    require_aware(at)
+    ends = [b.valid_to for b in buckets if b.valid_to is not None]
+    ends += [b.window.ends_after(at) for b in buckets if b.window is not None]
+    return min(ends, default=None)
 
 
 #: Used-percentage thresholds that alert the customer.

@@ -197,6 +197,9 @@ class Exchange(models.Model):
     )
     sequence = models.BigIntegerField(verbose_name="序号")
     operation = models.CharField(max_length=8, verbose_name="操作")  # create | update | release
+    #: The request's content (``nchf.digest``): the same request again is a retransmission,
+    #: whatever its sequence number (some SMFs send 0 on every request).
+    digest = models.CharField(max_length=64, verbose_name="请求摘要")
     status = models.PositiveSmallIntegerField(verbose_name="结果状态")
     response = models.JSONField(verbose_name="应答")
     created_at = models.DateTimeField(verbose_name="创建时间")
@@ -204,9 +207,7 @@ class Exchange(models.Model):
     class Meta:
         verbose_name = "计费交互"
         verbose_name_plural = "计费交互"
-        constraints = [
-            models.UniqueConstraint(fields=["session", "sequence"], name="exchange_once")
-        ]
+        constraints = [models.UniqueConstraint(fields=["session", "digest"], name="exchange_once")]
 
     def __str__(self) -> str:
         return f"{self.session_id}#{self.sequence}"

@@ -124,7 +124,7 @@ def handle(*, method: str, path: str, authorization: str, body: bytes, base_url:
         return _problem(404, "RESOURCE_NOT_FOUND", "接口不存在")
     now = clock.now()
     try:
-        parsed = nchf.parse(decoded)
+        parsed = nchf.parse(decoded, operation=operation)
         if operation == "create":
             reply = online.create(token_id=caller, request=parsed, now=now)
         else:

@@ -3,8 +3,10 @@ of sessions that outlived their holding time.
 
 Every request of a line runs under that line's charging lock (its ChargingAccount row):
 reported units are settled against what was reserved (committed, the rest released), then new
-quota is reserved in the engine's draw order. A request's answer is stored by (session,
-sequence), so a retransmission gets the first answer and changes nothing. The statements are
+quota is reserved in the engine's draw order. A request's answer is stored by its content
+(``nchf.digest``): the same request again, or one flagged ``retransmissionIndicator`` with a
+number already answered, gets the first answer and changes nothing; a reused number with new
+content (some SMFs send 0 on every request) is processed. The statements are
 in ``online_store`` (this is the platform's hottest path).
 """
 
@@ -12,11 +14,13 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import math
 import secrets
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import TYPE_CHECKING
 
+import structlog
 from django.conf import settings
 from django.db import transaction
 
@@ -24,10 +28,12 @@ from haoka.charging import domain, linebook, nchf, settlement, tariffs
 from haoka.charging import online_store as store
 from haoka.charging.cycle import beijing_date
 from haoka.charging.domain import SESSION_MACHINE, Draw, Rating, SessionState, Source, Unit
-from haoka.core.errors import Conflict, NotFound
+from haoka.core.errors import NotFound
 
 if TYPE_CHECKING:  # annotations only: linebook -> alerts -> topups -> tasks imports this module
     from haoka.charging.linebook import Book
+
+log = structlog.get_logger(__name__)
 
 #: A session nobody reports on for this long is closed and its reservations released.
 HOLDING = dt.timedelta(seconds=2 * nchf.VALIDITY_S)
@@ -36,12 +42,6 @@ HOLDING = dt.timedelta(seconds=2 * nchf.VALIDITY_S)
 class SessionNotFound(NotFound):
     code = "CHARGING_DATA_REF_NOT_FOUND"  # TS 32.291: unknown ChargingDataRef
     message = "计费会话不存在或已结束"
-
-
-class InvalidSequence(Conflict):
-    code = "INVALID_SEQUENCE_NUMBER"
-    status = 400
-    message = "请求序号必须递增"
 
 
 @dataclass(frozen=True)
@@ -55,48 +55,48 @@ class Reply:
 
 
 def create(*, token_id: int, request: nchf.ChargingRequest, now: dt.datetime) -> Reply:
-    """Open a session for the subscriber and grant what it asks. A retransmitted create
-    returns the first answer. Raises UnknownSubscriber."""
-    line_id = tariffs.line_id_for(subscriber=request.subscriber)
+    """Open a session for the subscriber and grant what it asks; a one-time event (IEC, PEC)
+    is charged at once and leaves no session open. A retransmitted create returns the first
+    answer. Raises UnknownSubscriber."""
+    line_id = tariffs.line_id_for(subscriber=request.subscriber or "")
     key = nchf.create_key(token_id=token_id, request=request)
     with transaction.atomic():
         book, (found,) = linebook.open_book_with(
             line_id, since=now, also=[store.read_session_by_key(key)]
         )
         existing = store.session_from(found)
-        if existing is not None:
-            stored = store.stored_answer(existing.id, request.sequence)
-            if stored is None:
-                raise InvalidSequence(got=request.sequence)
-            return Reply(stored[0], stored[1], existing.ref)
+        if existing is not None:  # the same content from the same caller: a retransmission
+            stored = store.stored_answer(existing.id, digest=request.digest)
+            return Reply(201, stored, existing.ref)
         ref = secrets.token_hex(12)
+        state = SessionState.RELEASED if request.one_time else SessionState.OPEN
         book.writes.append(
             store.insert_session(
                 ref=ref, line_id=line_id, token_id=token_id, create_key=key,
                 sequence=request.sequence, notify_uri=request.notify_uri,
-                expires_at=now + HOLDING, now=now,
+                expires_at=now + HOLDING, now=now, state=state.value,
             )
         )  # fmt: skip
         body = _exchange(book, ref, request, {}, now=now, releasing=False)
         book.writes.append(
             store.store_answer(
-                ref=ref, sequence=request.sequence, operation="create", status=201,
-                response=body, now=now,
+                ref=ref, sequence=request.sequence, operation="create", digest=request.digest,
+                status=201, response=body, now=now,
             )
         )  # fmt: skip
-        linebook.write(book, key=f"nchf:{ref}:{request.sequence}", now=now)
+        linebook.write(book, key=_key(ref, request), now=now)
     store.remember_owner(ref, line_id=line_id, token_id=token_id)  # committed: it exists
     return Reply(201, body, ref)
 
 
 def update(*, ref: str, token_id: int, request: nchf.ChargingRequest, now: dt.datetime) -> Reply:
-    """Report used units and ask for more. Raises SessionNotFound, InvalidSequence."""
+    """Report used units and ask for more (always answered 200). Raises SessionNotFound."""
     return _follow_up(ref=ref, token_id=token_id, request=request, now=now, releasing=False)
 
 
 def release(*, ref: str, token_id: int, request: nchf.ChargingRequest, now: dt.datetime) -> Reply:
-    """Report the last used units and end the session (its reservations go back).
-    Raises SessionNotFound, InvalidSequence."""
+    """Report the last used units and end the session (its reservations go back; always
+    answered 204). Raises SessionNotFound."""
     return _follow_up(ref=ref, token_id=token_id, request=request, now=now, releasing=True)
 
 
@@ -108,7 +108,7 @@ def expire_sessions(*, now: dt.datetime, limit: int = 500) -> int:
             book, (found,) = linebook.open_book_with(
                 line_id, since=now, also=[store.read_session_and_grants(ref)]
             )
-            session, held = store.session_and_grants_from(found)
+            session, held, _ = store.session_and_grants_from(found)
             if session.state != SessionState.OPEN:
                 continue
             SESSION_MACHINE.check(current=session.state, target=SessionState.EXPIRED)
@@ -130,6 +130,12 @@ def expire_sessions(*, now: dt.datetime, limit: int = 500) -> int:
 # ---------------------------------------------------------------- the exchange
 
 
+def _key(ref: str, request: nchf.ChargingRequest) -> str:
+    """What names one request of a session (its records, its wallet debit): the sequence
+    number alone does not (some SMFs send 0 on every request)."""
+    return f"nchf:{ref}:{request.sequence}:{request.digest[:12]}"
+
+
 def _load_held(book: Book, held: dict) -> None:
     """Make sure the buckets reservations hold are in the book (one may have expired since)."""
     linebook.load_held(book, {d[0] for _, _, r in held.values() for d in r["draws"] if d[0]})
@@ -139,61 +145,75 @@ def _follow_up(*, ref, token_id, request, now, releasing: bool) -> Reply:
     known = store.session_owner(ref)
     if known is None or known[1] != token_id:
         raise SessionNotFound(ref=ref[:40])
+    status, operation = (204, "release") if releasing else (200, "update")
     with transaction.atomic():
-        # The session and its grants as they are now that the line is ours.
+        # The session, its grants and any answer to this very request, now the line is ours.
         book, (found,) = linebook.open_book_with(
-            known[0], since=now, also=[store.read_session_and_grants(ref)]
+            known[0], since=now, also=[store.read_session_and_grants(ref, digest=request.digest)]
         )
-        session, held = store.session_and_grants_from(found)
+        session, held, stored = store.session_and_grants_from(found)
         if session is None:
             raise SessionNotFound(ref=ref[:40])
-        if request.sequence <= session.last_sequence:
-            stored = store.stored_answer(session.id, request.sequence)
-            if stored is not None:  # a retransmission: the first answer, nothing changes
-                return Reply(stored[0], stored[1] or None, session.ref)
-            raise InvalidSequence(last=session.last_sequence, got=request.sequence)
+        if stored is None and request.retransmission:
+            stored = store.answer_to_sequence(
+                session.id, sequence=request.sequence, operation=operation
+            )
+        if stored is not None:  # a retransmission: the first answer, nothing changes
+            return Reply(status, None if releasing else stored, session.ref)
         if session.state != SessionState.OPEN:
             raise SessionNotFound(ref=ref[:40], state=session.state)
+        if request.sequence <= session.last_sequence:  # new content: processed, not dropped
+            log.info("nchf_sequence_reused", ref=ref, sequence=request.sequence,
+                     last=session.last_sequence, operation=operation)  # fmt: skip
         state = SessionState.RELEASED if releasing else SessionState.OPEN
         if releasing:  # an update keeps the session OPEN: not a move
             SESSION_MACHINE.check(current=session.state, target=state)
         _load_held(book, held)
         body = _exchange(book, ref, request, held, now=now, releasing=releasing)
-        status = 204 if releasing else 200
         book.writes.append(
             store.touch_session(
-                ref=ref, sequence=request.sequence, state=state.value,
-                expires_at=now + HOLDING, now=now,
+                ref=ref, sequence=max(request.sequence, session.last_sequence),
+                state=state.value, expires_at=now + HOLDING, now=now,
             )
         )  # fmt: skip
         book.writes.append(
             store.store_answer(
-                ref=ref, sequence=request.sequence,
-                operation="release" if releasing else "update", status=status,
-                response={} if releasing else body, now=now,
+                ref=ref, sequence=request.sequence, operation=operation,
+                digest=request.digest, status=status, response={} if releasing else body,
+                now=now,
             )
         )  # fmt: skip
-        linebook.write(book, key=f"nchf:{ref}:{request.sequence}", now=now)
+        linebook.write(book, key=_key(ref, request), now=now)
     return Reply(status, None if releasing else body, ref)
 
 
 def _exchange(book, ref, request, held: dict, *, now, releasing: bool) -> dict:
     """Settle what was used, reserve what is asked (statements queued on ``book``, written by
-    the caller's ``linebook.write``); the ChargingDataResponse."""
+    the caller's ``linebook.write``); the ChargingDataResponse. A one-time event is charged
+    at once (:func:`_event`); usage reported for offline charging is rated without quota."""
     tariff, _, _ = tariffs.plan_charging(plan_code=book.line.plan_code)
+    known = tariffs.known_rating_groups()
     infos, dropped = [], set()
     for usage in request.units:
         grant = held.pop(usage.rating_group, None)
         if grant is not None:
             dropped.add(usage.rating_group)
+        if grant is None and usage.rating_group not in known:
+            infos.append(_unrated(book, ref, request, usage, now=now))
+            continue
+        if request.one_time:
+            infos.append(_event(book, ref, request, usage, tariff=tariff, now=now))
+            continue
         _settle_usage(book, ref, request, usage, grant, tariff=tariff, now=now)
         if releasing or usage.requested is None:
             continue
         if book.line.status != "ACTIVE":
-            infos.append(_denied(usage))
-            continue
-        infos.append(_reserve(book, ref, usage, tariff=tariff, now=now))
-        dropped.discard(usage.rating_group)  # replaced by the new grant
+            infos.append(nchf.unit_information(usage=usage, result_code=_DENIED, final=True))
+        elif usage.offline:  # rated as reported: no quota to manage
+            infos.append(nchf.unit_information(usage=usage, result_code=_NO_QUOTA))
+        else:
+            infos.append(_reserve(book, ref, request, usage, tariff=tariff, now=now))
+            dropped.discard(usage.rating_group)  # replaced by the new grant
     if releasing:
         for rating_group, (_unit, reserved_fen, rating) in held.items():
             _release(book, _load(rating), reserved_fen)
@@ -202,11 +222,38 @@ def _exchange(book, ref, request, held: dict, *, now, releasing: bool) -> dict:
     return nchf.response(request=request, now=now, units=infos)
 
 
-def _denied(usage) -> dict:
-    return nchf.unit_information(
-        rating_group=usage.rating_group, unit=usage.unit, result_code="END_USER_SERVICE_DENIED",
-        granted=None, final=True, redirect_url=None,
-    )  # fmt: skip
+_DENIED = "END_USER_SERVICE_DENIED"
+_NO_QUOTA = "QUOTA_MANAGEMENT_NOT_APPLICABLE"
+
+
+def _unrated(book: Book, ref, request, usage, *, now) -> dict:
+    """A rating group no tariff knows: RATING_FAILED, no quota; units it reports are kept as
+    unpaid (a re-rate charges them once staff list the group)."""
+    if usage.used:
+        log.warning("nchf_rating_group_unknown", ref=ref, rating_group=usage.rating_group,
+                    used=usage.used)  # fmt: skip
+        used = domain.rated_amount(unit=usage.unit, raw=usage.used)
+        _record(book, ref, request, usage, used, [], unpaid=used, now=now)
+    return nchf.unit_information(usage=usage, result_code="RATING_FAILED")
+
+
+def _event(book: Book, ref, request, usage, *, tariff, now) -> dict:
+    """A one-time event: IEC debits the units asked for (an SMS) at once, all or nothing;
+    PEC charges the units reported, as they were used."""
+    if request.one_time == "PEC" or usage.requested is None:
+        _settle_usage(book, ref, request, usage, None, tariff=tariff, now=now)
+        return nchf.unit_information(usage=usage, result_code="SUCCESS")
+    if book.line.status != "ACTIVE":
+        return nchf.unit_information(usage=usage, result_code=_DENIED, final=True)
+    amount = domain.rated_amount(unit=usage.unit, raw=usage.requested)
+    rating = _rate(book, usage, amount, tariff=tariff, now=now)
+    if rating.shortfall:
+        return nchf.unit_information(usage=usage, result_code="QUOTA_LIMIT_REACHED", final=True)
+    draws = _commit(book, rating)
+    _record(book, ref, request, usage, amount, draws, raw=usage.requested,
+            free=rating.zero_rated, wallet_units=rating.wallet_units,
+            wallet_fen=rating.wallet_fen, now=now)  # fmt: skip
+    return nchf.debited_information(usage=usage, amount=usage.requested)
 
 
 def _rate(book: Book, usage, amount: int, *, tariff, now) -> Rating:
@@ -222,7 +269,7 @@ def _rate(book: Book, usage, amount: int, *, tariff, now) -> Rating:
     return linebook.buy_daily(book, rating, now=now)
 
 
-def _reserve(book: Book, ref: str, usage, *, tariff, now) -> dict:
+def _reserve(book: Book, ref: str, request, usage, *, tariff, now) -> dict:
     rating = _rate(book, usage, domain.rated_amount(unit=usage.unit, raw=usage.requested),
                    tariff=tariff, now=now)  # fmt: skip
     for d in rating.draws:
@@ -237,14 +284,38 @@ def _reserve(book: Book, ref: str, usage, *, tariff, now) -> dict:
         )
     )  # fmt: skip
     final = rating.shortfall > 0
-    return nchf.unit_information(
-        rating_group=usage.rating_group,
-        unit=usage.unit,
-        result_code="SUCCESS" if rating.granted else "QUOTA_LIMIT_REACHED",
-        granted=rating.granted,
+    grant = nchf.Grant(
+        amount=rating.granted,
+        validity_s=_validity(book, rating, now=now),
         final=final,
         redirect_url=_topup_url(book.line.msisdn) if final else None,
     )
+    return nchf.unit_information(
+        usage=usage,
+        result_code="SUCCESS" if rating.granted else "QUOTA_LIMIT_REACHED",
+        grant=grant,
+        triggers=request.triggers,
+    )
+
+
+def _validity(book: Book, rating: Rating, *, now) -> int:
+    """Seconds a grant is valid: until the first bucket paying for it ends (a daily rental
+    at Beijing midnight, a night window at 07:00), at most ``nchf.VALIDITY_S``."""
+    paying = [book.buckets[d.bucket_id].engine() for d in rating.draws if d.amount]
+    end = domain.paid_until(buckets=paying, at=now)
+    if end is None:
+        return nchf.VALIDITY_S
+    return min(nchf.VALIDITY_S, math.ceil((end - now).total_seconds()))
+
+
+def _commit(book: Book, rating: Rating) -> list[Draw]:
+    """Spend a rating at once: its buckets' units used, its fen debited, its carry kept."""
+    for d in rating.draws:
+        if d.amount:
+            book.move(d.bucket_id, used=d.amount)
+    book.debited_fen += rating.wallet_fen
+    book.carry = rating.carry
+    return [d for d in rating.draws if d.amount]
 
 
 def _settle_usage(book: Book, ref, request, usage, grant, *, tariff, now) -> None:
@@ -273,22 +344,24 @@ def _settle_usage(book: Book, ref, request, usage, grant, *, tariff, now) -> Non
     unpaid = 0
     if overage:
         extra = _rate(book, usage, overage, tariff=tariff, now=now)
-        for d in extra.draws:
-            if d.amount:
-                book.move(d.bucket_id, used=d.amount)
-        book.debited_fen += extra.wallet_fen
-        book.carry = extra.carry
-        draws += [d for d in extra.draws if d.amount]
+        draws += _commit(book, extra)
         free, wallet_units = free + extra.zero_rated, wallet_units + extra.wallet_units
         wallet_fen, unpaid = wallet_fen + extra.wallet_fen, extra.shortfall
     if usage.used or used:
-        book.usage.append((
-            f"nchf:{ref}:{request.sequence}:{usage.rating_group}", book.line.line_id, "ONLINE",
-            str(usage.unit), usage.rating_group, usage.used, used, sum(d.amount for d in draws),
-            free, wallet_units, unpaid, wallet_fen, 0,
-            json.dumps([[d.bucket_id, str(d.source), d.amount] for d in draws]),
-            store.db_time(now), beijing_date(now), store.db_time(now),
-        ))  # fmt: skip
+        _record(book, ref, request, usage, used, draws, free=free, wallet_units=wallet_units,
+                unpaid=unpaid, wallet_fen=wallet_fen, now=now)  # fmt: skip
+
+
+def _record(book: Book, ref, request, usage, rated: int, draws, *, now, raw: int | None = None,
+            free=0, wallet_units=0, unpaid=0, wallet_fen=0) -> None:  # fmt: skip
+    """The usage record of one rating group's units in this request."""
+    book.usage.append((
+        f"{_key(ref, request)}:{usage.rating_group}", book.line.line_id, "ONLINE",
+        str(usage.unit), usage.rating_group, usage.used if raw is None else raw, rated,
+        sum(d.amount for d in draws), free, wallet_units, unpaid, wallet_fen, 0,
+        json.dumps([[d.bucket_id, str(d.source), d.amount] for d in draws]),
+        store.db_time(now), beijing_date(now), store.db_time(now),
+    ))  # fmt: skip
 
 
 def _release(book: Book, rating: Rating, reserved_fen: int) -> None:

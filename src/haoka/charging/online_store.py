@@ -320,13 +320,22 @@ def read_session_by_key(create_key: str) -> Statement:
 
 
 def insert_session(
-    *, ref, line_id, token_id, create_key, sequence, notify_uri, expires_at, now
+    *,
+    ref,
+    line_id,
+    token_id,
+    create_key,
+    sequence,
+    notify_uri,
+    expires_at,
+    now,
+    state: str = "OPEN",
 ) -> Statement:
     return (
         "INSERT INTO charging_chargingsession (ref, line_id, caller_token_id, create_key, "
         "state, last_sequence, notify_uri, expires_at, created_at, updated_at) "
-        "VALUES (%s, %s, %s, %s, 'OPEN', %s, %s, %s, %s, %s)",
-        [ref, line_id, token_id, create_key, sequence, notify_uri, db_time(expires_at),
+        "VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s)",
+        [ref, line_id, token_id, create_key, state, sequence, notify_uri, db_time(expires_at),
          db_time(now), db_time(now)],
     )  # fmt: skip
 
@@ -339,30 +348,45 @@ def touch_session(*, ref: str, sequence: int, state: str, expires_at, now) -> St
     )
 
 
-def stored_answer(session_id: int, sequence: int) -> tuple[int, dict] | None:
+def stored_answer(session_id: int, *, digest: str) -> dict | None:
+    """The answer given to the request of this content (``nchf.digest``), if any."""
+    return _one_answer(
+        "SELECT response FROM charging_exchange WHERE session_id = %s AND digest = %s",
+        [session_id, digest],
+    )
+
+
+def answer_to_sequence(session_id: int, *, sequence: int, operation: str) -> dict | None:
+    """The last answer given to a request of ``operation`` numbered ``sequence`` (what a
+    request flagged as a retransmission gets, whatever content it carries)."""
+    return _one_answer(
+        "SELECT response FROM charging_exchange WHERE session_id = %s AND sequence = %s "
+        "AND operation = %s ORDER BY id DESC LIMIT 1",
+        [session_id, sequence, operation],
+    )
+
+
+def _one_answer(sql: str, params: list) -> dict | None:
     with connection.cursor() as cur:
-        cur.execute(
-            "SELECT status, response FROM charging_exchange "
-            "WHERE session_id = %s AND sequence = %s",
-            [session_id, sequence],
-        )
+        cur.execute(sql, params)
         row = cur.fetchone()
-    return (row[0], loads(row[1])) if row else None
+    return loads(row[0]) if row else None
 
 
-def store_answer(*, ref, sequence, operation, status, response, now) -> Statement:
+def store_answer(*, ref, sequence, operation, digest, status, response, now) -> Statement:
     return (
-        "INSERT INTO charging_exchange (session_id, sequence, operation, status, response, "
-        f"created_at) VALUES ({_SESSION_ID}, %s, %s, %s, {_json_param()}, %s)",
-        [ref, sequence, operation, status, json.dumps(response), db_time(now)],
+        "INSERT INTO charging_exchange (session_id, sequence, operation, digest, status, "
+        f"response, created_at) VALUES ({_SESSION_ID}, %s, %s, %s, %s, {_json_param()}, %s)",
+        [ref, sequence, operation, digest, status, json.dumps(response), db_time(now)],
     )
 
 
 # ---------------------------------------------------------------- grants
 
 
-def read_session_and_grants(ref: str) -> Statement:
-    """The session and its grants (as one JSON array: one statement, not two)."""
+def read_session_and_grants(ref: str, *, digest: str = "") -> Statement:
+    """The session, its grants (as one JSON array: one statement, not two) and the answer
+    already given to a request of content ``digest`` (a retransmission's)."""
     if _pg():
         grants = (
             "SELECT json_agg(json_build_array(g.rating_group, g.unit, g.reserved_fen, g.rating))"
@@ -374,21 +398,24 @@ def read_session_and_grants(ref: str) -> Statement:
         )
     return (
         "SELECT s.id, s.ref, s.line_id, s.caller_token_id, s.state, s.last_sequence, "
-        f"({grants} FROM charging_grant g WHERE g.session_id = s.id) "
+        f"({grants} FROM charging_grant g WHERE g.session_id = s.id), "
+        "(SELECT e.response FROM charging_exchange e WHERE e.session_id = s.id "
+        "AND e.digest = %s) "
         "FROM charging_chargingsession s WHERE s.ref = %s",
-        [ref],
+        [digest, ref],
     )
 
 
 def session_and_grants_from(
     rows: list[tuple],
-) -> tuple[SessionRow | None, dict[int, tuple[str, int, dict]]]:
-    """The session, and its grants: rating group -> (unit, reserved fen, the reservation's
-    rating)."""
+) -> tuple[SessionRow | None, dict[int, tuple[str, int, dict]], dict | None]:
+    """The session; its grants: rating group -> (unit, reserved fen, the reservation's
+    rating); the answer stored for the request's content (None: a new request)."""
     if not rows:
-        return None, {}
+        return None, {}, None
     held = loads(rows[0][6]) or []
-    return SessionRow(*rows[0][:6]), {g[0]: (g[1], g[2], loads(g[3])) for g in held}
+    stored = loads(rows[0][7])
+    return SessionRow(*rows[0][:6]), {g[0]: (g[1], g[2], loads(g[3])) for g in held}, stored
 
 
 def put_grant(*, ref, rating_group, unit, granted, reserved_fen, rating, now) -> Statement:

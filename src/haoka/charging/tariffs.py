@@ -17,6 +17,8 @@ from haoka.core.errors import NotFound
 TTL_S = 30.0
 _cache: dict[str, tuple[float, Tariff, PlanTerms, int]] = {}
 _lock = threading.Lock()
+#: "known" -> (when read, the catalog's rating group numbers).
+_groups: dict[str, tuple[float, frozenset[int]]] = {}
 
 
 class UnknownSubscriber(NotFound):
@@ -58,6 +60,19 @@ def plan_charging(*, plan_code: str) -> tuple[Tariff, PlanTerms, int]:
     return tariff, terms, fee
 
 
+def known_rating_groups() -> frozenset[int]:
+    """The rating groups the catalog lists (staff edit them; cached like tariffs): online
+    charging rates these and answers RATING_FAILED for any other."""
+    now = time.monotonic()
+    hit = _groups.get("known")
+    if hit is not None and now - hit[0] < TTL_S:
+        return hit[1]
+    groups = catalog_queries.rating_group_numbers()
+    with _lock:
+        _groups["known"] = (now, groups)
+    return groups
+
+
 def first_month_rule(*, plan_code: str) -> str:
     """The plan's first-month term (``catalog.domain.FirstMonth``), read afresh: it is
     needed once per line, at activation. Raises PlanNotFound."""
@@ -71,6 +86,7 @@ def forget_cached() -> None:
     """Drop cached tariffs (tests that edit plans)."""
     with _lock:
         _cache.clear()
+        _groups.clear()
 
 
 def line_id_for(*, subscriber: str) -> int:

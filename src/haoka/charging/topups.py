@@ -28,6 +28,8 @@ from haoka.lines import operations as line_ops
 from haoka.lines import queries as line_queries
 from haoka.lines import signals
 from haoka.lines.domain import LineState
+from haoka.notices import operations as notices
+from haoka.notices.templates import Kind
 from haoka.payments import operations as payment_ops
 from haoka.payments.domain import TAKEN_BACK
 
@@ -215,6 +217,14 @@ def _credit(topup: TopUp, *, payment_id: int, amount_fen: int, key: str, now) ->
         title="充值到账",
         body=f"您充值的 {format_fen(amount_fen)} 已到账。",
         sms=False,
+        now=now,
+    )
+    line = line_queries.line_by_id(line_id=topup.line_id)
+    notices.notify(
+        user_id=line.user_id,
+        kind=Kind.TOPUP_CREDITED,
+        key=f"{key}:credited",
+        values={"msisdn": line.msisdn, "amount_fen": amount_fen},
         now=now,
     )
 

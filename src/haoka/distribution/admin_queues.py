@@ -9,7 +9,7 @@ from django.contrib import admin
 
 from haoka.core import clock, pii
 from haoka.core.money import format_fen
-from haoka.distribution import fraud, withdrawals
+from haoka.distribution import credit, fraud, withdrawals
 from haoka.distribution.admin import DecisionActions, _masked
 from haoka.distribution.models import (
     Complaint,
@@ -216,6 +216,21 @@ class ComplaintAdmin(admin.ModelAdmin):
     date_hierarchy = "created_at"
     raw_id_fields = ("agent",)
     list_select_related = ("agent",)
+
+    # A complaint counts in the agent's score: rescored as soon as it is saved or deleted.
+    def save_model(self, request, obj, form, change):
+        super().save_model(request, obj, form, change)
+        agents = {obj.agent_id, *([form.initial.get("agent")] if change else [])}
+        credit.refresh_on_commit(agent_ids=[a for a in agents if a])
+
+    def delete_model(self, request, obj):
+        super().delete_model(request, obj)
+        credit.refresh_on_commit(agent_ids=[obj.agent_id])
+
+    def delete_queryset(self, request, queryset):
+        agents = list(queryset.values_list("agent_id", flat=True))
+        super().delete_queryset(request, queryset)
+        credit.refresh_on_commit(agent_ids=agents)
 
 
 @admin.register(Material)

@@ -19,7 +19,7 @@ from django.db.models import F
 
 from haoka.core import accounts_chart as chart
 from haoka.core import clock, ledger
-from haoka.distribution import domain, fraud, store
+from haoka.distribution import credit, domain, fraud, store
 from haoka.distribution.domain import EntryStatus, Kind, SaleState
 from haoka.distribution.models import Entry, Inbox, Sale
 from haoka.lines import queries as line_queries
@@ -156,6 +156,9 @@ def _process(ids: list[int], *, now: dt.datetime, skip_locked: bool) -> tuple[in
                 continue
             done.append(item.pk)
         writes.flush(now=now)
+        # What these facts changed (activations, top-ups, arrears, endings, flags) is what the
+        # sellers' scores count: rescored once this commits.
+        credit.refresh_on_commit(agent_ids=[sales[i.sale_id].agent_id for i in first.values()])
         Inbox.objects.filter(pk__in=done).update(processed_at=now, attempts=F("attempts") + 1)
         Inbox.objects.filter(pk__in=waiting).update(
             attempts=F("attempts") + 1, last_error="线路激活尚未处理，稍后重试"

@@ -1,20 +1,28 @@
-"""Agent credit: a daily score from the agent's own record (activation, first top-up, churn,
+"""Agent credit: a score from the agent's own record (activation, first top-up, churn,
 arrears, complaints, fraud), the factors that made it (the agent sees why), and the tier it
 gives. The tier decides the hold of new sales' commission (snapshotted per sale) and which
-products the agent may sell (:func:`haoka.distribution.operations.may_sell`)."""
+products the agent may sell (:func:`haoka.distribution.operations.may_sell`).
+
+The score is recomputed when something it counts changes, so the panel never contradicts the
+ledger or the flags: on commit of a new order's attribution and of every processed commission
+fact (activation, first top-up, a monthly fee in arrears, a line ended or suspended for
+arrears, and the fraud flags those raise) and of a complaint staff record; inside the
+transaction of a fraud decision. The daily run (:func:`run_daily`) stays as the safety net
+(and ages the 180-day window)."""
 
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Iterable
 
 import structlog
 from django.db import transaction
 from django.db.models import Count, F, Q
 
-from haoka.distribution import domain
+from haoka.core import clock
+from haoka.distribution import domain, operations
 from haoka.distribution.domain import AgentStatus, FraudStatus
 from haoka.distribution.models import Agent, AgentEvent, Complaint, CreditRun, FraudFlag, Sale
-from haoka.distribution.operations import AgentNotFound
 
 log = structlog.get_logger(__name__)
 
@@ -75,7 +83,7 @@ def _tier_reason(result: domain.CreditScore) -> str:
         (f for f in result.factors[1:] if f.points), key=lambda f: (-abs(f.points), f.label)
     )
     parts = [f"{f.label} {f.points:+d}（{f.detail}）" for f in moved[:3]]
-    text = f"每日信用评估 {result.score} 分"
+    text = f"信用评估 {result.score} 分"
     return (f"{text}：{'；'.join(parts)}" if parts else text)[:200]
 
 
@@ -87,7 +95,7 @@ def recompute(*, agent_id: int, now: dt.datetime) -> CreditRun:
         # The agent's row lock serialises runs of one agent (the day's run is unique).
         agent = Agent.objects.select_for_update().filter(pk=agent_id).first()
         if agent is None:
-            raise AgentNotFound(agent_id=agent_id)
+            raise operations.AgentNotFound(agent_id=agent_id)
         result = domain.credit_score(stats_for(agent_id=agent_id, now=now))
         factors = result.as_json()
         run, _ = CreditRun.objects.update_or_create(
@@ -117,6 +125,24 @@ def recompute(*, agent_id: int, now: dt.datetime) -> CreditRun:
                 at=now,
             )
     return run
+
+
+def refresh_on_commit(*, agent_ids: Iterable[int]) -> None:
+    """Recompute these agents' scores right after the caller's transaction commits (each in
+    its own transaction, at that moment's clock). A failure is logged and left to the daily
+    run: the event that asked has committed and must not be undone by its score."""
+    wanted = sorted(set(agent_ids))
+    if wanted:
+        transaction.on_commit(lambda: _refresh_quietly(wanted))
+
+
+def _refresh_quietly(agent_ids: list[int]) -> None:
+    now = clock.now()
+    for agent_id in agent_ids:
+        try:
+            recompute(agent_id=agent_id, now=now)
+        except Exception:  # the daily run retries; the event has committed
+            log.exception("credit_refresh_failed", agent_id=agent_id)
 
 
 def run_daily(*, now: dt.datetime, limit: int | None = None) -> int:

@@ -2,7 +2,8 @@
 one address or device) and an agent's lines are watched for 养卡 (activate, then close or
 port out within days). A flag holds the sale's commission (nothing settles) until staff
 decide: confirmed fraud claws back everything the sale earned, settled or not, and freezes the
-agent (a frozen agent's ID cannot apply again); a dismissed flag releases the hold."""
+agent (a frozen agent's ID cannot apply again); a dismissed flag releases the hold. Either
+decision rescores the agent in its transaction."""
 
 from __future__ import annotations
 
@@ -11,7 +12,7 @@ import datetime as dt
 from django.db import IntegrityError, transaction
 
 from haoka.core.errors import NotFound
-from haoka.distribution import commission, domain, operations
+from haoka.distribution import commission, credit, domain, operations
 from haoka.distribution.domain import EntryStatus, FraudKind, FraudStatus
 from haoka.distribution.models import Agent, FraudFlag, Sale
 from haoka.kyc import queries as kyc_queries
@@ -223,4 +224,6 @@ def decide(*, flag_id: int, confirmed: bool, staff_id: int | None, note: str, no
                     reason=f"风控确认违规：{note}"[:200],
                     now=now,
                 )
+        # The decision moves the score's fraud record: rescored with it, so the panel agrees.
+        credit.recompute(agent_id=item.agent_id, now=now)
     return item

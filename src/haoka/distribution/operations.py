@@ -21,7 +21,7 @@ from haoka.core.errors import (
     PermissionDenied,
     ValidationError,
 )
-from haoka.distribution import commission, domain
+from haoka.distribution import commission, credit, domain
 from haoka.distribution.domain import AgentStatus, Tier
 from haoka.distribution.models import (
     Agent,
@@ -35,6 +35,8 @@ from haoka.distribution.models import (
 )
 from haoka.kyc import operations as kyc_operations
 from haoka.kyc import queries as kyc_queries
+from haoka.notices import operations as notices
+from haoka.notices.templates import Kind
 
 
 class AgentNotFound(NotFound):
@@ -185,7 +187,24 @@ def decide(*, agent_id: int, approve: bool, staff_id: int | None, note: str, now
         agent.save()
         actor = f"staff:{staff_id}" if staff_id else "system"
         _event(agent, "STATUS", before, target, actor=actor, reason=note or "审核", now=now)
+        _tell_applicant(agent, now=now)
     return agent
+
+
+def _tell_applicant(agent: Agent, *, now: dt.datetime) -> None:
+    """The application's outcome, in the applicant's messages and by SMS (the apply page
+    promises it)."""
+    if agent.status == AgentStatus.APPROVED:
+        kind, values = Kind.AGENT_APPROVED, {"agent_code": agent.code}
+    else:
+        kind, values = Kind.AGENT_REJECTED, {"note": agent.decision_note or "资料未通过审核"}
+    notices.notify(
+        user_id=agent.user_id,
+        kind=kind,
+        key=f"agent:{agent.pk}:{agent.status.lower()}",
+        values=values,
+        now=now,
+    )
 
 
 def _assign_codes(agent: Agent) -> None:
@@ -353,6 +372,7 @@ def attribute_order(
         order_state_label=order_state_label,
         created_at=now,
     )
+    credit.refresh_on_commit(agent_ids=[agent.pk])  # the order counts in the activation rate
     return terms.markup_fen
 
 

@@ -23,6 +23,7 @@ from haoka.distribution.domain import (
 )
 from haoka.distribution.models import (
     Agent,
+    AgentEvent,
     Course,
     Entry,
     FraudFlag,
@@ -57,6 +58,30 @@ def require_agent(*, user_id: int) -> Agent:
     if agent is None or agent.status not in (AgentStatus.APPROVED, AgentStatus.FROZEN):
         raise NotAnAgent()
     return agent
+
+
+@dataclass(frozen=True)
+class Freeze:
+    """Why the agent may not withdraw (or sell, or change the shop): staff's reason and since
+    when, as the freeze was recorded."""
+
+    reason: str
+    since: dt.datetime | None
+
+
+def freeze(*, agent: Agent) -> Freeze | None:
+    """The agent's freeze, or None when they are not frozen."""
+    if agent.status != AgentStatus.FROZEN:
+        return None
+    event = (
+        AgentEvent.objects.filter(agent=agent, what="STATUS", to_value=AgentStatus.FROZEN)
+        .order_by("-at", "-id")
+        .values("reason", "at")
+        .first()
+    )
+    if event is None:
+        return Freeze(reason="", since=None)
+    return Freeze(reason=event["reason"], since=event["at"])
 
 
 def _today_start(now: dt.datetime) -> dt.datetime:

@@ -38,6 +38,8 @@ from haoka.distribution.domain import (
 )
 from haoka.distribution.models import Agent, Withdrawal
 from haoka.distribution.operations import AgentNotActive, AgentNotFound
+from haoka.notices import operations as notices
+from haoka.notices.templates import Kind
 from haoka.payments import payouts
 
 log = structlog.get_logger("haoka.distribution.withdrawals")
@@ -292,6 +294,18 @@ def _paid(withdrawal: Withdrawal, *, now: dt.datetime) -> None:
     withdrawal.paid_at = now
     withdrawal.save(update_fields=["status", "paid_at", "provider_ref"])
     _record(withdrawal, before, actor="payout", reason="付款渠道已付款")
+    notices.notify(
+        user_id=Agent.objects.values_list("user_id", flat=True).get(pk=withdrawal.agent_id),
+        kind=Kind.WITHDRAWAL_PAID,
+        key=f"withdrawal:{withdrawal.ref}:paid",
+        values={
+            "withdrawal_ref": withdrawal.ref,
+            "amount_fen": withdrawal.amount_fen,
+            "fee_fen": withdrawal.fee_fen,
+            "net_fen": withdrawal.net_fen,
+        },
+        now=now,
+    )
 
 
 # ------------------------------------------------------------------------------ reconcile

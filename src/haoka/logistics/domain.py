@@ -48,3 +48,12 @@ def advances(*, current: str, scanned: str) -> bool:
         return MACHINE.allows(current=current, target=ShipmentStatus(scanned))
     except ValueError:
         return False
+
+
+#: Couriers by the code carriers report, as people read them.
+COURIER_NAMES = {"SIMEXPRESS": "模拟快递"}
+
+
+def courier_name(code: str) -> str:
+    """The courier's Chinese name (an unknown code as it is, none as 快递)."""
+    return COURIER_NAMES.get(code, code or "快递")

@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+from haoka.logistics import domain
 from haoka.logistics.models import Shipment, TrackingEvent
 
 
@@ -9,3 +10,8 @@ def shipment_for(*, order_ref: str) -> Shipment | None:
 
 def tracking(*, tracking_no: str) -> list[TrackingEvent]:
     return list(TrackingEvent.objects.filter(tracking_no=tracking_no).order_by("occurred_at", "id"))
+
+
+def courier_name(code: str) -> str:
+    """The courier's Chinese name (an unknown code as it is, none as 快递)."""
+    return domain.courier_name(code)

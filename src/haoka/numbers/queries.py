@@ -1,4 +1,5 @@
-"""Reads of the number pool: search, suggestions, valuation of any number, tier prices."""
+"""Reads of the number pool: search, 推荐 batches, suggestions, valuation of any number, tier
+prices."""
 
 from __future__ import annotations
 
@@ -12,7 +13,7 @@ from haoka.catalog import queries as catalog_queries
 from haoka.core.errors import NotFound, ValidationError
 from haoka.core.money import yuan_to_fen
 from haoka.core.pagination import Page, paginate
-from haoka.numbers import domain, store
+from haoka.numbers import domain, recommend, store
 from haoka.numbers.domain import NumberState
 from haoka.numbers.models import PhoneNumber, TierCode, TierPrice
 
@@ -164,6 +165,39 @@ def search(*, filters: SearchFilters, limit: int | None = None, after: str | Non
     page = paginate(keys, order=order, limit=limit, after=after)
     rows = PhoneNumber.objects.only(*LIST_FIELDS).in_bulk([k["id"] for k in page.items])
     return Page(items=[rows[k["id"]] for k in page.items if k["id"] in rows], next=page.next)
+
+
+def recommended(*, carrier: str | None, seed: int, batch: int) -> list[PhoneNumber]:
+    """推荐: batch ``batch`` of the seed's candidates (:mod:`haoka.numbers.recommend`), read
+    from the pool's available numbers of ``carrier`` (any when None) in two windows of the
+    reversed-number index (affordable tiers, vanity tiers) starting where the seed says.
+    Raises UnknownCarrier."""
+    pool = search_queryset(SearchFilters(carrier=carrier))
+    start = recommend.window_start(seed)
+    cheap = _window(
+        pool.filter(tier_rank__gte=recommend.AFFORDABLE_FROM_RANK),
+        start=start,
+        size=recommend.AFFORDABLE_WINDOW,
+    )
+    nice = _window(
+        pool.filter(tier_rank__lt=recommend.AFFORDABLE_FROM_RANK),
+        start=start,
+        size=recommend.VANITY_WINDOW,
+    )
+    picked = recommend.batch(
+        affordable=[n.msisdn for n in cheap], vanity=[n.msisdn for n in nice], seed=seed,
+        number=batch,
+    )  # fmt: skip
+    by_msisdn = {n.msisdn: n for n in (*cheap, *nice)}
+    return [by_msisdn[m] for m in picked]
+
+
+def _window(qs: QuerySet[PhoneNumber], *, start: str, size: int) -> list[PhoneNumber]:
+    """``size`` numbers from ``start`` on in the reversed-number order, going round."""
+    rows = list(qs.filter(msisdn_rev__gte=start).order_by("msisdn_rev")[:size])
+    if len(rows) < size:
+        rows += qs.filter(msisdn_rev__lt=start).order_by("msisdn_rev")[: size - len(rows)]
+    return rows
 
 
 @dataclass(frozen=True)

@@ -32,7 +32,7 @@ from haoka.kyc.queries import VerifiedIdentity
 from haoka.lines import operations as line_operations
 from haoka.logistics import operations as logistics_operations
 from haoka.numbers import operations as number_operations
-from haoka.orders import domain, operations, store, tasks
+from haoka.orders import buyer_notices, domain, operations, store, tasks
 from haoka.orders.domain import RefundState, State
 from haoka.orders.models import Order, OrderEvent
 from haoka.orders.transitions import move, note, together
@@ -360,6 +360,9 @@ def apply_carrier_event(*, carrier: str, event: dict, now: dt.datetime) -> None:
             )
             if step == State.CARRIER_REJECTED:
                 unwind(order=order, reason=reason, now=now)
+        if plan.steps and plan.steps[-1] in (State.SHIPPED, State.DELIVERED):
+            # Only the step the event names: a step it implies happened long ago.
+            buyer_notices.moved(order=order, now=now)
         if plan.merge_only and not plan.anomaly:
             note(
                 order=order,
@@ -439,6 +442,7 @@ def _finish_activation_locked(*, order: Order, actor: str, reason: str, now: dt.
     """DELIVERED -> ACTIVATED: the number is in use, the line is opened with the first top-up
     in its wallet, and the number's price is recognised as revenue."""
     move(order=order, to=State.ACTIVATED, actor=actor, reason=reason, now=now, activated_at=now)
+    buyer_notices.moved(order=order, now=now)
     number_operations.put_in_use(msisdn=order.msisdn, order_ref=order.ref, now=now)
     line_operations.open_from_order(
         order_ref=order.ref,

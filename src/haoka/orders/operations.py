@@ -22,7 +22,7 @@ from haoka.distribution import operations as distribution_operations
 from haoka.kyc import domain as kyc_domain
 from haoka.kyc import operations as kyc_operations
 from haoka.numbers import operations as number_operations
-from haoka.orders import contract, domain, fulfilment
+from haoka.orders import buyer_notices, contract, domain, fulfilment
 from haoka.orders.domain import State
 from haoka.orders.models import Order
 from haoka.orders.queries import order_for
@@ -265,6 +265,7 @@ def apply_kyc_result(*, ref: str, status: str, reason: str, actor: str, now: dt.
     with transaction.atomic():
         order = order_for(ref=ref, user_id=None, lock=True)
         _apply_kyc(order, status=status, reason=reason, actor=actor, now=now)
+        buyer_notices.reviewed(order=order, now=now)
     return order
 
 

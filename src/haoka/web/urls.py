@@ -1,6 +1,7 @@
 from django.urls import path
 
 from haoka.web import common
+from haoka.web.accounts import messages as message_views
 from haoka.web.accounts import views as account_views
 from haoka.web.agent import actions as agent_actions
 from haoka.web.agent import views as agent_views
@@ -27,6 +28,9 @@ urlpatterns = [
     path("login/", account_views.login_view, name="login"),
     path("logout/", account_views.logout_view, name="logout"),
     path("me/", account_views.me, name="me"),
+    path("me/messages", message_views.message_list, name="messages"),
+    path("me/messages/read-all", message_views.message_read_all, name="messages_read_all"),
+    path("me/messages/<int:pk>/read", message_views.message_read, name="message_read"),
     path("checkout/", order_views.checkout, name="checkout"),
     path("orders/", order_views.order_list, name="orders"),
     path("orders/<str:ref>/", order_views.order_detail, name="order_detail"),

@@ -87,7 +87,7 @@ def apply(request):
         )
         agent_shop.keep_device(request, response)
         return response
-    messages.success(request, "申请已提交，我们会尽快完成审核，审核结果将通过短信通知您")
+    messages.success(request, "申请已提交，我们会尽快完成审核，审核结果将通过短信和消息中心通知您")
     response = redirect("web:agent_application")
     agent_shop.keep_device(request, response)
     return response

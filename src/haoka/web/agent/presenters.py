@@ -142,6 +142,26 @@ def credit(agent) -> Credit:
     )
 
 
+@dataclass(frozen=True)
+class Withdrawable:
+    """The 可提现 tile and its button as the agent may use them: a frozen agent's balance is
+    shown as held (no 去提现); an agent who owes (clawbacks after a withdrawal) sees the debt
+    that later commission pays off."""
+
+    label: str
+    amount_fen: int
+    can_withdraw: bool
+    blocked: str  # "" | "frozen" | "owing"
+
+
+def withdrawable(*, withdrawable_fen: int, frozen: bool) -> Withdrawable:
+    if frozen:
+        return Withdrawable("冻结中", withdrawable_fen, False, "frozen")
+    if withdrawable_fen < 0:
+        return Withdrawable("待抵扣", withdrawable_fen, False, "owing")
+    return Withdrawable("可提现", withdrawable_fen, True, "")
+
+
 # ---------------------------------------------------------------- orders
 
 

@@ -57,6 +57,7 @@ def base_context(agent, tab: str) -> dict:
         "tab": tab,
         "agent": agent,
         "frozen": agent.status == AgentStatus.FROZEN,
+        "freeze": dist_queries.freeze(agent=agent),
         "sections": ap.SECTIONS,
         "agent_name": _mask(agent.real_name),
         "tier_label": domain.TIER_LABELS[domain.Tier(agent.tier)],
@@ -115,6 +116,9 @@ def console(request, agent):
         "funnel": ap.funnel(overview.funnel),
         "chart": ap.chart(dist_queries.daily_series(agent=agent, now=now)),
         "credit": ap.credit(agent),
+        "withdraw": ap.withdrawable(
+            withdrawable_fen=overview.withdrawable_fen, frozen=agent.status == AgentStatus.FROZEN
+        ),
         "shop_url": shop_url(request, agent),
     }
     return render(request, "web/agent/console.html", context)
@@ -186,6 +190,9 @@ def withdrawals_response(request, agent, *, error=None, amount="", status=200):
     context = {
         **base_context(agent, "agent_withdrawals"),
         "balances": balances,
+        "withdraw": ap.withdrawable(
+            withdrawable_fen=balances.withdrawable_fen, frozen=agent.status == AgentStatus.FROZEN
+        ),
         "rows": ap.withdrawal_rows(page.items),
         "open": any(w.status in domain.WITHDRAWAL_OPEN for w in page.items),
         "payee": ap.payee_text(agent),

@@ -10,6 +10,7 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from haoka.logistics import queries as logistics_queries
 from haoka.web.common import method_label
 
 #: The checkout wizard's steps, as the step indicator shows them.
@@ -22,7 +23,6 @@ _STEP_OF_STATE = {
     "KYC_PASSED": 3,
     "SIGNED": 4,
 }
-_COURIERS = {"SIMEXPRESS": "模拟快递"}
 #: States the consumer sees as "in progress at haoka or the carrier" (no action of theirs).
 _TONES = {
     "ACTIVATED": "done",
@@ -113,7 +113,7 @@ def duration_text(left: dt.timedelta) -> str:
 
 
 def courier_name(code: str) -> str:
-    return _COURIERS.get(code, code or "快递")
+    return logistics_queries.courier_name(code)
 
 
 @dataclass(frozen=True)

@@ -1,4 +1,5 @@
-"""选号 pages: search with cursor paging, 号码估价, suggestions, reserve and release.
+"""选号 pages: 推荐 (the first view: affordable numbers with a few vanity ones, 换一批) and
+全部号码 (search with filters and cursor paging), 号码估价, suggestions, reserve and release.
 
 Thin like :mod:`haoka.web.common`: parse, one call into numbers queries/operations, render.
 """
@@ -6,6 +7,7 @@ Thin like :mod:`haoka.web.common`: parse, one call into numbers queries/operatio
 from __future__ import annotations
 
 import datetime as dt
+import secrets
 from urllib.parse import urlencode
 
 from django.contrib import messages
@@ -19,6 +21,7 @@ from haoka.core import clock
 from haoka.core.errors import HaokaError, ValidationError
 from haoka.numbers import operations as numbers_operations
 from haoka.numbers import queries as numbers_queries
+from haoka.numbers import recommend
 from haoka.web.common import error_text, is_htmx, login_redirect, render_page, safe_next
 from haoka.web.shop import presenters
 from haoka.web.templatetags.haoka import spaced_msisdn
@@ -49,6 +52,8 @@ SEARCH_FIELDS = (
     "sort",
 )
 TAKEN_MESSAGE = "该号码已被他人选走"
+#: Filters that narrow the pool: any of them (or a sort other than the default) shows 全部号码.
+NARROWING = ("province", "tail", "contains", "pattern", "tier", "min_price", "max_price")
 
 
 def _params(query) -> dict:
@@ -78,9 +83,62 @@ def _plan_for(code: str):
         return None
 
 
+def _view(params: dict, query) -> str:
+    """ "all" (全部号码, the search) when asked or when a filter narrows the pool; "rec"
+    (推荐) otherwise: the picker opens on 推荐, for the carrier (and plan) it was opened for."""
+    narrowed = any(params[k] for k in NARROWING) or params["exclude_four"]
+    if query.get("view") == "all" or narrowed or params["sort"] != "tier":
+        return "all"
+    return "rec"
+
+
+def _bounded(raw: str | None, limit: int) -> int | None:
+    return int(raw) if raw and raw.isascii() and raw.isdigit() and int(raw) < limit else None
+
+
+def _kept(params: dict) -> dict:
+    """What a tab or 换一批 keeps of the query: the carrier and the plan being chosen for."""
+    return {k: params[k] for k in ("carrier", "plan") if params[k]}
+
+
+def _tab_urls(params: dict) -> dict:
+    keep = _kept(params)
+    base = reverse("web:numbers")
+    return {
+        "rec_url": f"{base}?{urlencode(keep)}" if keep else base,
+        "all_url": f"{base}?{urlencode({'view': 'all', **keep})}",
+    }
+
+
+def _recommended(request, params: dict):
+    """推荐: batch ``batch`` of the visit's ``seed`` (a new seed for a new visit), and the
+    URL of 换一批. A seed or batch out of range is treated as absent."""
+    seed = _bounded(request.GET.get("seed"), recommend.SEED_LIMIT)
+    seed = secrets.randbelow(recommend.SEED_LIMIT) if seed is None else seed
+    batch = _bounded(request.GET.get("batch"), recommend.BATCH_LIMIT) or 0
+    context = {"cards": [], "error": None, "seed": seed, "batch": batch, "next_url": ""}
+    try:
+        found = numbers_queries.recommended(
+            carrier=params["carrier"] or None, seed=seed, batch=batch
+        )
+    except HaokaError as exc:
+        context["error"] = _search_error(exc)
+        return context
+    context["cards"] = presenters.number_cards(found, carriers=_carriers())
+    following = (batch + 1) % recommend.BATCH_LIMIT
+    query = urlencode({**_kept(params), "seed": seed, "batch": following})
+    context["next_url"] = f"{reverse('web:numbers')}?{query}"
+    return context
+
+
 def number_search(request):
-    """选号: the filter page, its results fragment, and "加载更多" pages (``after``)."""
+    """选号: the filter page opening on 推荐 (换一批 swaps its batch in place), 全部号码 with
+    its results fragment, and "加载更多" pages (``after``)."""
     params = _params(request.GET)
+    view = _view(params, request.GET)
+    if view == "rec":
+        context = {**_recommended(request, params), "params": params, "nav": "numbers"}
+        return _numbers_page(request, context, view=view)
     after = request.GET.get("after") or None
     cards, next_cursor, error = [], None, None
     try:
@@ -106,12 +164,22 @@ def number_search(request):
         "after": after,
         "nav": "numbers",
     }
-    status = 422 if error else 200
     if after and is_htmx(request):
         return render_page(
-            request, "web/numbers/index.html", "web/numbers/_items.html", context, status=status
+            request,
+            "web/numbers/index.html",
+            "web/numbers/_items.html",
+            context,
+            status=422 if error else 200,
         )
-    if not is_htmx(request):
+    return _numbers_page(request, context, view=view)
+
+
+def _numbers_page(request, context: dict, *, view: str):
+    """The whole page, or for htmx the results with the tabs swapped beside them."""
+    params = context["params"]
+    context.update(view=view, htmx=is_htmx(request), **_tab_urls(params))
+    if not context["htmx"]:
         context.update(
             carriers=_carriers().values(),
             provinces=PROVINCES,
@@ -121,7 +189,11 @@ def number_search(request):
             plan=_plan_for(params["plan"]),
         )
     return render_page(
-        request, "web/numbers/index.html", "web/numbers/_results.html", context, status=status
+        request,
+        "web/numbers/index.html",
+        "web/numbers/_results.html",
+        context,
+        status=422 if context["error"] else 200,
     )
 
 
