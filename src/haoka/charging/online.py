@@ -289,6 +289,7 @@ def _reserve(book: Book, ref: str, request, usage, *, tariff, now) -> dict:
         validity_s=_validity(book, rating, now=now),
         final=final,
         redirect_url=_topup_url(book.line.msisdn) if final else None,
+        policy=_final_unit_policy(),
     )
     return nchf.unit_information(
         usage=usage,
@@ -369,6 +370,14 @@ def _release(book: Book, rating: Rating, reserved_fen: int) -> None:
         if d.amount and d.bucket_id in book.buckets:
             book.move(d.bucket_id, reserved=-d.amount)
     book.reserved_fen -= reserved_fen
+
+
+def _final_unit_policy() -> nchf.FinalUnitPolicy:
+    return nchf.FinalUnitPolicy(
+        action=settings.CHF_FINAL_UNIT_ACTION,
+        rules=settings.CHF_RESTRICTION_RULES,
+        filter_ids=settings.CHF_RESTRICTION_FILTER_IDS,
+    )
 
 
 def _topup_url(msisdn: str) -> str:
