@@ -199,6 +199,25 @@ STATIC_ROOT = PROJECT_DIR / "var" / "static"
 STATIC_ROOT.mkdir(
     parents=True, exist_ok=True
 )  # WhiteNoise expects it even when serving via finders
+# Charging data records (TS 32.298), one JSON Lines file per UTC hour; the name the CHF
+# writes into them as recordingNetworkFunctionID.
+CDR_DIR = Path(os.environ.get("HAOKA_CDR_DIR", PROJECT_DIR / "var" / "cdr"))
+CHF_NAME = os.environ.get("HAOKA_CHF_NAME", "haoka-chf")
+# The SBI is HTTP/2: haoka calls other network functions (the CHF's notifications) over h2c
+# with prior knowledge; HAOKA_SBI_HTTP1=1 for a peer that only speaks HTTP/1.1.
+SBI_HTTP1 = os.environ.get("HAOKA_SBI_HTTP1", "") == "1"
+# When a line's money runs out mid-session: REDIRECT its web traffic to the top-up page, or
+# RESTRICT_ACCESS to the top-up site by IPFilterRules (";"-separated, RFC 6733) and/or filters
+# the SMF knows by name (","-separated), or TERMINATE (charging.checks checks the set).
+CHF_FINAL_UNIT_ACTION = os.environ.get("HAOKA_CHF_FINAL_UNIT_ACTION", "REDIRECT")
+CHF_RESTRICTION_RULES = tuple(
+    r.strip() for r in os.environ.get("HAOKA_CHF_RESTRICTION_RULES", "").split(";") if r.strip()
+)
+CHF_RESTRICTION_FILTER_IDS = tuple(
+    f.strip()
+    for f in os.environ.get("HAOKA_CHF_RESTRICTION_FILTER_IDS", "").split(",")
+    if f.strip()
+)
 NODE_MODULES = Path(os.environ.get("HAOKA_NODE_MODULES", PROJECT_DIR / "node_modules"))
 # Front-end packages come from the npm registry at install time (package.json), never the repo.
 STATICFILES_DIRS = [

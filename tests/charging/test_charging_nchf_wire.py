@@ -193,3 +193,42 @@ def test_a_grant_is_paid_until_its_first_bucket_ends_a_night_window_at_seven():
     early = dt.datetime(2026, 5, 11, 1, 0, tzinfo=BEIJING)
     assert paid_until(buckets=[night], at=early) == dt.datetime(2026, 5, 11, 7, tzinfo=BEIJING)
     assert paid_until(buckets=[_bucket()], at=NOON) is None
+
+
+# ---------------------------------------------------------------- final unit action
+
+
+def test_a_subscriber_out_of_money_is_redirected_to_top_up_by_default():
+    indication = nchf.final_unit_indication(
+        policy=nchf.FinalUnitPolicy(), redirect="https://shop.test/topup", unit=Unit.BYTES
+    )
+    assert indication["finalUnitAction"] == "REDIRECT"
+    nchf_spec.check(indication, "FinalUnitIndication")
+
+
+def test_restricted_access_keeps_open_what_the_rules_and_filters_name():
+    policy = nchf.FinalUnitPolicy(
+        action="RESTRICT_ACCESS",
+        rules=("permit out ip from any to 203.0.113.7", "permit out 17 from any to any 53"),
+        filter_ids=("topup-only",),
+    )
+    indication = nchf.final_unit_indication(
+        policy=policy, redirect="https://shop.test/topup", unit=Unit.BYTES
+    )
+    assert indication == {
+        "finalUnitAction": "RESTRICT_ACCESS",
+        "restrictionFilterRuleList": list(policy.rules),
+        "filterIdList": ["topup-only"],
+    }
+    nchf_spec.check(indication, "FinalUnitIndication")
+
+
+def test_voice_sms_and_a_line_that_cannot_top_up_are_terminated_whatever_the_policy():
+    policy = nchf.FinalUnitPolicy(action="RESTRICT_ACCESS", filter_ids=("topup-only",))
+    for unit, redirect in (
+        (Unit.SECONDS, "https://x"),
+        (Unit.SMS, "https://x"),
+        (Unit.BYTES, None),
+    ):
+        indication = nchf.final_unit_indication(policy=policy, redirect=redirect, unit=unit)
+        assert indication == {"finalUnitAction": "TERMINATE"}

@@ -31,3 +31,8 @@ def user_by_phone(*, phone: str) -> User | None:
 def phone_of(*, user_id: int) -> str:
     """The user's phone ("" when none, or no such user)."""
     return User.objects.filter(pk=user_id).values_list("phone", flat=True).first() or ""
+
+
+def token_names(*, token_ids: list[int]) -> dict[int, str]:
+    """The names of API tokens (the network functions' credentials), by id."""
+    return dict(AuthToken.objects.filter(id__in=token_ids).values_list("id", "name"))

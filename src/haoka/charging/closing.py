@@ -13,6 +13,7 @@ from dataclasses import dataclass
 
 from django.db.models import F, Q
 
+from haoka.charging import notifications
 from haoka.charging.domain import SESSION_MACHINE, SessionState
 from haoka.charging.linebook import NotProvisioned
 from haoka.charging.models import Bucket, ChargingAccount, ChargingSession, Grant
@@ -53,6 +54,7 @@ def release_sessions(*, line_id: int, now: dt.datetime) -> Ended:
     Grant.objects.filter(pk__in=[g.pk for g in grants]).delete()
     if session_ids:
         SESSION_MACHINE.check(current=SessionState.OPEN, target=SessionState.RELEASED)
+        notifications.abort(session_ids=session_ids, now=now)  # their consumers end them too
         ChargingSession.objects.filter(pk__in=session_ids).update(
             state=SessionState.RELEASED, expires_at=now, updated_at=now
         )

@@ -18,6 +18,7 @@ from haoka.charging.domain import (
     TopUpStatus,
     Unit,
 )
+from haoka.charging.notify import NOTIFY_KIND_CHOICES, NOTIFY_MACHINE
 from haoka.core import clock
 
 UNIT_CHOICES = [(u.value, UNIT_LABELS[u]) for u in Unit]
@@ -137,6 +138,9 @@ class ChargingSession(models.Model):
     create_key = models.CharField(max_length=64, unique=True, verbose_name="创建幂等键")
     state = models.CharField(max_length=10, choices=SESSION_MACHINE.choices(), verbose_name="状态")
     last_sequence = models.BigIntegerField(default=0, verbose_name="最近序号")
+    #: Where the CHF notifies the consumer (TS 32.291 ``notifyUri``): REAUTHORIZATION,
+    #: ABORT_CHARGING (``charging.notifications``); blank when the consumer gave none.
+    notify_uri = models.CharField(max_length=500, blank=True, default="", verbose_name="通知地址")
     expires_at = models.DateTimeField(verbose_name="过期时间")
     created_at = models.DateTimeField(verbose_name="创建时间")
     updated_at = models.DateTimeField(verbose_name="更新时间")
@@ -467,3 +471,79 @@ class Bill(models.Model):
 
     def __str__(self) -> str:
         return f"{self.line_id}:{self.month:%Y-%m}"
+
+
+class ChargingDataRecord(models.Model):
+    """The CHF record (TS 32.298) of a closed online-charging session: made once per session,
+    then written to the file of the UTC hour it closed in (``charging.cdr_files``)."""
+
+    session = models.OneToOneField(
+        ChargingSession, on_delete=models.PROTECT, related_name="cdr", verbose_name="会话"
+    )
+    hour = models.DateTimeField(verbose_name="所属小时")  # UTC, when the session closed
+    record = models.JSONField(verbose_name="话单内容")
+    created_at = models.DateTimeField(verbose_name="生成时间")
+
+    class Meta:
+        verbose_name = "计费话单（CDR）"
+        verbose_name_plural = "计费话单（CDR）"
+        ordering = ["hour", "id"]
+        indexes = [models.Index(fields=["hour", "id"], name="cdr_by_hour")]
+
+    def __str__(self) -> str:
+        return f"CDR {self.session_id}"
+
+
+class CdrFile(models.Model):
+    """An hourly CDR file as written: its name, how many records, their SHA-256."""
+
+    hour = models.DateTimeField(unique=True, verbose_name="所属小时")
+    name = models.CharField(max_length=40, verbose_name="文件名")
+    records = models.PositiveIntegerField(verbose_name="话单数")
+    sha256 = models.CharField(max_length=64, verbose_name="校验值（SHA-256）")
+    written_at = models.DateTimeField(verbose_name="写出时间")
+
+    class Meta:
+        verbose_name = "话单文件"
+        verbose_name_plural = "话单文件"
+        ordering = ["-hour"]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class ChargingNotification(models.Model):
+    """A CHF-initiated notify (TS 32.291 ``ChargingNotifyRequest``) to a session's consumer,
+    kept until delivered: sent by the worker's pump, retried with backoff, once per ``key``."""
+
+    session = models.ForeignKey(
+        ChargingSession, on_delete=models.CASCADE, related_name="+", verbose_name="会话"
+    )
+    kind = models.CharField(max_length=16, choices=NOTIFY_KIND_CHOICES, verbose_name="通知类型")
+    #: What caused it, e.g. ``reauth:<ref>:credit:<ledger key>`` or ``abort:<ref>``.
+    key = models.CharField(max_length=160, unique=True, verbose_name="幂等键")
+    uri = models.CharField(max_length=500, verbose_name="通知地址")
+    body = models.JSONField(verbose_name="通知内容")
+    state = models.CharField(
+        max_length=8, choices=NOTIFY_MACHINE.choices(), default="PENDING", verbose_name="状态"
+    )
+    attempts = models.PositiveSmallIntegerField(default=0, verbose_name="已尝试次数")
+    next_at = models.DateTimeField(verbose_name="下次发送时间")
+    last_error = models.CharField(max_length=200, blank=True, verbose_name="最近错误")
+    created_at = models.DateTimeField(verbose_name="创建时间")
+    sent_at = models.DateTimeField(null=True, blank=True, verbose_name="送达时间")
+
+    class Meta:
+        verbose_name = "计费通知"
+        verbose_name_plural = "计费通知"
+        ordering = ["-created_at", "-id"]
+        indexes = [models.Index(fields=["state", "next_at"], name="charging_notify_due")]
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(state__in=["PENDING", "SENT", "FAILED"]),
+                name="charging_notify_state_valid",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return self.key

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 
 import structlog
 
+from haoka.charging import notify
 from haoka.charging.domain import Unit
 from haoka.core import schema_types
 from haoka.core.errors import ValidationError
@@ -97,6 +98,7 @@ class ChargingRequest:
     one_time: str | None = None
     triggers: tuple[tuple[str, str], ...] = ()
     digest: str = ""
+    notify_uri: str = ""  # where the CHF notifies the consumer (create only)
 
 
 def _uint(value, name: str, *, limit: int = _UINT64) -> int:
@@ -271,7 +273,16 @@ def parse(body: object, *, operation: str = "create") -> ChargingRequest:
         one_time=_one_time(body),
         triggers=_triggers(body.get("triggers")),
         digest=digest(body, operation=operation),
+        notify_uri=_notify_uri(body.get("notifyUri")),
     )
+
+
+def _notify_uri(value: object) -> str:
+    if value is None:
+        return ""
+    if not notify.valid_uri(value):
+        raise BadChargingRequest(invalidParams=[{"param": "/notifyUri", "reason": "http(s) 地址"}])
+    return value
 
 
 def create_key(*, token_id: int, request: ChargingRequest) -> str:
@@ -284,6 +295,40 @@ def create_key(*, token_id: int, request: ChargingRequest) -> str:
 
 
 @dataclass(frozen=True)
+class FinalUnitPolicy:
+    """What the network does once the final units a subscriber could pay for are used (TS 32.291
+    FinalUnitIndication): REDIRECT web traffic to the top-up page; RESTRICT_ACCESS to what the
+    filter rules (``IPFilterRule``, RFC 6733, e.g. ``permit out ip from any to 203.0.113.7``)
+    or the filters the SMF has by name (``filterIdList``) allow, so that the top-up site (and
+    DNS) stay reachable; or TERMINATE."""
+
+    action: str = "REDIRECT"
+    rules: tuple[str, ...] = ()
+    filter_ids: tuple[str, ...] = ()
+
+
+FINAL_UNIT_ACTIONS = ("REDIRECT", "RESTRICT_ACCESS", "TERMINATE")
+
+
+def final_unit_indication(*, policy: FinalUnitPolicy, redirect: str | None, unit: Unit) -> dict:
+    """The FinalUnitIndication of a rating group. Only data can be redirected or restricted,
+    and only when the subscriber can top up (``redirect``); else the service terminates."""
+    if redirect and unit == Unit.BYTES and policy.action == "RESTRICT_ACCESS":
+        indication: dict = {"finalUnitAction": "RESTRICT_ACCESS"}
+        if policy.rules:
+            indication["restrictionFilterRuleList"] = list(policy.rules)
+        if policy.filter_ids:
+            indication["filterIdList"] = list(policy.filter_ids)
+        return indication
+    if redirect and unit == Unit.BYTES and policy.action == "REDIRECT":
+        return {
+            "finalUnitAction": "REDIRECT",
+            "redirectServer": {"redirectAddressType": "URL", "redirectServerAddress": redirect},
+        }
+    return {"finalUnitAction": "TERMINATE"}
+
+
+@dataclass(frozen=True)
 class Grant:
     """Quota granted for one rating group: ``amount`` units, valid ``validity_s`` seconds
     (until what pays for it ends, at most :data:`VALIDITY_S`); ``final``: nothing more can be
@@ -293,6 +338,7 @@ class Grant:
     validity_s: int = VALIDITY_S
     final: bool = False
     redirect_url: str | None = None
+    policy: FinalUnitPolicy = FinalUnitPolicy()
 
 
 def unit_information(
@@ -305,11 +351,12 @@ def unit_information(
 ) -> dict:
     """One multipleUnitInformation entry: the result, and with a grant the triggers to re-arm
     (:data:`GRANT_TRIGGERS` and those of the request), its threshold, validity and holding
-    time; ``final`` (or a final grant) ends the service when it is used (REDIRECT to top up)."""
+    time; ``final`` (or a final grant) ends the service when it is used (as the grant's policy
+    says: REDIRECT to top up by default)."""
     info: dict = {"resultCode": result_code, "ratingGroup": usage.rating_group}
     if usage.upf_id:
         info["uPFID"] = usage.upf_id
-    redirect = None
+    redirect, policy = None, FinalUnitPolicy()
     if grant is not None:
         info["grantedUnit"] = {FIELD[usage.unit]: grant.amount}
         info["validityTime"] = max(1, grant.validity_s)
@@ -318,18 +365,11 @@ def unit_information(
         info["triggers"] = [{"triggerType": t, "triggerCategory": c} for t, c in armed.items()]
         if grant.amount and not grant.final:
             info[THRESHOLD_FIELD[usage.unit]] = max(1, grant.amount // 5)
-        final, redirect = final or grant.final, grant.redirect_url
+        final, redirect, policy = final or grant.final, grant.redirect_url, grant.policy
     if final:
-        if redirect and usage.unit == Unit.BYTES:
-            info["finalUnitIndication"] = {
-                "finalUnitAction": "REDIRECT",
-                "redirectServer": {
-                    "redirectAddressType": "URL",
-                    "redirectServerAddress": redirect,
-                },
-            }
-        else:
-            info["finalUnitIndication"] = {"finalUnitAction": "TERMINATE"}
+        info["finalUnitIndication"] = final_unit_indication(
+            policy=policy, redirect=redirect, unit=usage.unit
+        )
     return info
 
 

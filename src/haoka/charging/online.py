@@ -73,7 +73,8 @@ def create(*, token_id: int, request: nchf.ChargingRequest, now: dt.datetime) ->
         book.writes.append(
             store.insert_session(
                 ref=ref, line_id=line_id, token_id=token_id, create_key=key,
-                sequence=request.sequence, expires_at=now + HOLDING, now=now, state=state.value,
+                sequence=request.sequence, notify_uri=request.notify_uri,
+                expires_at=now + HOLDING, now=now, state=state.value,
             )
         )  # fmt: skip
         body = _exchange(book, ref, request, {}, now=now, releasing=False)
@@ -288,6 +289,7 @@ def _reserve(book: Book, ref: str, request, usage, *, tariff, now) -> dict:
         validity_s=_validity(book, rating, now=now),
         final=final,
         redirect_url=_topup_url(book.line.msisdn) if final else None,
+        policy=_final_unit_policy(),
     )
     return nchf.unit_information(
         usage=usage,
@@ -368,6 +370,14 @@ def _release(book: Book, rating: Rating, reserved_fen: int) -> None:
         if d.amount and d.bucket_id in book.buckets:
             book.move(d.bucket_id, reserved=-d.amount)
     book.reserved_fen -= reserved_fen
+
+
+def _final_unit_policy() -> nchf.FinalUnitPolicy:
+    return nchf.FinalUnitPolicy(
+        action=settings.CHF_FINAL_UNIT_ACTION,
+        rules=settings.CHF_RESTRICTION_RULES,
+        filter_ids=settings.CHF_RESTRICTION_FILTER_IDS,
+    )
 
 
 def _topup_url(msisdn: str) -> str:

@@ -320,14 +320,23 @@ def read_session_by_key(create_key: str) -> Statement:
 
 
 def insert_session(
-    *, ref, line_id, token_id, create_key, sequence, expires_at, now, state: str = "OPEN"
+    *,
+    ref,
+    line_id,
+    token_id,
+    create_key,
+    sequence,
+    notify_uri,
+    expires_at,
+    now,
+    state: str = "OPEN",
 ) -> Statement:
     return (
         "INSERT INTO charging_chargingsession (ref, line_id, caller_token_id, create_key, "
-        "state, last_sequence, expires_at, created_at, updated_at) "
-        "VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s)",
-        [ref, line_id, token_id, create_key, state, sequence, db_time(expires_at), db_time(now),
-         db_time(now)],
+        "state, last_sequence, notify_uri, expires_at, created_at, updated_at) "
+        "VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s)",
+        [ref, line_id, token_id, create_key, state, sequence, notify_uri, db_time(expires_at),
+         db_time(now), db_time(now)],
     )  # fmt: skip
 
 

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from django.db import transaction
 
 from haoka.catalog import queries as catalog_queries
-from haoka.charging import alerts, cycle, linebook
+from haoka.charging import alerts, cycle, linebook, notifications
 from haoka.charging.domain import Source, Unit
 from haoka.charging.models import Bucket, PackPurchase
 from haoka.core import accounts_chart as chart
@@ -119,6 +119,7 @@ def buy(*, line_id: int, pack_code: str, now: dt.datetime) -> PackPurchase:
         if pack.price_fen:
             _debit(purchase, line_id=line_id)
         _grant(purchase, pack, now=now)
+        notifications.quota_available(line_id=line_id, cause=f"pack:{purchase.pk}", now=now)
         alerts.after_debit(
             line_id=line_id, before_fen=available, after_fen=available - pack.price_fen, now=now
         )

@@ -6,9 +6,10 @@ taken back from it (or refused, and payments parks it for staff)."""
 
 from __future__ import annotations
 
-from haoka.charging import closing, operations, topups
+from haoka.charging import closing, notifications, operations, topups
 from haoka.core import clock
-from haoka.lines.signals import line_opened, sim_replacing
+from haoka.lines.domain import LineState
+from haoka.lines.signals import line_opened, line_status_changed, sim_replacing, wallet_credited
 from haoka.payments.signals import payment_succeeded, refund_unsolicited
 
 
@@ -46,8 +47,22 @@ def _on_sim_replacing(sender, *, line_id, now, **kwargs) -> None:
     closing.release_sessions(line_id=line_id, now=now)
 
 
+def _on_wallet_credited(sender, *, line_id, key, now, **kwargs) -> None:
+    # Sessions refused quota for want of money may ask again (REAUTHORIZATION).
+    notifications.quota_available(line_id=line_id, cause=f"credit:{key}", now=now)
+
+
+def _on_status(sender, *, line_id, to_status, now, **kwargs) -> None:
+    # A suspended line is charged no more: its sessions' consumers end them (ABORT_CHARGING).
+    # A closing line's sessions are told as they are released (closing.release_sessions).
+    if to_status == LineState.SUSPENDED:
+        notifications.abort_line(line_id=line_id, now=now)
+
+
 def connect() -> None:
     line_opened.connect(_on_line_opened, dispatch_uid="charging.line_opened")
     sim_replacing.connect(_on_sim_replacing, dispatch_uid="charging.sim_replacing")
+    wallet_credited.connect(_on_wallet_credited, dispatch_uid="charging.wallet_credited")
+    line_status_changed.connect(_on_status, dispatch_uid="charging.line_status")
     payment_succeeded.connect(_on_payment, dispatch_uid="charging.topup_paid")
     refund_unsolicited.connect(_on_unsolicited_refund, dispatch_uid="charging.topup_refunded")

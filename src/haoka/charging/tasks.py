@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from django_tasks import task
 
-from haoka.charging import alerts, cycles, online, topups
+from haoka.charging import alerts, cdr_files, cycles, online, topups
 from haoka.core import clock
 
 
@@ -12,6 +12,12 @@ from haoka.core import clock
 def expire_sessions() -> int:
     """Close online-charging sessions that outlived their holding time."""
     return online.expire_sessions(now=clock.now())
+
+
+@task()
+def write_cdrs() -> dict:
+    """Charging data records of closed sessions, and the files of the hours that ended."""
+    return cdr_files.run(now=clock.now())
 
 
 @task()

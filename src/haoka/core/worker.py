@@ -52,7 +52,8 @@ PERIODIC: list[Periodic] = [
         dt.timedelta(seconds=60),
         "haoka.charging.tasks.expire_sessions",
     ),
-    # The monthly cycle: one query when no line is due, so it can look often.
+    # Charging data records (TS 32.298) of closed sessions; an hour's file once it ended.
+    Periodic("charging.write_cdrs", dt.timedelta(minutes=5), "haoka.charging.tasks.write_cdrs"),
     # Commission: facts left unprocessed, entries past their hold or cool-down.
     Periodic("distribution.sweep", dt.timedelta(seconds=30), "haoka.distribution.tasks.sweep"),
     # Agent credit scores and tiers (a day's slot starts 00:00 UTC = 08:00 Beijing).
@@ -67,6 +68,7 @@ PERIODIC: list[Periodic] = [
         dt.timedelta(seconds=60),
         "haoka.distribution.tasks.reconcile_withdrawals",
     ),
+    # The monthly cycle: one query when no line is due, so it can look often.
     Periodic("charging.run_cycles", dt.timedelta(minutes=10), "haoka.charging.tasks.run_cycles"),
     # Arrears suspension, alerts, auto top-ups: a day's slot starts 00:00 UTC = 08:00 Beijing,
     # so reminders go out in the morning rather than at night.
@@ -97,6 +99,8 @@ class Pump:
 PUMPS: list[Pump] = [
     # Paid orders to their carrier (several workers share the work: SKIP LOCKED leases).
     Pump("orders.submissions", "haoka.orders.fulfilment.pump_submissions", batch=50),
+    # CHF-initiated notifications (REAUTHORIZATION, ABORT_CHARGING) to the sessions' consumers.
+    Pump("charging.notifications", "haoka.charging.notifications.pump", batch=50),
 ]
 
 
