@@ -40,7 +40,8 @@ class SessionFacts:
     released_by_consumer: bool  # a release request closed it
     imsi: str
     msisdn: str
-    consumer: str  # the network function (its credential's name) that opened it
+    consumer: str  # the network function that opened it (its nFName, else its credential)
+    consumer_function: str = ""  # its nodeFunctionality (SMF, SMSF ...), if it said
 
 
 @dataclass(frozen=True)
@@ -88,7 +89,7 @@ def _subscription(facts: SessionFacts) -> dict:
 
 
 def _functionality(units: list[UsedUnits]) -> str:
-    """The consumer's kind, as far as the CHF can tell: SMS only comes from an SMSF."""
+    """The consumer's kind when it did not say: SMS only comes from an SMSF."""
     return "SMSF" if units and all(u.unit == "SMS" for u in units) else "SMF"
 
 
@@ -106,7 +107,7 @@ def chf_record(
         "recordingNetworkFunctionID": chf_name,
         "subscriberIdentifier": _subscription(facts),
         "nFunctionConsumerInformation": {
-            "networkFunctionality": _functionality(units),
+            "networkFunctionality": facts.consumer_function or _functionality(units),
             "networkFunctionName": facts.consumer,
         },
         "listOfMultipleUnitUsage": [

@@ -58,7 +58,8 @@ def record_closed_sessions(*, now: dt.datetime, limit: int = 500) -> int:
             ref=session.ref, opened_at=session.created_at, closed_at=session.updated_at,
             state=session.state, released_by_consumer=session.id in released,
             imsi=line.imsi, msisdn=line.msisdn,
-            consumer=names.get(session.caller_token_id) or f"token-{session.caller_token_id}",
+            consumer=session.consumer or names.get(session.caller_token_id) or "",
+            consumer_function=session.consumer_function,
         )  # fmt: skip
         made += _record(session, facts, _units_of(session.ref), now=now)
     log.info("cdr.recorded", made=made)

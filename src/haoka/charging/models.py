@@ -138,6 +138,12 @@ class ChargingSession(models.Model):
     create_key = models.CharField(max_length=64, unique=True, verbose_name="创建幂等键")
     state = models.CharField(max_length=10, choices=SESSION_MACHINE.choices(), verbose_name="状态")
     last_sequence = models.BigIntegerField(default=0, verbose_name="最近序号")
+    #: The consumer NF as it named itself (nFName, else its function) and its function (SMF,
+    #: SMSF ...): what its charging data records say opened the session.
+    consumer = models.CharField(max_length=64, blank=True, default="", verbose_name="调用方网元")
+    consumer_function = models.CharField(
+        max_length=16, blank=True, default="", verbose_name="调用方网元类型"
+    )
     #: Where the CHF notifies the consumer (TS 32.291 ``notifyUri``): REAUTHORIZATION,
     #: ABORT_CHARGING (``charging.notifications``); blank when the consumer gave none.
     notify_uri = models.CharField(max_length=500, blank=True, default="", verbose_name="通知地址")

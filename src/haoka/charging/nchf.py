@@ -93,12 +93,13 @@ class ChargingRequest:
     sequence: int
     retransmission: bool
     invoked_at: str
-    consumer: str
+    consumer: str  # the consumer NF's nFName, else its nodeFunctionality
     units: tuple[UnitUsage, ...]
     one_time: str | None = None
     triggers: tuple[tuple[str, str], ...] = ()
     digest: str = ""
     notify_uri: str = ""  # where the CHF notifies the consumer (create only)
+    consumer_function: str = ""  # nodeFunctionality: SMF, SMSF, AMF ...
 
 
 def _uint(value, name: str, *, limit: int = _UINT64) -> int:
@@ -196,7 +197,8 @@ def _subscriber(body: dict, operation: str) -> str | None:
     return subscriber[:64]
 
 
-def _consumer(body: dict) -> str:
+def _consumer(body: dict) -> tuple[str, str]:
+    """(nFName or else nodeFunctionality, nodeFunctionality) of the consumer NF."""
     consumer = body.get("nfConsumerIdentification")
     if not isinstance(consumer, dict):
         raise MandatoryIeMissing(invalidParams=[{"param": "/nfConsumerIdentification"}])
@@ -205,7 +207,7 @@ def _consumer(body: dict) -> str:
         param = "/nfConsumerIdentification/nodeFunctionality"
         raise MandatoryIeMissing(invalidParams=[{"param": param}])
     name = consumer.get("nFName")
-    return (name if isinstance(name, str) and name else function)[:64]
+    return (name if isinstance(name, str) and name else function)[:64], function[:16]
 
 
 def _invoked_at(body: dict) -> str:
@@ -252,7 +254,7 @@ def parse(body: object, *, operation: str = "create") -> ChargingRequest:
     if not isinstance(body, dict):
         raise BadChargingRequest("请求体必须是 JSON 对象")
     subscriber = _subscriber(body, operation)
-    consumer, invoked_at = _consumer(body), _invoked_at(body)
+    (consumer, function), invoked_at = _consumer(body), _invoked_at(body)
     if "invocationSequenceNumber" not in body:
         raise MandatoryIeMissing(invalidParams=[{"param": "/invocationSequenceNumber"}])
     sequence = _uint(body["invocationSequenceNumber"], "/invocationSequenceNumber", limit=_UINT32)
@@ -269,6 +271,7 @@ def parse(body: object, *, operation: str = "create") -> ChargingRequest:
         retransmission=body.get("retransmissionIndicator") is True,
         invoked_at=invoked_at,
         consumer=consumer,
+        consumer_function=function,
         units=units,
         one_time=_one_time(body),
         triggers=_triggers(body.get("triggers")),

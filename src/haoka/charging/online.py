@@ -73,7 +73,8 @@ def create(*, token_id: int, request: nchf.ChargingRequest, now: dt.datetime) ->
         book.writes.append(
             store.insert_session(
                 ref=ref, line_id=line_id, token_id=token_id, create_key=key,
-                sequence=request.sequence, notify_uri=request.notify_uri,
+                sequence=request.sequence, consumer=request.consumer,
+                consumer_function=request.consumer_function, notify_uri=request.notify_uri,
                 expires_at=now + HOLDING, now=now, state=state.value,
             )
         )  # fmt: skip

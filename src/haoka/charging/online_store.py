@@ -326,6 +326,8 @@ def insert_session(
     token_id,
     create_key,
     sequence,
+    consumer,
+    consumer_function,
     notify_uri,
     expires_at,
     now,
@@ -333,10 +335,10 @@ def insert_session(
 ) -> Statement:
     return (
         "INSERT INTO charging_chargingsession (ref, line_id, caller_token_id, create_key, "
-        "state, last_sequence, notify_uri, expires_at, created_at, updated_at) "
-        "VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s)",
-        [ref, line_id, token_id, create_key, state, sequence, notify_uri, db_time(expires_at),
-         db_time(now), db_time(now)],
+        "state, last_sequence, consumer, consumer_function, notify_uri, expires_at, created_at, "
+        "updated_at) VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s)",
+        [ref, line_id, token_id, create_key, state, sequence, consumer, consumer_function,
+         notify_uri, db_time(expires_at), db_time(now), db_time(now)],
     )  # fmt: skip
 
 
