@@ -313,7 +313,12 @@ def test_kyc_errors_in_chinese_and_a_rejection_shows_its_reason(buyer_client, po
     response = buyer_client.post(f"/orders/{ref}/kyc/", {"name": "张三", "id_number": "1234"})
     assert response.status_code == 422 and "身份证号码应为 18 位" in html(response)
     assert 'value="1234"' in html(response) and order_of(ref).state == "CREATED"
-    kyc(buyer_client, ref, name="张假")  # the sandbox verifier says no
+    kyc(buyer_client, ref, name="张假")  # the sandbox verifier says no: correct it
+    page = html(buyer_client.get(f"/orders/{ref}/"))
+    assert order_of(ref).state == "KYC_RETRY" and "实名核验未通过" in page
+    assert "还可提交 2 次" in page and "号码仍为您保留" in page and 'name="id_number"' in page
+    kyc(buyer_client, ref, name="张假")
+    kyc(buyer_client, ref, name="张假")  # the last attempt
     page = html(buyer_client.get(f"/orders/{ref}/"))
     assert order_of(ref).state == "KYC_REJECTED"
     assert "实名认证未通过" in page and "号码 139 1234 8888 已释放" in page and "重新选号" in page

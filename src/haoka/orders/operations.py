@@ -26,7 +26,7 @@ from haoka.orders import contract, domain, fulfilment
 from haoka.orders.domain import State
 from haoka.orders.models import Order
 from haoka.orders.queries import order_for
-from haoka.orders.transitions import move, open_order
+from haoka.orders.transitions import move, note, open_order
 from haoka.payments import operations as payment_operations
 
 PURPOSE = "ORDER"
@@ -219,9 +219,10 @@ def submit_kyc(
     photos: list[bytes] | None,
     now: dt.datetime,
 ) -> Order:
-    """实名: passes (KYC_PASSED), goes to staff review (KYC_REVIEW) or is rejected
-    (KYC_REJECTED, the number goes back). Raises OrderNotFound, OrderStateConflict and the
-    kyc domain's input errors (bad ID number format...).
+    """实名: passes (KYC_PASSED), goes to staff review (KYC_REVIEW), waits for a correction
+    (KYC_RETRY: a typo the customer can fix, up to ``domain.KYC_ATTEMPTS`` checks, the number
+    still held) or is rejected (KYC_REJECTED, the number goes back). Raises OrderNotFound,
+    OrderStateConflict and the kyc domain's input errors (bad ID number format...).
 
     The checks that only read, and the verifier, run first, outside any transaction. Then
     one transaction locks the order, records the check (its 一证五号 slot included) and moves
@@ -255,7 +256,12 @@ def submit_kyc(
         domain.check_transition(current=order.state, target=State.KYC_PASSED)
         result = kyc_operations.record_identity(screened, now=now)
         _apply_kyc(
-            order, status=result.status, reason=result.message, actor=f"user:{user_id}", now=now
+            order,
+            status=result.status,
+            reason=result.message,
+            reason_code=result.reason_code,
+            actor=f"user:{user_id}",
+            now=now,
         )
     return order
 
@@ -268,16 +274,26 @@ def apply_kyc_result(*, ref: str, status: str, reason: str, actor: str, now: dt.
     return order
 
 
-def _apply_kyc(order: Order, *, status: str, reason: str, actor: str, now: dt.datetime) -> None:
-    """Move a locked order by a real-name outcome (nothing when it is there already)."""
-    target = {
-        "PASSED": State.KYC_PASSED,
-        "FLAGGED": State.KYC_REVIEW,
-        "REJECTED": State.KYC_REJECTED,
-    }[status]
+def _apply_kyc(
+    order: Order,
+    *,
+    status: str,
+    reason: str,
+    actor: str,
+    now: dt.datetime,
+    reason_code: str = "",
+) -> None:
+    """Move a locked order by a real-name outcome (nothing when it is there already). A
+    refusal the customer can correct (``reason_code`` in CORRECTABLE_KYC_REASONS) leaves the
+    order in KYC_RETRY, its number still held until the order's deadline, until the
+    KYC_ATTEMPTS-th; a second one there is noted, not a move."""
+    failures = order.kyc_failures + (status == "REJECTED")
+    target = domain.kyc_target(status=status, reason_code=reason_code, failures=order.kyc_failures)
     if order.state == target:
+        if target == State.KYC_RETRY:
+            _note_kyc_retry(order, reason=reason, actor=actor, failures=failures, now=now)
         return
-    fields = {}
+    fields: dict = {"kyc_failures": failures} if failures != order.kyc_failures else {}
     if target == State.KYC_REVIEW:
         fields["expires_at"] = now + domain.REVIEW_TIMEOUT
         number_operations.extend_order_hold(
@@ -288,9 +304,17 @@ def _apply_kyc(order: Order, *, status: str, reason: str, actor: str, now: dt.da
         number_operations.extend_order_hold(
             msisdn=order.msisdn, order_ref=order.ref, until=fields["expires_at"]
         )
-    move(order=order, to=target, actor=actor, reason=reason, now=now, **fields)
+    data = {"kyc_failures": failures} if status == "REJECTED" else None
+    move(order=order, to=target, actor=actor, reason=reason, now=now, data=data, **fields)
     if target == State.KYC_REJECTED:
         fulfilment.unwind(order=order, reason=reason, now=now)
+
+
+def _note_kyc_retry(order: Order, *, reason: str, actor: str, failures: int, now) -> None:
+    """Another correctable refusal of an order already in KYC_RETRY: counted and kept."""
+    order.kyc_failures = failures
+    Order.objects.filter(pk=order.pk).update(kyc_failures=failures)
+    note(order=order, actor=actor, reason=reason, now=now, data={"kyc_failures": failures})
 
 
 def sign_contract(

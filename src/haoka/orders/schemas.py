@@ -88,6 +88,10 @@ class OrderOut(Schema):
     iccid_masked: str
     activated_at: dt.datetime | None
     failure_reason: str
+    kyc_attempts_left: int = Field(
+        ..., description="还可提交实名的次数（实名待更正 KYC_RETRY 时有意义；为 0 时订单结束）"
+    )
+    kyc_message: str = Field("", description="实名待更正时：未通过的原因")
     expires_at: dt.datetime | None
     created_at: dt.datetime
     events: list[EventOut]
