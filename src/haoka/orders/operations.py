@@ -21,6 +21,8 @@ from haoka.core.phone import parse_mainland_mobile
 from haoka.distribution import operations as distribution_operations
 from haoka.kyc import domain as kyc_domain
 from haoka.kyc import operations as kyc_operations
+from haoka.logistics import divisions
+from haoka.logistics import queries as logistics_queries
 from haoka.numbers import operations as number_operations
 from haoka.orders import contract, domain, fulfilment
 from haoka.orders.domain import State
@@ -78,13 +80,22 @@ class IccidMismatch(ValidationError):
 
 
 ADDRESS_FIELDS = ("province", "city", "district", "detail", "receiver", "phone")
+#: The GB/T 2260 codes of an address chosen in the 省/市/区 selects (``logistics.divisions``).
+DIVISION_FIELDS = ("province_code", "city_code", "district_code")
 
 
 def _clean_address(raw: dict) -> dict:
     """The address with its province and city in their full official names ("广东"/"深圳" ->
-    "广东省"/"深圳市", as couriers print them). Raises InvalidAddress (which field, in
-    Chinese), AddressNotDeliverable (Hong Kong, Macau, Taiwan)."""
+    "广东省"/"深圳市", as couriers print them). With division codes (the pages always send
+    them) the names are the table's and the codes are kept; without them (API clients of
+    before) the names are taken as written. Raises InvalidAddress (which field, in Chinese),
+    InvalidDivision (a forged code, a city of another province), AddressNotDeliverable (Hong
+    Kong, Macau, Taiwan)."""
     address = {k: str(raw.get(k, "") or "").strip() for k in ADDRESS_FIELDS}
+    if any(raw.get(k) for k in DIVISION_FIELDS):
+        place = divisions.place(**{k: str(raw.get(k) or "") for k in DIVISION_FIELDS})
+        address.update({k: getattr(place, k) for k in (*DIVISION_FIELDS, "province", "city")})
+        address["district"] = place.district
     missing = [k for k in ADDRESS_FIELDS if not address[k]]
     if missing:
         raise InvalidAddress(missing=missing)
@@ -130,19 +141,23 @@ def create_order(
     plan_code: str,
     msisdn: str,
     contact_phone: str,
-    shipping_address: dict,
+    shipping_address: dict | None = None,
+    address_id: int | None = None,
     agent_code: str = "",
     device_id: str = "",
     now: dt.datetime,
 ) -> Order:
     """An order in CREATED for a number the caller holds; the hold now lasts as long as the
-    order may stay unpaid. Raises PlanNotFound, PlanNotOnSale, InvalidMsisdn, NumberNotFound,
-    NumberNotHeld, NumberPlanMismatch, InvalidAddress, AddressNotDeliverable,
-    RegionNotServed."""
+    order may stay unpaid. The address is ``shipping_address`` or the entry ``address_id`` of
+    the user's address book. Raises AddressNotFound (someone else's entry too), PlanNotFound,
+    PlanNotOnSale, InvalidMsisdn, NumberNotFound, NumberNotHeld, NumberPlanMismatch,
+    InvalidAddress, InvalidDivision, AddressNotDeliverable, RegionNotServed."""
     plan = catalog_queries.plan_terms(code=plan_code)
     if plan.status != "ON_SALE":
         raise PlanNotOnSale(plan=plan_code)
-    address = _clean_address(shipping_address)
+    if address_id is not None:
+        shipping_address = logistics_queries.shipping_fields(user_id=user_id, address_id=address_id)
+    address = _clean_address(shipping_address or {})
     contact = parse_mainland_mobile(contact_phone)
     verdict = catalog_domain.region_verdict(
         sale_regions=plan.sale_regions,
@@ -239,7 +254,7 @@ def submit_kyc(
         name=name,
         id_number=id_number,
         phone=order.contact_phone,
-        address=kyc_domain.Address(**address),
+        address=kyc_domain.Address(**{k: address[k] for k in ADDRESS_FIELDS}),
         plan=kyc_domain.PlanTerms(
             code=plan["code"],
             min_age=plan["min_age"],
