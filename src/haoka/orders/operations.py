@@ -92,10 +92,14 @@ def _clean_address(raw: dict) -> dict:
     InvalidDivision (a forged code, a city of another province), AddressNotDeliverable (Hong
     Kong, Macau, Taiwan)."""
     address = {k: str(raw.get(k, "") or "").strip() for k in ADDRESS_FIELDS}
-    if any(raw.get(k) for k in DIVISION_FIELDS):
-        place = divisions.place(**{k: str(raw.get(k) or "") for k in DIVISION_FIELDS})
-        address.update({k: getattr(place, k) for k in (*DIVISION_FIELDS, "province", "city")})
-        address["district"] = place.district
+    codes = {k: str(raw.get(k) or "").strip() for k in DIVISION_FIELDS}
+    if any(codes.values()):
+        missing = [k.removesuffix("_code") for k, v in codes.items() if not v]
+        missing += [k for k in ADDRESS_FIELDS[3:] if not address[k]]
+        if missing:
+            raise InvalidAddress(missing=missing)
+        place = divisions.place(**codes)
+        address.update({k: getattr(place, k) for k in (*DIVISION_FIELDS, *ADDRESS_FIELDS[:3])})
     missing = [k for k in ADDRESS_FIELDS if not address[k]]
     if missing:
         raise InvalidAddress(missing=missing)
