@@ -46,6 +46,8 @@ def test_a_municipality_is_its_own_city():
 
 
 def test_a_county_level_city_the_province_governs_is_shipped_as_that_city():
+    assert "省直辖县级市" in _names(divisions.children(code="42"))
+    assert "自治区直辖县级市" in _names(divisions.children(code="65"))
     place = divisions.place(province_code="42", city_code="4290", district_code="429004")
     assert (place.province, place.city, place.district) == ("湖北省", "仙桃市", "仙桃市")
 

