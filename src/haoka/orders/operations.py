@@ -21,10 +21,9 @@ from haoka.core.phone import parse_mainland_mobile
 from haoka.distribution import operations as distribution_operations
 from haoka.kyc import domain as kyc_domain
 from haoka.kyc import operations as kyc_operations
-from haoka.logistics import divisions
 from haoka.logistics import queries as logistics_queries
 from haoka.numbers import operations as number_operations
-from haoka.orders import contract, domain, fulfilment
+from haoka.orders import contract, domain, fulfilment, shipping
 from haoka.orders.domain import State
 from haoka.orders.models import Order
 from haoka.orders.queries import order_for
@@ -49,16 +48,6 @@ class RegionNotServed(ValidationError):
     message = "该套餐不支持配送到此地址"
 
 
-class InvalidAddress(ValidationError):
-    code = "invalid_address"
-    message = "收货地址不完整"
-
-
-class AddressNotDeliverable(ValidationError):
-    code = "address_not_deliverable"
-    message = "号卡仅支持寄往中国大陆地址，暂不支持香港、澳门、台湾"
-
-
 class SignatureMismatch(ValidationError):
     code = "signature_mismatch"
     message = "签名须与实名认证的姓名一致"
@@ -77,43 +66,6 @@ class NothingToPay(ValidationError):
 class IccidMismatch(ValidationError):
     code = "iccid_mismatch"
     message = "ICCID 后六位不正确，请核对卡片背面的号码"
-
-
-ADDRESS_FIELDS = ("province", "city", "district", "detail", "receiver", "phone")
-#: The GB/T 2260 codes of an address chosen in the 省/市/区 selects (``logistics.divisions``).
-DIVISION_FIELDS = ("province_code", "city_code", "district_code")
-
-
-def _clean_address(raw: dict) -> dict:
-    """The address with its province and city in their full official names ("广东"/"深圳" ->
-    "广东省"/"深圳市", as couriers print them). With division codes (the pages always send
-    them) the names are the table's and the codes are kept; without them (API clients of
-    before) the names are taken as written. Raises InvalidAddress (which field, in Chinese),
-    InvalidDivision (a forged code, a city of another province), AddressNotDeliverable (Hong
-    Kong, Macau, Taiwan)."""
-    address = {k: str(raw.get(k, "") or "").strip() for k in ADDRESS_FIELDS}
-    codes = {k: str(raw.get(k) or "").strip() for k in DIVISION_FIELDS}
-    if any(codes.values()):
-        missing = [k.removesuffix("_code") for k, v in codes.items() if not v]
-        missing += [k for k in ADDRESS_FIELDS[3:] if not address[k]]
-        if missing:
-            raise InvalidAddress(missing=missing)
-        place = divisions.place(**codes)
-        address.update({k: getattr(place, k) for k in (*DIVISION_FIELDS, *ADDRESS_FIELDS[:3])})
-    missing = [k for k in ADDRESS_FIELDS if not address[k]]
-    if missing:
-        raise InvalidAddress(missing=missing)
-    province = catalog_domain.canonical_province(address["province"])
-    if not province:
-        raise InvalidAddress("省份不正确", field="province", value=address["province"][:16])
-    if not catalog_domain.deliverable(province):
-        raise AddressNotDeliverable(province=province)
-    address["province"] = province
-    address["city"] = catalog_domain.canonical_city(address["city"], province=province)
-    if len(address["detail"]) > 120 or len(address["receiver"]) > 20:
-        raise InvalidAddress("地址或收件人过长")
-    address["phone"] = parse_mainland_mobile(address["phone"])
-    return address
 
 
 def _plan_snapshot(plan) -> dict:
@@ -161,7 +113,7 @@ def create_order(
         raise PlanNotOnSale(plan=plan_code)
     if address_id is not None:
         shipping_address = logistics_queries.shipping_fields(user_id=user_id, address_id=address_id)
-    address = _clean_address(shipping_address or {})
+    address = shipping.clean_address(shipping_address or {})
     contact = parse_mainland_mobile(contact_phone)
     verdict = catalog_domain.region_verdict(
         sale_regions=plan.sale_regions,
@@ -258,7 +210,7 @@ def submit_kyc(
         name=name,
         id_number=id_number,
         phone=order.contact_phone,
-        address=kyc_domain.Address(**{k: address[k] for k in ADDRESS_FIELDS}),
+        address=kyc_domain.Address(**{k: address[k] for k in shipping.ADDRESS_FIELDS}),
         plan=kyc_domain.PlanTerms(
             code=plan["code"],
             min_age=plan["min_age"],
