@@ -159,6 +159,9 @@ def test_a_new_address_at_checkout_is_checked_and_kept_in_the_book(page):
     expect(page.locator(".alert-error")).to_have_text("请选择正确的省份、城市和区县")
     expect(checkout.locator("input[name=detail]")).to_have_value("科技园路 1 号")
     shot(page, "addresses-4-forged-code")
+    checkout.locator("select[name=city_code]").evaluate("s => s.scrollIntoView({block: 'center'})")
+    expect(checkout.locator("select[name=city_code]")).to_have_value("4290")  # kept
+    shot(page, "addresses-5-forged-code-selects")
     checkout.locator("select[name=district_code]").select_option(label="仙桃市")
     page.get_by_role("button", name="提交订单").click()
     expect(page).to_have_url(re.compile(r"/orders/HK[0-9A-Z]+/$"))
