@@ -32,6 +32,7 @@ from haoka.lines.api_lifecycle import replace_sim
 from haoka.lines.api_lifecycle import router as lines_lifecycle_router
 from haoka.logistics.api import router as logistics_router
 from haoka.logistics.api import sandbox_parcel
+from haoka.logistics.api_addresses import router as addresses_router
 from haoka.notices.api import router as notices_router
 from haoka.numbers.api import router as numbers_router
 from haoka.orders.api import router as orders_router
@@ -242,6 +243,7 @@ api.add_router("", payments_router)
 api.add_router("", carriers_router)
 api.add_router("", logistics_router)
 api.add_router("", notices_router)
+api.add_router("", addresses_router)
 api.add_router("", lines_router)
 api.add_router("", lines_lifecycle_router)
 api.add_router("", charging_lifecycle_router)

@@ -21,6 +21,8 @@ SECRET_NAME = re.compile(
 #: Field names of public identifiers (plans, packs, courses, agents' invitation codes).
 PUBLIC_NAMES = frozenset(
     {"plan_code", "pending_plan_code", "pack_code", "course_code", "agent_code", "parent_code"}
+    # GB/T 2260 division codes of an address (the public 省/市/区 table, GET /divisions)
+    | {"province_code", "city_code", "district_code"}
 )
 #: (operation, field) pairs judged not to need the mark, and why.
 NOT_SECRETS = {

@@ -120,3 +120,103 @@ def test_the_migration_rewrites_old_orders_short_names_in_full(client, pool, car
     assert _stored(ref) == ("新疆维吾尔自治区", "喀什地区", "新疆维吾尔自治区", "喀什地区")
     migration.canonicalize(apps, None)  # a second run changes nothing
     assert _stored(ref) == ("新疆维吾尔自治区", "喀什地区", "新疆维吾尔自治区", "喀什地区")
+
+
+# ---------------------------------------------------------------- 省/市/区 codes, address book
+
+NANSHAN = {"province_code": "44", "city_code": "4403", "district_code": "440305"}
+FORGED = "invalid_division"
+
+
+def test_an_address_given_by_its_codes_stores_the_tables_names_and_the_codes(client, pool, carrier):
+    buyer = make_buyer(client, 7)
+    ordered = buyer.hold_and_order(
+        msisdn="13912340001", plan=FREE_PLAN, province="", city="", district="", **NANSHAN
+    )
+    order = Order.objects.get(ref=ordered["ref"])
+    address = json.loads(order.shipping_address)
+    assert (order.ship_province, order.ship_city) == ("广东省", "深圳市")
+    assert {k: address[k] for k in NANSHAN} == NANSHAN and address["district"] == "南山区"
+    assert ordered["ship_to"] == "广东省 深圳市 南山区"
+
+
+def test_codes_win_over_names_written_beside_them(client, pool, carrier):
+    buyer = make_buyer(client, 8)
+    ordered = buyer.hold_and_order(
+        msisdn="13912340001", plan=FREE_PLAN, province="浙江省", city="杭州", **NANSHAN
+    )
+    assert ordered["ship_to"] == "广东省 深圳市 南山区"
+
+
+@pytest.mark.parametrize(
+    "codes, code",
+    [
+        ({"province_code": "44", "city_code": "3301", "district_code": "330106"}, FORGED),
+        ({"province_code": "44", "city_code": "4403", "district_code": "440399"}, FORGED),
+        ({"province_code": "44", "city_code": "4403"}, "invalid_address"),
+    ],
+)  # fmt: skip
+def test_a_forged_code_or_a_city_of_another_province_orders_nothing(client, pool, codes, code):
+    buyer = make_buyer(client, 9)
+    error = buyer.hold_and_order(msisdn="13912340001", plan=FREE_PLAN, expect=422, **codes)
+    assert error["error"]["code"] == code
+    if code == "invalid_address":  # a select left empty is named
+        assert error["error"]["details"]["missing"] == ["district"]
+    assert not Order.objects.exists()
+
+
+def test_a_city_the_plan_does_not_serve_is_refused_when_chosen_by_code_too(client, unicom, carrier):
+    buyer = make_buyer(client, 10)
+    jieyang = {"province_code": "44", "city_code": "4452", "district_code": "445202"}
+    answer = buyer.hold_and_order(msisdn=CU[0], plan=REGIONAL_PLAN, expect=422, **jieyang)
+    assert answer["error"]["code"] == "region_not_served"
+
+
+def _order_from_book(buyer, address_id: int, msisdn: str = "13912340001"):
+    assert buyer.call("post", f"/numbers/{msisdn}/reserve").status_code == 201
+    return buyer.call(
+        "post",
+        "/orders",
+        {
+            "plan_code": FREE_PLAN,
+            "msisdn": msisdn,
+            "contact_phone": buyer.user.phone,
+            "address_id": address_id,
+        },
+    )
+
+
+def test_an_order_ships_to_an_address_chosen_from_the_book(client, pool, carrier):
+    buyer = make_buyer(client, 11)
+    entry = {"receiver": "王小明", "phone": "13800138000", "detail": "海淀 1 号"}
+    saved = buyer.call(
+        "post",
+        "/me/addresses",
+        {**entry, "province_code": "11", "city_code": "1101", "district_code": "110108"},
+    ).json()
+    answer = _order_from_book(buyer, saved["id"])
+    assert answer.status_code == 201, answer.content
+    body = answer.json()
+    assert (
+        body["ship_to"] == "北京市 北京市 海淀区" and body["receiver_masked"] == "王*明 138****8000"
+    )
+    address = json.loads(Order.objects.get(ref=body["ref"]).shipping_address)
+    assert address["detail"] == "海淀 1 号" and address["district_code"] == "110108"
+
+
+def test_someone_elses_saved_address_cannot_be_shipped_to(client, pool, carrier):
+    owner, other = make_buyer(client, 12), make_buyer(client, 13)
+    saved = owner.call(
+        "post",
+        "/me/addresses",
+        {"receiver": "王小明", "phone": "13800138000", "detail": "1 号", **NANSHAN},
+    ).json()
+    answer = _order_from_book(other, saved["id"])
+    assert answer.status_code == 404 and answer.json()["error"]["code"] == "address_not_found"
+    assert not Order.objects.exists()
+
+
+def test_an_order_without_any_address_is_refused(client, pool):
+    buyer = make_buyer(client, 14)
+    answer = _order_from_book(buyer, None)
+    assert answer.status_code == 422 and answer.json()["error"]["code"] == "invalid_address"

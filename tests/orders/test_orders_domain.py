@@ -128,3 +128,45 @@ def test_any_order_of_carrier_events_ends_at_the_furthest_one_through_legal_step
 )
 def test_the_card_is_proven_by_the_last_six_digits_of_its_iccid(iccid, last6, ok):
     assert domain.iccid_matches(iccid=iccid, last6=last6) is ok
+
+
+# --------------------------------------------------------------------------- real-name outcomes
+
+
+@pytest.mark.parametrize("reason", sorted(domain.CORRECTABLE_KYC_REASONS))
+def test_a_typo_refusal_waits_for_a_correction_until_the_last_attempt(reason):
+    targets = [
+        domain.kyc_target(status="REJECTED", reason_code=reason, failures=f)
+        for f in range(domain.KYC_ATTEMPTS)
+    ]
+    assert targets == [S.KYC_RETRY] * (domain.KYC_ATTEMPTS - 1) + [S.KYC_REJECTED]
+
+
+@pytest.mark.parametrize(
+    "reason", ["blacklisted_id", "age_out_of_range", "id_line_limit", "review_rejected", ""]
+)
+def test_a_hard_refusal_ends_the_order_at_once(reason):
+    assert domain.kyc_target(status="REJECTED", reason_code=reason, failures=0) == S.KYC_REJECTED
+
+
+@given(failures=st.integers(min_value=0, max_value=domain.KYC_ATTEMPTS))
+def test_a_pass_or_a_flag_moves_on_whatever_failed_before(failures):
+    assert domain.kyc_target(status="PASSED", reason_code="", failures=failures) == S.KYC_PASSED
+    assert domain.kyc_target(status="FLAGGED", reason_code="velocity", failures=failures) == (
+        S.KYC_REVIEW
+    )
+    left = domain.kyc_attempts_left(failures=failures)
+    assert left == domain.KYC_ATTEMPTS - failures and left >= 0
+
+
+def test_an_unknown_real_name_status_is_refused():
+    with pytest.raises(ValidationError):
+        domain.kyc_target(status="MAYBE", reason_code="", failures=0)
+
+
+def test_an_order_waiting_for_a_correction_is_unpaid_cancellable_and_asks_for_kyc():
+    assert S.KYC_RETRY in domain.UNPAID and S.KYC_RETRY in domain.CANCELLABLE
+    assert domain.NEXT_ACTION[S.KYC_RETRY] == "kyc"
+    assert domain.TRANSITIONS[S.KYC_RETRY] == {
+        S.KYC_PASSED, S.KYC_REVIEW, S.KYC_REJECTED, S.CANCELLED
+    }  # fmt: skip

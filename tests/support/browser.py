@@ -55,3 +55,21 @@ def phone_context(browser, *, base_url: str):
 def shot(page, name: str, *, full_page: bool = False) -> None:
     SHOTS.mkdir(parents=True, exist_ok=True)
     page.screenshot(path=str(SHOTS / f"{name}.png"), full_page=full_page)
+
+
+def fill_address(
+    form,
+    *,
+    receiver: str = "张三",
+    province: str = "广东省",
+    city: str = "深圳市",
+    district: str = "南山区",
+    detail: str = "科技园路 1 号",
+) -> None:
+    """Fill an address form: the 省/市/区 selects are chosen by their names, each waiting
+    for the page's script to load its options from the division table."""
+    form.locator("input[name=receiver]").fill(receiver)
+    form.locator("select[name=province_code]").select_option(label=province)
+    form.locator("select[name=city_code]").select_option(label=city)
+    form.locator("select[name=district_code]").select_option(label=district)
+    form.locator("input[name=detail]").fill(detail)

@@ -141,8 +141,8 @@ def order_ref(response) -> str:
 ADDRESS = {
     "receiver": "张三",
     "phone": "13700000001",
-    "province": "广东",
-    "city": "深圳",
-    "district": "南山区",
+    "province_code": "44",  # 广东省 深圳市 南山区
+    "city_code": "4403",
+    "district_code": "440305",
     "detail": "科技园路 1 号",
 }

@@ -27,7 +27,7 @@ from haoka.distribution import operations as dist_ops
 from haoka.distribution.domain import FraudKind
 from haoka.distribution.models import Sale
 from haoka.orders.models import Order
-from tests.support.browser import launch, phone_context, require_chromium, shot
+from tests.support.browser import fill_address, launch, phone_context, require_chromium, shot
 from tests.support.distribution import make_agent, offer, sell
 from tests.support.web import latest_otp, make_user, seed_catalog, seed_numbers
 
@@ -236,11 +236,7 @@ def test_an_agent_runs_the_shop_and_a_consumer_buys_through_it(context, live_ser
     expect(markup_line).to_contain_text("代理服务费")
     expect(markup_line).to_contain_text("¥12.00")
     form = buyer.locator("#checkout-form")
-    form.locator("input[name=receiver]").fill("张三")
-    form.locator("select[name=province]").select_option("广东省")
-    form.locator("input[name=city]").fill("深圳")
-    form.locator("input[name=district]").fill("南山区")
-    form.locator("input[name=detail]").fill("科技园路 1 号")
+    fill_address(form)
     no_horizontal_overflow(buyer)
     shot(buyer, "agent_9_checkout")
     shot(buyer, "agent_9_checkout_full", full_page=True)

@@ -14,7 +14,7 @@ import httpx
 import pytest
 from playwright.sync_api import expect
 
-from tests.support.browser import launch, phone_context, require_chromium, shot
+from tests.support.browser import fill_address, launch, phone_context, require_chromium, shot
 from tests.support.journey import id_number
 from tests.support.stack import Stack
 
@@ -85,12 +85,8 @@ def test_checkout_from_number_to_activated_card(page, stack):
     expect(page.locator(".co-plan")).to_contain_text("电信无忧卡")
     expect(page.locator(".co-number .countdown")).to_have_text(re.compile(r"^1[45]:\d\d$"))
     form = page.locator("#checkout-form")
-    form.locator("input[name=receiver]").fill("张三")
     expect(form.locator("input[name=phone]")).to_have_value(PHONE)
-    form.locator("select[name=province]").select_option("广东省")
-    form.locator("input[name=city]").fill("深圳")
-    form.locator("input[name=district]").fill("南山区")
-    form.locator("input[name=detail]").fill("科技园路 1 号")
+    fill_address(form)
     shot(page, "checkout-2-plan")
     page.get_by_role("button", name="提交订单").click()
 

@@ -127,7 +127,7 @@ def test_checkout_shows_the_held_number_countdown_plan_address_form_and_fees(
         assert f'<span class="step-label">{step}</span>' in page
     assert "139 1234 8888" in page and 'class="countdown" data-until=' in page
     assert "移动商旅卡58元" in page and "需上传证件照片" in page
-    assert "收货地址" in page and '<option value="广东省"' in page
+    assert "收货地址" in page and '<option value="44">广东省</option>' in page
     assert 'value="13700000001"' in page  # the signed-in phone is the default
     assert "¥1,888.00" in page and "¥100.00" in page and "¥1,988.00" in page  # number + 首充
     assert "广东/揭阳" in page  # where the plan does not ship
@@ -160,14 +160,20 @@ def test_checkout_errors_keep_what_was_typed_and_name_missing_fields(buyer_clien
     hold_for(user=buyer, msisdn=NUMBER)
     response = buyer_client.post(
         "/checkout/",
-        {"msisdn": NUMBER, "plan": "CM-MANGO-39", **ADDRESS, "detail": "", "city": ""},
+        {"msisdn": NUMBER, "plan": "CM-MANGO-39", **ADDRESS, "detail": "", "city_code": ""},
     )
     assert response.status_code == 422
     page = html(response)
     assert "收货地址不完整，请填写城市、详细地址" in page
     assert 'value="张三"' in page  # the receiver stays filled in
     response = buyer_client.post(
-        "/checkout/", {"msisdn": NUMBER, "plan": "CM-SHANGLV-58", **ADDRESS, "city": "揭阳"}
+        "/checkout/",
+        {
+            "msisdn": NUMBER,
+            "plan": "CM-SHANGLV-58",
+            **ADDRESS,
+            **{"city_code": "4452", "district_code": "445202"},  # 揭阳市 榕城区
+        },
     )
     assert response.status_code == 422 and "揭阳" in html(response)
     response = buyer_client.post(
@@ -313,7 +319,12 @@ def test_kyc_errors_in_chinese_and_a_rejection_shows_its_reason(buyer_client, po
     response = buyer_client.post(f"/orders/{ref}/kyc/", {"name": "张三", "id_number": "1234"})
     assert response.status_code == 422 and "身份证号码应为 18 位" in html(response)
     assert 'value="1234"' in html(response) and order_of(ref).state == "CREATED"
-    kyc(buyer_client, ref, name="张假")  # the sandbox verifier says no
+    kyc(buyer_client, ref, name="张假")  # the sandbox verifier says no: correct it
+    page = html(buyer_client.get(f"/orders/{ref}/"))
+    assert order_of(ref).state == "KYC_RETRY" and "实名核验未通过" in page
+    assert "还可提交 2 次" in page and "号码仍为您保留" in page and 'name="id_number"' in page
+    kyc(buyer_client, ref, name="张假")
+    kyc(buyer_client, ref, name="张假")  # the last attempt
     page = html(buyer_client.get(f"/orders/{ref}/"))
     assert order_of(ref).state == "KYC_REJECTED"
     assert "实名认证未通过" in page and "号码 139 1234 8888 已释放" in page and "重新选号" in page

@@ -17,9 +17,10 @@ from haoka.carriers import http as carrier_http
 from haoka.core import clock
 from haoka.kyc import domain as kyc_domain
 from haoka.kyc import operations as kyc_operations
+from haoka.orders import domain as orders_domain
 from haoka.orders import operations
 from haoka.payments import gateway as payment_gateway
-from tests.support.browser import launch, phone_context, require_chromium, shot
+from tests.support.browser import fill_address, launch, phone_context, require_chromium, shot
 from tests.support.web import hold_for, latest_otp, make_user, seed_catalog, seed_numbers
 from tests.support.web_orders import (
     ICCID,
@@ -97,17 +98,14 @@ def test_plan_choice_errors_photos_paying_and_shipping(page, live_server, fakes)
     expect(page).to_have_url(re.compile(r"plan=CM-SHANGLV-58$"))
 
     form = page.locator("#checkout-form")
-    form.locator("input[name=receiver]").fill("张三")
-    form.locator("select[name=province]").select_option("广东省")
-    form.locator("input[name=city]").fill("揭阳")  # where this plan does not ship
-    form.locator("input[name=district]").fill("榕城区")
-    form.locator("input[name=detail]").fill("进贤门大道 1 号")
+    # 揭阳: where this plan does not ship
+    fill_address(form, city="揭阳市", district="榕城区", detail="进贤门大道 1 号")
     page.get_by_role("button", name="提交订单").click()
     expect(page.locator(".alert-error")).to_contain_text("揭阳")
     expect(form.locator("input[name=detail]")).to_have_value("进贤门大道 1 号")
     shot(page, "orders-checkout-error")
-    form.locator("input[name=city]").fill("深圳")
-    form.locator("input[name=district]").fill("南山区")
+    form.locator("select[name=city_code]").select_option(label="深圳市")
+    form.locator("select[name=district_code]").select_option(label="南山区")
     page.get_by_role("button", name="提交订单").click()
 
     expect(page.locator(".step-current .step-label")).to_have_text("实名")
@@ -174,28 +172,22 @@ def test_rejection_review_and_cancel(page, live_server):
     hold_for(user=user, msisdn=NUMBER)
     page.goto(f"/checkout/?msisdn={NUMBER}&plan=CM-MANGO-39")
     form = page.locator("#checkout-form")
-    form.locator("input[name=receiver]").fill("张三")
-    form.locator("select[name=province]").select_option("北京市")
-    form.locator("input[name=city]").fill("北京")
-    form.locator("input[name=district]").fill("海淀区")
-    form.locator("input[name=detail]").fill("中关村大街 1 号")
+    fill_address(
+        form, province="北京市", city="北京市", district="海淀区", detail="中关村大街 1 号"
+    )
     page.get_by_role("button", name="提交订单").click()
-    page.locator("input[name=name]").fill("张假")  # the sandbox verifier says no
-    page.locator("input[name=id_number]").fill(ID_NUMBER)
-    page.get_by_role("button", name="提交实名信息").click()
+    for _ in range(orders_domain.KYC_ATTEMPTS):  # the sandbox verifier says no, every time
+        page.locator("input[name=name]").fill("张假")
+        page.locator("input[name=id_number]").fill(ID_NUMBER)
+        page.get_by_role("button", name="提交实名信息").click()
+        expect(page.locator("#step-failed, [data-kyc-retry]")).to_be_visible()
     expect(page.locator("#step-failed")).to_contain_text("实名认证未通过")
     shot(page, "orders-kyc-rejected")
 
     hold_for(user=user, msisdn="13811115200")
     page.goto("/checkout/?msisdn=13811115200&plan=CM-MANGO-39")
-    for name, value in (
-        ("receiver", "张三"),
-        ("city", "北京"),
-        ("district", "海淀区"),
-        ("detail", "中关村大街 1 号"),
-    ):
-        form.locator(f"input[name={name}]").fill(value)
-    form.locator("select[name=province]").select_option("北京市")
+    # the first order kept its address in the book: it is chosen already
+    expect(form.locator("input[name=address_id]:checked")).to_have_count(1)
     page.get_by_role("button", name="提交订单").click()
     ref = page.url.rstrip("/").rsplit("/", 1)[1]
     operations.apply_kyc_result(
@@ -223,14 +215,9 @@ def test_a_day_long_deadline_after_review_ticks_in_hours_and_says_what_it_waits_
     hold_for(user=user, msisdn=NUMBER)
     page.goto(f"/checkout/?msisdn={NUMBER}&plan=CM-MANGO-39")
     form = page.locator("#checkout-form")
-    for name, value in (
-        ("receiver", "张三"),
-        ("city", "北京"),
-        ("district", "海淀区"),
-        ("detail", "中关村大街 1 号"),
-    ):
-        form.locator(f"input[name={name}]").fill(value)
-    form.locator("select[name=province]").select_option("北京市")
+    fill_address(
+        form, province="北京市", city="北京市", district="海淀区", detail="中关村大街 1 号"
+    )
     page.get_by_role("button", name="提交订单").click()
     expiry = page.locator(".order-expiry")
     expect(expiry).to_contain_text("内完成实名认证，超时订单自动取消")

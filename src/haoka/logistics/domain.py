@@ -10,7 +10,8 @@ from __future__ import annotations
 from enum import StrEnum
 
 from haoka.core import states
-from haoka.core.errors import IllegalTransition
+from haoka.core.errors import IllegalTransition, ValidationError
+from haoka.core.phone import parse_mainland_mobile
 
 
 class ShipmentStatus(StrEnum):
@@ -57,3 +58,37 @@ COURIER_NAMES = {"SIMEXPRESS": "模拟快递"}
 def courier_name(code: str) -> str:
     """The courier's Chinese name (an unknown code as it is, none as 快递)."""
     return COURIER_NAMES.get(code, code or "快递")
+
+
+# --------------------------------------------------------------------------- address book
+
+#: Addresses one consumer may keep in their address book.
+ADDRESS_BOOK_MAX = 20
+RECEIVER_MAX, DETAIL_MAX = 20, 120
+
+
+class InvalidAddressEntry(ValidationError):
+    code = "invalid_address"
+    message = "收货地址不完整"
+
+
+def clean_entry(*, receiver: str, phone: str, detail: str) -> tuple[str, str, str]:
+    """The receiver, the phone (11 digits) and the street address of an address-book entry,
+    trimmed. Raises InvalidAddressEntry (naming what is missing or too long, in Chinese),
+    InvalidMsisdn."""
+    receiver, detail = (receiver or "").strip(), " ".join((detail or "").split())
+    if not receiver:
+        raise InvalidAddressEntry("请填写收件人", field="receiver")
+    if not detail:
+        raise InvalidAddressEntry("请填写详细地址", field="detail")
+    if len(receiver) > RECEIVER_MAX:
+        raise InvalidAddressEntry(f"收件人不能超过 {RECEIVER_MAX} 个字", field="receiver")
+    if len(detail) > DETAIL_MAX:
+        raise InvalidAddressEntry(f"详细地址不能超过 {DETAIL_MAX} 个字", field="detail")
+    return receiver, parse_mainland_mobile(phone or ""), detail
+
+
+def default_after_delete(*, deleted_was_default: bool, others: list[int]) -> int | None:
+    """Which address becomes the default when one is deleted: the most recent of the others
+    (``others`` newest first) when the deleted one was the default; None: no change."""
+    return others[0] if deleted_was_default and others else None

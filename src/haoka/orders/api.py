@@ -38,6 +38,7 @@ MAX_PHOTO_B64 = 7_000_000  # ~5 MB decoded
 UNSIGNED = frozenset(
     {
         domain.State.CREATED,
+        domain.State.KYC_RETRY,
         domain.State.KYC_REVIEW,
         domain.State.KYC_PASSED,
         domain.State.KYC_REJECTED,
@@ -98,6 +99,8 @@ def order_out(order: Order) -> OrderOut:
         iccid_masked=queries.iccid_masked(order=order),
         activated_at=order.activated_at,
         failure_reason=order.failure_reason,
+        kyc_attempts_left=domain.kyc_attempts_left(failures=order.kyc_failures),
+        kyc_message=queries.kyc_message(order=order),
         expires_at=order.expires_at,
         created_at=order.created_at,
         events=[
@@ -121,7 +124,8 @@ def create_order(request, body: OrderIn):
         plan_code=body.plan_code,
         msisdn=body.msisdn,
         contact_phone=body.contact_phone,
-        shipping_address=body.shipping_address.dict(),
+        shipping_address=body.shipping_address.dict() if body.shipping_address else None,
+        address_id=body.address_id,
         agent_code=body.ref or "",
         device_id=request.headers.get("X-Device-Id", "")[:64],
         now=clock.now(),

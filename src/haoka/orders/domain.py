@@ -18,6 +18,14 @@ from haoka.core.errors import IllegalTransition, ValidationError
 UNPAID_TIMEOUT = dt.timedelta(minutes=30)
 #: An order waiting for staff review of its real-name check is kept this long.
 REVIEW_TIMEOUT = dt.timedelta(hours=24)
+#: Real-name checks an order may fail for a cause the customer can fix (a typo) before it
+#: ends as KYC_REJECTED: the first failures leave it in KYC_RETRY, the last one ends it.
+KYC_ATTEMPTS = 3
+#: Refusals of the real-name check caused by what was typed (the name or the ID number, a
+#: birth date in it, does not match the register; the plan's photos were not given): the
+#: customer may correct them while the number's hold lasts. Every other refusal (blacklist,
+#: age, region, 一证五号, a staff review) ends the order at once.
+CORRECTABLE_KYC_REASONS = frozenset({"identity_mismatch", "photos_required"})
 #: Submission retries: exponential backoff from BASE, capped at CAP.
 SUBMIT_BACKOFF_BASE = dt.timedelta(seconds=2)
 SUBMIT_BACKOFF_CAP = dt.timedelta(minutes=10)
@@ -31,6 +39,7 @@ STUCK_AFTER = {
 
 class State(StrEnum):
     CREATED = "CREATED"
+    KYC_RETRY = "KYC_RETRY"
     KYC_REVIEW = "KYC_REVIEW"
     KYC_PASSED = "KYC_PASSED"
     SIGNED = "SIGNED"
@@ -47,7 +56,9 @@ class State(StrEnum):
 
 S = State
 TRANSITIONS: dict[State, frozenset[State]] = {
-    S.CREATED: frozenset({S.KYC_PASSED, S.KYC_REVIEW, S.KYC_REJECTED, S.CANCELLED}),
+    S.CREATED: frozenset({S.KYC_PASSED, S.KYC_RETRY, S.KYC_REVIEW, S.KYC_REJECTED, S.CANCELLED}),
+    # A correctable refusal: the customer re-enters; another one stays here (not a move).
+    S.KYC_RETRY: frozenset({S.KYC_PASSED, S.KYC_REVIEW, S.KYC_REJECTED, S.CANCELLED}),
     S.KYC_REVIEW: frozenset({S.KYC_PASSED, S.KYC_REJECTED, S.CANCELLED}),
     S.KYC_PASSED: frozenset({S.SIGNED, S.CANCELLED}),
     # Nothing due: SIGNED goes straight to SUBMITTED (PAID is skipped).
@@ -66,14 +77,15 @@ FINAL = frozenset(s for s, targets in TRANSITIONS.items() if not targets)
 #: Exits that give the number back and refund what was paid.
 FAILED = frozenset({S.CANCELLED, S.KYC_REJECTED, S.CARRIER_REJECTED})
 #: The user may cancel until the order is handed to the carrier.
-CANCELLABLE = frozenset({S.CREATED, S.KYC_REVIEW, S.KYC_PASSED, S.SIGNED, S.PAID})
+CANCELLABLE = frozenset({S.CREATED, S.KYC_RETRY, S.KYC_REVIEW, S.KYC_PASSED, S.SIGNED, S.PAID})
 #: States that time out when nobody pays.
-UNPAID = frozenset({S.CREATED, S.KYC_PASSED, S.SIGNED})
+UNPAID = frozenset({S.CREATED, S.KYC_RETRY, S.KYC_PASSED, S.SIGNED})
 #: States in which no payment can have been started yet (paying needs a signed contract).
-BEFORE_SIGNING = frozenset({S.CREATED, S.KYC_REVIEW, S.KYC_PASSED, S.KYC_REJECTED})
+BEFORE_SIGNING = frozenset({S.CREATED, S.KYC_RETRY, S.KYC_REVIEW, S.KYC_PASSED, S.KYC_REJECTED})
 
 LABELS = {
     S.CREATED: "待实名",
+    S.KYC_RETRY: "实名待更正",
     S.KYC_REVIEW: "实名审核中",
     S.KYC_PASSED: "待签约",
     S.SIGNED: "待支付",
@@ -91,6 +103,7 @@ LABELS = {
 #: What the consumer does next, per state (None: nothing, haoka or the carrier is working).
 NEXT_ACTION = {
     S.CREATED: "kyc",
+    S.KYC_RETRY: "kyc",
     S.KYC_REVIEW: None,
     S.KYC_PASSED: "contract",
     S.SIGNED: "payment",
@@ -149,6 +162,28 @@ REFUND_MACHINE = states.Machine(
     error=RefundStateConflict,
     labels={R.NOT_DUE: "无需退款", R.PENDING: "退款中", R.DONE: "已退款", R.NONE: "无可退款项"},
 )
+
+
+def kyc_target(*, status: str, reason_code: str, failures: int) -> State:
+    """Where a real-name outcome takes an order that has already failed ``failures`` checks
+    for a correctable cause: PASSED -> KYC_PASSED, FLAGGED -> KYC_REVIEW; a refusal in
+    CORRECTABLE_KYC_REASONS -> KYC_RETRY while it is not the KYC_ATTEMPTS-th; any other
+    refusal (or the last attempt's) -> KYC_REJECTED. Raises ValidationError for an unknown
+    status."""
+    if status == "PASSED":
+        return S.KYC_PASSED
+    if status == "FLAGGED":
+        return S.KYC_REVIEW
+    if status != "REJECTED":
+        raise ValidationError("未知的实名结果", status=status)
+    if reason_code in CORRECTABLE_KYC_REASONS and failures + 1 < KYC_ATTEMPTS:
+        return S.KYC_RETRY
+    return S.KYC_REJECTED
+
+
+def kyc_attempts_left(*, failures: int) -> int:
+    """Real-name checks the customer may still make (0 once the order can take no more)."""
+    return max(KYC_ATTEMPTS - failures, 0)
 
 
 def amount_due_fen(*, number_price_fen: int, first_topup_fen: int, markup_fen: int = 0) -> int:

@@ -7,7 +7,7 @@ from django.db import models
 
 from haoka.core import clock
 from haoka.core.pii import EncryptedTextField
-from haoka.orders.domain import MACHINE, REFUND_MACHINE, RefundState, State
+from haoka.orders.domain import KYC_ATTEMPTS, MACHINE, REFUND_MACHINE, RefundState, State
 
 
 class Order(models.Model):
@@ -56,6 +56,9 @@ class Order(models.Model):
     tracking_no = models.CharField(max_length=40, blank=True, verbose_name="运单号")
     activated_at = models.DateTimeField(null=True, blank=True, verbose_name="激活时间")
     failure_reason = models.CharField(max_length=300, blank=True, verbose_name="失败原因")
+    #: Real-name checks refused for a cause the customer can correct (a typo): at
+    #: ``domain.KYC_ATTEMPTS`` the order ends as KYC_REJECTED.
+    kyc_failures = models.PositiveSmallIntegerField(default=0, verbose_name="实名更正次数")
     refund_state = models.CharField(
         max_length=12,
         blank=True,
@@ -91,6 +94,9 @@ class Order(models.Model):
                     markup_fen__gte=0,
                 ),
                 name="order_amounts_nonneg",
+            ),
+            models.CheckConstraint(
+                condition=models.Q(kyc_failures__lte=KYC_ATTEMPTS), name="order_kyc_failures_max"
             ),
             # One open order per number: a number can never be sold twice.
             models.UniqueConstraint(

@@ -21,12 +21,13 @@ from haoka.core.phone import parse_mainland_mobile
 from haoka.distribution import operations as distribution_operations
 from haoka.kyc import domain as kyc_domain
 from haoka.kyc import operations as kyc_operations
+from haoka.logistics import queries as logistics_queries
 from haoka.numbers import operations as number_operations
-from haoka.orders import buyer_notices, contract, domain, fulfilment
+from haoka.orders import buyer_notices, contract, domain, fulfilment, shipping
 from haoka.orders.domain import State
 from haoka.orders.models import Order
 from haoka.orders.queries import order_for
-from haoka.orders.transitions import move, open_order
+from haoka.orders.transitions import move, note, open_order
 from haoka.payments import operations as payment_operations
 
 PURPOSE = "ORDER"
@@ -47,16 +48,6 @@ class RegionNotServed(ValidationError):
     message = "该套餐不支持配送到此地址"
 
 
-class InvalidAddress(ValidationError):
-    code = "invalid_address"
-    message = "收货地址不完整"
-
-
-class AddressNotDeliverable(ValidationError):
-    code = "address_not_deliverable"
-    message = "号卡仅支持寄往中国大陆地址，暂不支持香港、澳门、台湾"
-
-
 class SignatureMismatch(ValidationError):
     code = "signature_mismatch"
     message = "签名须与实名认证的姓名一致"
@@ -75,30 +66,6 @@ class NothingToPay(ValidationError):
 class IccidMismatch(ValidationError):
     code = "iccid_mismatch"
     message = "ICCID 后六位不正确，请核对卡片背面的号码"
-
-
-ADDRESS_FIELDS = ("province", "city", "district", "detail", "receiver", "phone")
-
-
-def _clean_address(raw: dict) -> dict:
-    """The address with its province and city in their full official names ("广东"/"深圳" ->
-    "广东省"/"深圳市", as couriers print them). Raises InvalidAddress (which field, in
-    Chinese), AddressNotDeliverable (Hong Kong, Macau, Taiwan)."""
-    address = {k: str(raw.get(k, "") or "").strip() for k in ADDRESS_FIELDS}
-    missing = [k for k in ADDRESS_FIELDS if not address[k]]
-    if missing:
-        raise InvalidAddress(missing=missing)
-    province = catalog_domain.canonical_province(address["province"])
-    if not province:
-        raise InvalidAddress("省份不正确", field="province", value=address["province"][:16])
-    if not catalog_domain.deliverable(province):
-        raise AddressNotDeliverable(province=province)
-    address["province"] = province
-    address["city"] = catalog_domain.canonical_city(address["city"], province=province)
-    if len(address["detail"]) > 120 or len(address["receiver"]) > 20:
-        raise InvalidAddress("地址或收件人过长")
-    address["phone"] = parse_mainland_mobile(address["phone"])
-    return address
 
 
 def _plan_snapshot(plan) -> dict:
@@ -130,19 +97,23 @@ def create_order(
     plan_code: str,
     msisdn: str,
     contact_phone: str,
-    shipping_address: dict,
+    shipping_address: dict | None = None,
+    address_id: int | None = None,
     agent_code: str = "",
     device_id: str = "",
     now: dt.datetime,
 ) -> Order:
     """An order in CREATED for a number the caller holds; the hold now lasts as long as the
-    order may stay unpaid. Raises PlanNotFound, PlanNotOnSale, InvalidMsisdn, NumberNotFound,
-    NumberNotHeld, NumberPlanMismatch, InvalidAddress, AddressNotDeliverable,
-    RegionNotServed."""
+    order may stay unpaid. The address is ``shipping_address`` or the entry ``address_id`` of
+    the user's address book. Raises AddressNotFound (someone else's entry too), PlanNotFound,
+    PlanNotOnSale, InvalidMsisdn, NumberNotFound, NumberNotHeld, NumberPlanMismatch,
+    InvalidAddress, InvalidDivision, AddressNotDeliverable, RegionNotServed."""
     plan = catalog_queries.plan_terms(code=plan_code)
     if plan.status != "ON_SALE":
         raise PlanNotOnSale(plan=plan_code)
-    address = _clean_address(shipping_address)
+    if address_id is not None:
+        shipping_address = logistics_queries.shipping_fields(user_id=user_id, address_id=address_id)
+    address = shipping.clean_address(shipping_address or {})
     contact = parse_mainland_mobile(contact_phone)
     verdict = catalog_domain.region_verdict(
         sale_regions=plan.sale_regions,
@@ -219,9 +190,10 @@ def submit_kyc(
     photos: list[bytes] | None,
     now: dt.datetime,
 ) -> Order:
-    """实名: passes (KYC_PASSED), goes to staff review (KYC_REVIEW) or is rejected
-    (KYC_REJECTED, the number goes back). Raises OrderNotFound, OrderStateConflict and the
-    kyc domain's input errors (bad ID number format...).
+    """实名: passes (KYC_PASSED), goes to staff review (KYC_REVIEW), waits for a correction
+    (KYC_RETRY: a typo the customer can fix, up to ``domain.KYC_ATTEMPTS`` checks, the number
+    still held) or is rejected (KYC_REJECTED, the number goes back). Raises OrderNotFound,
+    OrderStateConflict and the kyc domain's input errors (bad ID number format...).
 
     The checks that only read, and the verifier, run first, outside any transaction. Then
     one transaction locks the order, records the check (its 一证五号 slot included) and moves
@@ -238,7 +210,7 @@ def submit_kyc(
         name=name,
         id_number=id_number,
         phone=order.contact_phone,
-        address=kyc_domain.Address(**address),
+        address=kyc_domain.Address(**{k: address[k] for k in shipping.ADDRESS_FIELDS}),
         plan=kyc_domain.PlanTerms(
             code=plan["code"],
             min_age=plan["min_age"],
@@ -255,7 +227,12 @@ def submit_kyc(
         domain.check_transition(current=order.state, target=State.KYC_PASSED)
         result = kyc_operations.record_identity(screened, now=now)
         _apply_kyc(
-            order, status=result.status, reason=result.message, actor=f"user:{user_id}", now=now
+            order,
+            status=result.status,
+            reason=result.message,
+            reason_code=result.reason_code,
+            actor=f"user:{user_id}",
+            now=now,
         )
     return order
 
@@ -269,16 +246,26 @@ def apply_kyc_result(*, ref: str, status: str, reason: str, actor: str, now: dt.
     return order
 
 
-def _apply_kyc(order: Order, *, status: str, reason: str, actor: str, now: dt.datetime) -> None:
-    """Move a locked order by a real-name outcome (nothing when it is there already)."""
-    target = {
-        "PASSED": State.KYC_PASSED,
-        "FLAGGED": State.KYC_REVIEW,
-        "REJECTED": State.KYC_REJECTED,
-    }[status]
+def _apply_kyc(
+    order: Order,
+    *,
+    status: str,
+    reason: str,
+    actor: str,
+    now: dt.datetime,
+    reason_code: str = "",
+) -> None:
+    """Move a locked order by a real-name outcome (nothing when it is there already). A
+    refusal the customer can correct (``reason_code`` in CORRECTABLE_KYC_REASONS) leaves the
+    order in KYC_RETRY, its number still held until the order's deadline, until the
+    KYC_ATTEMPTS-th; a second one there is noted, not a move."""
+    failures = order.kyc_failures + (status == "REJECTED")
+    target = domain.kyc_target(status=status, reason_code=reason_code, failures=order.kyc_failures)
     if order.state == target:
+        if target == State.KYC_RETRY:
+            _note_kyc_retry(order, reason=reason, actor=actor, failures=failures, now=now)
         return
-    fields = {}
+    fields: dict = {"kyc_failures": failures} if failures != order.kyc_failures else {}
     if target == State.KYC_REVIEW:
         fields["expires_at"] = now + domain.REVIEW_TIMEOUT
         number_operations.extend_order_hold(
@@ -289,9 +276,17 @@ def _apply_kyc(order: Order, *, status: str, reason: str, actor: str, now: dt.da
         number_operations.extend_order_hold(
             msisdn=order.msisdn, order_ref=order.ref, until=fields["expires_at"]
         )
-    move(order=order, to=target, actor=actor, reason=reason, now=now, **fields)
+    data = {"kyc_failures": failures} if status == "REJECTED" else None
+    move(order=order, to=target, actor=actor, reason=reason, now=now, data=data, **fields)
     if target == State.KYC_REJECTED:
         fulfilment.unwind(order=order, reason=reason, now=now)
+
+
+def _note_kyc_retry(order: Order, *, reason: str, actor: str, failures: int, now) -> None:
+    """Another correctable refusal of an order already in KYC_RETRY: counted and kept."""
+    order.kyc_failures = failures
+    Order.objects.filter(pk=order.pk).update(kyc_failures=failures)
+    note(order=order, actor=actor, reason=reason, now=now, data={"kyc_failures": failures})
 
 
 def sign_contract(

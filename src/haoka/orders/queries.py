@@ -90,3 +90,12 @@ def iccid_masked(*, order: Order) -> str:
     if order.state == State.ACTIVATED:
         return order.iccid[:6] + "*" * 8 + order.iccid[-6:]
     return order.iccid[:6] + "*" * (len(order.iccid) - 6)
+
+
+def kyc_message(*, order: Order) -> str:
+    """Why the last real-name check was refused, while the order waits for a correction
+    (KYC_RETRY); "" otherwise (a read of the check only then)."""
+    if order.state != State.KYC_RETRY:
+        return ""
+    record = kyc_operations.record_for(order_ref=order.ref)
+    return record.message if record else ""

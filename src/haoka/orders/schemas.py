@@ -4,21 +4,30 @@ import datetime as dt
 
 from ninja import Field, Schema
 
+from haoka.core.schema_types import Id
+
 
 class AddressIn(Schema):
-    province: str
-    city: str
-    district: str
-    detail: str
-    receiver: str
-    phone: str
+    """Either the GB/T 2260 codes of the 省/市/区 (``GET /divisions``; the names are then the
+    table's) or, as before the codes, the names as written."""
+
+    province_code: str = Field("", max_length=2, description="省级代码，如 44")
+    city_code: str = Field("", max_length=4, description="地级代码，如 4403")
+    district_code: str = Field("", max_length=6, description="县级代码，如 440305")
+    province: str = Field("", max_length=40)
+    city: str = Field("", max_length=40)
+    district: str = Field("", max_length=40)
+    detail: str = Field(..., max_length=400)
+    receiver: str = Field(..., max_length=100)
+    phone: str = Field(..., max_length=20)
 
 
 class OrderIn(Schema):
     plan_code: str
     msisdn: str
     contact_phone: str
-    shipping_address: AddressIn
+    shipping_address: AddressIn | None = Field(None, description="收货地址（或用 address_id）")
+    address_id: Id | None = Field(None, description="地址簿中的收货地址 ID（GET /me/addresses）")
     ref: str | None = Field(None, description="代理编码（可选）")
 
 
@@ -88,6 +97,10 @@ class OrderOut(Schema):
     iccid_masked: str
     activated_at: dt.datetime | None
     failure_reason: str
+    kyc_attempts_left: int = Field(
+        ..., description="还可提交实名的次数（实名待更正 KYC_RETRY 时有意义；为 0 时订单结束）"
+    )
+    kyc_message: str = Field("", description="实名待更正时：未通过的原因")
     expires_at: dt.datetime | None
     created_at: dt.datetime
     events: list[EventOut]

@@ -1,6 +1,7 @@
 from django.urls import path
 
 from haoka.web import common
+from haoka.web.accounts import addresses as address_views
 from haoka.web.accounts import messages as message_views
 from haoka.web.accounts import views as account_views
 from haoka.web.agent import actions as agent_actions
@@ -31,6 +32,19 @@ urlpatterns = [
     path("me/messages", message_views.message_list, name="messages"),
     path("me/messages/read-all", message_views.message_read_all, name="messages_read_all"),
     path("me/messages/<int:pk>/read", message_views.message_read, name="message_read"),
+    path("me/addresses/", address_views.address_book, name="addresses"),
+    path("me/addresses/new/", address_views.address_new, name="address_new"),
+    path("me/addresses/<int:address_id>/", address_views.address_edit, name="address_edit"),
+    path(
+        "me/addresses/<int:address_id>/delete/",
+        address_views.address_delete,
+        name="address_delete",
+    ),
+    path(
+        "me/addresses/<int:address_id>/default/",
+        address_views.address_default,
+        name="address_default",
+    ),
     path("checkout/", order_views.checkout, name="checkout"),
     path("orders/", order_views.order_list, name="orders"),
     path("orders/<str:ref>/", order_views.order_detail, name="order_detail"),

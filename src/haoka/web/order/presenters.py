@@ -18,6 +18,7 @@ CHECKOUT_STEPS = ("号码", "套餐", "实名", "签约", "支付", "完成")
 #: Which step an order in each state is on (index into CHECKOUT_STEPS).
 _STEP_OF_STATE = {
     "CREATED": 2,
+    "KYC_RETRY": 2,
     "KYC_REVIEW": 2,
     "KYC_REJECTED": 2,
     "KYC_PASSED": 3,
@@ -86,6 +87,7 @@ def payment_text(payment) -> str:
 #: What an order that times out unpaid is waiting for, by state (the deadline banner).
 _AWAITING = {
     "CREATED": "完成实名认证",
+    "KYC_RETRY": "更正实名信息",
     "KYC_PASSED": "签署入网协议",
     "SIGNED": "完成支付",
 }

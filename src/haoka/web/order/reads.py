@@ -137,6 +137,7 @@ class OrderPage:
     awaiting: str  # what it waits for before its deadline: 完成实名认证, 签署入网协议, 完成支付
     time_left: str  # until that deadline: 23 小时 59 分 (the page's script ticks it down)
     kyc: object | None  # kyc.queries.KycView (masked)
+    kyc_attempts_left: int  # real-name checks the customer may still make (KYC_RETRY)
     payment: object | None  # payments.queries.PaymentView
     payment_open: bool
     payment_label: str  # 微信支付 · 已支付
@@ -192,6 +193,7 @@ def order_page(*, order, user_id: int, now: dt.datetime) -> OrderPage:
         awaiting=presenters.awaiting_text(state, amount_due_fen=order.amount_due_fen),
         time_left=presenters.duration_text(order.expires_at - now) if order.expires_at else "",
         kyc=kyc_operations.record_for(order_ref=order.ref),
+        kyc_attempts_left=orders_domain.kyc_attempts_left(failures=order.kyc_failures),
         payment=payment,
         payment_open=payment_open,
         payment_label=presenters.payment_text(payment) if payment else "",

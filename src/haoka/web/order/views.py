@@ -18,14 +18,15 @@ from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_POST
 
-from haoka.catalog.domain import MAINLAND_PROVINCE_NAMES
 from haoka.core import clock
 from haoka.core.errors import HaokaError, ValidationError
 from haoka.kyc import domain as kyc_domain
+from haoka.logistics import addresses as logistics_addresses
+from haoka.logistics import queries as logistics_queries
 from haoka.orders import contract as orders_contract
 from haoka.orders import operations as orders_operations
 from haoka.orders import queries as orders_queries
-from haoka.orders.operations import ADDRESS_FIELDS
+from haoka.web.accounts import addresses as address_views
 from haoka.web.common import PAYMENT_METHODS, error_text, login_redirect, not_found, render_page
 from haoka.web.order import presenters
 from haoka.web.order import reads as order_reads
@@ -71,10 +72,18 @@ def _message(exc: HaokaError) -> str:
 # ---------------------------------------------------------------- checkout: 号码 + 套餐 + 地址
 
 
-def _checkout_form(request) -> dict:
-    values = {name: request.POST.get(name, "").strip() for name in ADDRESS_FIELDS}
-    if request.method != "POST":
+def _checkout_form(request, saved: list) -> dict:
+    """What the address part of the checkout holds: a saved address (``address_id``, the
+    default one at first) or "new" with the fields of a new one (kept in the book when
+    ``save_address``)."""
+    values = address_views.entry_form(request.POST)
+    if request.method == "POST":
+        values["address_id"] = request.POST.get("address_id", "new" if not saved else "")
+        values["save_address"] = request.POST.get("save_address", "")
+    else:
         values["phone"] = getattr(request.user, "phone", "") or ""
+        values["address_id"] = str(saved[0].id) if saved else "new"
+        values["save_address"] = "1"
     return values
 
 
@@ -90,12 +99,15 @@ def checkout(request):
     existing = order_reads.open_order_ref(user_id=request.user.pk, msisdn=msisdn)
     if existing:
         return redirect(_order_url(existing))
+    saved = logistics_queries.address_book(user_id=request.user.pk)
+    form = _checkout_form(request, saved)
     context = {
         "nav": "numbers",
         "msisdn": msisdn,
         "plan_code": plan_code,
-        "form": _checkout_form(request),
-        "provinces": MAINLAND_PROVINCE_NAMES,
+        "form": form,
+        "saved": saved,
+        **address_views.division_choices(form),
         "steps": presenters.checkout_steps(current=1),
         "error": None,
         "offer": None,
@@ -119,13 +131,19 @@ def checkout(request):
 def _place_order(request, context: dict):
     """下单 → the order's page (its next step), or the form again with the error. The order
     goes to the agent whose shop the visitor came through last (the ``hk_ref`` cookie)."""
+    form = context["form"]
+    choice = form["address_id"]
+    address_id = int(choice) if choice.isdigit() and len(choice) < 19 else None
     try:
+        if address_id is None and choice != "new":
+            raise ValidationError("请选择收货地址", field="address_id")
         order = orders_operations.create_order(
             user_id=request.user.pk,
             plan_code=context["plan_code"],
             msisdn=context["msisdn"],
-            contact_phone=getattr(request.user, "phone", "") or context["form"]["phone"],
-            shipping_address=context["form"],
+            contact_phone=getattr(request.user, "phone", "") or form["phone"],
+            shipping_address=None if address_id else form,
+            address_id=address_id,
             agent_code=agent_shop.referral_code(request),
             device_id=agent_shop.device_id(request),
             now=clock.now(),
@@ -134,9 +152,21 @@ def _place_order(request, context: dict):
         context["error"] = _message(exc)
         response = render(request, "web/orders/checkout.html", context, status=exc.status)
     else:
+        if address_id is None and form["save_address"] == "1":
+            _remember(request, form)
         response = redirect(_order_url(order.ref))
     agent_shop.keep_device(request, response)
     return response
+
+
+def _remember(request, form: dict) -> None:
+    """Keep a new address in the book for the next order; a full book is no reason to
+    trouble the order that was just placed."""
+    fields = {name: form[name] for name in address_views.ENTRY_FIELDS}
+    try:
+        logistics_addresses.add_address(user_id=request.user.pk, now=clock.now(), **fields)
+    except HaokaError as exc:
+        messages.info(request, f"收货地址未保存到地址簿：{error_text(exc)}")
 
 
 # ---------------------------------------------------------------- my orders

@@ -199,6 +199,42 @@
     document.querySelectorAll(".is-busy").forEach(function (b) { b.classList.remove("is-busy"); });
   });
 
+  // ------------------------------------------------------------ 省/市/区 cascade
+
+  // A changed province fills the cities (a changed city the districts) from the division table
+  // (GET /api/v1/divisions?parent=<code>); what came after it is chosen again.
+  var NEXT_DIVISION = { province: "city", city: "district" };
+
+  function resetSelect(select) {
+    select.length = 1; // keep "请选择"
+    select.value = "";
+  }
+
+  document.addEventListener("change", function (event) {
+    var select = event.target;
+    var level = select.getAttribute && select.getAttribute("data-division");
+    var box = level && select.closest("[data-divisions]");
+    if (!box || !NEXT_DIVISION[level]) return;
+    var next = box.querySelector("[data-division='" + NEXT_DIVISION[level] + "']");
+    var after = box.querySelector("[data-division='" + (NEXT_DIVISION[NEXT_DIVISION[level]] || "") + "']");
+    resetSelect(next);
+    if (after) resetSelect(after);
+    var chosen = select.value;
+    if (!chosen) return;
+    var url = box.getAttribute("data-divisions") + "?parent=" + encodeURIComponent(chosen);
+    window.fetch(url, { headers: { Accept: "application/json" } })
+      .then(function (response) {
+        if (!response.ok) throw new Error(String(response.status));
+        return response.json();
+      })
+      .then(function (body) {
+        if (select.value !== chosen) return; // changed again meanwhile
+        body.items.forEach(function (item) { next.add(new Option(item.name, item.code)); });
+        next.dispatchEvent(new Event("divisions:loaded", { bubbles: true }));
+      })
+      .catch(function () { toast("地区列表加载失败，请重试"); });
+  });
+
   // ------------------------------------------------------------ htmx glue
 
   function toast(text) {
