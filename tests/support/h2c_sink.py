@@ -28,6 +28,7 @@ class Received:
     path: str
     headers: dict[str, str]
     body: dict
+    received_at: float  # time.time() when the request ended
 
 
 class H2cSink:
@@ -101,7 +102,7 @@ class H2cSink:
             with self._lock:
                 self.requests.append(
                     Received(headers[":method"], headers[":path"], headers,
-                             json.loads(body) if body else {})
+                             json.loads(body) if body else {}, time.time())
                 )  # fmt: skip
                 status = self.statuses.popleft() if self.statuses else 204
             h2conn.send_headers(event.stream_id, [(":status", str(status))], end_stream=True)

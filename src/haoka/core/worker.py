@@ -94,13 +94,16 @@ class Pump:
     name: str
     call: str  # dotted path
     batch: int
+    #: Seconds between idle looks, when it must be quicker than the worker's interval.
+    tick: float | None = None
 
 
 PUMPS: list[Pump] = [
     # Paid orders to their carrier (several workers share the work: SKIP LOCKED leases).
     Pump("orders.submissions", "haoka.orders.fulfilment.pump_submissions", batch=50),
     # CHF-initiated notifications (REAUTHORIZATION, ABORT_CHARGING) to the sessions' consumers.
-    Pump("charging.notifications", "haoka.charging.notifications.pump", batch=50),
+    # A blocked session hears of a top-up within a second: an idle look is one indexed read.
+    Pump("charging.notifications", "haoka.charging.notifications.pump", batch=50, tick=0.2),
 ]
 
 
@@ -159,7 +162,10 @@ def run(*, queues: list[str] | None, interval: float) -> int:
     gc.freeze()
     for pump, call in pumps:
         threading.Thread(
-            target=_pump, args=(pump, call, stop, interval), name=f"haoka-{pump.name}", daemon=True
+            target=_pump,
+            args=(pump, call, stop, min(interval, pump.tick or interval)),
+            name=f"haoka-{pump.name}",
+            daemon=True,
         ).start()
     worker = Worker(
         queue_names=queues or ["default"],
