@@ -179,9 +179,14 @@ def _live_proof(*, user_id: int, action: str, target: str, proof: str, now: dt.d
 def check(*, user_id: int, action: str, target: str, proof: str, now: dt.datetime) -> None:
     """Whether ``proof`` could be spent now (spends nothing: for checks that must not run
     without one). Raises StepUpRequired."""
-    if not _live_proof(
-        user_id=user_id, action=action, target=target, proof=proof, now=now
-    ).exists():
+    found = (
+        _live_proof(user_id=user_id, action=action, target=target, proof=proof, now=now)
+        .values("proof_expires_at", "spent_at")
+        .first()
+    )
+    if found is None or not domain.step_up_proof_usable(
+        expires_at=found["proof_expires_at"], spent=found["spent_at"] is not None, now=now
+    ):
         raise StepUpRequired(action=action)
 
 
