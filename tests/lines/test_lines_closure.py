@@ -27,6 +27,7 @@ from tests.support.charging import BASE, charging_token, data_unit, post, reques
 from tests.support.lines import (
     CT_NUMBERS,
     ledger_is_balanced,
+    minted_proof,
     order_line,
     person,
     set_wallet,
@@ -272,12 +273,17 @@ def test_two_closures_at_once_close_the_line_once(client):
     owner = person(client)
     line = staff_line(owner, balance_fen=5000, now=now)
     barrier = threading.Barrier(4)
+    proofs = [minted_proof(owner.user, line.msisdn, "closure", minute=i, now=now) for i in range(4)]
 
-    def close(_: int) -> tuple[int, int]:
+    def close(i: int) -> tuple[int, int]:
         try:
             barrier.wait(timeout=30)
             body = closure.close_line(
-                msisdn=line.msisdn, caller=Caller(user_id=owner.user.pk), confirm=True, now=now
+                msisdn=line.msisdn,
+                caller=Caller(user_id=owner.user.pk),
+                confirm=True,
+                now=now,
+                step_up=proofs[i],
             )
             return body.closure.pk, body.closure.manual_fen
         finally:

@@ -68,6 +68,17 @@ class Person:
         return {"Step-Up-Proof": proof}
 
 
+def minted_proof(user: User, msisdn: str, action: str, *, minute: int, now: dt.datetime) -> str:
+    """A step-up proof got the owner's way (code sent, read from the outbox, verified), its
+    code sent ``minute`` minutes after ``now`` (one code a minute), for tests that need several
+    at once (races)."""
+    at = now + dt.timedelta(minutes=minute)
+    stepup.send_code(user_id=user.pk, action=action, target=msisdn, client_ip="test", now=at)
+    code = latest_otp(user.phone)
+    verified = stepup.verify_code(user_id=user.pk, action=action, target=msisdn, code=code, now=at)
+    return verified.proof
+
+
 def person(client, *, staff: bool = False) -> Person:
     n = next(_serial)
     phone = f"136{n:08d}"
