@@ -294,8 +294,7 @@
       openedSheet();
     }
     // 获取验证码 swapped the code step: the code goes in next.
-    var elt = event.detail.elt;
-    if (elt && elt.classList && elt.classList.contains("code-send")) {
+    if (target && target.id === "step-up-code") {
       var code = document.querySelector("#step-up-code input[name=code]");
       if (code) code.focus();
     }
