@@ -163,7 +163,7 @@
       '<div class="sheet-panel ask-panel" role="alertdialog" aria-modal="true" aria-labelledby="ask-title" aria-describedby="ask-text">' +
       '<div class="sheet-head"><b id="ask-title">请确认</b><button type="button" class="sheet-close" data-sheet-close aria-label="关闭">×</button></div>' +
       '<p class="ask-text" id="ask-text"></p>' +
-      '<div class="actions two"><button type="button" class="btn" data-sheet-close>取消</button>' +
+      '<div class="actions two"><button type="button" class="btn" data-sheet-close>再想想</button>' +
       '<button type="button" class="btn btn-primary" data-ask-yes data-sheet-focus>确认</button></div></div>';
     sheet.querySelector("#ask-text").textContent = question;
     sheetOpener = submitter || form.querySelector("button[type=submit]");
