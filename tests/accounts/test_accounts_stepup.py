@@ -137,6 +137,15 @@ def test_only_the_latest_code_counts(moment, owner, monkeypatch):
     _verify(moment, owner, "222222")
 
 
+def test_the_resend_countdown_runs_from_the_last_code(moment, owner):
+    assert stepup.resend_wait_seconds(user_id=owner.pk, now=moment.at) == 0
+    _send(moment, owner)
+    moment.advance(seconds=25)
+    assert stepup.resend_wait_seconds(user_id=owner.pk, now=moment.at) == 35
+    moment.advance(seconds=35)
+    assert stepup.resend_wait_seconds(user_id=owner.pk, now=moment.at) == 0
+
+
 def test_one_code_a_minute_and_five_an_hour_then_the_owner_is_back_next_hour(moment, owner):
     _send(moment, owner)
     with pytest.raises(RateLimited) as early:

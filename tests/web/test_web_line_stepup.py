@@ -77,6 +77,7 @@ def test_a_wrong_code_changes_nothing_and_the_right_one_suspends(buyer_client, l
     wrong = buyer_client.post(url, {"code": wrong_code(code)}, **HTMX)
     assert wrong.status_code == 422 and "短信验证码错误或已过期" in text(wrong)
     assert 'role="dialog"' in html(wrong) and status(line) == "ACTIVE"
+    assert re.search(r'data-wait="[1-9]\d?"', html(wrong))  # the resend countdown goes on
     done = buyer_client.post(url, {"code": code}, **HTMX)
     assert done.status_code == 200 and done["HX-Redirect"] == f"/lines/{line.msisdn}/manage"
     assert status(line) == "SUSPENDED"

@@ -519,6 +519,7 @@ def test_sim_replacement_with_the_owners_name_and_id_number_issues_a_new_card(bu
     assert Line.objects.get(pk=bought.pk).iccid == ICCID
     # The refusal spent nothing: the sheet carries the verified code's proof to the next try.
     proof = re.search(r'name="step_up" value="(su_[^"]+)"', html(wrong)).group(1)
+    assert wrong["Cache-Control"] == "no-store"
     done = buyer_client.post(url, {"name": "张三", "id_number": ID_NUMBER, "step_up": proof})
     assert done.status_code == 302
     fresh = Line.objects.get(pk=bought.pk)

@@ -115,6 +115,21 @@ def send_code(
     )
 
 
+def resend_wait_seconds(*, user_id: int, now: dt.datetime) -> int:
+    """How long before the user may ask for another code (0: now), for a page drawn again
+    after its code was sent (the countdown goes on)."""
+    last = (
+        StepUpChallenge.objects.filter(user_id=user_id)
+        .order_by("-created_at", "-id")
+        .values_list("created_at", flat=True)
+        .first()
+    )
+    if last is None:
+        return 0
+    left = RESEND_AFTER_SECONDS - int((now - last).total_seconds())
+    return max(0, min(left, RESEND_AFTER_SECONDS))
+
+
 def verify_code(*, user_id: int, action: str, target: str, code: str, now: dt.datetime) -> Proof:
     """Check the latest code for (user, action, line) and turn it into a proof the action
     spends once within ``STEP_UP_PROOF_TTL``. A wrong code counts against its attempts.

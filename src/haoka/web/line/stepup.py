@@ -64,11 +64,16 @@ def sheet_response(request, line, action, *, error=None, proof="", sent=None, st
         "error": error,
         "proof": proof,
         "sent": sent,
-        "wait": sent.resend_after_seconds if sent else 0,
+        "wait": sent.resend_after_seconds
+        if sent
+        else stepup.resend_wait_seconds(user_id=request.user.pk, now=clock.now()),
     }
-    return render_page(
+    response = render_page(
         request, "web/lines/confirm.html", "web/lines/_confirm_sheet.html", context, status=status
     )
+    if proof:
+        response["Cache-Control"] = "no-store"  # the proof stays in this one sheet
+    return response
 
 
 def _action(value: str) -> StepUpAction | None:
