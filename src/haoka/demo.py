@@ -17,6 +17,7 @@ import datetime as dt
 import json
 import os
 import random
+import re
 import signal
 import subprocess
 import sys
@@ -29,6 +30,7 @@ from django.core.management import call_command
 
 from haoka.accounts import operations as accounts_ops
 from haoka.accounts import queries as accounts_queries
+from haoka.accounts import stepup
 from haoka.carriers import adapter as carrier_adapter
 from haoka.carriers import http as carrier_http
 from haoka.carriers import operations as carrier_ops
@@ -341,7 +343,11 @@ def _replay_sales(agents: dict, *, start, now) -> None:
                 elif kind == "close":  # 销户 online, as the owner asks (the balance refunded)
                     user = accounts_queries.user_by_phone(phone=sale["phone"])
                     closure.close_line(
-                        msisdn=sale["msisdn"], caller=Caller(user_id=user.pk), confirm=True, now=at
+                        msisdn=sale["msisdn"],
+                        caller=Caller(user_id=user.pk),
+                        confirm=True,
+                        now=at,
+                        step_up=_owner_step_up(user, sale["msisdn"], "closure", now=at),
                     )
                 else:
                     cycles.run_cycles(now=at)
@@ -351,6 +357,17 @@ def _replay_sales(agents: dict, *, start, now) -> None:
                     if clock.beijing(at).weekday() == 0 or at == now:  # weekly, and today's
                         for agent in agents.values():
                             credit.recompute(agent_id=agent.pk, now=at)
+
+
+def _owner_step_up(user, msisdn: str, action: str, *, now: dt.datetime) -> str:
+    """The proof of an SMS code as the owner gets one: sent, read on the phone (the sandbox
+    outbox), typed in."""
+    stepup.send_code(user_id=user.pk, action=action, target=msisdn, client_ip="demo", now=now)
+    text = accounts_queries.sandbox_outbox(phone=user.phone, limit=1)[0].text
+    code = re.search(r"\d{6}", text).group(0)
+    return stepup.verify_code(
+        user_id=user.pk, action=action, target=msisdn, code=code, now=now
+    ).proof
 
 
 _SURNAMES = "王李张刘陈杨黄赵吴周徐孙马朱胡郭何高林罗"

@@ -144,7 +144,8 @@ def test_a_sale_through_a_sub_agents_shop_pays_both_agents_and_a_quick_closure_c
     )
 
     # The line closes within the hold: everything pending goes back; the ledger balances.
-    buyer.call("POST", f"/api/v1/lines/{msisdn}/closure", json={"confirm": True})
+    proof = buyer.step_up(msisdn, "closure")
+    buyer.call("POST", f"/api/v1/lines/{msisdn}/closure", json={"confirm": True}, headers=proof)
     _wait(
         lambda: all(e["status"] == "CLAWED_BACK" for e in _entries(member) + _entries(leader)),
         "the clawback",

@@ -27,6 +27,7 @@ from tests.support.charging import BASE, charging_token, data_unit, post, reques
 from tests.support.lines import (
     CT_NUMBERS,
     ledger_is_balanced,
+    minted_proof,
     order_line,
     person,
     set_wallet,
@@ -41,7 +42,8 @@ CONFIRM = {"confirm": True}
 
 
 def _close(who, line, body=CONFIRM):
-    return who.call("post", f"/lines/{line.msisdn}/closure", body)
+    proof = who.step_up(line.msisdn, "closure")
+    return who.call("post", f"/lines/{line.msisdn}/closure", body, **proof)
 
 
 @pytest.fixture
@@ -220,7 +222,8 @@ def test_closing_twice_returns_the_first_closure_and_refunds_once(bought, later,
     owner, line = bought
     later(APRIL)
     first = _close(owner, line).json()
-    second = _close(owner, line).json()
+    # A repeat changes nothing, so it wants no fresh code.
+    second = owner.call("post", f"/lines/{line.msisdn}/closure", CONFIRM).json()
     assert second["refunded_fen"] == first["refunded_fen"] == 2000
     assert gateway_fake.calls["POST /v1/refunds"] == 1
     assert Refund.objects.count() == 1 and ledger_is_balanced()
@@ -270,12 +273,17 @@ def test_two_closures_at_once_close_the_line_once(client):
     owner = person(client)
     line = staff_line(owner, balance_fen=5000, now=now)
     barrier = threading.Barrier(4)
+    proofs = [minted_proof(owner.user, line.msisdn, "closure", minute=i, now=now) for i in range(4)]
 
-    def close(_: int) -> tuple[int, int]:
+    def close(i: int) -> tuple[int, int]:
         try:
             barrier.wait(timeout=30)
             body = closure.close_line(
-                msisdn=line.msisdn, caller=Caller(user_id=owner.user.pk), confirm=True, now=now
+                msisdn=line.msisdn,
+                caller=Caller(user_id=owner.user.pk),
+                confirm=True,
+                now=now,
+                step_up=proofs[i],
             )
             return body.closure.pk, body.closure.manual_fen
         finally:

@@ -27,7 +27,8 @@ def _line(line: Line) -> Line:
 def test_the_owner_suspends_to_keep_the_number_and_resumes(client, catalog, now):
     owner = person(client)
     line = staff_line(owner, now=now)
-    suspended = owner.call("post", f"/lines/{line.msisdn}/suspend")
+    proof = owner.step_up(line.msisdn, "suspend")
+    suspended = owner.call("post", f"/lines/{line.msisdn}/suspend", **proof)
     assert suspended.status_code == 200, suspended.content
     assert (suspended.json()["status"], suspended.json()["suspend_reason"]) == (
         "SUSPENDED",
@@ -35,7 +36,7 @@ def test_the_owner_suspends_to_keep_the_number_and_resumes(client, catalog, now)
     )
     notice = Notification.objects.get(line=line, kind="SUSPENDED")
     assert "保号费 ¥5.00" in notice.body and notice.sms_sent
-    twice = owner.call("post", f"/lines/{line.msisdn}/suspend")
+    twice = owner.call("post", f"/lines/{line.msisdn}/suspend")  # explained before any code
     assert twice.status_code == 409 and twice.json()["error"]["code"] == "line_state_conflict"
     resumed = owner.call("post", f"/lines/{line.msisdn}/resume")
     assert resumed.status_code == 200 and resumed.json()["status"] == "ACTIVE"
@@ -86,6 +87,8 @@ ENDPOINTS = [
     ("post", "closure", {"confirm": True}),
     ("get", "porting-eligibility", None),
     ("post", "porting-code", None),
+    ("post", "step-up/code", {"action": "closure"}),
+    ("post", "step-up/verify", {"action": "closure", "code": "123456"}),
 ]
 
 

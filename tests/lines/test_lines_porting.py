@@ -77,7 +77,8 @@ def test_a_refused_request_lists_every_failing_rule_and_issues_nothing(bought, l
     owner, line = bought
     later(DAY_120)
     set_wallet(line, -100, key="debt")
-    assert owner.call("post", f"/lines/{line.msisdn}/suspend").status_code == 200
+    proof = owner.step_up(line.msisdn, "suspend")
+    assert owner.call("post", f"/lines/{line.msisdn}/suspend", **proof).status_code == 200
     answer = owner.call("post", f"/lines/{line.msisdn}/porting-code")
     assert answer.status_code == 409
     error = answer.json()["error"]
@@ -113,7 +114,9 @@ def test_closing_the_line_revokes_its_porting_code(bought, later):
     owner, line = bought
     later(DAY_120)
     owner.call("post", f"/lines/{line.msisdn}/porting-code")
-    assert owner.call("post", f"/lines/{line.msisdn}/closure", {"confirm": True}).status_code == 200
+    proof = owner.step_up(line.msisdn, "closure")
+    closed = owner.call("post", f"/lines/{line.msisdn}/closure", {"confirm": True}, **proof)
+    assert closed.status_code == 200
     assert PortingCode.objects.get(line=line).revoked_at == DAY_120
     body = _eligibility(owner, line)  # the closed line is still the owner's to ask about
     assert "active" in _failed(body)

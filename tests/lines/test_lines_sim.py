@@ -27,7 +27,8 @@ def bought(client, catalog, carrier, gateway_fake, commits):
 
 def _replace(who, line, *, name=NAME, id_number_=None):
     body = {"name": name, "id_number": id_number_ or id_number(who.serial)}
-    return who.call("post", f"/lines/{line.msisdn}/sim-replacement", body)
+    proof = who.step_up(line.msisdn, "sim-replacement")
+    return who.call("post", f"/lines/{line.msisdn}/sim-replacement", body, **proof)
 
 
 def test_the_owner_with_the_right_name_and_id_gets_a_new_card_and_keeps_everything(bought):
@@ -104,7 +105,9 @@ def test_a_line_opened_by_staff_needs_staff_to_replace_its_card(client, catalog,
 def test_a_closed_line_gets_no_new_card(client, catalog, now):
     owner, staff = person(client), person(client, staff=True)
     line = staff_line(owner, now=now)
-    assert owner.call("post", f"/lines/{line.msisdn}/closure", {"confirm": True}).status_code == 200
+    proof = owner.step_up(line.msisdn, "closure")
+    closed = owner.call("post", f"/lines/{line.msisdn}/closure", {"confirm": True}, **proof)
+    assert closed.status_code == 200
     answer = staff.call("post", f"/lines/{line.msisdn}/sim-replacement", {})
     assert answer.status_code == 409 and answer.json()["error"]["code"] == "line_state_conflict"
 

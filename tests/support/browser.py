@@ -54,7 +54,8 @@ def phone_context(browser, *, base_url: str):
 
 def shot(page, name: str, *, full_page: bool = False) -> None:
     SHOTS.mkdir(parents=True, exist_ok=True)
-    page.screenshot(path=str(SHOTS / f"{name}.png"), full_page=full_page)
+    # Animations finished: a sheet is shot where it comes to rest, not on its way up.
+    page.screenshot(path=str(SHOTS / f"{name}.png"), full_page=full_page, animations="disabled")
 
 
 def fill_address(

@@ -72,9 +72,11 @@ class Shopper:
             )
         return response.json() if response.content else {}
 
-    def request(self, method: str, path: str, **kwargs) -> httpx.Response:
-        headers = {"Authorization": f"Bearer {self.token}"} if self.token else {}
-        return self.client.request(method, path, headers=headers, **kwargs)
+    def request(
+        self, method: str, path: str, *, headers: dict | None = None, **kwargs
+    ) -> httpx.Response:
+        sent = {"Authorization": f"Bearer {self.token}"} if self.token else {}
+        return self.client.request(method, path, headers={**sent, **(headers or {})}, **kwargs)
 
     def call(self, method: str, path: str, *expected: int, **kwargs) -> dict:
         return self._check(self.request(method, path, **kwargs), *expected)
@@ -86,6 +88,15 @@ class Shopper:
         self.token = self.call(
             "POST", "/api/v1/auth/login", json={"phone": self.phone, "code": code}
         )["token"]
+
+    def step_up(self, msisdn: str, action: str) -> dict:
+        """The ``Step-Up-Proof`` header for a risky action: a code to the phone, verified."""
+        base = f"/api/v1/lines/{msisdn}/step-up"
+        self.call("POST", f"{base}/code", json={"action": action})
+        sms = self.call("GET", "/api/v1/sandbox/sms", params={"phone": self.phone})
+        code = re.search(r"(\d{6})", sms[0]["text"]).group(1)
+        proof = self.call("POST", f"{base}/verify", 201, json={"action": action, "code": code})
+        return {"Step-Up-Proof": proof["proof"]}
 
     def hold_number(self, *, carrier: str, skip: int = 0) -> str:
         numbers = self.call(

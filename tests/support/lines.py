@@ -7,16 +7,19 @@ from __future__ import annotations
 import datetime as dt
 import itertools
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from haoka.accounts import operations as account_ops
+from haoka.accounts import stepup
 from haoka.accounts.models import Role, User
 from haoka.core import clock, ledger
+from haoka.core.errors import PermissionDenied
 from haoka.lines import operations as line_ops
 from haoka.lines.models import Line
 from haoka.orders.models import Order
 from haoka.payments.models import Payment
 from tests.support.orders import ICCID, carrier_callback, deliver, id_number
+from tests.support.web import latest_otp
 
 _serial = itertools.count(1)
 NAME = "李四"
@@ -31,6 +34,7 @@ class Person:
     serial: int
     token: str = ""
     expires_at: dt.datetime | None = None
+    proofs: dict = field(default_factory=dict)
 
     def call(self, method: str, path: str, body: dict | None = None, **headers):
         if self.expires_at is None or clock.now() >= self.expires_at:  # tests move time
@@ -40,6 +44,39 @@ class Person:
         if body is not None:
             kwargs.update(data=json.dumps(body), content_type="application/json")
         return getattr(self.client, method)(f"/api/v1{path}", **kwargs)
+
+    def step_up(self, msisdn: str, action: str) -> dict:
+        """The ``Step-Up-Proof`` header for ``action`` on ``msisdn``, got as the owner gets it:
+        a code to their phone (the sandbox outbox), verified. An unspent proof is used again
+        (a refused action spends none), so retries stay within the one-code-a-minute limit.
+        Empty when the line is not theirs to ask about (the action then answers as it will)."""
+        proof = self.proofs.get((msisdn, action), "")
+        try:
+            stepup.check(
+                user_id=self.user.pk, action=action, target=msisdn, proof=proof, now=clock.now()
+            )
+        except PermissionDenied:
+            sent = self.call("post", f"/lines/{msisdn}/step-up/code", {"action": action})
+            if sent.status_code == 404:
+                return {}
+            assert sent.status_code == 200, sent.content
+            code = latest_otp(self.user.phone)
+            body = {"action": action, "code": code}
+            verified = self.call("post", f"/lines/{msisdn}/step-up/verify", body)
+            assert verified.status_code == 201, verified.content
+            proof = self.proofs[(msisdn, action)] = verified.json()["proof"]
+        return {"Step-Up-Proof": proof}
+
+
+def minted_proof(user: User, msisdn: str, action: str, *, minute: int, now: dt.datetime) -> str:
+    """A step-up proof got the owner's way (code sent, read from the outbox, verified), its
+    code sent ``minute`` minutes after ``now`` (one code a minute), for tests that need several
+    at once (races)."""
+    at = now + dt.timedelta(minutes=minute)
+    stepup.send_code(user_id=user.pk, action=action, target=msisdn, client_ip="test", now=at)
+    code = latest_otp(user.phone)
+    verified = stepup.verify_code(user_id=user.pk, action=action, target=msisdn, code=code, now=at)
+    return verified.proof
 
 
 def person(client, *, staff: bool = False) -> Person:

@@ -20,7 +20,7 @@ from haoka.lines import operations as line_ops
 from haoka.lines.models import Line, PortingCode, SimCard
 from haoka.payments import gateway as payment_gateway
 from tests.support.lines import set_wallet
-from tests.support.web import HTMX, hold_for
+from tests.support.web import HTMX, hold_for, latest_otp
 from tests.support.web_orders import (
     ADDRESS,
     ICCID,
@@ -81,6 +81,13 @@ def html(response) -> str:
 def text(response) -> str:
     """The page's visible text, tags stripped and whitespace folded."""
     return re.sub(r"\s+", " ", re.sub(r"<[^>]+>", " ", html(response)))
+
+
+def sms_code(client, line: Line, action: str) -> str:
+    """获取验证码 in the action's sheet, and the code as the owner's phone gets it."""
+    sent = client.post(f"/lines/{line.msisdn}/manage/confirm/{action}/code", **HTMX)
+    assert sent.status_code == 200 and "验证码已发送" in text(sent), text(sent)
+    return latest_otp(line.user.phone)
 
 
 def status_of(line: Line) -> tuple[str, str]:
@@ -404,13 +411,16 @@ def test_a_month_without_a_bill_is_a_404_page(buyer_client, line, rival):
 def test_suspend_and_resume_from_the_manage_page(buyer_client, line):
     manage = f"/lines/{line.msisdn}/manage"
     assert "申请停机保号" in text(buyer_client.get(manage))
-    done = buyer_client.post(f"{manage}/suspend")
+    sheet = text(buyer_client.get(f"{manage}/confirm/suspend", **HTMX))
+    assert "每月收取保号费 ¥5.00" in sheet and "获取验证码" in sheet
+    code = sms_code(buyer_client, line, "suspend")
+    done = buyer_client.post(f"{manage}/suspend", {"code": code})
     assert done.status_code == 302 and done["Location"] == manage
     assert status_of(line) == ("SUSPENDED", "USER_REQUEST")
     page = text(buyer_client.get(manage))
     assert "已停机保号，停机期间每月收取保号费 ¥5.00" in page and "申请复机" in page
     assert "停机保号" in text(buyer_client.get(f"/lines/{line.msisdn}"))
-    again = buyer_client.post(f"{manage}/suspend")  # already suspended: explained
+    again = buyer_client.post(f"{manage}/suspend")  # already suspended: explained, no code
     assert again.status_code == 409 and "线路当前状态不允许此操作" in text(again)
     buyer_client.post(f"{manage}/resume")
     assert status_of(line) == ("ACTIVE", "")
@@ -459,7 +469,7 @@ def test_an_upgrade_the_balance_cannot_pay_changes_nothing(buyer_client, catalog
 
 
 def test_sim_replacement_of_a_line_opened_by_staff_asks_for_the_counter(buyer_client, line):
-    response = buyer_client.post(
+    response = buyer_client.post(  # said before any code is asked for
         f"/lines/{line.msisdn}/manage/sim", {"name": "张三", "id_number": "440305199001010018"}
     )
     assert response.status_code == 403
@@ -483,8 +493,12 @@ def test_closure_asks_to_confirm_then_closes_and_tells_where_the_money_goes(buye
     assert "账户余额 ¥20.00" in page and "冷冻 90 天" in page and "不可恢复" in page
     unconfirmed = buyer_client.post(close)
     assert unconfirmed.status_code == 422 and "销户不可撤销，请确认后再提交" in text(unconfirmed)
+    uncoded = buyer_client.post(close, {"confirm": "1"})
+    assert uncoded.status_code == 403 and "请先完成短信验证" in text(uncoded)
     assert status_of(line) == ("ACTIVE", "")
-    done = buyer_client.post(close, {"confirm": "1"})
+    done = buyer_client.post(
+        close, {"confirm": "1", "code": sms_code(buyer_client, line, "closure")}
+    )
     assert done.status_code == 302 and done["Location"] == f"/lines/{line.msisdn}"
     assert status_of(line)[0] == "CLOSED"
     after = text(buyer_client.get(done["Location"]))
@@ -495,12 +509,18 @@ def test_closure_asks_to_confirm_then_closes_and_tells_where_the_money_goes(buye
 
 def test_sim_replacement_with_the_owners_name_and_id_number_issues_a_new_card(buyer_client, bought):
     url = f"/lines/{bought.msisdn}/manage/sim"
-    wrong = buyer_client.post(url, {"name": "张三", "id_number": "11010519491231002X"})
+    code = sms_code(buyer_client, bought, "sim-replacement")
+    wrong = buyer_client.post(
+        url, {"name": "张三", "id_number": "11010519491231002X", "code": code}
+    )
     assert wrong.status_code == 403
     assert "姓名或身份证号码与该号码的实名登记信息不符" in text(wrong)
     assert 'value="张三"' in html(wrong) and "11010519491231002X" not in html(wrong)
     assert Line.objects.get(pk=bought.pk).iccid == ICCID
-    done = buyer_client.post(url, {"name": "张三", "id_number": ID_NUMBER})
+    # The refusal spent nothing: the sheet carries the verified code's proof to the next try.
+    proof = re.search(r'name="step_up" value="(su_[^"]+)"', html(wrong)).group(1)
+    assert wrong["Cache-Control"] == "no-store"
+    done = buyer_client.post(url, {"name": "张三", "id_number": ID_NUMBER, "step_up": proof})
     assert done.status_code == 302
     fresh = Line.objects.get(pk=bought.pk)
     assert fresh.iccid != ICCID

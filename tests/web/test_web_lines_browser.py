@@ -24,6 +24,7 @@ from haoka.core import clock
 from haoka.lines import operations as line_ops
 from haoka.lines.models import Line
 from haoka.payments import gateway as payment_gateway
+from tests.support.accounts import wrong_code
 from tests.support.browser import launch, phone_context, require_chromium, shot
 from tests.support.web import latest_otp, make_user, seed_catalog
 from tests.support.web_orders import FakeGateway, pay
@@ -64,7 +65,8 @@ def page(browser, live_server, transactional_db, gateway, settings):
     page = context.new_page()
     errors: list[str] = []
     page.on("pageerror", lambda exc: errors.append(str(exc)))
-    page.on("dialog", lambda dialog: dialog.accept())  # the forms' 确认 questions
+    # The forms ask in the page's sheet: a browser dialog would be a regression.
+    page.on("dialog", lambda dialog: errors.append(f"dialog: {dialog.message}") or dialog.dismiss())
     yield page
     context.close()
     assert not errors, f"JavaScript errors: {errors}"
@@ -179,6 +181,10 @@ def test_dashboard_pack_purchase_top_up_bill_and_manage_on_a_phone(page, live_se
     shot(page, "lines-3-packs")
     shot(page, "lines-3-packs-full", full_page=True)
     pack.get_by_role("button", name="立即订购").click()
+    ask = page.get_by_role("alertdialog")
+    expect(ask).to_contain_text("确认从余额扣除 ¥15.00 订购「15元10G七天包」？")
+    shot(page, "lines-3-pack-ask")
+    ask.get_by_role("button", name="确认").click()
     expect(page).to_have_url(re.compile(rf"/lines/{MSISDN}$"))
     expect(page.locator(".alert-success")).to_contain_text("已订购「15元10G七天包」")
     expect(page.locator(".wallet-balance")).to_have_text("¥5.00")
@@ -206,6 +212,13 @@ def test_dashboard_pack_purchase_top_up_bill_and_manage_on_a_phone(page, live_se
     page.locator(".pack-card[data-pack='PK-DATA-30G-30D']").get_by_role(
         "button", name="立即订购"
     ).click()
+    page.keyboard.press("Escape")  # Esc closes the sheet: nothing is bought
+    expect(page.get_by_role("alertdialog")).to_have_count(0)
+    expect(page).to_have_url(re.compile(rf"/lines/{MSISDN}/packs$"))
+    page.locator(".pack-card[data-pack='PK-DATA-30G-30D']").get_by_role(
+        "button", name="立即订购"
+    ).click()
+    page.get_by_role("alertdialog").get_by_role("button", name="确认").click()
     error = page.locator("#pack-error")
     expect(error).to_contain_text("余额不足：可用余额 ¥5.00，该加油包需 ¥30.00，请先充值")
     error.scroll_into_view_if_needed()
@@ -253,16 +266,48 @@ def test_dashboard_pack_purchase_top_up_bill_and_manage_on_a_phone(page, live_se
     no_horizontal_overflow(page)
     shot(page, "lines-8-manage")
     shot(page, "lines-8-manage-full", full_page=True)
-    page.get_by_role("button", name="申请停机保号").click()
+    # 停机保号 in its sheet: what happens, an SMS code (60 s countdown), 确认停机
+    opener = page.get_by_role("link", name="申请停机保号")
+    opener.click()
+    sheet = page.get_by_role("dialog", name="停机保号")
+    expect(sheet).to_contain_text("每月收取保号费 ¥5.00")
+    expect(sheet).to_contain_text("137****6666")
+    page.keyboard.press("Escape")  # 取消 by Esc: back where it was opened
+    expect(sheet).to_have_count(0)
+    expect(opener).to_be_focused()
+    opener.click()
+    sheet.get_by_role("button", name="获取验证码").click()
+    expect(sheet.locator(".step-up-sent")).to_contain_text("验证码已发送")
+    resend = sheet.locator("button.code-send")
+    expect(resend).to_be_disabled()
+    expect(resend).to_have_text(re.compile(r"重新获取（\d+ 秒）"))
+    expect(sheet.locator("input[name=code]")).to_be_focused()
+    sheet.locator("input[name=code]").fill(wrong_code(latest_otp(PHONE)))
+    sheet.get_by_role("button", name="确认停机").click()
+    expect(sheet.locator(".alert-error")).to_contain_text("短信验证码错误或已过期")
+    expect(page.locator("[data-line-status]")).to_have_text("正常")
+    sheet.locator("input[name=code]").fill(latest_otp(PHONE))
+    no_horizontal_overflow(page)
+    shot(page, "lines-8-suspend-sheet")
+    sheet.get_by_role("button", name="确认停机").click()
     expect(page.locator(".alert-success")).to_contain_text("已停机保号")
     expect(page.locator("[data-line-status]")).to_have_text("停机保号")
     shot(page, "lines-8-manage-suspended")
     page.get_by_role("button", name="申请复机").click()
     expect(page.locator("[data-line-status]")).to_have_text("正常")
 
-    # 销户: the confirm step says what happens (nothing is closed here)
+    # 销户: the page says what happens; its sheet asks for a code (nothing is closed here)
     page.locator("#closure").get_by_role("link", name="申请销户").click()
     expect(page.locator(".close-card h1")).to_have_text(f"注销号码 {SPACED}")
     expect(page.locator(".close-list")).to_contain_text("¥55.00")
     no_horizontal_overflow(page)
     shot(page, "lines-9-close")
+    page.locator(".close-card").get_by_role("link", name="申请销户").click()
+    sheet = page.get_by_role("dialog", name="注销号码")
+    expect(sheet).to_contain_text("不可恢复")
+    expect(sheet).to_contain_text("账户余额 ¥55.00")
+    expect(sheet.get_by_role("button", name="确认销户")).to_be_visible()
+    shot(page, "lines-9-close-sheet")
+    sheet.get_by_role("link", name="取消").click()
+    expect(sheet).to_have_count(0)
+    assert Line.objects.get(pk=line.pk).status == "ACTIVE"

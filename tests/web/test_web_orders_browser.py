@@ -197,8 +197,12 @@ def test_rejection_review_and_cancel(page, live_server):
     expect(page.get_by_text("实名信息人工审核中")).to_be_visible()
     shot(page, "orders-kyc-review")
 
-    page.once("dialog", lambda dialog: dialog.accept())
     page.get_by_role("button", name="取消订单").click()
+    ask = page.get_by_role("alertdialog")  # asked in the page's sheet, not the browser's box
+    expect(ask).to_contain_text("确定取消订单吗？取消后号码将释放")
+    expect(ask.get_by_role("button", name="确认")).to_be_focused()
+    shot(page, "orders-cancel-ask")
+    ask.get_by_role("button", name="确认").click()
     expect(page.locator(".alert-success")).to_contain_text("订单已取消")
     shot(page, "orders-cancelled")
 

@@ -93,3 +93,76 @@ def token_hash(token: str) -> str:
 
 def otp_text(code: str) -> str:
     return f"【号卡】您的登录验证码是 {code}，5 分钟内有效。如非本人操作请忽略。"
+
+
+# ---------------------------------------------------------------- step-up (二次验证)
+# Before 停机保号, 补换卡 and 销户 the signed-in owner proves again that they hold the phone of
+# record: a fresh SMS code for that action on that line. Verifying it gives a proof token the
+# action spends once. Both are stored as keyed hashes of (user, action, line, secret), so a
+# code or proof made for one action on one line matches nothing else, and a copy of the table
+# replays nothing.
+#
+# Guessing: a code dies after STEP_UP_MAX_ATTEMPTS (5) wrong tries and a user gets at most
+# STEP_UP_SEND_PER_USER_HOUR (5) codes a clock hour, so someone holding a stolen session but not
+# the phone gets at most 25 guesses an hour on codes drawn from 10**6 (2.5e-5 an hour), and
+# every code they burn is an SMS the owner sees. The limits are fixed windows: whoever spends
+# them holds the owner up until the hour turns, never longer.
+
+
+class StepUpAction(models.TextChoices):
+    """The risky line actions that want a fresh SMS code (values are the API's names)."""
+
+    SUSPEND = "suspend", "停机保号"
+    SIM_REPLACEMENT = "sim-replacement", "补换卡"
+    CLOSURE = "closure", "销户"
+
+
+STEP_UP_CODE_TTL = dt.timedelta(minutes=5)
+#: How long a verified code's proof may wait for its action.
+STEP_UP_PROOF_TTL = dt.timedelta(minutes=5)
+STEP_UP_MAX_ATTEMPTS = 5
+STEP_UP_SEND_PER_USER_MINUTE = (1, dt.timedelta(minutes=1))
+STEP_UP_SEND_PER_USER_HOUR = (5, dt.timedelta(hours=1))
+STEP_UP_SEND_PER_IP_HOUR = (20, dt.timedelta(hours=1))
+STEP_UP_PROOF_PREFIX = "su_"
+
+
+def _bound(*, user_id: int, action: str, target: str, value: str) -> str:
+    return f"step-up:{user_id}:{action}:{target}:{value}"
+
+
+def step_up_hash(*, secret: str, user_id: int, action: str, target: str, value: str) -> str:
+    """Keyed hash of a code or proof bound to one user, action and line (what is stored)."""
+    message = _bound(user_id=user_id, action=action, target=target, value=value)
+    return hmac.new(secret.encode(), message.encode(), hashlib.sha256).hexdigest()
+
+
+def step_up_matches(
+    *, secret: str, user_id: int, action: str, target: str, value: str, stored_hash: str
+) -> bool:
+    made = step_up_hash(secret=secret, user_id=user_id, action=action, target=target, value=value)
+    return hmac.compare_digest(made, stored_hash)
+
+
+def step_up_code_usable(
+    *, expires_at: dt.datetime, attempts: int, verified: bool, now: dt.datetime
+) -> bool:
+    """A code can be tried while unused, unexpired and under its wrong-try limit."""
+    return not verified and now < expires_at and attempts < STEP_UP_MAX_ATTEMPTS
+
+
+def step_up_proof_usable(*, expires_at: dt.datetime | None, spent: bool, now: dt.datetime) -> bool:
+    return expires_at is not None and not spent and now < expires_at
+
+
+def new_step_up_proof() -> str:
+    return STEP_UP_PROOF_PREFIX + secrets.token_urlsafe(32)
+
+
+def step_up_text(*, code: str, action: str, target: str) -> str:
+    """The SMS: the code first, then what it is for (the line by its last four digits)."""
+    label = StepUpAction(action).label
+    return (
+        f"【号卡】验证码 {code}，用于为尾号{target[-4:]}的号码办理{label}，5 分钟内有效。"
+        "如非本人操作，请勿将验证码告诉任何人。"
+    )

@@ -5,7 +5,7 @@ from __future__ import annotations
 from django.contrib.auth.models import AbstractUser
 from django.db import models
 
-from haoka.accounts.domain import Role
+from haoka.accounts.domain import Role, StepUpAction
 
 
 class User(AbstractUser):
@@ -77,6 +77,53 @@ class OtpChallenge(models.Model):
 
     def __str__(self) -> str:
         return f"{self.phone[:3]}****{self.phone[-4:]} @ {self.created_at:%Y-%m-%d %H:%M}"
+
+
+class StepUpChallenge(models.Model):
+    """A fresh SMS code for one risky action on one line (停机保号, 补换卡, 销户), and once
+    verified the proof the action spends. Code and proof are stored as keyed hashes bound to
+    user, action and line (``domain.step_up_hash``); a proof is spent once (``spent_at``)."""
+
+    user = models.ForeignKey(
+        User, on_delete=models.CASCADE, related_name="step_ups", verbose_name="用户"
+    )
+    action = models.CharField(max_length=16, choices=StepUpAction.choices, verbose_name="业务")
+    target = models.CharField(max_length=20, verbose_name="号码")
+    phone = models.CharField(max_length=11, verbose_name="接收手机号")
+    code_hash = models.CharField(max_length=64, verbose_name="验证码摘要")
+    created_at = models.DateTimeField(verbose_name="创建时间")
+    expires_at = models.DateTimeField(verbose_name="过期时间")
+    attempts = models.PositiveSmallIntegerField(default=0, verbose_name="已试次数")
+    verified_at = models.DateTimeField(null=True, blank=True, verbose_name="验证时间")
+    proof_hash = models.CharField(
+        max_length=64, unique=True, null=True, blank=True, verbose_name="凭证摘要"
+    )
+    proof_expires_at = models.DateTimeField(null=True, blank=True, verbose_name="凭证过期时间")
+    spent_at = models.DateTimeField(null=True, blank=True, verbose_name="凭证使用时间")
+
+    class Meta:
+        verbose_name = "二次验证"
+        verbose_name_plural = "二次验证"
+        ordering = ["-created_at", "-id"]
+        indexes = [models.Index(fields=["user", "action", "target", "created_at"])]
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(action__in=[a.value for a in StepUpAction]),
+                name="step_up_action_valid",
+            ),
+            models.CheckConstraint(
+                condition=models.Q(proof_hash__isnull=True)
+                | models.Q(verified_at__isnull=False, proof_expires_at__isnull=False),
+                name="step_up_proof_after_verified",
+            ),
+            models.CheckConstraint(
+                condition=models.Q(spent_at__isnull=True) | models.Q(proof_hash__isnull=False),
+                name="step_up_spent_has_proof",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_action_display()} {self.target[:3]}****{self.target[-4:]}"
 
 
 class SandboxSms(models.Model):

@@ -8,13 +8,19 @@ from __future__ import annotations
 import datetime as dt
 from typing import Literal
 
-from ninja import Router, Schema
+from ninja import Header, Router, Schema
 
 from haoka.accounts.auth import bearer
 from haoka.charging import closure, plans
 from haoka.core import clock
 from haoka.core.money import format_fen
-from haoka.lines.api_lifecycle import LineStateOut, caller_of, state_of
+from haoka.lines.api_lifecycle import (
+    STEP_UP_HEADER,
+    STEP_UP_HELP,
+    LineStateOut,
+    caller_of,
+    state_of,
+)
 
 router = Router(tags=["lines"], auth=bearer)
 
@@ -82,11 +88,21 @@ class ClosureOut(LineStateOut):
 
 
 @router.post("/lines/{msisdn}/closure", response=ClosureOut)
-def close_line(request, msisdn: str, body: ClosureIn):
-    """销户: refused under contract (``contract_locked``) or in arrears (``arrears``); the
-    balance goes back through the payments it came from (the rest by hand)."""
+def close_line(
+    request,
+    msisdn: str,
+    body: ClosureIn,
+    proof: str = Header("", alias=STEP_UP_HEADER, description=STEP_UP_HELP),
+):
+    """销户: an owner needs a step-up proof (``step_up_required``); refused under contract
+    (``contract_locked``) or in arrears (``arrears``); the balance goes back through the
+    payments it came from (the rest by hand)."""
     done = closure.close_line(
-        msisdn=msisdn, caller=caller_of(request), confirm=body.confirm, now=clock.now()
+        msisdn=msisdn,
+        caller=caller_of(request),
+        confirm=body.confirm,
+        now=clock.now(),
+        step_up=proof,
     )
     c = done.closure
     return ClosureOut(

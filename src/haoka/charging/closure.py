@@ -12,19 +12,24 @@ import datetime as dt
 
 from django.db import transaction
 
+from haoka.accounts.domain import StepUpAction
 from haoka.charging import closing
 from haoka.charging.models import TopUp
-from haoka.lines import exits
+from haoka.lines import exits, lifecycle
 from haoka.lines import queries as line_queries
-from haoka.lines.domain import Caller
+from haoka.lines.domain import Caller, LineState
 
 
-def close_line(*, msisdn: str, caller: Caller, confirm: bool, now: dt.datetime) -> exits.Closure:
+def close_line(
+    *, msisdn: str, caller: Caller, confirm: bool, now: dt.datetime, step_up: str = ""
+) -> exits.Closure:
     """Close the line for good. Refused under contract (ContractLocked, with its end date)
     and in arrears (InArrears: pay first). Usage is settled (open sessions released,
     allowances end), the positive balance is refunded (see ``lines.exits``), the line
     becomes CLOSED, its number COOLING for 90 days, its 一证五号 slot and porting code free.
-    A repeat returns the first closure. Raises LineNotFound, ConfirmationRequired,
+    An owner spends ``step_up``, the proof of a fresh SMS code (``accounts.stepup``; unspent
+    if the closure is refused). A repeat returns the first closure (and wants no proof: it
+    changes nothing). Raises LineNotFound, ConfirmationRequired, StepUpRequired,
     LineStateConflict, ContractLocked, InArrears, NotProvisioned."""
     if confirm is not True:
         raise exits.ConfirmationRequired()
@@ -32,6 +37,10 @@ def close_line(*, msisdn: str, caller: Caller, confirm: bool, now: dt.datetime) 
     with transaction.atomic():
         # The charging lock first (as ratings take it), then the line: a concurrent closure
         # waits here and then finds the line closed.
+        if line.status != LineState.CLOSED:
+            lifecycle.spend_step_up(
+                caller=caller, action=StepUpAction.CLOSURE, line=line, proof=step_up, now=now
+            )
         ended = closing.end_line(line_id=line.pk, now=now)
         cooling = exits.close_ended(
             line_id=line.pk,

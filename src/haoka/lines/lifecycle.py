@@ -14,6 +14,8 @@ import secrets
 import structlog
 from django.db import transaction
 
+from haoka.accounts import stepup
+from haoka.accounts.domain import StepUpAction
 from haoka.core import audit, clock, ratelimit
 from haoka.core.errors import PermissionDenied
 from haoka.core.money import format_fen
@@ -53,21 +55,53 @@ def _require(line: Line, *states: str, target: str) -> None:
         raise domain.LineStateConflict(current=line.status, target=target)
 
 
+# ---------------------------------------------------------------- step-up
+
+
+def check_step_up(
+    *, caller: Caller, action: StepUpAction, line: Line, proof: str, now: dt.datetime
+) -> None:
+    """Before anything is counted or checked: an owner holds a live proof of a fresh SMS code
+    for this action on this line (``accounts.stepup``); staff act without one.
+    Raises StepUpRequired."""
+    if not caller.staff:
+        stepup.check(
+            user_id=caller.user_id, action=action, target=line.msisdn, proof=proof, now=now
+        )
+
+
+def spend_step_up(
+    *, caller: Caller, action: StepUpAction, line: Line, proof: str, now: dt.datetime
+) -> None:
+    """Inside the action's transaction: an owner's proof is spent (unspent again if the
+    action rolls back). Raises StepUpRequired."""
+    if not caller.staff:
+        stepup.spend(
+            user_id=caller.user_id, action=action, target=line.msisdn, proof=proof, now=now
+        )
+
+
 # ---------------------------------------------------------------- 停机保号 / resume
 
 
-def suspend(*, msisdn: str, caller: Caller, now: dt.datetime) -> Line:
+def suspend(*, msisdn: str, caller: Caller, now: dt.datetime, step_up: str = "") -> Line:
     """停机保号 at the owner's request: ACTIVE -> SUSPENDED (USER_REQUEST). The number is kept
-    for the monthly 保号费 the cycle charges. Raises LineNotFound, LineStateConflict."""
+    for the monthly 保号费 the cycle charges. An owner spends ``step_up``, the proof of a
+    fresh SMS code (``accounts.stepup``). Raises LineNotFound, LineStateConflict,
+    StepUpRequired."""
     line = line_for(msisdn=msisdn, caller=caller)
-    line = line_ops.change_status(
-        line_id=line.pk,
-        to=LineState.SUSPENDED,
-        actor=caller.actor,
-        reason="申请停机保号",
-        now=now,
-        suspend_reason=SuspendReason.USER_REQUEST,
-    )
+    domain.LINE_MACHINE.check(current=line.status, target=LineState.SUSPENDED)  # before a code
+    action = StepUpAction.SUSPEND
+    with transaction.atomic():
+        spend_step_up(caller=caller, action=action, line=line, proof=step_up, now=now)
+        line = line_ops.change_status(
+            line_id=line.pk,
+            to=LineState.SUSPENDED,
+            actor=caller.actor,
+            reason="申请停机保号",
+            now=now,
+            suspend_reason=SuspendReason.USER_REQUEST,
+        )
     fee = queries.keep_number_fee_fen()
     body = f"您的号码已停机保号，停机期间每月收取保号费 {format_fen(fee)}，可随时申请复机。"
     tell_owner(line, "SUSPENDED", "已停机保号", body, now=now)
@@ -107,19 +141,28 @@ def tell_owner(line: Line, kind: str, title: str, body: str, *, now: dt.datetime
 
 
 def replace_sim(
-    *, msisdn: str, caller: Caller, name: str, id_number: str, now: dt.datetime
+    *,
+    msisdn: str,
+    caller: Caller,
+    name: str,
+    id_number: str,
+    now: dt.datetime,
+    step_up: str = "",
 ) -> SimCard:
-    """Issue a new card for the line after re-verifying its owner: name and ID number must be
+    """Issue a new card for the line after re-verifying its owner: the proof ``step_up`` of a
+    fresh SMS code first (before any ID number is looked at), then name and ID number must be
     those of the real-name check of the order that created it (a line opened by staff needs
     staff). Attempts are rate-limited per line and per caller, so ID numbers cannot be
     guessed. The old card is retired for good; number, money and allowances stay.
-    Raises LineNotFound, RateLimited, StaffRequired, InvalidIdNumber, InvalidName,
-    IdentityMismatch, LineStateConflict."""
+    Raises LineNotFound, StepUpRequired, RateLimited, StaffRequired, InvalidIdNumber,
+    InvalidName, IdentityMismatch, LineStateConflict."""
     line = line_for(msisdn=msisdn, caller=caller)
     _require(line, *LIVE, target="SIM_REPLACED")
+    action = StepUpAction.SIM_REPLACEMENT
     if not caller.staff:
         if not line.order_ref:
             raise StaffRequired()
+        check_step_up(caller=caller, action=action, line=line, proof=step_up, now=now)
         # Counted before the check, outside any transaction: a refusal must not undo it.
         for key, limit in (
             (f"sim-replace:line:{line.pk}", SIM_ATTEMPTS_PER_LINE),
@@ -136,6 +179,7 @@ def replace_sim(
             log.warning("sim_replacement_identity_mismatch", line_id=line.pk)
             raise IdentityMismatch()
     with transaction.atomic():
+        spend_step_up(caller=caller, action=action, line=line, proof=step_up, now=now)
         # Charging releases the open sessions of the old card (its lock first, then ours).
         signals.sim_replacing.send(sender=Line, line_id=line.pk, now=now)
         line = lock_line(line.pk)

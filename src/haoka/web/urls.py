@@ -7,6 +7,7 @@ from haoka.web.accounts import views as account_views
 from haoka.web.agent import actions as agent_actions
 from haoka.web.agent import views as agent_views
 from haoka.web.line import actions as line_actions
+from haoka.web.line import stepup as line_stepup
 from haoka.web.line import views as line_views
 from haoka.web.order import views as order_views
 from haoka.web.shop import agent_shop
@@ -73,6 +74,16 @@ urlpatterns = [
         "lines/<str:msisdn>/manage/plan/cancel",
         line_actions.cancel_plan_change,
         name="line_plan_change_cancel",
+    ),
+    path(
+        "lines/<str:msisdn>/manage/confirm/<str:action>",
+        line_stepup.confirm_sheet,
+        name="line_confirm",
+    ),
+    path(
+        "lines/<str:msisdn>/manage/confirm/<str:action>/code",
+        line_stepup.send_code,
+        name="line_step_up_code",
     ),
     path("lines/<str:msisdn>/manage/suspend", line_actions.suspend, name="line_suspend"),
     path("lines/<str:msisdn>/manage/resume", line_actions.resume, name="line_resume"),

@@ -1,5 +1,6 @@
 """What the line pages' forms do: top up (to the gateway's cashier), auto top-up, buy a pack,
-change plan, 停机保号 / 复机, 补换卡, 携号转网 code, 销户.
+change plan, 停机保号 / 复机, 补换卡, 携号转网 code, 销户. 停机保号, 补换卡 and 销户 come from
+their confirmation sheet with a fresh SMS code (``web.line.stepup``).
 
 Each POST makes one call into the lines or charging use cases. Success redirects (with a
 message) so a reload repeats nothing; an operation's named error is shown, in Chinese, on
@@ -12,6 +13,7 @@ from django.contrib import messages
 from django.shortcuts import redirect
 from django.views.decorators.http import require_http_methods, require_POST
 
+from haoka.accounts.domain import StepUpAction
 from haoka.charging import closure, packs, plans, topups
 from haoka.charging import queries as charging_queries
 from haoka.core import clock
@@ -21,6 +23,7 @@ from haoka.lines import exits, lifecycle
 from haoka.lines.domain import PlanTiming
 from haoka.web.common import error_text
 from haoka.web.line import presenters as lp
+from haoka.web.line import stepup as sheets
 from haoka.web.line import views as pages
 from haoka.web.templatetags.haoka import spaced_msisdn
 
@@ -190,12 +193,17 @@ def cancel_plan_change(request, line):
 @require_POST
 @pages.owned_line(back="line_manage")
 def suspend(request, line):
-    def run():
-        lifecycle.suspend(msisdn=line.msisdn, caller=pages.caller(request), now=clock.now())
+    """停机保号, confirmed in its sheet with an SMS code."""
+
+    def run(proof):
+        lifecycle.suspend(
+            msisdn=line.msisdn, caller=pages.caller(request), now=clock.now(), step_up=proof
+        )
         fee = format_fen(pages.keep_number_fee_fen())
         return f"已停机保号，停机期间每月收取保号费 {fee}，可随时复机"
 
-    return _manage(request, line, "suspend", run)
+    manage = pages.line_url("line_manage", line.msisdn)
+    return sheets.confirmed(request, line, StepUpAction.SUSPEND, run, done_url=manage)
 
 
 @require_POST
@@ -211,19 +219,22 @@ def resume(request, line):
 @require_POST
 @pages.owned_line(back="line_manage")
 def replace_sim(request, line):
-    """补换卡: the owner's name and ID number again; the old card stops working."""
+    """补换卡: an SMS code, then the owner's name and ID number again (in the sheet); the old
+    card stops working."""
 
-    def run():
+    def run(proof):
         card = lifecycle.replace_sim(
             msisdn=line.msisdn,
             caller=pages.caller(request),
             name=request.POST.get("name", ""),
             id_number=request.POST.get("id_number", ""),
             now=clock.now(),
+            step_up=proof,
         )
         return f"补换卡成功：新卡 {lp.masked_iccid(card.iccid)} 已启用，旧卡已失效"
 
-    return _manage(request, line, "sim", run)
+    manage = pages.line_url("line_manage", line.msisdn)
+    return sheets.confirmed(request, line, StepUpAction.SIM_REPLACEMENT, run, done_url=manage)
 
 
 @require_POST
@@ -247,20 +258,23 @@ def porting_code(request, line):
 @_GET_POST
 @pages.owned_line()
 def close(request, line):
-    """销户: GET the confirm step; POST (confirmed) closes the line, refunds the balance."""
+    """销户: GET what it means; POST (from its sheet: confirmed, with an SMS code) closes the
+    line and refunds the balance."""
     if request.method == "GET":
         return pages.close_response(request, line)
-    try:
+
+    def run(proof):
         done = closure.close_line(
             msisdn=line.msisdn,
             caller=pages.caller(request),
             confirm=request.POST.get("confirm") in ("1", "on", "true"),
             now=clock.now(),
+            step_up=proof,
         )
-    except HaokaError as exc:
-        return pages.close_response(request, line, error=error_text(exc), status=exc.status)
-    note = done.summary()
-    if done.cooling_until:
-        note += f"号码 {spaced_msisdn(done.line.msisdn)} 将冷冻 90 天后再放号。"
-    messages.success(request, note)
-    return redirect(pages.line_url("line", done.line.msisdn))
+        note = done.summary()
+        if done.cooling_until:
+            note += f"号码 {spaced_msisdn(done.line.msisdn)} 将冷冻 90 天后再放号。"
+        return note
+
+    dashboard = pages.line_url("line", line.msisdn)
+    return sheets.confirmed(request, line, StepUpAction.CLOSURE, run, done_url=dashboard)

@@ -86,23 +86,98 @@
 
   // ------------------------------------------------------------ compare clear, sheet
 
+  // The sheet is a modal dialog: it takes the focus when it opens, keeps Tab inside, closes on
+  // Esc, the backdrop, × or 取消 (a link to the page behind it without script), and gives the
+  // focus back to what opened it.
+  var sheetOpener = null;
+
   document.addEventListener("click", function (event) {
     if (event.target.closest("[data-compare-clear]")) {
       saveCodes([]);
       syncCompare();
     }
-    if (event.target.closest("[data-sheet-close]")) closeSheet();
+    var opener = event.target.closest("[data-sheet-open]");
+    if (opener) sheetOpener = opener;
+    var closer = event.target.closest("[data-sheet-close]");
+    if (closer && closer.closest("#sheet")) {
+      event.preventDefault();
+      closeSheet();
+    }
   });
+
+  function sheetPanel() {
+    var sheet = document.getElementById("sheet");
+    return sheet && sheet.querySelector(".sheet-panel");
+  }
+
+  function focusables(panel) {
+    return Array.prototype.filter.call(
+      panel.querySelectorAll("a[href], button:not([disabled]), input:not([type=hidden]):not([disabled]), select, textarea"),
+      function (el) { return el.offsetParent !== null; }
+    );
+  }
+
+  function openedSheet() {
+    var panel = sheetPanel();
+    document.body.classList.toggle("sheet-open", Boolean(panel));
+    if (!panel) return;
+    var first = panel.querySelector("[autofocus], input:not([type=hidden]), [data-sheet-focus]") || focusables(panel)[0];
+    if (first) first.focus();
+  }
 
   function closeSheet() {
     var sheet = document.getElementById("sheet");
-    if (sheet) sheet.innerHTML = "";
+    if (!sheet || !sheet.innerHTML) return;
+    sheet.innerHTML = "";
     document.body.classList.remove("sheet-open");
+    if (sheetOpener && document.body.contains(sheetOpener)) sheetOpener.focus();
+    sheetOpener = null;
   }
 
   document.addEventListener("keydown", function (event) {
-    if (event.key === "Escape") closeSheet();
+    if (event.key === "Escape") {
+      closeSheet();
+      return;
+    }
+    var panel = event.key === "Tab" && sheetPanel();
+    if (!panel) return;
+    var items = focusables(panel);
+    if (!items.length) return;
+    var first = items[0];
+    var last = items[items.length - 1];
+    if (event.shiftKey && document.activeElement === first) {
+      event.preventDefault();
+      last.focus();
+    } else if (!event.shiftKey && (document.activeElement === last || !panel.contains(document.activeElement))) {
+      event.preventDefault();
+      first.focus();
+    }
   });
+
+  // A form with data-confirm="question" asks in the sheet before it goes (确认 / 取消).
+  function askInSheet(form, question, submitter) {
+    var sheet = document.getElementById("sheet");
+    if (!sheet) return false;
+    sheet.innerHTML =
+      '<div class="sheet-backdrop" data-sheet-close></div>' +
+      '<div class="sheet-panel ask-panel" role="alertdialog" aria-modal="true" aria-labelledby="ask-title" aria-describedby="ask-text">' +
+      '<div class="sheet-head"><b id="ask-title">请确认</b><button type="button" class="sheet-close" data-sheet-close aria-label="关闭">×</button></div>' +
+      '<p class="ask-text" id="ask-text"></p>' +
+      '<div class="actions two"><button type="button" class="btn" data-sheet-close>再想想</button>' +
+      '<button type="button" class="btn btn-primary" data-ask-yes data-sheet-focus>确认</button></div></div>';
+    sheet.querySelector("#ask-text").textContent = question;
+    sheetOpener = submitter || form.querySelector("button[type=submit]");
+    sheet.querySelector("[data-ask-yes]").addEventListener("click", function () {
+      sheetOpener = null;
+      closeSheet();
+      form.setAttribute("data-asked", "1");
+      if (submitter && form.requestSubmit) form.requestSubmit(submitter);
+      else if (form.requestSubmit) form.requestSubmit();
+      else form.submit();
+    });
+    openedSheet();
+    return true;
+  }
 
   // ------------------------------------------------------------ countdowns
 
@@ -158,7 +233,7 @@
     });
   }
 
-  // ------------------------------------------------------------ forms: photo picked, confirm, submit once
+  // ------------------------------------------------------------ forms: photo picked, asked, submit once
 
   document.addEventListener("change", function (event) {
     var input = event.target;
@@ -173,10 +248,13 @@
   document.addEventListener("submit", function (event) {
     var form = event.target;
     var question = form.getAttribute && form.getAttribute("data-confirm");
-    if (question && !window.confirm(question)) {
-      event.preventDefault();
-      return;
+    if (question && !form.getAttribute("data-asked")) {
+      if (askInSheet(form, question, event.submitter)) {
+        event.preventDefault();
+        return;
+      }
     }
+    if (form.removeAttribute) form.removeAttribute("data-asked");
     if (form.hasAttribute && form.hasAttribute("data-once")) {
       // A second tap while the first request is on its way would only meet "已处理" errors.
       if (form.getAttribute("data-sent")) {
@@ -247,11 +325,18 @@
   }
 
   document.addEventListener("htmx:afterSwap", function (event) {
-    if (event.detail.target && event.detail.target.id === "sheet") {
-      document.body.classList.toggle("sheet-open", event.detail.target.innerHTML.trim() !== "");
+    var target = event.detail.target;
+    if (target && (target.id === "sheet" || (target.closest && target.closest("#sheet")))) {
+      openedSheet();
+    }
+    // 获取验证码 swapped the code step: the code goes in next.
+    if (target && target.id === "step-up-code") {
+      var code = document.querySelector("#step-up-code input[name=code]");
+      if (code) code.focus();
     }
     syncCompare();
     tick();
+    startWaits();
   });
   // Filter forms send every field; drop the empty ones so pushed URLs stay short and shareable.
   document.addEventListener("htmx:configRequest", function (event) {
