@@ -3,7 +3,9 @@
 (a) online: simulated sessions (create, several updates, release) over HTTP against the real
     processes (``haoka serve --server granian``, 2 workers x 4 threads; ``--server gunicorn``
     for the other server), one line per client thread (5 by default), each sending its next
-    request when the last is answered; ops/s and p50/p95/p99 per operation; in the same run
+    request when the last is answered; ops/s and p50/p95/p99 per operation, over HTTP/1.1
+    (``online``) and, in the same run, over HTTP/2 cleartext with prior knowledge as SMFs speak
+    it (``online_h2``; ``--http 1.1`` or ``--http 2`` for one only); in the same run
     ``pgbench -b simple-update`` on the same server, and the ratio.
 (b) offline: rate and store usage records (the ``haoka usage import`` path, in one process):
     records/s.
@@ -32,12 +34,15 @@ import tempfile  # noqa: E402
 import threading  # noqa: E402
 import time  # noqa: E402
 import uuid  # noqa: E402
+from collections.abc import Callable  # noqa: E402
 from pathlib import Path  # noqa: E402
 from urllib.parse import urlparse  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path[:0] = [str(ROOT)]  # for tests.support (the e2e stack)
 sys.path.append(str(ROOT / "bench"))
+
+import httpx  # noqa: E402
 
 from _machine import cpu_by_group, machine, percentile  # noqa: E402
 from tests.support.stack import Stack  # noqa: E402
@@ -69,20 +74,42 @@ print(json.dumps({{"imsis": out, "token": token.token}}))
 # ---------------------------------------------------------------- (a) online
 
 
-def _session_loop(*, base, token, imsi, until, updates, timings, lock, errors) -> None:
+def _http1(base: str, headers: dict) -> tuple[Callable[[str, bytes], tuple[int, str]], Callable]:
+    """A POST over one HTTP/1.1 connection (the standard library's: the least client CPU)."""
     url = urlparse(base)
     conn = http.client.HTTPConnection(url.hostname, url.port, timeout=30)
+
+    def post(path: str, data: bytes) -> tuple[int, str]:
+        conn.request("POST", path, data, headers)
+        response = conn.getresponse()
+        response.read()
+        return response.status, response.getheader("Location") or ""
+
+    return post, conn.close
+
+
+def _http2(base: str, headers: dict) -> tuple[Callable[[str, bytes], tuple[int, str]], Callable]:
+    """A POST over one HTTP/2 cleartext connection with prior knowledge (httpx + h2)."""
+    client = httpx.Client(base_url=base, http1=False, http2=True, timeout=30, headers=headers)
+
+    def post(path: str, data: bytes) -> tuple[int, str]:
+        response = client.post(path, content=data)
+        return response.status_code, response.headers.get("location", "")
+
+    return post, client.close
+
+
+def _session_loop(*, base, token, imsi, until, updates, timings, lock, errors, h2) -> None:
     headers = {"Authorization": f"Bearer {token}", "Content-Type": "application/json"}
+    post, close = (_http2 if h2 else _http1)(base, headers)
     mine: dict[str, list[float]] = {"create": [], "update": [], "release": []}
     n = 0
 
-    def call(op: str, path: str, body: dict) -> http.client.HTTPResponse:
+    def call(op: str, path: str, body: dict) -> tuple[int, str]:
         start = time.perf_counter()
-        conn.request("POST", path, json.dumps(body), headers)
-        response = conn.getresponse()
-        response.read()
+        answer = post(path, json.dumps(body).encode())
         mine[op].append((time.perf_counter() - start) * 1000)
-        return response
+        return answer
 
     def body(seq: int, *, request: bool, used: int | None) -> dict:
         unit: dict = {"ratingGroup": 1003}
@@ -100,19 +127,23 @@ def _session_loop(*, base, token, imsi, until, updates, timings, lock, errors) -
 
     while time.monotonic() < until:
         n += 1
-        created = call("create", BASE, body(0, request=True, used=None))
-        if created.status != 201:
-            errors.append(f"create {created.status}")
+        status, location = call("create", BASE, body(0, request=True, used=None))
+        if status != 201:
+            errors.append(f"create {status}")
             continue
-        ref = created.getheader("Location").rsplit("/", 1)[1]
+        ref = location.rsplit("/", 1)[1]
         for seq in range(1, updates + 1):
-            answer = call("update", f"{BASE}/{ref}/update", body(seq, request=True, used=MB // 2))
-            if answer.status != 200:
-                errors.append(f"update {answer.status}")
-        done = call("release", f"{BASE}/{ref}/release", body(updates + 1, request=False, used=1))
-        if done.status != 204:
-            errors.append(f"release {done.status}")
-    conn.close()
+            status, _ = call(
+                "update", f"{BASE}/{ref}/update", body(seq, request=True, used=MB // 2)
+            )
+            if status != 200:
+                errors.append(f"update {status}")
+        status, _ = call(
+            "release", f"{BASE}/{ref}/release", body(updates + 1, request=False, used=1)
+        )
+        if status != 204:
+            errors.append(f"release {status}")
+    close()
     with lock:
         for op, values in mine.items():
             timings[op].extend(values)
@@ -138,7 +169,7 @@ def _own_postgres_cpu(database: str) -> float:
     return used
 
 
-def online(stack: Stack, *, clients: int, seconds: float, updates: int) -> dict:
+def online(stack: Stack, *, clients: int, seconds: float, updates: int, h2: bool = False) -> dict:
     made = stack.manage_json(MAKE_LINES.format(count=clients, plan=PLAN))
     timings: dict[str, list[float]] = {"create": [], "update": [], "release": []}
     lock, errors = threading.Lock(), []
@@ -158,6 +189,7 @@ def online(stack: Stack, *, clients: int, seconds: float, updates: int) -> dict:
                 timings=timings,
                 lock=lock,
                 errors=errors,
+                h2=h2,
             ),
         )
         for imsi in made["imsis"]
@@ -172,6 +204,7 @@ def online(stack: Stack, *, clients: int, seconds: float, updates: int) -> dict:
     ops = sum(len(v) for v in timings.values())
     every = [x for v in timings.values() for x in v]
     return {
+        "protocol": "HTTP/2 (h2c, prior knowledge)" if h2 else "HTTP/1.1",
         "clients": clients,
         "updates_per_session": updates,
         "seconds": round(elapsed, 1),
@@ -293,6 +326,7 @@ def main() -> None:
     parser.add_argument("--per-line", type=int, default=500)
     parser.add_argument("--skip-offline", action="store_true")
     parser.add_argument("--skip-online", action="store_true")
+    parser.add_argument("--http", choices=["1.1", "2", "both"], default="both")
     parser.add_argument(
         "--profile-offline", metavar="FILE", help="write cProfile stats of the offline run"
     )
@@ -307,15 +341,20 @@ def main() -> None:
         serve_threads=args.serve_threads, server=args.server,
     ) as stack:  # fmt: skip
         if not args.skip_online:
-            result["online"] = online(
-                stack, clients=args.clients, seconds=args.seconds, updates=args.updates
-            )
+            for key, h2 in (("online", False), ("online_h2", True)):
+                if args.http in ("both", "2" if h2 else "1.1"):
+                    result[key] = online(
+                        stack, clients=args.clients, seconds=args.seconds, updates=args.updates,
+                        h2=h2,
+                    )  # fmt: skip
             result["pgbench_simple_update"] = pgbench(
                 seconds=int(args.seconds), clients=args.clients
             )
-            result["online_to_pgbench_ratio"] = round(
-                result["online"]["ops_per_s"] / result["pgbench_simple_update"]["tps"], 3
-            )
+            for key in ("online", "online_h2"):
+                if key in result:
+                    result[f"{key}_to_pgbench_ratio"] = round(
+                        result[key]["ops_per_s"] / result["pgbench_simple_update"]["tps"], 3
+                    )
         if not args.skip_offline:
             result["offline"] = offline(
                 stack, records=args.records, per_line=args.per_line, profile=args.profile_offline
