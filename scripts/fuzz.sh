@@ -165,7 +165,9 @@ values = ["imsi-460002026112201", "imsi-460012026112202", "msisdn-8613912345678"
 [parameters]
 "body.subscriberIdentifier" = { dictionary = "subscriber", probability = 0.5 }
 TOML
-SPEC=${HAOKA_SPECS:-$ROOT/../shared/specs}/3gpp-rel17/TS32291_Nchf_ConvergedCharging.yaml
+SPECS=${HAOKA_SPECS:-$ROOT/../shared/specs}
+[ -d "$SPECS/3gpp-rel17" ] || SPECS=/work/shared/specs
+SPEC=$SPECS/3gpp-rel17/TS32291_Nchf_ConvergedCharging.yaml
 
 SUMMARY_ARGS=()
 for who in ${FUZZ_WHO:-consumer agent staff nchf}; do
