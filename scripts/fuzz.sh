@@ -87,7 +87,7 @@ import httpx
 base, phone = sys.argv[1], sys.argv[2]
 httpx.post(f"{base}/api/v1/auth/otp", json={"phone": phone}).raise_for_status()
 outbox = httpx.get(f"{base}/api/v1/sandbox/sms", params={"phone": phone}).raise_for_status()
-code = re.search(r"\d{6}", outbox.json()[-1]["text"]).group(0)
+code = re.search(r"\d{6}", outbox.json()[0]["text"]).group(0)
 login = httpx.post(f"{base}/api/v1/auth/login", json={"phone": phone, "code": code})
 print(login.raise_for_status().json()["token"])
 PY
