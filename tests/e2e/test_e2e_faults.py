@@ -11,6 +11,7 @@ API and the database (through ``stack.manage``).
 
 from __future__ import annotations
 
+import datetime as dt
 import os
 import threading
 import time
@@ -192,12 +193,13 @@ def check_money(stack, state: dict, by_state: dict, run: Run) -> None:
     assert state["unbalanced"] == []
 
 
-def first_month_fen(plan_code: str) -> int:
-    """The first month's fee charged at activation (today, Beijing) under the plan's term."""
+def first_month_fen(plan_code: str, activated_at: str) -> int:
+    """The first month's fee charged at activation (on its Beijing day: a run that crosses
+    Beijing midnight has lines of both days) under the plan's term."""
     plan = next(p for p in seed_data.PLANS if p["code"] == plan_code)
-    today = clock.beijing_date(clock.now())
+    day = clock.beijing_date(dt.datetime.fromisoformat(activated_at))
     return domain.first_month(
-        rule=plan["first_month"], fee_fen=plan["monthly_fee_fen"], activated_on=today
+        rule=plan["first_month"], fee_fen=plan["monthly_fee_fen"], activated_on=day
     ).fee_fen
 
 
@@ -227,7 +229,8 @@ def check_numbers_and_lines(state: dict, by_state: dict) -> None:
             "ACTIVE",
             order["user_id"],
         )
-        assert line["balance_fen"] == order["first_topup_fen"] - first_month_fen(order["plan"])
+        first_month = first_month_fen(order["plan"], line["activated_at"])
+        assert line["balance_fen"] == order["first_topup_fen"] - first_month
 
 
 def check_carrier(stack, state: dict, by_state: dict, stats: dict) -> None:

@@ -77,7 +77,8 @@ numbers = {
 }
 lines = [
     {"msisdn": l.msisdn, "order_ref": l.order_ref, "status": l.status, "user_id": l.user_id,
-     "balance_fen": line_queries.wallet_balance_fen(line=l)}
+     "balance_fen": line_queries.wallet_balance_fen(line=l),
+     "activated_at": l.activated_at.isoformat() if l.activated_at else None}
     for l in Line.objects.order_by("id")
 ]
 payments = [
