@@ -60,7 +60,7 @@ from haoka.core import clock
 from haoka.lines import operations as lines
 now = clock.now()
 out = []
-for i in range({count}):
+for i in range({start}, {start} + {count}):
     user = User.objects.create(username="bench%07d" % i, phone="136%08d" % i)
     line = lines.open_line(user_id=user.pk, msisdn="135%08d" % i, carrier_code="CMCC",
         plan_code="{plan}", iccid="89860099%012d" % i, imsi="4600099%08d" % i,
@@ -170,7 +170,9 @@ def _own_postgres_cpu(database: str) -> float:
 
 
 def online(stack: Stack, *, clients: int, seconds: float, updates: int, h2: bool = False) -> dict:
-    made = stack.manage_json(MAKE_LINES.format(count=clients, plan=PLAN))
+    made = stack.manage_json(
+        MAKE_LINES.format(start=clients if h2 else 0, count=clients, plan=PLAN)
+    )  # lines of their own: the HTTP/2 run comes after the HTTP/1.1 one
     timings: dict[str, list[float]] = {"create": [], "update": [], "release": []}
     lock, errors = threading.Lock(), []
     groups = {name: proc.pid for name, proc in stack.procs.items()}
