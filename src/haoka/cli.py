@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import argparse
+import multiprocessing
 import os
 import sys
 
@@ -42,7 +43,7 @@ def cmd_serve(args) -> int:
     from haoka.charging import nrf  # noqa: PLC0415  (needs the apps loaded: after _setup())
 
     port = int(args.port or os.environ.get("HAOKA_PORT", "8000"))
-    registration = nrf.start_registration()
+    registrar = _start_registrar(nrf)
     try:
         if args.server == "gunicorn":
             _serve_gunicorn(args, port)
@@ -54,9 +55,27 @@ def cmd_serve(args) -> int:
                 workers_kill_timeout=5,  # as gunicorn's graceful timeout: idle h2 connections
             ).serve()  # fmt: skip
     finally:
-        if registration is not None:
-            registration.stop()
+        if registrar is not None:
+            registrar[1].set()  # deregister, then end
+            registrar[0].join(timeout=nrf.TIMEOUT + 2)
     return 0
+
+
+def _start_registrar(nrf):
+    """The NRF registration's process and its stop event, or None without an NRF. Spawned,
+    never forked, and started before the server forks its workers (``nrf.run_beside_server``)."""
+    from django.conf import settings  # noqa: PLC0415  (after _setup())
+
+    if not settings.NRF_URL:
+        return None
+    context = multiprocessing.get_context("spawn")
+    stop = context.Event()
+    process = context.Process(
+        target=nrf.run_beside_server, args=(stop, os.getpid()), name="nrf-registration",
+        daemon=True,
+    )  # fmt: skip
+    process.start()
+    return process, stop
 
 
 def _serve_gunicorn(args, port: int) -> None:

@@ -3,9 +3,10 @@
 SMFs reach it), registered when ``haoka serve`` starts, kept alive by a heartbeat at the
 ``heartBeatTimer`` the NRF answers, deregistered when serve stops.
 
-It runs as a thread of ``haoka serve``'s main process, not of its workers (one registration
-per CHF, however many workers) nor of ``haoka worker`` (the registration says the Nchf
-endpoint is up: it lives and dies with the process that serves it). An NRF that does not
+It runs in a process of its own that ``haoka serve`` spawns before forking its workers and
+stops on its way out (:func:`run_beside_server`): one registration per CHF however many
+workers, not in ``haoka worker`` (the registration says the Nchf endpoint is up: it lives and
+dies with the server), and never a thread of the process that forks (see there why). An NRF that does not
 answer is retried (1 s doubling to 30 s) without holding up serving; a heartbeat the NRF
 answers 404 to (it forgot us: restarted, or our heartbeat came too late) registers again.
 ``HAOKA_NRF_URL`` unset: nothing runs. The NRF is spoken to as network functions speak,
@@ -15,10 +16,13 @@ HTTP/2 (cleartext with prior knowledge for ``http://``).
 from __future__ import annotations
 
 import ipaddress
+import os
+import signal
 import threading
 from typing import Any
 from urllib.parse import urlsplit
 
+import django
 import httpx
 import structlog
 from django.conf import settings
@@ -165,3 +169,20 @@ def start_registration() -> Registration | None:
     nf_profile = profile(instance_id=settings.NF_INSTANCE_ID, base_url=settings.PUBLIC_BASE_URL)
     client = client_for(settings.NRF_URL)
     return Registration(nrf_url=settings.NRF_URL, nf_profile=nf_profile, client=client).start()
+
+
+def run_beside_server(stop, server_pid: int) -> None:
+    """The registration's own process, spawned (not forked) beside ``haoka serve``: a thread of
+    the server itself was running an HTTP call while granian forked its workers, and a worker
+    that inherited the import lock held by that call hung on its first outbound request.
+    Runs until the server sets ``stop`` (then deregisters) or is gone (killed: deregisters
+    too, rather than heartbeat for a CHF that no longer answers)."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # the server's signals are the server's:
+    signal.signal(signal.SIGTERM, signal.SIG_IGN)  # it tells this process through ``stop``
+    django.setup()
+    registration = start_registration()
+    if registration is None:
+        return
+    while not stop.wait(1.0) and os.getppid() == server_pid:
+        pass
+    registration.stop()
