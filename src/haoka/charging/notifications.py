@@ -69,11 +69,13 @@ def _open_sessions_with_uri(line_id: int) -> list[ChargingSession]:
 
 
 def _latest_answers(session_ids: list[int]) -> dict[int, dict]:
-    """The latest answer given to each session (its last exchange)."""
+    """The latest answer given to each session (its last exchange; a long session has many,
+    only the last is read)."""
     latest: dict[int, dict] = {}
-    rows = Exchange.objects.filter(session_id__in=session_ids).order_by("session_id", "id")
-    for session_id, response in rows.values_list("session_id", "response"):
-        latest[session_id] = response
+    for session_id in session_ids:
+        last = Exchange.objects.filter(session_id=session_id).order_by("-id").first()
+        if last is not None:
+            latest[session_id] = last.response
     return latest
 
 

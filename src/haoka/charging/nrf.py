@@ -6,9 +6,10 @@ SMFs reach it), registered when ``haoka serve`` starts, kept alive by a heartbea
 It runs in a process of its own that ``haoka serve`` spawns before forking its workers and
 stops on its way out (:func:`run_beside_server`): one registration per CHF however many
 workers, not in ``haoka worker`` (the registration says the Nchf endpoint is up: it lives and
-dies with the server), and never a thread of the process that forks (see there why). An NRF that does not
-answer is retried (1 s doubling to 30 s) without holding up serving; a heartbeat the NRF
-answers 404 to (it forgot us: restarted, or our heartbeat came too late) registers again.
+dies with the server), and never a thread of the process that forks (see there why). An NRF
+that does not answer is retried (1 s doubling to 30 s) without holding up serving; a
+heartbeat the NRF answers 404 to (it forgot us: restarted, or our heartbeat came too late)
+registers again.
 ``HAOKA_NRF_URL`` unset: nothing runs. The NRF is spoken to as network functions speak,
 HTTP/2 (cleartext with prior knowledge for ``http://``).
 """
