@@ -189,6 +189,9 @@ def test_rejection_review_and_cancel(page, live_server):
     # the first order kept its address in the book: it is chosen already
     expect(form.locator("input[name=address_id]:checked")).to_have_count(1)
     page.get_by_role("button", name="提交订单").click()
+    # The order page has loaded before the test touches the order: on SQLite the live
+    # server shares the test's connection, and a request still running would meet it.
+    expect(page.get_by_role("button", name="提交实名信息")).to_be_visible()
     ref = page.url.rstrip("/").rsplit("/", 1)[1]
     operations.apply_kyc_result(
         ref=ref, status="FLAGGED", reason="转人工审核", actor="test", now=clock.now()
