@@ -29,6 +29,8 @@ from django.db import models
 
 OTP_LENGTH = 6
 OTP_TTL = dt.timedelta(minutes=5)
+#: How long sign-in and step-up codes are kept after they ended (``purge_challenges``).
+CHALLENGE_RETENTION = dt.timedelta(days=30)
 OTP_MAX_ATTEMPTS = 5
 #: Sending limits: (how many, per window) per phone and per client IP.
 OTP_SEND_PER_PHONE_MINUTE = (1, dt.timedelta(minutes=1))

@@ -11,7 +11,7 @@ from django.db.models import F
 
 from haoka.accounts import domain, sms, store, tokencache
 from haoka.accounts.domain import Role
-from haoka.accounts.models import AuthToken, OtpChallenge, User
+from haoka.accounts.models import AuthToken, OtpChallenge, StepUpChallenge, User
 from haoka.core import audit, ratelimit
 from haoka.core.errors import HaokaError, NotFound, Unauthenticated, ValidationError
 from haoka.core.phone import parse_mainland_mobile
@@ -240,3 +240,17 @@ def make_agent(*, user_id: int) -> bool:
     """Give a consumer the AGENT role (an approved agent); other roles are left as they are.
     True when the role changed."""
     return bool(User.objects.filter(pk=user_id, role=Role.CONSUMER).update(role=Role.AGENT))
+
+
+def purge_challenges(*, now: dt.datetime) -> int:
+    """Delete sign-in and step-up codes that ended more than ``CHALLENGE_RETENTION`` ago
+    (their hashes are of no use once expired; the month kept is for looking into abuse).
+    Returns how many rows went."""
+    before = now - domain.CHALLENGE_RETENTION
+    otp, _ = OtpChallenge.objects.filter(expires_at__lt=before).delete()
+    step_up, _ = (
+        StepUpChallenge.objects.filter(expires_at__lt=before)
+        .exclude(proof_expires_at__gte=before)
+        .delete()
+    )
+    return otp + step_up

@@ -38,6 +38,12 @@ PERIODIC: list[Periodic] = [
         "haoka.numbers.tasks.release_expired_holds",
     ),
     Periodic("core.purge", dt.timedelta(hours=1), "haoka.core.tasks.purge_expired"),
+    # Sign-in and step-up codes a month after they ended.
+    Periodic(
+        "accounts.purge_challenges",
+        dt.timedelta(hours=6),
+        "haoka.accounts.tasks.purge_challenges",
+    ),
     # Submissions due (retries), refunds pending, unpaid timeouts, stuck orders.
     Periodic("orders.sweep", dt.timedelta(seconds=5), "haoka.orders.tasks.sweep"),
     # Payments whose notification never came: ask the gateway.
