@@ -29,7 +29,9 @@ from haoka.core.errors import NotFound, ValidationError
 from haoka.lines import queries as line_queries
 
 MAX_DAYS = 90
-_SOURCE_ORDER = {"SPONSOR": 0, "PACK": 1, "ROLLOVER": 2, "GIFT": 3, "PLAN": 4, "DAILY": 5}
+_SOURCE_ORDER = {
+    "SPONSOR": 0, "PACK": 1, "ROLLOVER": 2, "GIFT": 3, "BANK": 4, "PLAN": 5, "DAILY": 6
+}  # fmt: skip
 
 
 class LineNotFound(NotFound):
