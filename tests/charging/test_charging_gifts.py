@@ -6,8 +6,8 @@ from __future__ import annotations
 
 import pytest
 
-from haoka.accounts.models import SandboxSms
-from haoka.charging import gifts
+from haoka.accounts.models import SandboxSms, User
+from haoka.charging import cycles, gifts
 from haoka.charging.models import Bucket, DataGift, DataMovement
 from haoka.core import clock, ledger
 from haoka.lines.models import Line
@@ -226,3 +226,39 @@ def test_the_history_shows_gifts_with_the_counterpart_masked(client, pair, now):
     giver_masked = giver.msisdn[:3] + "****" + giver.msisdn[-4:]
     assert got["items"][0]["text"] == f"来自 {giver_masked} 的转赠 1GB"
     assert ledger.trial_balances().get("BYTES", 0) == 0
+
+
+def test_the_dashboard_and_both_bills_show_the_gift(client, pair, now):
+    giver, receiver, token = pair
+    _give(client, token, giver, receiver)
+    dashboard = call(client, token, "get", f"/lines/{giver.msisdn}").json()
+    [plan] = [b for b in dashboard["buckets"] if b["source"] == "PLAN" and b["unit"] == "BYTES"]
+    assert (plan["amount"], plan["moved_out"], plan["remaining"]) == (39 * GB, GB, 39 * GB)
+    at = beijing(2026, 6, 1, 0, 5)
+    with clock.frozen(at):
+        cycles.run_cycles(now=at)
+    masked = {line.pk: line.msisdn[:3] + "****" + line.msisdn[-4:] for line in (giver, receiver)}
+    for line, text in (
+        (giver, f"转赠给 {masked[receiver.pk]} 1GB"),
+        (receiver, f"来自 {masked[giver.pk]} 的转赠 1GB"),
+    ):
+        bill = call(client, session_token(line, at), "get", f"/lines/{line.msisdn}/bills/2026-05")
+        assert [m["text"] for m in bill.json()["data_movements"]] == [text]
+    pdf = call(client, token, "get", f"/lines/{giver.msisdn}/bills/2026-05.pdf")
+    assert pdf.status_code == 200 and pdf.content.startswith(b"%PDF")
+
+
+def test_staff_reverse_a_gift_from_the_admin_and_read_movements_and_lots(client, pair, now):
+    giver, receiver, token = pair
+    gift_id = _give(client, token, giver, receiver)
+    client.force_login(User.objects.create_superuser(username="ops", password="x" * 12))
+    for page in ("datagift", "datamovement", "databanklot"):
+        assert client.get(f"/admin/charging/{page}/").status_code == 200
+    done = client.post(
+        "/admin/charging/datagift/",
+        {"action": "reverse", "_selected_action": [gift_id]},
+        follow=True,
+    )
+    assert done.status_code == 200 and "已撤回 1GB" in done.content.decode()
+    assert DataGift.objects.get(pk=gift_id).state == "REVERSED"
+    assert _plan_data(giver).amount == 40 * GB

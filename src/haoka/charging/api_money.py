@@ -52,6 +52,7 @@ class BucketOut(Schema):
     unit: str
     source: str
     amount: int
+    moved_out: int  # given away or banked (流量控): amount + moved_out was granted
     used: int
     reserved: int
     remaining: int
@@ -207,6 +208,7 @@ class BillOut(BillSummaryOut):
     usage_by_rating_group: list[dict]
     packs: list[dict]
     topups: list[dict]
+    data_movements: list[dict]  # gifts, reversals, the bank: "转赠给 138****0002 1GB"
 
 
 # ---------------------------------------------------------------- renderers
@@ -394,5 +396,5 @@ def bill(request, msisdn: str, month: str):
         "daily_fees_fen": b.daily_fees_fen, "packs_fen": b.packs_fen, "usage_fen": b.usage_fen,
         "other_fen": b.other_fen, "usage_by_day": b.usage_by_day,
         "usage_by_rating_group": b.usage_by_rating_group, "packs": bills.packs_bought(b),
-        "topups": bills.topups_paid(b),
+        "topups": bills.topups_paid(b), "data_movements": bills.data_movements(b),
     }  # fmt: skip
