@@ -66,3 +66,16 @@ def test_a_trial_balance_of_a_unit_counts_only_that_units_entries():
     assert ledger.trial_balance(unit="BYTES") == 24
     assert ledger.trial_balance_fen() == 0
     assert ledger.unbalanced_transactions() == [txn.pk]
+
+
+def test_a_bytes_posting_beyond_two_to_the_31_keeps_its_cached_balance_exact():
+    # PostgreSQL binds a plain int in ``F + n`` as int4: 3 GB would wrap around.
+    ledger.open_account(code="data_bank:1", name="bank", kind="LIABILITY")
+    three_gb = 3 * 1024**3
+    ledger.post(
+        legs=[Leg(chart.DATA_ON_BUCKETS, three_gb), Leg("data_bank:1", -three_gb)], kind="d"
+    )
+    ledger.post(legs=[Leg("data_bank:1", 1024**3), Leg(chart.DATA_ON_BUCKETS, -(1024**3))],
+                kind="w")  # fmt: skip
+    assert ledger.balance_fen(account="data_bank:1") == -2 * 1024**3
+    assert ledger.recomputed_balance_fen(account="data_bank:1") == -2 * 1024**3

@@ -128,7 +128,7 @@ def withdraw(
             amount=amount, at=now,
         )  # fmt: skip
         for lot_id, n in taken:
-            DataBankLot.objects.filter(pk=lot_id).update(remaining=F("remaining") - n)
+            DataBankLot.objects.filter(pk=lot_id).update(remaining=F("remaining") - dataflow.big(n))
         movement = DataMovement.objects.create(
             line_id=line_id, kind=MovementKind.WITHDRAWAL, amount=amount,
             takes=[[lot_id, "LOT", n] for lot_id, n in taken], created_at=now,

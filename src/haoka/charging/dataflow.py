@@ -16,7 +16,7 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Iterable, Sequence
 
-from django.db.models import F, Sum
+from django.db.models import BigIntegerField, F, Sum, Value
 
 from haoka.charging import linebook, movements
 from haoka.charging.domain import Source, Unit
@@ -61,9 +61,15 @@ def shrink(bucket_id: int, amount: int) -> None:
     _shift(bucket_id, -amount)
 
 
+def big(n: int) -> Value:
+    """``n`` as a bigint in an expression: a plain int in ``F(...) + n`` is bound as int4 on
+    PostgreSQL (server-side binding) and a gift of more than 2 GB would wrap around."""
+    return Value(n, output_field=BigIntegerField())
+
+
 def _shift(bucket_id: int, delta: int) -> None:
     Bucket.objects.filter(pk=bucket_id).update(
-        amount=F("amount") + delta, moved_out=F("moved_out") - delta
+        amount=F("amount") + big(delta), moved_out=F("moved_out") - big(delta)
     )
 
 

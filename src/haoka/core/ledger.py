@@ -17,7 +17,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from django.db import connection, transaction
-from django.db.models import F, QuerySet, Sum
+from django.db.models import BigIntegerField, F, QuerySet, Sum, Value
 
 from haoka.core import accounts_chart, bulk, clock, rows
 from haoka.core.errors import Conflict, NotFound, ValidationError
@@ -258,7 +258,10 @@ def _update_cached(moving: dict[int, int], *, accounts: dict[str, LedgerAccount]
         rows = LedgerAccount.objects.filter(pk=pk)
         if not by_id[pk].allow_negative and delta < 0:
             rows = rows.filter(balance_fen__gte=-delta)
-        if rows.update(balance_fen=F("balance_fen") + delta) != 1:
+        # A bigint parameter: a plain int in ``F + n`` is bound as int4 on PostgreSQL, and a
+        # BYTES account moves more than 2**31 at once (a 3 GB deposit).
+        moved = Value(delta, output_field=BigIntegerField())
+        if rows.update(balance_fen=F("balance_fen") + moved) != 1:
             raise InsufficientBalance(
                 account=by_id[pk].code,
                 balance_fen=LedgerAccount.objects.get(pk=pk).balance_fen,
