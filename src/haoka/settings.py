@@ -286,6 +286,14 @@ KYC_PROVIDER = os.environ.get("HAOKA_KYC_PROVIDER", "haoka.kyc.providers.Sandbox
 # Charging: days a line may stay in arrears after the monthly fee before it is suspended, and
 # the wallet balance (fen) below which the owner is told it is low.
 ARREARS_GRACE_DAYS = int(os.environ.get("HAOKA_ARREARS_GRACE_DAYS", "3"))
+# 流量控: the most a line may give away (转赠), bank and withdraw in a Beijing month, in MB.
+DATA_GIFT_MONTHLY_MAX_MB = int(os.environ.get("HAOKA_DATA_GIFT_MONTHLY_MAX_MB", "5120"))
+DATA_BANK_DEPOSIT_MONTHLY_MAX_MB = int(
+    os.environ.get("HAOKA_DATA_BANK_DEPOSIT_MONTHLY_MAX_MB", "10240")
+)
+DATA_BANK_WITHDRAWAL_MONTHLY_MAX_MB = int(
+    os.environ.get("HAOKA_DATA_BANK_WITHDRAWAL_MONTHLY_MAX_MB", "10240")
+)
 LOW_BALANCE_FEN = int(os.environ.get("HAOKA_LOW_BALANCE_FEN", "500"))
 
 #: structlog through the standard handlers (``core.logs``): console lines, or JSON per line.

@@ -23,6 +23,8 @@ SAMPLE = {
     "amount_fen": 5_000_00,
     "fee_fen": 30_00,
     "net_fen": 4_970_00,
+    "counterpart": "138****0002",
+    "data": "1023.99MB",
 }
 
 
@@ -70,6 +72,7 @@ def test_sms_goes_out_where_a_person_waits_for_news_and_not_for_what_they_see_an
         Kind.ORDER_SHIPPED,
         Kind.ORDER_ACTIVATED,
         Kind.WITHDRAWAL_PAID,
+        Kind.DATA_GIFT_RECEIVED,  # data arrived on a number that did nothing to get it
     }
 
 

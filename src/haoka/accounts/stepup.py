@@ -63,11 +63,16 @@ class Proof:
 
 
 def action_of(value: str) -> StepUpAction:
-    """The action named ``value``. Raises UnknownStepUpAction."""
+    """The action named ``value`` (one a caller may ask for by name). Raises
+    UnknownStepUpAction."""
+    allowed = sorted(a.value for a in domain.NAMED_STEP_UP_ACTIONS)
     try:
-        return StepUpAction(value)
+        action = StepUpAction(value)
     except ValueError:
-        raise UnknownStepUpAction(action=value, allowed=list(StepUpAction.values)) from None
+        raise UnknownStepUpAction(action=value, allowed=allowed) from None
+    if action not in domain.NAMED_STEP_UP_ACTIONS:
+        raise UnknownStepUpAction(action=value, allowed=allowed)
+    return action
 
 
 def _hash(*, user_id: int, action: str, target: str, value: str) -> str:
@@ -86,6 +91,28 @@ def send_code(
     phone = User.objects.filter(pk=user_id).values_list("phone", flat=True).first()
     if not phone:
         raise StepUpUnavailable()
+    text = domain.step_up_text(code="{code}", action=action, target=target)
+    return send_code_to(
+        user_id=user_id, action=action, target=target, phone=phone, text=text,
+        client_ip=client_ip, now=now,
+    )  # fmt: skip
+
+
+def send_code_to(
+    *,
+    user_id: int,
+    action: StepUpAction,
+    target: str,
+    phone: str,
+    text: str,
+    client_ip: str,
+    now: dt.datetime,
+) -> CodeSent:
+    """Send a fresh code for ``action`` on ``target`` (at most 20 characters: a line's number,
+    or what one use case binds it to, e.g. ``gift:<id>``) to ``phone`` (e.g. a line's own
+    number rather than the account's), in ``text`` (``{code}`` is replaced by the code; see
+    ``domain.step_up_purpose_text``), under the same limits as every step-up code. Raises
+    RateLimited."""
     for key, (limit, window) in (
         (f"step-up:ip:{client_ip}", domain.STEP_UP_SEND_PER_IP_HOUR),
         (f"step-up:user:{user_id}:m", domain.STEP_UP_SEND_PER_USER_MINUTE),
@@ -104,9 +131,7 @@ def send_code(
             created_at=now,
             expires_at=expires_at,
         )
-        sms.provider().send(
-            phone=phone, text=domain.step_up_text(code=code, action=action, target=target)
-        )
+        sms.provider().send(phone=phone, text=text.replace("{code}", code))
     return CodeSent(
         action=action,
         phone_masked=mask_phone(phone),
@@ -134,7 +159,17 @@ def verify_code(*, user_id: int, action: str, target: str, code: str, now: dt.da
     """Check the latest code for (user, action, line) and turn it into a proof the action
     spends once within ``STEP_UP_PROOF_TTL``. A wrong code counts against its attempts.
     Raises UnknownStepUpAction, StepUpCodeInvalid."""
-    action = action_of(action)
+    return verify_code_for(
+        user_id=user_id, action=action_of(action), target=target, code=code, now=now
+    )
+
+
+def verify_code_for(
+    *, user_id: int, action: StepUpAction, target: str, code: str, now: dt.datetime
+) -> Proof:
+    """:func:`verify_code` for an action a use case asks for itself (``send_code_to``). Call
+    it outside the action's transaction (a wrong try must stay counted). Raises
+    StepUpCodeInvalid."""
     code = (code or "").strip()
     if not domain.is_code_shaped(code):
         raise StepUpCodeInvalid()

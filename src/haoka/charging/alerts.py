@@ -27,7 +27,7 @@ from haoka.lines import operations as line_ops
 from haoka.lines.domain import LineState
 
 #: Buckets whose use is worth an alert (a 日租 allowance renews daily; sponsors pay theirs).
-ALERTED_SOURCES = {Source.PLAN, Source.PACK, Source.ROLLOVER, Source.GIFT}
+ALERTED_SOURCES = {Source.PLAN, Source.PACK, Source.ROLLOVER, Source.GIFT, Source.BANK}
 WALLET_PREFIX = chart.LINE_WALLET_PREFIX
 EXPIRING_DAYS = 3
 

@@ -26,7 +26,7 @@ router = Router(tags=["lines"], auth=bearer)
 BASE = "/lines/{msisdn}"
 
 
-def _line(request, msisdn: str, *, write: bool = False):
+def line_of(request, msisdn: str, *, write: bool = False):
     """The line the caller may read (or, with ``write``, change). Raises LineNotFound."""
     user, token = request.auth, request.haoka_token
     staff = not write and account_queries.is_staff(user)
@@ -52,6 +52,7 @@ class BucketOut(Schema):
     unit: str
     source: str
     amount: int
+    moved_out: int  # given away or banked (流量控): amount + moved_out was granted
     used: int
     reserved: int
     remaining: int
@@ -207,6 +208,7 @@ class BillOut(BillSummaryOut):
     usage_by_rating_group: list[dict]
     packs: list[dict]
     topups: list[dict]
+    data_movements: list[dict]  # gifts, reversals, the bank: "转赠给 138****0002 1GB"
 
 
 # ---------------------------------------------------------------- renderers
@@ -276,7 +278,7 @@ def _plan(code: str) -> PlanOut | None:
 @router.get(BASE, response=DashboardOut)
 def dashboard(request, msisdn: str):
     """A line at a glance: status, plan, wallet and the allowances valid now."""
-    line = _line(request, msisdn)
+    line = line_of(request, msisdn)
     buckets = queries.buckets_of(line_id=line.pk, now=clock.now())
     return DashboardOut(
         msisdn=line.msisdn,
@@ -295,14 +297,14 @@ def dashboard(request, msisdn: str):
 @router.get(f"{BASE}/usage", response=list[UsageDayOut])
 def usage(request, msisdn: str, days: int = 30):
     """Usage per Beijing day and unit over the last ``days`` days (1-90)."""
-    line = _line(request, msisdn)
+    line = line_of(request, msisdn)
     rows = queries.usage_by_day(line_id=line.pk, days=days, now=clock.now())
     return [UsageDayOut(**r, wallet=format_fen(r["wallet_fen"])) for r in rows]
 
 
 @router.get(f"{BASE}/notifications", response=NotificationPage)
 def notifications(request, msisdn: str, limit: int | None = None, after: str | None = None):
-    line = _line(request, msisdn)
+    line = line_of(request, msisdn)
     page = queries.notifications_of(line_id=line.pk, limit=limit, after=after)
     return {"items": page.items, "next": page.next}
 
@@ -310,7 +312,7 @@ def notifications(request, msisdn: str, limit: int | None = None, after: str | N
 @router.post(f"{BASE}/topups", response={201: TopUpOut})
 def start_topup(request, msisdn: str, body: TopUpIn):
     """Top up the wallet: pay at ``pay_url``; the money arrives when the payment succeeds."""
-    line = _line(request, msisdn, write=True)
+    line = line_of(request, msisdn, write=True)
     topup = topups.start_topup(
         line_id=line.pk, amount_fen=body.amount_fen, method=body.method, now=clock.now()
     )
@@ -319,21 +321,21 @@ def start_topup(request, msisdn: str, body: TopUpIn):
 
 @router.get(f"{BASE}/topups", response=TopUpPage)
 def list_topups(request, msisdn: str, limit: int | None = None, after: str | None = None):
-    line = _line(request, msisdn)
+    line = line_of(request, msisdn)
     page = queries.topups_of(line_id=line.pk, limit=limit, after=after)
     return {"items": [_topup(t) for t in page.items], "next": page.next}
 
 
 @router.get(f"{BASE}/auto-topup", response=AutoTopUpOut | None)
 def get_auto_topup(request, msisdn: str):
-    return _auto(queries.auto_topup_of(line_id=_line(request, msisdn).pk))
+    return _auto(queries.auto_topup_of(line_id=line_of(request, msisdn).pk))
 
 
 @router.put(f"{BASE}/auto-topup", response=AutoTopUpOut)
 def put_auto_topup(request, msisdn: str, body: AutoTopUpIn):
     """Set auto top-up: below the threshold a top-up of ``amount_fen`` is started (at most
     once a day) and its pay link sent to the owner."""
-    line = _line(request, msisdn, write=True)
+    line = line_of(request, msisdn, write=True)
     setting = topups.set_auto_topup(
         line_id=line.pk, enabled=body.enabled, threshold_fen=body.threshold_fen,
         amount_fen=body.amount_fen, method=body.method, now=clock.now(),
@@ -344,7 +346,7 @@ def put_auto_topup(request, msisdn: str, body: AutoTopUpIn):
 @router.get(f"{BASE}/packs", response=list[PackOut])
 def list_packs(request, msisdn: str):
     """The add-on packs on sale for the line's carrier."""
-    line = _line(request, msisdn)
+    line = line_of(request, msisdn)
     return [
         PackOut(**vars(o), price=format_fen(o.price_fen))
         for o in packs.offers(carrier_code=line.carrier_code)
@@ -354,28 +356,28 @@ def list_packs(request, msisdn: str):
 @router.post(f"{BASE}/packs", response={201: PurchaseOut})
 def buy_pack(request, msisdn: str, body: PackBuyIn):
     """Buy a pack from the wallet (409 ``insufficient_balance`` when it does not cover it)."""
-    line = _line(request, msisdn, write=True)
+    line = line_of(request, msisdn, write=True)
     purchase = packs.buy(line_id=line.pk, pack_code=body.pack_code, now=clock.now())
     return Status(201, _purchase(purchase))
 
 
 @router.get(f"{BASE}/pack-purchases", response=PurchasePage)
 def list_purchases(request, msisdn: str, limit: int | None = None, after: str | None = None):
-    line = _line(request, msisdn)
+    line = line_of(request, msisdn)
     page = queries.purchases_of(line_id=line.pk, limit=limit, after=after)
     return {"items": [_purchase(p) for p in page.items], "next": page.next}
 
 
 @router.get(f"{BASE}/bills", response=BillPage)
 def list_bills(request, msisdn: str, limit: int | None = None, after: str | None = None):
-    line = _line(request, msisdn)
+    line = line_of(request, msisdn)
     page = queries.bills_of(line_id=line.pk, limit=limit, after=after)
     return {"items": [_bill_summary(b) for b in page.items], "next": page.next}
 
 
 @router.get(BASE + "/bills/{month}.pdf")
 def bill_as_pdf(request, msisdn: str, month: str):
-    line = _line(request, msisdn)
+    line = line_of(request, msisdn)
     bill = queries.bill_of(line_id=line.pk, month=bills.parse_month(month))
     response = HttpResponse(
         bill_pdf.pdf(bill=bill, msisdn=line.msisdn), content_type="application/pdf"
@@ -386,7 +388,7 @@ def bill_as_pdf(request, msisdn: str, month: str):
 
 @router.get(BASE + "/bills/{month}", response=BillOut)
 def bill(request, msisdn: str, month: str):
-    line = _line(request, msisdn)
+    line = line_of(request, msisdn)
     b = queries.bill_of(line_id=line.pk, month=bills.parse_month(month))
     return {
         **_bill_summary(b),
@@ -394,5 +396,5 @@ def bill(request, msisdn: str, month: str):
         "daily_fees_fen": b.daily_fees_fen, "packs_fen": b.packs_fen, "usage_fen": b.usage_fen,
         "other_fen": b.other_fen, "usage_by_day": b.usage_by_day,
         "usage_by_rating_group": b.usage_by_rating_group, "packs": bills.packs_bought(b),
-        "topups": bills.topups_paid(b),
+        "topups": bills.topups_paid(b), "data_movements": bills.data_movements(b),
     }  # fmt: skip

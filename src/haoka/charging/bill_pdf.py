@@ -5,7 +5,7 @@ from __future__ import annotations
 import io
 
 from haoka.charging import queries
-from haoka.charging.bills import packs_bought, spent, topups_paid
+from haoka.charging.bills import data_movements, packs_bought, spent, topups_paid
 from haoka.charging.domain import UNIT_LABELS
 from haoka.charging.models import Bill
 from haoka.core import clock
@@ -53,6 +53,10 @@ def lines_of(bill: Bill, *, msisdn: str) -> list[str]:
     for p in packs_bought(bill):
         bought = p["bought_at"].astimezone(clock.BEIJING)
         out.append(f"  {bought:%m-%d %H:%M}  {p['name']}  {format_fen(p['price_fen'])}")
+    out += ["", "流量转赠与流量银行"]
+    for m in data_movements(bill):
+        at = m["created_at"].astimezone(clock.BEIJING)
+        out.append(f"  {at:%m-%d %H:%M}  {m['text']}")
     out += ["", "按日用量（北京时间）"]
     for row in bill.usage_by_day:
         out.append(

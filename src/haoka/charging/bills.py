@@ -18,7 +18,7 @@ from django.db import IntegrityError, transaction
 from django.db.models import Count, Sum
 
 from haoka.catalog import queries as catalog_queries
-from haoka.charging import cycle
+from haoka.charging import cycle, dataflow
 from haoka.charging.models import Bill, CycleRun, PackPurchase, TopUp, UsageRecord
 from haoka.core import accounts_chart as chart
 from haoka.core import clock, ledger
@@ -102,6 +102,13 @@ def packs_bought(bill: Bill) -> list[dict]:
     return [
         {"name": p.pack_name, "price_fen": p.price_fen, "bought_at": p.created_at} for p in rows
     ]
+
+
+def data_movements(bill: Bill) -> list[dict]:
+    """The data the line gave, got, banked and withdrew in the bill's month, oldest first
+    (``text`` reads 转赠给 138****0002 1GB)."""
+    start, end = _bounds(bill.month)
+    return dataflow.of_month(line_id=bill.line_id, start=start, end=end)
 
 
 def topups_paid(bill: Bill) -> list[dict]:

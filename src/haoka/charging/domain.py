@@ -48,6 +48,8 @@ class Source(StrEnum):
     ROLLOVER = "ROLLOVER"
     GIFT = "GIFT"
     SPONSOR = "SPONSOR"
+    #: Withdrawn from the line's data bank (流量银行), valid to the end of the month.
+    BANK = "BANK"
 
 
 #: The Chinese names of the units, the buckets' sources and the top-up kinds (the models'
@@ -60,6 +62,7 @@ SOURCE_LABELS = {
     Source.ROLLOVER: "结转",
     Source.GIFT: "赠送",
     Source.SPONSOR: "定向赞助",
+    Source.BANK: "流量银行",
 }
 TOPUP_KIND_LABELS = {"MANUAL": "手动充值", "AUTO": "自动充值"}
 
@@ -73,8 +76,18 @@ class PayerKind(StrEnum):
 #: The rating step of each unit: data per started KB, voice per started minute, SMS each.
 STEP = {Unit.BYTES: 1024, Unit.SECONDS: 60, Unit.SMS: 1}
 
-#: Ranks of the draw order after sponsor (1), targeted (2) and time-window (3) buckets.
-_SOURCE_RANK = {Source.ROLLOVER: 4, Source.PACK: 5, Source.GIFT: 5, Source.PLAN: 6, Source.DAILY: 7}
+#: Ranks of the draw order after sponsor (1), targeted (2) and time-window (3) buckets. Data
+#: withdrawn from the bank comes after packs and gifts (which may end before the month does)
+#: and before the plan: it ends with the month like the plan's, but plan data left at the
+#: month's end rolls over and withdrawn data does not, so spending it first loses least.
+_SOURCE_RANK = {
+    Source.ROLLOVER: 4,
+    Source.PACK: 5,
+    Source.GIFT: 5,
+    Source.BANK: 6,
+    Source.PLAN: 7,
+    Source.DAILY: 8,
+}
 
 
 class NegativeUsage(ValidationError):
@@ -325,7 +338,8 @@ def draw_order(
     *, buckets: Iterable[Bucket], unit: Unit, rating_group: int | None, at: datetime
 ) -> list[Bucket]:
     """The eligible buckets in the order they pay: sponsor, targeted, time-window, rollover,
-    packs and gifts, plan, daily; ties by soonest ``valid_to`` (open last), then id.
+    packs and gifts, withdrawn from the bank, plan, daily; ties by soonest ``valid_to`` (open
+    last), then id.
 
     Raises NaiveDatetime.
     """

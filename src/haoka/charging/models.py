@@ -18,6 +18,7 @@ from haoka.charging.domain import (
     TopUpStatus,
     Unit,
 )
+from haoka.charging.movements import GIFT_MACHINE, GiftState, MovementKind
 from haoka.charging.notify import NOTIFY_KIND_CHOICES, NOTIFY_MACHINE
 from haoka.core import clock
 
@@ -27,7 +28,9 @@ SOURCE_CHOICES = [(s.value, SOURCE_LABELS[s]) for s in Source]
 
 class Bucket(models.Model):
     """An allowance a line may draw: ``amount`` granted, ``used`` committed, ``reserved`` held
-    by open online sessions; what is left is ``amount - used - reserved`` (never below 0)."""
+    by open online sessions; what is left is ``amount - used - reserved`` (never below 0).
+    A gift or a deposit to the data bank takes from what is left: ``amount`` shrinks and
+    ``moved_out`` grows by the same (``amount + moved_out`` is what was granted)."""
 
     line = models.ForeignKey(
         "lines.Line", on_delete=models.CASCADE, related_name="buckets", verbose_name="号卡"
@@ -38,6 +41,7 @@ class Bucket(models.Model):
     payer_id = models.CharField(max_length=40, blank=True, verbose_name="付费方 ID")
     label = models.CharField(max_length=60, verbose_name="名称")
     amount = models.BigIntegerField(verbose_name="数量")
+    moved_out = models.BigIntegerField(default=0, verbose_name="已转出量")
     used = models.BigIntegerField(default=0, verbose_name="已用量")
     reserved = models.BigIntegerField(default=0, verbose_name="预留量")
     valid_from = models.DateTimeField(verbose_name="生效时间")
@@ -65,6 +69,9 @@ class Bucket(models.Model):
                 condition=models.Q(used__gte=0, reserved__gte=0, amount__gte=0)
                 & models.Q(amount__gte=models.F("used") + models.F("reserved")),
                 name="bucket_remaining_nonneg",
+            ),
+            models.CheckConstraint(
+                condition=models.Q(moved_out__gte=0), name="bucket_moved_out_nonneg"
             ),
             models.CheckConstraint(
                 condition=models.Q(unit__in=[u.value for u in Unit]), name="bucket_unit_valid"
@@ -553,3 +560,148 @@ class ChargingNotification(models.Model):
 
     def __str__(self) -> str:
         return self.key
+
+
+# ---------------------------------------------------------------- data the owner moves (流量控)
+
+
+class DataGift(models.Model):
+    """A gift of data (转赠) from one line to another: asked (an SMS code to the giving
+    line's own number), then confirmed (the bytes move: ``takes`` from the giver's buckets,
+    a GIFT bucket ``origin="gift:<id>"`` for the receiver) or expired or failed."""
+
+    giver = models.ForeignKey(
+        "lines.Line", on_delete=models.PROTECT, related_name="+", verbose_name="转出号码"
+    )
+    receiver = models.ForeignKey(
+        "lines.Line", on_delete=models.PROTECT, related_name="+", verbose_name="受赠号码"
+    )
+    user_id = models.BigIntegerField(verbose_name="操作用户 ID")  # who asked: the code's owner
+    amount = models.BigIntegerField(verbose_name="流量（字节）")
+    state = models.CharField(max_length=10, choices=GIFT_MACHINE.choices(), verbose_name="状态")
+    #: The caller's Idempotency-Key: the same key again is the same gift.
+    request_key = models.CharField(max_length=200, blank=True, verbose_name="幂等键")
+    #: [[bucket id, source, bytes], ...] taken from the giver (what a reversal gives back).
+    takes = models.JSONField(default=list, blank=True, verbose_name="扣减明细")
+    failure = models.CharField(max_length=60, blank=True, verbose_name="失败原因")
+    reversed_amount = models.BigIntegerField(default=0, verbose_name="撤回流量（字节）")
+    created_at = models.DateTimeField(verbose_name="创建时间")
+    expires_at = models.DateTimeField(verbose_name="验证截止时间")
+    done_at = models.DateTimeField(null=True, blank=True, verbose_name="转赠时间")
+    closed_at = models.DateTimeField(null=True, blank=True, verbose_name="结束时间")
+
+    class Meta:
+        verbose_name = "流量转赠"
+        verbose_name_plural = "流量转赠"
+        ordering = ["-created_at", "-id"]
+        indexes = [models.Index(fields=["giver", "state", "done_at"], name="gift_giver_done")]
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(amount__gt=0, reversed_amount__gte=0)
+                & models.Q(reversed_amount__lte=models.F("amount")),
+                name="gift_amounts_valid",
+            ),
+            models.CheckConstraint(
+                condition=models.Q(state__in=[s.value for s in GiftState]),
+                name="gift_state_valid",
+            ),
+            models.CheckConstraint(
+                condition=~models.Q(giver=models.F("receiver")), name="gift_not_to_itself"
+            ),
+            models.UniqueConstraint(
+                fields=["giver", "request_key"],
+                condition=~models.Q(request_key=""),
+                name="gift_request_key_once",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"转赠 #{self.pk}"
+
+
+class DataBankLot(models.Model):
+    """One deposit into a line's data bank (流量银行): what is left of it, taken by
+    withdrawals oldest first, and when what is left expires."""
+
+    line = models.ForeignKey(
+        "lines.Line", on_delete=models.PROTECT, related_name="+", verbose_name="号卡"
+    )
+    amount = models.BigIntegerField(verbose_name="存入流量（字节）")
+    remaining = models.BigIntegerField(verbose_name="剩余流量（字节）")
+    deposited_at = models.DateTimeField(verbose_name="存入时间")
+    expires_at = models.DateTimeField(verbose_name="到期时间")
+    request_key = models.CharField(max_length=200, blank=True, verbose_name="幂等键")
+
+    class Meta:
+        verbose_name = "流量银行存单"
+        verbose_name_plural = "流量银行存单"
+        ordering = ["expires_at", "id"]
+        indexes = [models.Index(fields=["line", "expires_at"], name="bank_lot_line_expiry")]
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(amount__gt=0, remaining__gte=0)
+                & models.Q(remaining__lte=models.F("amount")),
+                name="bank_lot_remaining_valid",
+            ),
+            models.UniqueConstraint(
+                fields=["line", "request_key"],
+                condition=~models.Q(request_key=""),
+                name="bank_lot_request_key_once",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"存单 #{self.pk}"
+
+
+class DataMovement(models.Model):
+    """One movement of a line's data, as its history and bill show it: a gift sent or
+    received, a reversal, a deposit, a withdrawal, an expiry. ``key`` makes each once."""
+
+    line = models.ForeignKey(
+        "lines.Line", on_delete=models.PROTECT, related_name="+", verbose_name="号卡"
+    )
+    kind = models.CharField(max_length=16, choices=MovementKind.choices, verbose_name="类型")
+    amount = models.BigIntegerField(verbose_name="流量（字节）")
+    #: Of a reversal: bytes that could not go back (their bucket had ended).
+    lapsed = models.BigIntegerField(default=0, verbose_name="失效流量（字节）")
+    counterpart = models.ForeignKey(
+        "lines.Line",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name="对方号码",
+    )
+    gift = models.ForeignKey(
+        DataGift, on_delete=models.PROTECT, null=True, blank=True, related_name="movements",
+        verbose_name="转赠",
+    )  # fmt: skip
+    lot = models.ForeignKey(
+        DataBankLot, on_delete=models.PROTECT, null=True, blank=True, related_name="movements",
+        verbose_name="存单",
+    )  # fmt: skip
+    bucket_id = models.BigIntegerField(null=True, blank=True, verbose_name="新额度 ID")
+    #: [[bucket id or lot id, source, bytes], ...]: where the bytes came from.
+    takes = models.JSONField(default=list, blank=True, verbose_name="明细")
+    key = models.CharField(max_length=240, unique=True, verbose_name="幂等键")
+    actor = models.CharField(max_length=120, blank=True, verbose_name="操作人")
+    created_at = models.DateTimeField(verbose_name="时间")
+
+    class Meta:
+        verbose_name = "流量变动"
+        verbose_name_plural = "流量变动"
+        ordering = ["-created_at", "-id"]
+        indexes = [models.Index(fields=["line", "-created_at"], name="data_movement_line_recent")]
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(amount__gte=0, lapsed__gte=0), name="data_movement_nonneg"
+            ),
+            models.CheckConstraint(
+                condition=models.Q(kind__in=[k.value for k in MovementKind]),
+                name="data_movement_kind_valid",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()} {self.amount}"

@@ -29,7 +29,9 @@ from haoka.core.errors import NotFound, ValidationError
 from haoka.lines import queries as line_queries
 
 MAX_DAYS = 90
-_SOURCE_ORDER = {"SPONSOR": 0, "PACK": 1, "ROLLOVER": 2, "GIFT": 3, "PLAN": 4, "DAILY": 5}
+_SOURCE_ORDER = {
+    "SPONSOR": 0, "PACK": 1, "ROLLOVER": 2, "GIFT": 3, "BANK": 4, "PLAN": 5, "DAILY": 6
+}  # fmt: skip
 
 
 class LineNotFound(NotFound):
@@ -124,6 +126,7 @@ class BucketView:
     unit: str
     source: str
     amount: int
+    moved_out: int
     used: int
     reserved: int
     remaining: int
@@ -141,7 +144,8 @@ def _view(b: Bucket) -> BucketView:
     if b.window_start is not None and b.window_end is not None:
         window = f"{b.window_start:%H:%M}-{b.window_end:%H:%M}"
     return BucketView(
-        b.pk, b.label, b.unit, b.source, b.amount, b.used, b.reserved, remaining, percent,
+        b.pk, b.label, b.unit, b.source, b.amount, b.moved_out, b.used, b.reserved, remaining,
+        percent,
         b.valid_from, b.valid_to, sorted(int(g) for g in b.rating_groups), window,
     )  # fmt: skip
 

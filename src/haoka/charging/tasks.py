@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from django_tasks import task
 
-from haoka.charging import alerts, cdr_files, cycles, online, topups
+from haoka.charging import alerts, cdr_files, cycles, databank, gifts, online, topups
 from haoka.core import clock
 
 
@@ -18,6 +18,13 @@ def expire_sessions() -> int:
 def write_cdrs() -> dict:
     """Charging data records of closed sessions, and the files of the hours that ended."""
     return cdr_files.run(now=clock.now())
+
+
+@task()
+def expire_data() -> dict:
+    """Gifts whose SMS code ran out unconfirmed; banked data 12 months after its deposit."""
+    now = clock.now()
+    return {"gifts": gifts.expire(now=now), "bank_lots": databank.expire_lots(now=now)}
 
 
 @task()

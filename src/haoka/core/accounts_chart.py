@@ -8,6 +8,13 @@ owner.
 
 The codes are stored in ``LedgerAccount.code`` and in every posting: never rename one without
 a data migration.
+
+Each account holds one unit, decided here by its code (:func:`unit_of`): money in fen (every
+account so far), data in bytes (codes starting ``data_``: a line's data bank, the bytes that
+left buckets for banks, banked bytes that expired), points later (``points_``). A posting
+never mixes units (``core.ledger.MixedUnits``), so each unit's entries sum to zero on their
+own (``core.ledger.trial_balance``). The columns keep their names ``balance_fen`` and
+``amount_fen``: for a non-FEN account they hold the amount in the account's unit (bytes).
 """
 
 from __future__ import annotations
@@ -23,6 +30,25 @@ class AccountKind(models.TextChoices):
     REVENUE = "REVENUE", "收入"
     EXPENSE = "EXPENSE", "费用"
     EQUITY = "EQUITY", "权益"
+
+
+class LedgerUnit(models.TextChoices):
+    FEN = "FEN", "分（人民币）"
+    BYTES = "BYTES", "字节（流量）"
+    POINTS = "POINTS", "积分"  # reserved: the points of issue 23's 兑换
+
+
+#: Code prefixes of the accounts that do not hold fen.
+_UNIT_PREFIXES = (("data_", LedgerUnit.BYTES), ("points_", LedgerUnit.POINTS))
+
+
+def unit_of(code: str) -> str:
+    """The unit an account holds, by its code: ``data_*`` bytes, ``points_*`` points, fen
+    otherwise."""
+    for prefix, unit in _UNIT_PREFIXES:
+        if code.startswith(prefix):
+            return unit.value
+    return LedgerUnit.FEN.value
 
 
 @dataclass(frozen=True)
@@ -53,6 +79,13 @@ WITHDRAWAL_FEES = "revenue:withdrawal_fees"
 COMMISSION_EXPENSE = "expense:commission"
 AGENT_PAYOUTS = "liability:agent_payouts"
 PAYOUT_FUNDS = "asset:payouts:sandbox"
+# ------------------------------------------------------------------ data (bytes)
+#: Bytes that left lines' buckets for their data banks, less those withdrawn back onto
+#: buckets (debit: out of buckets; credit: back onto buckets). Gifts move bytes from bucket
+#: to bucket and never post here: the bytes stay on buckets.
+DATA_ON_BUCKETS = "data_float:buckets"
+#: Banked bytes that expired (12 months after their deposit) unused.
+DATA_BANK_EXPIRED = "data_expired:bank"
 
 SYSTEM_ACCOUNTS = (
     SystemAccount(CUSTOMER_PREPAYMENTS, "客户预收款", AccountKind.LIABILITY),
@@ -69,16 +102,24 @@ SYSTEM_ACCOUNTS = (
     SystemAccount(COMMISSION_EXPENSE, "代理佣金支出", AccountKind.EXPENSE),
     SystemAccount(AGENT_PAYOUTS, "应付代理提现", AccountKind.LIABILITY),
     SystemAccount(PAYOUT_FUNDS, "付款渠道备付金（sandbox）", AccountKind.ASSET),
+    SystemAccount(DATA_ON_BUCKETS, "转入流量银行的流量（字节）", AccountKind.ASSET),
+    SystemAccount(DATA_BANK_EXPIRED, "流量银行过期流量（字节）", AccountKind.REVENUE),
 )
 
 # ------------------------------------------------------------------ accounts of an owner
 LINE_WALLET_PREFIX = "liability:wallet:line:"
+DATA_BANK_PREFIX = "data_bank:"
 AGENT_STAGES = ("pending", "settled", "withdrawable")
 
 
 def line_wallet(*, line_id: int) -> str:
     """A line's money wallet (a liability: the customer's money)."""
     return f"{LINE_WALLET_PREFIX}{line_id}"
+
+
+def data_bank(*, line_id: int) -> str:
+    """A line's data bank (流量银行), in bytes (a liability: data owed to the customer)."""
+    return f"{DATA_BANK_PREFIX}{line_id}"
 
 
 def agent_commission(*, agent_id: int, stage: str) -> str:

@@ -4,6 +4,11 @@ Conventions: an entry's ``amount_fen`` is positive for a debit and negative for 
 entries of one transaction sum to zero, so the entries of the whole ledger sum to zero. Each
 account caches its balance (sum of its entries) in the same database transaction, except busy
 system accounts (see ``open_account(busy=True)``), whose balance is summed when read.
+
+Units: every account holds one unit, decided by the chart from its code
+(``accounts_chart.unit_of``: fen, bytes, points). A transaction's legs are all of one unit
+(:class:`MixedUnits` otherwise), so each unit balances on its own (:func:`trial_balance`).
+``amount_fen`` and ``balance_fen`` keep their names and hold the account's unit.
 """
 
 from __future__ import annotations
@@ -12,7 +17,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from django.db import connection, transaction
-from django.db.models import F, QuerySet, Sum
+from django.db.models import BigIntegerField, F, QuerySet, Sum, Value
 
 from haoka.core import accounts_chart, bulk, clock, rows
 from haoka.core.errors import Conflict, NotFound, ValidationError
@@ -22,6 +27,11 @@ from haoka.core.models import LedgerAccount, LedgerEntry, LedgerTransaction
 class UnbalancedTransaction(ValidationError):
     code = "ledger_unbalanced"
     message = "记账分录借贷不平衡"
+
+
+class MixedUnits(ValidationError):
+    code = "ledger_mixed_units"
+    message = "一笔交易的分录必须使用同一计量单位"
 
 
 class InsufficientBalance(Conflict):
@@ -56,7 +66,8 @@ def _transaction_of(key: str) -> LedgerTransaction | None:
 
 
 def check_balanced(legs: Sequence[Leg]) -> None:
-    """Raise UnbalancedTransaction unless legs are non-empty, non-zero integers summing to 0."""
+    """Raise UnbalancedTransaction unless legs are non-empty, non-zero integers summing to 0;
+    MixedUnits when their accounts hold different units (fen and bytes)."""
     if len(legs) < 2:
         raise UnbalancedTransaction("一笔交易至少需要两条分录", legs=len(legs))
     for leg in legs:
@@ -64,6 +75,9 @@ def check_balanced(legs: Sequence[Leg]) -> None:
             raise UnbalancedTransaction("金额必须是整数分", account=leg.account)
         if leg.amount_fen == 0:
             raise UnbalancedTransaction("分录金额不能为零", account=leg.account)
+    units = {accounts_chart.unit_of(leg.account) for leg in legs}
+    if len(units) > 1:
+        raise MixedUnits(units=sorted(units), accounts=sorted({leg.account for leg in legs}))
     total = sum(leg.amount_fen for leg in legs)
     if total != 0:
         raise UnbalancedTransaction(total_fen=total)
@@ -85,6 +99,7 @@ def open_account(
             defaults={
                 "name": name,
                 "kind": kind,
+                "unit": accounts_chart.unit_of(code),
                 "allow_negative": allow_negative,
                 "cached_balance": not busy,
                 "created_at": clock.now(),
@@ -243,7 +258,10 @@ def _update_cached(moving: dict[int, int], *, accounts: dict[str, LedgerAccount]
         rows = LedgerAccount.objects.filter(pk=pk)
         if not by_id[pk].allow_negative and delta < 0:
             rows = rows.filter(balance_fen__gte=-delta)
-        if rows.update(balance_fen=F("balance_fen") + delta) != 1:
+        # A bigint parameter: a plain int in ``F + n`` is bound as int4 on PostgreSQL, and a
+        # BYTES account moves more than 2**31 at once (a 3 GB deposit).
+        moved = Value(delta, output_field=BigIntegerField())
+        if rows.update(balance_fen=F("balance_fen") + moved) != 1:
             raise InsufficientBalance(
                 account=by_id[pk].code,
                 balance_fen=LedgerAccount.objects.get(pk=pk).balance_fen,
@@ -285,9 +303,21 @@ def recomputed_balance_fen(*, account: str) -> int:
     return int(total or 0)
 
 
+def trial_balance(*, unit: str) -> int:
+    """Sum of every entry of the accounts holding ``unit``; always 0 for a healthy ledger."""
+    found = LedgerEntry.objects.filter(account__unit=unit).aggregate(s=Sum("amount_fen"))
+    return int(found["s"] or 0)
+
+
+def trial_balances() -> dict[str, int]:
+    """Each unit's trial balance (units with no entries left out); all 0 when healthy."""
+    rows = LedgerEntry.objects.values("account__unit").annotate(s=Sum("amount_fen")).order_by()
+    return {r["account__unit"]: int(r["s"]) for r in rows}
+
+
 def trial_balance_fen() -> int:
-    """Sum of every entry in the ledger; always 0 for a healthy ledger."""
-    return int(LedgerEntry.objects.aggregate(s=Sum("amount_fen"))["s"] or 0)
+    """Sum of every money entry (FEN accounts) in the ledger; always 0 for a healthy ledger."""
+    return trial_balance(unit=accounts_chart.LedgerUnit.FEN)
 
 
 def unbalanced_transactions() -> list[int]:

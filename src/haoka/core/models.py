@@ -4,20 +4,26 @@ from __future__ import annotations
 
 from django.db import models
 
-from haoka.core.accounts_chart import AccountKind
+from haoka.core.accounts_chart import AccountKind, LedgerUnit
 
 
 class LedgerAccount(models.Model):
     """An account of the double-entry ledger. ``balance_fen`` caches the sum of its entries,
     except on busy accounts (``cached_balance`` False: the gateway, customer prepayments,
     revenue), which nearly every sale posts to: updating one cached row there would queue
-    every sale behind the previous one's commit, so their balance is summed when read."""
+    every sale behind the previous one's commit, so their balance is summed when read.
+
+    ``unit`` is decided by the chart from the code (``accounts_chart.unit_of``); for a non-FEN
+    account ``balance_fen`` and its entries' ``amount_fen`` hold amounts of that unit."""
 
     Kind = AccountKind
 
     code = models.CharField(max_length=120, unique=True, verbose_name="科目代码")
     name = models.CharField(max_length=200, verbose_name="名称")
     kind = models.CharField(max_length=16, choices=Kind.choices, verbose_name="科目类型")
+    unit = models.CharField(
+        max_length=8, choices=LedgerUnit.choices, default=LedgerUnit.FEN, verbose_name="计量单位"
+    )
     allow_negative = models.BooleanField(default=True, verbose_name="允许负余额")
     cached_balance = models.BooleanField(default=True, verbose_name="缓存余额")
     balance_fen = models.BigIntegerField(default=0, verbose_name="余额")
@@ -40,6 +46,10 @@ class LedgerAccount(models.Model):
             models.CheckConstraint(
                 condition=models.Q(kind__in=[k.value for k in AccountKind]),
                 name="ledger_account_kind_valid",
+            ),
+            models.CheckConstraint(
+                condition=models.Q(unit__in=[u.value for u in LedgerUnit]),
+                name="ledger_account_unit_valid",
             ),
         ]
 
@@ -67,7 +77,8 @@ class LedgerTransaction(models.Model):
 
 
 class LedgerEntry(models.Model):
-    """One leg of a transaction: positive debits, negative credits; legs of a txn sum to 0."""
+    """One leg of a transaction: positive debits, negative credits; legs of a txn sum to 0.
+    ``amount_fen`` is in the account's unit (bytes on a data account)."""
 
     transaction = models.ForeignKey(
         LedgerTransaction, on_delete=models.PROTECT, related_name="entries", verbose_name="交易"

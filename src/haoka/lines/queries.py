@@ -72,6 +72,13 @@ def statuses_of(*, line_ids: list[int]) -> dict[int, str]:
     return dict(Line.objects.filter(pk__in=line_ids).values_list("pk", "status"))
 
 
+def numbers_and_owners(*, line_ids) -> dict[int, tuple[str, int]]:
+    """(msisdn, owner's user id) of each of these lines (charging's 流量控: who to tell, and
+    the counterpart's number, masked, in a line's history)."""
+    found = Line.objects.filter(pk__in=list(line_ids)).values_list("pk", "msisdn", "user_id")
+    return {pk: (msisdn, user_id) for pk, msisdn, user_id in found}
+
+
 def status_of(*, line_id: int) -> str | None:
     """The line's status (None for an unknown line)."""
     return Line.objects.filter(pk=line_id).values_list("status", flat=True).first()

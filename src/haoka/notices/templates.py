@@ -6,9 +6,10 @@ as ¥ without the suffix (``amount_fen=1990`` fills ``{amount}`` with ``¥19.90`
 
 SMS goes out where the person is waiting for news that happens away from the app: the
 outcome of an agent application or of a staff real-name review, a card shipped, a number
-activated, a withdrawal paid. A card delivered is in-app only (the courier texts on delivery
-itself), and so is a top-up credited (the person just paid in the app and the payment
-channel sends its own receipt; an SMS for each top-up would be noise and cost).
+activated, a withdrawal paid, data gifted to their number. A card delivered is in-app only
+(the courier texts on delivery itself), and so is a top-up credited (the person just paid in
+the app and the payment channel sends its own receipt; an SMS for each top-up would be noise
+and cost).
 """
 
 from __future__ import annotations
@@ -34,6 +35,8 @@ class Kind(StrEnum):
     ORDER_ACTIVATED = "ORDER_ACTIVATED"
     WITHDRAWAL_PAID = "WITHDRAWAL_PAID"
     TOPUP_CREDITED = "TOPUP_CREDITED"
+    DATA_GIFT_SENT = "DATA_GIFT_SENT"
+    DATA_GIFT_RECEIVED = "DATA_GIFT_RECEIVED"
 
 
 @dataclass(frozen=True)
@@ -117,6 +120,21 @@ TEMPLATES: dict[Kind, Template] = {
         title="充值到账",
         body="号码 {msisdn} 充值 {amount} 已到账。",
         link="/lines/{msisdn}",
+    ),
+    # The giver confirmed with a code in hand: the app says it; the receiver hears by SMS
+    # (data arrived on a number that did nothing to get it).
+    Kind.DATA_GIFT_SENT: Template(
+        label="流量转赠成功",
+        title="流量转赠成功",
+        body="号码 {msisdn} 已将 {data} 流量转赠给 {counterpart}，受赠流量当月有效。",
+        link="/lines/{msisdn}",
+    ),
+    Kind.DATA_GIFT_RECEIVED: Template(
+        label="收到流量转赠",
+        title="收到流量转赠",
+        body="{counterpart} 向您的号码 {msisdn} 转赠了 {data} 流量，本月底前有效。",
+        link="/lines/{msisdn}",
+        sms="{counterpart} 向您的号码 {msisdn} 转赠了 {data} 流量，本月底前有效。",
     ),
 }
 

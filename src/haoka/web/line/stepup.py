@@ -78,9 +78,10 @@ def sheet_response(request, line, action, *, error=None, proof="", sent=None, st
 
 def _action(value: str) -> StepUpAction | None:
     try:
-        return StepUpAction(value)
+        chosen = StepUpAction(value)
     except ValueError:
         return None
+    return chosen if chosen in SHEETS else None
 
 
 @require_safe
