@@ -13,7 +13,7 @@ from dataclasses import dataclass
 
 from django.db.models import F, Q
 
-from haoka.charging import notifications
+from haoka.charging import dataflow, notifications
 from haoka.charging.domain import SESSION_MACHINE, SessionState
 from haoka.charging.linebook import NotProvisioned
 from haoka.charging.models import Bucket, ChargingAccount, ChargingSession, Grant
@@ -45,7 +45,9 @@ def release_sessions(*, line_id: int, now: dt.datetime) -> Ended:
             if bucket_id is not None and amount:
                 back[bucket_id] = back.get(bucket_id, 0) + amount
     for bucket_id, amount in sorted(back.items()):
-        Bucket.objects.filter(pk=bucket_id).update(reserved=F("reserved") - amount)
+        # A bigint: a plain int is bound as int4 on PostgreSQL and a release of more than
+        # 2 GB would wrap around (``dataflow.big``).
+        Bucket.objects.filter(pk=bucket_id).update(reserved=F("reserved") - dataflow.big(amount))
     held_fen = sum(g.reserved_fen for g in grants)
     if held_fen:
         ChargingAccount.objects.filter(pk=line_id).update(
