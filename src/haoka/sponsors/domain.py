@@ -1,0 +1,87 @@
+"""Pure rules of sponsored data (后向流量): the 统一社会信用代码 of a sponsor, the states of
+sponsors and campaigns, eligibility and the arithmetic of budget slices. No DB, no clock."""
+
+from __future__ import annotations
+
+from haoka.core.errors import ValidationError
+
+# ---------------------------------------------------------------- 统一社会信用代码 (USCC)
+# GB 32100-2015: 18 characters from a 31-character alphabet (digits and the capitals but
+# I O Z S V): 1 registration authority, 1 institution type, 6 administrative division
+# (GB/T 2260), 9 organization code (GB 11714: 8 characters and their own check), 1 check
+# character over the first 17.
+
+USCC_ALPHABET = "0123456789ABCDEFGHJKLMNPQRTUWXY"
+USCC_LENGTH = 18
+#: Registration authority (登记管理部门) -> the institution types (机构类别) it registers.
+USCC_KINDS: dict[str, str] = {
+    "1": "1239",  # 机构编制: 机关, 事业单位, 中央编办直接管理的群众团体, 其他
+    "2": "19",  # 外交: 外国常驻新闻机构, 其他
+    "3": "1234569",  # 司法行政: 律师事务所, 公证处, 基层法律服务所, 司法鉴定, 仲裁委员会...
+    "4": "19",  # 文化: 外国在华文化中心, 其他
+    "5": "1239",  # 民政: 社会团体, 民办非企业单位, 基金会, 其他
+    "6": "129",  # 旅游: 外国/港澳台旅游部门常驻代表机构, 其他
+    "7": "129",  # 宗教: 宗教活动场所, 宗教院校, 其他
+    "8": "19",  # 工会: 基层工会, 其他
+    "9": "123",  # 市场监管（工商）: 企业, 个体工商户, 农民专业合作社
+    "A": "19",  # 中央军委改革和编制办公室: 军队事业单位, 其他
+    "N": "1239",  # 农业: 组级, 村级, 乡镇级集体经济组织, 其他
+    "Y": "1",  # 其他
+}
+#: The first two digits of a GB/T 2260 division (10: national, for central registrations).
+PROVINCE_PREFIXES = frozenset(
+    {"10", "11", "12", "13", "14", "15", "21", "22", "23", "31", "32", "33", "34", "35", "36"}
+    | {"37", "41", "42", "43", "44", "45", "46", "50", "51", "52", "53", "54", "61", "62"}
+    | {"63", "64", "65", "71", "81", "82"}
+)
+_ORG_WEIGHTS = (3, 7, 9, 10, 5, 8, 4, 2)  # GB 11714-1997
+_USCC_WEIGHTS = tuple(pow(3, i, 31) for i in range(17))  # 1, 3, 9, 27, 19, 26, ...
+
+
+class InvalidUscc(ValidationError):
+    code = "invalid_uscc"
+    message = "统一社会信用代码不正确"
+
+
+def _org_value(char: str) -> int:
+    """A character's value in GB 11714's check: digits as themselves, A=10 ... Z=35."""
+    return int(char) if char.isdigit() else ord(char) - ord("A") + 10
+
+
+def organization_check(body: str) -> str:
+    """The check character of the 8-character body of an organization code (GB 11714):
+    11 - (sum of weighted values mod 11), 10 written X and 11 written 0."""
+    total = sum(_org_value(c) * w for c, w in zip(body, _ORG_WEIGHTS, strict=True))
+    check = 11 - total % 11
+    return "X" if check == 10 else "0" if check == 11 else str(check)
+
+
+def uscc_check(first17: str) -> str:
+    """The 18th character of a USCC (GB 32100-2015): 31 - (sum of value x 3^i mod 31, mod 31),
+    31 written 0."""
+    total = sum(USCC_ALPHABET.index(c) * w for c, w in zip(first17, _USCC_WEIGHTS, strict=True))
+    return USCC_ALPHABET[(31 - total % 31) % 31]
+
+
+def check_uscc(raw: object) -> str:
+    """The code, upper-cased and stripped, when it is a valid 统一社会信用代码. Raises
+    InvalidUscc with the ``reason`` (length, alphabet, authority, kind, division,
+    organization_check, check)."""
+    text = str(raw if isinstance(raw, str) else "").strip().upper()
+    if len(text) != USCC_LENGTH:
+        raise InvalidUscc("统一社会信用代码应为 18 位", reason="length")
+    if any(c not in USCC_ALPHABET for c in text):
+        raise InvalidUscc("统一社会信用代码含有不允许的字符", reason="alphabet")
+    kinds = USCC_KINDS.get(text[0])
+    if kinds is None:
+        raise InvalidUscc("登记管理部门代码不正确", reason="authority")
+    if text[1] not in kinds:
+        raise InvalidUscc("机构类别代码不正确", reason="kind")
+    division = text[2:8]
+    if not division.isdigit() or division[:2] not in PROVINCE_PREFIXES:
+        raise InvalidUscc("登记管理机关行政区划码不正确", reason="division")
+    if organization_check(text[8:16]) != text[16]:
+        raise InvalidUscc("组织机构代码校验码不正确", reason="organization_check")
+    if uscc_check(text[:17]) != text[17]:
+        raise InvalidUscc("统一社会信用代码校验码不正确", reason="check")
+    return text

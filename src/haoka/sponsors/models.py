@@ -1,0 +1,1 @@
+"""Sponsors (后向客户), their wallets' top-ups, campaigns and the budget slices lines take."""
