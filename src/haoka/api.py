@@ -37,6 +37,7 @@ from haoka.notices.api import router as notices_router
 from haoka.numbers.api import router as numbers_router
 from haoka.orders.api import router as orders_router
 from haoka.payments.api import router as payments_router
+from haoka.sponsors.api import router as sponsors_router
 
 log = structlog.get_logger("haoka.api")
 
@@ -249,5 +250,6 @@ api.add_router("", lines_lifecycle_router)
 api.add_router("", charging_lifecycle_router)
 api.add_router("", charging_money_router)
 api.add_router("", charging_router)
+api.add_router("", sponsors_router)
 api.add_router("", distribution_router)
 api.add_router("", distribution_staff_router)

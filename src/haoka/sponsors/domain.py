@@ -3,7 +3,13 @@ sponsors and campaigns, eligibility and the arithmetic of budget slices. No DB, 
 
 from __future__ import annotations
 
-from haoka.core.errors import ValidationError
+import secrets
+from enum import StrEnum
+
+from django.db import models
+
+from haoka.core import states
+from haoka.core.errors import IllegalTransition, ValidationError
 
 # ---------------------------------------------------------------- 统一社会信用代码 (USCC)
 # GB 32100-2015: 18 characters from a 31-character alphabet (digits and the capitals but
@@ -85,3 +91,105 @@ def check_uscc(raw: object) -> str:
     if uscc_check(text[:17]) != text[17]:
         raise InvalidUscc("统一社会信用代码校验码不正确", reason="check")
     return text
+
+
+# ---------------------------------------------------------------- sponsors
+
+
+class SponsorKind(models.TextChoices):
+    APP = "APP", "应用"
+    ENTERPRISE = "ENTERPRISE", "企业"
+    MERCHANT = "MERCHANT", "商户"
+
+
+class SponsorStatus(StrEnum):
+    PENDING = "PENDING"
+    APPROVED = "APPROVED"
+    REJECTED = "REJECTED"
+
+
+class SponsorStateConflict(IllegalTransition):
+    message = "后向客户的状态不允许此操作"
+
+
+#: A rejected company may apply again (its USCC stays its own): REJECTED -> PENDING.
+SPONSOR_MACHINE = states.Machine(
+    SponsorStatus,
+    {
+        SponsorStatus.PENDING: {SponsorStatus.APPROVED, SponsorStatus.REJECTED},
+        SponsorStatus.APPROVED: set(),
+        SponsorStatus.REJECTED: {SponsorStatus.PENDING},
+    },
+    error=SponsorStateConflict,
+    labels={
+        SponsorStatus.PENDING: "待审核",
+        SponsorStatus.APPROVED: "已通过",
+        SponsorStatus.REJECTED: "已驳回",
+    },
+)
+
+SPONSOR_ID_PREFIX, CAMPAIGN_ID_PREFIX = "SP", "CP"
+_PUBLIC_ID_ALPHABET = "0123456789ABCDEFGHJKLMNPQRSTUVWXYZ"  # no I or O: read aloud safely
+PUBLIC_ID_LENGTH = 12
+
+
+def new_public_id(prefix: str) -> str:
+    """``SP`` or ``CP`` and 10 upper-case letters and digits (random: ids reveal no count)."""
+    return prefix + "".join(secrets.choice(_PUBLIC_ID_ALPHABET) for _ in range(10))
+
+
+class InvalidCompany(ValidationError):
+    code = "invalid_sponsor_application"
+    message = "申请信息不完整或不正确"
+
+
+def check_company_name(raw: object) -> str:
+    """2-100 characters after stripping. Raises InvalidCompany."""
+    text = " ".join(str(raw if isinstance(raw, str) else "").split())
+    if not 2 <= len(text) <= 100:
+        raise InvalidCompany("企业名称须为 2 到 100 个字", field="company_name")
+    return text
+
+
+def check_contact_name(raw: object) -> str:
+    """1-40 characters after stripping. Raises InvalidCompany."""
+    text = " ".join(str(raw if isinstance(raw, str) else "").split())
+    if not 1 <= len(text) <= 40:
+        raise InvalidCompany("联系人姓名须为 1 到 40 个字", field="contact_name")
+    return text
+
+
+# ---------------------------------------------------------------- wallet
+
+#: The low-balance alert's default threshold (¥500; a field on each sponsor).
+LOW_BALANCE_DEFAULT_FEN = 500_00
+TOPUP_MIN_FEN, TOPUP_MAX_FEN = 100_00, 1_000_000_00  # ¥100 - ¥1,000,000 per top-up
+
+
+class TopUpStatus(StrEnum):
+    PENDING = "PENDING"
+    PAID = "PAID"
+    FAILED = "FAILED"
+
+
+class TopUpStateConflict(IllegalTransition):
+    message = "充值单状态不允许此操作"
+
+
+#: FAILED -> PAID: the gateway took the money after its start failed (money is never ignored).
+TOPUP_MACHINE = states.Machine(
+    TopUpStatus,
+    {
+        TopUpStatus.PENDING: {TopUpStatus.PAID, TopUpStatus.FAILED},
+        TopUpStatus.PAID: set(),
+        TopUpStatus.FAILED: {TopUpStatus.PAID},
+    },
+    error=TopUpStateConflict,
+    labels={TopUpStatus.PENDING: "待支付", TopUpStatus.PAID: "已到账", TopUpStatus.FAILED: "失败"},
+)
+
+
+def low_balance_crossed(*, before_fen: int, after_fen: int, threshold_fen: int) -> bool:
+    """Whether a wallet moving from ``before_fen`` to ``after_fen`` went below the threshold
+    (the alert fires once per crossing: a wallet already below it says nothing more)."""
+    return before_fen >= threshold_fen > after_fen
