@@ -10,8 +10,10 @@ from dataclasses import dataclass
 
 from haoka.accounts import operations as account_ops
 from haoka.accounts.models import User
+from haoka.core import ledger
 from haoka.sponsors import domain, operations
 from haoka.sponsors.models import Sponsor
+from tests.support.payments import deliver
 
 #: 10:00 Beijing on 1 March 2026.
 T0 = dt.datetime(2026, 3, 1, 2, 0, tzinfo=dt.UTC)
@@ -96,3 +98,25 @@ def member_of(client, sponsor: Sponsor) -> Caller:
 
 def error_code(response) -> str:
     return response.json()["error"]["code"]
+
+
+def pay_topup(gateway, topup, *, at: dt.datetime, commits) -> dict:
+    """The payer pays the sponsor top-up's payment; the notification is delivered and the
+    payment_succeeded receivers run (as after a real commit). Returns the notification."""
+    merchant_order_id = gateway.payments[topup.pay_url.rsplit("/", 1)[1]].merchant_order_id
+    note = gateway.pay(merchant_order_id, at=at)
+    with commits():
+        deliver(note, at=at)
+    return note
+
+
+def fund(sponsor: Sponsor, fen: int, *, key: str) -> None:
+    """Money in the sponsor's wallet as a paid top-up would leave it (no gateway)."""
+    ledger.post(
+        legs=[
+            ledger.Leg("liability:customer_prepayments", fen),
+            ledger.Leg(f"liability:sponsor:{sponsor.sponsor_id}", -fen),
+        ],
+        kind="sponsor.topup",
+        key=key,
+    )

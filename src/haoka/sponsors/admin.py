@@ -10,7 +10,7 @@ from haoka.core.admin_display import YuanAdminMixin, label_display
 from haoka.core.errors import HaokaError
 from haoka.sponsors import operations
 from haoka.sponsors.domain import SPONSOR_MACHINE, SponsorKind
-from haoka.sponsors.models import Sponsor, SponsorEvent, SponsorMember
+from haoka.sponsors.models import Sponsor, SponsorEvent, SponsorMember, SponsorTopUp, WholesaleRate
 
 STATUS_LABELS = dict(SPONSOR_MACHINE.choices())
 KIND_LABELS = dict(SponsorKind.choices)
@@ -87,3 +87,29 @@ class SponsorAdmin(YuanAdminMixin, admin.ModelAdmin):
     @admin.action(description="驳回所选后向客户申请")
     def reject(self, request, queryset):
         self._decide(request, queryset, approve=False)
+
+
+@admin.register(SponsorTopUp)
+class SponsorTopUpAdmin(YuanAdminMixin, admin.ModelAdmin):
+    """Read-only: top-ups are made by sponsors and moved by their payments."""
+
+    list_display = ("ref", "sponsor", "amount_fen", "method", "status", "created_at", "paid_at")
+    list_filter = ("status",)
+    search_fields = ("ref", "sponsor__sponsor_id", "sponsor__company_name")
+    ordering = ("-created_at", "-id")
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(WholesaleRate)
+class WholesaleRateAdmin(admin.ModelAdmin):
+    """What a GB of each carrier's data costs upstream from a moment on; the latest started
+    is in force when a slice settles (a new rate is a new row: history stays)."""
+
+    list_display = ("carrier_code", "fen_per_gb", "valid_from", "note")
+    list_filter = ("carrier_code",)
+    ordering = ("carrier_code", "-valid_from", "-id")

@@ -12,8 +12,10 @@ from haoka.core.pii import EncryptedTextField
 from haoka.sponsors.domain import (
     LOW_BALANCE_DEFAULT_FEN,
     SPONSOR_MACHINE,
+    TOPUP_MACHINE,
     SponsorKind,
     SponsorStatus,
+    TopUpStatus,
 )
 
 
@@ -113,3 +115,72 @@ class SponsorMember(models.Model):
 
     def __str__(self) -> str:
         return f"{self.sponsor_id}:{self.user_id}"
+
+
+class SponsorTopUp(models.Model):
+    """Money a sponsor pays into its wallet through the gateway (payment purpose
+    SPONSOR_TOPUP, ``ref`` its reference); credited once per paid payment."""
+
+    ref = models.CharField(max_length=24, unique=True, verbose_name="充值单号")
+    sponsor = models.ForeignKey(
+        Sponsor, on_delete=models.PROTECT, related_name="topups", verbose_name="后向客户"
+    )
+    amount_fen = models.BigIntegerField(verbose_name="金额")
+    method = models.CharField(max_length=8, verbose_name="支付方式")
+    status = models.CharField(
+        max_length=8, choices=TOPUP_MACHINE.choices(), default=TopUpStatus.PENDING,
+        verbose_name="状态",
+    )  # fmt: skip
+    payment_id = models.BigIntegerField(null=True, blank=True, verbose_name="支付单")
+    pay_url = models.CharField(max_length=500, blank=True, verbose_name="支付链接")
+    credited_fen = models.BigIntegerField(default=0, verbose_name="已入账金额")
+    created_by_id = models.BigIntegerField(verbose_name="发起人")
+    created_at = models.DateTimeField(verbose_name="创建时间")
+    paid_at = models.DateTimeField(null=True, blank=True, verbose_name="到账时间")
+
+    class Meta:
+        verbose_name = "后向客户充值"
+        verbose_name_plural = "后向客户充值"
+        ordering = ["-created_at", "-id"]
+        indexes = [models.Index(fields=["sponsor", "created_at", "id"], name="sponsor_topups")]
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(amount_fen__gt=0), name="sponsor_topup_amount_pos"
+            ),
+            models.CheckConstraint(
+                condition=models.Q(credited_fen__gte=0), name="sponsor_topup_credited_nonneg"
+            ),
+            models.CheckConstraint(
+                condition=models.Q(status__in=[s.value for s in TopUpStatus]),
+                name="sponsor_topup_status_valid",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.ref
+
+
+class WholesaleRate(models.Model):
+    """What the operator pays upstream for a GB of a carrier's data from ``valid_from`` on
+    (the latest one started is in force); set by staff, read when slices settle."""
+
+    carrier_code = models.CharField(max_length=16, verbose_name="运营商代码")
+    fen_per_gb = models.BigIntegerField(verbose_name="批发价（分/GB）")
+    valid_from = models.DateTimeField(verbose_name="生效时间")
+    note = models.CharField(max_length=200, blank=True, verbose_name="备注")
+
+    class Meta:
+        verbose_name = "流量批发价"
+        verbose_name_plural = "流量批发价"
+        ordering = ["carrier_code", "-valid_from", "-id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["carrier_code", "valid_from"], name="wholesale_rate_one_per_start"
+            ),
+            models.CheckConstraint(
+                condition=models.Q(fen_per_gb__gte=0), name="wholesale_rate_nonneg"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.carrier_code} {self.fen_per_gb} 分/GB"
