@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from haoka.accounts import operations as account_ops
 from haoka.accounts.models import User
 from haoka.core import ledger
-from haoka.sponsors import domain, operations
+from haoka.sponsors import campaigns, domain, operations
 from haoka.sponsors.models import Sponsor
 from tests.support.payments import deliver
 
@@ -120,3 +120,21 @@ def fund(sponsor: Sponsor, fen: int, *, key: str) -> None:
         kind="sponsor.topup",
         key=key,
     )
+
+
+DOUYIN = 1006  # 抖音, an app class of the seed catalog
+
+
+def make_campaign(sponsor: Sponsor, *, now: dt.datetime = T0, fund_fen: int | None = None,
+                  **overrides):  # fmt: skip
+    """An ACTIVE 定向免流 campaign of the sponsor (its wallet funded with the budget first),
+    valid for a year, 1 GB a line a month at ¥5 a GB."""
+    values = {
+        "kind": "APP_FREE_FLOW", "name": "抖音免流", "budget_fen": 100_00,
+        "valid_from": now - dt.timedelta(hours=1), "valid_to": now + dt.timedelta(days=365),
+        "rating_groups": [DOUYIN], "per_line_cap_mb": 1024, "price_fen_per_gb": 500,
+        "eligibility": {"all": True}, **overrides,
+    }  # fmt: skip
+    fund(sponsor, values["budget_fen"] if fund_fen is None else fund_fen,
+         key=f"fund:{next(_serial)}")  # fmt: skip
+    return campaigns.create(sponsor=sponsor, actor="test", now=now, **values)

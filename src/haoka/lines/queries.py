@@ -109,3 +109,24 @@ def notifications(*, line_id: int) -> QuerySet[Notification]:
 def manual_closure_refunds() -> int:
     """Closed lines whose money the gateway could not carry back (待人工退款)."""
     return LineClosure.objects.filter(state=domain.ClosureState.MANUAL).count()
+
+
+@dataclass(frozen=True)
+class LineFacts:
+    """What a sponsor's campaign asks of a line to decide whether it may draw on it."""
+
+    status: str
+    plan_code: str
+    carrier_code: str
+    msisdn: str
+    user_id: int
+
+
+def line_facts(*, line_id: int) -> LineFacts | None:
+    """Status, plan, carrier, number and owner of the line (None for an unknown line)."""
+    row = (
+        Line.objects.filter(pk=line_id)
+        .values_list("status", "plan_code", "carrier_code", "msisdn", "user_id")
+        .first()
+    )
+    return LineFacts(*row) if row else None

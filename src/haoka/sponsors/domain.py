@@ -3,12 +3,15 @@ sponsors and campaigns, eligibility and the arithmetic of budget slices. No DB, 
 
 from __future__ import annotations
 
+import datetime as dt
 import secrets
+from dataclasses import dataclass
 from enum import StrEnum
 
 from django.db import models
 
 from haoka.core import states
+from haoka.core.clock import BEIJING
 from haoka.core.errors import IllegalTransition, ValidationError
 
 # ---------------------------------------------------------------- 统一社会信用代码 (USCC)
@@ -193,3 +196,186 @@ def low_balance_crossed(*, before_fen: int, after_fen: int, threshold_fen: int) 
     """Whether a wallet moving from ``before_fen`` to ``after_fen`` went below the threshold
     (the alert fires once per crossing: a wallet already below it says nothing more)."""
     return before_fen >= threshold_fen > after_fen
+
+
+# ---------------------------------------------------------------- campaigns
+
+
+class CampaignKind(models.TextChoices):
+    APP_FREE_FLOW = "APP_FREE_FLOW", "定向免流"
+    DATA_REWARD = "DATA_REWARD", "流量红包"
+    ENTERPRISE_POOL = "ENTERPRISE_POOL", "企业流量池"
+    CAMARA_SESSION = "CAMARA_SESSION", "CAMARA 赞助会话"
+
+
+class CampaignStatus(StrEnum):
+    ACTIVE = "ACTIVE"
+    PAUSED = "PAUSED"
+    EXHAUSTED = "EXHAUSTED"  # no budget left to slice; ACTIVE again when budget returns
+    ENDED = "ENDED"
+
+
+class CampaignStateConflict(IllegalTransition):
+    message = "活动状态不允许此操作"
+
+
+_C = CampaignStatus
+CAMPAIGN_MACHINE = states.Machine(
+    CampaignStatus,
+    {
+        _C.ACTIVE: {_C.PAUSED, _C.EXHAUSTED, _C.ENDED},
+        _C.PAUSED: {_C.ACTIVE, _C.ENDED},
+        _C.EXHAUSTED: {_C.ACTIVE, _C.PAUSED, _C.ENDED},
+        _C.ENDED: set(),
+    },
+    error=CampaignStateConflict,
+    labels={_C.ACTIVE: "进行中", _C.PAUSED: "已暂停", _C.EXHAUSTED: "预算用尽", _C.ENDED: "已结束"},
+)
+
+
+class InvalidCampaign(ValidationError):
+    code = "invalid_campaign"
+    message = "活动参数不正确"
+
+
+MAX_PRICE_FEN_PER_GB = 100_000  # ¥1,000 a GB: far beyond any price; catches unit slips
+MAX_CAP_MB = 1024 * 1024  # 1 TB a line a month
+MAX_LIST = 200  # plans or provinces an eligibility may list
+
+
+def check_eligibility(raw: object) -> dict:
+    """One of {"all": true} | {"opted_in": true} | {"plans": [codes]} | {"provinces":
+    [names]} (lists non-empty, at most MAX_LIST, strings); the lists de-duplicated and sorted.
+    Province names are compared as the caller normalizes them. Raises InvalidCampaign."""
+    if not isinstance(raw, dict) or len(raw) != 1:
+        raise InvalidCampaign(
+            "eligibility 须为 all、opted_in、plans、provinces 之一", field="eligibility"
+        )
+    ((key, value),) = raw.items()
+    if key in ("all", "opted_in"):
+        if value is not True:
+            raise InvalidCampaign(f"eligibility.{key} 须为 true", field="eligibility")
+        return {key: True}
+    if key in ("plans", "provinces"):
+        ok = isinstance(value, list) and 0 < len(value) <= MAX_LIST
+        if not ok or not all(isinstance(v, str) and 0 < len(v.strip()) <= 40 for v in value):
+            raise InvalidCampaign(f"eligibility.{key} 须为非空的名称列表", field="eligibility")
+        return {key: sorted({v.strip() for v in value})}
+    raise InvalidCampaign(
+        "eligibility 须为 all、opted_in、plans、provinces 之一", field="eligibility"
+    )
+
+
+def eligible(eligibility: dict, *, plan_code: str, province: str, opted_in: bool) -> bool:
+    """Whether a line with this plan and 归属地 province (short name), opted in to the
+    campaign or not, may draw on it."""
+    if eligibility.get("all"):
+        return True
+    if eligibility.get("opted_in"):
+        return opted_in
+    if "plans" in eligibility:
+        return plan_code in eligibility["plans"]
+    return bool(province) and province in eligibility.get("provinces", ())
+
+
+# ---------------------------------------------------------------- budget slices
+
+GB = 1 << 30
+MB = 1 << 20
+#: Budget shards of a campaign: lines spread over them, so no row serializes a campaign.
+SHARDS = 16
+#: The most a line takes at once; it comes back for more as it uses it.
+SLICE_BYTES = 100 * MB
+
+
+def split(total_fen: int, parts: int) -> list[int]:
+    """``total_fen`` in ``parts`` near-equal non-negative shares summing to it exactly."""
+    if total_fen < 0 or parts < 1:
+        raise ValueError("a budget splits into non-negative shares")
+    base, extra = divmod(total_fen, parts)
+    return [base + (1 if i < extra else 0) for i in range(parts)]
+
+
+def home_shard(line_id: int, shards: int) -> int:
+    """The shard a line draws on first (a fixed spread of ids: Knuth's multiplicative
+    hash, so neighbouring ids land apart)."""
+    return ((line_id * 2654435761) & 0xFFFFFFFF) % shards
+
+
+def money_for(bytes_: int, price_fen_per_gb: int) -> int:
+    """What ``bytes_`` of a slice hold at the price: rounded up (the budget never pays less
+    than a slice may cost)."""
+    return -(-bytes_ * price_fen_per_gb // GB)
+
+
+def affordable_bytes(available_fen: int, price_fen_per_gb: int) -> int:
+    """The most bytes whose :func:`money_for` fits in ``available_fen``."""
+    return available_fen * GB // price_fen_per_gb
+
+
+def charge_for(used_bytes: int, price_fen_per_gb: int, held_fen: int) -> int:
+    """What ``used_bytes`` of a slice cost at the price, rounded half up, never more than
+    the slice holds."""
+    return min(held_fen, (used_bytes * price_fen_per_gb * 2 + GB) // (2 * GB))
+
+
+def cost_for(used_bytes: int, wholesale_fen_per_gb: int) -> int:
+    """The wholesale cost of ``used_bytes``, rounded half up."""
+    return (used_bytes * wholesale_fen_per_gb * 2 + GB) // (2 * GB)
+
+
+def slice_size(*, want: int, cap_left: int, affordable: int) -> int:
+    """A slice: what the line wants, at most SLICE_BYTES, what is left of its cap and what
+    the shard can pay."""
+    return max(0, min(want, SLICE_BYTES, cap_left, affordable))
+
+
+def thresholds_crossed(*, budget_fen: int, available_fen: int) -> list[str]:
+    """The budget thresholds a campaign has reached (held + spent = budget - available):
+    THRESHOLD_80 at 80%, THRESHOLD_100 when nothing is left to slice."""
+    if budget_fen <= 0:
+        return []
+    consumed = budget_fen - available_fen
+    reached = ["THRESHOLD_80"] if consumed * 100 >= budget_fen * 80 else []
+    return reached + (["THRESHOLD_100"] if available_fen <= 0 else [])
+
+
+class SliceState(StrEnum):
+    OPEN = "OPEN"
+    SETTLED = "SETTLED"
+
+
+SLICE_MACHINE = states.Machine(
+    SliceState,
+    {SliceState.OPEN: {SliceState.SETTLED}, SliceState.SETTLED: set()},
+    labels={SliceState.OPEN: "使用中", SliceState.SETTLED: "已结算"},
+)
+
+
+def month_of(now: dt.datetime) -> str:
+    """The Beijing month of ``now``: "2026-03"."""
+    return f"{now.astimezone(BEIJING):%Y-%m}"
+
+
+def month_end(now: dt.datetime) -> dt.datetime:
+    """The start of the next Beijing month (the end of ``now``'s), as an aware UTC instant."""
+    local = now.astimezone(BEIJING)
+    first = local.replace(day=1, hour=0, minute=0, second=0, microsecond=0)
+    nxt = (first + dt.timedelta(days=32)).replace(day=1)
+    return nxt.astimezone(dt.UTC)
+
+
+@dataclass(frozen=True)
+class SliceGrant:
+    """A budget slice a line took: charging turns it into a SPONSOR bucket of ``bytes`` for
+    ``rating_groups`` (empty: any traffic) until ``valid_to``, and settles it with
+    ``sponsors.slices.settle_slice`` when the bucket closes."""
+
+    slice_id: int
+    campaign_id: str
+    sponsor_id: str
+    rating_groups: tuple[int, ...]
+    bytes: int
+    held_fen: int
+    valid_to: dt.datetime
+    label: str  # "由 XX 赞助"

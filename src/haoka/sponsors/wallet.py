@@ -76,7 +76,9 @@ def held_fen(*, sponsor_id: str) -> int:
     return -ledger.balance_fen(account=chart.sponsor_held(sponsor_id=sponsor_id))
 
 
-def move_to_held(*, sponsor: Sponsor, amount_fen: int, kind: str, memo: str, key: str) -> None:
+def move_to_held(
+    *, sponsor: Sponsor, amount_fen: int, kind: str, memo: str, key: str | None
+) -> None:
     """Move money between the wallet and the held account (a positive amount into held: a
     campaign's budget; negative: budget returned). Call inside the transaction with the
     sponsor's row locked. Raises InsufficientBalance (409 ``insufficient_balance``) when the
