@@ -3,9 +3,10 @@ account and is split into budget shards), pausing, resuming, ending (the unslice
 goes back to the wallet), raising or lowering the budget, ending expired campaigns, and the
 opt-in / opt-out records.
 
-Lock order, everywhere: the sponsor's row, then the campaign's, then its shards in index
-order (``sponsors.slices`` takes a line's month row, then the campaign's row only to move its
-status, then one shard), so no two use cases wait on each other in a circle."""
+Lock order, everywhere: the sponsor's row, then the campaign's (FOR NO KEY UPDATE, which
+slicing lines' foreign-key locks never wait for), then its shards in index order
+(``sponsors.slices`` takes a line's month row then one shard), so no two use cases wait on
+each other in a circle."""
 
 from __future__ import annotations
 
@@ -171,7 +172,7 @@ def change(
     with transaction.atomic():
         locked_sponsor = Sponsor.objects.select_for_update().get(pk=sponsor.pk)
         found = campaign_of(sponsor=sponsor, campaign_id=campaign_id)
-        campaign = Campaign.objects.select_for_update().get(pk=found.pk)
+        campaign = Campaign.objects.select_for_update(no_key=True).get(pk=found.pk)
         if budget_fen is not None:
             _rebudget(campaign, sponsor=locked_sponsor, budget_fen=budget_fen, actor=actor, now=now)
         elif action == "pause":
@@ -191,7 +192,8 @@ def _move(campaign: Campaign, target: CampaignStatus, *, actor: str, reason: str
 
 
 def _shards(campaign: Campaign) -> list[BudgetShard]:
-    return list(BudgetShard.objects.select_for_update().filter(campaign=campaign).order_by("index"))
+    shards = BudgetShard.objects.select_for_update(of=("self",)).filter(campaign=campaign)
+    return list(shards.order_by("index"))
 
 
 def _resume(campaign: Campaign, *, actor: str, now) -> None:
@@ -251,7 +253,7 @@ def end_expired(*, now: dt.datetime, limit: int = 500) -> int:
     for pk, sponsor_pk in due.order_by("valid_to", "id").values_list("pk", "sponsor_id")[:limit]:
         with transaction.atomic():
             sponsor = Sponsor.objects.select_for_update().get(pk=sponsor_pk)
-            campaign = Campaign.objects.select_for_update().get(pk=pk)
+            campaign = Campaign.objects.select_for_update(no_key=True).get(pk=pk)
             if campaign.status == CampaignStatus.ENDED:
                 continue
             _end(campaign, sponsor=sponsor, actor="system", reason="活动到期", now=now)

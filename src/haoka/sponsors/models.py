@@ -116,7 +116,7 @@ class SponsorMember(models.Model):
     class Meta:
         verbose_name = "后向客户成员"
         verbose_name_plural = "后向客户成员"
-        ordering = ["sponsor", "added_at", "id"]
+        ordering = ["sponsor_id", "added_at", "id"]
 
     def __str__(self) -> str:
         return f"{self.sponsor_id}:{self.user_id}"
@@ -287,7 +287,7 @@ class BudgetShard(models.Model):
     class Meta:
         verbose_name = "预算分片"
         verbose_name_plural = "预算分片"
-        ordering = ["campaign", "index"]
+        ordering = ["campaign_id", "index"]
         constraints = [
             models.UniqueConstraint(fields=["campaign", "index"], name="budget_shard_unique"),
             models.CheckConstraint(
@@ -316,7 +316,7 @@ class LineCampaignMonth(models.Model):
     class Meta:
         verbose_name = "线路活动月用量"
         verbose_name_plural = "线路活动月用量"
-        ordering = ["campaign", "line_id", "month"]
+        ordering = ["campaign_id", "line_id", "month"]
         constraints = [
             models.UniqueConstraint(
                 fields=["campaign", "line_id", "month"], name="line_campaign_month_unique"

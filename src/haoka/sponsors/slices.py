@@ -17,8 +17,12 @@ Money: slicing moves none on the ledger (the shards and open slices are parts of
 sponsor's held account); settling posts held -> ``revenue:sponsored_data`` and the bytes'
 wholesale cost ``expense:sponsored_data_wholesale`` -> ``liability:carrier_wholesale_payable``.
 
-Lock order: a slice's row, the line's month row, the campaign's row (only to move its status
-between ACTIVE and EXHAUSTED), one shard."""
+Lock order: a slice's row, the line's month row, one shard; the campaign's row only to move
+its status between ACTIVE and EXHAUSTED, never waiting for it (``_move_status``). A
+transaction that inserts a slice takes FOR KEY SHARE on the campaign's row (its foreign
+key): everything else that locks the row (staff's changes included) takes FOR NO KEY
+UPDATE, which does not conflict with it, so no updater queues there while holding what a
+slicing line waits for (PostgreSQL found that deadlock in the 200-line test)."""
 
 from __future__ import annotations
 
@@ -61,7 +65,6 @@ def take_slice(
     if facts is None or facts.status != LineState.ACTIVE:
         return None
     if not _eligible(campaign, facts, line_id=line_id):
-        return None
         return None
     month = domain.month_of(now)
     with transaction.atomic():
@@ -113,8 +116,12 @@ def _eligible(campaign: Campaign, facts, *, line_id: int) -> bool:
 def _month_row(campaign: Campaign, *, line_id: int, month: str) -> LineCampaignMonth:
     """The line's month row of the campaign, made if need be, locked."""
     cap = campaign.per_line_cap_mb * domain.MB
-    found = LineCampaignMonth.objects.select_for_update().filter(
-        campaign=campaign, line_id=line_id, month=month
+    # Only this row (``of``, no ordering join): a lock reaching the campaign's row would
+    # make every line of the campaign queue there.
+    found = (
+        LineCampaignMonth.objects.select_for_update(of=("self",))
+        .filter(campaign=campaign, line_id=line_id, month=month)
+        .order_by()
     )
     row = found.first()
     if row is None:
@@ -160,18 +167,34 @@ def _take_from_shards(
     return None
 
 
-def _exhaust(campaign: Campaign, *, now: dt.datetime) -> None:
-    """ACTIVE -> EXHAUSTED, once (a conditional UPDATE: concurrent lines move it once)."""
-    CAMPAIGN_MACHINE.check(current=CampaignStatus.ACTIVE, target=CampaignStatus.EXHAUSTED)
-    moved = Campaign.objects.filter(pk=campaign.pk, status=CampaignStatus.ACTIVE).update(
-        status=CampaignStatus.EXHAUSTED
+def _move_status(campaign: Campaign, *, source: CampaignStatus, target: CampaignStatus,
+                 reason: str, now: dt.datetime) -> bool:  # fmt: skip
+    """``source`` -> ``target`` once, without waiting: the campaign's row is locked FOR NO KEY
+    UPDATE SKIP LOCKED (another line moving it, or staff changing it, is left to do so; the
+    row's FOR KEY SHARE locks, taken by every insert of a slice, never conflict with it), so
+    a line never queues on the campaign. True when this call moved it."""
+    CAMPAIGN_MACHINE.check(current=source, target=target)
+    locked = (
+        Campaign.objects.select_for_update(no_key=True, skip_locked=True)
+        .filter(pk=campaign.pk, status=source)
+        .values_list("pk", flat=True)
+        .first()
     )
-    if moved:
-        campaign.events.create(
-            from_status=CampaignStatus.ACTIVE, to_status=CampaignStatus.EXHAUSTED,
-            actor="system", reason="预算已全部切分", at=now,
-        )  # fmt: skip
-        campaigns.record_events(campaign_pk=campaign.pk, kinds=["THRESHOLD_100"], now=now)
+    if locked is None:
+        return False
+    Campaign.objects.filter(pk=locked).update(status=target)
+    campaign.events.create(
+        from_status=source, to_status=target, actor="system", reason=reason, at=now
+    )
+    return True
+
+
+def _exhaust(campaign: Campaign, *, now: dt.datetime) -> None:
+    """ACTIVE -> EXHAUSTED once no shard can pay (and the 100% outbox row, in case the take
+    that emptied the last shard did not see the others empty)."""
+    campaigns.record_events(campaign_pk=campaign.pk, kinds=["THRESHOLD_100"], now=now)
+    source, target = CampaignStatus.ACTIVE, CampaignStatus.EXHAUSTED
+    if _move_status(campaign, source=source, target=target, reason="预算已全部切分", now=now):
         log.info("campaign_exhausted", campaign_id=campaign.campaign_id)
 
 
@@ -204,11 +227,11 @@ def settle_slice(*, slice_id: int, used_bytes: int, now: dt.datetime) -> Slice:
             _return_to_wallet(piece, campaign=campaign, rest=rest)
             BudgetShard.objects.filter(pk=piece.shard_id).update(spent_fen=F("spent_fen") + charge)
         else:
-            if rest > 0:
-                _revive(campaign, now=now)
             BudgetShard.objects.filter(pk=piece.shard_id).update(
                 available_fen=F("available_fen") + rest, spent_fen=F("spent_fen") + charge
             )
+            if rest > 0:
+                _revive(campaign, now=now)
         domain.SLICE_MACHINE.check(current=piece.state, target=SliceState.SETTLED)
         piece.state, piece.used_bytes, piece.charged_fen = SliceState.SETTLED, used, charge
         piece.settled_at = now
@@ -267,12 +290,5 @@ def _revive(campaign: Campaign, *, now: dt.datetime) -> None:
     """EXHAUSTED -> ACTIVE when budget comes back to a campaign still valid."""
     if campaign.status != CampaignStatus.EXHAUSTED or now >= campaign.valid_to:
         return
-    CAMPAIGN_MACHINE.check(current=campaign.status, target=CampaignStatus.ACTIVE)
-    moved = Campaign.objects.filter(pk=campaign.pk, status=CampaignStatus.EXHAUSTED).update(
-        status=CampaignStatus.ACTIVE
-    )
-    if moved:
-        campaign.events.create(
-            from_status=CampaignStatus.EXHAUSTED, to_status=CampaignStatus.ACTIVE,
-            actor="system", reason="切片结算退回预算", at=now,
-        )  # fmt: skip
+    source, target = CampaignStatus.EXHAUSTED, CampaignStatus.ACTIVE
+    _move_status(campaign, source=source, target=target, reason="切片结算退回预算", now=now)
