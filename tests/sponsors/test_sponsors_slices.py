@@ -9,10 +9,10 @@ import datetime as dt
 
 import pytest
 
-from haoka.core import ledger
+from haoka.core import clock, ledger
 from haoka.core.models import LedgerTransaction
 from haoka.lines.models import Line
-from haoka.sponsors import campaigns, slices, wallet
+from haoka.sponsors import campaigns, queries, slices, tasks, wallet
 from haoka.sponsors.domain import GB, MB, SLICE_BYTES
 from haoka.sponsors.models import (
     BudgetShard,
@@ -191,3 +191,28 @@ def test_expired_campaigns_are_ended_once_with_their_budget_returned(catalog, no
     assert campaign.status == "ENDED"
     assert wallet.balance_fen(sponsor_id=sponsor.sponsor_id) == 100_00
     assert CampaignEvent.objects.filter(campaign=campaign, kind="EXPIRED").count() == 1
+
+
+def test_the_hot_path_reads_live_campaigns_by_rating_group_in_one_query(
+    catalog, now, django_assert_num_queries
+):
+    sponsor = make_sponsor()
+    douyin = make_campaign(sponsor)
+    anything = make_campaign(sponsor, kind="CAMARA_SESSION", rating_groups=[])
+    paused = make_campaign(sponsor)
+    campaigns.change(sponsor=sponsor, campaign_id=paused.campaign_id, action="pause",
+                     budget_fen=None, actor="test", now=now)  # fmt: skip
+    make_campaign(sponsor, valid_from=now + dt.timedelta(days=1))  # not started
+    with django_assert_num_queries(1):
+        grouped = queries.live_campaigns_by_rating_group(now=now)
+    assert [c.campaign_id for c in grouped[DOUYIN]] == [douyin.campaign_id]
+    assert [c.campaign_id for c in grouped[None]] == [anything.campaign_id]
+    assert grouped[DOUYIN][0].sponsor_id == sponsor.sponsor_id
+
+
+def test_the_expiry_task_ends_campaigns_past_their_validity(catalog, now):
+    campaign = make_campaign(make_sponsor(), valid_to=now + dt.timedelta(minutes=1))
+    with clock.frozen(now + dt.timedelta(minutes=2)):
+        assert tasks.end_expired.call() == 1
+    campaign.refresh_from_db()
+    assert campaign.status == "ENDED"
