@@ -72,6 +72,11 @@ def statuses_of(*, line_ids: list[int]) -> dict[int, str]:
     return dict(Line.objects.filter(pk__in=line_ids).values_list("pk", "status"))
 
 
+def msisdns_of(*, line_ids: list[int]) -> dict[int, str]:
+    """The numbers of these lines, by id (unknown lines are left out)."""
+    return dict(Line.objects.filter(pk__in=line_ids).values_list("pk", "msisdn"))
+
+
 def status_of(*, line_id: int) -> str | None:
     """The line's status (None for an unknown line)."""
     return Line.objects.filter(pk=line_id).values_list("status", flat=True).first()

@@ -18,10 +18,17 @@ from django.db import IntegrityError, transaction
 from haoka.catalog import domain as catalog_domain
 from haoka.catalog import queries as catalog_queries
 from haoka.core.errors import Conflict, NotFound
+from haoka.core.phone import parse_mainland_mobile
 from haoka.lines import queries as line_queries
 from haoka.numbers import domain as numbers_domain
 from haoka.sponsors import domain, wallet
-from haoka.sponsors.domain import CAMPAIGN_MACHINE, CampaignKind, CampaignStatus, InvalidCampaign
+from haoka.sponsors.domain import (
+    CAMPAIGN_MACHINE,
+    CampaignKind,
+    CampaignStatus,
+    InvalidCampaign,
+    SponsorStatus,
+)
 from haoka.sponsors.models import (
     BudgetShard,
     Campaign,
@@ -31,6 +38,7 @@ from haoka.sponsors.models import (
     SponsorOptIn,
     SponsorOptOut,
 )
+from haoka.sponsors.operations import SponsorNotFound
 
 log = structlog.get_logger(__name__)
 
@@ -277,11 +285,13 @@ def record_events(*, campaign_pk: int, kinds: list[str], now: dt.datetime) -> No
 
 def opt_in(*, sponsor: Sponsor, campaign_id: str, msisdn: str, now: dt.datetime) -> SponsorOptIn:
     """Record that the line of ``msisdn`` opted in to an opted_in campaign through the
-    sponsor's app (idempotent). Raises CampaignNotFound, NotAnOptInCampaign, LineNotFound."""
+    sponsor's app (idempotent). Raises CampaignNotFound, NotAnOptInCampaign, InvalidMsisdn
+    (422), LineNotFound (no live line has the number; the error never repeats it)."""
     campaign = campaign_of(sponsor=sponsor, campaign_id=campaign_id)
     if not campaign.eligibility.get("opted_in"):
         raise NotAnOptInCampaign(campaign_id=campaign.campaign_id)
-    line = line_queries.find_line(msisdn=str(msisdn)[:11], user_id=None)
+    number = parse_mainland_mobile(str(msisdn or "")[:30])
+    line = line_queries.find_line(msisdn=number, user_id=None)
     if line is None or line.status not in line_queries.LIVE:
         raise LineNotFound()
     try:
@@ -291,17 +301,33 @@ def opt_in(*, sponsor: Sponsor, campaign_id: str, msisdn: str, now: dt.datetime)
         return SponsorOptIn.objects.get(line_id=line.pk, campaign=campaign)
 
 
+def _approved_sponsor(sponsor_id: str) -> Sponsor:
+    found = Sponsor.objects.filter(
+        sponsor_id=str(sponsor_id)[:20], status=SponsorStatus.APPROVED
+    ).first()
+    if found is None:
+        raise SponsorNotFound(sponsor_id=str(sponsor_id)[:20])
+    return found
+
+
 def opt_out(*, line_id: int, sponsor_id: str, now: dt.datetime) -> SponsorOptOut:
     """The line's owner refuses the sponsor: its campaigns give the line no new slice from
-    now on (idempotent). Raises SponsorNotFound (an unknown or unapproved sponsor)."""
-    sponsor = Sponsor.objects.filter(sponsor_id=str(sponsor_id)[:20]).first()
-    if sponsor is None:
-        raise NotFound("后向客户不存在", sponsor_id=str(sponsor_id)[:20])
+    now on (idempotent: a second call returns the first record). Raises SponsorNotFound (an
+    unknown or unapproved sponsor)."""
+    sponsor = _approved_sponsor(sponsor_id)
     try:
         with transaction.atomic():
             return SponsorOptOut.objects.create(line_id=line_id, sponsor=sponsor, created_at=now)
     except IntegrityError:
         return SponsorOptOut.objects.get(line_id=line_id, sponsor=sponsor)
+
+
+def undo_opt_out(*, line_id: int, sponsor_id: str) -> bool:
+    """The line's owner accepts the sponsor again (idempotent). True when an opt-out was
+    removed. Raises SponsorNotFound."""
+    sponsor = _approved_sponsor(sponsor_id)
+    removed, _ = SponsorOptOut.objects.filter(line_id=line_id, sponsor=sponsor).delete()
+    return removed > 0
 
 
 def province_of(msisdn: str) -> str:
