@@ -8,9 +8,25 @@ from django.contrib import admin, messages
 from haoka.core import clock, pii
 from haoka.core.admin_display import YuanAdminMixin, label_display
 from haoka.core.errors import HaokaError
-from haoka.sponsors import operations
-from haoka.sponsors.domain import SPONSOR_MACHINE, SponsorKind
-from haoka.sponsors.models import Sponsor, SponsorEvent, SponsorMember, SponsorTopUp, WholesaleRate
+from haoka.sponsors import campaigns, operations
+from haoka.sponsors.domain import (
+    CAMPAIGN_MACHINE,
+    SLICE_MACHINE,
+    SPONSOR_MACHINE,
+    CampaignKind,
+    SponsorKind,
+)
+from haoka.sponsors.models import (
+    Campaign,
+    CampaignEvent,
+    CampaignStatusEvent,
+    Slice,
+    Sponsor,
+    SponsorEvent,
+    SponsorMember,
+    SponsorTopUp,
+    WholesaleRate,
+)
 
 STATUS_LABELS = dict(SPONSOR_MACHINE.choices())
 KIND_LABELS = dict(SponsorKind.choices)
@@ -113,3 +129,114 @@ class WholesaleRateAdmin(admin.ModelAdmin):
     list_display = ("carrier_code", "fen_per_gb", "valid_from", "note")
     list_filter = ("carrier_code",)
     ordering = ("carrier_code", "-valid_from", "-id")
+
+
+# ---------------------------------------------------------------- campaigns
+
+CAMPAIGN_LABELS = dict(CAMPAIGN_MACHINE.choices())
+CAMPAIGN_KIND_LABELS = dict(CampaignKind.choices)
+SLICE_LABELS = dict(SLICE_MACHINE.choices())
+
+
+class ReadOnlyAdmin(YuanAdminMixin, admin.ModelAdmin):
+    """Rows moved only by use cases: staff look, never add, change or delete."""
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+
+class CampaignStatusEventInline(admin.TabularInline):
+    model = CampaignStatusEvent
+    extra = 0
+    can_delete = False
+    fields = ("at", "from_status", "to_status", "actor", "reason")
+    readonly_fields = fields
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(Campaign)
+class CampaignAdmin(YuanAdminMixin, admin.ModelAdmin):
+    """Sponsors' campaigns: read-only but for pausing, resuming and ending them through the
+    same use case as the sponsor's API (the budget moves only through it)."""
+
+    list_display = (
+        "campaign_id", "name", "sponsor", "kind_label", "status_label", "budget_fen",
+        "price_fen_per_gb", "per_line_cap_mb", "valid_from", "valid_to",
+    )  # fmt: skip
+    list_filter = ("status", "kind")
+    search_fields = ("campaign_id", "name", "sponsor__sponsor_id", "sponsor__company_name")
+    ordering = ("-created_at", "-id")
+    readonly_fields = (
+        "campaign_id", "sponsor", "kind", "name", "status", "budget_fen", "valid_from",
+        "valid_to", "rating_groups", "per_line_cap_mb", "price_fen_per_gb", "eligibility",
+        "shards", "created_at",
+    )  # fmt: skip
+    inlines = [CampaignStatusEventInline]
+    actions = ["pause", "resume", "end"]
+    kind_label = label_display("kind", CAMPAIGN_KIND_LABELS, "类型")
+    status_label = label_display("status", CAMPAIGN_LABELS, "状态")
+
+    def has_add_permission(self, request):
+        return False  # sponsors create campaigns with their money
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+    def _change(self, request, queryset, *, action: str) -> None:
+        done = 0
+        for campaign in queryset.select_related("sponsor"):
+            try:
+                campaigns.change(
+                    sponsor=campaign.sponsor, campaign_id=campaign.campaign_id, action=action,
+                    budget_fen=None, actor=f"staff:{request.user.pk}", now=clock.now(),
+                )  # fmt: skip
+                done += 1
+            except HaokaError as exc:
+                self.message_user(
+                    request, f"{campaign.campaign_id}：{exc.message}", messages.WARNING
+                )
+        self.message_user(request, f"已处理 {done} 个活动")
+
+    @admin.action(description="暂停所选活动")
+    def pause(self, request, queryset):
+        self._change(request, queryset, action="pause")
+
+    @admin.action(description="恢复所选活动")
+    def resume(self, request, queryset):
+        self._change(request, queryset, action="resume")
+
+    @admin.action(description="结束所选活动（未切分预算退回客户钱包）")
+    def end(self, request, queryset):
+        self._change(request, queryset, action="end")
+
+
+@admin.register(Slice)
+class SliceAdmin(ReadOnlyAdmin):
+    """Budget slices lines took (read-only: charging takes and settles them)."""
+
+    list_display = (
+        "id", "campaign", "line_id", "month", "bytes", "held_fen", "used_bytes", "charged_fen",
+        "state_label", "created_at", "valid_to", "settled_at",
+    )  # fmt: skip
+    list_filter = ("state", "month")
+    search_fields = ("campaign__campaign_id",)
+    ordering = ("-created_at", "-id")
+    state_label = label_display("state", SLICE_LABELS, "状态")
+
+
+@admin.register(CampaignEvent)
+class CampaignEventAdmin(ReadOnlyAdmin):
+    """The webhook outbox of campaigns (budget thresholds, expiry), read-only."""
+
+    list_display = ("campaign", "kind", "created_at", "delivered_at")
+    list_filter = ("kind",)
+    search_fields = ("campaign__campaign_id",)
+    ordering = ("-created_at", "-id")
