@@ -38,6 +38,10 @@ from haoka.notices.api import router as notices_router
 from haoka.numbers.api import router as numbers_router
 from haoka.orders.api import router as orders_router
 from haoka.payments.api import router as payments_router
+from haoka.sponsors.api import router as sponsors_router
+from haoka.sponsors.api_campaigns import router as sponsors_campaigns_router
+from haoka.sponsors.api_lines import router as sponsors_lines_router
+from haoka.sponsors.api_wallet import router as sponsors_wallet_router
 
 log = structlog.get_logger("haoka.api")
 
@@ -251,5 +255,9 @@ api.add_router("", charging_lifecycle_router)
 api.add_router("", charging_money_router)
 api.add_router("", charging_dataflow_router)
 api.add_router("", charging_router)
+api.add_router("", sponsors_router)
+api.add_router("", sponsors_wallet_router)
+api.add_router("", sponsors_campaigns_router)
+api.add_router("", sponsors_lines_router)
 api.add_router("", distribution_router)
 api.add_router("", distribution_staff_router)

@@ -73,6 +73,7 @@ INSTALLED_APPS = [
     "haoka.logistics",
     "haoka.notices",
     "haoka.lines",
+    "haoka.sponsors",
     "haoka.charging",
     "haoka.orders",
     "haoka.distribution",

@@ -25,6 +25,11 @@ SAMPLE = {
     "net_fen": 4_970_00,
     "counterpart": "138****0002",
     "data": "1023.99MB",
+    "company_name": "深圳市某某互联网信息技术服务集团股份有限公司华南区域分公司",
+    "sponsor_id": "SP7K2M9Q4X8A",
+    "reason": "营业执照信息与统一社会信用代码不一致，请核对后重新提交" * 2,
+    "balance_fen": 499_99,
+    "threshold_fen": 500_00,
 }
 
 
@@ -73,6 +78,8 @@ def test_sms_goes_out_where_a_person_waits_for_news_and_not_for_what_they_see_an
         Kind.ORDER_ACTIVATED,
         Kind.WITHDRAWAL_PAID,
         Kind.DATA_GIFT_RECEIVED,  # data arrived on a number that did nothing to get it
+        Kind.SPONSOR_APPROVED,  # a company waits days for its review, away from the app
+        Kind.SPONSOR_REJECTED,
     }
 
 

@@ -61,6 +61,8 @@ SCOPES = frozenset(
         "staff",
         "carrier-callbacks",
         "distribution",
+        "sponsors",  # staff's review of sponsor applications
+        "sponsor",  # a sponsor's own integration (its tokens are bound to a member)
     }
 )
 

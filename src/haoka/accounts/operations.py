@@ -254,3 +254,95 @@ def purge_challenges(*, now: dt.datetime) -> int:
         .delete()
     )
     return otp + step_up
+
+
+def make_sponsor(*, user_id: int) -> bool:
+    """Give a consumer the SPONSOR role (a member of an approved sponsor); other roles are
+    left as they are. True when the role changed."""
+    return bool(User.objects.filter(pk=user_id, role=Role.CONSUMER).update(role=Role.SPONSOR))
+
+
+@dataclass(frozen=True)
+class TokenListing:
+    """An integration token as its owner may see it again: never the token, its prefix."""
+
+    id: int
+    user_id: int
+    name: str
+    prefix: str
+    scopes: list[str]
+    created_at: dt.datetime
+    last_used_at: dt.datetime | None
+
+
+@dataclass(frozen=True)
+class CreatedToken:
+    """A token just made: the token itself (shown once, never stored) and its listing."""
+
+    token: str
+    listing: TokenListing
+
+
+def create_user_token(
+    *, user_id: int, name: str, scope: str, actor: str, now: dt.datetime
+) -> CreatedToken:
+    """An integration token with one ``scope`` bound to an existing user (shown once), made
+    by that user's self-service (a sponsor's console). Raises InvalidScope, ValidationError
+    (an empty or over-long name), NotFound."""
+    if scope not in domain.SCOPES:
+        raise InvalidScope(unknown=[scope], allowed=sorted(domain.SCOPES))
+    name = " ".join(str(name or "").split())
+    if not 1 <= len(name) <= 100:
+        raise ValidationError("令牌名称须为 1 到 100 个字", field="name")
+    with transaction.atomic():
+        user = User.objects.filter(pk=user_id, is_active=True).first()
+        if user is None:
+            raise NotFound("用户不存在", user_id=user_id)
+        token = domain.new_token()
+        record = AuthToken.objects.create(
+            user=user,
+            kind=AuthToken.Kind.API,
+            name=name,
+            token_hash=domain.token_hash(token),
+            prefix=token[:10],
+            scopes=[scope],
+            created_at=now,
+        )
+        audit.record(
+            actor=actor,
+            action="token.created",
+            object_type="auth_token",
+            object_id=str(record.pk),
+            data={"name": record.name, "scopes": record.scopes},
+        )
+    return CreatedToken(token=token, listing=_listing(record))
+
+
+def _listing(t: AuthToken) -> TokenListing:
+    return TokenListing(t.pk, t.user_id, t.name, t.prefix, t.scopes, t.created_at, t.last_used_at)
+
+
+def api_tokens_of(*, user_ids: list[int], scope: str) -> list[TokenListing]:
+    """The live integration tokens with ``scope`` of these users, newest first."""
+    found = AuthToken.objects.filter(
+        user_id__in=user_ids, kind=AuthToken.Kind.API, revoked_at__isnull=True
+    ).order_by("-created_at", "-id")
+    return [_listing(t) for t in found if scope in t.scopes]
+
+
+def revoke_api_token(*, token_id: int, user_ids: list[int], actor: str, now: dt.datetime) -> bool:
+    """Revoke the integration token ``token_id`` when it belongs to one of ``user_ids``.
+    False when there is no such live token of theirs."""
+    with transaction.atomic():
+        done = AuthToken.objects.filter(
+            pk=token_id, user_id__in=user_ids, kind=AuthToken.Kind.API, revoked_at__isnull=True
+        ).update(revoked_at=now)
+        if done:
+            audit.record(
+                actor=actor,
+                action="token.revoked",
+                object_type="auth_token",
+                object_id=str(token_id),
+                data={},
+            )
+    return bool(done)

@@ -75,6 +75,13 @@ USAGE_REVENUE = "revenue:usage"
 PACK_REVENUE = "revenue:packs"
 SHOP_MARKUP = "revenue:shop_markup"
 WITHDRAWAL_FEES = "revenue:withdrawal_fees"
+#: Data sponsors paid for (后向流量), at their campaigns' prices.
+SPONSORED_DATA_REVENUE = "revenue:sponsored_data"
+# ------------------------------------------------------------------ upstream
+#: What the sponsored bytes cost upstream (the carrier's wholesale rate per GB), owed to the
+#: carrier until settled with it: revenue minus this expense is the sponsored data's margin.
+SPONSORED_DATA_WHOLESALE = "expense:sponsored_data_wholesale"
+CARRIER_WHOLESALE_PAYABLE = "liability:carrier_wholesale_payable"
 # ------------------------------------------------------------------ agents
 COMMISSION_EXPENSE = "expense:commission"
 AGENT_PAYOUTS = "liability:agent_payouts"
@@ -99,6 +106,9 @@ SYSTEM_ACCOUNTS = (
     SystemAccount(PACK_REVENUE, "加油包收入", AccountKind.REVENUE),
     SystemAccount(SHOP_MARKUP, "店铺加价收入", AccountKind.REVENUE),
     SystemAccount(WITHDRAWAL_FEES, "提现手续费收入", AccountKind.REVENUE),
+    SystemAccount(SPONSORED_DATA_REVENUE, "后向流量收入", AccountKind.REVENUE),
+    SystemAccount(SPONSORED_DATA_WHOLESALE, "后向流量批发成本", AccountKind.EXPENSE),
+    SystemAccount(CARRIER_WHOLESALE_PAYABLE, "应付运营商流量批发款", AccountKind.LIABILITY),
     SystemAccount(COMMISSION_EXPENSE, "代理佣金支出", AccountKind.EXPENSE),
     SystemAccount(AGENT_PAYOUTS, "应付代理提现", AccountKind.LIABILITY),
     SystemAccount(PAYOUT_FUNDS, "付款渠道备付金（sandbox）", AccountKind.ASSET),
@@ -130,3 +140,14 @@ def agent_commission(*, agent_id: int, stage: str) -> str:
 def gateway_funds(*, gateway: str) -> str:
     """Money a payment gateway holds for haoka until it settles."""
     return f"asset:gateway:{gateway}"
+
+
+def sponsor_wallet(*, sponsor_id: str) -> str:
+    """A sponsor's prepaid money, free to fund campaigns (a liability: the sponsor's money)."""
+    return f"liability:sponsor:{sponsor_id}"
+
+
+def sponsor_held(*, sponsor_id: str) -> str:
+    """A sponsor's money committed to its campaigns' budgets (their shards and open slices)
+    until it is spent or returned to the wallet."""
+    return f"liability:sponsor_held:{sponsor_id}"

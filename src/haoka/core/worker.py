@@ -76,6 +76,8 @@ PERIODIC: list[Periodic] = [
     ),
     # 流量控: unconfirmed gifts expire, banked data 12 months after its deposit.
     Periodic("charging.expire_data", dt.timedelta(minutes=10), "haoka.charging.tasks.expire_data"),
+    # Sponsors' campaigns past their validity: ended, their unsliced budget returned.
+    Periodic("sponsors.end_expired", dt.timedelta(minutes=5), "haoka.sponsors.tasks.end_expired"),
     # The monthly cycle: one query when no line is due, so it can look often.
     Periodic("charging.run_cycles", dt.timedelta(minutes=10), "haoka.charging.tasks.run_cycles"),
     # Arrears suspension, alerts, auto top-ups: a day's slot starts 00:00 UTC = 08:00 Beijing,

@@ -79,6 +79,11 @@ def numbers_and_owners(*, line_ids) -> dict[int, tuple[str, int]]:
     return {pk: (msisdn, user_id) for pk, msisdn, user_id in found}
 
 
+def msisdns_of(*, line_ids: list[int]) -> dict[int, str]:
+    """The numbers of these lines, by id (unknown lines are left out)."""
+    return {pk: msisdn for pk, (msisdn, _) in numbers_and_owners(line_ids=line_ids).items()}
+
+
 def status_of(*, line_id: int) -> str | None:
     """The line's status (None for an unknown line)."""
     return Line.objects.filter(pk=line_id).values_list("status", flat=True).first()
@@ -116,3 +121,24 @@ def notifications(*, line_id: int) -> QuerySet[Notification]:
 def manual_closure_refunds() -> int:
     """Closed lines whose money the gateway could not carry back (待人工退款)."""
     return LineClosure.objects.filter(state=domain.ClosureState.MANUAL).count()
+
+
+@dataclass(frozen=True)
+class LineFacts:
+    """What a sponsor's campaign asks of a line to decide whether it may draw on it."""
+
+    status: str
+    plan_code: str
+    carrier_code: str
+    msisdn: str
+    user_id: int
+
+
+def line_facts(*, line_id: int) -> LineFacts | None:
+    """Status, plan, carrier, number and owner of the line (None for an unknown line)."""
+    row = (
+        Line.objects.filter(pk=line_id)
+        .values_list("status", "plan_code", "carrier_code", "msisdn", "user_id")
+        .first()
+    )
+    return LineFacts(*row) if row else None

@@ -5,11 +5,11 @@ Values are given by name. A value named ``*_fen`` is money: the templates see it
 as ¥ without the suffix (``amount_fen=1990`` fills ``{amount}`` with ``¥19.90``).
 
 SMS goes out where the person is waiting for news that happens away from the app: the
-outcome of an agent application or of a staff real-name review, a card shipped, a number
-activated, a withdrawal paid, data gifted to their number. A card delivered is in-app only
-(the courier texts on delivery itself), and so is a top-up credited (the person just paid in
-the app and the payment channel sends its own receipt; an SMS for each top-up would be noise
-and cost).
+outcome of an agent's or a sponsor's application or of a staff real-name review, a card
+shipped, a number activated, a withdrawal paid, data gifted to their number. A card delivered
+is in-app only (the courier texts on delivery itself), and so is a top-up credited (the person
+just paid in the app and the payment channel sends its own receipt; an SMS for each top-up
+would be noise and cost).
 """
 
 from __future__ import annotations
@@ -37,6 +37,9 @@ class Kind(StrEnum):
     TOPUP_CREDITED = "TOPUP_CREDITED"
     DATA_GIFT_SENT = "DATA_GIFT_SENT"
     DATA_GIFT_RECEIVED = "DATA_GIFT_RECEIVED"
+    SPONSOR_APPROVED = "SPONSOR_APPROVED"
+    SPONSOR_REJECTED = "SPONSOR_REJECTED"
+    SPONSOR_LOW_BALANCE = "SPONSOR_LOW_BALANCE"
 
 
 @dataclass(frozen=True)
@@ -135,6 +138,33 @@ TEMPLATES: dict[Kind, Template] = {
         body="{counterpart} 向您的号码 {msisdn} 转赠了 {data} 流量，本月底前有效。",
         link="/lines/{msisdn}",
         sms="{counterpart} 向您的号码 {msisdn} 转赠了 {data} 流量，本月底前有效。",
+    ),
+    Kind.SPONSOR_APPROVED: Template(
+        label="后向客户审核通过",
+        title="后向客户申请已通过",
+        body=(
+            "{company_name} 的后向流量申请已审核通过，客户编号 {sponsor_id}。"
+            "充值后即可创建定向免流等赞助活动。"
+        ),
+        link="/sponsor/",
+        sms="您的后向流量申请已审核通过，客户编号 {sponsor_id}，登录号卡进入后向客户中心即可开始。",
+    ),
+    Kind.SPONSOR_REJECTED: Template(
+        label="后向客户审核未通过",
+        title="后向客户申请未通过",
+        body="很抱歉，{company_name} 的后向流量申请未通过审核。说明：{reason}",
+        link="/sponsor/",
+        sms="很抱歉，您的后向流量申请未通过审核，详情请登录号卡查看。",
+    ),
+    # In-app only: the console shows the gauge; an SMS for every crossing would be noise.
+    Kind.SPONSOR_LOW_BALANCE: Template(
+        label="后向客户余额不足",
+        title="赞助账户余额不足",
+        body=(
+            "{company_name}（{sponsor_id}）的赞助账户余额为 {balance}，已低于提醒阈值 "
+            "{threshold}，请及时充值，以免活动预算无法追加。"
+        ),
+        link="/sponsor/",
     ),
 }
 

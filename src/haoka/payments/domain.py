@@ -46,6 +46,7 @@ class RefundState(enum.StrEnum):
 class Purpose(enum.StrEnum):
     ORDER = "ORDER"
     TOPUP = "TOPUP"
+    SPONSOR_TOPUP = "SPONSOR_TOPUP"  # a sponsor's wallet (后向流量)
 
 
 class Method(enum.StrEnum):
@@ -54,7 +55,11 @@ class Method(enum.StrEnum):
 
 
 METHOD_LABELS = {Method.WECHAT: "微信支付", Method.ALIPAY: "支付宝"}
-PURPOSE_LABELS = {Purpose.ORDER: "订单", Purpose.TOPUP: "充值"}
+PURPOSE_LABELS = {
+    Purpose.ORDER: "订单",
+    Purpose.TOPUP: "充值",
+    Purpose.SPONSOR_TOPUP: "后向客户充值",
+}
 
 
 _P = PaymentState
@@ -85,7 +90,7 @@ GATEWAY_PAID = frozenset({"PAID", "PARTIALLY_REFUNDED", "REFUNDED"})
 
 MAX_AMOUNT_FEN = 10_000_000_00  # ¥10,000,000: far beyond any card or top-up; catches unit slips
 MAX_REFERENCE_LENGTH = 64
-PURPOSE_PREFIX = {Purpose.ORDER: "ord", Purpose.TOPUP: "top"}
+PURPOSE_PREFIX = {Purpose.ORDER: "ord", Purpose.TOPUP: "top", Purpose.SPONSOR_TOPUP: "spt"}
 #: Payments waiting this long without news are asked about at the gateway.
 RECONCILE_AFTER_MINUTES = 10
 

@@ -27,7 +27,7 @@ class Payment(models.Model):
 
     merchant_order_id = models.CharField(max_length=100, unique=True, verbose_name="商户订单号")
     purpose = models.CharField(
-        max_length=8, choices=list(PURPOSE_LABELS.items()), verbose_name="用途"
+        max_length=16, choices=list(PURPOSE_LABELS.items()), verbose_name="用途"
     )
     reference = models.CharField(max_length=64, verbose_name="业务编号")
     attempt = models.PositiveIntegerField(verbose_name="尝试次序")

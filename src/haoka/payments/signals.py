@@ -5,7 +5,8 @@ committed (``transaction.on_commit``), once per payment / refund, through ``send
 failing receiver is logged and never undoes the payment. Receivers must therefore be
 idempotent and may look again with ``payments.queries.payment_for`` when in doubt.
 
-- ``payment_succeeded``: kwargs ``payment_id``, ``purpose`` (ORDER | TOPUP), ``reference``,
+- ``payment_succeeded``: kwargs ``payment_id``, ``purpose`` (ORDER | TOPUP |
+  SPONSOR_TOPUP), ``reference``,
   ``amount_fen``.
 - ``refund_succeeded``: kwargs ``payment_id``, ``purpose``, ``reference``, ``refund_id``,
   ``amount_fen`` (this refund), ``refunded_fen`` (the payment's total refunded so far),

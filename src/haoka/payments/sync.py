@@ -22,7 +22,11 @@ from haoka.payments.models import Payment, Refund
 
 log = structlog.get_logger("haoka.payments")
 
-DESCRIPTIONS = {domain.Purpose.ORDER: "号卡订单", domain.Purpose.TOPUP: "话费充值"}
+DESCRIPTIONS = {
+    domain.Purpose.ORDER: "号卡订单",
+    domain.Purpose.TOPUP: "话费充值",
+    domain.Purpose.SPONSOR_TOPUP: "后向流量账户充值",
+}
 #: 4xx answers that settle a refund as FAILED. Others (401: our own misconfiguration) leave
 #: it REQUESTED, to be sent again.
 DEFINITIVE_REFUND_STATUSES = frozenset({400, 404, 409, 422})
