@@ -72,6 +72,7 @@ def run(*, database: str | None, clients: int, seconds: float, updates: int, h2:
     server = subprocess.Popen(
         [sys.executable, "-c", SERVE.format(port=port, workers=workers, threads=threads)],
         env=env,
+        stdout=subprocess.DEVNULL,  # granian logs there: this script prints only its JSON
     )
     try:
         _wait_for(port)
