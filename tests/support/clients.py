@@ -18,7 +18,9 @@ connection (which would end the test's transaction on PostgreSQL).
 
 from __future__ import annotations
 
+import json
 import threading
+from dataclasses import dataclass
 from http import HTTPStatus
 
 from django.core.handlers.wsgi import WSGIRequest
@@ -105,3 +107,37 @@ class ProductionClient(Client):
         defaults.setdefault("HTTP_HOST", "testserver")
         super().__init__(enforce_csrf_checks, **defaults)
         self.handler = ProductionHandler(enforce_csrf_checks)
+
+
+@dataclass
+class Caller:
+    """A caller of the REST API through a test client: ``user`` and its bearer ``token``
+    (none: anonymous); ``get``/``post``/``put``/``patch``/``delete`` of paths under
+    ``/api/v1``, JSON bodies."""
+
+    client: object
+    user: object
+    token: str = ""
+
+    def call(self, method: str, path: str, body: dict | None = None, **headers):
+        if self.token:
+            headers = {"Authorization": f"Bearer {self.token}", **headers}
+        kwargs: dict = {"headers": headers}
+        if body is not None:
+            kwargs.update(data=json.dumps(body), content_type="application/json")
+        return getattr(self.client, method)(f"/api/v1{path}", **kwargs)
+
+    def get(self, path: str, **headers):
+        return self.call("get", path, **headers)
+
+    def post(self, path: str, body: dict | None = None, **headers):
+        return self.call("post", path, body if body is not None else {}, **headers)
+
+    def put(self, path: str, body: dict, **headers):
+        return self.call("put", path, body, **headers)
+
+    def patch(self, path: str, body: dict, **headers):
+        return self.call("patch", path, body, **headers)
+
+    def delete(self, path: str, **headers):
+        return self.call("delete", path, **headers)

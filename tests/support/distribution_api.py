@@ -5,41 +5,16 @@ from __future__ import annotations
 
 import datetime as dt
 import itertools
-import json
-from dataclasses import dataclass
 
 from haoka.accounts import operations as account_ops
 from haoka.accounts.models import Role, User
 from haoka.distribution import commission
 from haoka.distribution.models import Agent
 from haoka.payments import payouts
+from tests.support.clients import Caller
 from tests.support.distribution import T0, make_user, sell
 
 _staff = itertools.count(1)
-
-
-@dataclass
-class Caller:
-    client: object
-    user: User | None
-    token: str = ""
-
-    def call(self, method: str, path: str, body: dict | None = None, **headers):
-        if self.token:
-            headers = {"Authorization": f"Bearer {self.token}", **headers}
-        kwargs: dict = {"headers": headers}
-        if body is not None:
-            kwargs.update(data=json.dumps(body), content_type="application/json")
-        return getattr(self.client, method)(f"/api/v1{path}", **kwargs)
-
-    def get(self, path: str, **headers):
-        return self.call("get", path, **headers)
-
-    def post(self, path: str, body: dict | None = None, **headers):
-        return self.call("post", path, body if body is not None else {}, **headers)
-
-    def put(self, path: str, body: dict, **headers):
-        return self.call("put", path, body, **headers)
 
 
 def login(client, user: User) -> Caller:

@@ -5,14 +5,13 @@ from __future__ import annotations
 
 import datetime as dt
 import itertools
-import json
-from dataclasses import dataclass
 
 from haoka.accounts import operations as account_ops
 from haoka.accounts.models import User
 from haoka.core import ledger
 from haoka.sponsors import campaigns, domain, operations
 from haoka.sponsors.models import Sponsor
+from tests.support.clients import Caller
 from tests.support.payments import deliver
 
 #: 10:00 Beijing on 1 March 2026.
@@ -31,33 +30,6 @@ def make_user(*, role: str = "CONSUMER") -> User:
     n = next(_serial)
     phone = f"137{n:08d}"
     return User.objects.create(username=phone, phone=phone, role=role)
-
-
-@dataclass
-class Caller:
-    client: object
-    user: User | None
-    token: str = ""
-
-    def call(self, method: str, path: str, body: dict | None = None, **headers):
-        if self.token:
-            headers = {"Authorization": f"Bearer {self.token}", **headers}
-        kwargs: dict = {"headers": headers}
-        if body is not None:
-            kwargs.update(data=json.dumps(body), content_type="application/json")
-        return getattr(self.client, method)(f"/api/v1{path}", **kwargs)
-
-    def get(self, path: str, **headers):
-        return self.call("get", path, **headers)
-
-    def post(self, path: str, body: dict | None = None, **headers):
-        return self.call("post", path, body if body is not None else {}, **headers)
-
-    def patch(self, path: str, body: dict, **headers):
-        return self.call("patch", path, body, **headers)
-
-    def delete(self, path: str, **headers):
-        return self.call("delete", path, **headers)
 
 
 def signed_in(client, user: User, *, now: dt.datetime = T0) -> Caller:
