@@ -188,3 +188,21 @@ def test_with_no_live_campaign_for_the_group_the_hot_path_makes_no_extra_query(
     assert _queries_of_a_new_session(client, token, now, rg=APP) == plain
     # the count can tell: a session on the campaign's group takes a slice
     assert _queries_of_a_new_session(client, token, now, rg=OTHER) > plain
+
+
+def _queries_of_a_session(client, token, line, now, *, rg: int, nth: int) -> int:
+    at = now + dt.timedelta(seconds=nth)
+    body = request_body(line, seq=0, units=[data_unit(rg, request=MB)], at=at)
+    with CaptureQueriesContext(connection) as captured:
+        assert post(client, BASE, body, token).status_code == 201
+    return len(captured.captured_queries)
+
+
+def test_a_line_at_its_cap_asks_the_campaign_nothing(client, token, sponsor, now):
+    free_flow(sponsor, now, per_line_cap_mb=200)
+    line = make_line(plan=PLAN, now=now)
+    use(client, line, token, now, rg=APP, grants=2, size=100 * MB)  # the cap, used up
+    _queries_of_a_session(client, token, line, now, rg=OTHER, nth=1)  # caches warm
+    plain = _queries_of_a_session(client, token, line, now, rg=OTHER, nth=2)
+    assert _queries_of_a_session(client, token, line, now, rg=APP, nth=3) == plain
+    assert Slice.objects.count() == 2 and own_used(line) == 0
