@@ -24,7 +24,7 @@ import structlog
 from django.conf import settings
 from django.db import transaction
 
-from haoka.charging import domain, linebook, nchf, settlement, tariffs
+from haoka.charging import domain, linebook, nchf, settlement, sponsored, tariffs
 from haoka.charging import online_store as store
 from haoka.charging.cycle import beijing_date
 from haoka.charging.domain import SESSION_MACHINE, Draw, Rating, SessionState, Source, Unit
@@ -271,8 +271,10 @@ def _rate(book: Book, usage, amount: int, *, tariff, now) -> Rating:
 
 
 def _reserve(book: Book, ref: str, request, usage, *, tariff, now) -> dict:
-    rating = _rate(book, usage, domain.rated_amount(unit=usage.unit, raw=usage.requested),
-                   tariff=tariff, now=now)  # fmt: skip
+    amount = domain.rated_amount(unit=usage.unit, raw=usage.requested)
+    if usage.unit == Unit.BYTES:  # 定向免流: a slice of a campaign of the group, if any
+        sponsored.take_slices(book, rating_group=usage.rating_group, want=amount, now=now)
+    rating = _rate(book, usage, amount, tariff=tariff, now=now)
     for d in rating.draws:
         if d.amount:
             book.move(d.bucket_id, reserved=d.amount)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from django_tasks import task
 
-from haoka.charging import alerts, cdr_files, cycles, databank, gifts, online, topups
+from haoka.charging import alerts, cdr_files, cycles, databank, gifts, online, sponsored, topups
 from haoka.core import clock
 
 
@@ -12,6 +12,12 @@ from haoka.core import clock
 def expire_sessions() -> int:
     """Close online-charging sessions that outlived their holding time."""
     return online.expire_sessions(now=clock.now())
+
+
+@task()
+def settle_sponsored() -> int:
+    """Settle the budget slices whose SPONSOR bucket is used up or ended."""
+    return sponsored.settle(now=clock.now())
 
 
 @task()

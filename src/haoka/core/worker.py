@@ -78,6 +78,12 @@ PERIODIC: list[Periodic] = [
     Periodic("charging.expire_data", dt.timedelta(minutes=10), "haoka.charging.tasks.expire_data"),
     # Sponsors' campaigns past their validity: ended, their unsliced budget returned.
     Periodic("sponsors.end_expired", dt.timedelta(minutes=5), "haoka.sponsors.tasks.end_expired"),
+    # 定向免流: budget slices whose SPONSOR bucket is used up or ended, charged to the sponsor.
+    Periodic(
+        "charging.settle_sponsored",
+        dt.timedelta(seconds=60),
+        "haoka.charging.tasks.settle_sponsored",
+    ),
     # The monthly cycle: one query when no line is due, so it can look often.
     Periodic("charging.run_cycles", dt.timedelta(minutes=10), "haoka.charging.tasks.run_cycles"),
     # Arrears suspension, alerts, auto top-ups: a day's slot starts 00:00 UTC = 08:00 Beijing,

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 
 from django.db.models import Min, QuerySet, Sum
 
-from haoka.sponsors.domain import CampaignStatus, SponsorStatus
+from haoka.sponsors.domain import MB, CampaignStatus, SliceState, SponsorStatus
 from haoka.sponsors.models import (
     BudgetShard,
     Campaign,
@@ -45,6 +45,9 @@ class LiveCampaign:
     sponsor_id: str
     kind: str
     rating_groups: tuple[int, ...]  # empty: any traffic
+    #: The per-line monthly cap: the hot path knows a line reached it from the line's own
+    #: SPONSOR buckets, without asking.
+    cap_bytes: int
 
 
 def live_campaigns(*, now: dt.datetime) -> list[LiveCampaign]:
@@ -57,9 +60,11 @@ def live_campaigns(*, now: dt.datetime) -> list[LiveCampaign]:
     found = (
         Campaign.objects.filter(status=CampaignStatus.ACTIVE, valid_from__lte=now, valid_to__gt=now)
         .order_by("created_at", "id")
-        .values_list("campaign_id", "sponsor__sponsor_id", "kind", "rating_groups")
+        .values_list(
+            "campaign_id", "sponsor__sponsor_id", "kind", "rating_groups", "per_line_cap_mb"
+        )
     )
-    return [LiveCampaign(c, s, k, tuple(g)) for c, s, k, g in found]
+    return [LiveCampaign(c, s, k, tuple(g), cap * MB) for c, s, k, g, cap in found]
 
 
 def live_campaigns_by_rating_group(*, now: dt.datetime) -> dict[int | None, list[LiveCampaign]]:
@@ -69,6 +74,13 @@ def live_campaigns_by_rating_group(*, now: dt.datetime) -> dict[int | None, list
         for group in campaign.rating_groups or (None,):
             grouped.setdefault(group, []).append(campaign)
     return grouped
+
+
+def open_slice_ids(*, after_id: int, limit: int) -> list[int]:
+    """Ids of OPEN slices above ``after_id``, ascending, at most ``limit``: charging's
+    settling worker pages through them (index ``slice_open_expiry`` leads with state)."""
+    found = Slice.objects.filter(state=SliceState.OPEN, pk__gt=after_id).order_by("pk")
+    return list(found.values_list("pk", flat=True)[:limit])
 
 
 # ---------------------------------------------------------------- the sponsor's console
