@@ -122,6 +122,16 @@ def ask(
     return gift
 
 
+def of_line(*, gift_id: int, line_id: int) -> tuple[DataGift, str]:
+    """A gift the line gave or asked to give, with the receiver's number (a page's read).
+    Raises GiftNotFound (also for another line's gift)."""
+    gift = DataGift.objects.filter(pk=gift_id, giver_id=line_id).first()
+    if gift is None:
+        raise GiftNotFound(gift_id=gift_id)
+    numbers = line_queries.numbers_and_owners(line_ids=[gift.receiver_id])
+    return gift, numbers[gift.receiver_id][0]
+
+
 def confirm(*, gift_id: int, line_id: int, user_id: int, code: str, now: dt.datetime) -> DataGift:
     """Move the gift's bytes once its SMS code is right. A gift already DONE (or reversed
     since) is returned as it is: confirming twice changes nothing. A rule that no longer

@@ -237,6 +237,11 @@ def buckets_by_id(ids) -> dict[int, BucketRow]:
     return _bucket_rows(f"{head} WHERE id IN ({marks})", wanted)
 
 
+def buckets_valid_at(line_id: int, *, at: dt.datetime) -> dict[int, BucketRow]:
+    """The line's buckets valid at ``at``, read without its lock (what a page shows)."""
+    return _bucket_rows(_BUCKETS, [line_id, db_time(at), db_time(at)])
+
+
 def _bucket_rows(sql: str, params: list) -> dict[int, BucketRow]:
     with connection.cursor() as cur:
         cur.execute(sql, params)

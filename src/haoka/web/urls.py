@@ -7,6 +7,7 @@ from haoka.web.accounts import views as account_views
 from haoka.web.agent import actions as agent_actions
 from haoka.web.agent import views as agent_views
 from haoka.web.line import actions as line_actions
+from haoka.web.line import dataflow as line_dataflow
 from haoka.web.line import stepup as line_stepup
 from haoka.web.line import views as line_views
 from haoka.web.order import views as order_views
@@ -64,6 +65,14 @@ urlpatterns = [
     path("lines/<str:msisdn>/topup/auto", line_actions.auto_topup, name="line_auto_topup"),
     path("lines/<str:msisdn>/packs", line_actions.pack_shop, name="line_packs"),
     path("lines/<str:msisdn>/bills", line_views.bill_list, name="line_bills"),
+    path("lines/<str:msisdn>/data", line_dataflow.data_control, name="line_data"),
+    path("lines/<str:msisdn>/data/gifts", line_dataflow.gift, name="line_data_gift_ask"),
+    path(
+        "lines/<str:msisdn>/data/gifts/<int:gift_id>",
+        line_dataflow.gift_page,
+        name="line_data_gift",
+    ),
+    path("lines/<str:msisdn>/data/bank/<str:action>", line_dataflow.bank, name="line_data_bank"),
     path(
         "lines/<str:msisdn>/bills/<str:month>.pdf", line_views.bill_download, name="line_bill_pdf"
     ),

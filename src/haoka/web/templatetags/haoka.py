@@ -5,6 +5,7 @@ from decimal import Decimal
 from django import template
 
 from haoka.catalog.domain import format_data, format_minutes
+from haoka.charging.movements import format_bytes
 from haoka.core.money import format_fen, round_to_fen
 from haoka.core.pii import mask_phone
 
@@ -19,6 +20,12 @@ def yuan(fen):
 @register.filter
 def data_size(num_bytes):
     return format_data(int(num_bytes or 0))
+
+
+@register.filter
+def data_moved(num_bytes):
+    """Bytes as a movement of data reads (1GB, 1.5GB, 300MB), as 流量控 and bills say it."""
+    return format_bytes(int(num_bytes or 0))
 
 
 @register.filter

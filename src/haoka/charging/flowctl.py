@@ -1,0 +1,104 @@
+"""What a line's owner can do with its data right now (流量控), and why not when it cannot:
+how much it may give (转赠) and deposit (流量银行) this minute, what this month's limits
+leave, the bank's balance and lots, and the latest movements. A read: nothing is locked, so
+the figures are what the next gift or deposit will check again under the line's lock.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+
+from django.conf import settings
+
+from haoka.charging import cycle, databank, dataflow, movements
+from haoka.charging import online_store as store
+from haoka.charging.domain import Unit
+from haoka.charging.movements import MovementKind
+
+#: Why data that the line has may not move (shown beside the figures).
+NOT_MOVABLE = "定向流量、赞助流量、日租流量、受赠流量和流量银行取出的流量不可转赠或存入"
+
+
+@dataclass(frozen=True)
+class Allowance:
+    """One movement's room now: what the buckets hold for it, what the month's limit leaves,
+    and the smaller of the two (what the form may ask), in bytes; ``reason`` when it is 0."""
+
+    movable_bytes: int
+    month_used_bytes: int
+    month_max_bytes: int
+    can_bytes: int
+    reason: str
+
+    @property
+    def month_left_bytes(self) -> int:
+        return max(0, self.month_max_bytes - self.month_used_bytes)
+
+
+@dataclass(frozen=True)
+class Overview:
+    active: bool
+    gift: Allowance
+    deposit: Allowance
+    withdraw: Allowance
+    bank_balance_bytes: int
+    bank_lots: list
+    bank_history: list[dict]
+    history: list[dict]
+    month_end: dt.datetime
+    not_movable: str = NOT_MOVABLE
+
+
+def _allowance(*, movable: int, used: int, maximum: int, active: bool, empty: str) -> Allowance:
+    left = max(0, maximum - used)
+    can = min(movable, left) if active else 0
+    if can >= movements.MIN_BYTES:
+        reason = ""
+    elif not active:
+        reason = "号码恢复正常状态后才能操作"
+    elif left < movements.MIN_BYTES:
+        reason = "本月额度已用完，下月 1 日恢复"
+    else:
+        reason = empty
+    return Allowance(movable, used, maximum, can if not reason else 0, reason)
+
+
+def _movable(line_id: int, sources, now: dt.datetime) -> int:
+    rows = store.buckets_valid_at(line_id, at=now)
+    buckets = [b.engine() for b in rows.values() if b.unit == Unit.BYTES]
+    return movements.movable_bytes(buckets=buckets, sources=sources, at=now)
+
+
+def overview(*, line_id: int, status: str, now: dt.datetime, history: int = 10) -> Overview:
+    """The line's 流量控 figures at ``now`` (``status`` is the line's, as the caller read it)."""
+    start, end = cycle.beijing_month(now)
+    active = status == "ACTIVE"
+
+    def used(kind: MovementKind) -> int:
+        return dataflow.moved_this_month(line_id=line_id, kinds=[kind], month_start=start)
+
+    mb = movements.MB
+    bank = databank.statement(line_id=line_id, now=now, history=history)
+    gift = _allowance(
+        movable=_movable(line_id, movements.GIFTABLE, now), used=used(MovementKind.GIFT_OUT),
+        maximum=settings.DATA_GIFT_MONTHLY_MAX_MB * mb, active=active,
+        empty="可转赠的通用流量不足 100MB",
+    )  # fmt: skip
+    deposit = _allowance(
+        movable=_movable(line_id, movements.DEPOSITABLE, now), used=used(MovementKind.DEPOSIT),
+        maximum=settings.DATA_BANK_DEPOSIT_MONTHLY_MAX_MB * mb, active=active,
+        empty="套餐内剩余通用流量不足 100MB",
+    )  # fmt: skip
+    withdraw = _allowance(
+        movable=bank.balance_bytes, used=used(MovementKind.WITHDRAWAL),
+        maximum=settings.DATA_BANK_WITHDRAWAL_MONTHLY_MAX_MB * mb, active=active,
+        empty="流量银行余额不足 100MB",
+    )  # fmt: skip
+    recent = dataflow.history(line_id=line_id, limit=history, after=None).items
+    return Overview(
+        active=active, gift=gift, deposit=deposit, withdraw=withdraw,
+        bank_balance_bytes=bank.balance_bytes, bank_lots=bank.lots,
+        bank_history=bank.history, history=recent,
+        month_end=end,
+    )  # fmt: skip

@@ -1,0 +1,143 @@
+"""流量控 pages of a line: what can be given or banked right now and why, a gift of data to
+another line (confirmed with the SMS code sent to this line's own number), the data bank
+(deposit, withdraw, lots, statement) and the history of every movement.
+
+Each POST makes one call into ``charging.gifts`` or ``charging.databank``. A form carries a
+key made when the page was drawn, so a double tap or a reload is the same movement. Errors
+are shown on the page, in Chinese, with what was typed; the operation changed nothing.
+"""
+
+from __future__ import annotations
+
+import secrets
+
+from django.contrib import messages
+from django.shortcuts import redirect, render
+from django.views.decorators.http import require_http_methods, require_POST, require_safe
+
+from haoka.charging import databank, flowctl, gifts, movements
+from haoka.core import clock
+from haoka.core.clientip import client_ip
+from haoka.core.errors import HaokaError, ValidationError
+from haoka.core.pii import mask_phone
+from haoka.web.common import error_text, not_found
+from haoka.web.line import views as pages
+
+FORMS = ("to_msisdn", "megabytes", "bank_megabytes")
+
+
+def _megabytes(text: str) -> int:
+    """Megabytes typed in a form (whole numbers). Raises ValidationError."""
+    text = (text or "").strip().upper().removesuffix("MB").strip()
+    if not text.isdigit() or len(text) > 9:
+        raise ValidationError("请填写流量（MB，整数）", field="megabytes")
+    return int(text)
+
+
+def _key(request) -> str:
+    """The form's idempotency key (made when the page was drawn); never empty."""
+    key = request.POST.get("key", "").strip()
+    return key[:64] if key.isalnum() else ""
+
+
+def page_response(request, line, *, error=None, bank_error=None, form=None, status=200):
+    """The 流量控 page: the figures, the gift form, the bank and the history."""
+    now = clock.now()
+    view = flowctl.overview(line_id=line.pk, status=line.status, now=now)
+    context = {
+        **pages.base_context(line, "data"),
+        "view": view,
+        "form": form or {},
+        "error": error,
+        "bank_error": bank_error,
+        "key": secrets.token_hex(16),
+        "min_mb": movements.MIN_BYTES // movements.MB,
+        "now": now,
+    }
+    return render(request, "web/lines/data.html", context, status=status)
+
+
+@require_safe
+@pages.owned_line()
+def data_control(request, line):
+    """流量控: GET the page."""
+    return page_response(request, line)
+
+
+@require_POST
+@pages.owned_line(back="line_data")
+def gift(request, line):
+    """转赠, first step: check the gift and send the code to this line's number; then the
+    confirmation page asks for it."""
+    form = {k: request.POST.get(k, "") for k in FORMS}
+    try:
+        asked = gifts.ask(
+            line_id=line.pk, user_id=request.user.pk, to_msisdn=form["to_msisdn"].strip(),
+            megabytes=_megabytes(form["megabytes"]), client_ip=client_ip(request),
+            now=clock.now(), request_key=_key(request),
+        )  # fmt: skip
+    except HaokaError as exc:
+        return page_response(request, line, error=error_text(exc), form=form, status=exc.status)
+    return redirect(pages.line_url("line_data_gift", line.msisdn, asked.pk))
+
+
+def _gift_response(request, line, gift_id: int, *, error=None, status=200):
+    try:
+        found, to_msisdn = gifts.of_line(gift_id=gift_id, line_id=line.pk)
+    except gifts.GiftNotFound:
+        return not_found(request, "转赠记录不存在")
+    context = {
+        **pages.base_context(line, "data"),
+        "gift": found,
+        "data": movements.format_bytes(found.amount),
+        "to_msisdn": mask_phone(to_msisdn),
+        "state": movements.GiftState(found.state),
+        "error": error,
+        "now": clock.now(),
+    }
+    return render(request, "web/lines/data_gift.html", context, status=status)
+
+
+@require_http_methods(["GET", "POST"])
+@pages.owned_line(back="line_data")
+def gift_page(request, line, gift_id: int):
+    """GET: the gift's confirmation (code) page, or where the gift stands. POST: 转赠, second
+    step: the code moves the data; back to 流量控 with a message."""
+    if request.method == "GET":
+        return _gift_response(request, line, gift_id)
+    code = request.POST.get("code", "").strip()
+    try:
+        done = gifts.confirm(
+            gift_id=gift_id, line_id=line.pk, user_id=request.user.pk, code=code, now=clock.now()
+        )
+    except gifts.GiftNotFound:
+        return not_found(request, "转赠记录不存在")
+    except HaokaError as exc:
+        return _gift_response(request, line, gift_id, error=error_text(exc), status=exc.status)
+    messages.success(request, f"已转赠 {movements.format_bytes(done.amount)}，对方已收到")
+    return redirect(pages.line_url("line_data", line.msisdn))
+
+
+@require_POST
+@pages.owned_line(back="line_data")
+def bank(request, line, action: str):
+    """流量银行: 存入 (``deposit``) or 取出 (``withdraw``)."""
+    form = {k: request.POST.get(k, "") for k in FORMS}
+    move = {"deposit": databank.deposit, "withdraw": databank.withdraw}.get(action)
+    if move is None:
+        return not_found(request)
+    try:
+        done = move(
+            line_id=line.pk, megabytes=_megabytes(form["bank_megabytes"]), now=clock.now(),
+            request_key=_key(request),
+        )  # fmt: skip
+    except HaokaError as exc:
+        return page_response(
+            request, line, bank_error=error_text(exc), form=form, status=exc.status
+        )
+    data = movements.format_bytes(done.amount)
+    if action == "deposit":
+        messages.success(request, f"已存入流量银行 {data}，12 个月内可取出")
+    else:
+        messages.success(request, f"已从流量银行取出 {data}，本月底前有效")
+    return redirect(pages.line_url("line_data", line.msisdn))

@@ -1,0 +1,176 @@
+"""The 流量控 page through Django's test client: what can be given and banked now and why, a
+gift confirmed with the code sent to the giving line's own number, deposits and withdrawals of
+the data bank, the history; a double tap is one movement; anyone else's line is a 404 and
+changes nothing."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+from django.test import Client
+
+from haoka.accounts.models import User
+from haoka.charging.models import Bucket, DataBankLot, DataGift, DataMovement
+from haoka.core import clock
+from haoka.lines import operations as line_ops
+from tests.support.charging import GB, MB, make_line
+from tests.support.web import latest_otp
+
+pytestmark = pytest.mark.django_db
+PLAN = "CM-MANGO-39"  # 40 GB of general data a month
+#: 12:00 Beijing on 10 May 2026.
+NOON = dt.datetime(2026, 5, 10, 4, 0, tzinfo=dt.UTC)
+
+
+@pytest.fixture
+def now():
+    with clock.frozen(NOON, all_threads=True):
+        yield NOON
+
+
+@pytest.fixture
+def pair(catalog, now, client):
+    giver = make_line(plan=PLAN, balance_fen=5000, now=now)
+    receiver = make_line(plan=PLAN, balance_fen=5000, now=now)
+    client.force_login(User.objects.get(pk=giver.user_id))
+    return giver, receiver
+
+
+def _page(client, line):
+    return client.get(f"/lines/{line.msisdn}/data")
+
+
+def _plan_data(line) -> Bucket:
+    return Bucket.objects.get(line=line, origin__endswith=":data", source="PLAN")
+
+
+def test_the_page_says_what_can_be_given_and_banked_now(client, pair):
+    giver, _ = pair
+    page = _page(client, giver)
+    assert page.status_code == 200
+    text = page.content.decode()
+    assert "流量控" in text and "可转赠" in text and "流量银行" in text
+    assert page.context["view"].gift.can_bytes == 5 * GB  # the monthly gift limit, not 40 GB
+    assert page.context["view"].deposit.can_bytes == 10 * GB
+    assert page.context["view"].withdraw.reason == "流量银行余额不足 100MB"
+    assert "定向流量、赞助流量" in text  # why the rest may not move
+
+
+def test_a_gift_confirmed_with_the_code_moves_the_data_and_shows_in_the_history(client, pair):
+    giver, receiver = pair
+    asked = client.post(
+        f"/lines/{giver.msisdn}/data/gifts",
+        {"to_msisdn": receiver.msisdn, "megabytes": "1024", "key": "k1"},
+    )
+    gift = DataGift.objects.get()
+    assert asked.status_code == 302 and asked["Location"].endswith(f"/data/gifts/{gift.pk}")
+    confirm_page = client.get(asked["Location"]).content.decode()
+    assert "确认转赠" in confirm_page and "1GB" in confirm_page
+    assert receiver.msisdn not in confirm_page  # masked: 139****0002
+    assert receiver.msisdn[:3] + "****" + receiver.msisdn[-4:] in confirm_page
+
+    done = client.post(asked["Location"], {"code": latest_otp(giver.msisdn)})
+    assert done.status_code == 302 and done["Location"].endswith(f"/lines/{giver.msisdn}/data")
+    assert _plan_data(giver).amount == 39 * GB
+    assert Bucket.objects.get(line=receiver, source="GIFT").amount == GB
+    history = _page(client, giver).content.decode()
+    assert "已转赠 1GB" in history and "转赠给" in history and "−1GB" in history
+
+
+def test_a_wrong_code_is_said_on_the_confirmation_page_and_moves_nothing(client, pair):
+    giver, receiver = pair
+    asked = client.post(
+        f"/lines/{giver.msisdn}/data/gifts", {"to_msisdn": receiver.msisdn, "megabytes": "200"}
+    )
+    code = latest_otp(giver.msisdn)
+    wrong = "000000" if code != "000000" else "111111"
+    refused = client.post(asked["Location"], {"code": wrong})
+    assert refused.status_code in (403, 422) and "验证码" in refused.content.decode()
+    assert _plan_data(giver).amount == 40 * GB and not Bucket.objects.filter(source="GIFT")
+
+
+def test_a_refused_gift_shows_its_reason_with_what_was_typed(client, pair):
+    giver, _ = pair
+    page = client.post(
+        f"/lines/{giver.msisdn}/data/gifts", {"to_msisdn": "13900009999", "megabytes": "50"}
+    )
+    assert page.status_code == 422
+    text = page.content.decode()
+    assert 'id="gift-error"' in text and "13900009999" in text
+    assert not DataGift.objects.exists()
+
+
+def test_typing_something_that_is_not_a_number_of_megabytes_is_a_clear_error(client, pair):
+    giver, receiver = pair
+    page = client.post(
+        f"/lines/{giver.msisdn}/data/gifts", {"to_msisdn": receiver.msisdn, "megabytes": "1e9"}
+    )
+    assert page.status_code == 422 and "请填写流量" in page.content.decode()
+
+
+def test_deposit_then_withdraw_through_the_bank_and_a_double_tap_is_one_deposit(client, pair):
+    giver, _ = pair
+    form = {"bank_megabytes": "2048", "key": "tap1"}
+    first = client.post(f"/lines/{giver.msisdn}/data/bank/deposit", form)
+    again = client.post(f"/lines/{giver.msisdn}/data/bank/deposit", form)
+    assert first.status_code == again.status_code == 302
+    lot = DataBankLot.objects.get()
+    assert (lot.amount, _plan_data(giver).amount) == (2 * GB, 38 * GB)
+    page = _page(client, giver)
+    assert page.context["view"].bank_balance_bytes == 2 * GB
+    assert "存入流量银行 2GB" in page.content.decode()
+
+    out = client.post(f"/lines/{giver.msisdn}/data/bank/withdraw", {"bank_megabytes": "512"})
+    assert out.status_code == 302
+    assert Bucket.objects.get(line=giver, source="BANK").amount == 512 * MB
+    assert _page(client, giver).context["view"].bank_balance_bytes == 2 * GB - 512 * MB
+
+
+def test_withdrawing_more_than_the_bank_holds_is_refused_on_the_page(client, pair):
+    giver, _ = pair
+    page = client.post(f"/lines/{giver.msisdn}/data/bank/withdraw", {"bank_megabytes": "500"})
+    assert page.status_code == 409 and 'id="bank-error"' in page.content.decode()
+    assert not DataMovement.objects.exists()
+
+
+def test_someone_elses_line_is_a_404_and_its_data_does_not_move(client, pair, now):
+    giver, receiver = pair
+    assert _page(client, receiver).status_code == 404
+    posted = client.post(
+        f"/lines/{receiver.msisdn}/data/gifts", {"to_msisdn": giver.msisdn, "megabytes": "500"}
+    )
+    assert posted.status_code == 404
+    assert client.post(f"/lines/{receiver.msisdn}/data/bank/deposit",
+                       {"bank_megabytes": "500"}).status_code == 404  # fmt: skip
+    assert not DataGift.objects.exists() and not DataBankLot.objects.exists()
+
+
+def test_another_lines_gift_cannot_be_confirmed_through_mine(client, pair, now):
+    giver, receiver = pair
+    other = make_line(plan=PLAN, balance_fen=5000, now=now)
+    theirs = DataGift.objects.create(
+        giver=other, receiver=receiver, user_id=other.user_id, amount=GB, state="CODE_SENT",
+        created_at=now, expires_at=now + dt.timedelta(minutes=5),
+    )  # fmt: skip
+    assert client.get(f"/lines/{giver.msisdn}/data/gifts/{theirs.pk}").status_code == 404
+    posted = client.post(f"/lines/{giver.msisdn}/data/gifts/{theirs.pk}", {"code": "123456"})
+    assert posted.status_code == 404
+    assert DataGift.objects.get(pk=theirs.pk).state == "CODE_SENT"
+
+
+def test_a_suspended_line_is_told_why_nothing_can_move(client, pair, now):
+    giver, _ = pair
+    line_ops.change_status(
+        line_id=giver.pk, to="SUSPENDED", actor="test", reason="欠费", now=now,
+        suspend_reason="ARREARS",
+    )  # fmt: skip
+    page = _page(client, giver)
+    assert page.context["view"].gift.can_bytes == 0
+    assert page.context["view"].gift.reason == "号码恢复正常状态后才能操作"
+
+
+def test_a_visitor_logs_in_first(pair):
+    giver, _ = pair
+    page = Client().get(f"/lines/{giver.msisdn}/data")
+    assert page.status_code == 302 and "/login" in page["Location"]
