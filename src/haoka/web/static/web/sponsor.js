@@ -6,7 +6,7 @@ document.addEventListener("DOMContentLoaded", function () {
   var d = JSON.parse(document.getElementById("sponsor-chart-data").textContent);
   var chart = window.echarts.init(el, null, { renderer: "svg" });
   var font = getComputedStyle(document.body).fontFamily;
-  var units = { mb: "MB", lines: "个", spend_fen: "元" };
+  var units = { mb: "MB", lines: "号码", spend_fen: "" };
   function show(metric, value) {
     if (metric === "spend_fen") return "¥" + (value / 100).toFixed(2);
     return metric === "mb" ? value + " MB" : value + " 个号码";
@@ -15,7 +15,7 @@ document.addEventListener("DOMContentLoaded", function () {
     chart.setOption({
       textStyle: { fontFamily: font },
       color: ["#ff5a1f", "#2459c7", "#16a34a", "#f59e0b", "#8b5cf6", "#0891b2"],
-      grid: { left: 8, right: 8, top: 40, bottom: 4, containLabel: true },
+      grid: { left: 8, right: 8, top: 48, bottom: 4, containLabel: true },
       legend: { top: 0, type: "scroll", itemWidth: 12, itemHeight: 8 },
       tooltip: {
         trigger: "axis", axisPointer: { type: "shadow" }, confine: true,
@@ -30,7 +30,7 @@ document.addEventListener("DOMContentLoaded", function () {
       yAxis: { type: "value", name: units[metric], minInterval: metric === "lines" ? 1 : 0,
                nameTextStyle: { color: "#8a8f99", fontSize: 10 },
                axisLabel: { color: "#8a8f99", fontSize: 10, formatter: function (v) {
-                 return metric === "spend_fen" ? "¥" + Math.round(v / 100) : v; } },
+                 return metric === "spend_fen" ? "¥" + (v / 100).toFixed(v % 100 ? 2 : 0) : v; } },
                splitLine: { lineStyle: { color: "#eceef2" } } },
       series: d.campaigns.map(function (c) {
         return { name: c.name, type: "bar", stack: "all", data: c[metric], barMaxWidth: 10 };
