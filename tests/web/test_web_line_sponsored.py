@@ -68,7 +68,10 @@ def test_opting_out_asks_first_then_stops_new_slices_at_once(client, watched, no
     client = owner(client, line)
     url = f"/lines/{line.msisdn}/sponsors/{sponsor.sponsor_id}/opt-out"
     confirm = client.get(url)
-    assert confirm.status_code == 200 and "拒绝 晓视科技有限公司 的流量赞助？" in confirm.content.decode()
+    assert (
+        confirm.status_code == 200
+        and "拒绝 晓视科技有限公司 的流量赞助？" in confirm.content.decode()
+    )
     assert not SponsorOptOut.objects.exists()  # looking changes nothing
     response = client.post(url)
     assert response.status_code == 302 and response["Location"] == f"/lines/{line.msisdn}#sponsored"

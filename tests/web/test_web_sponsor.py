@@ -171,7 +171,9 @@ def test_a_top_up_sends_the_browser_to_the_gateways_cashier(client, now):
 
 def test_a_top_up_below_the_minimum_is_refused_on_the_wallet_page(client, now):
     sponsor = make_sponsor(now=now)
-    response = signed_in(client, sponsor).post("/sponsor/wallet", {"amount": "1", "method": "wechat"})
+    response = signed_in(client, sponsor).post(
+        "/sponsor/wallet", {"amount": "1", "method": "wechat"}
+    )
     assert response.status_code == 422 and 'role="alert"' in response.content.decode()
     assert not SponsorTopUp.objects.exists()
 

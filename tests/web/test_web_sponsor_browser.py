@@ -183,7 +183,9 @@ def test_a_sponsor_runs_its_campaigns_and_a_consumer_opts_out(context):
     consumer = context()
     log_in(consumer, User.objects.get(pk=line.user_id).phone, f"/lines/{line.msisdn}")
     card = consumer.locator("#sponsored")
-    expect(card.locator("[data-sponsored-app=抖音]")).to_contain_text("由 晓视短视频科技有限公司 赞助")
+    expect(card.locator("[data-sponsored-app=抖音]")).to_contain_text(
+        "由 晓视短视频科技有限公司 赞助"
+    )
     expect(card.locator("[data-sponsored-app=快手]")).to_be_visible()
     card.scroll_into_view_if_needed()
     no_horizontal_overflow(consumer)

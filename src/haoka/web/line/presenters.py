@@ -370,16 +370,6 @@ def bill_groups(usage_by_group: Iterable[dict]) -> list[GroupRow]:
     return rows
 
 
-def sponsored_rows(rows: Iterable) -> list[GroupRow]:
-    """The bill's sponsored data: each app "由 XX 赞助" at ¥0.00 to the user."""
-    return [
-        GroupRow(
-            r.app, f"由 {r.sponsor_name} 赞助", amount_text("BYTES", r.bytes, used=True), yuan(0)
-        )
-        for r in rows
-    ]
-
-
 # ---------------------------------------------------------------- manage
 
 

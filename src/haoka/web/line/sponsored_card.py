@@ -1,4 +1,5 @@
-"""The dashboard's 赞助流量 card (the opt-out pages are :mod:`haoka.web.line.sponsored`)."""
+"""赞助流量 on the dashboard's card and the bill (the opt-out pages are
+:mod:`haoka.web.line.sponsored`)."""
 
 from __future__ import annotations
 
@@ -8,6 +9,8 @@ from haoka.catalog.domain import format_data
 from haoka.charging import sponsored_usage
 from haoka.core import clock
 from haoka.sponsors import queries as sponsor_queries
+from haoka.web.common import yuan
+from haoka.web.line.presenters import GroupRow, amount_text
 
 
 def card(line, *, now: dt.datetime) -> dict:
@@ -31,3 +34,14 @@ def card(line, *, now: dt.datetime) -> dict:
     ]
     total = sum(e["bytes"] for e in sponsors)
     return {"sponsors": sponsors, "known": known, "total": format_data(total), "any": total > 0}
+
+
+def bill_rows(line, *, month: dt.date) -> list[GroupRow]:
+    """The bill's sponsored data: each app "由 XX 赞助" at ¥0.00 to the user."""
+    rows = sponsored_usage.of_month(line_id=line.pk, month=month)
+    return [
+        GroupRow(
+            r.app, f"由 {r.sponsor_name} 赞助", amount_text("BYTES", r.bytes, used=True), yuan(0)
+        )
+        for r in rows
+    ]

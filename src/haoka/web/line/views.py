@@ -17,7 +17,7 @@ from django.urls import reverse
 from django.views.decorators.http import require_safe
 
 from haoka.catalog import queries as catalog_queries
-from haoka.charging import bill_pdf, bills, cycle, packs, sponsored_usage
+from haoka.charging import bill_pdf, bills, cycle, packs
 from haoka.charging import queries as charging_queries
 from haoka.charging.domain import TOPUP_KIND_LABELS
 from haoka.core import clock
@@ -264,7 +264,7 @@ def bill_detail(request, line, month: str):
         ),
         "days": lp.bill_days(bill.usage_by_day),
         "groups": lp.bill_groups(bill.usage_by_rating_group),
-        "sponsored": lp.sponsored_rows(sponsored_usage.of_month(line_id=line.pk, month=bill.month)),
+        "sponsored": sponsored_card.bill_rows(line, month=bill.month),
         "month_packs": bills.packs_bought(bill),
         "month_topups": [
             {**t, "kind": TOPUP_KIND_LABELS.get(t["kind"], t["kind"])}
