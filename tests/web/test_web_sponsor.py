@@ -195,3 +195,29 @@ def test_the_statement_and_its_pdf_show_usage_by_campaign_and_app(client, now):
     text = statement_pdf.lines_of(found, sponsor=sponsor, balance_fen=0, held_fen=0)
     assert any("抖音免流" in t and "抖音" in t and "1 个号码" in t for t in text)
     assert client.get("/sponsor/statements/2026-3").status_code == 404
+
+
+def test_a_campaign_is_renamed_and_its_last_day_moved_from_its_page(client, now):
+    sponsor = make_sponsor(now=now)
+    campaign = make_campaign(sponsor, now=now)
+    client = signed_in(client, sponsor)
+    url = f"/sponsor/campaigns/{campaign.campaign_id}"
+    form = {"name": "抖音 春节免流", "valid_to": "2026-04-30"}
+    assert client.post(f"{url}/edit", form).status_code == 302
+    campaign.refresh_from_db()
+    assert campaign.name == "抖音 春节免流"
+    assert campaign.valid_to == dt.datetime(2026, 5, 1, tzinfo=clock.BEIJING)
+    assert "2026-04-30" in client.get(url).content.decode()
+    past = client.post(f"{url}/edit", {"name": "x", "valid_to": "2026-03-01"})
+    assert past.status_code == 422 and 'role="alert"' in past.content.decode()
+    client.post(f"{url}/change", {"action": "end"})
+    assert client.post(f"{url}/edit", form).status_code == 409
+
+
+def test_a_sponsor_cannot_edit_another_sponsors_campaign(client, now):
+    mine, theirs = make_sponsor(now=now), make_sponsor(now=now)
+    other = make_campaign(theirs, now=now, name="别家活动")
+    form = {"name": "改掉", "valid_to": "2026-04-30"}
+    response = signed_in(client, mine).post(f"/sponsor/campaigns/{other.campaign_id}/edit", form)
+    assert response.status_code == 404
+    assert Campaign.objects.get(pk=other.pk).name == "别家活动"

@@ -77,3 +77,9 @@ def test_form_yuan_and_months():
     assert sp.month_of("2026-03") == dt.date(2026, 3, 1)
     assert [sp.month_of(t) for t in ("2026-3", "2026-13", "1999-01", "x")] == [None] * 4
     assert sp.eligibility_text({"plans": ["A", "B"]}) == "套餐：A、B"
+
+
+def test_the_last_day_typed_is_the_last_day_shown():
+    end = sp.end_of("2026-03-31")
+    assert end == dt.datetime(2026, 4, 1, tzinfo=BEIJING)
+    assert sp.last_day(end) == dt.date(2026, 3, 31)

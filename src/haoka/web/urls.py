@@ -126,6 +126,11 @@ urlpatterns = [
         sponsor_actions.campaign_change,
         name="sponsor_campaign_change",
     ),
+    path(
+        "sponsor/campaigns/<str:campaign_id>/edit",
+        sponsor_actions.campaign_rename,
+        name="sponsor_campaign_edit",
+    ),
     path("sponsor/lines", sponsor_views.opted_in, name="sponsor_lines"),
     path("sponsor/tokens", sponsor_actions.tokens, name="sponsor_tokens"),
     path(

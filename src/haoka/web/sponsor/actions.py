@@ -18,7 +18,7 @@ from haoka.catalog import queries as catalog_queries
 from haoka.core import clock
 from haoka.core.errors import HaokaError
 from haoka.core.money import format_fen, yuan_to_fen
-from haoka.sponsors import campaigns, console, operations, wallet
+from haoka.sponsors import campaign_edit, campaigns, console, operations, wallet
 from haoka.web.common import PAYMENT_METHODS, error_text, not_found
 from haoka.web.sponsor import presenters as sp
 from haoka.web.sponsor import views as pages
@@ -88,6 +88,26 @@ def campaign_change(request, sponsor, campaign_id: str):
         )
     done = {"pause": "已暂停", "resume": "已恢复", "end": "已结束"}.get(action or "", "预算已调整")
     messages.success(request, f"活动{done}")
+    return redirect("web:sponsor_campaign", campaign_id)
+
+
+@require_POST
+@pages.sponsor_page
+def campaign_rename(request, sponsor, campaign_id: str):
+    """修改活动: the name and the last day (Beijing, included)."""
+    try:
+        campaign_edit.edit(
+            sponsor=sponsor, campaign_id=campaign_id, name=request.POST.get("name", ""),
+            valid_to=sp.end_of(request.POST.get("valid_to", "")), actor=_actor(request),
+            now=clock.now(),
+        )  # fmt: skip
+    except campaigns.CampaignNotFound as exc:
+        return not_found(request, exc.message)
+    except HaokaError as exc:
+        return pages.campaign_response(
+            request, sponsor, campaign_id, error=error_text(exc), status=exc.status
+        )
+    messages.success(request, "活动已修改")
     return redirect("web:sponsor_campaign", campaign_id)
 
 

@@ -112,12 +112,23 @@ def _whole(text: str, field: str) -> int:
     return int(text)
 
 
+def end_of(text: str) -> dt.datetime:
+    """The last day (Beijing, included) as the campaign's end instant: the next day's 00:00.
+    Raises InvalidCampaignForm."""
+    return _day(text, "结束日期") + dt.timedelta(days=1)
+
+
+def last_day(valid_to: dt.datetime) -> dt.date:
+    """The last Beijing day a campaign ending at ``valid_to`` covers."""
+    return (valid_to.astimezone(BEIJING) - dt.timedelta(microseconds=1)).date()
+
+
 def campaign_args(form: Mapping[str, object]) -> dict:
     """The form (yuan, Beijing dates, app numbers) as ``campaigns.create``'s keyword
     arguments: budget and price in fen, validity ``[from 00:00, to+1 00:00)`` Beijing.
     Raises InvalidCampaignForm, InvalidAmount."""
     valid_from = _day(str(form.get("valid_from", "")), "开始日期")
-    valid_to = _day(str(form.get("valid_to", "")), "结束日期") + dt.timedelta(days=1)
+    valid_to = end_of(str(form.get("valid_to", "")))
     kind = str(form.get("eligibility", "all"))
     if kind in ("plans", "provinces"):
         text = str(form.get("eligibility_list", "")).replace("，", ",")

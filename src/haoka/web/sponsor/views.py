@@ -118,6 +118,7 @@ def campaign_response(request, sponsor, campaign_id: str, *, error=None, status=
         **base_context(sponsor, "sponsor_console", crumb=campaign.name),
         "card": campaign_cards([campaign])[0],
         "budget_yuan": sp.plain_yuan(campaign.budget_fen),
+        "last_day": sp.last_day(campaign.valid_to).isoformat(),
         "days": sorted(rows, key=lambda r: r.date, reverse=True),
         "can": {
             "pause": CAMPAIGN_MACHINE.allows(current=status_now, target=CampaignStatus.PAUSED),
