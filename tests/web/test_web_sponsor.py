@@ -58,6 +58,13 @@ def test_a_consumer_cannot_open_the_console(client, now, path):
     assert "仅已通过审核的后向客户" in response.content.decode()
 
 
+def test_only_a_sponsors_member_sees_the_console_entry_on_me(client, now):
+    client.force_login(make_user())
+    assert "data-sponsor-entry" not in client.get("/me/").content.decode()
+    body = signed_in(client, make_sponsor(now=now)).get("/me/").content.decode()
+    assert 'href="/sponsor/" data-sponsor-entry' in body
+
+
 def test_a_sponsor_under_review_cannot_open_the_console_yet(client, now):
     signed_in(client, make_sponsor(approved=False, now=now))
     assert client.get("/sponsor/").status_code == 403
