@@ -18,7 +18,7 @@ import pytest
 from playwright.sync_api import expect
 
 from haoka.accounts.models import User
-from haoka.charging import sponsored, tariffs
+from haoka.charging import bills, sponsored, tariffs
 from haoka.core import clock
 from haoka.sponsors import campaigns
 from tests.support.browser import launch, phone_context, require_chromium, shot
@@ -108,7 +108,7 @@ def no_horizontal_overflow(page) -> None:
 YUAN = re.compile(r"^¥[\d,]+\.\d\d$")
 
 
-def test_a_sponsor_runs_its_campaigns_and_a_consumer_opts_out(context):
+def test_a_sponsor_runs_its_campaigns_and_a_consumer_opts_out(context, browser, live_server):
     sponsor, line = sponsor_with_history()
     page = context()
     log_in(page, User.objects.get(pk=sponsor.applicant_id).phone, "/sponsor/")
@@ -129,6 +129,20 @@ def test_a_sponsor_runs_its_campaigns_and_a_consumer_opts_out(context):
     page.locator("#trend").scroll_into_view_if_needed()
     shot(page, "sponsor_1_console_chart_spend")
     shot(page, "sponsor_1_console_full", full_page=True)
+
+    # the same console on a desktop
+    desktop = browser.new_context(
+        viewport={"width": 1280, "height": 900},
+        locale="zh-CN",
+        timezone_id="Asia/Shanghai",
+        base_url=live_server.url,
+        storage_state=page.context.storage_state(),
+    )
+    wide = desktop.new_page()
+    wide.goto("/sponsor/")
+    expect(wide.locator("#sponsor-chart")).to_have_attribute("data-ready", "1")
+    shot(wide, "sponsor_1_console_desktop", full_page=True)
+    desktop.close()
 
     # a campaign: figures, the last days, pause
     page.locator(".sp-campaign", has_text="抖音看视频免流量").click()
@@ -199,6 +213,17 @@ def test_a_sponsor_runs_its_campaigns_and_a_consumer_opts_out(context):
     expect(consumer.locator("[data-opted-out]")).to_have_text("已拒绝赞助")
     consumer.locator("#sponsored").scroll_into_view_if_needed()
     shot(consumer, "sponsor_10_consumer_opted_out")
+
+    # the month's bill: the sponsored data at ¥0.00
+    month = clock.beijing_date(clock.now()).replace(day=1)
+    bills.issue(line_id=line.pk, month=month, now=clock.now())
+    consumer.goto(f"/lines/{line.msisdn}/bills/{month:%Y-%m}")
+    sponsored_rows = consumer.locator("[data-bill-sponsored] li")
+    expect(sponsored_rows).to_have_count(2)
+    expect(sponsored_rows.first).to_contain_text("¥0.00")
+    consumer.locator("[data-bill-sponsored]").scroll_into_view_if_needed()
+    no_horizontal_overflow(consumer)
+    shot(consumer, "sponsor_11_consumer_bill")
 
     # a consumer cannot open the console
     consumer.goto("/sponsor/")
