@@ -14,7 +14,7 @@ from haoka.accounts.models import User
 from haoka.charging import sponsored, tariffs
 from haoka.core import clock, ledger
 from haoka.payments import gateway
-from haoka.sponsors import console, statement_pdf, wallet
+from haoka.sponsors import campaigns, console, statement_pdf, wallet
 from haoka.sponsors.models import Campaign, SponsorTopUp
 from tests.support.charging import make_line
 from tests.support.payments import FakeGateway
@@ -228,3 +228,17 @@ def test_a_sponsor_cannot_edit_another_sponsors_campaign(client, now):
     response = signed_in(client, mine).post(f"/sponsor/campaigns/{other.campaign_id}/edit", form)
     assert response.status_code == 404
     assert Campaign.objects.get(pk=other.pk).name == "别家活动"
+
+
+def test_opted_in_numbers_are_masked_and_only_the_sponsors_own(client, now):
+    mine, theirs = make_sponsor(now=now), make_sponsor(now=now)
+    campaign = make_campaign(mine, now=now, name="授权活动", eligibility={"opted_in": True})
+    line = make_line(plan=PLAN, now=now)
+    campaigns.opt_in(sponsor=mine, campaign_id=campaign.campaign_id, msisdn=line.msisdn, now=now)
+    masked = f"{line.msisdn[:3]}****{line.msisdn[-4:]}"
+    body = signed_in(client, mine).get("/sponsor/lines").content.decode()
+    assert masked in body and line.msisdn not in body and "授权活动" in body
+    page = client.get(f"/sponsor/campaigns/{campaign.campaign_id}").content.decode()
+    assert masked in page and line.msisdn not in page
+    other = signed_in(client.__class__(), theirs).get("/sponsor/lines").content.decode()
+    assert masked not in other and "暂无授权号码" in other
