@@ -28,6 +28,7 @@ from pathlib import Path
 from django.conf import settings
 from django.core.management import call_command
 
+from haoka import demo_sponsors
 from haoka.accounts import operations as accounts_ops
 from haoka.accounts import queries as accounts_queries
 from haoka.accounts import stepup
@@ -75,6 +76,8 @@ def seed(*, numbers_per_carrier: int) -> None:
     accounts_ops.ensure_staff_user(username=username, password=password)
     _seed_lines()
     _seed_distribution()
+    with _outside_systems() as outside:
+        demo_sponsors.seed(outside=outside)
 
 
 #: The demo consumer: signs in with this phone (the code is in the sandbox SMS outbox).
@@ -471,7 +474,7 @@ class _Outside:
         self.last = merchant_order_id
         if merchant_order_id not in self.payments:
             self.payments[merchant_order_id] = pay_gateway.GatewayPayment(
-                payment_id=f"pay_demo_{len(self.payments) + 1:06d}",
+                payment_id=f"pay_demo_{merchant_order_id}",  # unique across runs of outside
                 merchant_order_id=merchant_order_id,
                 amount_fen=amount_fen,
                 status="PENDING",
@@ -596,6 +599,7 @@ def banner(*, port: int, env: dict[str, str]) -> str:
         f"  运营后台 /admin/ （{username} / {password}）   沙箱短信 /api/v1/sandbox/sms?phone=...\n"
         f"  演示用户 {DEMO_CONSUMER}（两条在网线路；登录验证码在沙箱短信里）\n"
         "  演示代理 13700137000（代理中心 /agent/），下级代理 13700137001\n"
+        f"  演示赞助方 {demo_sponsors.DEMO_SPONSOR}（赞助方中心 /sponsor/；抖音定向免流）\n"
         "按 Ctrl+C 停止。\n"
     )
 

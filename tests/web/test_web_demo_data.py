@@ -11,15 +11,16 @@ import datetime as dt
 import pytest
 from django.core.management import call_command
 
-from haoka import demo
+from haoka import demo, demo_sponsors
 from haoka.accounts.models import User
-from haoka.charging import tariffs
+from haoka.charging import sponsored_usage, tariffs
 from haoka.charging.models import Bill, UsageRecord
 from haoka.core import clock, ledger
 from haoka.core.models import LedgerTransaction
 from haoka.distribution.models import Entry, Sale
 from haoka.lines.models import Line
 from haoka.orders.models import Order
+from haoka.sponsors.models import Slice, SponsorTopUp
 
 #: 12:00 Beijing on 7 December 2026: the lines were brought over in September.
 NOW = dt.datetime(2026, 12, 7, 4, 0, tzinfo=dt.UTC)
@@ -95,8 +96,31 @@ def test_the_demo_consumers_bill_pdf_downloads_from_the_line_page(now, client):
     assert pdf.content.startswith(b"%PDF")
 
 
+def test_the_demo_sponsor_paid_for_douyin_on_the_consumers_line_this_month(now):
+    line = Line.objects.get(msisdn=demo_sponsors.LINE[0])
+    rows = sponsored_usage.of_month(line_id=line.pk, month=dt.date(2026, 12, 1))
+    assert [(r.sponsor_name, r.app) for r in rows] == [(demo_sponsors.COMPANY, "抖音")]
+    assert rows[0].bytes >= 12 * demo_sponsors.GRANT  # six evenings of two or three grants
+    assert Slice.objects.filter(line_id=line.pk, state="SETTLED", charged_fen__gt=0).exists()
+    assert SponsorTopUp.objects.get().status == "PAID"  # funded through the gateway
+    assert ledger.trial_balance_fen() == 0
+
+
+def test_the_demo_sponsor_signs_in_to_a_console_with_its_campaign_and_chart(now, client):
+    client.force_login(User.objects.get(phone=demo_sponsors.DEMO_SPONSOR))
+    body = client.get("/sponsor/").content.decode()
+    assert "抖音看视频免流量" in body and demo_sponsors.COMPANY in body
+    assert 'id="sponsor-chart"' in body  # the last 30 days have settled spend
+
+
+def test_the_demo_consumer_sees_the_sponsored_douyin_on_the_dashboard(now, client):
+    client.force_login(User.objects.get(phone=demo.DEMO_CONSUMER))
+    body = client.get(f"/lines/{demo_sponsors.LINE[0]}").content.decode()
+    assert f"由 {demo_sponsors.COMPANY} 赞助" in body
+
+
 def test_seeding_the_demo_again_changes_nothing(now):
-    tables = (Order, Sale, Entry, Line, UsageRecord, Bill, LedgerTransaction)
+    tables = (Order, Sale, Entry, Line, UsageRecord, Bill, LedgerTransaction, Slice)
     before = [model.objects.count() for model in tables]
     demo.seed(numbers_per_carrier=0)
     assert [model.objects.count() for model in tables] == before

@@ -138,6 +138,14 @@ def rating_group_numbers() -> frozenset[int]:
     return frozenset(RatingGroup.objects.values_list("number", flat=True))
 
 
+def app_rating_groups() -> list[tuple[int, str]]:
+    """The app classes (rating groups not of general traffic) as (number, name), by number:
+    what a sponsor may zero-rate."""
+    return list(
+        RatingGroup.objects.filter(general=False).order_by("number").values_list("number", "name")
+    )
+
+
 def rating_group_names() -> dict[int, str]:
     """Every rating group's name, by number."""
     return dict(RatingGroup.objects.values_list("number", "name"))

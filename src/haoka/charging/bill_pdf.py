@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import io
 
-from haoka.charging import queries
+from haoka.charging import queries, sponsored_usage
 from haoka.charging.bills import data_movements, packs_bought, spent, topups_paid
 from haoka.charging.domain import UNIT_LABELS
 from haoka.charging.models import Bill
@@ -76,6 +76,20 @@ def lines_of(bill: Bill, *, msisdn: str) -> list[str]:
         )
     if not bill.usage_by_rating_group:
         out.append("  （本月无用量）")
+    return out + sponsored_lines(bill)
+
+
+def sponsored_lines(bill: Bill) -> list[str]:
+    """The month's sponsored data, each app at ¥0.00 to the user ("由 XX 赞助")."""
+    rows = sponsored_usage.of_month(line_id=bill.line_id, month=bill.month)
+    if not rows:
+        return []
+    out = ["", "赞助流量（由赞助方支付，您无需付费）"]
+    for row in rows:
+        out.append(
+            f"  {row.app}  {amount('BYTES', row.bytes)}  "
+            f"由 {row.sponsor_name} 赞助  {format_fen(0)}"
+        )
     return out
 
 

@@ -8,12 +8,15 @@ from haoka.web.agent import actions as agent_actions
 from haoka.web.agent import views as agent_views
 from haoka.web.line import actions as line_actions
 from haoka.web.line import dataflow as line_dataflow
+from haoka.web.line import sponsored as line_sponsored
 from haoka.web.line import stepup as line_stepup
 from haoka.web.line import views as line_views
 from haoka.web.order import views as order_views
 from haoka.web.shop import agent_shop
 from haoka.web.shop import numbers as number_views
 from haoka.web.shop import views as shop_views
+from haoka.web.sponsor import actions as sponsor_actions
+from haoka.web.sponsor import views as sponsor_views
 
 app_name = "web"
 
@@ -77,6 +80,11 @@ urlpatterns = [
         "lines/<str:msisdn>/bills/<str:month>.pdf", line_views.bill_download, name="line_bill_pdf"
     ),
     path("lines/<str:msisdn>/bills/<str:month>", line_views.bill_detail, name="line_bill"),
+    path(
+        "lines/<str:msisdn>/sponsors/<str:sponsor_id>/opt-out",
+        line_sponsored.opt_out,
+        name="line_sponsor_opt_out",
+    ),
     path("lines/<str:msisdn>/manage", line_views.manage, name="line_manage"),
     path("lines/<str:msisdn>/manage/plan", line_actions.change_plan, name="line_plan_change"),
     path(
@@ -114,4 +122,36 @@ urlpatterns = [
     path("agent/courses", agent_views.courses, name="agent_courses"),
     path("agent/courses/<str:code>", agent_actions.course, name="agent_course"),
     path("s/<str:code>", agent_shop.shop, name="shop"),
+    # 赞助方中心 (sponsors of data): the top-up's return_url is /sponsor/.
+    path("sponsor/", sponsor_views.home, name="sponsor_console"),
+    path("sponsor/campaigns/new", sponsor_actions.campaign_new, name="sponsor_campaign_new"),
+    path(
+        "sponsor/campaigns/<str:campaign_id>",
+        sponsor_views.campaign_detail,
+        name="sponsor_campaign",
+    ),
+    path(
+        "sponsor/campaigns/<str:campaign_id>/change",
+        sponsor_actions.campaign_change,
+        name="sponsor_campaign_change",
+    ),
+    path(
+        "sponsor/campaigns/<str:campaign_id>/edit",
+        sponsor_actions.campaign_rename,
+        name="sponsor_campaign_edit",
+    ),
+    path("sponsor/lines", sponsor_views.opted_in, name="sponsor_lines"),
+    path("sponsor/tokens", sponsor_actions.tokens, name="sponsor_tokens"),
+    path(
+        "sponsor/tokens/<int:token_id>/revoke",
+        sponsor_actions.token_revoke,
+        name="sponsor_token_revoke",
+    ),
+    path("sponsor/wallet", sponsor_actions.wallet_page, name="sponsor_wallet"),
+    path(
+        "sponsor/statements/<str:month>.pdf",
+        sponsor_views.statement_download,
+        name="sponsor_statement_pdf",
+    ),
+    path("sponsor/statements/<str:month>", sponsor_views.statement, name="sponsor_statement"),
 ]

@@ -27,6 +27,7 @@ from haoka.lines import exits, lifecycle
 from haoka.lines import queries as lines_queries
 from haoka.web.common import PAYMENT_METHODS, is_htmx, login_redirect, not_found, render_page
 from haoka.web.line import presenters as lp
+from haoka.web.line import sponsored_card
 
 NOTIFICATIONS = 5
 RECENT = 10
@@ -163,6 +164,7 @@ def dashboard(request, line):
             first_month=charging_queries.first_month_of(
                 line_id=line.pk, month=clock.beijing_date(now).replace(day=1)
             ),
+            sponsored=sponsored_card.card(line, now=now),
         )
     return render_page(request, "web/lines/dashboard.html", "web/lines/_live.html", context)
 
@@ -262,6 +264,7 @@ def bill_detail(request, line, month: str):
         ),
         "days": lp.bill_days(bill.usage_by_day),
         "groups": lp.bill_groups(bill.usage_by_rating_group),
+        "sponsored": sponsored_card.bill_rows(line, month=bill.month),
         "month_packs": bills.packs_bought(bill),
         "month_topups": [
             {**t, "kind": TOPUP_KIND_LABELS.get(t["kind"], t["kind"])}

@@ -1,10 +1,12 @@
-"""The 代理中心 entry on 我的: where it leads depends on the user's agent record."""
+"""The 代理中心 entry on 我的 (where it leads depends on the user's agent record) and the
+赞助方中心 entry, for members of an approved sponsor only."""
 
 from django import template
 from django.urls import reverse
 
 from haoka.distribution import queries as dist_queries
 from haoka.distribution.domain import AgentStatus
+from haoka.sponsors import queries as sponsor_queries
 
 register = template.Library()
 
@@ -27,3 +29,11 @@ def agent_entry(user) -> dict:
         }
     hint = "审核中，请耐心等待" if agent.status == AgentStatus.PENDING else "未通过，可重新申请"
     return {"url": reverse("web:agent_application"), "title": "我的代理申请", "hint": hint}
+
+
+@register.simple_tag
+def sponsor_entry(user) -> bool:
+    """Whether 我的 shows the 赞助方中心 entry: the user acts for an APPROVED sponsor."""
+    return (
+        user.is_authenticated and sponsor_queries.approved_sponsor_of(user_id=user.pk) is not None
+    )
