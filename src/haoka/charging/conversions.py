@@ -76,7 +76,7 @@ def convert(
             state=ConversionState.DONE, takes=dataflow.dump(takes), request_key=request_key,
             created_at=now,
         )  # fmt: skip
-        _post_bytes(conversion.pk, amount, back=False)
+        _post_bytes(conversion.pk, amount)
         conversion.lot = points_ledger.earn(
             user_id=user_id, points=earned, origin=f"conversion:{conversion.pk}", now=now
         )
@@ -89,16 +89,25 @@ def convert(
     return conversion
 
 
-def _post_bytes(conversion_id: int, amount: int, *, back: bool) -> None:
-    sign = -1 if back else 1
+def _post_bytes(conversion_id: int, amount: int) -> None:
     ledger.post(
-        legs=[
-            ledger.Leg(chart.DATA_ON_BUCKETS, sign * amount),
-            ledger.Leg(chart.DATA_CONVERTED, -sign * amount),
-        ],
-        kind="charging.points_conversion_back" if back else "charging.points_conversion",
-        memo="积分兑换撤回" if back else "流量兑换积分",
-        key=f"points:conversion:{conversion_id}:bytes{':back' if back else ''}",
+        legs=[ledger.Leg(chart.DATA_ON_BUCKETS, amount), ledger.Leg(chart.DATA_CONVERTED, -amount)],
+        kind="charging.points_conversion", memo="流量兑换积分",
+        key=f"points:conversion:{conversion_id}:bytes",
+    )  # fmt: skip
+
+
+def _post_bytes_back(conversion_id: int, *, restored: int, lapsed: int) -> None:
+    """The converted bytes leave ``data_converted:points``: those back on buckets to the
+    float, those whose bucket had ended to ``data_expired:conversion_reversals``."""
+    legs = [ledger.Leg(chart.DATA_CONVERTED, restored + lapsed)]
+    if restored:
+        legs.append(ledger.Leg(chart.DATA_ON_BUCKETS, -restored))
+    if lapsed:
+        legs.append(ledger.Leg(chart.DATA_CONVERSION_LAPSED, -lapsed))
+    ledger.post(
+        legs=legs, kind="charging.points_conversion_back", memo="积分兑换撤回",
+        key=f"points:conversion:{conversion_id}:bytes:back",
     )  # fmt: skip
 
 
@@ -121,8 +130,7 @@ def reverse(*, conversion_id: int, actor: str, now: dt.datetime) -> PointsConver
         )  # fmt: skip
         dataflow.give_to(book, back.restores)
         restored = conversion.amount - back.lapsed
-        if restored:
-            _post_bytes(conversion.pk, restored, back=True)
+        _post_bytes_back(conversion.pk, restored=restored, lapsed=back.lapsed)
         conversion.state, conversion.reversed_at = ConversionState.REVERSED, now
         conversion.restored, conversion.lapsed = restored, back.lapsed
         conversion.save(update_fields=["state", "reversed_at", "restored", "lapsed"])

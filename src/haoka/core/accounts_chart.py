@@ -96,6 +96,8 @@ DATA_ON_BUCKETS = "data_float:buckets"
 DATA_BANK_EXPIRED = "data_expired:bank"
 #: Bytes that left lines' buckets to become points (兑换), less those a reversal put back.
 DATA_CONVERTED = "data_converted:points"
+#: Bytes of a reversed conversion whose buckets had ended meanwhile: they went nowhere.
+DATA_CONVERSION_LAPSED = "data_expired:conversion_reversals"
 # ------------------------------------------------------------------ points
 #: Points given for converted data (debit); a reversal takes them back (credit).
 POINTS_ISSUED = "points_issued:conversions"
@@ -125,6 +127,7 @@ SYSTEM_ACCOUNTS = (
     SystemAccount(DATA_ON_BUCKETS, "转入流量银行的流量（字节）", AccountKind.ASSET),
     SystemAccount(DATA_BANK_EXPIRED, "流量银行过期流量（字节）", AccountKind.REVENUE),
     SystemAccount(DATA_CONVERTED, "兑换为积分的流量（字节）", AccountKind.REVENUE),
+    SystemAccount(DATA_CONVERSION_LAPSED, "兑换撤回时已失效的流量（字节）", AccountKind.REVENUE),
     SystemAccount(POINTS_ISSUED, "流量兑换发放积分", AccountKind.EXPENSE),
     SystemAccount(POINTS_REDEEMED, "积分商城兑换消耗积分", AccountKind.REVENUE),
     SystemAccount(POINTS_EXPIRED, "过期积分", AccountKind.REVENUE),

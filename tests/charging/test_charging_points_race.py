@@ -1,0 +1,92 @@
+"""On PostgreSQL, redemptions racing: two for the owner's last points (one wins, the other
+finds too few: points never below zero) and two owners for a coupon's last code (one gets
+it, the other is told it is sold out and keeps its points; no code is given twice)."""
+
+from __future__ import annotations
+
+import threading
+from concurrent.futures import ThreadPoolExecutor
+
+import pytest
+from django.db import connection, connections
+
+from haoka.charging import conversions, packs, points, points_ledger, points_shop
+from haoka.charging.models import CouponCode, PointsLot, PointsRedemption, ShopItem
+from haoka.core import clock, ledger
+from tests.support.charging import make_line
+
+PLAN = "CM-MANGO-39"
+PACK = "PK-DATA-10G-7D"
+RACERS = 2
+
+
+def _owner_with_points(now, megabytes: int):
+    line = make_line(plan=PLAN, balance_fen=5000, now=now)
+    packs.buy(line_id=line.pk, pack_code=PACK, now=now)
+    conversions.convert(line_id=line.pk, user_id=line.user_id, megabytes=megabytes, now=now,
+                        request_key="earn")  # fmt: skip
+    return line
+
+
+def _race(redeem) -> list:
+    """Run ``redeem(i)`` in RACERS threads released at once; each result or refusal."""
+    barrier = threading.Barrier(RACERS)
+
+    def one(i: int):
+        try:
+            barrier.wait(timeout=30)
+            return redeem(i)
+        except (points.NotEnoughPoints, points.CouponsSoldOut) as refused:
+            return refused
+        finally:
+            connections.close_all()
+
+    with ThreadPoolExecutor(RACERS) as pool:
+        return list(pool.map(one, range(RACERS)))
+
+
+@pytest.fixture
+def postgres():
+    if connection.vendor != "postgresql":
+        pytest.skip("row-level races need PostgreSQL; SQLite serializes every writer")
+
+
+@pytest.mark.django_db(transaction=True)
+def test_two_redemptions_racing_for_the_last_points_never_take_them_below_zero(
+    postgres, catalog
+):
+    now = clock.now()
+    conversions.set_rate(points_per_gb=100, valid_from=now, actor="test", now=now)
+    line = _owner_with_points(now, 3072)  # 300 points
+    item = ShopItem.objects.create(code="all", name="全部积分", kind="COUPON", price_points=300)
+    points_shop.add_codes(item_id=item.pk, codes=["X1", "X2"])
+    results = _race(lambda i: points_shop.redeem(
+        user_id=line.user_id, item_code="all", line_id=None, request_key=f"r{i}", now=now,
+    ))  # fmt: skip
+    won = [r for r in results if isinstance(r, PointsRedemption)]
+    lost = [r for r in results if isinstance(r, points.NotEnoughPoints)]
+    assert (len(won), len(lost)) == (1, 1), results
+    assert PointsLot.objects.get().remaining == 0
+    assert points_ledger.balance(user_id=line.user_id) == 0
+    assert PointsRedemption.objects.count() == 1
+    assert CouponCode.objects.filter(redemption__isnull=False).count() == 1
+    assert set(ledger.trial_balances().values()) <= {0}
+
+
+@pytest.mark.django_db(transaction=True)
+def test_two_owners_racing_for_the_last_coupon_code_never_get_the_same_one(postgres, catalog):
+    now = clock.now()
+    conversions.set_rate(points_per_gb=100, valid_from=now, actor="test", now=now)
+    owners = [_owner_with_points(now, 1024) for _ in range(RACERS)]  # 100 points each
+    item = ShopItem.objects.create(code="last", name="最后一张", kind="COUPON", price_points=60)
+    points_shop.add_codes(item_id=item.pk, codes=["ONLY-ONE"])
+    results = _race(lambda i: points_shop.redeem(
+        user_id=owners[i].user_id, item_code="last", line_id=None, request_key="r", now=now,
+    ))  # fmt: skip
+    won = [r for r in results if isinstance(r, PointsRedemption)]
+    lost = [r for r in results if isinstance(r, points.CouponsSoldOut)]
+    assert (len(won), len(lost)) == (1, 1), results
+    assert won[0].coupon_code == "ONLY-ONE"
+    left = sorted(points_ledger.balance(user_id=o.user_id) for o in owners)
+    assert left == [40, 100]  # the loser spent nothing
+    assert CouponCode.objects.get().redemption_id == won[0].pk
