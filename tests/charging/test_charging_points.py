@@ -23,7 +23,7 @@ from haoka.charging.models import (
 from haoka.core import accounts_chart as chart
 from haoka.core import clock, ledger
 from haoka.core.worker import PERIODIC
-from tests.support.charging import GB, MB, charging_token, make_line, wallet_fen
+from tests.support.charging import GB, charging_token, make_line, wallet_fen
 from tests.support.money import beijing, call, session_token, staff_token
 
 pytestmark = pytest.mark.django_db
@@ -127,11 +127,11 @@ def test_a_repeated_key_converts_once_and_a_missing_key_is_refused(client, owned
     again = _convert(client, token, line, 1024)
     assert again.json() == first.json()
     assert PointsConversion.objects.count() == 1 and _points(line) == 100
-    later = conversions.convert(line_id=line.pk, user_id=line.user_id, megabytes=1024, now=now,
+    later = conversions.convert(line_id=line.pk, megabytes=1024, now=now,
                                 request_key="k1")  # fmt: skip
     assert later.pk == first.json()["id"]  # after the API's replay window too
     with pytest.raises(Exception, match="幂等键"):
-        conversions.convert(line_id=line.pk, user_id=line.user_id, megabytes=2048, now=now,
+        conversions.convert(line_id=line.pk, megabytes=2048, now=now,
                             request_key="k1")  # fmt: skip
     path = f"/lines/{line.msisdn}/conversions"
     missing = call(client, token, "post", path, {"megabytes": 1024})
@@ -157,8 +157,9 @@ def test_points_buy_a_pack_activated_on_the_line_without_money(client, owned, sh
     wallet = wallet_fen(line)
     done = _redeem(client, token, "pack-10g", msisdn=line.msisdn)
     assert done.status_code == 201, done.content
-    assert done.json()["points"] == 300 and done.json()["msisdn"] == line.msisdn[:3] + "****" + (
-        line.msisdn[-4:]
+    assert (
+        done.json()["points"] == 300
+        and done.json()["msisdn"] == line.msisdn[:3] + "****" + (line.msisdn[-4:])
     )
     purchase = PackPurchase.objects.get(pk=done.json()["pack_purchase_id"])
     assert (purchase.pack_code, purchase.price_fen) == (PACK, 0)
@@ -260,8 +261,8 @@ def test_staff_reverse_from_the_admin_and_manage_the_shop(client, owned, shop, n
     client.force_login(User.objects.create_superuser(username="ops", password="x" * 12))
     for page in ("pointsrate", "shopitem", "pointsconversion", "pointslot", "pointsredemption"):
         assert client.get(f"/admin/charging/{page}/").status_code == 200
-    done = client.post("/admin/charging/pointsconversion/",
-                       {"action": "reverse", "_selected_action": [conversion.pk]}, follow=True)  # fmt: skip
+    action = {"action": "reverse", "_selected_action": [conversion.pk]}
+    done = client.post("/admin/charging/pointsconversion/", action, follow=True)
     assert "已撤回 100 积分，退回 1GB" in done.content.decode()
     item = shop[1]
     form = {"code": item.code, "name": item.name, "kind": "COUPON", "description": "",
@@ -284,9 +285,9 @@ def test_nobody_converts_another_owners_line_nor_buys_onto_it(client, owned, sho
     assert _convert(client, other_token, line, 1024).status_code == 404
     onto = _redeem(client, token, "pack-10g", msisdn=other.msisdn)
     assert onto.status_code == 404
-    assert _points(line) == 500 and call(client, other_token, "get", "/points").json()[
-        "balance"
-    ] == 0
+    assert (
+        _points(line) == 500 and call(client, other_token, "get", "/points").json()["balance"] == 0
+    )
 
 
 def test_staff_and_integration_tokens_neither_convert_nor_hold_points(client, owned, shop, now):

@@ -59,8 +59,11 @@ steps = st.lists(
 
 def _snapshot(line) -> tuple:
     return (
-        list(Bucket.objects.filter(line=line, unit="BYTES").order_by("id")
-             .values_list("id", "amount", "moved_out", "used")),  # fmt: skip
+        list(
+            Bucket.objects.filter(line=line, unit="BYTES")
+            .order_by("id")
+            .values_list("id", "amount", "moved_out", "used")
+        ),
         list(PointsLot.objects.order_by("id").values_list("id", "remaining")),
         DataMovement.objects.count(),
         PointsRedemption.objects.count(),
@@ -100,7 +103,7 @@ def _run(step, line, at, last: dict) -> int:
     kind, key = step[0], f"k-{at.timestamp()}"
     if kind == "convert":
         last["repeat"] = lambda: conversions.convert(
-            line_id=line.pk, user_id=line.user_id, megabytes=step[1], now=at, request_key=key
+            line_id=line.pk, megabytes=step[1], now=at, request_key=key
         )
     elif kind == "redeem":
         item = "pack-10g" if step[1] == "pack" else "coffee"

@@ -23,7 +23,7 @@ RACERS = 2
 def _owner_with_points(now, megabytes: int):
     line = make_line(plan=PLAN, balance_fen=5000, now=now)
     packs.buy(line_id=line.pk, pack_code=PACK, now=now)
-    conversions.convert(line_id=line.pk, user_id=line.user_id, megabytes=megabytes, now=now,
+    conversions.convert(line_id=line.pk, megabytes=megabytes, now=now,
                         request_key="earn")  # fmt: skip
     return line
 
@@ -52,9 +52,7 @@ def postgres():
 
 
 @pytest.mark.django_db(transaction=True)
-def test_two_redemptions_racing_for_the_last_points_never_take_them_below_zero(
-    postgres, catalog
-):
+def test_two_redemptions_racing_for_the_last_points_never_take_them_below_zero(postgres, catalog):
     now = clock.now()
     conversions.set_rate(points_per_gb=100, valid_from=now, actor="test", now=now)
     line = _owner_with_points(now, 3072)  # 300 points

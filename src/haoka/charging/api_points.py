@@ -119,7 +119,7 @@ def convert_data(request, msisdn: str, body: ConversionIn):
     daily-rental data. 100MB at least; points expire 12 months later."""
     line = line_of(request, msisdn, write=True)
     done = conversions.convert(
-        line_id=line.pk, user_id=request.auth.pk, megabytes=body.megabytes, now=clock.now(),
+        line_id=line.pk, megabytes=body.megabytes, now=clock.now(),
         request_key=_required_key(request),
     )  # fmt: skip
     return Status(201, ConversionOut(

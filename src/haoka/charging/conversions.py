@@ -23,6 +23,7 @@ from haoka.charging.points import CONVERSION_MACHINE, ConversionState
 from haoka.core import accounts_chart as chart
 from haoka.core import ledger
 from haoka.core.errors import NotFound
+from haoka.lines import queries as line_queries
 from haoka.lines.domain import LineState
 
 log = structlog.get_logger(__name__)
@@ -49,11 +50,11 @@ def rate_at(*, at: dt.datetime) -> int:
 
 
 def convert(
-    *, line_id: int, user_id: int, megabytes: int, now: dt.datetime, request_key: str = ""
+    *, line_id: int, megabytes: int, now: dt.datetime, request_key: str = ""
 ) -> PointsConversion:
-    """Convert ``megabytes`` of the line's data into points for ``user_id`` (the line's
-    owner). The same ``request_key`` again returns the first conversion. Raises
-    AmountOutOfRange, LineNotActive, NoRate, ConversionTooSmall, NotEnoughData,
+    """Convert ``megabytes`` of the line's data into points for the line's owner (the caller
+    checks that it is the one asking). The same ``request_key`` again returns the first
+    conversion. Raises AmountOutOfRange, LineNotActive, NoRate, ConversionTooSmall, NotEnoughData,
     RedemptionKeyReused, UnknownSubscriber."""
     amount = movements.bytes_of(megabytes=megabytes)
     with transaction.atomic():
@@ -66,6 +67,7 @@ def convert(
                 return found
         if book.line.status != LineState.ACTIVE:
             raise movements.LineNotActive(status=book.line.status)
+        user_id = line_queries.numbers_and_owners(line_ids=[line_id])[line_id][1]
         rate = rate_at(at=now)
         earned = points.points_for(amount=amount, points_per_gb=rate)
         _, month_end = cycle.beijing_month(now)
