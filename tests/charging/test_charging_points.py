@@ -23,6 +23,7 @@ from haoka.charging.models import (
 from haoka.core import accounts_chart as chart
 from haoka.core import clock, ledger
 from haoka.core.worker import PERIODIC
+from haoka.lines.models import Line
 from tests.support.charging import GB, charging_token, make_line, wallet_fen
 from tests.support.money import beijing, call, session_token, staff_token
 
@@ -137,6 +138,24 @@ def test_a_repeated_key_converts_once_and_a_missing_key_is_refused(client, owned
     missing = call(client, token, "post", path, {"megabytes": 1024})
     assert missing.status_code == 422
     assert missing.json()["error"]["code"] == "idempotency_key_required"
+
+
+def test_a_suspended_line_converts_nothing_and_a_new_rate_applies_from_its_start(
+    client, owned, now
+):
+    line, token = owned
+    packs.buy(line_id=line.pk, pack_code=PACK, now=now)
+    Line.objects.filter(pk=line.pk).update(status="SUSPENDED", suspend_reason="ARREARS")
+    refused = _convert(client, token, line, 1024)
+    assert refused.status_code == 409 and refused.json()["error"]["code"] == "line_not_active"
+    Line.objects.filter(pk=line.pk).update(status="ACTIVE", suspend_reason="")
+    conversions.set_rate(points_per_gb=120, valid_from=now + dt.timedelta(hours=1),
+                         actor="staff:test", now=now)  # fmt: skip
+    assert _convert(client, token, line, 1024, key="k2").json()["points"] == 100
+    later = now + dt.timedelta(hours=2)
+    with clock.frozen(later, all_threads=True):
+        done = _convert(client, session_token(line, later), line, 1024, key="k3")
+    assert (done.json()["points"], done.json()["points_per_gb"]) == (120, 120)
 
 
 def test_without_a_rate_set_by_staff_nothing_converts(client, catalog, now):
