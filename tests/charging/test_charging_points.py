@@ -10,7 +10,7 @@ import datetime as dt
 import pytest
 
 from haoka.accounts.models import User
-from haoka.charging import conversions, packs, points_ledger, points_shop
+from haoka.charging import conversions, packs, points, points_ledger, points_shop
 from haoka.charging.models import (
     Bucket,
     CouponCode,
@@ -218,7 +218,10 @@ def test_a_repeated_redemption_key_spends_once(client, owned, shop, now):
     again = points_shop.redeem(user_id=line.user_id, item_code="coffee", line_id=None,
                                request_key="r1", now=now)  # fmt: skip
     assert again.pk == first.json()["id"] and _points(line) == 400
-    with pytest.raises(Exception, match="幂等键"):
+    with pytest.raises(points.RedemptionKeyRequired):
+        points_shop.redeem(user_id=line.user_id, item_code="coffee", line_id=None,
+                           request_key="", now=now)  # fmt: skip
+    with pytest.raises(points.RedemptionKeyReused):
         points_shop.redeem(user_id=line.user_id, item_code="pack-10g", line_id=line.pk,
                            request_key="r1", now=now)  # fmt: skip
 

@@ -11,7 +11,13 @@ import pytest
 from django.db import connection, connections
 
 from haoka.charging import conversions, packs, points, points_ledger, points_shop
-from haoka.charging.models import CouponCode, PointsLot, PointsRedemption, ShopItem
+from haoka.charging.models import (
+    CouponCode,
+    PackPurchase,
+    PointsLot,
+    PointsRedemption,
+    ShopItem,
+)
 from haoka.core import clock, ledger
 from tests.support.charging import make_line
 
@@ -69,6 +75,22 @@ def test_two_redemptions_racing_for_the_last_points_never_take_them_below_zero(p
     assert PointsRedemption.objects.count() == 1
     assert CouponCode.objects.filter(redemption__isnull=False).count() == 1
     assert set(ledger.trial_balances().values()) <= {0}
+
+
+@pytest.mark.django_db(transaction=True)
+def test_two_pack_redemptions_racing_on_one_line_activate_one_pack(postgres, catalog):
+    now = clock.now()
+    conversions.set_rate(points_per_gb=100, valid_from=now, actor="test", now=now)
+    line = _owner_with_points(now, 3072)  # 300 points
+    ShopItem.objects.create(code="pack", name="10G", kind="PACK", pack_code=PACK, price_points=200)
+    results = _race(lambda i: points_shop.redeem(
+        user_id=line.user_id, item_code="pack", line_id=line.pk, request_key=f"r{i}", now=now,
+    ))  # fmt: skip
+    won = [r for r in results if isinstance(r, PointsRedemption)]
+    assert len(won) == 1 and isinstance(next(r for r in results if r not in won),
+                                        points.NotEnoughPoints), results  # fmt: skip
+    assert points_ledger.balance(user_id=line.user_id) == 100
+    assert PackPurchase.objects.filter(line=line, price_fen=0).count() == 1
 
 
 @pytest.mark.django_db(transaction=True)

@@ -20,16 +20,11 @@ from haoka.accounts.auth import bearer
 from haoka.charging import conversions, movements, points, points_ledger, points_shop
 from haoka.charging.api_money import line_of
 from haoka.core import clock, idempotency
-from haoka.core.errors import PermissionDenied, ValidationError
+from haoka.core.errors import PermissionDenied
 from haoka.core.pii import mask_phone
 from haoka.core.schema_types import Count
 
 router = Router(tags=["points"], auth=bearer)
-
-
-class KeyRequired(ValidationError):
-    code = "idempotency_key_required"
-    message = "请提供 Idempotency-Key 请求头"
 
 
 class SessionRequired(PermissionDenied):
@@ -108,7 +103,7 @@ def _session_user(request):
 def _required_key(request) -> str:
     key = request.headers.get(idempotency.HEADER, "")[:200]
     if not key:
-        raise KeyRequired()
+        raise points.RedemptionKeyRequired()
     return key
 
 

@@ -95,6 +95,11 @@ class LineRequired(ValidationError):
     message = "兑换加油包或会员需要指定本人的号码"
 
 
+class RedemptionKeyRequired(ValidationError):
+    code = "idempotency_key_required"
+    message = "请提供 Idempotency-Key 请求头"
+
+
 class RedemptionKeyReused(Conflict):
     code = "points_key_reused"
     message = "该幂等键已用于另一笔积分操作"

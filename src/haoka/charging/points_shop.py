@@ -49,8 +49,11 @@ def redeem(
 ) -> PointsRedemption:
     """Spend the item's price in points and deliver it (onto ``line_id`` for a pack or a
     membership: a line of the owner's, checked by the caller). The same ``request_key`` again
-    returns the first redemption. Raises ShopItemNotFound, LineRequired, NotEnoughPoints,
-    CouponsSoldOut, RedemptionKeyReused, PackNotFound, LineNotActive."""
+    returns the first redemption. Raises RedemptionKeyRequired, ShopItemNotFound,
+    LineRequired, NotEnoughPoints, CouponsSoldOut, RedemptionKeyReused, PackNotFound,
+    LineNotActive."""
+    if not request_key:  # UNIQUE (owner, key): an empty one would allow one redemption ever
+        raise points.RedemptionKeyRequired()
     item = ShopItem.objects.filter(code=str(item_code)[:40], active=True).first()
     if item is None:
         raise points.ShopItemNotFound(item=str(item_code)[:40])
