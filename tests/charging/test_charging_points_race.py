@@ -4,14 +4,16 @@ it, the other is told it is sold out and keeps its points; no code is given twic
 
 from __future__ import annotations
 
+import contextlib
 import threading
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 from django.db import connection, connections
 
-from haoka.charging import conversions, packs, points, points_ledger, points_shop
+from haoka.charging import conversions, movements, packs, points, points_ledger, points_shop
 from haoka.charging.models import (
+    Bucket,
     CouponCode,
     PackPurchase,
     PointsLot,
@@ -19,7 +21,10 @@ from haoka.charging.models import (
     ShopItem,
 )
 from haoka.core import clock, ledger
-from tests.support.charging import make_line
+from tests.support.charging import BASE, GB, MB, charging_token, data_unit, make_line, post
+from tests.support.charging import request_body as nchf_body
+from tests.support.clients import ProductionClient
+from tests.support.money import beijing, use_data
 
 PLAN = "CM-MANGO-39"
 PACK = "PK-DATA-10G-7D"
@@ -110,3 +115,53 @@ def test_two_owners_racing_for_the_last_coupon_code_never_get_the_same_one(postg
     left = sorted(points_ledger.balance(user_id=o.user_id) for o in owners)
     assert left == [40, 100]  # the loser spent nothing
     assert CouponCode.objects.get().redemption_id == won[0].pk
+
+
+SESSIONS = 6
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_conversion_racing_the_lines_sessions_never_lets_both_spend_the_same_bytes(
+    postgres, catalog
+):
+    at = beijing(2026, 5, 30, 12)  # the month's last days: plan data converts
+    with clock.frozen(at, all_threads=True):
+        conversions.set_rate(points_per_gb=100, valid_from=at, actor="test", now=at)
+        line = make_line(plan=PLAN, now=at)
+        use_data(line, 37 * GB, at=at)  # 3 GB left; six sessions may ask for 6 GB
+        token = charging_token(at)
+        barrier = threading.Barrier(SESSIONS + 1)
+
+        def session(i: int) -> int:
+            try:
+                body = nchf_body(line, seq=0, units=[data_unit(1003, request=GB)], at=at)
+                body["nfConsumerIdentification"]["nFName"] = f"smf-{i}"
+                barrier.wait(timeout=30)
+                created = post(ProductionClient(), BASE, body, token)
+                assert created.status_code == 201, created.content
+                unit = created.json()["multipleUnitInformation"][0]
+                return unit.get("grantedUnit", {}).get("totalVolume", 0)
+            finally:
+                connections.close_all()
+
+        def convert() -> int:
+            try:
+                barrier.wait(timeout=30)
+                with contextlib.suppress(movements.NotEnoughData):  # the sessions were first
+                    done = conversions.convert(line_id=line.pk, megabytes=2560, now=at,
+                                               request_key="race")  # fmt: skip
+                    return done.amount
+                return 0
+            finally:
+                connections.close_all()
+
+        with ThreadPoolExecutor(max_workers=SESSIONS + 1) as pool:
+            converting = pool.submit(convert)
+            granted = list(pool.map(session, range(SESSIONS)))
+            converted = converting.result()
+    assert converted in (0, 2560 * MB)
+    assert sum(granted) + converted <= 3 * GB
+    plan = Bucket.objects.get(line=line, origin__endswith=":data", source="PLAN")
+    assert plan.amount + plan.moved_out == 40 * GB and plan.moved_out == converted
+    assert plan.used + plan.reserved <= plan.amount and plan.reserved == sum(granted)
+    assert -ledger.balance_fen(account="data_converted:points") == converted
