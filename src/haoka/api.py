@@ -22,6 +22,7 @@ from haoka.charging.api import router as charging_router
 from haoka.charging.api_dataflow import router as charging_dataflow_router
 from haoka.charging.api_lifecycle import router as charging_lifecycle_router
 from haoka.charging.api_money import router as charging_money_router
+from haoka.charging.api_points import router as charging_points_router
 from haoka.core import jsonio
 from haoka.core.errors import HaokaError, NotFound, Unauthenticated, ValidationError
 from haoka.core.validation_messages import chinese_message
@@ -254,6 +255,7 @@ api.add_router("", lines_lifecycle_router)
 api.add_router("", charging_lifecycle_router)
 api.add_router("", charging_money_router)
 api.add_router("", charging_dataflow_router)
+api.add_router("", charging_points_router)
 api.add_router("", charging_router)
 api.add_router("", sponsors_router)
 api.add_router("", sponsors_wallet_router)

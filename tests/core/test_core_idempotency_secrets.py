@@ -35,6 +35,9 @@ NOT_SECRETS = {
     # GET /lines/{msisdn}/packs; a replay (to its own signed-in caller) is what keeps a
     # retried purchase from paying twice.
     ("buy_pack", "redeem_code"): "kept in clear and listed to the owner anyway",
+    # A coupon (or membership) code bought with points: kept on the redemption and answered
+    # again to its own caller for the same key (the points are spent once, the code is theirs).
+    ("redeem_points", "coupon_code"): "kept on the redemption; a replay answers its owner",
 }
 
 

@@ -57,3 +57,7 @@ class DataMovementAdmin(_ReadOnly):
 class DataBankLotAdmin(_ReadOnly):
     list_display = ("id", "line", "amount", "remaining", "deposited_at", "expires_at")
     search_fields = ("line__msisdn",)
+
+
+# Points (积分): their own console module, registered with this one.
+from haoka.charging import admin_points  # noqa: E402, F401

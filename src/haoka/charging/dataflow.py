@@ -120,6 +120,8 @@ TEXTS = {
     MovementKind.DEPOSIT: "存入流量银行 {data}",
     MovementKind.WITHDRAWAL: "从流量银行取出 {data}",
     MovementKind.BANK_EXPIRY: "流量银行存入满 12 个月到期 {data}",
+    MovementKind.CONVERSION: "{data} 兑换为积分",
+    MovementKind.CONVERSION_BACK: "积分兑换已撤回，退回 {data}",
 }
 #: +1: bytes the line got (onto its buckets or into its bank); -1: bytes it let go.
 DIRECTION = {
@@ -130,6 +132,8 @@ DIRECTION = {
     MovementKind.DEPOSIT: 1,
     MovementKind.WITHDRAWAL: 1,
     MovementKind.BANK_EXPIRY: -1,
+    MovementKind.CONVERSION: -1,
+    MovementKind.CONVERSION_BACK: 1,
 }
 
 

@@ -705,3 +705,14 @@ class DataMovement(models.Model):
 
     def __str__(self) -> str:
         return f"{self.get_kind_display()} {self.amount}"
+
+
+# Points (积分, 兑换): their own module, part of this app's models.
+from haoka.charging.points_models import (  # noqa: E402, F401
+    CouponCode,
+    PointsConversion,
+    PointsLot,
+    PointsRate,
+    PointsRedemption,
+    ShopItem,
+)

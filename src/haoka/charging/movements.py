@@ -48,6 +48,8 @@ class MovementKind(models.TextChoices):
     DEPOSIT = "DEPOSIT", "存入流量银行"
     WITHDRAWAL = "WITHDRAWAL", "从流量银行取出"
     BANK_EXPIRY = "BANK_EXPIRY", "流量银行到期失效"
+    CONVERSION = "CONVERSION", "兑换积分"
+    CONVERSION_BACK = "CONVERSION_BACK", "积分兑换撤回"
 
 
 class GiftState(models.TextChoices):

@@ -126,7 +126,25 @@ def buy(*, line_id: int, pack_code: str, now: dt.datetime) -> PackPurchase:
     return purchase
 
 
-def _record(pack, *, line_id: int, now: dt.datetime) -> PackPurchase:
+def give(*, line_id: int, pack_code: str, now: dt.datetime) -> PackPurchase:
+    """Activate a pack on the line that was paid otherwise (with points: ``points_shop``):
+    recorded at price 0 (no money moved), its buckets granted as :func:`buy` grants them.
+    Takes the line's charging lock; call inside the caller's transaction. Raises
+    PackNotFound, LineNotActive, UnknownSubscriber."""
+    line = line_queries.status_and_plan(line_id=line_id)
+    pack = _on_sale(line.carrier_code if line else "").filter(code=pack_code).first()
+    if pack is None:
+        raise PackNotFound(pack_code=str(pack_code)[:40])
+    book = linebook.open_book(line_id, since=now)
+    if book.line.status != LineState.ACTIVE:
+        raise LineNotActive(status=book.line.status)
+    purchase = _record(pack, line_id=line_id, now=now, price_fen=0)
+    _grant(purchase, pack, now=now)
+    notifications.quota_available(line_id=line_id, cause=f"pack:{purchase.pk}", now=now)
+    return purchase
+
+
+def _record(pack, *, line_id: int, now: dt.datetime, price_fen: int | None = None) -> PackPurchase:
     valid_from, valid_to = cycle.pack_validity(validity_days=pack.validity_days, at=now)
     membership = catalog_queries.is_membership(pack)
     return PackPurchase.objects.create(
@@ -134,7 +152,7 @@ def _record(pack, *, line_id: int, now: dt.datetime) -> PackPurchase:
         pack_code=pack.code,
         pack_name=pack.name,
         kind=pack.kind,
-        price_fen=pack.price_fen,
+        price_fen=pack.price_fen if price_fen is None else price_fen,
         valid_from=valid_from,
         valid_to=valid_to,
         benefit_name=pack.benefit.name if membership and pack.benefit else "",

@@ -4,7 +4,17 @@ from __future__ import annotations
 
 from django_tasks import task
 
-from haoka.charging import alerts, cdr_files, cycles, databank, gifts, online, sponsored, topups
+from haoka.charging import (
+    alerts,
+    cdr_files,
+    cycles,
+    databank,
+    gifts,
+    online,
+    points_ledger,
+    sponsored,
+    topups,
+)
 from haoka.core import clock
 
 
@@ -31,6 +41,12 @@ def expire_data() -> dict:
     """Gifts whose SMS code ran out unconfirmed; banked data 12 months after its deposit."""
     now = clock.now()
     return {"gifts": gifts.expire(now=now), "bank_lots": databank.expire_lots(now=now)}
+
+
+@task()
+def expire_points() -> int:
+    """Points 12 months after they were earned leave their owners' accounts."""
+    return points_ledger.expire_lots(now=clock.now())
 
 
 @task()

@@ -9,12 +9,13 @@ owner.
 The codes are stored in ``LedgerAccount.code`` and in every posting: never rename one without
 a data migration.
 
-Each account holds one unit, decided here by its code (:func:`unit_of`): money in fen (every
-account so far), data in bytes (codes starting ``data_``: a line's data bank, the bytes that
-left buckets for banks, banked bytes that expired), points later (``points_``). A posting
-never mixes units (``core.ledger.MixedUnits``), so each unit's entries sum to zero on their
-own (``core.ledger.trial_balance``). The columns keep their names ``balance_fen`` and
-``amount_fen``: for a non-FEN account they hold the amount in the account's unit (bytes).
+Each account holds one unit, decided here by its code (:func:`unit_of`): money in fen (most
+accounts), data in bytes (codes starting ``data_``: a line's data bank, the bytes that left
+buckets for banks or points, banked bytes that expired), points (codes starting ``points_``:
+an owner's points, those issued, spent, expired). A posting never mixes units
+(``core.ledger.MixedUnits``), so each unit's entries sum to zero on their own
+(``core.ledger.trial_balance``). The columns keep their names ``balance_fen`` and
+``amount_fen``: for a non-FEN account they hold the amount in the account's unit.
 """
 
 from __future__ import annotations
@@ -35,7 +36,7 @@ class AccountKind(models.TextChoices):
 class LedgerUnit(models.TextChoices):
     FEN = "FEN", "分（人民币）"
     BYTES = "BYTES", "字节（流量）"
-    POINTS = "POINTS", "积分"  # reserved: the points of issue 23's 兑换
+    POINTS = "POINTS", "积分"
 
 
 #: Code prefixes of the accounts that do not hold fen.
@@ -93,6 +94,17 @@ PAYOUT_FUNDS = "asset:payouts:sandbox"
 DATA_ON_BUCKETS = "data_float:buckets"
 #: Banked bytes that expired (12 months after their deposit) unused.
 DATA_BANK_EXPIRED = "data_expired:bank"
+#: Bytes that left lines' buckets to become points (兑换), less those a reversal put back.
+DATA_CONVERTED = "data_converted:points"
+#: Bytes of a reversed conversion whose buckets had ended meanwhile: they went nowhere.
+DATA_CONVERSION_LAPSED = "data_expired:conversion_reversals"
+# ------------------------------------------------------------------ points
+#: Points given for converted data (debit); a reversal takes them back (credit).
+POINTS_ISSUED = "points_issued:conversions"
+#: Points spent in the points shop.
+POINTS_REDEEMED = "points_redeemed:shop"
+#: Points that expired unspent, 12 months after they were earned.
+POINTS_EXPIRED = "points_expired:lots"
 
 SYSTEM_ACCOUNTS = (
     SystemAccount(CUSTOMER_PREPAYMENTS, "客户预收款", AccountKind.LIABILITY),
@@ -114,11 +126,17 @@ SYSTEM_ACCOUNTS = (
     SystemAccount(PAYOUT_FUNDS, "付款渠道备付金（sandbox）", AccountKind.ASSET),
     SystemAccount(DATA_ON_BUCKETS, "转入流量银行的流量（字节）", AccountKind.ASSET),
     SystemAccount(DATA_BANK_EXPIRED, "流量银行过期流量（字节）", AccountKind.REVENUE),
+    SystemAccount(DATA_CONVERTED, "兑换为积分的流量（字节）", AccountKind.REVENUE),
+    SystemAccount(DATA_CONVERSION_LAPSED, "兑换撤回时已失效的流量（字节）", AccountKind.REVENUE),
+    SystemAccount(POINTS_ISSUED, "流量兑换发放积分", AccountKind.EXPENSE),
+    SystemAccount(POINTS_REDEEMED, "积分商城兑换消耗积分", AccountKind.REVENUE),
+    SystemAccount(POINTS_EXPIRED, "过期积分", AccountKind.REVENUE),
 )
 
 # ------------------------------------------------------------------ accounts of an owner
 LINE_WALLET_PREFIX = "liability:wallet:line:"
 DATA_BANK_PREFIX = "data_bank:"
+POINTS_PREFIX = "points_user:"
 AGENT_STAGES = ("pending", "settled", "withdrawable")
 
 
@@ -130,6 +148,11 @@ def line_wallet(*, line_id: int) -> str:
 def data_bank(*, line_id: int) -> str:
     """A line's data bank (流量银行), in bytes (a liability: data owed to the customer)."""
     return f"{DATA_BANK_PREFIX}{line_id}"
+
+
+def user_points(*, user_id: int) -> str:
+    """An owner's points (积分), in points (a liability: points owed to the customer)."""
+    return f"{POINTS_PREFIX}{user_id}"
 
 
 def agent_commission(*, agent_id: int, stage: str) -> str:

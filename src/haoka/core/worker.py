@@ -76,6 +76,10 @@ PERIODIC: list[Periodic] = [
     ),
     # 流量控: unconfirmed gifts expire, banked data 12 months after its deposit.
     Periodic("charging.expire_data", dt.timedelta(minutes=10), "haoka.charging.tasks.expire_data"),
+    # 积分: points 12 months after they were earned, off their owners' accounts.
+    Periodic(
+        "charging.expire_points", dt.timedelta(minutes=10), "haoka.charging.tasks.expire_points"
+    ),
     # Sponsors' campaigns past their validity: ended, their unsliced budget returned.
     Periodic("sponsors.end_expired", dt.timedelta(minutes=5), "haoka.sponsors.tasks.end_expired"),
     # 定向免流: budget slices whose SPONSOR bucket is used up or ended, charged to the sponsor.
