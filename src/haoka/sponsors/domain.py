@@ -314,9 +314,23 @@ def affordable_bytes(available_fen: int, price_fen_per_gb: int) -> int:
 
 
 def charge_for(used_bytes: int, price_fen_per_gb: int, held_fen: int) -> int:
-    """What ``used_bytes`` of a slice cost at the price, rounded half up, never more than
-    the slice holds."""
-    return min(held_fen, (used_bytes * price_fen_per_gb * 2 + GB) // (2 * GB))
+    """What ``used_bytes`` of a slice cost at the price on their own, rounded half up, never
+    more than the slice holds (a slice settled alone; see :func:`cumulative_charge`)."""
+    return min(held_fen, rounded_fen(used_bytes, price_fen_per_gb))
+
+
+def rounded_fen(bytes_: int, price_fen_per_gb: int) -> int:
+    """``bytes_`` at the price, rounded half up to the fen."""
+    return (bytes_ * price_fen_per_gb * 2 + GB) // (2 * GB)
+
+
+def cumulative_charge(*, used_before: int, charged_before: int, used: int, price: int) -> int:
+    """What a settlement of ``used`` bytes charges when the line already used
+    ``used_before`` bytes of the campaign this month, charged ``charged_before`` fen: the
+    difference of the rounded cumulative totals, so that however the month's usage is split
+    into slices the sponsor pays exactly round(total bytes x price). Never more than
+    ceil(used x price) (what the slice holds): round(a + b) - round(a) < b + 1."""
+    return rounded_fen(used_before + used, price) - charged_before
 
 
 def cost_for(used_bytes: int, wholesale_fen_per_gb: int) -> int:

@@ -312,6 +312,10 @@ class LineCampaignMonth(models.Model):
     month = models.CharField(max_length=7, verbose_name="月份")
     cap_bytes = models.BigIntegerField(verbose_name="上限（字节）")
     taken_bytes = models.BigIntegerField(default=0, verbose_name="已领取（字节）")
+    #: Settled bytes and what they were charged: each settlement charges the difference of
+    #: the rounded cumulative totals (``domain.cumulative_charge``).
+    used_bytes = models.BigIntegerField(default=0, verbose_name="已结算（字节）")
+    charged_fen = models.BigIntegerField(default=0, verbose_name="已结算金额")
 
     class Meta:
         verbose_name = "线路活动月用量"
@@ -324,6 +328,10 @@ class LineCampaignMonth(models.Model):
             models.CheckConstraint(
                 condition=models.Q(taken_bytes__gte=0, taken_bytes__lte=models.F("cap_bytes")),
                 name="line_campaign_month_within_cap",
+            ),
+            models.CheckConstraint(
+                condition=models.Q(used_bytes__gte=0, charged_fen__gte=0),
+                name="line_campaign_month_settled_nonneg",
             ),
         ]
 

@@ -10,7 +10,9 @@ that one shard row, and a failed conditional UPDATE keeps no lock, so lines wait
 the few others on their own shard. The line's month row (``LineCampaignMonth``, CHECK
 ``taken_bytes <= cap_bytes``) is locked first: a line never exceeds its cap, whatever runs
 at once. When the line uses the slice up or it expires, charging settles it: the used bytes
-are charged (rounded half up, never more than it held), the rest goes back to its shard
+are charged by cumulative rounding over the line's month of the campaign (the month row
+keeps settled bytes and fen; a settlement charges round(all bytes x price) minus what was
+charged before, never more than the slice held), the rest goes back to its shard
 (or, the campaign ended, to the wallet) and to the line's cap.
 
 Money: slicing moves none on the ledger (the shards and open slices are parts of the
@@ -217,11 +219,8 @@ def settle_slice(*, slice_id: int, used_bytes: int, now: dt.datetime) -> Slice:
             return piece
         campaign = Campaign.objects.select_related("sponsor").get(pk=piece.campaign_id)
         used = max(0, min(int(used_bytes), piece.bytes))
-        charge = domain.charge_for(used, campaign.price_fen_per_gb, piece.held_fen)
+        charge = _settle_month(piece, campaign=campaign, used=used)
         rest = piece.held_fen - charge
-        LineCampaignMonth.objects.filter(
-            campaign_id=campaign.pk, line_id=piece.line_id, month=piece.month
-        ).update(taken_bytes=F("taken_bytes") - (piece.bytes - used))
         _post(piece, campaign=campaign, used=used, charge=charge)
         if campaign.status == CampaignStatus.ENDED:
             _return_to_wallet(piece, campaign=campaign, rest=rest)
@@ -237,6 +236,28 @@ def settle_slice(*, slice_id: int, used_bytes: int, now: dt.datetime) -> Slice:
         piece.settled_at = now
         piece.save(update_fields=["state", "used_bytes", "charged_fen", "settled_at"])
     return piece
+
+
+def _settle_month(piece: Slice, *, campaign: Campaign, used: int) -> int:
+    """What the slice's ``used`` bytes charge, by cumulative rounding over the line's month
+    of the campaign (``domain.cumulative_charge``), recorded on its month row (locked), and
+    the unused bytes given back to the line's cap."""
+    row = (
+        LineCampaignMonth.objects.select_for_update(of=("self",))
+        .filter(campaign_id=campaign.pk, line_id=piece.line_id, month=piece.month)
+        .order_by()
+        .get()
+    )
+    charge = domain.cumulative_charge(
+        used_before=row.used_bytes, charged_before=row.charged_fen, used=used,
+        price=campaign.price_fen_per_gb,
+    )  # fmt: skip
+    LineCampaignMonth.objects.filter(pk=row.pk).update(
+        taken_bytes=F("taken_bytes") - (piece.bytes - used),
+        used_bytes=F("used_bytes") + used,
+        charged_fen=F("charged_fen") + charge,
+    )
+    return charge
 
 
 def _post(piece: Slice, *, campaign: Campaign, used: int, charge: int) -> None:
