@@ -34,6 +34,7 @@ from haoka.sponsors import slices
 from haoka.sponsors.domain import CampaignKind
 
 if TYPE_CHECKING:
+    from haoka.charging.domain import Bucket as EngineBucket
     from haoka.charging.linebook import Book
     from haoka.sponsors.queries import LiveCampaign
 
@@ -73,16 +74,20 @@ def free_flow_campaigns(rating_group: int | None, *, now: dt.datetime) -> list[L
 MAX_TAKES = 4
 
 
-def take_slices(book: Book, *, rating_group: int | None, want: int, now: dt.datetime) -> None:
+def take_slices(book: Book, *, rating_group: int | None, want: int, now: dt.datetime,
+                sponsor_id: str | None = None) -> None:  # fmt: skip
     """Give the line SPONSOR buckets of each free-flow campaign of ``rating_group`` until it
     holds ``want`` bytes of it free to draw, below the campaign's monthly cap, while the
     campaign grants slices. A slice is asked for at least ``SLICE_BYTES``: one per request
     would make a slice, and a settling, of every few megabytes. Asking again while a few
     bytes are left (rather than only once none are) keeps a request from spilling onto the
-    line's own buckets while the sponsor would still pay."""
+    line's own buckets while the sponsor would still pay. ``sponsor_id`` (the request's
+    ``sponsorIdentity``): only that sponsor's campaigns."""
     if want <= 0:
         return
     for campaign in free_flow_campaigns(rating_group, now=now):
+        if sponsor_id is not None and campaign.sponsor_id != sponsor_id:
+            continue
         for _ in range(MAX_TAKES):
             free, taken = _held(book, campaign, now=now)
             if free >= want or taken >= campaign.cap_bytes:
@@ -128,6 +133,22 @@ def _held(book: Book, campaign: LiveCampaign, *, now: dt.datetime) -> tuple[int,
         if sponsor_domain.month_of(b.valid_from) == month:
             taken += b.amount
     return free, taken
+
+
+def payable_by(buckets: list[EngineBucket], *, sponsor_id: str | None) -> list[EngineBucket]:
+    """The buckets that may pay a usage whose request names ``sponsor_id`` as its
+    ``sponsorIdentity``: all of them when it names none; else the line's own and that
+    sponsor's SPONSOR buckets (a campaign of another sponsor does not pay). One query, and
+    only when the request names a sponsor and the line holds SPONSOR buckets."""
+    if sponsor_id is None:
+        return buckets
+    theirs = [b for b in buckets if b.source == Source.SPONSOR]
+    if not theirs:
+        return buckets
+    ours = sponsor_queries.campaigns_of_sponsor(
+        sponsor_id=sponsor_id, campaign_ids={str(b.payer_id) for b in theirs}
+    )
+    return [b for b in buckets if b.source != Source.SPONSOR or b.payer_id in ours]
 
 
 # ---------------------------------------------------------------- settling

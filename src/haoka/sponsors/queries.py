@@ -76,6 +76,12 @@ def live_campaigns_by_rating_group(*, now: dt.datetime) -> dict[int | None, list
     return grouped
 
 
+def campaigns_of_sponsor(*, sponsor_id: str, campaign_ids: set[str]) -> set[str]:
+    """Those of ``campaign_ids`` that belong to the sponsor ``sponsor_id`` (any status)."""
+    found = Campaign.objects.filter(campaign_id__in=campaign_ids, sponsor__sponsor_id=sponsor_id)
+    return set(found.values_list("campaign_id", flat=True))
+
+
 def open_slice_ids(*, after_id: int, limit: int) -> list[int]:
     """Ids of OPEN slices above ``after_id``, ascending, at most ``limit``: charging's
     settling worker pages through them (index ``slice_open_expiry`` leads with state)."""
