@@ -36,6 +36,7 @@ from haoka.sponsors.domain import CampaignKind
 if TYPE_CHECKING:
     from haoka.charging.domain import Bucket as EngineBucket
     from haoka.charging.linebook import Book
+    from haoka.sponsors.domain import SliceGrant
     from haoka.sponsors.queries import LiveCampaign
 
 log = structlog.get_logger(__name__)
@@ -103,13 +104,7 @@ def _take(book: Book, campaign: LiveCampaign, *, want: int, now: dt.datetime) ->
     )
     if grant is None:
         return False
-    bucket = Bucket.objects.create(
-        line_id=book.line.line_id, unit=Unit.BYTES, source=Source.SPONSOR,
-        payer_kind=PayerKind.SPONSOR, payer_id=grant.campaign_id, label=grant.label[:60],
-        amount=grant.bytes, valid_from=now, valid_to=grant.valid_to,
-        rating_groups=list(grant.rating_groups), origin=f"{ORIGIN}{grant.slice_id}",
-        created_at=now,
-    )  # fmt: skip
+    bucket = _bucket_of(grant, line_id=book.line.line_id, now=now)
     book.buckets[bucket.pk] = store.BucketRow(
         bucket.pk, Unit.BYTES, Source.SPONSOR, grant.bytes, 0, 0, now, grant.valid_to,
         list(grant.rating_groups), None, None, PayerKind.SPONSOR, grant.campaign_id,
@@ -117,6 +112,24 @@ def _take(book: Book, campaign: LiveCampaign, *, want: int, now: dt.datetime) ->
     log.info("sponsor_slice_taken", line_id=book.line.line_id, slice_id=grant.slice_id,
              campaign_id=grant.campaign_id, bytes=grant.bytes)  # fmt: skip
     return True
+
+
+def _bucket_of(grant: SliceGrant, *, line_id: int, now: dt.datetime) -> Bucket:
+    """The SPONSOR bucket of a slice (origin ``slice:<id>``, UNIQUE)."""
+    return Bucket.objects.create(
+        line_id=line_id, unit=Unit.BYTES, source=Source.SPONSOR,
+        payer_kind=PayerKind.SPONSOR, payer_id=grant.campaign_id, label=grant.label[:60],
+        amount=grant.bytes, valid_from=now, valid_to=grant.valid_to,
+        rating_groups=list(grant.rating_groups), origin=f"{ORIGIN}{grant.slice_id}",
+        created_at=now,
+    )  # fmt: skip
+
+
+def credit_granted(*, line_id: int, grants: list[SliceGrant], now: dt.datetime) -> None:
+    """SPONSOR buckets of slices a line was granted outside the hot path (a 流量红包), in
+    the granting transaction; the settling worker settles them as every slice."""
+    for grant in grants:
+        _bucket_of(grant, line_id=line_id, now=now)
 
 
 def _held(book: Book, campaign: LiveCampaign, *, now: dt.datetime) -> tuple[int, int]:

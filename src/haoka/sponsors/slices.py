@@ -36,6 +36,7 @@ from django.db.models import F, Sum
 
 from haoka.core import accounts_chart as chart
 from haoka.core import ledger
+from haoka.core.errors import Conflict
 from haoka.lines import queries as line_queries
 from haoka.lines.domain import LineState
 from haoka.sponsors import campaigns, domain, wallet
@@ -52,6 +53,16 @@ from haoka.sponsors.models import (
 log = structlog.get_logger(__name__)
 
 
+class OverLineCap(Conflict):
+    code = "grant_over_line_cap"
+    message = "超出该号码本月的赞助上限"
+
+
+class OverBudget(Conflict):
+    code = "grant_over_budget"
+    message = "活动预算不足以发放这些流量"
+
+
 def take_slice(
     *, campaign_id: str, line_id: int, want_bytes: int, now: dt.datetime
 ) -> SliceGrant | None:
@@ -61,12 +72,7 @@ def take_slice(
     if want_bytes <= 0:
         return None
     campaign = Campaign.objects.select_related("sponsor").filter(campaign_id=campaign_id).first()
-    if campaign is None or not _live(campaign, now):
-        return None
-    facts = line_queries.line_facts(line_id=line_id)
-    if facts is None or facts.status != LineState.ACTIVE:
-        return None
-    if not _eligible(campaign, facts, line_id=line_id):
+    if campaign is None or not may_draw(campaign, line_id=line_id, now=now):
         return None
     month = domain.month_of(now)
     with transaction.atomic():
@@ -78,22 +84,68 @@ def take_slice(
         if taken is None:
             _exhaust(campaign, now=now)
             return None
-        shard_id, size, money = taken
-        LineCampaignMonth.objects.filter(pk=row.pk).update(taken_bytes=F("taken_bytes") + size)
         valid_to = min(domain.month_end(now), campaign.valid_to)
-        piece = Slice.objects.create(
-            campaign=campaign, shard_id=shard_id, line_id=line_id, month=month, bytes=size,
-            held_fen=money, created_at=now, valid_to=valid_to,
-        )  # fmt: skip
+        piece = _record_slice(campaign, row=row, taken=taken, valid_to=valid_to, now=now)
         _thresholds(campaign, now=now)
+    return _grant_of(piece, campaign=campaign, rating_groups=tuple(campaign.rating_groups))
+
+
+def may_draw(campaign: Campaign, *, line_id: int, now: dt.datetime) -> bool:
+    """Whether the campaign is live and the line active, eligible and not opted out."""
+    if not _live(campaign, now):
+        return False
+    facts = line_queries.line_facts(line_id=line_id)
+    if facts is None or facts.status != LineState.ACTIVE:
+        return False
+    return _eligible(campaign, facts, line_id=line_id)
+
+
+def take_exact(
+    campaign: Campaign, *, line_id: int, size: int, valid_to: dt.datetime, now: dt.datetime,
+    rating_groups: tuple[int, ...], grant_pk: int | None = None,
+) -> list[SliceGrant]:  # fmt: skip
+    """``size`` bytes of the campaign for the line, whole or not at all (a 流量红包): slices
+    of any size, from its home shard on, in the caller's transaction (which rolls back what
+    was taken when this raises). The caller checked :func:`may_draw`. Raises OverLineCap
+    (the line's cap for the month has no room for them), OverBudget (the shards cannot pay
+    them all)."""
+    row = _month_row(campaign, line_id=line_id, month=domain.month_of(now))
+    if row.cap_bytes - row.taken_bytes < size:
+        raise OverLineCap(cap_left_mb=(row.cap_bytes - row.taken_bytes) // domain.MB)
+    grants, left = [], size
+    while left > 0:
+        taken = _take_from_shards(campaign, line_id=line_id, want=left, most=left)
+        if taken is None:
+            raise OverBudget(campaign_id=campaign.campaign_id)
+        piece = _record_slice(campaign, row=row, taken=taken, valid_to=valid_to, now=now,
+                              grant_pk=grant_pk)  # fmt: skip
+        grants.append(_grant_of(piece, campaign=campaign, rating_groups=rating_groups))
+        left -= piece.bytes
+    _thresholds(campaign, now=now)
+    return grants
+
+
+def _record_slice(
+    campaign: Campaign, *, row: LineCampaignMonth, taken: tuple[int, int, int],
+    valid_to: dt.datetime, now: dt.datetime, grant_pk: int | None = None,
+) -> Slice:  # fmt: skip
+    shard_id, size, money = taken
+    LineCampaignMonth.objects.filter(pk=row.pk).update(taken_bytes=F("taken_bytes") + size)
+    return Slice.objects.create(
+        campaign=campaign, shard_id=shard_id, line_id=row.line_id, month=row.month, bytes=size,
+        held_fen=money, created_at=now, valid_to=valid_to, grant_id=grant_pk,
+    )  # fmt: skip
+
+
+def _grant_of(piece: Slice, *, campaign: Campaign, rating_groups: tuple[int, ...]) -> SliceGrant:
     return SliceGrant(
         slice_id=piece.pk,
         campaign_id=campaign.campaign_id,
         sponsor_id=campaign.sponsor.sponsor_id,
-        rating_groups=tuple(campaign.rating_groups),
-        bytes=size,
-        held_fen=money,
-        valid_to=valid_to,
+        rating_groups=rating_groups,
+        bytes=piece.bytes,
+        held_fen=piece.held_fen,
+        valid_to=piece.valid_to,
         label=f"由 {campaign.sponsor.company_name} 赞助",
     )
 
@@ -139,10 +191,10 @@ def _month_row(campaign: Campaign, *, line_id: int, month: str) -> LineCampaignM
 
 
 def _take_from_shards(
-    campaign: Campaign, *, line_id: int, want: int
+    campaign: Campaign, *, line_id: int, want: int, most: int = domain.SLICE_BYTES
 ) -> tuple[int, int, int] | None:
-    """(shard id, bytes, money) taken from the first shard that can pay, from the line's
-    home shard on; None when none can."""
+    """(shard id, bytes, money) taken from the first shard that can pay (at most ``most``
+    bytes), from the line's home shard on; None when none can."""
     price = campaign.price_fen_per_gb
     shards = list(
         BudgetShard.objects.filter(campaign=campaign)
@@ -153,8 +205,9 @@ def _take_from_shards(
     for shard_id, available in shards[home:] + shards[:home]:
         for _ in range(3):  # another line took from this shard meanwhile: look again
             size = domain.slice_size(
-                want=want, cap_left=want, affordable=domain.affordable_bytes(available, price)
-            )
+                want=want, cap_left=want, affordable=domain.affordable_bytes(available, price),
+                most=most,
+            )  # fmt: skip
             if size <= 0:
                 break
             money = domain.money_for(size, price)
