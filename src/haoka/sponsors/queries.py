@@ -7,10 +7,11 @@ from dataclasses import dataclass
 
 from django.db.models import Min, QuerySet, Sum
 
-from haoka.sponsors.domain import MB, CampaignStatus, SliceState, SponsorStatus
+from haoka.sponsors.domain import MB, CampaignStatus, MemberStatus, SliceState, SponsorStatus
 from haoka.sponsors.models import (
     BudgetShard,
     Campaign,
+    PoolMember,
     Slice,
     Sponsor,
     SponsorMember,
@@ -74,6 +75,22 @@ def live_campaigns_by_rating_group(*, now: dt.datetime) -> dict[int | None, list
         for group in campaign.rating_groups or (None,):
             grouped.setdefault(group, []).append(campaign)
     return grouped
+
+
+def active_pool_members(*, campaign_ids: list[str]) -> dict[str, frozenset[int]]:
+    """The lines of the ACTIVE members of these 企业流量池 campaigns, by campaign id."""
+    found = PoolMember.objects.filter(
+        campaign__campaign_id__in=campaign_ids, status=MemberStatus.ACTIVE
+    ).values_list("campaign__campaign_id", "line_id")
+    members: dict[str, set[int]] = {}
+    for campaign_id, line_id in found:
+        members.setdefault(campaign_id, set()).add(line_id)
+    return {c: frozenset(lines) for c, lines in members.items()}
+
+
+def pool_members_of(*, campaign: Campaign) -> QuerySet[PoolMember]:
+    """The members of a 企业流量池 (any status), for the sponsor's list."""
+    return PoolMember.objects.filter(campaign=campaign)
 
 
 def campaigns_of_sponsor(*, sponsor_id: str, campaign_ids: set[str]) -> set[str]:

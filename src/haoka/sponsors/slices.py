@@ -40,11 +40,19 @@ from haoka.core.errors import Conflict
 from haoka.lines import queries as line_queries
 from haoka.lines.domain import LineState
 from haoka.sponsors import campaigns, domain, wallet
-from haoka.sponsors.domain import CAMPAIGN_MACHINE, CampaignStatus, SliceGrant, SliceState
+from haoka.sponsors.domain import (
+    CAMPAIGN_MACHINE,
+    CampaignKind,
+    CampaignStatus,
+    MemberStatus,
+    SliceGrant,
+    SliceState,
+)
 from haoka.sponsors.models import (
     BudgetShard,
     Campaign,
     LineCampaignMonth,
+    PoolMember,
     Slice,
     SponsorOptIn,
     SponsorOptOut,
@@ -159,12 +167,21 @@ def _live(campaign: Campaign, now: dt.datetime) -> bool:
 def _eligible(campaign: Campaign, facts, *, line_id: int) -> bool:
     if SponsorOptOut.objects.filter(line_id=line_id, sponsor_id=campaign.sponsor_id).exists():
         return False
+    if campaign.kind == CampaignKind.ENTERPRISE_POOL and not _pool_member(campaign, line_id):
+        return False
     rules = campaign.eligibility
     opted_in = bool(rules.get("opted_in")) and (
         SponsorOptIn.objects.filter(line_id=line_id, campaign=campaign).exists()
     )
     province = campaigns.province_of(facts.msisdn) if "provinces" in rules else ""
     return domain.eligible(rules, plan_code=facts.plan_code, province=province, opted_in=opted_in)
+
+
+def _pool_member(campaign: Campaign, line_id: int) -> bool:
+    """Whether the line is an ACTIVE member of the 企业流量池 (``sponsors.pool``)."""
+    return PoolMember.objects.filter(
+        campaign=campaign, line_id=line_id, status=MemberStatus.ACTIVE
+    ).exists()
 
 
 def _month_row(campaign: Campaign, *, line_id: int, month: str) -> LineCampaignMonth:
