@@ -142,11 +142,14 @@ def take_slices(book: Book, *, rating_group: int | None, want: int, now: dt.date
 
 
 def _take(book: Book, campaign: LiveCampaign, *, want: int, now: dt.datetime) -> bool:
+    """One slice into the book; a second one in the request from the same shard only."""
     grant = slices.take_slice(
-        campaign_id=campaign.campaign_id, line_id=book.line.line_id, want_bytes=want, now=now
-    )
+        campaign_id=campaign.campaign_id, line_id=book.line.line_id, want_bytes=want, now=now,
+        shard_id=book.sponsor_shards.get(campaign.campaign_id),
+    )  # fmt: skip
     if grant is None:
         return False
+    book.sponsor_shards.setdefault(campaign.campaign_id, grant.shard_id)
     bucket = _bucket_of(grant, line_id=book.line.line_id, now=now)
     book.buckets[bucket.pk] = store.BucketRow(
         bucket.pk, Unit.BYTES, Source.SPONSOR, grant.bytes, 0, 0, now, grant.valid_to,

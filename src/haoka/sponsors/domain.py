@@ -393,6 +393,7 @@ class SliceGrant:
     held_fen: int
     valid_to: dt.datetime
     label: str  # "由 XX 赞助"
+    shard_id: int = 0  # the budget shard it came from (locked until the taker commits)
 
 
 # ---------------------------------------------------------------- 流量红包 and 企业流量池

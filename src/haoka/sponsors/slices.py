@@ -72,11 +72,15 @@ class OverBudget(Conflict):
 
 
 def take_slice(
-    *, campaign_id: str, line_id: int, want_bytes: int, now: dt.datetime
-) -> SliceGrant | None:
+    *, campaign_id: str, line_id: int, want_bytes: int, now: dt.datetime,
+    shard_id: int | None = None,
+) -> SliceGrant | None:  # fmt: skip
     """A slice of the campaign for the line, or None: the campaign is not ACTIVE or not
     valid now, the line is not active, not eligible, opted out of the sponsor, at its cap
-    for the month, or no shard can pay (the campaign then becomes EXHAUSTED)."""
+    for the month, or no shard can pay (the campaign then becomes EXHAUSTED). ``shard_id``:
+    from that shard only (the caller's transaction already holds its row: a transaction
+    that locked one shard and waited for another could deadlock with one doing the
+    reverse)."""
     if want_bytes <= 0:
         return None
     campaign = Campaign.objects.select_related("sponsor").filter(campaign_id=campaign_id).first()
@@ -88,9 +92,11 @@ def take_slice(
         cap_left = row.cap_bytes - row.taken_bytes
         if cap_left <= 0:
             return None
-        taken = _take_from_shards(campaign, line_id=line_id, want=min(want_bytes, cap_left))
+        want = min(want_bytes, cap_left)
+        taken = _take_from_shards(campaign, line_id=line_id, want=want, only=shard_id)
         if taken is None:
-            _exhaust(campaign, now=now)
+            if shard_id is None:
+                _exhaust(campaign, now=now)
             return None
         valid_to = min(domain.month_end(now), campaign.valid_to)
         piece = _record_slice(campaign, row=row, taken=taken, valid_to=valid_to, now=now)
@@ -113,24 +119,50 @@ def take_exact(
     rating_groups: tuple[int, ...], grant_pk: int | None = None,
 ) -> list[SliceGrant]:  # fmt: skip
     """``size`` bytes of the campaign for the line, whole or not at all (a 流量红包): slices
-    of any size, from its home shard on, in the caller's transaction (which rolls back what
-    was taken when this raises). The caller checked :func:`may_draw`. Raises OverLineCap
+    of any size, from its home shard on (:func:`_plan_pieces`), in the caller's transaction
+    (which rolls back what was taken when this raises). The caller checked
+    :func:`may_draw`. Raises OverLineCap
     (the line's cap for the month has no room for them), OverBudget (the shards cannot pay
     them all)."""
     row = _month_row(campaign, line_id=line_id, month=domain.month_of(now))
     if row.cap_bytes - row.taken_bytes < size:
         raise OverLineCap(cap_left_mb=(row.cap_bytes - row.taken_bytes) // domain.MB)
-    grants, left = [], size
-    while left > 0:
-        taken = _take_from_shards(campaign, line_id=line_id, want=left, most=left)
-        if taken is None:
+    grants = []
+    for shard_id, piece_bytes in _plan_pieces(campaign, line_id=line_id, size=size):
+        money = domain.money_for(piece_bytes, campaign.price_fen_per_gb)
+        moved = BudgetShard.objects.filter(pk=shard_id, available_fen__gte=money).update(
+            available_fen=F("available_fen") - money
+        )
+        if not moved:  # another line took from it since the plan was read
             raise OverBudget(campaign_id=campaign.campaign_id)
-        piece = _record_slice(campaign, row=row, taken=taken, valid_to=valid_to, now=now,
-                              grant_pk=grant_pk)  # fmt: skip
+        piece = _record_slice(campaign, row=row, taken=(shard_id, piece_bytes, money),
+                              valid_to=valid_to, now=now, grant_pk=grant_pk)  # fmt: skip
         grants.append(_grant_of(piece, campaign=campaign, rating_groups=rating_groups))
-        left -= piece.bytes
     _thresholds(campaign, now=now)
     return grants
+
+
+def _plan_pieces(campaign: Campaign, *, line_id: int, size: int) -> list[tuple[int, int]]:
+    """(shard id, bytes) pieces paying ``size`` from the line's home shard on, as the
+    shards' unlocked balances allow, in ascending shard order: every transaction that
+    locks several shards locks them in that order, so two never wait for each other.
+    Raises OverBudget (they cannot pay it all)."""
+    price = campaign.price_fen_per_gb
+    shards = list(
+        BudgetShard.objects.filter(campaign=campaign)
+        .order_by("index")
+        .values_list("index", "id", "available_fen")
+    )
+    home = domain.home_shard(line_id, len(shards))
+    pieces, left = [], size
+    for index, shard_id, available in shards[home:] + shards[:home]:
+        piece = min(left, domain.affordable_bytes(available, price))
+        if piece > 0:
+            pieces.append((index, shard_id, piece))
+            left -= piece
+        if left == 0:
+            return [(shard_id, piece) for _, shard_id, piece in sorted(pieces)]
+    raise OverBudget(campaign_id=campaign.campaign_id)
 
 
 def _record_slice(
@@ -155,6 +187,7 @@ def _grant_of(piece: Slice, *, campaign: Campaign, rating_groups: tuple[int, ...
         held_fen=piece.held_fen,
         valid_to=piece.valid_to,
         label=f"由 {campaign.sponsor.company_name} 赞助",
+        shard_id=piece.shard_id,
     )
 
 
@@ -208,16 +241,16 @@ def _month_row(campaign: Campaign, *, line_id: int, month: str) -> LineCampaignM
 
 
 def _take_from_shards(
-    campaign: Campaign, *, line_id: int, want: int, most: int = domain.SLICE_BYTES
-) -> tuple[int, int, int] | None:
+    campaign: Campaign, *, line_id: int, want: int, most: int = domain.SLICE_BYTES,
+    only: int | None = None,
+) -> tuple[int, int, int] | None:  # fmt: skip
     """(shard id, bytes, money) taken from the first shard that can pay (at most ``most``
-    bytes), from the line's home shard on; None when none can."""
+    bytes), from the line's home shard on (``only``: that shard alone); None when none can."""
     price = campaign.price_fen_per_gb
-    shards = list(
-        BudgetShard.objects.filter(campaign=campaign)
-        .order_by("index")
-        .values_list("id", "available_fen")
-    )
+    found = BudgetShard.objects.filter(campaign=campaign)
+    if only is not None:
+        found = found.filter(pk=only)
+    shards = list(found.order_by("index").values_list("id", "available_fen"))
     home = domain.home_shard(line_id, len(shards))
     for shard_id, available in shards[home:] + shards[:home]:
         for _ in range(3):  # another line took from this shard meanwhile: look again
