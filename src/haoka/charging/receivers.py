@@ -2,7 +2,8 @@
 month's allowances) in the same transaction that opens it; a SIM replacement releases the
 line's open sessions (the old card is cut off); a paid TOPUP payment credits the line's
 wallet (``charging.topups``), and a refund of one that the gateway made without haoka is
-taken back from it (or refused, and payments parks it for staff)."""
+taken back from it (or refused, and payments parks it for staff). Slices a sponsor granted
+a line (a 流量红包, ``sponsors.signals.slices_granted``) become its SPONSOR buckets."""
 
 from __future__ import annotations
 

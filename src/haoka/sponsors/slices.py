@@ -24,7 +24,10 @@ its status between ACTIVE and EXHAUSTED, never waiting for it (``_move_status``)
 transaction that inserts a slice takes FOR KEY SHARE on the campaign's row (its foreign
 key): everything else that locks the row (staff's changes included) takes FOR NO KEY
 UPDATE, which does not conflict with it, so no updater queues there while holding what a
-slicing line waits for (PostgreSQL found that deadlock in the 200-line test)."""
+slicing line waits for (PostgreSQL found that deadlock in the 200-line test). A
+transaction that takes several slices keeps every shard it took locked until it commits:
+the hot path takes a request's later slices from the shard it holds (``shard_id``), and a
+grant (:func:`take_exact`) locks its shards in ascending order."""
 
 from __future__ import annotations
 
