@@ -9,7 +9,7 @@ import re
 
 import pytest
 
-from haoka.accounts.models import SandboxSms
+from haoka.accounts.models import SandboxSms, User
 from haoka.charging import sponsored
 from haoka.charging.models import Bucket
 from haoka.notices.models import Notification
@@ -50,8 +50,6 @@ def members_path(campaign) -> str:
 
 
 def owner(client, line):
-    from haoka.accounts.models import User  # noqa: PLC0415  (test helper: the line's owner)
-
     return signed_in(client, User.objects.get(pk=line.user_id))
 
 
@@ -174,3 +172,12 @@ def test_the_sponsor_removes_a_member_and_may_invite_it_again(
     again = invite(client, pool, line, django_capture_on_commit_callbacks)
     assert PoolMember.objects.get().status == "CODE_SENT"
     assert consent(client, line, pool, again).json()["status"] == "ACTIVE"
+
+
+def test_a_line_invited_to_a_pool_sees_that_sponsor_knows_its_number(
+    client, pool, now, django_capture_on_commit_callbacks
+):
+    line = make_line(plan=PLAN, now=now)
+    invite(client, pool, line, django_capture_on_commit_callbacks)
+    known = owner(client, line).get(f"/lines/{line.msisdn}/sponsors").json()
+    assert [k["sponsor_id"] for k in known] == [pool.sponsor.sponsor_id]

@@ -161,8 +161,9 @@ class KnownBy:
 
 
 def sponsors_of_line(*, line_id: int) -> list[KnownBy]:
-    """The sponsors that know the line (an opt-in or a slice of one of their campaigns) or
-    that the line refused, earliest first: three small grouped queries on indexed columns."""
+    """The sponsors that know the line (an opt-in, a slice or a 企业流量池 invitation of one of
+    their campaigns) or that the line refused, earliest first: four small grouped queries on
+    indexed columns."""
     opt_ins = dict(
         SponsorOptIn.objects.filter(line_id=line_id)
         .values("campaign__sponsor_id")
@@ -180,7 +181,14 @@ def sponsors_of_line(*, line_id: int) -> list[KnownBy]:
     opt_outs = dict(
         SponsorOptOut.objects.filter(line_id=line_id).values_list("sponsor_id", "created_at")
     )
-    pks = set(opt_ins) | set(sliced) | set(opt_outs)
+    pooled = dict(  # invited to a 企业流量池: the sponsor typed the number
+        PoolMember.objects.filter(line_id=line_id)
+        .values("campaign__sponsor_id")
+        .annotate(first=Min("created_at"))
+        .order_by()
+        .values_list("campaign__sponsor_id", "first")
+    )
+    pks = set(opt_ins) | set(sliced) | set(opt_outs) | set(pooled)
     names = {
         pk: (sid, name)
         for pk, sid, name in Sponsor.objects.filter(pk__in=pks).values_list(
@@ -191,7 +199,9 @@ def sponsors_of_line(*, line_id: int) -> list[KnownBy]:
         KnownBy(
             sponsor_id=names[pk][0],
             company_name=names[pk][1],
-            since=min(t for t in (opt_ins.get(pk), sliced.get(pk), opt_outs.get(pk)) if t),
+            since=min(
+                t for t in (opt_ins.get(pk), sliced.get(pk), opt_outs.get(pk), pooled.get(pk)) if t
+            ),
             opted_in=pk in opt_ins,
             sliced=pk in sliced,
             opted_out_at=opt_outs.get(pk),
