@@ -18,7 +18,7 @@ from haoka.notices.models import Notification
 from haoka.sponsors import domain
 from haoka.sponsors.domain import MB
 from haoka.sponsors.models import BudgetShard, RewardGrant, Slice
-from tests.support.charging import make_line
+from tests.support.charging import BASE, charging_token, data_unit, make_line, post, request_body
 from tests.support.sponsors import DOUYIN, error_code, make_campaign, make_sponsor, member_of
 
 pytestmark = pytest.mark.django_db
@@ -157,3 +157,18 @@ def test_the_sponsor_pays_for_what_was_used_when_the_grant_ends(client, reward, 
     assert piece.charged_fen == domain.rounded_fen(123 * MB, 500)
     assert ledger.balance_fen(account="revenue:sponsored_data") == -piece.charged_fen
     assert ledger.trial_balance_fen() == 0
+
+
+def test_a_general_grant_pays_the_lines_traffic_of_any_rating_group_before_its_own(
+    client, reward, now
+):
+    line = make_line(plan=PLAN, now=now)
+    assert ask(client, reward, line, megabytes=50).status_code == 201
+    sponsored.forget_cached()
+    token = charging_token(now)
+    body = request_body(line, seq=0, units=[data_unit(1003, request=80 * MB)], at=now)
+    assert post(client, BASE, body, token).status_code == 201
+    (bucket,) = sponsor_buckets(line)
+    assert bucket.reserved == 50 * MB  # all of the grant, then the line's own for the rest
+    own = Bucket.objects.filter(line=line).exclude(source="SPONSOR").aggregate(r=Sum("reserved"))
+    assert own["r"] == 30 * MB
