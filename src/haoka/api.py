@@ -42,6 +42,8 @@ from haoka.payments.api import router as payments_router
 from haoka.sponsors.api import router as sponsors_router
 from haoka.sponsors.api_campaigns import router as sponsors_campaigns_router
 from haoka.sponsors.api_lines import router as sponsors_lines_router
+from haoka.sponsors.api_pool import router as sponsors_pool_router
+from haoka.sponsors.api_rewards import router as sponsors_rewards_router
 from haoka.sponsors.api_wallet import router as sponsors_wallet_router
 
 log = structlog.get_logger("haoka.api")
@@ -261,5 +263,7 @@ api.add_router("", sponsors_router)
 api.add_router("", sponsors_wallet_router)
 api.add_router("", sponsors_campaigns_router)
 api.add_router("", sponsors_lines_router)
+api.add_router("", sponsors_rewards_router)
+api.add_router("", sponsors_pool_router)
 api.add_router("", distribution_router)
 api.add_router("", distribution_staff_router)

@@ -16,7 +16,7 @@ from haoka.charging.models import Bucket
 from haoka.core import ledger
 from haoka.core.models import LedgerTransaction
 from haoka.sponsors import campaigns
-from haoka.sponsors.domain import charge_for
+from haoka.sponsors.domain import rounded_fen
 from haoka.sponsors.models import Slice, WholesaleRate
 from tests.support.charging import (
     BASE,
@@ -106,8 +106,10 @@ def test_a_line_uses_its_one_gigabyte_cap_of_sponsored_data_then_its_own(
     )  # fmt: skip
 
     assert sponsored.settle(now=now) == 11
-    expected = sum(charge_for(p.bytes, 500, p.held_fen) for p in pieces)  # 10 x 49 + 12
-    assert expected == 502
+    # 1 GB at ¥5/GB in 11 slices costs ¥5.00, not 10 x 49 + 12 fen: cumulative rounding.
+    expected = rounded_fen(GB, 500)
+    assert expected == 500
+    assert sum(p.charged_fen for p in Slice.objects.filter(campaign=campaign)) == expected
     assert set(Slice.objects.values_list("state", flat=True)) == {"SETTLED"}
     held = ledger.balance_fen(account=f"liability:sponsor_held:{sponsor.sponsor_id}")
     assert held - held_before == expected  # the sponsor's held money, less what it paid

@@ -30,6 +30,10 @@ SAMPLE = {
     "reason": "营业执照信息与统一社会信用代码不一致，请核对后重新提交" * 2,
     "balance_fen": 499_99,
     "threshold_fen": 500_00,
+    "megabytes": 102400,
+    "scope": "通用流量",
+    "valid_to": "2026-12-31 23:59",
+    "campaign_name": "华南区域全体员工流量池（2026 年度）",
 }
 
 
@@ -80,6 +84,7 @@ def test_sms_goes_out_where_a_person_waits_for_news_and_not_for_what_they_see_an
         Kind.DATA_GIFT_RECEIVED,  # data arrived on a number that did nothing to get it
         Kind.SPONSOR_APPROVED,  # a company waits days for its review, away from the app
         Kind.SPONSOR_REJECTED,
+        Kind.SPONSOR_DATA_GRANTED,  # data arrived on a number that did nothing to get it
     }
 
 

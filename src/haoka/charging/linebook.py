@@ -40,6 +40,10 @@ class Book:
     #: Statements of the request's own (its session, grants, answer), sent by :func:`write`
     #: in the same round trip as the book's.
     writes: list[store.Statement] = field(default_factory=list)
+    #: The budget shard this request took a sponsor slice from, by campaign id: the shard's
+    #: row stays locked until the request commits, so later slices of the request come
+    #: from that shard only (two shards locked in any order by two requests deadlock).
+    sponsor_shards: dict[str, int] = field(default_factory=dict)
     #: The engine's view of each bucket, rebuilt only when the bucket moved (a batch of
     #: records draws one bucket at a time while the others stay as they are).
     _engine: dict[int, tuple[int, domain.Bucket]] = field(default_factory=dict)

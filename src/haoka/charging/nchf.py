@@ -80,6 +80,9 @@ class UnitUsage:
     requested: int | None
     offline: bool = False
     upf_id: str | None = None
+    #: ``pDUContainerInformation.sponsorIdentity`` (TS 32.291) of a used-unit container:
+    #: haoka's ``sponsor_id``; only that sponsor's buckets pay for this usage.
+    sponsor_identity: str | None = None
 
 
 @dataclass(frozen=True)
@@ -164,7 +167,20 @@ def _parse_usage(raw: dict, index: int) -> UnitUsage:
         requested=requested,
         offline=any(c.get("quotaManagementIndicator") == "OFFLINE_CHARGING" for c in containers),
         upf_id=upf[:64] if isinstance(upf, str) and upf else None,
+        sponsor_identity=_sponsor_identity(containers),
     )
+
+
+def _sponsor_identity(containers: list[dict]) -> str | None:
+    """The last ``sponsorIdentity`` the containers' PDU container information carries
+    (a string, at most 64 characters kept), else None."""
+    found = None
+    for container in containers:
+        info = container.get("pDUContainerInformation")
+        value = info.get("sponsorIdentity") if isinstance(info, dict) else None
+        if isinstance(value, str) and value.strip():
+            found = value.strip()[:64]
+    return found
 
 
 def _triggers(raw) -> tuple[tuple[str, str], ...]:

@@ -263,7 +263,9 @@ def _rate(book: Book, usage, amount: int, *, tariff, now) -> Rating:
         amount=amount,
         rating_group=usage.rating_group,
         at=now,
-        buckets=book.engine_buckets(usage.unit, now),
+        buckets=sponsored.payable_by(
+            book.engine_buckets(usage.unit, now), sponsor_id=usage.sponsor_identity
+        ),
         tariff=tariff,
         wallet=book.wallet(),
     )
@@ -273,7 +275,8 @@ def _rate(book: Book, usage, amount: int, *, tariff, now) -> Rating:
 def _reserve(book: Book, ref: str, request, usage, *, tariff, now) -> dict:
     amount = domain.rated_amount(unit=usage.unit, raw=usage.requested)
     if usage.unit == Unit.BYTES:  # 定向免流: a slice of a campaign of the group, if any
-        sponsored.take_slices(book, rating_group=usage.rating_group, want=amount, now=now)
+        sponsored.take_slices(book, rating_group=usage.rating_group, want=amount, now=now,
+                              sponsor_id=usage.sponsor_identity)  # fmt: skip
     rating = _rate(book, usage, amount, tariff=tariff, now=now)
     for d in rating.draws:
         if d.amount:

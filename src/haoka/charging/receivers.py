@@ -2,15 +2,17 @@
 month's allowances) in the same transaction that opens it; a SIM replacement releases the
 line's open sessions (the old card is cut off); a paid TOPUP payment credits the line's
 wallet (``charging.topups``), and a refund of one that the gateway made without haoka is
-taken back from it (or refused, and payments parks it for staff)."""
+taken back from it (or refused, and payments parks it for staff). Slices a sponsor granted
+a line (a 流量红包, ``sponsors.signals.slices_granted``) become its SPONSOR buckets."""
 
 from __future__ import annotations
 
-from haoka.charging import closing, notifications, operations, topups
+from haoka.charging import closing, notifications, operations, sponsored, topups
 from haoka.core import clock
 from haoka.lines.domain import LineState
 from haoka.lines.signals import line_opened, line_status_changed, sim_replacing, wallet_credited
 from haoka.payments.signals import payment_succeeded, refund_unsolicited
+from haoka.sponsors.signals import slices_granted
 
 
 def _on_line_opened(sender, *, line_id, plan_code, order_ref=None, now, **kwargs) -> None:
@@ -59,7 +61,12 @@ def _on_status(sender, *, line_id, to_status, now, **kwargs) -> None:
         notifications.abort_line(line_id=line_id, now=now)
 
 
+def _on_slices_granted(sender, *, line_id, grants, now, **kwargs) -> None:
+    sponsored.credit_granted(line_id=line_id, grants=grants, now=now)
+
+
 def connect() -> None:
+    slices_granted.connect(_on_slices_granted, dispatch_uid="charging.sponsor_slices_granted")
     line_opened.connect(_on_line_opened, dispatch_uid="charging.line_opened")
     sim_replacing.connect(_on_sim_replacing, dispatch_uid="charging.sim_replacing")
     wallet_credited.connect(_on_wallet_credited, dispatch_uid="charging.wallet_credited")

@@ -40,6 +40,8 @@ class Kind(StrEnum):
     SPONSOR_APPROVED = "SPONSOR_APPROVED"
     SPONSOR_REJECTED = "SPONSOR_REJECTED"
     SPONSOR_LOW_BALANCE = "SPONSOR_LOW_BALANCE"
+    SPONSOR_DATA_GRANTED = "SPONSOR_DATA_GRANTED"
+    SPONSOR_POOL_INVITED = "SPONSOR_POOL_INVITED"
 
 
 @dataclass(frozen=True)
@@ -165,6 +167,21 @@ TEMPLATES: dict[Kind, Template] = {
             "{threshold}，请及时充值，以免活动预算无法追加。"
         ),
         link="/sponsor/",
+    ),
+    Kind.SPONSOR_DATA_GRANTED: Template(
+        label="收到流量红包",
+        title="收到流量红包",
+        body="{company_name} 向您的号码 {msisdn} 赠送了 {megabytes} MB {scope}，{valid_to} 前有效，"
+        "由 {company_name} 赞助，不占用您的套餐流量。",
+        link="/lines/{msisdn}",
+        sms="{company_name} 向您的号码 {msisdn} 赠送了 {megabytes} MB {scope}，{valid_to} 前有效。",
+    ),
+    Kind.SPONSOR_POOL_INVITED: Template(
+        label="企业流量池邀请",
+        title="企业流量池邀请",
+        body="{company_name} 邀请您的号码 {msisdn} 加入企业流量池“{campaign_name}”。"
+        "验证码已发送到该号码，确认后企业将为您支付通用流量，您可以随时退出。",
+        link="/lines/{msisdn}",
     ),
 }
 

@@ -11,6 +11,7 @@ from haoka.core.errors import HaokaError
 from haoka.sponsors import campaigns, operations
 from haoka.sponsors.domain import (
     CAMPAIGN_MACHINE,
+    MEMBER_MACHINE,
     SLICE_MACHINE,
     SPONSOR_MACHINE,
     CampaignKind,
@@ -20,6 +21,8 @@ from haoka.sponsors.models import (
     Campaign,
     CampaignEvent,
     CampaignStatusEvent,
+    PoolMember,
+    RewardGrant,
     Slice,
     Sponsor,
     SponsorEvent,
@@ -240,3 +243,26 @@ class CampaignEventAdmin(ReadOnlyAdmin):
     list_filter = ("kind",)
     search_fields = ("campaign__campaign_id",)
     ordering = ("-created_at", "-id")
+
+
+@admin.register(RewardGrant)
+class RewardGrantAdmin(ReadOnlyAdmin):
+    """流量红包 sponsors granted (read-only: made through the sponsor's API)."""
+
+    list_display = ("campaign", "external_id", "line_id", "megabytes", "kind", "valid_to",
+                    "created_at")  # fmt: skip
+    list_filter = ("kind",)
+    search_fields = ("campaign__campaign_id", "external_id")
+    ordering = ("-created_at", "-id")
+
+
+@admin.register(PoolMember)
+class PoolMemberAdmin(ReadOnlyAdmin):
+    """Members of 企业流量池 campaigns (read-only: the sponsor invites, the owner consents)."""
+
+    list_display = ("campaign", "line_id", "status_label", "attempts", "created_at", "changed_at")
+    list_filter = ("status",)
+    search_fields = ("campaign__campaign_id",)
+    ordering = ("-created_at", "-id")
+    exclude = ("code_hash",)
+    status_label = label_display("status", dict(MEMBER_MACHINE.choices()), "状态")

@@ -314,9 +314,23 @@ def affordable_bytes(available_fen: int, price_fen_per_gb: int) -> int:
 
 
 def charge_for(used_bytes: int, price_fen_per_gb: int, held_fen: int) -> int:
-    """What ``used_bytes`` of a slice cost at the price, rounded half up, never more than
-    the slice holds."""
-    return min(held_fen, (used_bytes * price_fen_per_gb * 2 + GB) // (2 * GB))
+    """What ``used_bytes`` of a slice cost at the price on their own, rounded half up, never
+    more than the slice holds (a slice settled alone; see :func:`cumulative_charge`)."""
+    return min(held_fen, rounded_fen(used_bytes, price_fen_per_gb))
+
+
+def rounded_fen(bytes_: int, price_fen_per_gb: int) -> int:
+    """``bytes_`` at the price, rounded half up to the fen."""
+    return (bytes_ * price_fen_per_gb * 2 + GB) // (2 * GB)
+
+
+def cumulative_charge(*, used_before: int, charged_before: int, used: int, price: int) -> int:
+    """What a settlement of ``used`` bytes charges when the line already used
+    ``used_before`` bytes of the campaign this month, charged ``charged_before`` fen: the
+    difference of the rounded cumulative totals, so that however the month's usage is split
+    into slices the sponsor pays exactly round(total bytes x price). Never more than
+    ceil(used x price) (what the slice holds): round(a + b) - round(a) < b + 1."""
+    return rounded_fen(used_before + used, price) - charged_before
 
 
 def cost_for(used_bytes: int, wholesale_fen_per_gb: int) -> int:
@@ -324,10 +338,10 @@ def cost_for(used_bytes: int, wholesale_fen_per_gb: int) -> int:
     return (used_bytes * wholesale_fen_per_gb * 2 + GB) // (2 * GB)
 
 
-def slice_size(*, want: int, cap_left: int, affordable: int) -> int:
-    """A slice: what the line wants, at most SLICE_BYTES, what is left of its cap and what
-    the shard can pay."""
-    return max(0, min(want, SLICE_BYTES, cap_left, affordable))
+def slice_size(*, want: int, cap_left: int, affordable: int, most: int = SLICE_BYTES) -> int:
+    """A slice: what the line wants, at most ``most`` (SLICE_BYTES on the hot path), what is
+    left of its cap and what the shard can pay."""
+    return max(0, min(want, most, cap_left, affordable))
 
 
 def thresholds_crossed(*, budget_fen: int, available_fen: int) -> list[str]:
@@ -379,3 +393,73 @@ class SliceGrant:
     held_fen: int
     valid_to: dt.datetime
     label: str  # "由 XX 赞助"
+    shard_id: int = 0  # the budget shard it came from (locked until the taker commits)
+
+
+# ---------------------------------------------------------------- 流量红包 and 企业流量池
+
+
+class GrantKind(models.TextChoices):
+    GENERAL = "general", "通用流量"
+    TARGETED = "targeted", "定向流量"
+
+
+MAX_GRANT_MB = 100 * 1024  # 100 GB in one grant: beyond any reward; catches unit slips
+
+
+class InvalidGrant(ValidationError):
+    code = "invalid_grant"
+    message = "流量红包参数不正确"
+
+
+def check_grant(*, megabytes: object, external_id: object, kind: object,
+                rating_groups: list[int]) -> tuple[int, str, str]:  # fmt: skip
+    """(megabytes, external_id, kind) of a grant request: 1..MAX_GRANT_MB whole megabytes,
+    an external id of 1-64 printable characters, kind general or targeted (targeted only
+    for a campaign that lists rating groups). Raises InvalidGrant."""
+    if type(megabytes) is not int or not 0 < megabytes <= MAX_GRANT_MB:
+        raise InvalidGrant(f"megabytes 须为 1 到 {MAX_GRANT_MB} 的整数", field="megabytes")
+    text = str(external_id if isinstance(external_id, str) else "").strip()
+    if not 0 < len(text) <= 64 or not text.isprintable():
+        raise InvalidGrant("external_id 须为 1 到 64 个可见字符", field="external_id")
+    if kind not in GrantKind.values:
+        raise InvalidGrant("kind 须为 general 或 targeted", field="kind")
+    if kind == GrantKind.TARGETED and not rating_groups:
+        raise InvalidGrant("该活动未列出费率组，不能发放定向流量", field="kind")
+    return megabytes, text, str(kind)
+
+
+def grant_rating_groups(kind: str, campaign_groups: list[int]) -> tuple[int, ...]:
+    """The rating groups a grant's bucket covers: the campaign's for a targeted grant,
+    none (any traffic) for a general one."""
+    return tuple(campaign_groups) if kind == GrantKind.TARGETED else ()
+
+
+class MemberStatus(StrEnum):
+    CODE_SENT = "CODE_SENT"
+    ACTIVE = "ACTIVE"
+    LEFT = "LEFT"
+    REMOVED = "REMOVED"
+
+
+class MemberStateConflict(IllegalTransition):
+    code = "member_state_conflict"
+    message = "成员状态不允许此操作"
+
+
+_M = MemberStatus
+#: A line that left or was removed may be invited again (a new code): back to CODE_SENT.
+MEMBER_MACHINE = states.Machine(
+    MemberStatus,
+    {
+        _M.CODE_SENT: {_M.ACTIVE, _M.REMOVED, _M.LEFT},
+        _M.ACTIVE: {_M.LEFT, _M.REMOVED},
+        _M.LEFT: {_M.CODE_SENT},
+        _M.REMOVED: {_M.CODE_SENT},
+    },
+    error=MemberStateConflict,
+    labels={_M.CODE_SENT: "待确认", _M.ACTIVE: "已加入", _M.LEFT: "已退出", _M.REMOVED: "已移除"},
+)
+#: A consent code is good for 10 minutes and 5 tries.
+CODE_TTL = dt.timedelta(minutes=10)
+CODE_TRIES = 5

@@ -12,11 +12,14 @@ from haoka.core.pii import EncryptedTextField
 from haoka.sponsors.domain import (
     CAMPAIGN_MACHINE,
     LOW_BALANCE_DEFAULT_FEN,
+    MEMBER_MACHINE,
     SLICE_MACHINE,
     SPONSOR_MACHINE,
     TOPUP_MACHINE,
     CampaignKind,
     CampaignStatus,
+    GrantKind,
+    MemberStatus,
     SliceState,
     SponsorKind,
     SponsorStatus,
@@ -312,6 +315,10 @@ class LineCampaignMonth(models.Model):
     month = models.CharField(max_length=7, verbose_name="月份")
     cap_bytes = models.BigIntegerField(verbose_name="上限（字节）")
     taken_bytes = models.BigIntegerField(default=0, verbose_name="已领取（字节）")
+    #: Settled bytes and what they were charged: each settlement charges the difference of
+    #: the rounded cumulative totals (``domain.cumulative_charge``).
+    used_bytes = models.BigIntegerField(default=0, verbose_name="已结算（字节）")
+    charged_fen = models.BigIntegerField(default=0, verbose_name="已结算金额")
 
     class Meta:
         verbose_name = "线路活动月用量"
@@ -325,10 +332,75 @@ class LineCampaignMonth(models.Model):
                 condition=models.Q(taken_bytes__gte=0, taken_bytes__lte=models.F("cap_bytes")),
                 name="line_campaign_month_within_cap",
             ),
+            models.CheckConstraint(
+                condition=models.Q(used_bytes__gte=0, charged_fen__gte=0),
+                name="line_campaign_month_settled_nonneg",
+            ),
         ]
 
     def __str__(self) -> str:
         return f"{self.campaign_id}:{self.line_id}:{self.month}"
+
+
+class RewardGrant(models.Model):
+    """A 流量红包: megabytes of a DATA_REWARD campaign granted to a line, once per the
+    sponsor's ``external_id`` (its request id); paid through the slices it took."""
+
+    campaign = models.ForeignKey(Campaign, on_delete=models.PROTECT, related_name="grants",
+                                 verbose_name="活动")  # fmt: skip
+    external_id = models.CharField(max_length=64, verbose_name="客户请求号")
+    line_id = models.BigIntegerField(verbose_name="线路")
+    megabytes = models.PositiveIntegerField(verbose_name="流量（MB）")
+    kind = models.CharField(max_length=10, choices=GrantKind.choices, verbose_name="类型")
+    valid_to = models.DateTimeField(verbose_name="有效期至")
+    created_at = models.DateTimeField(verbose_name="时间")
+
+    class Meta:
+        verbose_name = "流量红包"
+        verbose_name_plural = "流量红包"
+        ordering = ["-created_at", "-id"]
+        constraints = [
+            models.UniqueConstraint(fields=["campaign", "external_id"], name="grant_once"),
+            models.CheckConstraint(condition=models.Q(megabytes__gt=0), name="grant_mb_pos"),
+            models.CheckConstraint(
+                condition=models.Q(kind__in=GrantKind.values), name="grant_kind_valid"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.campaign_id}:{self.external_id}"
+
+
+class PoolMember(models.Model):
+    """A line in an ENTERPRISE_POOL campaign: CODE_SENT until its owner confirms the SMS
+    code, then ACTIVE (it draws the pool's general data), LEFT or REMOVED."""
+
+    campaign = models.ForeignKey(Campaign, on_delete=models.CASCADE, related_name="members",
+                                 verbose_name="活动")  # fmt: skip
+    line_id = models.BigIntegerField(verbose_name="线路")
+    status = models.CharField(max_length=10, choices=MEMBER_MACHINE.choices(),
+                              default=MemberStatus.CODE_SENT, verbose_name="状态")  # fmt: skip
+    code_hash = models.CharField(max_length=64, blank=True, verbose_name="验证码摘要")
+    code_expires_at = models.DateTimeField(null=True, blank=True, verbose_name="验证码过期")
+    attempts = models.PositiveSmallIntegerField(default=0, verbose_name="验证次数")
+    created_at = models.DateTimeField(verbose_name="邀请时间")
+    changed_at = models.DateTimeField(verbose_name="变更时间")
+
+    class Meta:
+        verbose_name = "流量池成员"
+        verbose_name_plural = "流量池成员"
+        ordering = ["-created_at", "-id"]
+        indexes = [models.Index(fields=["line_id", "status"], name="pool_member_of_line")]
+        constraints = [
+            models.UniqueConstraint(fields=["campaign", "line_id"], name="pool_member_once"),
+            models.CheckConstraint(
+                condition=models.Q(status__in=[s.value for s in MemberStatus]),
+                name="pool_member_status_valid",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.campaign_id}:{self.line_id}"
 
 
 class Slice(models.Model):
@@ -352,6 +424,8 @@ class Slice(models.Model):
     created_at = models.DateTimeField(verbose_name="创建时间")
     valid_to = models.DateTimeField(verbose_name="有效期至")
     settled_at = models.DateTimeField(null=True, blank=True, verbose_name="结算时间")
+    grant = models.ForeignKey(RewardGrant, on_delete=models.PROTECT, null=True, blank=True,
+                              related_name="slices", verbose_name="流量红包")  # fmt: skip
 
     class Meta:
         verbose_name = "预算切片"

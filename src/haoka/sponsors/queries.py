@@ -7,10 +7,11 @@ from dataclasses import dataclass
 
 from django.db.models import Min, QuerySet, Sum
 
-from haoka.sponsors.domain import MB, CampaignStatus, SliceState, SponsorStatus
+from haoka.sponsors.domain import MB, CampaignStatus, MemberStatus, SliceState, SponsorStatus
 from haoka.sponsors.models import (
     BudgetShard,
     Campaign,
+    PoolMember,
     Slice,
     Sponsor,
     SponsorMember,
@@ -76,6 +77,28 @@ def live_campaigns_by_rating_group(*, now: dt.datetime) -> dict[int | None, list
     return grouped
 
 
+def active_pool_members(*, campaign_ids: list[str]) -> dict[str, frozenset[int]]:
+    """The lines of the ACTIVE members of these 企业流量池 campaigns, by campaign id."""
+    found = PoolMember.objects.filter(
+        campaign__campaign_id__in=campaign_ids, status=MemberStatus.ACTIVE
+    ).values_list("campaign__campaign_id", "line_id")
+    members: dict[str, set[int]] = {}
+    for campaign_id, line_id in found:
+        members.setdefault(campaign_id, set()).add(line_id)
+    return {c: frozenset(lines) for c, lines in members.items()}
+
+
+def pool_members_of(*, campaign: Campaign) -> QuerySet[PoolMember]:
+    """The members of a 企业流量池 (any status), for the sponsor's list."""
+    return PoolMember.objects.filter(campaign=campaign)
+
+
+def campaigns_of_sponsor(*, sponsor_id: str, campaign_ids: set[str]) -> set[str]:
+    """Those of ``campaign_ids`` that belong to the sponsor ``sponsor_id`` (any status)."""
+    found = Campaign.objects.filter(campaign_id__in=campaign_ids, sponsor__sponsor_id=sponsor_id)
+    return set(found.values_list("campaign_id", flat=True))
+
+
 def open_slice_ids(*, after_id: int, limit: int) -> list[int]:
     """Ids of OPEN slices above ``after_id``, ascending, at most ``limit``: charging's
     settling worker pages through them (index ``slice_open_expiry`` leads with state)."""
@@ -138,8 +161,9 @@ class KnownBy:
 
 
 def sponsors_of_line(*, line_id: int) -> list[KnownBy]:
-    """The sponsors that know the line (an opt-in or a slice of one of their campaigns) or
-    that the line refused, earliest first: three small grouped queries on indexed columns."""
+    """The sponsors that know the line (an opt-in, a slice or a 企业流量池 invitation of one of
+    their campaigns) or that the line refused, earliest first: four small grouped queries on
+    indexed columns."""
     opt_ins = dict(
         SponsorOptIn.objects.filter(line_id=line_id)
         .values("campaign__sponsor_id")
@@ -157,7 +181,14 @@ def sponsors_of_line(*, line_id: int) -> list[KnownBy]:
     opt_outs = dict(
         SponsorOptOut.objects.filter(line_id=line_id).values_list("sponsor_id", "created_at")
     )
-    pks = set(opt_ins) | set(sliced) | set(opt_outs)
+    pooled = dict(  # invited to a 企业流量池: the sponsor typed the number
+        PoolMember.objects.filter(line_id=line_id)
+        .values("campaign__sponsor_id")
+        .annotate(first=Min("created_at"))
+        .order_by()
+        .values_list("campaign__sponsor_id", "first")
+    )
+    pks = set(opt_ins) | set(sliced) | set(opt_outs) | set(pooled)
     names = {
         pk: (sid, name)
         for pk, sid, name in Sponsor.objects.filter(pk__in=pks).values_list(
@@ -168,7 +199,9 @@ def sponsors_of_line(*, line_id: int) -> list[KnownBy]:
         KnownBy(
             sponsor_id=names[pk][0],
             company_name=names[pk][1],
-            since=min(t for t in (opt_ins.get(pk), sliced.get(pk), opt_outs.get(pk)) if t),
+            since=min(
+                t for t in (opt_ins.get(pk), sliced.get(pk), opt_outs.get(pk), pooled.get(pk)) if t
+            ),
             opted_in=pk in opt_ins,
             sliced=pk in sliced,
             opted_out_at=opt_outs.get(pk),

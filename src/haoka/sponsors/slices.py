@@ -10,7 +10,9 @@ that one shard row, and a failed conditional UPDATE keeps no lock, so lines wait
 the few others on their own shard. The line's month row (``LineCampaignMonth``, CHECK
 ``taken_bytes <= cap_bytes``) is locked first: a line never exceeds its cap, whatever runs
 at once. When the line uses the slice up or it expires, charging settles it: the used bytes
-are charged (rounded half up, never more than it held), the rest goes back to its shard
+are charged by cumulative rounding over the line's month of the campaign (the month row
+keeps settled bytes and fen; a settlement charges round(all bytes x price) minus what was
+charged before, never more than the slice held), the rest goes back to its shard
 (or, the campaign ended, to the wallet) and to the line's cap.
 
 Money: slicing moves none on the ledger (the shards and open slices are parts of the
@@ -22,7 +24,10 @@ its status between ACTIVE and EXHAUSTED, never waiting for it (``_move_status``)
 transaction that inserts a slice takes FOR KEY SHARE on the campaign's row (its foreign
 key): everything else that locks the row (staff's changes included) takes FOR NO KEY
 UPDATE, which does not conflict with it, so no updater queues there while holding what a
-slicing line waits for (PostgreSQL found that deadlock in the 200-line test)."""
+slicing line waits for (PostgreSQL found that deadlock in the 200-line test). A
+transaction that takes several slices keeps every shard it took locked until it commits:
+the hot path takes a request's later slices from the shard it holds (``shard_id``), and a
+grant (:func:`take_exact`) locks its shards in ascending order."""
 
 from __future__ import annotations
 
@@ -34,14 +39,23 @@ from django.db.models import F, Sum
 
 from haoka.core import accounts_chart as chart
 from haoka.core import ledger
+from haoka.core.errors import Conflict
 from haoka.lines import queries as line_queries
 from haoka.lines.domain import LineState
 from haoka.sponsors import campaigns, domain, wallet
-from haoka.sponsors.domain import CAMPAIGN_MACHINE, CampaignStatus, SliceGrant, SliceState
+from haoka.sponsors.domain import (
+    CAMPAIGN_MACHINE,
+    CampaignKind,
+    CampaignStatus,
+    MemberStatus,
+    SliceGrant,
+    SliceState,
+)
 from haoka.sponsors.models import (
     BudgetShard,
     Campaign,
     LineCampaignMonth,
+    PoolMember,
     Slice,
     SponsorOptIn,
     SponsorOptOut,
@@ -50,21 +64,30 @@ from haoka.sponsors.models import (
 log = structlog.get_logger(__name__)
 
 
+class OverLineCap(Conflict):
+    code = "grant_over_line_cap"
+    message = "超出该号码本月的赞助上限"
+
+
+class OverBudget(Conflict):
+    code = "grant_over_budget"
+    message = "活动预算不足以发放这些流量"
+
+
 def take_slice(
-    *, campaign_id: str, line_id: int, want_bytes: int, now: dt.datetime
-) -> SliceGrant | None:
+    *, campaign_id: str, line_id: int, want_bytes: int, now: dt.datetime,
+    shard_id: int | None = None,
+) -> SliceGrant | None:  # fmt: skip
     """A slice of the campaign for the line, or None: the campaign is not ACTIVE or not
     valid now, the line is not active, not eligible, opted out of the sponsor, at its cap
-    for the month, or no shard can pay (the campaign then becomes EXHAUSTED)."""
+    for the month, or no shard can pay (the campaign then becomes EXHAUSTED). ``shard_id``:
+    from that shard only (the caller's transaction already holds its row: a transaction
+    that locked one shard and waited for another could deadlock with one doing the
+    reverse)."""
     if want_bytes <= 0:
         return None
     campaign = Campaign.objects.select_related("sponsor").filter(campaign_id=campaign_id).first()
-    if campaign is None or not _live(campaign, now):
-        return None
-    facts = line_queries.line_facts(line_id=line_id)
-    if facts is None or facts.status != LineState.ACTIVE:
-        return None
-    if not _eligible(campaign, facts, line_id=line_id):
+    if campaign is None or not may_draw(campaign, line_id=line_id, now=now):
         return None
     month = domain.month_of(now)
     with transaction.atomic():
@@ -72,27 +95,102 @@ def take_slice(
         cap_left = row.cap_bytes - row.taken_bytes
         if cap_left <= 0:
             return None
-        taken = _take_from_shards(campaign, line_id=line_id, want=min(want_bytes, cap_left))
+        want = min(want_bytes, cap_left)
+        taken = _take_from_shards(campaign, line_id=line_id, want=want, only=shard_id)
         if taken is None:
-            _exhaust(campaign, now=now)
+            if shard_id is None:
+                _exhaust(campaign, now=now)
             return None
-        shard_id, size, money = taken
-        LineCampaignMonth.objects.filter(pk=row.pk).update(taken_bytes=F("taken_bytes") + size)
         valid_to = min(domain.month_end(now), campaign.valid_to)
-        piece = Slice.objects.create(
-            campaign=campaign, shard_id=shard_id, line_id=line_id, month=month, bytes=size,
-            held_fen=money, created_at=now, valid_to=valid_to,
-        )  # fmt: skip
+        piece = _record_slice(campaign, row=row, taken=taken, valid_to=valid_to, now=now)
         _thresholds(campaign, now=now)
+    return _grant_of(piece, campaign=campaign, rating_groups=tuple(campaign.rating_groups))
+
+
+def may_draw(campaign: Campaign, *, line_id: int, now: dt.datetime) -> bool:
+    """Whether the campaign is live and the line active, eligible and not opted out."""
+    if not _live(campaign, now):
+        return False
+    facts = line_queries.line_facts(line_id=line_id)
+    if facts is None or facts.status != LineState.ACTIVE:
+        return False
+    return _eligible(campaign, facts, line_id=line_id)
+
+
+def take_exact(
+    campaign: Campaign, *, line_id: int, size: int, valid_to: dt.datetime, now: dt.datetime,
+    rating_groups: tuple[int, ...], grant_pk: int | None = None,
+) -> list[SliceGrant]:  # fmt: skip
+    """``size`` bytes of the campaign for the line, whole or not at all (a 流量红包): slices
+    of any size, from its home shard on (:func:`_plan_pieces`), in the caller's transaction
+    (which rolls back what was taken when this raises). The caller checked
+    :func:`may_draw`. Raises OverLineCap
+    (the line's cap for the month has no room for them), OverBudget (the shards cannot pay
+    them all)."""
+    row = _month_row(campaign, line_id=line_id, month=domain.month_of(now))
+    if row.cap_bytes - row.taken_bytes < size:
+        raise OverLineCap(cap_left_mb=(row.cap_bytes - row.taken_bytes) // domain.MB)
+    grants = []
+    for shard_id, piece_bytes in _plan_pieces(campaign, line_id=line_id, size=size):
+        money = domain.money_for(piece_bytes, campaign.price_fen_per_gb)
+        moved = BudgetShard.objects.filter(pk=shard_id, available_fen__gte=money).update(
+            available_fen=F("available_fen") - money
+        )
+        if not moved:  # another line took from it since the plan was read
+            raise OverBudget(campaign_id=campaign.campaign_id)
+        piece = _record_slice(campaign, row=row, taken=(shard_id, piece_bytes, money),
+                              valid_to=valid_to, now=now, grant_pk=grant_pk)  # fmt: skip
+        grants.append(_grant_of(piece, campaign=campaign, rating_groups=rating_groups))
+    _thresholds(campaign, now=now)
+    return grants
+
+
+def _plan_pieces(campaign: Campaign, *, line_id: int, size: int) -> list[tuple[int, int]]:
+    """(shard id, bytes) pieces paying ``size`` from the line's home shard on, as the
+    shards' unlocked balances allow, in ascending shard order: every transaction that
+    locks several shards locks them in that order, so two never wait for each other.
+    Raises OverBudget (they cannot pay it all)."""
+    price = campaign.price_fen_per_gb
+    shards = list(
+        BudgetShard.objects.filter(campaign=campaign)
+        .order_by("index")
+        .values_list("index", "id", "available_fen")
+    )
+    home = domain.home_shard(line_id, len(shards))
+    pieces, left = [], size
+    for index, shard_id, available in shards[home:] + shards[:home]:
+        piece = min(left, domain.affordable_bytes(available, price))
+        if piece > 0:
+            pieces.append((index, shard_id, piece))
+            left -= piece
+        if left == 0:
+            return [(shard_id, piece) for _, shard_id, piece in sorted(pieces)]
+    raise OverBudget(campaign_id=campaign.campaign_id)
+
+
+def _record_slice(
+    campaign: Campaign, *, row: LineCampaignMonth, taken: tuple[int, int, int],
+    valid_to: dt.datetime, now: dt.datetime, grant_pk: int | None = None,
+) -> Slice:  # fmt: skip
+    shard_id, size, money = taken
+    LineCampaignMonth.objects.filter(pk=row.pk).update(taken_bytes=F("taken_bytes") + size)
+    return Slice.objects.create(
+        campaign=campaign, shard_id=shard_id, line_id=row.line_id, month=row.month, bytes=size,
+        held_fen=money, created_at=now, valid_to=valid_to, grant_id=grant_pk,
+    )  # fmt: skip
+
+
+def _grant_of(piece: Slice, *, campaign: Campaign, rating_groups: tuple[int, ...]) -> SliceGrant:
     return SliceGrant(
         slice_id=piece.pk,
         campaign_id=campaign.campaign_id,
         sponsor_id=campaign.sponsor.sponsor_id,
-        rating_groups=tuple(campaign.rating_groups),
-        bytes=size,
-        held_fen=money,
-        valid_to=valid_to,
+        rating_groups=rating_groups,
+        bytes=piece.bytes,
+        held_fen=piece.held_fen,
+        valid_to=piece.valid_to,
         label=f"由 {campaign.sponsor.company_name} 赞助",
+        shard_id=piece.shard_id,
     )
 
 
@@ -105,12 +203,21 @@ def _live(campaign: Campaign, now: dt.datetime) -> bool:
 def _eligible(campaign: Campaign, facts, *, line_id: int) -> bool:
     if SponsorOptOut.objects.filter(line_id=line_id, sponsor_id=campaign.sponsor_id).exists():
         return False
+    if campaign.kind == CampaignKind.ENTERPRISE_POOL and not _pool_member(campaign, line_id):
+        return False
     rules = campaign.eligibility
     opted_in = bool(rules.get("opted_in")) and (
         SponsorOptIn.objects.filter(line_id=line_id, campaign=campaign).exists()
     )
     province = campaigns.province_of(facts.msisdn) if "provinces" in rules else ""
     return domain.eligible(rules, plan_code=facts.plan_code, province=province, opted_in=opted_in)
+
+
+def _pool_member(campaign: Campaign, line_id: int) -> bool:
+    """Whether the line is an ACTIVE member of the 企业流量池 (``sponsors.pool``)."""
+    return PoolMember.objects.filter(
+        campaign=campaign, line_id=line_id, status=MemberStatus.ACTIVE
+    ).exists()
 
 
 def _month_row(campaign: Campaign, *, line_id: int, month: str) -> LineCampaignMonth:
@@ -137,22 +244,23 @@ def _month_row(campaign: Campaign, *, line_id: int, month: str) -> LineCampaignM
 
 
 def _take_from_shards(
-    campaign: Campaign, *, line_id: int, want: int
-) -> tuple[int, int, int] | None:
-    """(shard id, bytes, money) taken from the first shard that can pay, from the line's
-    home shard on; None when none can."""
+    campaign: Campaign, *, line_id: int, want: int, most: int = domain.SLICE_BYTES,
+    only: int | None = None,
+) -> tuple[int, int, int] | None:  # fmt: skip
+    """(shard id, bytes, money) taken from the first shard that can pay (at most ``most``
+    bytes), from the line's home shard on (``only``: that shard alone); None when none can."""
     price = campaign.price_fen_per_gb
-    shards = list(
-        BudgetShard.objects.filter(campaign=campaign)
-        .order_by("index")
-        .values_list("id", "available_fen")
-    )
+    found = BudgetShard.objects.filter(campaign=campaign)
+    if only is not None:
+        found = found.filter(pk=only)
+    shards = list(found.order_by("index").values_list("id", "available_fen"))
     home = domain.home_shard(line_id, len(shards))
     for shard_id, available in shards[home:] + shards[:home]:
         for _ in range(3):  # another line took from this shard meanwhile: look again
             size = domain.slice_size(
-                want=want, cap_left=want, affordable=domain.affordable_bytes(available, price)
-            )
+                want=want, cap_left=want, affordable=domain.affordable_bytes(available, price),
+                most=most,
+            )  # fmt: skip
             if size <= 0:
                 break
             money = domain.money_for(size, price)
@@ -217,11 +325,8 @@ def settle_slice(*, slice_id: int, used_bytes: int, now: dt.datetime) -> Slice:
             return piece
         campaign = Campaign.objects.select_related("sponsor").get(pk=piece.campaign_id)
         used = max(0, min(int(used_bytes), piece.bytes))
-        charge = domain.charge_for(used, campaign.price_fen_per_gb, piece.held_fen)
+        charge = _settle_month(piece, campaign=campaign, used=used)
         rest = piece.held_fen - charge
-        LineCampaignMonth.objects.filter(
-            campaign_id=campaign.pk, line_id=piece.line_id, month=piece.month
-        ).update(taken_bytes=F("taken_bytes") - (piece.bytes - used))
         _post(piece, campaign=campaign, used=used, charge=charge)
         if campaign.status == CampaignStatus.ENDED:
             _return_to_wallet(piece, campaign=campaign, rest=rest)
@@ -237,6 +342,28 @@ def settle_slice(*, slice_id: int, used_bytes: int, now: dt.datetime) -> Slice:
         piece.settled_at = now
         piece.save(update_fields=["state", "used_bytes", "charged_fen", "settled_at"])
     return piece
+
+
+def _settle_month(piece: Slice, *, campaign: Campaign, used: int) -> int:
+    """What the slice's ``used`` bytes charge, by cumulative rounding over the line's month
+    of the campaign (``domain.cumulative_charge``), recorded on its month row (locked), and
+    the unused bytes given back to the line's cap."""
+    row = (
+        LineCampaignMonth.objects.select_for_update(of=("self",))
+        .filter(campaign_id=campaign.pk, line_id=piece.line_id, month=piece.month)
+        .order_by()
+        .get()
+    )
+    charge = domain.cumulative_charge(
+        used_before=row.used_bytes, charged_before=row.charged_fen, used=used,
+        price=campaign.price_fen_per_gb,
+    )  # fmt: skip
+    LineCampaignMonth.objects.filter(pk=row.pk).update(
+        taken_bytes=F("taken_bytes") - (piece.bytes - used),
+        used_bytes=F("used_bytes") + used,
+        charged_fen=F("charged_fen") + charge,
+    )
+    return charge
 
 
 def _post(piece: Slice, *, campaign: Campaign, used: int, charge: int) -> None:
