@@ -6,11 +6,16 @@ taken back from it (or refused, and payments parks it for staff)."""
 
 from __future__ import annotations
 
-from haoka.charging import closing, notifications, operations, topups
+from haoka.charging import closing, notifications, operations, sponsored, topups
 from haoka.core import clock
 from haoka.lines.domain import LineState
 from haoka.lines.signals import line_opened, line_status_changed, sim_replacing, wallet_credited
 from haoka.payments.signals import payment_succeeded, refund_unsolicited
+from haoka.sponsors.signals import (
+    camara_session_closing,
+    camara_session_started,
+    camara_usage_wanted,
+)
 
 
 def _on_line_opened(sender, *, line_id, plan_code, order_ref=None, now, **kwargs) -> None:
@@ -59,7 +64,22 @@ def _on_status(sender, *, line_id, to_status, now, **kwargs) -> None:
         notifications.abort_line(line_id=line_id, now=now)
 
 
+def _on_camara_started(sender, *, grant, line_id, now, **kwargs) -> None:
+    sponsored.open_session_bucket(grant=grant, line_id=line_id, now=now)
+
+
+def _on_camara_closing(sender, *, slice_id, line_id, reason, now, **kwargs) -> None:
+    sponsored.close_session_bucket(slice_id=slice_id, line_id=line_id, reason=reason, now=now)
+
+
+def _on_camara_usage(sender, *, slice_ids, **kwargs) -> dict[int, int]:
+    return sponsored.session_usage(slice_ids=slice_ids)
+
+
 def connect() -> None:
+    camara_session_started.connect(_on_camara_started, dispatch_uid="charging.camara_started")
+    camara_session_closing.connect(_on_camara_closing, dispatch_uid="charging.camara_closing")
+    camara_usage_wanted.connect(_on_camara_usage, dispatch_uid="charging.camara_usage")
     line_opened.connect(_on_line_opened, dispatch_uid="charging.line_opened")
     sim_replacing.connect(_on_sim_replacing, dispatch_uid="charging.sim_replacing")
     wallet_credited.connect(_on_wallet_credited, dispatch_uid="charging.wallet_credited")

@@ -36,7 +36,7 @@ from haoka.core import accounts_chart as chart
 from haoka.core import ledger
 from haoka.lines import queries as line_queries
 from haoka.lines.domain import LineState
-from haoka.sponsors import campaigns, domain, wallet
+from haoka.sponsors import camara_ends, campaigns, domain, wallet
 from haoka.sponsors.domain import CAMPAIGN_MACHINE, CampaignStatus, SliceGrant, SliceState
 from haoka.sponsors.models import (
     BudgetShard,
@@ -51,11 +51,14 @@ log = structlog.get_logger(__name__)
 
 
 def take_slice(
-    *, campaign_id: str, line_id: int, want_bytes: int, now: dt.datetime
-) -> SliceGrant | None:
+    *, campaign_id: str, line_id: int, want_bytes: int, now: dt.datetime,
+    largest: int = domain.SLICE_BYTES, until: dt.datetime | None = None, granule: int = 1,
+) -> SliceGrant | None:  # fmt: skip
     """A slice of the campaign for the line, or None: the campaign is not ACTIVE or not
     valid now, the line is not active, not eligible, opted out of the sponsor, at its cap
-    for the month, or no shard can pay (the campaign then becomes EXHAUSTED)."""
+    for the month, or no shard can pay (the campaign then becomes EXHAUSTED). At most
+    ``largest`` bytes, a whole number of ``granule`` bytes, valid until ``until`` at the
+    latest (a CAMARA session's end; else the month's end)."""
     if want_bytes <= 0:
         return None
     campaign = Campaign.objects.select_related("sponsor").filter(campaign_id=campaign_id).first()
@@ -72,13 +75,16 @@ def take_slice(
         cap_left = row.cap_bytes - row.taken_bytes
         if cap_left <= 0:
             return None
-        taken = _take_from_shards(campaign, line_id=line_id, want=min(want_bytes, cap_left))
+        want = min(want_bytes, cap_left, largest) // granule * granule
+        if want <= 0:
+            return None
+        taken = _take_from_shards(campaign, line_id=line_id, want=want, granule=granule)
         if taken is None:
             _exhaust(campaign, now=now)
             return None
         shard_id, size, money = taken
         LineCampaignMonth.objects.filter(pk=row.pk).update(taken_bytes=F("taken_bytes") + size)
-        valid_to = min(domain.month_end(now), campaign.valid_to)
+        valid_to = min(until or domain.month_end(now), campaign.valid_to)
         piece = Slice.objects.create(
             campaign=campaign, shard_id=shard_id, line_id=line_id, month=month, bytes=size,
             held_fen=money, created_at=now, valid_to=valid_to,
@@ -137,7 +143,7 @@ def _month_row(campaign: Campaign, *, line_id: int, month: str) -> LineCampaignM
 
 
 def _take_from_shards(
-    campaign: Campaign, *, line_id: int, want: int
+    campaign: Campaign, *, line_id: int, want: int, granule: int = 1
 ) -> tuple[int, int, int] | None:
     """(shard id, bytes, money) taken from the first shard that can pay, from the line's
     home shard on; None when none can."""
@@ -150,8 +156,15 @@ def _take_from_shards(
     home = domain.home_shard(line_id, len(shards))
     for shard_id, available in shards[home:] + shards[:home]:
         for _ in range(3):  # another line took from this shard meanwhile: look again
-            size = domain.slice_size(
-                want=want, cap_left=want, affordable=domain.affordable_bytes(available, price)
+            size = (
+                domain.slice_size(
+                    want=want,
+                    cap_left=want,
+                    affordable=domain.affordable_bytes(available, price),
+                    largest=want,
+                )
+                // granule
+                * granule
             )
             if size <= 0:
                 break
@@ -207,9 +220,11 @@ def _thresholds(campaign: Campaign, *, now: dt.datetime) -> None:
 # ---------------------------------------------------------------- settling
 
 
-def settle_slice(*, slice_id: int, used_bytes: int, now: dt.datetime) -> Slice:
+def settle_slice(*, slice_id: int, used_bytes: int, now: dt.datetime,
+                 end_hint: str | None = None) -> Slice:  # fmt: skip
     """Charge the slice's used bytes at its campaign's price and give back the rest (to its
-    shard, or to the wallet when the campaign ended; and to the line's cap). Idempotent: a
+    shard, or to the wallet when the campaign ended; and to the line's cap); a CAMARA
+    session on the slice ends (``end_hint``: why, when its closer knows). Idempotent: a
     settled slice is returned as it is. Raises Slice.DoesNotExist."""
     with transaction.atomic():
         piece = Slice.objects.select_for_update().get(pk=slice_id)
@@ -236,6 +251,7 @@ def settle_slice(*, slice_id: int, used_bytes: int, now: dt.datetime) -> Slice:
         piece.state, piece.used_bytes, piece.charged_fen = SliceState.SETTLED, used, charge
         piece.settled_at = now
         piece.save(update_fields=["state", "used_bytes", "charged_fen", "settled_at"])
+        camara_ends.slice_settled(piece, hint=end_hint, now=now)
     return piece
 
 
