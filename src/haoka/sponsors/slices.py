@@ -146,37 +146,49 @@ def _take_from_shards(
     campaign: Campaign, *, line_id: int, want: int, granule: int = 1
 ) -> tuple[int, int, int] | None:
     """(shard id, bytes, money) taken from the first shard that can pay, from the line's
-    home shard on; None when none can."""
-    price = campaign.price_fen_per_gb
+    home shard on; None when none can. A whole-volume take (a CAMARA session, ``granule``
+    above 1) first looks for a shard that pays all of it, then takes what one can pay."""
     shards = list(
         BudgetShard.objects.filter(campaign=campaign)
         .order_by("index")
         .values_list("id", "available_fen")
     )
     home = domain.home_shard(line_id, len(shards))
-    for shard_id, available in shards[home:] + shards[:home]:
-        for _ in range(3):  # another line took from this shard meanwhile: look again
-            size = (
-                domain.slice_size(
-                    want=want,
-                    cap_left=want,
-                    affordable=domain.affordable_bytes(available, price),
-                    largest=want,
-                )
-                // granule
-                * granule
-            )
-            if size <= 0:
-                break
-            money = domain.money_for(size, price)
-            moved = BudgetShard.objects.filter(pk=shard_id, available_fen__gte=money).update(
-                available_fen=F("available_fen") - money
-            )
-            if moved:
-                return shard_id, size, money
-            available = BudgetShard.objects.filter(pk=shard_id).values_list(
-                "available_fen", flat=True
-            )[0]
+    ordered = shards[home:] + shards[:home]
+    price = campaign.price_fen_per_gb
+    if granule > 1:
+        for shard_id, available in ordered:
+            if domain.affordable_bytes(available, price) >= want:
+                taken = _take_from(shard_id, available, want=want, price=price, granule=granule)
+                if taken is not None:  # all of it, or a part if another took meanwhile
+                    return taken
+    for shard_id, available in ordered:
+        taken = _take_from(shard_id, available, want=want, price=price, granule=granule)
+        if taken is not None:
+            return taken
+    return None
+
+
+def _take_from(
+    shard_id: int, available: int, *, want: int, price: int, granule: int
+) -> tuple[int, int, int] | None:
+    """Take a slice of at most ``want`` from one shard by a conditional UPDATE (no lock
+    kept when it fails)."""
+    for _ in range(3):  # another line took from this shard meanwhile: look again
+        affordable = domain.affordable_bytes(available, price)
+        size = domain.slice_size(want=want, cap_left=want, affordable=affordable, largest=want)
+        size = size // granule * granule
+        if size <= 0:
+            return None
+        money = domain.money_for(size, price)
+        moved = BudgetShard.objects.filter(pk=shard_id, available_fen__gte=money).update(
+            available_fen=F("available_fen") - money
+        )
+        if moved:
+            return shard_id, size, money
+        available = BudgetShard.objects.filter(pk=shard_id).values_list(
+            "available_fen", flat=True
+        )[0]
     return None
 
 
