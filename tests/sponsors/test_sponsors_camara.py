@@ -12,8 +12,8 @@ import pytest
 from haoka.charging import sponsored
 from haoka.charging.models import Bucket
 from haoka.core import clock, ledger
-from haoka.sponsors import camara_webhooks, campaigns
 from haoka.sponsors import camara_domain as cd
+from haoka.sponsors import camara_webhooks, campaigns
 from haoka.sponsors.camara_models import CamaraNotification, CamaraSession
 from haoka.sponsors.domain import charge_for
 from haoka.sponsors.models import BudgetShard, Slice
@@ -100,9 +100,15 @@ def test_a_session_pays_any_traffic_of_the_line_up_to_its_volume_then_the_line_p
     assert sponsored.settle(now=now) == 1
     piece = Slice.objects.get(campaign=campaign)
     paid = charge_for(50 * MB, 500, piece.held_fen)
-    assert held - ledger.balance_fen(account=f"liability:sponsor_held:{sponsor.sponsor_id}") == -paid  # noqa: E501
+    assert (
+        held - ledger.balance_fen(account=f"liability:sponsor_held:{sponsor.sponsor_id}") == -paid
+    )
     session = CamaraSession.objects.get()
-    assert (session.state, session.end_reason, session.used_bytes) == ("ENDED", "DATA_EXHAUSTED", 50 * MB)  # noqa: E501
+    assert (session.state, session.end_reason, session.used_bytes) == (
+        "ENDED",
+        "DATA_EXHAUSTED",
+        50 * MB,
+    )
     assert ledger.trial_balance_fen() == 0
 
 
@@ -180,7 +186,9 @@ def test_the_end_webhook_reaches_the_sink_after_one_failure_with_the_same_correl
     assert sponsored.settle(now=later) == 1  # expired: settled, the session ends
     sink.fail = [503]
 
-    assert camara_webhooks.pump(now=later) == {f"session_end:{CamaraSession.objects.get().session_id}": "pending"}  # noqa: E501
+    assert camara_webhooks.pump(now=later) == {
+        f"session_end:{CamaraSession.objects.get().session_id}": "pending"
+    }
     assert camara_webhooks.pump(now=later) == {}  # not due before its backoff
     assert list(camara_webhooks.pump(now=later + dt.timedelta(seconds=3)).values()) == ["sent"]
 
@@ -239,9 +247,7 @@ def test_another_sponsor_reaches_neither_the_campaign_nor_its_sessions(
     assert CamaraSession.objects.get().state == "ACTIVE"
 
 
-def test_a_number_that_is_no_active_haoka_line_is_not_applicable(
-    client, token, sponsor, sink, now
-):
+def test_a_number_that_is_no_active_haoka_line_is_not_applicable(client, token, sponsor, sink, now):
     campaign = support.camara_campaign(sponsor, now=now)
     for phone in ("+8613000000000", "+14155550123"):
         body = start_body(campaign, "0", sink.url, phoneNumber=phone)

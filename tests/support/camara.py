@@ -123,10 +123,12 @@ class WebhookSink:
         sink = self
 
         class Handler(BaseHTTPRequestHandler):
-            def do_POST(self):  # noqa: N802  (http.server's name)
+            def do_POST(self):
                 length = int(self.headers.get("Content-Length") or 0)
                 body = json.loads(self.rfile.read(length) or b"{}")
-                sink.received.append(Received({k.lower(): v for k, v in self.headers.items()}, body))
+                sink.received.append(
+                    Received({k.lower(): v for k, v in self.headers.items()}, body)
+                )
                 status = sink.fail.pop(0) if sink.fail else 204
                 self.send_response(status)
                 self.send_header("Content-Length", "0")
