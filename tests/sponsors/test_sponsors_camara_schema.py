@@ -34,7 +34,7 @@ BASE_URL = "http://localhost/sponsored-data/vwip"
 
 
 @pytest.fixture
-def real(catalog, now):
+def real(catalog, now, client):
     sponsored.forget_cached()
     sink = WebhookSink().start()
     sponsor = make_sponsor(now=now)
@@ -42,18 +42,13 @@ def real(catalog, now):
     campaign = support.camara_campaign(sponsor, now=now)
     line = make_line(plan=PLAN, now=now)
     body = start_body(campaign, line.msisdn, sink.url)
-    started = support.call(_client(), "POST", "/sponsorship", token, body)
+    started = support.call(client, "POST", "/sponsorship", token, body)
     assert started.status_code == 201, started.content
     sid, cid = support.ids(campaign)
-    yield {"token": token, "sponsorId": sid, "campaignId": cid,
-           "sessionId": started.json()["sessionId"], "webhookUrl": sink.url, "now": now}  # fmt: skip
+    session_id = started.json()["sessionId"]
+    yield {"token": token, "sponsorId": sid, "campaignId": cid, "sessionId": session_id,
+           "webhookUrl": sink.url, "now": now}  # fmt: skip
     sink.stop()
-
-
-def _client():
-    from django.test import Client  # noqa: PLC0415  (a client outside the test's arguments)
-
-    return Client()
 
 
 def _aim(case, real: dict) -> None:
