@@ -8,6 +8,8 @@ from __future__ import annotations
 import datetime as dt
 
 import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 
 from haoka.charging import sponsored
 from haoka.charging.models import Bucket
@@ -253,3 +255,26 @@ def test_a_number_that_is_no_active_haoka_line_is_not_applicable(client, token, 
         body = start_body(campaign, "0", sink.url, phoneNumber=phone)
         answer = call(client, "POST", "/sponsorship", token, body)
         assert (answer.status_code, answer.json()["code"]) == (422, "DEVICE_NOT_APPLICABLE")
+
+
+def _queries_of_a_new_nchf_session(client, line, now, token) -> int:
+    body = request_body(line, seq=0, units=[data_unit(ANY_APP, request=MB)], at=now)
+    with CaptureQueriesContext(connection) as captured:
+        assert post(client, BASE, body, token).status_code == 201
+    return len(captured.captured_queries)
+
+
+def test_a_live_camara_campaign_costs_a_line_without_a_session_no_query_and_one_with_none_more(
+    client, token, sponsor, sink, now
+):
+    nchf = charging_token(now)
+    _queries_of_a_new_nchf_session(client, make_line(plan=PLAN, now=now), now, nchf)  # warm
+    plain = _queries_of_a_new_nchf_session(client, make_line(plan=PLAN, now=now), now, nchf)
+    campaign = support.camara_campaign(sponsor, now=now)
+    sponsored.forget_cached()
+    sponsored.free_flow_campaigns(ANY_APP, now=now)  # the process's copy is fresh
+    assert _queries_of_a_new_nchf_session(client, make_line(plan=PLAN, now=now), now, nchf) == plain
+    sponsored_line = make_line(plan=PLAN, now=now)
+    assert start(client, token, campaign, sponsored_line, sink).status_code == 201
+    assert _queries_of_a_new_nchf_session(client, sponsored_line, now, nchf) == plain
+    assert Bucket.objects.get(line=sponsored_line, source="SPONSOR").reserved == MB
