@@ -11,11 +11,13 @@ import zlib
 
 import pytest
 import schemathesis
+from django.core.signals import request_finished, request_started
+from django.db import close_old_connections
 from hypothesis import HealthCheck, given, settings
 from schemathesis import checks
 
+from haoka import wsgi
 from haoka.charging import sponsored
-from haoka.wsgi import application
 from tests.support import camara as support
 from tests.support.camara import PLAN, WebhookSink, start_body
 from tests.support.charging import make_line
@@ -31,6 +33,18 @@ CHECKS = [
     checks.response_schema_conformance,
 ]
 BASE_URL = "http://localhost/sponsored-data/vwip"
+
+
+def application(environ, start_response):
+    """``haoka.wsgi.application`` as the server runs it, but on the test's connection: the
+    request signals would close it (as ``tests.support.clients.ProductionHandler`` does)."""
+    request_started.disconnect(close_old_connections)
+    request_finished.disconnect(close_old_connections)
+    try:
+        return list(wsgi.application(environ, start_response))
+    finally:
+        request_started.connect(close_old_connections)
+        request_finished.connect(close_old_connections)
 
 
 @pytest.fixture
