@@ -13,7 +13,6 @@ no upstream it would proxy) - skipped below with that reason."""
 from __future__ import annotations
 
 import datetime as dt
-import json
 import uuid
 
 import pytest
@@ -22,14 +21,12 @@ from pytest_bdd import given, parsers, scenarios, then, when
 
 from haoka.accounts import operations as account_ops
 from haoka.charging import sponsored
-from haoka.core import clock
 from haoka.sponsors import camara, camara_webhooks, campaigns
 from haoka.sponsors import camara_domain as cd
 from haoka.sponsors.models import CampaignEvent
 from tests.support import camara as support
-from tests.support.camara import PLAN, ROOT, WebhookSink
-from tests.support.charging import BASE, charging_token, data_unit, make_line, post, request_body
-from tests.support.sponsors import make_sponsor
+from tests.support.camara import ROOT, World
+from tests.support.charging import BASE, charging_token, data_unit, post, request_body
 
 pytestmark = pytest.mark.django_db
 scenarios(str(support.FEATURE_PATH))
@@ -42,56 +39,6 @@ INAPPLICABLE = {
     "not_implemented": "501 NOT_IMPLEMENTED: every operation of the YAML is implemented",
     "bad_gateway": "502 BAD_GATEWAY: haoka is the charging system itself, no upstream to proxy",
 }
-
-
-class World:
-    """What a scenario built and sent."""
-
-    def __init__(self, request, client, now):
-        self.request, self.client, self.now, self.at = request, client, now, now
-        self.tags = {m.name for m in request.node.iter_markers()}
-        self.sponsor = make_sponsor(now=now)
-        self.token = support.sponsor_token(self.sponsor, now=now)
-        self.campaign = support.camara_campaign(self.sponsor, now=now)
-        self.sink = WebhookSink().start()
-        self.headers: dict[str, str] = {}
-        self.resource, self.body, self.params = "", None, {}
-        self.response = None
-        self.callback_token = ""
-
-    def tagged(self, part: str) -> bool:
-        return any(part in tag for tag in self.tags)
-
-    def line(self):
-        return make_line(plan=PLAN, now=self.now)
-
-    def start(self, campaign=None, **overrides) -> dict:
-        body = support.start_body(campaign or self.campaign, self.line().msisdn, self.sink.url,
-                                  **overrides)  # fmt: skip
-        answer = support.call(self.client, "POST", "/sponsorship", self.token, body)
-        assert answer.status_code == 201, answer.content
-        return {**answer.json(), "callbackToken": body["callbackToken"]}
-
-    def path(self) -> str:
-        path = self.resource
-        for name, value in self.params.items():
-            path = path.replace("{" + name + "}", value)
-        return path
-
-    def send(self, method: str):
-        kwargs = {"headers": {k: v for k, v in self.headers.items() if k != "Content-Type"}}
-        body = self.body
-        if body is None and method == "POST" and self.resource == "/sponsorship":
-            body = self.valid_start()
-        if body is not None:
-            kwargs["data"] = body if isinstance(body, str) else json.dumps(body)
-            kwargs["content_type"] = self.headers.get("Content-Type", "application/json")
-        with clock.frozen(self.at, all_threads=True):
-            self.response = self.client.generic(method, f"{ROOT}{self.path()}", **kwargs)
-        return self.response
-
-    def valid_start(self) -> dict:
-        return support.start_body(self.campaign, self.line().msisdn, self.sink.url)
 
 
 @pytest.fixture

@@ -15,11 +15,13 @@ from pathlib import Path
 import jsonschema
 import yaml
 
+from haoka.core import clock
 from haoka.sponsors import camara_domain as cd
 from haoka.sponsors import operations as sponsor_ops
 from haoka.sponsors.models import Sponsor
+from tests.support.charging import make_line
 from tests.support.nchf_spec import FORMATS, SPECS
-from tests.support.sponsors import make_campaign
+from tests.support.sponsors import make_campaign, make_sponsor
 
 CAMARA_DIR = SPECS.parent / "camara-sponsored-data"
 YAML_PATH = CAMARA_DIR / "sponsored_data.yaml"
@@ -145,3 +147,56 @@ class WebhookSink:
         if self.server is not None:
             self.server.shutdown()
             self.server.server_close()
+
+
+# ---------------------------------------------------------------- the BDD world
+
+
+class World:
+    """What a scenario built and sent."""
+
+    def __init__(self, request, client, now):
+        self.request, self.client, self.now, self.at = request, client, now, now
+        self.tags = {m.name for m in request.node.iter_markers()}
+        self.sponsor = make_sponsor(now=now)
+        self.token = sponsor_token(self.sponsor, now=now)
+        self.campaign = camara_campaign(self.sponsor, now=now)
+        self.sink = WebhookSink().start()
+        self.headers: dict[str, str] = {}
+        self.resource, self.body, self.params = "", None, {}
+        self.response = None
+        self.callback_token = ""
+
+    def tagged(self, part: str) -> bool:
+        return any(part in tag for tag in self.tags)
+
+    def line(self):
+        return make_line(plan=PLAN, now=self.now)
+
+    def start(self, campaign=None, **overrides) -> dict:
+        body = start_body(campaign or self.campaign, self.line().msisdn, self.sink.url,
+                                  **overrides)  # fmt: skip
+        answer = call(self.client, "POST", "/sponsorship", self.token, body)
+        assert answer.status_code == 201, answer.content
+        return {**answer.json(), "callbackToken": body["callbackToken"]}
+
+    def path(self) -> str:
+        path = self.resource
+        for name, value in self.params.items():
+            path = path.replace("{" + name + "}", value)
+        return path
+
+    def send(self, method: str):
+        kwargs = {"headers": {k: v for k, v in self.headers.items() if k != "Content-Type"}}
+        body = self.body
+        if body is None and method == "POST" and self.resource == "/sponsorship":
+            body = self.valid_start()
+        if body is not None:
+            kwargs["data"] = body if isinstance(body, str) else json.dumps(body)
+            kwargs["content_type"] = self.headers.get("Content-Type", "application/json")
+        with clock.frozen(self.at, all_threads=True):
+            self.response = self.client.generic(method, f"{ROOT}{self.path()}", **kwargs)
+        return self.response
+
+    def valid_start(self) -> dict:
+        return start_body(self.campaign, self.line().msisdn, self.sink.url)
