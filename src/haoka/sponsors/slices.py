@@ -186,9 +186,9 @@ def _take_from(
         )
         if moved:
             return shard_id, size, money
-        available = BudgetShard.objects.filter(pk=shard_id).values_list(
-            "available_fen", flat=True
-        )[0]
+        available = BudgetShard.objects.filter(pk=shard_id).values_list("available_fen", flat=True)[
+            0
+        ]
     return None
 
 
