@@ -4,6 +4,7 @@ from django.urls import include, path, re_path
 
 from haoka.api import api
 from haoka.charging import nchf_api
+from haoka.sponsors import camara_api
 from haoka.web import staff
 
 admin.site.site_header = "号卡运营后台"
@@ -34,6 +35,7 @@ urlpatterns = [
     path(nchf_api.BASE.lstrip("/"), nchf_api.create_view),
     path(nchf_api.BASE.lstrip("/") + "/<str:ref>/update", nchf_api.update_view),
     path(nchf_api.BASE.lstrip("/") + "/<str:ref>/release", nchf_api.release_view),
+    re_path(rf"^{camara_api.BASE}(?P<rest>.*)$", camara_api.view),  # CAMARA Sponsored Data
     re_path(r"^api/(?P<rest>.*)$", api_not_found),
     path("", include("haoka.web.urls")),
 ]

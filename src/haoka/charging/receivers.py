@@ -12,7 +12,12 @@ from haoka.core import clock
 from haoka.lines.domain import LineState
 from haoka.lines.signals import line_opened, line_status_changed, sim_replacing, wallet_credited
 from haoka.payments.signals import payment_succeeded, refund_unsolicited
-from haoka.sponsors.signals import slices_granted
+from haoka.sponsors.signals import (
+    camara_session_closing,
+    camara_session_started,
+    camara_usage_wanted,
+    slices_granted,
+)
 
 
 def _on_line_opened(sender, *, line_id, plan_code, order_ref=None, now, **kwargs) -> None:
@@ -65,7 +70,22 @@ def _on_slices_granted(sender, *, line_id, grants, now, **kwargs) -> None:
     sponsored.credit_granted(line_id=line_id, grants=grants, now=now)
 
 
+def _on_camara_started(sender, *, grant, line_id, now, **kwargs) -> None:
+    sponsored.open_session_bucket(grant=grant, line_id=line_id, now=now)
+
+
+def _on_camara_closing(sender, *, slice_id, line_id, reason, now, **kwargs) -> None:
+    sponsored.close_session_bucket(slice_id=slice_id, line_id=line_id, reason=reason, now=now)
+
+
+def _on_camara_usage(sender, *, slice_ids, **kwargs) -> dict[int, int]:
+    return sponsored.session_usage(slice_ids=slice_ids)
+
+
 def connect() -> None:
+    camara_session_started.connect(_on_camara_started, dispatch_uid="charging.camara_started")
+    camara_session_closing.connect(_on_camara_closing, dispatch_uid="charging.camara_closing")
+    camara_usage_wanted.connect(_on_camara_usage, dispatch_uid="charging.camara_usage")
     slices_granted.connect(_on_slices_granted, dispatch_uid="charging.sponsor_slices_granted")
     line_opened.connect(_on_line_opened, dispatch_uid="charging.line_opened")
     sim_replacing.connect(_on_sim_replacing, dispatch_uid="charging.sim_replacing")

@@ -253,3 +253,39 @@ def _settle_one(slice_id: int, *, line_id: int, now: dt.datetime) -> int:
     log.info("sponsor_slice_settled", slice_id=slice_id, line_id=line_id,
              used=settled.used_bytes, charged_fen=settled.charged_fen)  # fmt: skip
     return 1
+
+
+# ---------------------------------------------------------------- CAMARA sessions
+
+
+def open_session_bucket(*, grant: SliceGrant, line_id: int, now: dt.datetime) -> None:
+    """A CAMARA session's slice as the line's SPONSOR bucket for any traffic (no rating
+    group), until the session's end: the book draws SPONSOR buckets first, so the hot path
+    pays the session first and asks nothing more (a line without a session costs nothing).
+    Runs inside the session's starting transaction."""
+    Bucket.objects.create(
+        line_id=line_id, unit=Unit.BYTES, source=Source.SPONSOR, payer_kind=PayerKind.SPONSOR,
+        payer_id=grant.campaign_id, label=grant.label[:60], amount=grant.bytes, valid_from=now,
+        valid_to=grant.valid_to, rating_groups=list(grant.rating_groups),
+        origin=f"{ORIGIN}{grant.slice_id}", created_at=now,
+    )  # fmt: skip
+
+
+def close_session_bucket(*, slice_id: int, line_id: int, reason: str, now: dt.datetime) -> None:
+    """End a revoked session's bucket now, under the line's lock, and settle its slice at
+    once when nothing of it is reserved (else the settling worker does, once the line's
+    sessions report). Runs inside the revoking transaction."""
+    list(ChargingAccount.objects.select_for_update().filter(line_id=line_id).values("pk"))
+    bucket = Bucket.objects.filter(origin=f"{ORIGIN}{slice_id}").first()
+    if bucket is None:
+        return
+    if bucket.valid_to is None or bucket.valid_to > now:
+        Bucket.objects.filter(pk=bucket.pk).update(valid_to=now)
+    if not bucket.reserved:
+        slices.settle_slice(slice_id=slice_id, used_bytes=bucket.used, now=now, end_hint=reason)
+
+
+def session_usage(*, slice_ids: list[int]) -> dict[int, int]:
+    """Bytes used of the slices' buckets, by slice id."""
+    rows = Bucket.objects.filter(origin__in=[f"{ORIGIN}{i}" for i in slice_ids])
+    return {int(o.removeprefix(ORIGIN)): used for o, used in rows.values_list("origin", "used")}

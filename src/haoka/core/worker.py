@@ -124,6 +124,8 @@ PUMPS: list[Pump] = [
     # CHF-initiated notifications (REAUTHORIZATION, ABORT_CHARGING) to the sessions' consumers.
     # A blocked session hears of a top-up within a second: an idle look is one indexed read.
     Pump("charging.notifications", "haoka.charging.notifications.pump", batch=50, tick=0.2),
+    # CAMARA webhooks (sponsorship ends, campaign alerts) to the sponsors' sinks, with retries.
+    Pump("sponsors.camara_webhooks", "haoka.sponsors.camara_webhooks.pump", batch=50, tick=1.0),
 ]
 
 

@@ -18,6 +18,8 @@ from haoka.sponsors.domain import (
     SponsorKind,
 )
 from haoka.sponsors.models import (
+    CamaraNotification,
+    CamaraSession,
     Campaign,
     CampaignEvent,
     CampaignStatusEvent,
@@ -266,3 +268,25 @@ class PoolMemberAdmin(ReadOnlyAdmin):
     ordering = ("-created_at", "-id")
     exclude = ("code_hash",)
     status_label = label_display("status", dict(MEMBER_MACHINE.choices()), "状态")
+
+
+@admin.register(CamaraSession)
+class CamaraSessionAdmin(ReadOnlyAdmin):
+    """CAMARA sponsorship sessions, read-only (the sponsor revokes them through the API)."""
+
+    list_display = ("session_id", "campaign", "line_id", "volume_bytes", "state", "end_reason",
+                    "started_at", "ends_at", "ended_at")  # fmt: skip
+    list_filter = ("state", "end_reason")
+    search_fields = ("campaign__campaign_id", "=session_id")
+    exclude = ("callback_token",)
+
+
+@admin.register(CamaraNotification)
+class CamaraNotificationAdmin(ReadOnlyAdmin):
+    """The CAMARA webhook outbox (session ends, campaign alerts), read-only: FAILED rows are
+    what no retry delivered within three days."""
+
+    list_display = ("key", "campaign", "state", "attempts", "next_at", "last_error", "sent_at")
+    list_filter = ("state",)
+    search_fields = ("key", "campaign__campaign_id")
+    exclude = ("callback_token",)

@@ -338,10 +338,10 @@ def cost_for(used_bytes: int, wholesale_fen_per_gb: int) -> int:
     return (used_bytes * wholesale_fen_per_gb * 2 + GB) // (2 * GB)
 
 
-def slice_size(*, want: int, cap_left: int, affordable: int, most: int = SLICE_BYTES) -> int:
-    """A slice: what the line wants, at most ``most`` (SLICE_BYTES on the hot path), what is
-    left of its cap and what the shard can pay."""
-    return max(0, min(want, most, cap_left, affordable))
+def slice_size(*, want: int, cap_left: int, affordable: int, largest: int = SLICE_BYTES) -> int:
+    """A slice: what the line wants, at most ``largest`` (SLICE_BYTES; a CAMARA session's
+    whole volume), what is left of its cap and what the shard can pay."""
+    return max(0, min(want, largest, cap_left, affordable))
 
 
 def thresholds_crossed(*, budget_fen: int, available_fen: int) -> list[str]:

@@ -522,3 +522,13 @@ class CampaignEvent(models.Model):
 
     def __str__(self) -> str:
         return f"{self.campaign_id} {self.kind}"
+
+
+# The CAMARA Sponsored Data API's tables live beside (one app, one migration history).
+from haoka.sponsors.camara_models import (  # noqa: E402
+    CamaraAlertSubscription,
+    CamaraNotification,
+    CamaraSession,
+)
+
+__all__ = ["CamaraAlertSubscription", "CamaraNotification", "CamaraSession"]

@@ -42,7 +42,7 @@ from haoka.core import ledger
 from haoka.core.errors import Conflict
 from haoka.lines import queries as line_queries
 from haoka.lines.domain import LineState
-from haoka.sponsors import campaigns, domain, wallet
+from haoka.sponsors import camara_ends, campaigns, domain, wallet
 from haoka.sponsors.domain import (
     CAMPAIGN_MACHINE,
     CampaignKind,
@@ -76,14 +76,16 @@ class OverBudget(Conflict):
 
 def take_slice(
     *, campaign_id: str, line_id: int, want_bytes: int, now: dt.datetime,
-    shard_id: int | None = None,
+    shard_id: int | None = None, largest: int = domain.SLICE_BYTES,
+    until: dt.datetime | None = None, granule: int = 1,
 ) -> SliceGrant | None:  # fmt: skip
     """A slice of the campaign for the line, or None: the campaign is not ACTIVE or not
     valid now, the line is not active, not eligible, opted out of the sponsor, at its cap
-    for the month, or no shard can pay (the campaign then becomes EXHAUSTED). ``shard_id``:
-    from that shard only (the caller's transaction already holds its row: a transaction
-    that locked one shard and waited for another could deadlock with one doing the
-    reverse)."""
+    for the month, or no shard can pay (the campaign then becomes EXHAUSTED). At most
+    ``largest`` bytes, a whole number of ``granule`` bytes, valid until ``until`` at the
+    latest (a CAMARA session's end; else the month's end). ``shard_id``: from that shard
+    only (the caller's transaction already holds its row: a transaction that locked one
+    shard and waited for another could deadlock with one doing the reverse)."""
     if want_bytes <= 0:
         return None
     campaign = Campaign.objects.select_related("sponsor").filter(campaign_id=campaign_id).first()
@@ -95,13 +97,17 @@ def take_slice(
         cap_left = row.cap_bytes - row.taken_bytes
         if cap_left <= 0:
             return None
-        want = min(want_bytes, cap_left)
-        taken = _take_from_shards(campaign, line_id=line_id, want=want, only=shard_id)
+        want = min(want_bytes, cap_left, largest) // granule * granule
+        if want <= 0:
+            return None
+        taken = _take_from_shards(
+            campaign, line_id=line_id, want=want, granule=granule, only=shard_id
+        )
         if taken is None:
             if shard_id is None:
                 _exhaust(campaign, now=now)
             return None
-        valid_to = min(domain.month_end(now), campaign.valid_to)
+        valid_to = min(until or domain.month_end(now), campaign.valid_to)
         piece = _record_slice(campaign, row=row, taken=taken, valid_to=valid_to, now=now)
         _thresholds(campaign, now=now)
     return _grant_of(piece, campaign=campaign, rating_groups=tuple(campaign.rating_groups))
@@ -244,34 +250,52 @@ def _month_row(campaign: Campaign, *, line_id: int, month: str) -> LineCampaignM
 
 
 def _take_from_shards(
-    campaign: Campaign, *, line_id: int, want: int, most: int = domain.SLICE_BYTES,
-    only: int | None = None,
-) -> tuple[int, int, int] | None:  # fmt: skip
-    """(shard id, bytes, money) taken from the first shard that can pay (at most ``most``
-    bytes), from the line's home shard on (``only``: that shard alone); None when none can."""
-    price = campaign.price_fen_per_gb
+    campaign: Campaign, *, line_id: int, want: int, granule: int = 1, only: int | None = None
+) -> tuple[int, int, int] | None:
+    """(shard id, bytes, money) taken from the first shard that can pay, from the line's
+    home shard on (``only``: that shard alone); None when none can. A whole-volume take (a
+    CAMARA session, ``granule`` above 1) first looks for a shard that pays all of it, then
+    takes what one can pay."""
     found = BudgetShard.objects.filter(campaign=campaign)
     if only is not None:
         found = found.filter(pk=only)
     shards = list(found.order_by("index").values_list("id", "available_fen"))
     home = domain.home_shard(line_id, len(shards))
-    for shard_id, available in shards[home:] + shards[:home]:
-        for _ in range(3):  # another line took from this shard meanwhile: look again
-            size = domain.slice_size(
-                want=want, cap_left=want, affordable=domain.affordable_bytes(available, price),
-                most=most,
-            )  # fmt: skip
-            if size <= 0:
-                break
-            money = domain.money_for(size, price)
-            moved = BudgetShard.objects.filter(pk=shard_id, available_fen__gte=money).update(
-                available_fen=F("available_fen") - money
-            )
-            if moved:
-                return shard_id, size, money
-            available = BudgetShard.objects.filter(pk=shard_id).values_list(
-                "available_fen", flat=True
-            )[0]
+    ordered = shards[home:] + shards[:home]
+    price = campaign.price_fen_per_gb
+    if granule > 1:
+        for shard_id, available in ordered:
+            if domain.affordable_bytes(available, price) >= want:
+                taken = _take_from(shard_id, available, want=want, price=price, granule=granule)
+                if taken is not None:  # all of it, or a part if another took meanwhile
+                    return taken
+    for shard_id, available in ordered:
+        taken = _take_from(shard_id, available, want=want, price=price, granule=granule)
+        if taken is not None:
+            return taken
+    return None
+
+
+def _take_from(
+    shard_id: int, available: int, *, want: int, price: int, granule: int
+) -> tuple[int, int, int] | None:
+    """Take a slice of at most ``want`` from one shard by a conditional UPDATE (no lock
+    kept when it fails)."""
+    for _ in range(3):  # another line took from this shard meanwhile: look again
+        affordable = domain.affordable_bytes(available, price)
+        size = domain.slice_size(want=want, cap_left=want, affordable=affordable, largest=want)
+        size = size // granule * granule
+        if size <= 0:
+            return None
+        money = domain.money_for(size, price)
+        moved = BudgetShard.objects.filter(pk=shard_id, available_fen__gte=money).update(
+            available_fen=F("available_fen") - money
+        )
+        if moved:
+            return shard_id, size, money
+        available = BudgetShard.objects.filter(pk=shard_id).values_list("available_fen", flat=True)[
+            0
+        ]
     return None
 
 
@@ -315,9 +339,11 @@ def _thresholds(campaign: Campaign, *, now: dt.datetime) -> None:
 # ---------------------------------------------------------------- settling
 
 
-def settle_slice(*, slice_id: int, used_bytes: int, now: dt.datetime) -> Slice:
+def settle_slice(*, slice_id: int, used_bytes: int, now: dt.datetime,
+                 end_hint: str | None = None) -> Slice:  # fmt: skip
     """Charge the slice's used bytes at its campaign's price and give back the rest (to its
-    shard, or to the wallet when the campaign ended; and to the line's cap). Idempotent: a
+    shard, or to the wallet when the campaign ended; and to the line's cap); a CAMARA
+    session on the slice ends (``end_hint``: why, when its closer knows). Idempotent: a
     settled slice is returned as it is. Raises Slice.DoesNotExist."""
     with transaction.atomic():
         piece = Slice.objects.select_for_update().get(pk=slice_id)
@@ -341,6 +367,7 @@ def settle_slice(*, slice_id: int, used_bytes: int, now: dt.datetime) -> Slice:
         piece.state, piece.used_bytes, piece.charged_fen = SliceState.SETTLED, used, charge
         piece.settled_at = now
         piece.save(update_fields=["state", "used_bytes", "charged_fen", "settled_at"])
+        camara_ends.slice_settled(piece, hint=end_hint, now=now)
     return piece
 
 
