@@ -11,7 +11,15 @@ import pytest
 from django.test import Client
 
 from haoka.accounts.models import User
-from haoka.charging.models import Bucket, DataBankLot, DataGift, DataMovement
+from haoka.charging import conversions, points_shop
+from haoka.charging.models import (
+    Bucket,
+    DataBankLot,
+    DataGift,
+    DataMovement,
+    PointsRedemption,
+    ShopItem,
+)
 from haoka.core import clock
 from haoka.lines import operations as line_ops
 from tests.support.charging import GB, MB, make_line
@@ -174,3 +182,62 @@ def test_a_visitor_logs_in_first(pair):
     giver, _ = pair
     page = Client().get(f"/lines/{giver.msisdn}/data")
     assert page.status_code == 302 and "/login" in page["Location"]
+
+
+# ---------------------------------------------------------------- 兑换积分 and the shop
+
+#: 12:00 Beijing on 30 May 2026: the month's last 3 days, when plan data converts too.
+MONTH_END_NOON = dt.datetime(2026, 5, 30, 4, 0, tzinfo=dt.UTC)
+
+
+@pytest.fixture
+def shop(db):
+    conversions.set_rate(points_per_gb=100, valid_from=NOON - dt.timedelta(days=30),
+                         actor="staff:test", now=NOON)  # fmt: skip
+    coupon = ShopItem.objects.create(code="coffee", name="咖啡券", kind="COUPON",
+                                     sponsor_name="某咖啡", price_points=100)  # fmt: skip
+    points_shop.add_codes(item_id=coupon.pk, codes=["CAFE-0001"])
+    return coupon
+
+
+def test_plan_data_converts_only_in_the_months_last_days_and_the_page_says_so(client, pair, shop):
+    giver, _ = pair
+    page = _page(client, giver)
+    assert page.context["view"].points.convert.can_bytes == 0
+    assert "套餐流量每月最后 3 天可兑换" in page.context["view"].points.convert.reason
+    refused = client.post(f"/lines/{giver.msisdn}/data/points", {"convert_megabytes": "1024"})
+    assert refused.status_code == 409 and 'id="points-error"' in refused.content.decode()
+
+    with clock.frozen(MONTH_END_NOON, all_threads=True):
+        assert _page(client, giver).context["view"].points.convert.can_bytes > 0
+        done = client.post(
+            f"/lines/{giver.msisdn}/data/points", {"convert_megabytes": "2048", "key": "c1"}
+        )
+        again = client.post(
+            f"/lines/{giver.msisdn}/data/points", {"convert_megabytes": "2048", "key": "c1"}
+        )
+        assert done.status_code == again.status_code == 302
+        page = _page(client, giver)
+    assert page.context["view"].points.usable == 200  # 2GB at 100 points a GB, once
+    assert _plan_data(giver).amount == 38 * GB
+
+
+def test_points_buy_a_coupon_from_the_shop_once_per_tap(client, pair, shop):
+    giver, _ = pair
+    with clock.frozen(MONTH_END_NOON, all_threads=True):
+        client.post(f"/lines/{giver.msisdn}/data/points", {"convert_megabytes": "1024"})
+        form = {"item": "coffee", "key": "tap9"}
+        first = client.post(f"/lines/{giver.msisdn}/data/shop", form)
+        second = client.post(f"/lines/{giver.msisdn}/data/shop", form)
+        assert first.status_code == second.status_code == 302
+        page = client.get(first["Location"])
+    assert "券码 CAFE-0001" in page.content.decode()
+    assert page.context["view"].points.usable == 0
+    assert PointsRedemption.objects.count() == 1
+
+
+def test_without_points_the_shop_refuses_on_the_page(client, pair, shop):
+    giver, _ = pair
+    page = client.post(f"/lines/{giver.msisdn}/data/shop", {"item": "coffee"})
+    assert page.status_code == 409 and "积分不足" in page.content.decode()
+    assert not PointsRedemption.objects.exists()

@@ -11,7 +11,16 @@ from dataclasses import dataclass
 
 from django.conf import settings
 
-from haoka.charging import cycle, databank, dataflow, movements
+from haoka.charging import (
+    conversions,
+    cycle,
+    databank,
+    dataflow,
+    movements,
+    points,
+    points_ledger,
+    points_shop,
+)
 from haoka.charging import online_store as store
 from haoka.charging.domain import Unit
 from haoka.charging.movements import MovementKind
@@ -37,11 +46,26 @@ class Allowance:
 
 
 @dataclass(frozen=True)
+class Points:
+    """The owner's points and what converting data into them gives now."""
+
+    convert: Allowance
+    #: Points per GB now; None when staff never set a rate (converting is closed).
+    points_per_gb: int | None
+    #: Whether plan data converts now (the month's last days), or only packs.
+    plan_window: bool
+    usable: int
+    lots: list
+    shop: list
+
+
+@dataclass(frozen=True)
 class Overview:
     active: bool
     gift: Allowance
     deposit: Allowance
     withdraw: Allowance
+    points: Points
     bank_balance_bytes: int
     bank_lots: list
     bank_history: list[dict]
@@ -70,8 +94,32 @@ def _movable(line_id: int, sources, now: dt.datetime) -> int:
     return movements.movable_bytes(buckets=buckets, sources=sources, at=now)
 
 
-def overview(*, line_id: int, status: str, now: dt.datetime, history: int = 10) -> Overview:
-    """The line's 流量控 figures at ``now`` (``status`` is the line's, as the caller read it)."""
+def _points(*, line_id: int, user_id: int, active: bool, now, end) -> Points:
+    """Converting (no monthly limit: what the sources hold) and the owner's points."""
+    try:
+        rate = conversions.rate_at(at=now)
+    except points.NoRate:
+        rate = None
+    window = points.in_plan_window(at=now, month_end=end)
+    movable = _movable(line_id, points.convertible_sources(at=now, month_end=end), now)
+    empty = (
+        "可兑换的流量不足 100MB"
+        if window
+        else "加油包流量不足 100MB（套餐流量每月最后 3 天可兑换）"
+    )
+    most = max(movable, movements.MIN_BYTES)  # no monthly limit
+    convert = _allowance(movable=movable, used=0, maximum=most, active=active, empty=empty)
+    if rate is None:
+        convert = Allowance(movable, 0, movable, 0, "积分兑换暂未开放")
+    mine = points_ledger.statement(user_id=user_id, now=now)
+    return Points(convert, rate, window, mine.usable, mine.lots, points_shop.items())
+
+
+def overview(
+    *, line_id: int, user_id: int, status: str, now: dt.datetime, history: int = 10
+) -> Overview:
+    """The line's 流量控 figures at ``now`` (``status`` is the line's, as the caller read it;
+    ``user_id`` its owner, whose points these are)."""
     start, end = cycle.beijing_month(now)
     active = status == "ACTIVE"
 
@@ -98,6 +146,7 @@ def overview(*, line_id: int, status: str, now: dt.datetime, history: int = 10) 
     recent = dataflow.history(line_id=line_id, limit=history, after=None).items
     return Overview(
         active=active, gift=gift, deposit=deposit, withdraw=withdraw,
+        points=_points(line_id=line_id, user_id=user_id, active=active, now=now, end=end),
         bank_balance_bytes=bank.balance_bytes, bank_lots=bank.lots,
         bank_history=bank.history, history=recent,
         month_end=end,

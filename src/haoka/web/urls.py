@@ -76,6 +76,8 @@ urlpatterns = [
         name="line_data_gift",
     ),
     path("lines/<str:msisdn>/data/bank/<str:action>", line_dataflow.bank, name="line_data_bank"),
+    path("lines/<str:msisdn>/data/points", line_dataflow.convert, name="line_data_convert"),
+    path("lines/<str:msisdn>/data/shop", line_dataflow.redeem, name="line_data_redeem"),
     path(
         "lines/<str:msisdn>/bills/<str:month>.pdf", line_views.bill_download, name="line_bill_pdf"
     ),

@@ -15,7 +15,7 @@ from django.contrib import messages
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_http_methods, require_POST, require_safe
 
-from haoka.charging import databank, flowctl, gifts, movements
+from haoka.charging import conversions, databank, flowctl, gifts, movements, points_shop
 from haoka.core import clock
 from haoka.core.clientip import client_ip
 from haoka.core.errors import HaokaError, ValidationError
@@ -23,7 +23,7 @@ from haoka.core.pii import mask_phone
 from haoka.web.common import error_text, not_found
 from haoka.web.line import views as pages
 
-FORMS = ("to_msisdn", "megabytes", "bank_megabytes")
+FORMS = ("to_msisdn", "megabytes", "bank_megabytes", "convert_megabytes")
 
 
 def _megabytes(text: str) -> int:
@@ -40,16 +40,19 @@ def _key(request) -> str:
     return key[:64] if key.isalnum() else ""
 
 
-def page_response(request, line, *, error=None, bank_error=None, form=None, status=200):
+def page_response(
+    request, line, *, error=None, bank_error=None, points_error=None, form=None, status=200
+):
     """The 流量控 page: the figures, the gift form, the bank and the history."""
     now = clock.now()
-    view = flowctl.overview(line_id=line.pk, status=line.status, now=now)
+    view = flowctl.overview(line_id=line.pk, user_id=line.user_id, status=line.status, now=now)
     context = {
         **pages.base_context(line, "data"),
         "view": view,
         "form": form or {},
         "error": error,
         "bank_error": bank_error,
+        "points_error": points_error,
         "key": secrets.token_hex(16),
         "min_mb": movements.MIN_BYTES // movements.MB,
         "now": now,
@@ -140,4 +143,43 @@ def bank(request, line, action: str):
         messages.success(request, f"已存入流量银行 {data}，12 个月内可取出")
     else:
         messages.success(request, f"已从流量银行取出 {data}，本月底前有效")
+    return redirect(pages.line_url("line_data", line.msisdn))
+
+
+@require_POST
+@pages.owned_line(back="line_data")
+def convert(request, line):
+    """兑换积分: data of this line into points for its owner."""
+    form = {k: request.POST.get(k, "") for k in FORMS}
+    try:
+        done = conversions.convert(
+            line_id=line.pk, megabytes=_megabytes(form["convert_megabytes"]), now=clock.now(),
+            request_key=_key(request),
+        )  # fmt: skip
+    except HaokaError as exc:
+        return page_response(
+            request, line, points_error=error_text(exc), form=form, status=exc.status
+        )
+    data = movements.format_bytes(done.amount)
+    messages.success(request, f"已将 {data} 兑换为 {done.points} 积分，12 个月内有效")
+    return redirect(pages.line_url("line_data", line.msisdn))
+
+
+@require_POST
+@pages.owned_line(back="line_data")
+def redeem(request, line):
+    """积分商城: spend points on an item, a pack or membership onto this line."""
+    item = request.POST.get("item", "")[:40]
+    key = f"{_key(request) or secrets.token_hex(16)}:{item}"  # one page's tap on one item
+    try:
+        done = points_shop.redeem(
+            user_id=request.user.pk, item_code=item, line_id=line.pk,
+            request_key=key, now=clock.now(),
+        )  # fmt: skip
+    except HaokaError as exc:
+        return page_response(request, line, points_error=error_text(exc), status=exc.status)
+    note = f"已用 {done.points} 积分兑换「{done.item.name}」"
+    if done.coupon_code:
+        note += f"，券码 {done.coupon_code}"
+    messages.success(request, note)
     return redirect(pages.line_url("line_data", line.msisdn))
