@@ -11,7 +11,7 @@ import datetime as dt
 from dataclasses import dataclass, field, replace
 from decimal import Decimal
 
-from haoka.charging import alerts, domain, tariffs
+from haoka.charging import alerts, domain, family_pool, tariffs
 from haoka.charging import online_store as store
 from haoka.charging.cycle import beijing_date
 from haoka.charging.domain import Draw, Rating, Source, Unit
@@ -88,6 +88,8 @@ def open_book_with(
     if line is None:
         raise NotProvisioned(line_id=line_id)
     book = Book(line=line, buckets=rows, carry=line.carry, reserved_fen=line.reserved_fen)
+    if line.family_main_line_id == line_id:  # a family's main line: its pool rows too
+        family_pool.lock_pool(book, since=since, until=until or since)
     return book, extra
 
 
