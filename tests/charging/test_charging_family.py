@@ -109,7 +109,7 @@ def test_removing_a_member_returns_its_unused_bytes_to_the_main_plan(client, lin
 
 
 def test_a_line_in_a_group_cannot_make_or_join_another(lines, now, catalog):
-    main, (member, other) = lines
+    main, (member, _) = lines
     make_family(main, [member], cap_mb=1024, now=now)
     second = make_line(plan=PLAN, now=now)
     family.create(line_id=second.pk, user_id=second.user_id, now=now)

@@ -37,9 +37,7 @@ def _accept(client, token, line, member_id, code=None):
     return call(client, token, "post", path, {"code": code or latest_otp(line.msisdn)})
 
 
-def test_an_owner_makes_a_group_invites_a_line_and_its_owner_joins_with_the_code(
-    client, trio, now
-):
+def test_an_owner_makes_a_group_invites_a_line_and_its_owner_joins_with_the_code(client, trio, now):
     main, a, _ = trio
     owner = session_token(main, now)
     made = call(client, owner, "post", f"/lines/{main.msisdn}/family")
