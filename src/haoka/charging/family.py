@@ -156,6 +156,8 @@ def accept(*, member_id: int, line_id: int, user_id: int, code: str, now: dt.dat
         MEMBER_MACHINE.check(current=member.state, target=MemberState.ACTIVE)
         if books[line_id].line.family_group_id is not None:
             raise rules.LineInAnotherGroup()
+        if books[main_line_id].line.family_group_id != member.group_id:  # dissolved meanwhile
+            raise rules.FamilyNotFound()
         stepup.spend(user_id=user_id, action=StepUpAction.FAMILY_INVITE, target=target,
                      proof=proof.proof, now=now)  # fmt: skip
         member.state, member.joined_at, member.code_expires_at = MemberState.ACTIVE, now, None
@@ -224,43 +226,57 @@ def set_cap(*, line_id: int, member_id: int, monthly_cap_mb: int, now: dt.dateti
 
 
 def dissolve(*, line_id: int, now: dt.datetime) -> FamilyGroup:
-    """The main line's owner dissolves the group: members end (DISSOLVED, their unused pool
-    bytes back), invitations are withdrawn. Raises FamilyNotFound."""
+    """The main line's owner dissolves the group, in one transaction under the locks of the
+    main line and every member: members end (DISSOLVED, their unused pool bytes back),
+    invitations are withdrawn. Raises FamilyNotFound."""
     group = live_group(main_line_id=line_id)
-    for member in group.members.filter(role=Role.MEMBER, state=MemberState.ACTIVE):
-        _end(member.pk, MemberState.DISSOLVED, now=now)
-    with transaction.atomic():
-        dataflow.lock_lines([line_id], now=now)
-        group = FamilyGroup.objects.select_for_update().get(pk=group.pk)
-        if group.state != GroupState.ACTIVE:
-            return group
-        group.members.filter(state=MemberState.INVITED).update(
-            state=MemberState.CANCELLED, ended_at=now
-        )
-        group.members.filter(role=Role.MAIN).update(state=MemberState.DISSOLVED, ended_at=now)
-        group.state, group.dissolved_at = GroupState.DISSOLVED, now
-        group.save(update_fields=["state", "dissolved_at"])
-        _set_account(line_id)
-    log.info("family_dissolved", group_id=group.pk)
-    return group
+    for _ in range(3):  # a line that joined between the read and the locks: once more
+        members = list(group.members.filter(role=Role.MEMBER, state=MemberState.ACTIVE))
+        with transaction.atomic():
+            books = dataflow.lock_lines([line_id, *(m.line_id for m in members)], now=now)
+            group = FamilyGroup.objects.select_for_update().get(pk=group.pk)
+            if group.state != GroupState.ACTIVE:
+                return group
+            active = group.members.filter(role=Role.MEMBER, state=MemberState.ACTIVE)
+            if set(active.values_list("pk", flat=True)) != {m.pk for m in members}:
+                continue
+            for member in members:
+                _finish(member, MemberState.DISSOLVED, books[line_id], now=now)
+            MEMBER_MACHINE.check(current=MemberState.INVITED, target=MemberState.CANCELLED)
+            group.members.filter(state=MemberState.INVITED).update(
+                state=MemberState.CANCELLED, ended_at=now
+            )
+            group.members.filter(role=Role.MAIN).update(state=MemberState.DISSOLVED, ended_at=now)
+            group.state, group.dissolved_at = GroupState.DISSOLVED, now
+            group.save(update_fields=["state", "dissolved_at"])
+            _set_account(line_id)
+        log.info("family_dissolved", group_id=group.pk)
+        return group
+    raise rules.MemberStateConflict(group_id=group.pk)  # members kept joining: try again
 
 
 def _end(member_id: int, state: MemberState, *, now: dt.datetime) -> FamilyMember:
-    """ACTIVE -> ``state`` under both lines' locks: the member's unused pool bytes of the
-    month go back to the pool, its FAMILY bucket ends, its account forgets the group."""
+    """ACTIVE -> ``state`` under both lines' locks (:func:`_finish`)."""
     member = FamilyMember.objects.select_related("group").get(pk=member_id)
     main_line_id = member.group.main_line_id
     with transaction.atomic():
         books = dataflow.lock_lines([main_line_id, member.line_id], now=now)
         member = FamilyMember.objects.select_for_update().get(pk=member_id)
-        MEMBER_MACHINE.check(current=member.state, target=state)
-        returned = _hand_back(member, books[main_line_id], now=now)
-        member.state, member.ended_at, member.returned_bytes = state, now, returned
-        member.save(update_fields=["state", "ended_at", "returned_bytes"])
-        _set_account(member.line_id)
-        _tell(member, Kind.FAMILY_ENDED, now=now, reason=REASONS[state])
-    log.info("family_member_ended", member_id=member.pk, state=state, returned=returned)
+        _finish(member, state, books[main_line_id], now=now)
     return member
+
+
+def _finish(member: FamilyMember, state: MemberState, main_book, *, now: dt.datetime) -> None:
+    """The member's unused pool bytes of the month go back to the pool, its FAMILY bucket
+    ends, its account forgets the group, both owners are told. Both lines locked. Raises
+    MemberStateConflict."""
+    MEMBER_MACHINE.check(current=member.state, target=state)
+    returned = _hand_back(member, main_book, now=now)
+    member.state, member.ended_at, member.returned_bytes = state, now, returned
+    member.save(update_fields=["state", "ended_at", "returned_bytes"])
+    _set_account(member.line_id)
+    _tell(member, Kind.FAMILY_ENDED, now=now, reason=REASONS[state])
+    log.info("family_member_ended", member_id=member.pk, state=state, returned=returned)
 
 
 def _hand_back(member: FamilyMember, main_book, *, now: dt.datetime) -> int:

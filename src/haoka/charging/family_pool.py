@@ -16,8 +16,9 @@ reserved >= n``: the row stays locked from that statement to the member's commit
 pipelined write later), so members serialize on the pool only for that tail, never for
 their whole request. The main line's own requests (and gifts, bank deposits) hold the main
 line's lock and :func:`lock_pool` locks its plan rows right after it (``FOR UPDATE``, read
-again), so the main line never rates on a pool a member shrank meanwhile. Nobody holding a
-bucket row waits for a line lock, so there is no cycle: the pool never goes below zero (the
+again), so the main line never rates on a pool a member shrank meanwhile; a movement of
+several lines takes every line lock before any pool row (``dataflow.lock_lines``). Nobody
+holding a bucket row waits for a line lock, so there is no cycle: the pool never goes below zero (the
 conditional UPDATE; the CHECK ``amount >= used + reserved`` is the last guard) and no member
 passes its cap (its FAMILY bucket's ``amount`` is what it took this month, read under its
 own lock).
