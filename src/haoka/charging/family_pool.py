@@ -19,9 +19,9 @@ line's lock and :func:`lock_pool` locks its plan rows right after it (``FOR UPDA
 again), so the main line never rates on a pool a member shrank meanwhile; a movement of
 several lines takes every line lock before any pool row (``dataflow.lock_lines``). Nobody
 holding a bucket row waits for a line lock, so there is no cycle: the pool never goes below
-zero (the conditional UPDATE; the CHECK ``amount >= used + reserved`` is the last guard) and no member
-passes its cap (its FAMILY bucket's ``amount`` is what it took this month, read under its
-own lock).
+zero (the conditional UPDATE; the CHECK ``amount >= used + reserved`` is the last guard)
+and no member passes its cap (its FAMILY bucket's ``amount`` is what it took this month,
+read under its own lock).
 """
 
 from __future__ import annotations
