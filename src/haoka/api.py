@@ -20,6 +20,7 @@ from haoka.carriers.api import router as carriers_router
 from haoka.catalog.api import router as catalog_router
 from haoka.charging.api import router as charging_router
 from haoka.charging.api_dataflow import router as charging_dataflow_router
+from haoka.charging.api_family import router as charging_family_router
 from haoka.charging.api_lifecycle import router as charging_lifecycle_router
 from haoka.charging.api_money import router as charging_money_router
 from haoka.charging.api_points import router as charging_points_router
@@ -258,6 +259,7 @@ api.add_router("", charging_lifecycle_router)
 api.add_router("", charging_money_router)
 api.add_router("", charging_dataflow_router)
 api.add_router("", charging_points_router)
+api.add_router("", charging_family_router)
 api.add_router("", charging_router)
 api.add_router("", sponsors_router)
 api.add_router("", sponsors_wallet_router)

@@ -122,6 +122,8 @@ class StepUpAction(models.TextChoices):
     #: 流量转赠: the code goes to the giving line's own number and is bound to one gift (its
     #: use case asks for it; never asked for by name through the step-up API).
     DATA_GIFT = "data-gift", "流量转赠"
+    #: 家庭共享: the code goes to the invited line's own number, bound to one invitation.
+    FAMILY_INVITE = "family-invite", "家庭共享邀请"
 
 
 #: The actions a caller may ask a code for by name (the step-up API and pages).

@@ -29,8 +29,17 @@ from haoka.lines import queries as line_queries
 
 def lock_lines(line_ids: Iterable[int], *, now: dt.datetime) -> dict[int, linebook.Book]:
     """Take the charging lock of each line, in id order, and load its buckets valid at
-    ``now``. Call inside a transaction. Raises UnknownSubscriber (a line not provisioned)."""
-    return {line_id: linebook.open_book(line_id, since=now) for line_id in sorted(set(line_ids))}
+    ``now``; then (every line lock ours) a family main line's pool rows. Pool rows last: a
+    member's session holds its line lock and waits for a pool row, so a movement holding
+    pool rows while waiting for that member's lock would close a cycle. Call inside a
+    transaction. Raises UnknownSubscriber (a line not provisioned)."""
+    books = {
+        line_id: linebook.open_book(line_id, since=now, pool=False)
+        for line_id in sorted(set(line_ids))
+    }
+    for book in books.values():
+        linebook.lock_pool(book, since=now, until=now)
+    return books
 
 
 def take_from(

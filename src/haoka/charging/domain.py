@@ -50,6 +50,8 @@ class Source(StrEnum):
     SPONSOR = "SPONSOR"
     #: Withdrawn from the line's data bank (流量银行), valid to the end of the month.
     BANK = "BANK"
+    #: Drawn from the family pool (家庭共享): the main line's plan data, after the member's own.
+    FAMILY = "FAMILY"
 
 
 #: The Chinese names of the units, the buckets' sources and the top-up kinds (the models'
@@ -63,6 +65,7 @@ SOURCE_LABELS = {
     Source.GIFT: "赠送",
     Source.SPONSOR: "定向赞助",
     Source.BANK: "流量银行",
+    Source.FAMILY: "家庭共享",
 }
 TOPUP_KIND_LABELS = {"MANUAL": "手动充值", "AUTO": "自动充值"}
 
@@ -87,6 +90,9 @@ _SOURCE_RANK = {
     Source.BANK: 6,
     Source.PLAN: 7,
     Source.DAILY: 8,
+    #: The family pool comes after every bucket of the member's own (``charging.family_pool``
+    #: moves into it only what those cannot pay) and before a 日租 purchase or the wallet.
+    Source.FAMILY: 9,
 }
 
 
@@ -338,8 +344,8 @@ def draw_order(
     *, buckets: Iterable[Bucket], unit: Unit, rating_group: int | None, at: datetime
 ) -> list[Bucket]:
     """The eligible buckets in the order they pay: sponsor, targeted, time-window, rollover,
-    packs and gifts, withdrawn from the bank, plan, daily; ties by soonest ``valid_to`` (open
-    last), then id.
+    packs and gifts, withdrawn from the bank, plan, daily, the family pool; ties by soonest
+    ``valid_to`` (open last), then id.
 
     Raises NaiveDatetime.
     """

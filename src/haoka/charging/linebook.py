@@ -11,7 +11,7 @@ import datetime as dt
 from dataclasses import dataclass, field, replace
 from decimal import Decimal
 
-from haoka.charging import alerts, domain, tariffs
+from haoka.charging import alerts, domain, family_pool, tariffs
 from haoka.charging import online_store as store
 from haoka.charging.cycle import beijing_date
 from haoka.charging.domain import Draw, Rating, Source, Unit
@@ -73,10 +73,14 @@ class Book:
         delta[1] += reserved
 
 
-def open_book(line_id: int, *, since: dt.datetime, until: dt.datetime | None = None) -> Book:
-    """Lock the line and load the buckets valid at some time in ``[since, until]``.
-    Raises UnknownSubscriber (a line with no charging account)."""
-    return open_book_with(line_id, since=since, until=until)[0]
+def open_book(
+    line_id: int, *, since: dt.datetime, until: dt.datetime | None = None, pool: bool = True
+) -> Book:
+    """Lock the line and load the buckets valid at some time in ``[since, until]`` (and, for
+    a family's main line, lock its pool rows: with ``pool=False`` the caller does it once it
+    holds every line lock it needs, see ``dataflow.lock_lines``). Raises UnknownSubscriber
+    (a line with no charging account)."""
+    return open_book_with(line_id, since=since, until=until, pool=pool)[0]
 
 
 def open_book_with(
@@ -85,6 +89,7 @@ def open_book_with(
     since: dt.datetime,
     until: dt.datetime | None = None,
     also: list[store.Statement] = (),
+    pool: bool = True,
 ) -> tuple[Book, list]:
     """:func:`open_book`, and the rows of the reads ``also``, made in the same round trip
     once the lock is ours. Raises UnknownSubscriber (a line with no charging account)."""
@@ -92,7 +97,16 @@ def open_book_with(
     if line is None:
         raise NotProvisioned(line_id=line_id)
     book = Book(line=line, buckets=rows, carry=line.carry, reserved_fen=line.reserved_fen)
+    if pool:
+        lock_pool(book, since=since, until=until or since)
     return book, extra
+
+
+def lock_pool(book: Book, *, since: dt.datetime, until: dt.datetime) -> None:
+    """A family's main line: its pool rows locked and read again (members change them
+    without its line lock); any other line: nothing."""
+    if book.line.family_main_line_id == book.line.line_id:
+        family_pool.lock_pool(book, since=since, until=until)
 
 
 def load_held(book: Book, ids) -> None:

@@ -18,6 +18,7 @@ from haoka.charging.domain import (
     TopUpStatus,
     Unit,
 )
+from haoka.charging.family_rules import MEMBER_MACHINE, GroupState, MemberState, Role
 from haoka.charging.movements import GIFT_MACHINE, GiftState, MovementKind
 from haoka.charging.notify import NOTIFY_KIND_CHOICES, NOTIFY_MACHINE
 from haoka.core import clock
@@ -113,6 +114,12 @@ class ChargingAccount(models.Model):
     #: First day (Beijing) of the month whose allowances the line holds (indexed: the cycle
     #: looks for lines behind the current month every few minutes).
     cycle_month = models.DateField(db_index=True, verbose_name="账期月份")
+    #: 家庭共享, copied here from the line's ACTIVE FamilyMember row so that online charging
+    #: reads it with the lock (no query for a line in no family): the group, its main line
+    #: (the line itself for the main line) and a member's monthly cap of pool bytes.
+    family_group_id = models.BigIntegerField(null=True, blank=True, verbose_name="家庭共享群组")
+    family_main_line_id = models.BigIntegerField(null=True, blank=True, verbose_name="主卡号卡")
+    family_cap_bytes = models.BigIntegerField(default=0, verbose_name="每月共享上限（字节）")
     updated_at = models.DateTimeField(default=clock.now, verbose_name="更新时间")
 
     class Meta:
@@ -124,6 +131,9 @@ class ChargingAccount(models.Model):
             ),
             models.CheckConstraint(
                 condition=models.Q(carry__gte=0, carry__lt=1), name="charging_carry_below_fen"
+            ),
+            models.CheckConstraint(
+                condition=models.Q(family_cap_bytes__gte=0), name="charging_family_cap_nonneg"
             ),
         ]
 
@@ -705,6 +715,89 @@ class DataMovement(models.Model):
 
     def __str__(self) -> str:
         return f"{self.get_kind_display()} {self.amount}"
+
+
+# ---------------------------------------------------------------- family sharing (家庭共享)
+
+
+class FamilyGroup(models.Model):
+    """A family group: its main line's plan data is a pool its members draw (``family``)."""
+
+    main_line = models.ForeignKey(
+        "lines.Line", on_delete=models.PROTECT, related_name="+", verbose_name="主卡"
+    )
+    owner_user_id = models.BigIntegerField(verbose_name="创建用户 ID")
+    state = models.CharField(max_length=10, choices=GroupState.choices, verbose_name="状态")
+    created_at = models.DateTimeField(verbose_name="创建时间")
+    dissolved_at = models.DateTimeField(null=True, blank=True, verbose_name="解散时间")
+
+    class Meta:
+        verbose_name = "家庭共享"
+        verbose_name_plural = "家庭共享"
+        constraints = [
+            models.UniqueConstraint(
+                fields=["main_line"],
+                condition=models.Q(state=GroupState.ACTIVE),
+                name="family_one_live_group_per_main",
+            ),
+            models.CheckConstraint(
+                condition=models.Q(state__in=[s.value for s in GroupState]),
+                name="family_group_state_valid",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"家庭 #{self.pk}"
+
+
+class FamilyMember(models.Model):
+    """A line's place in a family group: the main line's own (MAIN) or a member's, from its
+    invitation to its end (``family_rules.MEMBER_MACHINE``). A line is ACTIVE in at most one
+    group (UNIQUE); its charging account carries a copy for the hot path."""
+
+    group = models.ForeignKey(
+        FamilyGroup, on_delete=models.PROTECT, related_name="members", verbose_name="家庭"
+    )
+    line = models.ForeignKey(
+        "lines.Line", on_delete=models.PROTECT, related_name="+", verbose_name="号卡"
+    )
+    role = models.CharField(max_length=8, choices=Role.choices, verbose_name="角色")
+    state = models.CharField(max_length=10, choices=MEMBER_MACHINE.choices(), verbose_name="状态")
+    cap_bytes = models.BigIntegerField(default=0, verbose_name="每月共享上限（字节）")
+    code_expires_at = models.DateTimeField(null=True, blank=True, verbose_name="验证截止时间")
+    created_at = models.DateTimeField(verbose_name="邀请时间")
+    joined_at = models.DateTimeField(null=True, blank=True, verbose_name="加入时间")
+    ended_at = models.DateTimeField(null=True, blank=True, verbose_name="结束时间")
+    #: Bytes a member handed back to the pool when it ended (what it held and did not use).
+    returned_bytes = models.BigIntegerField(default=0, verbose_name="退回共享流量（字节）")
+
+    class Meta:
+        verbose_name = "家庭成员"
+        verbose_name_plural = "家庭成员"
+        ordering = ["group", "id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["line"],
+                condition=models.Q(state=MemberState.ACTIVE),
+                name="family_line_in_one_group",
+            ),
+            models.UniqueConstraint(
+                fields=["group", "line"],
+                condition=models.Q(state__in=[MemberState.INVITED, MemberState.ACTIVE]),
+                name="family_one_live_row_per_line",
+            ),
+            models.CheckConstraint(
+                condition=models.Q(cap_bytes__gte=0, returned_bytes__gte=0),
+                name="family_member_amounts_nonneg",
+            ),
+            models.CheckConstraint(
+                condition=models.Q(state__in=[s.value for s in MemberState]),
+                name="family_member_state_valid",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"家庭成员 #{self.pk}"
 
 
 # Points (积分, 兑换): their own module, part of this app's models.

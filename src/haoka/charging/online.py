@@ -24,7 +24,7 @@ import structlog
 from django.conf import settings
 from django.db import transaction
 
-from haoka.charging import domain, linebook, nchf, settlement, sponsored, tariffs
+from haoka.charging import domain, family_pool, linebook, nchf, settlement, sponsored, tariffs
 from haoka.charging import online_store as store
 from haoka.charging.cycle import beijing_date
 from haoka.charging.domain import SESSION_MACHINE, Draw, Rating, SessionState, Source, Unit
@@ -258,17 +258,24 @@ def _event(book: Book, ref, request, usage, *, tariff, now) -> dict:
 
 
 def _rate(book: Book, usage, amount: int, *, tariff, now) -> Rating:
-    rating = domain.rate(
-        unit=usage.unit,
-        amount=amount,
-        rating_group=usage.rating_group,
-        at=now,
-        buckets=sponsored.payable_by(
-            book.engine_buckets(usage.unit, now), sponsor_id=usage.sponsor_identity
-        ),
-        tariff=tariff,
-        wallet=book.wallet(),
-    )
+    def rate() -> Rating:
+        return domain.rate(
+            unit=usage.unit,
+            amount=amount,
+            rating_group=usage.rating_group,
+            at=now,
+            buckets=sponsored.payable_by(
+                book.engine_buckets(usage.unit, now), sponsor_id=usage.sponsor_identity
+            ),
+            tariff=tariff,
+            wallet=book.wallet(),
+        )
+
+    rating = rate()
+    # 家庭共享: a member draws the main line's pool for what its own buckets leave unpaid (a
+    # line in no family: one attribute read, no query).
+    if usage.unit == Unit.BYTES and family_pool.is_member(book.line):
+        rating = family_pool.with_pool(book, rating, rerate=rate, now=now)
     return linebook.buy_daily(book, rating, now=now)
 
 

@@ -158,11 +158,15 @@ class LineState:
     wallet_account_id: int
     wallet_balance_fen: int  # customer money (positive)
     wallet_code: str = ""  # the wallet's ledger account code
+    #: 家庭共享 (``charging.family_pool``): the group, its main line, a member's monthly cap.
+    family_group_id: int | None = None
+    family_main_line_id: int | None = None
+    family_cap_bytes: int = 0
 
 
 _LINE = """
 SELECT a.line_id, l.plan_code, l.status, l.msisdn, a.reserved_fen, a.carry,
-       a.wallet_account_id
+       a.wallet_account_id, a.family_group_id, a.family_main_line_id, a.family_cap_bytes
 FROM charging_chargingaccount a
 JOIN lines_line l ON l.id = a.line_id
 WHERE a.line_id = %s"""
@@ -191,7 +195,7 @@ def lock_and_load(
         return None, {}, []
     row = results[0][0]
     balance, code = results[1][0]
-    line = LineState(*row[:5], Decimal(str(row[5])), row[6], -balance, code)
+    line = LineState(*row[:5], Decimal(str(row[5])), row[6], -balance, code, *row[7:10])
     return line, _to_bucket_rows(results[2]), results[3:]
 
 
@@ -246,6 +250,11 @@ def _bucket_rows(sql: str, params: list) -> dict[int, BucketRow]:
     with connection.cursor() as cur:
         cur.execute(sql, params)
         return _to_bucket_rows(cur.fetchall())
+
+
+def to_bucket_rows(rows: list[tuple]) -> dict[int, BucketRow]:
+    """Rows in the column order of ``_BUCKETS`` as BucketRows by id."""
+    return _to_bucket_rows(rows)
 
 
 def _to_bucket_rows(rows: list[tuple]) -> dict[int, BucketRow]:

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 
 from django.db import transaction
 
-from haoka.charging import cycle, domain, linebook, tariffs
+from haoka.charging import cycle, domain, family_pool, linebook, tariffs
 from haoka.charging import online_store as store
 from haoka.charging.domain import Unit
 from haoka.charging.models import Bucket, ChargingAccount, CycleRun
@@ -312,15 +312,21 @@ def _rate_one(
     unit = SERVICES[rec.service]
     rated = domain.rated_amount(unit=unit, raw=rec.amount)
     at = rec.started_at
-    rating = domain.rate(
-        unit=unit,
-        amount=rated,
-        rating_group=rec.rating_group,
-        at=at,
-        buckets=book.engine_buckets(unit, at),
-        tariff=tariff,
-        wallet=book.wallet(),
-    )
+
+    def rate() -> domain.Rating:
+        return domain.rate(
+            unit=unit,
+            amount=rated,
+            rating_group=rec.rating_group,
+            at=at,
+            buckets=book.engine_buckets(unit, at),
+            tariff=tariff,
+            wallet=book.wallet(),
+        )
+
+    rating = rate()
+    if unit == domain.Unit.BYTES and family_pool.is_member(book.line):  # 家庭共享
+        rating = family_pool.with_pool(book, rating, rerate=rate, now=at)
     fee = 0
     if rating.daily_purchase is not None:
         fee = rating.daily_purchase.fee_fen

@@ -30,7 +30,7 @@ from haoka.lines import queries as line_queries
 
 MAX_DAYS = 90
 _SOURCE_ORDER = {
-    "SPONSOR": 0, "PACK": 1, "ROLLOVER": 2, "GIFT": 3, "BANK": 4, "PLAN": 5, "DAILY": 6
+    "SPONSOR": 0, "PACK": 1, "ROLLOVER": 2, "GIFT": 3, "BANK": 4, "PLAN": 5, "DAILY": 6, "FAMILY": 7
 }  # fmt: skip
 
 

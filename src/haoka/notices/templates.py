@@ -37,6 +37,8 @@ class Kind(StrEnum):
     TOPUP_CREDITED = "TOPUP_CREDITED"
     DATA_GIFT_SENT = "DATA_GIFT_SENT"
     DATA_GIFT_RECEIVED = "DATA_GIFT_RECEIVED"
+    FAMILY_JOINED = "FAMILY_JOINED"
+    FAMILY_ENDED = "FAMILY_ENDED"
     SPONSOR_APPROVED = "SPONSOR_APPROVED"
     SPONSOR_REJECTED = "SPONSOR_REJECTED"
     SPONSOR_LOW_BALANCE = "SPONSOR_LOW_BALANCE"
@@ -140,6 +142,19 @@ TEMPLATES: dict[Kind, Template] = {
         body="{counterpart} 向您的号码 {msisdn} 转赠了 {data} 流量，本月底前有效。",
         link="/lines/{msisdn}",
         sms="{counterpart} 向您的号码 {msisdn} 转赠了 {data} 流量，本月底前有效。",
+    ),
+    # 家庭共享: both owners read it in the app (the member consented with a code in hand).
+    Kind.FAMILY_JOINED: Template(
+        label="加入家庭共享",
+        title="家庭共享已生效",
+        body="号码 {msisdn} 与 {counterpart} 的家庭共享已生效，副卡每月最多共享 {cap}。",
+        link="/lines/{msisdn}",
+    ),
+    Kind.FAMILY_ENDED: Template(
+        label="家庭共享结束",
+        title="家庭共享已结束",
+        body="号码 {msisdn} 与 {counterpart} 的家庭共享已结束（{reason}）。",
+        link="/lines/{msisdn}",
     ),
     Kind.SPONSOR_APPROVED: Template(
         label="后向客户审核通过",
