@@ -38,6 +38,11 @@ NOT_SECRETS = {
     # A coupon (or membership) code bought with points: kept on the redemption and answered
     # again to its own caller for the same key (the points are spent once, the code is theirs).
     ("redeem_points", "coupon_code"): "kept on the redemption; a replay answers its owner",
+    # When a family invitation's SMS code stops working: a time, never the code itself.
+    **{
+        (op, "code_expires_at"): "the invitation code's expiry time, not the code"
+        for op in ("create_family", "invite_member", "accept_invite", "leave_family")
+    },
 }
 
 

@@ -11,7 +11,7 @@ import pytest
 from django.test import Client
 
 from haoka.accounts.models import User
-from haoka.charging import conversions, points_shop
+from haoka.charging import conversions, family, family_view, points_shop
 from haoka.charging.models import (
     Bucket,
     DataBankLot,
@@ -241,3 +241,59 @@ def test_without_points_the_shop_refuses_on_the_page(client, pair, shop):
     page = client.post(f"/lines/{giver.msisdn}/data/shop", {"item": "coffee"})
     assert page.status_code == 409 and "积分不足" in page.content.decode()
     assert not PointsRedemption.objects.exists()
+
+
+# ---------------------------------------------------------------- 家庭共享
+
+
+def test_the_owner_opens_a_family_invites_a_line_and_its_owner_accepts_on_their_page(
+    client, pair, now
+):
+    main, member = pair
+    created = client.post(f"/lines/{main.msisdn}/data/family/create")
+    assert created.status_code == 302
+    invited = client.post(
+        f"/lines/{main.msisdn}/data/family/invite",
+        {"member_msisdn": member.msisdn, "cap_mb": "1024"},
+    )
+    assert invited.status_code == 302
+    page = _page(client, main)
+    assert page.context["family"].role == "MAIN"
+    assert [m.state for m in page.context["family_members"]] == ["INVITED"]
+
+    client.force_login(User.objects.get(pk=member.user_id))
+    theirs = _page(client, member)
+    invitation = theirs.context["family"].invitations[0]
+    assert invitation.main_msisdn == main.msisdn[:3] + "****" + main.msisdn[-4:]
+    assert "邀请本号码加入家庭共享" in theirs.content.decode()
+    accepted = client.post(
+        f"/lines/{member.msisdn}/data/family/accept",
+        {"member": invitation.member_id, "code": latest_otp(member.msisdn)},
+    )
+    assert accepted.status_code == 302
+    joined = _page(client, member)
+    assert joined.context["family"].role == "MEMBER"
+    assert "已加入" in joined.content.decode()
+
+    left = client.post(f"/lines/{member.msisdn}/data/family/leave")
+    assert left.status_code == 302
+    client.force_login(User.objects.get(pk=main.user_id))
+    assert _page(client, main).context["family_members"] == []
+
+
+def test_a_family_refusal_is_shown_on_the_page_and_nothing_changes(client, pair):
+    main, member = pair
+    refused = client.post(
+        f"/lines/{main.msisdn}/data/family/invite",
+        {"member_msisdn": member.msisdn, "cap_mb": "1024"},
+    )  # no group yet
+    assert refused.status_code == 404 and 'id="family-error"' in refused.content.decode()
+    assert _page(client, main).context["family"] is None
+
+
+def test_someone_elses_family_cannot_be_dissolved_or_joined_through_my_line(client, pair, now):
+    main, member = pair
+    family.create(line_id=member.pk, user_id=member.user_id, now=now)
+    assert client.post(f"/lines/{member.msisdn}/data/family/dissolve").status_code == 404
+    assert client.post(f"/lines/{main.msisdn}/data/family/bogus").status_code == 404
+    assert family_view.family_of(line_id=member.pk, now=now).role == "MAIN"

@@ -13,7 +13,8 @@ import re
 import pytest
 from playwright.sync_api import expect
 
-from haoka.charging.models import Bucket
+from haoka.charging import points_ledger, points_shop
+from haoka.charging.models import Bucket, ShopItem
 from haoka.core import clock
 from haoka.lines import operations as line_ops
 from tests.support.browser import launch, phone_context, require_chromium, shot
@@ -116,3 +117,35 @@ def test_give_bank_and_withdraw_data_on_a_phone(page):
     _no_horizontal_overflow(page)
     page.locator("#movements").scroll_into_view_if_needed()
     shot(page, "dataflow-3-history", full_page=True)
+
+
+def test_family_sharing_and_the_points_shop_on_a_phone(page):
+    mine = _open(PHONE, MSISDN, 77)
+    _open("13700007778", FRIEND, 78)
+    points_ledger.earn(user_id=mine.user_id, points=150, origin="browser:test", now=clock.now())
+    coupon = ShopItem.objects.create(code="coffee", name="咖啡券", kind="COUPON",
+                                     sponsor_name="某咖啡", price_points=100)  # fmt: skip
+    points_shop.add_codes(item_id=coupon.pk, codes=["CAFE-0001"])
+    _log_in(page)
+    page.goto(f"/lines/{MSISDN}/data")
+
+    family = page.locator("#family")
+    family.get_by_role("button", name="开通家庭共享").click()
+    expect(page.get_by_text("家庭共享已开通")).to_be_visible()
+    family.locator("input[name=member_msisdn]").fill(FRIEND)
+    family.locator("input[name=cap_mb]").fill("1024")
+    family.get_by_role("button", name="邀请成员").click()
+    expect(page.get_by_text("邀请已发送")).to_be_visible()
+    expect(page.locator("#family-members li[data-member]")).to_contain_text("139****0078")
+    expect(page.locator("#family-members")).to_contain_text("上限 1GB")
+    _no_horizontal_overflow(page)
+    page.locator("#family").scroll_into_view_if_needed()
+    shot(page, "dataflow-4-family")
+
+    points = page.locator("#points")
+    expect(points.locator("[data-points]")).to_have_text("150")
+    points.locator("li[data-item=coffee]").get_by_role("button", name="100 积分兑换").click()
+    expect(page.get_by_text("券码 CAFE-0001")).to_be_visible()
+    expect(page.locator("#points [data-points]")).to_have_text("50")
+    page.locator("#points").scroll_into_view_if_needed()
+    shot(page, "dataflow-5-points")

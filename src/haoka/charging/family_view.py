@@ -27,6 +27,7 @@ class MemberView:
     used_bytes: int  # of it, used
     reserved_bytes: int  # of it, held by open sessions
     code_expires_at: dt.datetime | None
+    main_msisdn: str = ""  # masked: whose group it is (what an invitation says)
 
 
 @dataclass(frozen=True)
@@ -40,7 +41,8 @@ class FamilyView:
 
 
 def _rows(members: list[FamilyMember], *, now: dt.datetime) -> list[MemberView]:
-    numbers = line_queries.msisdns_of(line_ids=[m.line_id for m in members])
+    mains = {m.pk: m.group.main_line_id for m in members}
+    numbers = line_queries.msisdns_of(line_ids=[m.line_id for m in members] + list(mains.values()))
     keys = {
         family_pool.origin(group_id=m.group_id, line_id=m.line_id, now=now): m.pk for m in members
     }
@@ -50,14 +52,23 @@ def _rows(members: list[FamilyMember], *, now: dt.datetime) -> list[MemberView]:
             "origin", "amount", "used", "reserved"
         )
     }
-    return [_one(m, numbers.get(m.line_id, ""), use.get(m.pk, (0, 0, 0))) for m in members]
+    return [
+        _one(
+            m,
+            numbers.get(m.line_id, ""),
+            use.get(m.pk, (0, 0, 0)),
+            main=numbers.get(mains[m.pk], ""),
+        )
+        for m in members
+    ]
 
 
-def _one(m: FamilyMember, msisdn: str, use: tuple[int, int, int]) -> MemberView:
+def _one(m: FamilyMember, msisdn: str, use: tuple[int, int, int], *, main: str) -> MemberView:
     return MemberView(
         member_id=m.pk, msisdn=mask_phone(msisdn), role=m.role, state=m.state,
         state_label=MemberState(m.state).label, cap_bytes=m.cap_bytes, taken_bytes=use[0],
         used_bytes=use[1], reserved_bytes=use[2], code_expires_at=m.code_expires_at,
+        main_msisdn=mask_phone(main),
     )  # fmt: skip
 
 
@@ -74,9 +85,13 @@ def family_of(*, line_id: int, now: dt.datetime) -> FamilyView:
         .select_related("group")
         .first()
     )
-    invited = FamilyMember.objects.filter(
-        line_id=line_id, state=MemberState.INVITED, code_expires_at__gt=now
-    ).order_by("id")
+    invited = (
+        FamilyMember.objects.filter(
+            line_id=line_id, state=MemberState.INVITED, code_expires_at__gt=now
+        )
+        .select_related("group")
+        .order_by("id")
+    )
     invitations = _rows(list(invited), now=now)
     if mine is None or mine.group.state != GroupState.ACTIVE:
         if not invitations:
@@ -88,7 +103,7 @@ def family_of(*, line_id: int, now: dt.datetime) -> FamilyView:
         live = group.members.filter(state__in=rules.COUNTED).exclude(
             state=MemberState.INVITED, code_expires_at__lte=now
         )
-        members = _rows(list(live.order_by("id")), now=now)
+        members = _rows(list(live.select_related("group").order_by("id")), now=now)
         left = _pool_left(group.main_line_id, now=now)
         return FamilyView(group.pk, Role.MAIN, mask_phone(main), left, members, invitations)
     return FamilyView(group.pk, Role.MEMBER, mask_phone(main), 0, _rows([mine], now=now),

@@ -79,6 +79,11 @@ urlpatterns = [
     path("lines/<str:msisdn>/data/points", line_dataflow.convert, name="line_data_convert"),
     path("lines/<str:msisdn>/data/shop", line_dataflow.redeem, name="line_data_redeem"),
     path(
+        "lines/<str:msisdn>/data/family/<str:action>",
+        line_dataflow.family_action,
+        name="line_data_family",
+    ),
+    path(
         "lines/<str:msisdn>/bills/<str:month>.pdf", line_views.bill_download, name="line_bill_pdf"
     ),
     path("lines/<str:msisdn>/bills/<str:month>", line_views.bill_detail, name="line_bill"),

@@ -15,7 +15,17 @@ from django.contrib import messages
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_http_methods, require_POST, require_safe
 
-from haoka.charging import conversions, databank, flowctl, gifts, movements, points_shop
+from haoka.charging import (
+    conversions,
+    databank,
+    family,
+    family_rules,
+    family_view,
+    flowctl,
+    gifts,
+    movements,
+    points_shop,
+)
 from haoka.core import clock
 from haoka.core.clientip import client_ip
 from haoka.core.errors import HaokaError, ValidationError
@@ -23,7 +33,7 @@ from haoka.core.pii import mask_phone
 from haoka.web.common import error_text, not_found
 from haoka.web.line import views as pages
 
-FORMS = ("to_msisdn", "megabytes", "bank_megabytes", "convert_megabytes")
+FORMS = ("to_msisdn", "megabytes", "bank_megabytes", "convert_megabytes", "member_msisdn", "cap_mb")
 
 
 def _megabytes(text: str) -> int:
@@ -40,11 +50,20 @@ def _key(request) -> str:
     return key[:64] if key.isalnum() else ""
 
 
+def _family(line, now):
+    try:
+        return family_view.family_of(line_id=line.pk, now=now)
+    except family_rules.FamilyNotFound:
+        return None
+
+
 def page_response(
-    request, line, *, error=None, bank_error=None, points_error=None, form=None, status=200
-):
+    request, line, *, error=None, bank_error=None, points_error=None, family_error=None,
+    form=None, status=200,
+):  # fmt: skip
     """The 流量控 page: the figures, the gift form, the bank and the history."""
     now = clock.now()
+    group = _family(line, now)
     view = flowctl.overview(line_id=line.pk, user_id=line.user_id, status=line.status, now=now)
     context = {
         **pages.base_context(line, "data"),
@@ -53,6 +72,9 @@ def page_response(
         "error": error,
         "bank_error": bank_error,
         "points_error": points_error,
+        "family": group,
+        "family_members": [m for m in group.members if m.role != "MAIN"] if group else [],
+        "family_error": family_error,
         "key": secrets.token_hex(16),
         "min_mb": movements.MIN_BYTES // movements.MB,
         "now": now,
@@ -183,3 +205,55 @@ def redeem(request, line):
         note += f"，券码 {done.coupon_code}"
     messages.success(request, note)
     return redirect(pages.line_url("line_data", line.msisdn))
+
+
+def _family_action(request, line, action: str, form: dict):
+    """Run one family use case for the page; returns the message to show. Raises its errors."""
+    now, member = clock.now(), request.POST.get("member", "")
+    member_id = int(member) if member.isdigit() and len(member) < 12 else 0
+    if action == "create":
+        family.create(line_id=line.pk, user_id=request.user.pk, now=now)
+        return "家庭共享已开通，邀请家人加入吧"
+    if action == "invite":
+        family.invite(
+            line_id=line.pk, user_id=request.user.pk, msisdn=form["member_msisdn"].strip(),
+            monthly_cap_mb=_megabytes(form["cap_mb"]), client_ip=client_ip(request), now=now,
+        )  # fmt: skip
+        return f"邀请已发送，请对方用发到 {mask_phone(form['member_msisdn'].strip())} 的验证码接受"
+    if action == "accept":
+        code = request.POST.get("code", "").strip()
+        family.accept(member_id=member_id, line_id=line.pk, user_id=request.user.pk, code=code,
+                      now=now)  # fmt: skip
+        return "已加入家庭共享：自己的流量用完后使用家庭共享流量"
+    if action == "cap":
+        family.set_cap(line_id=line.pk, member_id=member_id,
+                       monthly_cap_mb=_megabytes(form["cap_mb"]), now=now)  # fmt: skip
+        return "每月上限已修改"
+    if action == "remove":
+        family.remove(line_id=line.pk, member_id=member_id, now=now)
+        return "已移出家庭共享"
+    if action == "leave":
+        family.leave(line_id=line.pk, now=now)
+        return "已退出家庭共享"
+    family.dissolve(line_id=line.pk, now=now)
+    return "家庭共享已解散"
+
+
+FAMILY_ACTIONS = ("create", "invite", "accept", "cap", "remove", "leave", "dissolve")
+
+
+@require_POST
+@pages.owned_line(back="line_data")
+def family_action(request, line, action: str):
+    """家庭共享 from the page: create, invite, accept, change a cap, remove, leave, dissolve."""
+    if action not in FAMILY_ACTIONS:
+        return not_found(request)
+    form = {k: request.POST.get(k, "") for k in FORMS}
+    try:
+        note = _family_action(request, line, action, form)
+    except HaokaError as exc:
+        return page_response(
+            request, line, family_error=error_text(exc), form=form, status=exc.status
+        )
+    messages.success(request, note)
+    return redirect(pages.line_url("line_data", line.msisdn) + "#family")
