@@ -31,6 +31,11 @@ _load_dotenv(PROJECT_DIR / ".env")
 SANDBOX = os.environ.get("HAOKA_SANDBOX", "0") == "1"
 DEBUG = os.environ.get("HAOKA_DEBUG", "0") == "1"
 #: Sandbox, debug and the test suite may run on throwaway secrets; a deployment may not.
+#: Whether sponsors' webhooks may point at loopback, private or link-local addresses (the
+#: worker would otherwise be a way into the operator's own network): only in a sandbox.
+WEBHOOK_ALLOW_PRIVATE = (
+    os.environ.get("HAOKA_WEBHOOK_ALLOW_PRIVATE", "1" if SANDBOX else "0") == "1"
+)
 THROWAWAY_SECRETS_ALLOWED = SANDBOX or DEBUG or bool(os.environ.get("HAOKA_TESTING"))
 #: Secrets a deployment must set (README, "Configuration"): without them the process stops at
 #: start instead of signing and checking with a secret that anyone who read the code knows.

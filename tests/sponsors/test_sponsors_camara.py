@@ -203,6 +203,24 @@ def test_the_end_webhook_reaches_the_sink_after_one_failure_with_the_same_correl
     assert camara_webhooks.pump(now=later + dt.timedelta(hours=1)) == {}  # delivered once
 
 
+def test_outside_a_sandbox_a_webhook_to_a_loopback_address_is_never_called(
+    client, token, sponsor, sink, now, settings
+):
+    settings.WEBHOOK_ALLOW_PRIVATE = False  # as in production
+    campaign = support.camara_campaign(sponsor, now=now)
+    line = make_line(plan=PLAN, now=now)
+    body = start_body(campaign, line.msisdn, sink.url, duration=5)
+    assert call(client, "POST", "/sponsorship", token, body).status_code == 201
+    later = now + dt.timedelta(minutes=6)
+    assert sponsored.settle(now=later) == 1
+
+    assert list(camara_webhooks.pump(now=later).values()) == ["failed"]
+    assert sink.received == []  # the worker never reached into the operator's network
+    row = CamaraNotification.objects.get()
+    assert row.state == "FAILED" and "127.0.0.1 is not a public address" in row.last_error
+    assert camara_webhooks.pump(now=later + dt.timedelta(hours=1)) == {}  # not retried
+
+
 def test_campaign_alerts_reach_the_sink_for_80_percent_and_expiry(
     client, token, sponsor, sink, now
 ):

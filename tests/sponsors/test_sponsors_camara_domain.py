@@ -108,3 +108,29 @@ def test_notifications_carry_the_yaml_spellings():
     assert body["eventType"] == "DATA_VOLUME_EXHASTED"
     assert body["datacontenttype"] == body["dataContentType"] == "application/json"
     assert body["timestamp"] == "2026-03-01T02:00:00Z"
+
+
+@pytest.mark.parametrize(
+    ("address", "public"),
+    [
+        ("203.0.113.9", False),  # documentation range: reserved
+        ("8.8.8.8", True),
+        ("114.114.114.114", True),
+        ("2400:3200::1", True),
+        ("127.0.0.1", False),
+        ("10.1.2.3", False),
+        ("172.16.0.1", False),
+        ("192.168.1.1", False),
+        ("169.254.169.254", False),  # a cloud's metadata service
+        ("100.64.0.1", False),  # carrier-grade NAT
+        ("0.0.0.0", False),
+        ("::1", False),
+        ("fe80::1%eth0", False),
+        ("fd00::1", False),
+        ("::ffff:127.0.0.1", False),
+        ("224.0.0.1", False),
+        ("not an address", False),
+    ],
+)
+def test_a_webhook_may_only_reach_a_public_address(address, public):
+    assert cd.public_address(address) is public

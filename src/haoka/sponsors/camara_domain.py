@@ -11,6 +11,7 @@ reversible without a table, matching the YAML's ``UUID@domain`` pattern."""
 from __future__ import annotations
 
 import datetime as dt
+import ipaddress
 import re
 import uuid
 from enum import StrEnum
@@ -361,3 +362,16 @@ def outcome(status: int) -> NotificationState:
     if 200 <= status < 300:
         return NotificationState.SENT
     return NotificationState.GONE if status == 410 else NotificationState.PENDING
+
+
+def public_address(address: str) -> bool:
+    """Whether ``address`` (an IP address as text) is one on the public internet: never
+    loopback, private, link-local, multicast, reserved or unspecified (a sponsor's webhook
+    must not reach into the operator's own network)."""
+    try:
+        ip = ipaddress.ip_address(address.split("%", 1)[0])
+    except ValueError:
+        return False
+    if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped is not None:
+        ip = ip.ipv4_mapped
+    return ip.is_global and not ip.is_multicast

@@ -17,10 +17,12 @@ from __future__ import annotations
 
 import datetime as dt
 import functools
+import socket
 import uuid
 
 import httpx
 import structlog
+from django.conf import settings
 from django.db import IntegrityError, transaction
 
 from haoka.sponsors import camara_domain as cd
@@ -97,8 +99,24 @@ def _lease(*, now: dt.datetime, limit: int) -> list[CamaraNotification]:
     return rows
 
 
+def refused(url: str) -> str:
+    """Why ``url`` may not be called (its host resolves to an address that is not public),
+    or "" (also when it does not resolve now: the delivery fails and is tried again)."""
+    if settings.WEBHOOK_ALLOW_PRIVATE:
+        return ""
+    try:
+        parsed = httpx.URL(url)
+        found = socket.getaddrinfo(parsed.host, parsed.port or 443, type=socket.SOCK_STREAM)
+    except (httpx.InvalidURL, OSError, UnicodeError):
+        return ""
+    blocked = sorted({info[4][0] for info in found if not cd.public_address(info[4][0])})
+    return f"refused: {blocked[0]} is not a public address" if blocked else ""
+
+
 def _deliver(row: CamaraNotification, *, now: dt.datetime) -> str:
     headers = {"x-correlator": str(row.correlator), "x-callbackToken": row.callback_token}
+    if why := refused(row.url):
+        return _record(row, NotificationState.FAILED, why, now=now)
     try:
         response = client().post(row.url, json=row.body, headers=headers)
     except httpx.HTTPError as exc:
