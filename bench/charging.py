@@ -12,6 +12,7 @@
 
     .venv/bin/python bench/charging.py                          # 30 s online, 1,000,000 records
     .venv/bin/python bench/charging.py --seconds 10 --records 100000
+    .venv/bin/python bench/charging.py --sponsored --http 1.1 --skip-offline  # 定向免流 too
 
 Targets: online >= 1,000 ops/s with p95 <= 10 ms; offline >= 20,000 records/s.
 """
@@ -71,6 +72,48 @@ print(json.dumps({{"imsis": out, "token": token.token}}))
 """
 
 
+#: A 定向免流 campaign of an approved sponsor, for 抖音 (rating group 1006 of the seed catalog),
+#: its budget covering 10,000 lines at a cap no bench line reaches (every slice of the run is
+#: taken and settled for real; the cap is not what is measured).
+SPONSORED_GROUP = 1006
+MAKE_CAMPAIGN = """
+import datetime as dt, json
+from haoka.accounts.models import User
+from haoka.core import clock, ledger
+from haoka.sponsors import campaigns, operations
+from haoka.sponsors.models import Sponsor
+now = clock.now()
+user = User.objects.create(username="bench-sponsor", phone="13599999999")
+sponsor = operations.apply(user_id=user.pk, company_name="压测科技有限公司",
+    uscc="91440300424242425K", kind="APP", contact_name="压测", contact_phone="13599999999",
+    now=now)
+sponsor = operations.decide(sponsor_id=sponsor.sponsor_id, approve=True, actor="bench",
+    reason="", now=now)
+lines, cap_mb, price = 10000, 100 * 1024, 500
+budget = lines * cap_mb * price // 1024
+ledger.post(legs=[ledger.Leg("liability:customer_prepayments", budget),
+                  ledger.Leg("liability:sponsor:" + sponsor.sponsor_id, -budget)],
+            kind="sponsor.topup", key="bench:fund")
+campaign = campaigns.create(sponsor=Sponsor.objects.get(pk=sponsor.pk), actor="bench",
+    now=now, kind="APP_FREE_FLOW", name="抖音免流（压测）", budget_fen=budget,
+    valid_from=now - dt.timedelta(hours=1), valid_to=now + dt.timedelta(days=30),
+    rating_groups=[{group}], per_line_cap_mb=cap_mb, price_fen_per_gb=price,
+    eligibility={{"all": True}})
+print(json.dumps({{"campaign_id": campaign.campaign_id, "budget_fen": budget,
+                  "lines_covered": lines}}))
+"""
+
+#: What the sponsored run drew on the campaign (so the figure is known to include the path).
+CAMPAIGN_FACTS = """
+import json
+from django.db.models import Count, Sum
+from haoka.sponsors.models import Slice
+found = Slice.objects.filter(campaign__campaign_id="{campaign_id}").aggregate(
+    slices=Count("id"), bytes=Sum("bytes"), lines=Count("line_id", distinct=True))
+print(json.dumps({{k: int(v or 0) for k, v in found.items()}}))
+"""
+
+
 # ---------------------------------------------------------------- (a) online
 
 
@@ -99,7 +142,9 @@ def _http2(base: str, headers: dict) -> tuple[Callable[[str, bytes], tuple[int, 
     return post, client.close
 
 
-def _session_loop(*, base, token, imsi, until, updates, timings, lock, errors, h2) -> None:
+def _session_loop(
+    *, base, token, imsi, until, updates, timings, lock, errors, h2, rating_group=1003
+) -> None:
     headers = {"Authorization": f"Bearer {token}", "Content-Type": "application/json"}
     post, close = (_http2 if h2 else _http1)(base, headers)
     mine: dict[str, list[float]] = {"create": [], "update": [], "release": []}
@@ -112,7 +157,7 @@ def _session_loop(*, base, token, imsi, until, updates, timings, lock, errors, h
         return answer
 
     def body(seq: int, *, request: bool, used: int | None) -> dict:
-        unit: dict = {"ratingGroup": 1003}
+        unit: dict = {"ratingGroup": rating_group}
         if request:
             unit["requestedUnit"] = {"totalVolume": MB}
         if used is not None:
@@ -169,10 +214,20 @@ def _own_postgres_cpu(database: str) -> float:
     return used
 
 
-def online(stack: Stack, *, clients: int, seconds: float, updates: int, h2: bool = False) -> dict:
+def online(
+    stack: Stack, *, clients: int, seconds: float, updates: int, h2: bool = False,
+    sponsored: bool = False,
+) -> dict:  # fmt: skip
+    """One online run. ``sponsored``: half the clients' traffic is 抖音 on a live 定向免流
+    campaign (slices taken on the hot path, settled by the worker), the other half plain."""
+    first = (2 if sponsored else 1 if h2 else 0) * clients
     made = stack.manage_json(
-        MAKE_LINES.format(start=clients if h2 else 0, count=clients, plan=PLAN)
-    )  # lines of their own: the HTTP/2 run comes after the HTTP/1.1 one
+        MAKE_LINES.format(start=first, count=clients, plan=PLAN)
+    )  # lines of their own: each run after the first has new ones
+    campaign = None
+    if sponsored:
+        campaign = stack.manage_json(MAKE_CAMPAIGN.format(group=SPONSORED_GROUP))
+        time.sleep(6)  # the servers' copy of the live campaigns is at most 5 s old
     timings: dict[str, list[float]] = {"create": [], "update": [], "release": []}
     lock, errors = threading.Lock(), []
     groups = {name: proc.pid for name, proc in stack.procs.items()}
@@ -192,9 +247,10 @@ def online(stack: Stack, *, clients: int, seconds: float, updates: int, h2: bool
                 lock=lock,
                 errors=errors,
                 h2=h2,
+                rating_group=SPONSORED_GROUP if sponsored and i % 2 == 0 else 1003,
             ),
         )
-        for imsi in made["imsis"]
+        for i, imsi in enumerate(made["imsis"])
     ]
     start = time.perf_counter()
     for t in threads:
@@ -205,8 +261,16 @@ def online(stack: Stack, *, clients: int, seconds: float, updates: int, h2: bool
     cpu_after = {**cpu_by_group(groups), "postgres_own_db": _own_postgres_cpu(database)}
     ops = sum(len(v) for v in timings.values())
     every = [x for v in timings.values() for x in v]
+    extra = {}
+    if campaign:
+        on = (clients + 1) // 2
+        drawn = stack.manage_json(CAMPAIGN_FACTS.format(campaign_id=campaign["campaign_id"]))
+        extra["sponsored"] = {
+            **campaign, "clients_on_campaign": on, "group": SPONSORED_GROUP, "slices": drawn,
+        }  # fmt: skip
     return {
         "protocol": "HTTP/2 (h2c, prior knowledge)" if h2 else "HTTP/1.1",
+        **extra,
         "clients": clients,
         "updates_per_session": updates,
         "seconds": round(elapsed, 1),
@@ -330,6 +394,10 @@ def main() -> None:
     parser.add_argument("--skip-online", action="store_true")
     parser.add_argument("--http", choices=["1.1", "2", "both"], default="both")
     parser.add_argument(
+        "--sponsored", action="store_true",
+        help="also a run (HTTP/1.1) with half the traffic on a 定向免流 campaign",
+    )  # fmt: skip
+    parser.add_argument(
         "--profile-offline", metavar="FILE", help="write cProfile stats of the offline run"
     )
     args = parser.parse_args()
@@ -349,10 +417,15 @@ def main() -> None:
                         stack, clients=args.clients, seconds=args.seconds, updates=args.updates,
                         h2=h2,
                     )  # fmt: skip
+            if args.sponsored:
+                result["online_sponsored"] = online(
+                    stack, clients=args.clients, seconds=args.seconds, updates=args.updates,
+                    sponsored=True,
+                )  # fmt: skip
             result["pgbench_simple_update"] = pgbench(
                 seconds=int(args.seconds), clients=args.clients
             )
-            for key in ("online", "online_h2"):
+            for key in ("online", "online_h2", "online_sponsored"):
                 if key in result:
                     result[f"{key}_to_pgbench_ratio"] = round(
                         result[key]["ops_per_s"] / result["pgbench_simple_update"]["tps"], 3
