@@ -28,7 +28,7 @@ from pathlib import Path
 from django.conf import settings
 from django.core.management import call_command
 
-from haoka import demo_sponsors
+from haoka import demo_dataflow, demo_sponsors
 from haoka.accounts import operations as accounts_ops
 from haoka.accounts import queries as accounts_queries
 from haoka.accounts import stepup
@@ -78,6 +78,8 @@ def seed(*, numbers_per_carrier: int) -> None:
     _seed_distribution()
     with _outside_systems() as outside:
         demo_sponsors.seed(outside=outside)
+    consumer = accounts_queries.user_by_phone(phone=DEMO_CONSUMER)
+    demo_dataflow.seed(user_id=consumer.pk)
 
 
 #: The demo consumer: signs in with this phone (the code is in the sandbox SMS outbox).
