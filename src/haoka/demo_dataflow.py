@@ -20,8 +20,18 @@ import re
 from django.db import IntegrityError, transaction
 
 from haoka.accounts import queries as accounts_queries
-from haoka.charging import conversions, cycle, family, gifts, nchf, online, points_ledger
-from haoka.charging import family_rules, points, points_shop
+from haoka.charging import (
+    conversions,
+    cycle,
+    family,
+    family_rules,
+    gifts,
+    nchf,
+    online,
+    points,
+    points_ledger,
+    points_shop,
+)
 from haoka.core import clock
 from haoka.lines import queries as lines_queries
 
