@@ -28,7 +28,7 @@ from pathlib import Path
 from django.conf import settings
 from django.core.management import call_command
 
-from haoka import demo_sponsors
+from haoka import demo_dataflow, demo_sponsors
 from haoka.accounts import operations as accounts_ops
 from haoka.accounts import queries as accounts_queries
 from haoka.accounts import stepup
@@ -78,6 +78,8 @@ def seed(*, numbers_per_carrier: int) -> None:
     _seed_distribution()
     with _outside_systems() as outside:
         demo_sponsors.seed(outside=outside)
+    consumer = accounts_queries.user_by_phone(phone=DEMO_CONSUMER)
+    demo_dataflow.seed(user_id=consumer.pk)
 
 
 #: The demo consumer: signs in with this phone (the code is in the sandbox SMS outbox).
@@ -598,6 +600,7 @@ def banner(*, port: int, env: dict[str, str]) -> str:
         "  套餐 /plans/   选号 /numbers/   API 文档 /api/v1/docs\n"
         f"  运营后台 /admin/ （{username} / {password}）   沙箱短信 /api/v1/sandbox/sms?phone=...\n"
         f"  演示用户 {DEMO_CONSUMER}（两条在网线路；登录验证码在沙箱短信里）\n"
+        f"  流量控 /lines/{demo_dataflow.MAIN}/data（家庭共享、转赠、积分商城）\n"
         "  演示代理 13700137000（代理中心 /agent/），下级代理 13700137001\n"
         f"  演示赞助方 {demo_sponsors.DEMO_SPONSOR}（赞助方中心 /sponsor/；抖音定向免流）\n"
         "按 Ctrl+C 停止。\n"

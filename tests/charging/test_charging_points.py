@@ -8,6 +8,7 @@ from __future__ import annotations
 import datetime as dt
 
 import pytest
+from django.db import IntegrityError, transaction
 
 from haoka.accounts.models import User
 from haoka.charging import conversions, packs, points, points_ledger, points_shop
@@ -323,3 +324,15 @@ def test_staff_and_integration_tokens_neither_convert_nor_hold_points(client, ow
     assert call(client, machine, "post", "/points/redemptions", {"item": "coffee"},
                 **{"Idempotency-Key": "x"}).status_code == 403  # fmt: skip
     assert client.get("/api/v1/points").status_code == 401
+
+
+def test_putting_an_item_on_sale_twice_keeps_the_first_and_a_coupon_has_no_pack(db):
+    first = points_shop.put_on_sale(code="tea", name="奶茶券", kind="COUPON", price_points=50,
+                                    sponsor_name="某茶饮")  # fmt: skip
+    again = points_shop.put_on_sale(code="tea", name="改名", kind="COUPON", price_points=99)
+    assert again.pk == first.pk
+    assert (again.name, again.price_points) == ("奶茶券", 50)
+    with pytest.raises(IntegrityError), transaction.atomic():
+        points_shop.put_on_sale(code="bad", name="坏券", kind="COUPON", price_points=5,
+                                pack_code=PACK)  # fmt: skip
+    assert not ShopItem.objects.filter(code="bad").exists()

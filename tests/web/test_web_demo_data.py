@@ -11,10 +11,21 @@ import datetime as dt
 import pytest
 from django.core.management import call_command
 
-from haoka import demo, demo_sponsors
+from haoka import demo, demo_dataflow, demo_sponsors
 from haoka.accounts.models import User
-from haoka.charging import sponsored_usage, tariffs
-from haoka.charging.models import Bill, UsageRecord
+from haoka.charging import points_ledger, sponsored_usage, tariffs
+from haoka.charging.models import (
+    Bill,
+    Bucket,
+    CouponCode,
+    DataGift,
+    FamilyGroup,
+    FamilyMember,
+    PointsLot,
+    PointsRate,
+    ShopItem,
+    UsageRecord,
+)
 from haoka.core import clock, ledger
 from haoka.core.models import LedgerTransaction
 from haoka.distribution.models import Entry, Sale
@@ -119,8 +130,70 @@ def test_the_demo_consumer_sees_the_sponsored_douyin_on_the_dashboard(now, clien
     assert f"由 {demo_sponsors.COMPANY} 赞助" in body
 
 
+def _lines() -> tuple[Line, Line]:
+    return (
+        Line.objects.get(msisdn=demo_dataflow.MAIN),
+        Line.objects.get(msisdn=demo_dataflow.MEMBER[0]),
+    )
+
+
+def test_the_demo_member_line_drew_the_main_lines_family_pool_within_its_cap(now):
+    main, member = _lines()
+    group = FamilyGroup.objects.get(main_line_id=main.pk, state="ACTIVE")
+    joined = FamilyMember.objects.get(group=group, role="MEMBER")
+    assert (joined.line_id, joined.state) == (member.pk, "ACTIVE")
+    assert joined.cap_bytes == 2048 * 1024 * 1024
+    pool = Bucket.objects.get(line=member, source="FAMILY")  # moved out of the main's plan
+    assert 0 < pool.used <= pool.amount <= joined.cap_bytes
+    assert pool.used == sum(
+        demo_dataflow.SESSION_BYTES - n * 1024 * 1024 for n in range(1, demo_dataflow.SESSIONS + 1)
+    )
+    assert ledger.trial_balance_fen() == 0
+
+
+def test_the_demo_main_line_gave_the_member_line_data_this_month(now):
+    main, member = _lines()
+    gift = DataGift.objects.get(giver_id=main.pk)
+    assert (gift.receiver_id, gift.state) == (member.pk, "DONE")
+    assert gift.amount == demo_dataflow.GIFT_MB * 1024 * 1024
+    assert clock.beijing(gift.created_at).strftime("%Y-%m") == "2026-12"
+    assert Bucket.objects.filter(line=member, source="GIFT", origin=f"gift:{gift.pk}").exists()
+
+
+def test_the_demo_consumer_has_points_a_rate_and_a_shop_with_a_pack_a_membership_and_coupons(now):
+    consumer = User.objects.get(phone=demo.DEMO_CONSUMER)
+    assert points_ledger.balance(user_id=consumer.pk) == demo_dataflow.WELCOME_POINTS
+    assert PointsRate.objects.filter(points_per_gb=demo_dataflow.POINTS_PER_GB).exists()
+    kinds = dict(ShopItem.objects.filter(active=True).values_list("kind", "code"))
+    assert set(kinds) == {"PACK", "MEMBERSHIP", "COUPON"}
+    coupons = CouponCode.objects.filter(item__code=kinds["COUPON"], redemption=None)
+    assert coupons.count() == len(demo_dataflow.COUPON_CODES)
+
+
+def test_the_demo_main_lines_data_page_shows_the_family_the_gift_points_and_shop(now, client):
+    client.force_login(User.objects.get(phone=demo.DEMO_CONSUMER))
+    page = client.get(f"/lines/{demo_dataflow.MAIN}/data")
+    assert page.status_code == 200
+    body = page.content.decode()
+    assert "186****5678" in body and demo_dataflow.MEMBER[0] not in body  # the member, masked
+    assert 'id="family-members"' in body and "解散家庭共享" in body
+    assert f'data-points="{demo_dataflow.WELCOME_POINTS}"' in body
+    assert f'action="/lines/{demo_dataflow.MAIN}/data/points"' in body  # a rate is set
+    for code, name, *_ in demo_dataflow.SHOP:
+        assert f'data-item="{code}"' in body and name in body
+    assert 'data-kind="GIFT_OUT"' in body and "500MB" in body  # the gift, in the history
+
+
+def test_the_demo_member_lines_data_page_shows_the_pool_it_used(now, client):
+    client.force_login(User.objects.get(phone=demo.DEMO_CONSUMER))
+    body = client.get(f"/lines/{demo_dataflow.MEMBER[0]}/data").content.decode()
+    assert "已加入" in body and "的家庭共享" in body and "退出" in body
+
+
 def test_seeding_the_demo_again_changes_nothing(now):
-    tables = (Order, Sale, Entry, Line, UsageRecord, Bill, LedgerTransaction, Slice)
+    tables = (Order, Sale, Entry, Line, UsageRecord, Bill, LedgerTransaction, Slice,
+              FamilyGroup, FamilyMember, Bucket, DataGift, PointsLot, PointsRate, ShopItem,
+              CouponCode)  # fmt: skip
     before = [model.objects.count() for model in tables]
     demo.seed(numbers_per_carrier=0)
     assert [model.objects.count() for model in tables] == before

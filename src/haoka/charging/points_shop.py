@@ -137,3 +137,21 @@ def history(*, user_id: int, limit: int = 20) -> list[dict]:
         out.append({"kind": kind, "points": -row["amount_fen"], "text": text,
                     "created_at": row["created_at"]})  # fmt: skip
     return out
+
+
+def put_on_sale(
+    *, code: str, name: str, kind: str, price_points: int, pack_code: str = "",
+    sponsor_name: str = "", description: str = "", sort: int = 0,
+) -> ShopItem:  # fmt: skip
+    """An item on sale under ``code`` (the one already there, unchanged, if any): what staff
+    do in the admin, for seeding. Raises IntegrityError when the fields break the item's
+    CHECKs (a pack without its code, a coupon with one)."""
+    item, _ = ShopItem.objects.get_or_create(
+        code=code[:40],
+        defaults={
+            "name": name[:60], "kind": ShopItemKind(kind), "price_points": price_points,
+            "pack_code": pack_code, "sponsor_name": sponsor_name[:60],
+            "description": description[:200], "sort": sort,
+        },
+    )  # fmt: skip
+    return item
