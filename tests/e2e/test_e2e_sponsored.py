@@ -20,6 +20,7 @@ GB = 1024 * MB
 NCHF = "/nchf-convergedcharging/v3/chargingdata"
 PRICE_FEN_PER_GB = 800
 COMPANY = "端到端短视频科技有限公司"
+DEMO_SPONSOR_PHONE = "13600136000"  # haoka.demo_sponsors.DEMO_SPONSOR
 USCC = "91440300000000422D"  # valid per GB 32100-2015 (tests.support.sponsors.make_uscc(42))
 MAKE_TOKEN = """
 import json
@@ -185,6 +186,10 @@ def test_a_sponsor_pays_a_lines_douyin_up_to_its_cap_and_the_line_pays_the_rest(
     assert sum(d["spend_fen"] for d in days) == PRICE_FEN_PER_GB
     assert sum(d["lines_reached"] for d in days) == 1
 
-    # Another sponsor's people see none of it; the ledger balances.
-    assert consumer.request("GET", f"/api/v1/sponsor/campaigns/{cid}").status_code in (403, 404)
+    # Another sponsor's people see none of it, a consumer has no way in; the ledger balances.
+    other = Shopper(base=stack.base, phone=DEMO_SPONSOR_PHONE)
+    other.sign_in()
+    for path in (f"/api/v1/sponsor/campaigns/{cid}", f"/api/v1/sponsor/campaigns/{cid}/report"):
+        assert other.request("GET", path).status_code == 404
+        assert consumer.request("GET", path).status_code == 403
     assert stack.manage_json(LEDGER) == [0, []]
