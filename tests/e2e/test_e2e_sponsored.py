@@ -173,6 +173,11 @@ def test_a_sponsor_pays_a_lines_douyin_up_to_its_cap_and_the_line_pays_the_rest(
     assert all(b["label"] in ("套餐通用流量", f"由 {COMPANY} 赞助") or b["used"] == 0
                for b in after["buckets"]), after["buckets"]  # fmt: skip
 
+    # The owner sees which sponsors know the number: this one paid, the demo's was refused.
+    known = consumer.call("GET", f"/api/v1/lines/{msisdn}/sponsors")
+    assert {(s["sponsor_id"], s["sliced"], s["opted_out"]) for s in known} == {
+        (applied["id"], True, False), (demo, False, True)}  # fmt: skip
+
     # Once settled, the sponsor's wallet moved by exactly the price of 1 GB.
     stack.manage_json(SETTLE)
     cid = campaign["campaign_id"]
