@@ -20,6 +20,8 @@ from tests.support.journey import Shopper
 STACK_OPTIONS = {"numbers": 20}
 MB = 1024 * 1024
 GB = 1024 * MB
+#: A rating group no plan here counts as targeted (电信星卡 targets 1003, 1006, 1007, 1012).
+GENERAL = 100
 NCHF = "/nchf-convergedcharging/v3/chargingdata"
 A, B, C = "19912352301", "19912352302", "19912352303"
 OWNERS = {A: "13912352301", B: "13912352302", C: "13912352303"}
@@ -59,7 +61,7 @@ class Network:
             "nfConsumerIdentification": {"nodeFunctionality": "SMF", "nFName": "e2e-smf"},
             "invocationTimeStamp": dt.datetime.now(dt.UTC).isoformat(),  # after the gift
             "invocationSequenceNumber": seq,
-            "multipleUnitUsage": [{"ratingGroup": 1003, **unit}],
+            "multipleUnitUsage": [{"ratingGroup": GENERAL, **unit}],
         }
         return self.client.post(path, json=body, headers=self.headers)
 
