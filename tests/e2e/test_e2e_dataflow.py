@@ -73,18 +73,18 @@ class Network:
         ref = created.headers["location"].rsplit("/", 1)[1]
         return ref, info.get("grantedUnit", {}).get("totalVolume", 0)
 
-    def use(self, msisdn: str, ref: str, used: int, *, asking: int = 0) -> int:
-        """Report ``used`` bytes and ask ``asking`` more; the bytes granted."""
+    def use(self, msisdn: str, ref: str, used: int, *, seq: int, asking: int = 0) -> int:
+        """Report ``used`` bytes and ask ``asking`` more (update ``seq``); the bytes granted."""
         unit = {"usedUnitContainer": [{"totalVolume": used}],
                 "requestedUnit": {"totalVolume": asking}}  # fmt: skip
-        answer = self._post(f"{NCHF}/{ref}/update", msisdn, 1, unit)
+        answer = self._post(f"{NCHF}/{ref}/update", msisdn, seq, unit)
         assert answer.status_code == 200, answer.text
         (info,) = answer.json()["multipleUnitInformation"]
         return info.get("grantedUnit", {}).get("totalVolume", 0)
 
-    def release(self, msisdn: str, ref: str, used: int) -> None:
+    def release(self, msisdn: str, ref: str, used: int, *, seq: int = 1) -> None:
         unit = {"usedUnitContainer": [{"totalVolume": used}]}
-        assert self._post(f"{NCHF}/{ref}/release", msisdn, 2, unit).status_code == 204
+        assert self._post(f"{NCHF}/{ref}/release", msisdn, seq, unit).status_code == 204
 
 
 def _code_sent_to(owner: Shopper, msisdn: str) -> str:
@@ -155,9 +155,9 @@ def test_a_gift_is_spent_first_by_its_receiver_and_a_family_member_draws_the_poo
     # C has nothing of its own: its session draws A's plan data, at most its cap.
     ref, granted = network.open(C, 150 * MB)
     assert granted == 150 * MB
-    assert network.use(C, ref, 150 * MB, asking=150 * MB) == 50 * MB  # the cap's rest
-    assert network.use(C, ref, 50 * MB, asking=150 * MB) == 0
-    network.release(C, ref, 0)
+    assert network.use(C, ref, 150 * MB, seq=1, asking=150 * MB) == 50 * MB  # the cap's rest
+    assert network.use(C, ref, 50 * MB, seq=2, asking=150 * MB) == 0
+    network.release(C, ref, 0, seq=3)
     seen = a.call("GET", f"/api/v1/lines/{A}/family")
     (member,) = [m for m in seen["members"] if m["msisdn"] == "199****2303"]
     assert (member["used_bytes"], member["cap_bytes"]) == (200 * MB, 200 * MB)
