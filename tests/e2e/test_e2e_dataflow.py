@@ -2,8 +2,10 @@
 line B 1 GB with the code the SMS sandbox received on A's number, B's sessions over Nchf spend
 the gift before B's plan data; then A's owner opens a family group, invites line C with a
 monthly cap, C's owner accepts with the code sent to C's number, and C (no data of its own, no
-money) draws A's plan data up to the cap, which A's family page shows. The ledger's trial
-balances stay at zero in every unit.
+money) draws A's plan data up to the cap, which A's family page shows; B joins too (a family of
+three), A's history (what its bill lists) shows the gift, and A's owner converts 2 GB of a pack
+into points and spends them on a pack in the points shop. The ledger's trial balances stay at
+zero in every unit.
 
 The three lines are opened by staff in one ``haoka manage`` process (buying three cards is the
 journey tests' subject); everything the owners and the network do goes over HTTP."""
@@ -40,6 +42,12 @@ for n, (msisdn, phone, plan, money) in enumerate(%(lines)r):
         opening_balance_fen=money, actor="staff:e2e", now=clock.now())
 print(json.dumps(accounts.create_api_token(
     name="e2e-smf", scopes=["charging"], username=None, now=clock.now()).token))
+"""
+#: Staff put a 1 GB day pack on sale in the points shop for ``price`` points.
+SHOP_ITEM = """
+from haoka.charging import points_shop
+points_shop.put_on_sale(code="e2e-pack-1g", name="1G 日包", kind="PACK", price_points=%(price)d,
+                        pack_code="PK-DATA-1G-1D")
 """
 LEDGER = """
 import json
@@ -162,6 +170,36 @@ def test_a_gift_is_spent_first_by_its_receiver_and_a_family_member_draws_the_poo
     (member,) = [m for m in seen["members"] if m["msisdn"] == "199****2303"]
     assert (member["used_bytes"], member["cap_bytes"]) == (200 * MB, 200 * MB)
     assert _general(a, A) == a_before - GB - 200 * MB
+
+    # B joins too: a family of three lines sharing A's plan.
+    invited = a.call("POST", f"/api/v1/lines/{A}/family/invites", 201,
+                     json={"msisdn": B, "monthly_cap_mb": 100})  # fmt: skip
+    accept = f"/api/v1/lines/{B}/family-invites/{invited['member_id']}/accept"
+    assert b.call("POST", accept, json={"code": _code_sent_to(b, B)})["state"] == "ACTIVE"
+    family = a.call("GET", f"/api/v1/lines/{A}/family")
+    assert sorted(m["msisdn"] for m in family["members"] if m["state"] == "ACTIVE") == [
+        "199****2301", "199****2302", "199****2303"
+    ]  # fmt: skip
+
+    # A's history (what its bill lists) shows the gift to B.
+    moved = a.call("GET", f"/api/v1/lines/{A}/data-movements")["items"]
+    assert [m["text"] for m in moved if m["kind"] == "GIFT_OUT"] == ["转赠给 199****2302 1GB"]
+
+    # A's owner buys a pack, converts 2 GB into points and spends them on a pack in the shop.
+    a.call("POST", f"/api/v1/lines/{A}/packs", 201, json={"pack_code": "PK-DATA-10G-7D"})
+    converted = a.call("POST", f"/api/v1/lines/{A}/conversions", 201, json={"megabytes": 2048},
+                       headers={"Idempotency-Key": "e2e-convert-1"})  # fmt: skip
+    earned = converted["points"]
+    assert earned > 0 and a.call("GET", "/api/v1/points")["balance"] == earned
+    stack.manage(SHOP_ITEM % {"price": earned})
+    assert "e2e-pack-1g" in [i["code"] for i in a.call("GET", "/api/v1/points/shop")]
+    bought = a.call("POST", "/api/v1/points/redemptions", 201,
+                    json={"item": "e2e-pack-1g", "msisdn": A},
+                    headers={"Idempotency-Key": "e2e-redeem-1"})  # fmt: skip
+    assert bought["points"] == earned
+    assert a.call("GET", "/api/v1/points")["balance"] == 0
+    purchases = a.call("GET", f"/api/v1/lines/{A}/pack-purchases")["items"]
+    assert {p["pack_code"] for p in purchases} == {"PK-DATA-10G-7D", "PK-DATA-1G-1D"}
 
     # Nobody else sees A's family; the ledger balances in every unit.
     assert c.request("GET", f"/api/v1/lines/{A}/family").status_code == 404
