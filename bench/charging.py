@@ -13,6 +13,7 @@
     .venv/bin/python bench/charging.py                          # 30 s online, 1,000,000 records
     .venv/bin/python bench/charging.py --seconds 10 --records 100000
     .venv/bin/python bench/charging.py --sponsored --http 1.1 --skip-offline  # 定向免流 too
+    .venv/bin/python bench/charging.py --family --http 1.1 --skip-offline     # 家庭共享 too
 
 Targets: online >= 1,000 ops/s with p95 <= 10 ms; offline >= 20,000 records/s.
 """
@@ -101,6 +102,50 @@ campaign = campaigns.create(sponsor=Sponsor.objects.get(pk=sponsor.pk), actor="b
     eligibility={{"all": True}})
 print(json.dumps({{"campaign_id": campaign.campaign_id, "budget_fen": budget,
                   "lines_covered": lines}}))
+"""
+
+#: A family (家庭共享) for the ``--family`` run: the first line (40 GB plan) is the main line;
+#: every odd-numbered client line is a member on a plan with no data of its own (电信无忧卡 0 月租),
+#: so all its traffic draws the main line's pool; the others are plain lines. The members join
+#: the real way: invited, then accepting with the code the sandbox SMS outbox received.
+MAKE_FAMILY = """
+import json, re
+from haoka.accounts import operations as accounts
+from haoka.accounts.models import SandboxSms, User
+from haoka.charging import family
+from haoka.core import clock
+from haoka.lines import operations as lines
+now = clock.now()
+out, main = [], None
+for i in range({start}, {start} + {count}):
+    member = main is not None and (i - {start}) % 2 == 1
+    user = User.objects.create(username="bench%07d" % i, phone="136%08d" % i)
+    line = lines.open_line(user_id=user.pk, msisdn="135%08d" % i,
+        carrier_code="CTCC" if member else "CMCC",
+        plan_code="CT-WUYOU-0" if member else "{plan}", iccid="89860099%012d" % i,
+        imsi="4600099%08d" % i, opening_balance_fen=100000, actor="bench", now=now)
+    out.append(line.imsi)
+    if main is None:
+        main = line
+        family.create(line_id=line.pk, user_id=user.pk, now=now)
+    elif member:
+        invited = family.invite(line_id=main.pk, user_id=main.user_id, msisdn=line.msisdn,
+            monthly_cap_mb=100 * 1024, client_ip="bench", now=now)
+        sms = SandboxSms.objects.filter(phone=line.msisdn).latest("id").text
+        family.accept(member_id=invited.pk, line_id=line.pk, user_id=user.pk,
+            code=re.search(r"(\\d{{6}})", sms).group(1), now=now)
+token = accounts.create_api_token(name="bench-smf-family", scopes=["charging"], username=None,
+    now=now)
+print(json.dumps({{"imsis": out, "token": token.token}}))
+"""
+#: What the family run's members drew on the pool (the bench's lines are 135...).
+FAMILY_FACTS = """
+import json
+from django.db.models import Count, Sum
+from haoka.charging.models import Bucket
+found = Bucket.objects.filter(source="FAMILY", line__msisdn__startswith="135").aggregate(
+    members=Count("line_id", distinct=True), bytes=Sum("amount"), used=Sum("used"))
+print(json.dumps({{k: int(v or 0) for k, v in found.items()}}))
 """
 
 #: What the sponsored run drew on the campaign (so the figure is known to include the path).
@@ -216,13 +261,15 @@ def _own_postgres_cpu(database: str) -> float:
 
 def online(
     stack: Stack, *, clients: int, seconds: float, updates: int, h2: bool = False,
-    sponsored: bool = False,
+    sponsored: bool = False, family: bool = False,
 ) -> dict:  # fmt: skip
     """One online run. ``sponsored``: half the clients' traffic is 抖音 on a live 定向免流
-    campaign (slices taken on the hot path, settled by the worker), the other half plain."""
-    first = (2 if sponsored else 1 if h2 else 0) * clients
+    campaign (slices taken on the hot path, settled by the worker), the other half plain.
+    ``family``: half the client lines are family members drawing the first line's pool."""
+    first = (3 if family else 2 if sponsored else 1 if h2 else 0) * clients
+    script = MAKE_FAMILY if family else MAKE_LINES
     made = stack.manage_json(
-        MAKE_LINES.format(start=first, count=clients, plan=PLAN)
+        script.format(start=first, count=clients, plan=PLAN)
     )  # lines of their own: each run after the first has new ones
     campaign = None
     if sponsored:
@@ -262,6 +309,10 @@ def online(
     ops = sum(len(v) for v in timings.values())
     every = [x for v in timings.values() for x in v]
     extra = {}
+    if family:
+        extra["family"] = {
+            "members": clients // 2, "pool": stack.manage_json(FAMILY_FACTS.format()),
+        }  # fmt: skip
     if campaign:
         on = (clients + 1) // 2
         drawn = stack.manage_json(CAMPAIGN_FACTS.format(campaign_id=campaign["campaign_id"]))
@@ -394,6 +445,10 @@ def main() -> None:
     parser.add_argument("--skip-online", action="store_true")
     parser.add_argument("--http", choices=["1.1", "2", "both"], default="both")
     parser.add_argument(
+        "--family", action="store_true",
+        help="also a run (HTTP/1.1) with half the lines family members drawing a pool",
+    )  # fmt: skip
+    parser.add_argument(
         "--sponsored", action="store_true",
         help="also a run (HTTP/1.1) with half the traffic on a 定向免流 campaign",
     )  # fmt: skip
@@ -422,10 +477,15 @@ def main() -> None:
                     stack, clients=args.clients, seconds=args.seconds, updates=args.updates,
                     sponsored=True,
                 )  # fmt: skip
+            if args.family:
+                result["online_family"] = online(
+                    stack, clients=args.clients, seconds=args.seconds, updates=args.updates,
+                    family=True,
+                )  # fmt: skip
             result["pgbench_simple_update"] = pgbench(
                 seconds=int(args.seconds), clients=args.clients
             )
-            for key in ("online", "online_h2", "online_sponsored"):
+            for key in ("online", "online_h2", "online_sponsored", "online_family"):
                 if key in result:
                     result[f"{key}_to_pgbench_ratio"] = round(
                         result[key]["ops_per_s"] / result["pgbench_simple_update"]["tps"], 3
