@@ -10,9 +10,10 @@ import datetime as dt
 import pytest
 
 from haoka.core import clock
-from haoka.sponsors import slices, wallet
+from haoka.sponsors import camara_webhooks, campaigns, slices, wallet
 from haoka.sponsors.domain import MB
 from haoka.sponsors.models import Campaign, SponsorOptIn
+from tests.support.camara import WebhookSink
 from tests.support.charging import make_line
 from tests.support.sponsors import (
     DOUYIN,
@@ -292,3 +293,36 @@ def test_non_sponsors_are_refused_on_every_campaign_route(client, catalog, now):
         ):
             assert response.status_code == 403 and error_code(response) == "not_a_sponsor"
     assert Campaign.objects.get(pk=campaign.pk).status == "ACTIVE"
+
+
+@pytest.fixture
+def sink():
+    server = WebhookSink().start()
+    yield server
+    server.stop()
+
+
+def test_a_free_flow_campaigns_expiry_reaches_the_sponsors_webhook(client, catalog, now, sink):
+    sponsor, member = funded(client, 0)
+    campaign = make_campaign(sponsor, now=now)
+    path = f"/sponsor/campaigns/{campaign.campaign_id}/alerts"
+    answer = member.put(path, {"webhook_url": sink.url, "callback_token": "tok-1"})
+    assert answer.status_code == 200, answer.content
+    assert answer.json()["expiry"] is True and "callback_token" not in answer.json()
+
+    with clock.frozen(campaign.valid_to):
+        campaigns.end_expired(now=campaign.valid_to)
+    camara_webhooks.pump(now=campaign.valid_to)
+    (received,) = sink.received
+    assert received.body["eventType"] == "CAMPAIGN_EXPIRED"
+    assert received.headers["x-callbacktoken"] == "tok-1"
+
+
+def test_an_alert_address_must_be_a_url_and_another_sponsors_campaign_is_404(client, catalog, now):
+    sponsor, member = funded(client, 0)
+    campaign = make_campaign(sponsor, now=now)
+    path = f"/sponsor/campaigns/{campaign.campaign_id}/alerts"
+    bad = member.put(path, {"webhook_url": "javascript:alert(1)"})
+    assert (bad.status_code, error_code(bad)) == (422, "invalid_webhook_url")
+    _, stranger = funded(client, 0)
+    assert stranger.put(path, {"webhook_url": "https://example.com/hook"}).status_code == 404

@@ -1,8 +1,8 @@
 """The sponsor's campaigns: ``/api/v1/sponsor/campaigns`` (create, list, read, pause / resume
-/ end / change the budget, the daily report) and the opt-ins a sponsor records for its
-``opted_in`` campaigns. All act for the caller's own sponsor (:class:`SponsorCaller`):
-another sponsor's campaign is 404, a non-sponsor 403. POSTs accept an ``Idempotency-Key``
-header. A sponsor sees lines' numbers masked only (138****8000)."""
+/ end / change the budget, the daily report, where its alerts go) and the opt-ins a sponsor
+records for its ``opted_in`` campaigns. All act for the caller's own sponsor
+(:class:`SponsorCaller`): another sponsor's campaign is 404, a non-sponsor 403. POSTs accept
+an ``Idempotency-Key`` header. A sponsor sees lines' numbers masked only (138****8000)."""
 
 from __future__ import annotations
 
@@ -13,11 +13,12 @@ from ninja import Field, Query, Router, Schema
 from ninja.responses import Status
 
 from haoka.core import clock, pii
+from haoka.core.errors import ValidationError
 from haoka.core.money import format_fen
 from haoka.core.pagination import paginate
 from haoka.core.schema_types import Fen, PlausibleDatetime, RatingGroup
 from haoka.lines import queries as line_queries
-from haoka.sponsors import campaigns, queries, report
+from haoka.sponsors import camara, camara_domain, campaigns, queries, report
 from haoka.sponsors.api import sponsor_caller
 from haoka.sponsors.domain import CAMPAIGN_MACHINE, CampaignKind
 from haoka.sponsors.models import Campaign, SponsorOptIn
@@ -229,3 +230,50 @@ def list_opt_ins(request, campaign_id: str, limit: int | None = None, after: str
         after=after,
     )  # fmt: skip
     return {"items": _opt_ins(campaign, page.items), "next": page.next}
+
+
+class AlertsIn(Schema):
+    webhook_url: str = Field(..., max_length=500, description="接收告警的 http(s) 地址")
+    callback_token: str = Field("", max_length=500, description="回调时放在 x-callbackToken 头中")
+    thresholds: bool = Field(True, description="预算用到 80% 时告警")
+    exhausted: bool = Field(True, description="预算用完时告警")
+    expiry: bool = Field(True, description="活动到期时告警")
+
+
+class AlertsOut(Schema):
+    campaign_id: str
+    webhook_url: str
+    thresholds: bool
+    exhausted: bool
+    expiry: bool
+    updated_at: dt.datetime
+
+
+class InvalidWebhook(ValidationError):
+    code = "invalid_webhook_url"
+    message = "告警地址须为完整的 http(s) 地址"
+
+
+@router.put("/sponsor/campaigns/{campaign_id}/alerts", response=AlertsOut)
+def set_alerts(request, campaign_id: str, body: AlertsIn):
+    """Where the campaign's budget alerts (80%, used up) and its expiry go, for a campaign of
+    any kind, replacing the former address: the CAMARA notifications (a CloudEvent with
+    ``x-callbackToken``, delivered by the worker at least once, never to a non-public address
+    outside a sandbox). 422 ``invalid_webhook_url``."""
+    campaign = campaigns.campaign_of(sponsor=request.sponsor, campaign_id=campaign_id)
+    if not camara_domain.valid_webhook(body.webhook_url):
+        raise InvalidWebhook(webhook_url=body.webhook_url[:100])
+    flags = {
+        "alertDataVolumeThresholds": body.thresholds, "dataVolumeExhausted": body.exhausted,
+        "campaignExpiryNotification": body.expiry,
+    }  # fmt: skip
+    row = camara.subscribe(
+        campaign=campaign, now=clock.now(),
+        body={"webhookUrl": body.webhook_url, "callbackToken": body.callback_token, **flags},
+    )  # fmt: skip
+    return AlertsOut(
+        campaign_id=campaign.campaign_id, webhook_url=row.webhook_url,
+        thresholds=row.flags["alertDataVolumeThresholds"],
+        exhausted=row.flags["dataVolumeExhausted"],
+        expiry=row.flags["campaignExpiryNotification"], updated_at=row.updated_at,
+    )  # fmt: skip
