@@ -15,6 +15,7 @@ from haoka.charging.models import Bucket
 from haoka.core import clock
 from haoka.sponsors.models import Slice, SponsorOptOut
 from tests.support.charging import make_line
+from tests.support.money import call, session_token
 from tests.support.sponsor_pages import MB, watch
 from tests.support.sponsors import DOUYIN, make_campaign, make_sponsor, make_user
 
@@ -111,3 +112,14 @@ def test_the_bill_and_its_pdf_show_sponsored_data_at_no_charge(client, watched, 
     assert "  抖音  150.00 MB  由 晓视科技有限公司 赞助  ¥0.00" in text
     pdf = client.get(f"/lines/{line.msisdn}/bills/2026-03.pdf")
     assert pdf.status_code == 200 and pdf.content.startswith(b"%PDF")
+
+
+def test_the_bill_over_the_api_lists_what_sponsors_paid(client, watched, now):
+    line, sponsor = watched
+    bills.issue(line_id=line.pk, month=dt.date(2026, 3, 1), now=now)
+    token = session_token(line, now)
+    answer = call(client, token, "get", f"/lines/{line.msisdn}/bills/2026-03")
+    assert answer.status_code == 200, answer.content
+    (row,) = answer.json()["sponsored"]
+    assert (row["sponsor_id"], row["app"], row["bytes"]) == (sponsor.sponsor_id, "抖音", 150 * MB)
+    assert row["text"] == "抖音 150MB，由 晓视科技有限公司 赞助"

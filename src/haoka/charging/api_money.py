@@ -15,8 +15,9 @@ from ninja.responses import Status
 
 from haoka.accounts import queries as account_queries
 from haoka.accounts.auth import bearer
-from haoka.charging import bill_pdf, bills, packs, queries, topups
+from haoka.charging import bill_pdf, bills, packs, queries, sponsored_usage, topups
 from haoka.charging.models import Bill, PackPurchase, TopUp
+from haoka.charging.movements import format_bytes
 from haoka.core import clock
 from haoka.core.money import format_fen
 from haoka.core.schema_types import Fen
@@ -197,6 +198,16 @@ class BillPage(Schema):
     next: str | None
 
 
+class SponsoredOut(Schema):
+    sponsor_id: str
+    sponsor_name: str
+    campaign_name: str
+    rating_group: int | None
+    app: str
+    bytes: int
+    text: str
+
+
 class BillOut(BillSummaryOut):
     topups_fen: int
     monthly_fee_fen: int
@@ -209,6 +220,7 @@ class BillOut(BillSummaryOut):
     packs: list[dict]
     topups: list[dict]
     data_movements: list[dict]  # gifts, reversals, the bank: "转赠给 138****0002 1GB"
+    sponsored: list[SponsoredOut]  # data sponsors paid: "由 XX 赞助", ¥0.00 to the line
 
 
 # ---------------------------------------------------------------- renderers
@@ -397,4 +409,8 @@ def bill(request, msisdn: str, month: str):
         "other_fen": b.other_fen, "usage_by_day": b.usage_by_day,
         "usage_by_rating_group": b.usage_by_rating_group, "packs": bills.packs_bought(b),
         "topups": bills.topups_paid(b), "data_movements": bills.data_movements(b),
+        "sponsored": [
+            {**vars(r), "text": f"{r.app} {format_bytes(r.bytes)}，由 {r.sponsor_name} 赞助"}
+            for r in sponsored_usage.of_month(line_id=b.line_id, month=b.month)
+        ],
     }  # fmt: skip
