@@ -31,6 +31,7 @@ from haoka.core.models import LedgerTransaction
 from haoka.distribution.models import Entry, Sale
 from haoka.lines.models import Line
 from haoka.orders.models import Order
+from haoka.sponsors.camara_models import CamaraSession
 from haoka.sponsors.models import Slice, SponsorTopUp
 
 #: 12:00 Beijing on 7 December 2026: the lines were brought over in September.
@@ -114,6 +115,17 @@ def test_the_demo_sponsor_paid_for_douyin_on_the_consumers_line_this_month(now):
     assert rows[0].bytes >= 12 * demo_sponsors.GRANT  # six evenings of two or three grants
     assert Slice.objects.filter(line_id=line.pk, state="SETTLED", charged_fen__gt=0).exists()
     assert SponsorTopUp.objects.get().status == "PAID"  # funded through the gateway
+    assert ledger.trial_balance_fen() == 0
+
+
+def test_a_camara_session_of_the_demo_sponsor_pays_the_consumers_second_line(now):
+    line = Line.objects.get(msisdn=demo_sponsors.CAMARA_LINE[0])
+    session = CamaraSession.objects.get(line_id=line.pk)
+    assert session.state == "ACTIVE" and session.volume_bytes == 500 * 1024 * 1024
+    rows = sponsored_usage.of_month(line_id=line.pk, month=dt.date(2026, 12, 1))
+    assert [(r.sponsor_name, r.bytes) for r in rows] == [
+        (demo_sponsors.COMPANY, 2 * demo_sponsors.GRANT)
+    ]
     assert ledger.trial_balance_fen() == 0
 
 
