@@ -138,6 +138,9 @@ def test_a_gift_is_spent_first_by_its_receiver_and_a_family_member_draws_the_poo
     assert (done["status"], done["amount_bytes"]) == ("DONE", GB)
     assert a.call("POST", confirm, json={"code": _code_sent_to(a, A)})["status"] == "DONE"
     assert _general(a, A) == a_before - GB  # once, though confirmed twice
+    dashboard = a.call("GET", f"/api/v1/lines/{A}")  # A's dashboard shows what it gave away
+    (plan,) = [x for x in dashboard["buckets"] if x["label"] == "套餐通用流量"]
+    assert plan["moved_out"] == GB
     assert _buckets(b, B)["GIFT"]["remaining"] == GB
 
     # B's session spends the gift before its own plan data.
