@@ -88,20 +88,15 @@ def _allowance(*, movable: int, used: int, maximum: int, active: bool, empty: st
     return Allowance(movable, used, maximum, can if not reason else 0, reason)
 
 
-def _movable(line_id: int, sources, now: dt.datetime) -> int:
-    rows = store.buckets_valid_at(line_id, at=now)
-    buckets = [b.engine() for b in rows.values() if b.unit == Unit.BYTES]
-    return movements.movable_bytes(buckets=buckets, sources=sources, at=now)
-
-
-def _points(*, line_id: int, user_id: int, active: bool, now, end) -> Points:
+def _points(*, buckets: list, user_id: int, active: bool, now, end) -> Points:
     """Converting (no monthly limit: what the sources hold) and the owner's points."""
     try:
         rate = conversions.rate_at(at=now)
     except points.NoRate:
         rate = None
     window = points.in_plan_window(at=now, month_end=end)
-    movable = _movable(line_id, points.convertible_sources(at=now, month_end=end), now)
+    sources = points.convertible_sources(at=now, month_end=end)
+    movable = movements.movable_bytes(buckets=buckets, sources=sources, at=now)
     empty = (
         "可兑换的流量不足 100MB"
         if window
@@ -128,13 +123,19 @@ def overview(
 
     mb = movements.MB
     bank = databank.statement(line_id=line_id, now=now, history=history)
+    rows = store.buckets_valid_at(line_id, at=now).values()
+    buckets = [b.engine() for b in rows if b.unit == Unit.BYTES]
+
+    def movable(sources) -> int:
+        return movements.movable_bytes(buckets=buckets, sources=sources, at=now)
+
     gift = _allowance(
-        movable=_movable(line_id, movements.GIFTABLE, now), used=used(MovementKind.GIFT_OUT),
+        movable=movable(movements.GIFTABLE), used=used(MovementKind.GIFT_OUT),
         maximum=settings.DATA_GIFT_MONTHLY_MAX_MB * mb, active=active,
         empty="可转赠的通用流量不足 100MB",
     )  # fmt: skip
     deposit = _allowance(
-        movable=_movable(line_id, movements.DEPOSITABLE, now), used=used(MovementKind.DEPOSIT),
+        movable=movable(movements.DEPOSITABLE), used=used(MovementKind.DEPOSIT),
         maximum=settings.DATA_BANK_DEPOSIT_MONTHLY_MAX_MB * mb, active=active,
         empty="套餐内剩余通用流量不足 100MB",
     )  # fmt: skip
@@ -146,7 +147,7 @@ def overview(
     recent = dataflow.history(line_id=line_id, limit=history, after=None).items
     return Overview(
         active=active, gift=gift, deposit=deposit, withdraw=withdraw,
-        points=_points(line_id=line_id, user_id=user_id, active=active, now=now, end=end),
+        points=_points(buckets=buckets, user_id=user_id, active=active, now=now, end=end),
         bank_balance_bytes=bank.balance_bytes, bank_lots=bank.lots,
         bank_history=bank.history, history=recent,
         month_end=end,
