@@ -262,9 +262,13 @@ def lot_expiry(*, deposited_at: datetime) -> datetime:
     return add_months(deposited_at, BANK_MONTHS)
 
 
-def take_lots(*, lots: Iterable[Lot], amount: int, at: datetime) -> list[tuple[int | str, int]]:
-    """(lot id, bytes) to withdraw ``amount``: the oldest-expiring lots first, none expired
-    at ``at``. Raises BankEmpty, NaiveDatetime."""
+def soonest_first(
+    *, lots: Iterable[Lot], amount: int, at: datetime
+) -> tuple[list[tuple[int | str, int]], int]:
+    """(lot id, amount) pieces taking ``amount`` from the lots not expired at ``at``, the
+    soonest-expiring first, never more than a lot has; and what those lots hold. The pieces
+    are [] when ``amount`` is not positive or the lots hold less (the bank's withdrawals,
+    the points' spending). Raises NaiveDatetime."""
     require_aware(at)
     live = sorted(
         (lot for lot in lots if lot.remaining > 0 and lot.expires_at > at),
@@ -272,7 +276,7 @@ def take_lots(*, lots: Iterable[Lot], amount: int, at: datetime) -> list[tuple[i
     )
     have = sum(lot.remaining for lot in live)
     if amount <= 0 or have < amount:
-        raise BankEmpty(amount=amount, balance=have)
+        return [], have
     out, need = [], amount
     for lot in live:
         if need == 0:
@@ -280,7 +284,16 @@ def take_lots(*, lots: Iterable[Lot], amount: int, at: datetime) -> list[tuple[i
         n = min(need, lot.remaining)
         out.append((lot.id, n))
         need -= n
-    return out
+    return out, have
+
+
+def take_lots(*, lots: Iterable[Lot], amount: int, at: datetime) -> list[tuple[int | str, int]]:
+    """(lot id, bytes) to withdraw ``amount``: the oldest-expiring lots first, none expired
+    at ``at``. Raises BankEmpty, NaiveDatetime."""
+    taken, have = soonest_first(lots=lots, amount=amount, at=at)
+    if not taken:
+        raise BankEmpty(amount=amount, balance=have)
+    return taken
 
 
 def format_bytes(amount: int) -> str:

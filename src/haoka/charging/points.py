@@ -11,10 +11,10 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Iterable
-from dataclasses import dataclass
 
 from django.db import models
 
+from haoka.charging import movements
 from haoka.charging.domain import Source, require_aware
 from haoka.charging.movements import GB, add_months
 from haoka.core import states
@@ -135,34 +135,17 @@ def expiry(*, earned_at: dt.datetime) -> dt.datetime:
     return add_months(earned_at, POINTS_MONTHS)
 
 
-@dataclass(frozen=True)
-class Lot:
-    """Points earned at once, as spending sees them: what is left and when it expires."""
-
-    id: int | str
-    remaining: int
-    expires_at: dt.datetime
+#: Points earned at once, as spending sees them: what is left and when it expires.
+Lot = movements.Lot
 
 
 def spend(*, lots: Iterable[Lot], points: int, at: dt.datetime) -> list[tuple[int | str, int]]:
     """(lot id, points) to spend ``points``: the soonest-expiring lots first, none expired at
     ``at``, never more than a lot has. Raises NotEnoughPoints, NaiveDatetime."""
-    require_aware(at)
-    live = sorted(
-        (lot for lot in lots if lot.remaining > 0 and lot.expires_at > at),
-        key=lambda lot: (lot.expires_at, str(lot.id)),
-    )
-    have = sum(lot.remaining for lot in live)
-    if points <= 0 or have < points:
+    taken, have = movements.soonest_first(lots=lots, amount=points, at=at)
+    if not taken:
         raise NotEnoughPoints(points=points, balance=have)
-    out, need = [], points
-    for lot in live:
-        if need == 0:
-            break
-        n = min(need, lot.remaining)
-        out.append((lot.id, n))
-        need -= n
-    return out
+    return taken
 
 
 def balance(*, lots: Iterable[Lot], at: dt.datetime) -> int:
